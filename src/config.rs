@@ -1,0 +1,209 @@
+//! Configuration: every `LATCHKEY_*` variable (and `DATABASE_URL`), also accepted as flags.
+//! The README's configuration table mirrors this file.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Command line of the `latchkey` binary.
+#[derive(Debug, Parser)]
+#[command(
+    name = "latchkey",
+    version,
+    about = "Self-hosted API key manager: dashboard and API"
+)]
+pub struct Cli {
+    /// Settings shared by every subcommand.
+    #[command(flatten)]
+    pub settings: Settings,
+    /// What to run (default: serve).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the dashboard and the API (the default).
+    Serve,
+}
+
+/// Settings read from the environment or flags.
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// `sqlite://path` (default; created on first start) or `postgres://…`.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://./data/latchkey.db"
+    )]
+    pub database_url: String,
+
+    /// Address and port to listen on.
+    #[arg(long, env = "LATCHKEY_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+
+    /// The URL people use to reach this server (links, Origin checks, snippets).
+    #[arg(
+        long,
+        env = "LATCHKEY_PUBLIC_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    pub public_url: String,
+
+    /// Secret for cookies (≥ 32 characters). Unset: generated once into the data directory.
+    #[arg(long, env = "LATCHKEY_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
+
+    /// Where Latchkey keeps its generated secret key (and the default SQLite file).
+    #[arg(long, env = "LATCHKEY_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// Mark cookies `Secure`. Browsers accept Secure cookies from http://127.0.0.1 and
+    /// http://localhost; set to false only for plain http on another host name.
+    #[arg(long, env = "LATCHKEY_COOKIE_SECURE", default_value_t = true, action = clap::ArgAction::Set)]
+    pub cookie_secure: bool,
+
+    /// Minutes of inactivity after which a dashboard session ends.
+    #[arg(long, env = "LATCHKEY_SESSION_IDLE_MINUTES", default_value_t = 720)]
+    pub session_idle_minutes: i64,
+
+    /// Hours after sign-in after which a session ends however active it is.
+    #[arg(long, env = "LATCHKEY_SESSION_MAX_HOURS", default_value_t = 168)]
+    pub session_max_hours: i64,
+
+    /// HTTP worker threads (default: one per CPU).
+    #[arg(long, env = "LATCHKEY_WORKERS")]
+    pub workers: Option<usize>,
+}
+
+/// argon2id cost parameters. Production values are fixed by the foundation issue; tests use
+/// cheaper ones through [`Config`] (one test pins the production string).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordParams {
+    /// Memory in KiB.
+    pub m_cost: u32,
+    /// Iterations.
+    pub t_cost: u32,
+    /// Parallelism.
+    pub p_cost: u32,
+}
+
+impl PasswordParams {
+    /// m=19456 KiB, t=2, p=1 (OWASP's argon2id baseline).
+    pub const PRODUCTION: Self = Self {
+        m_cost: 19_456,
+        t_cost: 2,
+        p_cost: 1,
+    };
+}
+
+/// Everything the application needs at run time, resolved and validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Database URL.
+    pub database_url: String,
+    /// Listen address.
+    pub bind: String,
+    /// Public base URL without a trailing slash.
+    pub public_url: String,
+    /// Cookie `Secure` flag.
+    pub cookie_secure: bool,
+    /// Idle session timeout, seconds.
+    pub session_idle_secs: i64,
+    /// Absolute session timeout, seconds.
+    pub session_max_secs: i64,
+    /// Password hashing cost.
+    pub password_params: PasswordParams,
+    /// Worker threads.
+    pub workers: Option<usize>,
+}
+
+impl Config {
+    /// Resolves settings into a config (the secret key is resolved separately).
+    pub fn from_settings(s: &Settings) -> Result<Self, String> {
+        let public_url = s.public_url.trim_end_matches('/').to_owned();
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            return Err("LATCHKEY_PUBLIC_URL must start with http:// or https://".into());
+        }
+        if s.session_idle_minutes < 1 || s.session_max_hours < 1 {
+            return Err("session timeouts must be at least 1".into());
+        }
+        Ok(Self {
+            database_url: s.database_url.clone(),
+            bind: s.bind.clone(),
+            public_url,
+            cookie_secure: s.cookie_secure,
+            session_idle_secs: s.session_idle_minutes * 60,
+            session_max_secs: s.session_max_hours * 3600,
+            password_params: PasswordParams::PRODUCTION,
+            workers: s.workers,
+        })
+    }
+
+    /// Defaults suitable for tests: given database, cheap hashing, insecure cookies allowed.
+    pub fn for_tests(database_url: &str) -> Self {
+        Self {
+            database_url: database_url.to_owned(),
+            bind: "127.0.0.1:0".into(),
+            public_url: "http://localhost:8080".into(),
+            cookie_secure: false,
+            session_idle_secs: 3600,
+            session_max_secs: 86_400,
+            password_params: PasswordParams {
+                m_cost: 256,
+                t_cost: 1,
+                p_cost: 1,
+            },
+            workers: Some(1),
+        }
+    }
+}
+
+/// The secret key: from `LATCHKEY_SECRET_KEY`, or read from / generated into
+/// `<data_dir>/secret.key` (mode 0600). Returns the key and whether it was just generated.
+pub fn resolve_secret_key(s: &Settings) -> Result<(Vec<u8>, SecretKeySource), String> {
+    if let Some(key) = &s.secret_key {
+        if key.len() < 32 {
+            return Err("LATCHKEY_SECRET_KEY must be at least 32 characters".into());
+        }
+        return Ok((key.as_bytes().to_vec(), SecretKeySource::Environment));
+    }
+    let path = s.data_dir.join("secret.key");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let existing = existing.trim();
+        if existing.len() < 32 {
+            return Err(format!("{} is shorter than 32 characters", path.display()));
+        }
+        return Ok((existing.as_bytes().to_vec(), SecretKeySource::File(path)));
+    }
+    std::fs::create_dir_all(&s.data_dir).map_err(|e| format!("cannot create data dir: {e}"))?;
+    let key = crate::domain::base62::random(64);
+    write_private(&path, &key).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok((key.into_bytes(), SecretKeySource::Generated(path)))
+}
+
+/// Where the secret key came from (for the start-up log line; never the key itself).
+#[derive(Debug)]
+pub enum SecretKeySource {
+    /// `LATCHKEY_SECRET_KEY`.
+    Environment,
+    /// Read from this file.
+    File(PathBuf),
+    /// Generated now into this file.
+    Generated(PathBuf),
+}
+
+fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(contents.as_bytes())?;
+    file.sync_all()
+}

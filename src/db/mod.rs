@@ -1,0 +1,178 @@
+//! Database access: one connection type over SQLite and PostgreSQL, chosen at run time by the
+//! URL scheme, a pool, per-connection pragmas, embedded migrations and write transactions.
+
+pub mod schema;
+
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::sqlite::SqliteConnection;
+use diesel::{Connection, ConnectionError};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// A connection to whichever backend `DATABASE_URL` names.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    /// Embedded, zero set-up default.
+    Sqlite(SqliteConnection),
+    /// For several nodes sharing one database.
+    Postgres(PgConnection),
+}
+
+/// The connection pool every handler borrows from (inside `web::block`).
+pub type DbPool = r2d2::Pool<DbManager>;
+
+/// Which backend a database URL selects.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DbTarget {
+    /// A file path (the `sqlite://` prefix removed).
+    Sqlite(String),
+    /// A libpq connection URL, passed through unchanged.
+    Postgres(String),
+}
+
+impl DbTarget {
+    /// Parses `sqlite://path`, `sqlite:path` or `postgres://…` / `postgresql://…`.
+    pub fn parse(url: &str) -> Result<Self, String> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self::Postgres(url.to_owned()));
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .ok_or_else(|| {
+                "DATABASE_URL must start with sqlite:// or postgres:// (got another scheme)"
+                    .to_owned()
+            })?;
+        if path.is_empty() || path.contains(":memory:") {
+            return Err(
+                "DATABASE_URL must name a SQLite file (an in-memory database would \
+                        differ per pooled connection)"
+                    .to_owned(),
+            );
+        }
+        Ok(Self::Sqlite(path.to_owned()))
+    }
+
+    /// True for the embedded backend.
+    pub fn is_sqlite(&self) -> bool {
+        matches!(self, Self::Sqlite(_))
+    }
+}
+
+/// An r2d2 manager that picks the backend by URL and reports connect errors as they are
+/// (diesel's derived manager for a MultiConnection hides them and retries for 30 s).
+#[derive(Debug, Clone)]
+pub struct DbManager {
+    target: DbTarget,
+}
+
+impl r2d2::ManageConnection for DbManager {
+    type Connection = DbConnection;
+    type Error = ConnectionError;
+
+    fn connect(&self) -> Result<DbConnection, ConnectionError> {
+        match &self.target {
+            DbTarget::Sqlite(path) => {
+                let mut conn = SqliteConnection::establish(path)?;
+                // busy_timeout first, so the pragmas below wait for other writers.
+                conn.batch_execute(
+                    "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; \
+                     PRAGMA synchronous = FULL;",
+                )
+                .map_err(ConnectionError::CouldntSetupConfiguration)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+            DbTarget::Postgres(url) => Ok(DbConnection::Postgres(PgConnection::establish(url)?)),
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), ConnectionError> {
+        conn.batch_execute("SELECT 1")
+            .map_err(ConnectionError::CouldntSetupConfiguration)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+/// Errors while opening the database at start-up.
+#[derive(Debug, thiserror::Error)]
+pub enum DbSetupError {
+    /// The URL could not be used.
+    #[error("{0}")]
+    Config(String),
+    /// The data directory could not be created.
+    #[error("cannot create the database directory: {0}")]
+    Io(#[from] std::io::Error),
+    /// No connection could be made.
+    #[error("cannot connect to the database: {0}")]
+    Connect(#[from] r2d2::Error),
+    /// A connection-level error from diesel.
+    #[error("database error: {0}")]
+    Diesel(#[from] diesel::result::Error),
+    /// A migration failed.
+    #[error("cannot apply migrations: {0}")]
+    Migrate(String),
+}
+
+/// Opens the pool, turns on WAL for SQLite (once; it is persistent) and applies migrations.
+pub fn connect(url: &str, max_size: u32) -> Result<DbPool, DbSetupError> {
+    let target = DbTarget::parse(url).map_err(DbSetupError::Config)?;
+    if let DbTarget::Sqlite(path) = &target
+        && let Some(dir) = std::path::Path::new(path).parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir)?;
+    }
+    let pool = r2d2::Pool::builder()
+        .max_size(max_size)
+        .connection_timeout(Duration::from_secs(5))
+        .build(DbManager { target })?;
+    let mut conn = pool.get()?;
+    if let DbConnection::Sqlite(c) = &mut *conn {
+        c.batch_execute("PRAGMA journal_mode = WAL;")?;
+    }
+    run_migrations(&mut conn)?;
+    Ok(pool)
+}
+
+/// Applies the backend's embedded migrations.
+pub fn run_migrations(conn: &mut DbConnection) -> Result<(), DbSetupError> {
+    let result = match conn {
+        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
+        DbConnection::Postgres(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ()),
+    };
+    result.map_err(|e| DbSetupError::Migrate(e.to_string()))
+}
+
+/// Runs `f` in a write transaction: `BEGIN IMMEDIATE` on SQLite (so a second writer waits on
+/// `busy_timeout` instead of failing on lock upgrade), a plain transaction on PostgreSQL.
+pub fn write_tx<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConnection::Sqlite(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+        }
+        DbConnection::Postgres(c) => AnsiTransactionManager::begin_transaction(c)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            <DbConnection as TransactionManager<DbConnection>>::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(err) => {
+            // The original error matters more than a failed rollback.
+            let _ = <DbConnection as TransactionManager<DbConnection>>::rollback_transaction(conn);
+            Err(err)
+        }
+    }
+}

@@ -1,0 +1,312 @@
+//! The API key secret: `sk_<mode>_[<env>_]<body>`, body = 32 random base62 characters plus a
+//! 6-character base62 CRC32 of everything before it. The checksum lets the server (and secret
+//! scanners) reject typos and random strings without a database lookup.
+//!
+//! The plaintext lives only in [`ApiKeySecret`]; its `Debug` is redacted and it is rendered in
+//! exactly one response (the create/rotate reveal).
+
+use std::fmt;
+
+use sha2::{Digest, Sha256};
+
+use super::base62;
+
+/// Random characters in a key body (≈190 bits).
+pub const RANDOM_LEN: usize = 32;
+/// Checksum characters at the end of the body.
+pub const CHECKSUM_LEN: usize = 6;
+/// Longest accepted environment label.
+pub const MAX_ENV_LEN: usize = 12;
+/// The pattern published for secret scanners.
+pub const SCANNER_REGEX: &str = "sk_(live|test)_([a-z0-9]{1,12}_)?[0-9A-Za-z]{38}";
+
+/// Live keys touch production data; test keys a separate sandbox.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyMode {
+    /// `sk_live_…`
+    Live,
+    /// `sk_test_…`
+    Test,
+}
+
+impl KeyMode {
+    /// `live` or `test`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Live => "live",
+            Self::Test => "test",
+        }
+    }
+
+    /// Parses `live` / `test`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "live" => Some(Self::Live),
+            "test" => Some(Self::Test),
+            _ => None,
+        }
+    }
+}
+
+/// An optional environment label (`prod`, `staging`, `dev`): `[a-z0-9]{1,12}`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnvLabel(String);
+
+impl EnvLabel {
+    /// Parses a label; `None` if it is not 1–12 lower-case letters or digits.
+    pub fn parse(s: &str) -> Option<Self> {
+        let ok = !s.is_empty()
+            && s.len() <= MAX_ENV_LEN
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+        ok.then(|| Self(s.to_owned()))
+    }
+
+    /// The label.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A full API key. Never logged, never stored.
+pub struct ApiKeySecret(String);
+
+impl fmt::Debug for ApiKeySecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKeySecret(<redacted>)")
+    }
+}
+
+/// Why a presented key was rejected before any lookup.
+#[derive(Debug, PartialEq, Eq)]
+pub enum KeyFormatError {
+    /// Not `sk_live_` / `sk_test_`.
+    Prefix,
+    /// Bad environment label.
+    Environment,
+    /// Body is not 38 characters.
+    Length,
+    /// Body has characters outside base62.
+    Charset,
+    /// The checksum does not match.
+    Checksum,
+}
+
+/// What is kept of a key for display: `sk_live_prod_` + `AbCd` … `wxYz`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyDisplay {
+    /// Everything before the body.
+    pub prefix: String,
+    /// First 4 characters of the body.
+    pub head: String,
+    /// Last 4 characters of the body.
+    pub tail: String,
+}
+
+impl KeyDisplay {
+    /// `sk_live_prod_AbCd…wxYz`.
+    pub fn masked(&self) -> String {
+        format!("{}{}…{}", self.prefix, self.head, self.tail)
+    }
+}
+
+fn checksum(before: &str) -> String {
+    base62::encode_fixed(u64::from(crc32fast::hash(before.as_bytes())), CHECKSUM_LEN)
+}
+
+fn prefix_for(mode: KeyMode, env: Option<&EnvLabel>) -> String {
+    match env {
+        Some(env) => format!("sk_{}_{}_", mode.as_str(), env.as_str()),
+        None => format!("sk_{}_", mode.as_str()),
+    }
+}
+
+impl ApiKeySecret {
+    /// A new random key.
+    pub fn generate(mode: KeyMode, env: Option<&EnvLabel>) -> Self {
+        let mut key = prefix_for(mode, env);
+        key.push_str(&base62::random(RANDOM_LEN));
+        let sum = checksum(&key);
+        key.push_str(&sum);
+        Self(key)
+    }
+
+    /// Parses a presented key: prefix, environment, length, charset and checksum. Touches no
+    /// database.
+    pub fn parse(s: &str) -> Result<Self, KeyFormatError> {
+        let rest = s
+            .strip_prefix("sk_live_")
+            .or_else(|| s.strip_prefix("sk_test_"))
+            .ok_or(KeyFormatError::Prefix)?;
+        let body = match rest.split_once('_') {
+            Some((env, body)) => {
+                EnvLabel::parse(env).ok_or(KeyFormatError::Environment)?;
+                body
+            }
+            None => rest,
+        };
+        if body.len() != RANDOM_LEN + CHECKSUM_LEN {
+            return Err(KeyFormatError::Length);
+        }
+        if !base62::is_base62(body) {
+            return Err(KeyFormatError::Charset);
+        }
+        let split = s.len() - CHECKSUM_LEN;
+        let (before, sum) = s.split_at(split);
+        // Not secret-dependent timing worth hiding: the checksum is public arithmetic.
+        if checksum(before) != sum {
+            return Err(KeyFormatError::Checksum);
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    /// The plaintext, for the one response that reveals it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Hex SHA-256 of the whole key: the only form that is stored.
+    pub fn digest(&self) -> String {
+        let hash = Sha256::digest(self.0.as_bytes());
+        let mut hex = String::with_capacity(64);
+        for byte in hash {
+            use fmt::Write;
+            let _ = write!(hex, "{byte:02x}");
+        }
+        hex
+    }
+
+    /// Mode encoded in the prefix.
+    pub fn mode(&self) -> KeyMode {
+        if self.0.starts_with("sk_test_") {
+            KeyMode::Test
+        } else {
+            KeyMode::Live
+        }
+    }
+
+    /// The display parts kept in the database.
+    pub fn display(&self) -> KeyDisplay {
+        let body_start = self.0.len() - RANDOM_LEN - CHECKSUM_LEN;
+        let (prefix, body) = self.0.split_at(body_start);
+        KeyDisplay {
+            prefix: prefix.to_owned(),
+            head: body[..4].to_owned(),
+            tail: body[body.len() - 4..].to_owned(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    fn env(s: &str) -> EnvLabel {
+        EnvLabel::parse(s).unwrap_or_else(|| panic!("{s} is a valid label"))
+    }
+
+    #[test]
+    fn generated_keys_have_the_documented_shape() {
+        let live = ApiKeySecret::generate(KeyMode::Live, None);
+        assert!(live.expose().starts_with("sk_live_"));
+        assert_eq!(live.expose().len(), "sk_live_".len() + 38);
+        let prod = ApiKeySecret::generate(KeyMode::Test, Some(&env("prod")));
+        assert!(prod.expose().starts_with("sk_test_prod_"));
+        assert_eq!(prod.mode(), KeyMode::Test);
+        for key in [&live, &prod] {
+            assert!(ApiKeySecret::parse(key.expose()).is_ok(), "own keys parse");
+        }
+    }
+
+    #[test]
+    fn generated_keys_match_the_published_scanner_regex_shape() {
+        let key = ApiKeySecret::generate(KeyMode::Live, Some(&env("staging")));
+        let body = key
+            .expose()
+            .strip_prefix("sk_live_staging_")
+            .unwrap_or_default();
+        assert_eq!(body.len(), 38);
+        assert!(body.bytes().all(|b| b.is_ascii_alphanumeric()));
+    }
+
+    #[test]
+    fn parsing_rejects_wrong_prefix_length_charset_and_checksum() {
+        let good = ApiKeySecret::generate(KeyMode::Live, None);
+        let s = good.expose();
+        assert_eq!(
+            ApiKeySecret::parse(&s.replacen("sk_live_", "sk_prod_", 1)).err(),
+            Some(KeyFormatError::Prefix)
+        );
+        assert_eq!(
+            ApiKeySecret::parse(&s.replacen("sk_", "pk_", 1)).err(),
+            Some(KeyFormatError::Prefix)
+        );
+        assert_eq!(
+            ApiKeySecret::parse(&s[..s.len() - 1]).err(),
+            Some(KeyFormatError::Length)
+        );
+        assert_eq!(
+            ApiKeySecret::parse(&format!("{s}A")).err(),
+            Some(KeyFormatError::Length)
+        );
+        let mut bad_char = s.to_owned();
+        bad_char.replace_range(10..11, "-");
+        assert_eq!(
+            ApiKeySecret::parse(&bad_char).err(),
+            Some(KeyFormatError::Charset)
+        );
+        // Change one random character: the checksum catches it.
+        let mut typo = s.to_owned().into_bytes();
+        typo[12] = if typo[12] == b'a' { b'b' } else { b'a' };
+        let typo = String::from_utf8(typo).unwrap_or_default();
+        assert_eq!(
+            ApiKeySecret::parse(&typo).err(),
+            Some(KeyFormatError::Checksum)
+        );
+        assert_eq!(
+            ApiKeySecret::parse("sk_live_PROD_0123456789012345678901234567890123456789").err(),
+            Some(KeyFormatError::Environment)
+        );
+        assert_eq!(
+            ApiKeySecret::parse("sk_live_thirteenchars_01234567890123456789012345678901234567")
+                .err(),
+            Some(KeyFormatError::Environment)
+        );
+        assert_eq!(ApiKeySecret::parse("").err(), Some(KeyFormatError::Prefix));
+    }
+
+    #[test]
+    fn one_hundred_thousand_generated_keys_are_distinct() {
+        let keys: HashSet<String> = (0..100_000)
+            .map(|_| {
+                ApiKeySecret::generate(KeyMode::Live, None)
+                    .expose()
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(keys.len(), 100_000);
+    }
+
+    #[test]
+    fn debug_output_never_contains_the_secret() {
+        let key = ApiKeySecret::generate(KeyMode::Live, None);
+        let debug = format!("{key:?}");
+        assert!(!debug.contains(&key.expose()[8..]));
+        assert_eq!(debug, "ApiKeySecret(<redacted>)");
+    }
+
+    #[test]
+    fn display_parts_and_digest() {
+        let key = ApiKeySecret::generate(KeyMode::Live, Some(&env("prod")));
+        let d = key.display();
+        assert_eq!(d.prefix, "sk_live_prod_");
+        assert_eq!(d.head, key.expose()[13..17]);
+        assert!(key.expose().ends_with(&d.tail));
+        assert_eq!(d.masked(), format!("sk_live_prod_{}…{}", d.head, d.tail));
+        let digest = key.digest();
+        assert_eq!(digest.len(), 64);
+        assert!(!digest.contains(&key.expose()[13..]));
+    }
+}

@@ -1,0 +1,62 @@
+//! Base62 (`0-9A-Za-z`) helpers for secrets, checksums and ids.
+
+/// The alphabet, in value order.
+pub const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// `n` characters drawn uniformly from the OS CSPRNG (rejection sampling: no modulo bias).
+pub fn random(n: usize) -> String {
+    let mut out = String::with_capacity(n);
+    let mut buf = [0u8; 64];
+    while out.len() < n {
+        fill_random(&mut buf);
+        for b in buf {
+            // 248 = 4 × 62: values at or above it would favour the first characters.
+            if b < 248 && out.len() < n {
+                out.push(ALPHABET[usize::from(b % 62)] as char);
+            }
+        }
+    }
+    out
+}
+
+/// Fills `buf` from the operating system's CSPRNG.
+pub fn fill_random(buf: &mut [u8]) {
+    // Without OS randomness no secret can be made safely; there is nothing to fall back to.
+    #[allow(clippy::expect_used)]
+    getrandom::fill(buf).expect("the operating system's random number generator failed");
+}
+
+/// Fixed-width base62 of `value` (most significant first), left-padded with `0`.
+pub fn encode_fixed(mut value: u64, width: usize) -> String {
+    let mut chars = vec![b'0'; width];
+    for slot in chars.iter_mut().rev() {
+        *slot = ALPHABET[(value % 62) as usize];
+        value /= 62;
+    }
+    String::from_utf8_lossy(&chars).into_owned()
+}
+
+/// True when every byte is in the alphabet.
+pub fn is_base62(s: &str) -> bool {
+    s.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixed_width_encoding_pads_and_orders_digits() {
+        assert_eq!(encode_fixed(0, 6), "000000");
+        assert_eq!(encode_fixed(61, 2), "0z");
+        assert_eq!(encode_fixed(62, 2), "10");
+        assert_eq!(encode_fixed(u64::from(u32::MAX), 6), "4gfFC3");
+    }
+
+    #[test]
+    fn random_strings_have_the_requested_length_and_alphabet() {
+        let s = random(100);
+        assert_eq!(s.len(), 100);
+        assert!(is_base62(&s));
+    }
+}

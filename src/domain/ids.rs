@@ -1,0 +1,78 @@
+//! Newtype ids, so a `TeamId` is never passed where a `UserId` belongs. Ids are generated in
+//! Rust (portable across backends): a short type prefix and 20 base62 characters.
+
+use std::fmt;
+
+use super::base62;
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(String);
+
+        impl $name {
+            /// The prefix every id of this type starts with.
+            pub const PREFIX: &'static str = $prefix;
+
+            /// A new random id.
+            pub fn generate() -> Self {
+                Self(format!("{}{}", $prefix, base62::random(20)))
+            }
+
+            /// Parses an id from untrusted input (a URL segment); `None` when malformed.
+            pub fn parse(s: &str) -> Option<Self> {
+                let rest = s.strip_prefix($prefix)?;
+                (rest.len() == 20 && base62::is_base62(rest)).then(|| Self(s.to_owned()))
+            }
+
+            /// Wraps a value read from our own database.
+            pub fn from_db(s: String) -> Self {
+                Self(s)
+            }
+
+            /// The id as stored.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A user account.
+    UserId, "usr_"
+);
+id_type!(
+    /// A team (the tenant that owns keys).
+    TeamId, "team_"
+);
+id_type!(
+    /// An API key record (not the secret).
+    ApiKeyId, "key_"
+);
+id_type!(
+    /// An audit event.
+    AuditEventId, "evt_"
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_round_trip_and_reject_garbage() {
+        let id = ApiKeyId::generate();
+        assert_eq!(ApiKeyId::parse(id.as_str()), Some(id.clone()));
+        assert_eq!(ApiKeyId::parse("key_short"), None);
+        assert_eq!(ApiKeyId::parse("usr_AAAAAAAAAAAAAAAAAAAA"), None);
+        assert_eq!(ApiKeyId::parse("key_AAAAAAAAAAAAAAAAAA-A"), None);
+        assert_eq!(ApiKeyId::parse("key_AAAAAAAAAAAAAAAAAAAAA"), None);
+    }
+}

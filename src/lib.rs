@@ -1,0 +1,13 @@
+//! Latchkey: a self-hosted API key manager — a team-settings dashboard and the REST API
+//! that its keys unlock.
+
+pub mod assets;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod models;
+pub mod startup;
+pub mod web;

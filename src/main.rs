@@ -1,0 +1,83 @@
+//! The `latchkey` binary: parse configuration, open the database, serve.
+
+use clap::Parser;
+use latchkey::clock::Clock;
+use latchkey::config::{Cli, Command, Config, SecretKeySource, resolve_secret_key};
+use latchkey::domain::base62;
+use latchkey::error::with_conn;
+use latchkey::models::{setup, user::User};
+use latchkey::startup::{AppState, build_app};
+use tracing_subscriber::EnvFilter;
+
+#[actix_web::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(&cli.settings).await,
+    }
+}
+
+async fn serve(settings: &latchkey::config::Settings) -> Result<(), String> {
+    let config = Config::from_settings(settings)?;
+    let (secret, source) = resolve_secret_key(settings)?;
+    match source {
+        SecretKeySource::Environment => tracing::info!("secret key: from LATCHKEY_SECRET_KEY"),
+        SecretKeySource::File(p) => tracing::info!("secret key: read from {}", p.display()),
+        SecretKeySource::Generated(p) => tracing::warn!(
+            "secret key: LATCHKEY_SECRET_KEY is unset, generated a new one into {} (mode 0600); \
+             keep that file, or sessions end when it changes",
+            p.display()
+        ),
+    }
+    let pool = latchkey::db::connect(&config.database_url, 16).map_err(|e| e.to_string())?;
+    let clock = Clock::system();
+    let state = AppState::new(pool.clone(), config.clone(), clock.clone(), &secret)
+        .map_err(|e| e.to_string())?;
+
+    // First start: no account exists, so print a one-time set-up link (to the console only).
+    let now = clock.now();
+    let token = base62::random(32);
+    let t = token.clone();
+    let needs_setup = with_conn(&pool, move |c| {
+        let empty = !User::any_exist(c)?;
+        if empty {
+            setup::replace(c, &t, now)?;
+        }
+        Ok(empty)
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    if needs_setup {
+        println!(
+            "\n  No account exists yet. Open this one-time link to create the owner account:\n\n    {}/setup?token={token}\n",
+            config.public_url
+        );
+    }
+
+    tracing::info!(bind = %config.bind, url = %config.public_url, "Latchkey listening");
+    let mut server = actix_web::HttpServer::new(move || build_app(state.clone()));
+    if let Some(w) = config.workers {
+        server = server.workers(w);
+    }
+    server
+        .bind(&config.bind)
+        .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?
+        .run()
+        .await
+        .map_err(|e| e.to_string())
+}

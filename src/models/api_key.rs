@@ -1,0 +1,384 @@
+//! API key records. Only the SHA-256 digest of a secret is stored, plus display parts.
+
+use diesel::prelude::*;
+
+use crate::db::DbConnection;
+use crate::db::schema::{api_keys, users};
+use crate::domain::api_key_secret::{ApiKeySecret, EnvLabel, KeyDisplay, KeyMode};
+use crate::domain::ids::{ApiKeyId, TeamId, UserId};
+use crate::domain::scope::ScopeSet;
+
+/// "Expiring soon" starts this many seconds before expiry.
+pub const EXPIRING_SOON: i64 = 7 * 86_400;
+
+/// An API key row.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = api_keys)]
+pub struct ApiKey {
+    /// Id.
+    pub id: String,
+    /// Owning team.
+    pub team_id: String,
+    /// Name, unique among the team's current keys.
+    pub name: String,
+    /// `live` / `test`.
+    pub mode: String,
+    /// Optional environment label.
+    pub environment: Option<String>,
+    /// Hex SHA-256 of the secret.
+    pub secret_digest: String,
+    /// Display prefix, e.g. `sk_live_prod_`.
+    pub prefix: String,
+    /// First 4 body characters.
+    pub head: String,
+    /// Last 4 body characters.
+    pub tail: String,
+    /// Space-separated scopes.
+    pub scopes: String,
+    /// Creator.
+    pub created_by: Option<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds, or never.
+    pub expires_at: Option<i64>,
+    /// Last authenticated use.
+    pub last_used_at: Option<i64>,
+    /// Address of the last use.
+    pub last_used_ip: Option<String>,
+    /// Superseded by a rotation; works until then.
+    pub retiring_until: Option<i64>,
+    /// The successor's id.
+    pub replaced_by: Option<String>,
+    /// Deleted (revoked) at.
+    pub revoked_at: Option<i64>,
+}
+
+/// Where a key stands at a given moment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyStatus {
+    /// Works.
+    Active,
+    /// Works; expires within 7 days.
+    ExpiringSoon,
+    /// Past its expiry.
+    Expired,
+    /// Replaced by a rotation, works until the grace period ends.
+    Retiring,
+    /// Deleted, or its grace period is over.
+    Revoked,
+}
+
+impl KeyStatus {
+    /// Badge text.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Active => "Active",
+            Self::ExpiringSoon => "Expiring soon",
+            Self::Expired => "Expired",
+            Self::Retiring => "Retiring",
+            Self::Revoked => "Revoked",
+        }
+    }
+
+    /// CSS modifier / test hook.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::ExpiringSoon => "expiring",
+            Self::Expired => "expired",
+            Self::Retiring => "retiring",
+            Self::Revoked => "revoked",
+        }
+    }
+}
+
+/// Settings of a new key, validated.
+pub struct KeySettings {
+    /// Name.
+    pub name: String,
+    /// Scopes.
+    pub scopes: ScopeSet,
+    /// Mode.
+    pub mode: KeyMode,
+    /// Environment label.
+    pub environment: Option<EnvLabel>,
+    /// Expiry instant.
+    pub expires_at: Option<i64>,
+}
+
+/// Why a key could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyWriteError {
+    /// Another current key has this name.
+    #[error("name taken")]
+    NameTaken,
+    /// The key is already retiring (rotate refused).
+    #[error("already retiring")]
+    AlreadyRetiring,
+    /// Gone (deleted, or not this team's).
+    #[error("not found")]
+    NotFound,
+    /// A database failure.
+    #[error(transparent)]
+    Db(#[from] diesel::result::Error),
+}
+
+/// A key with its creator's name, for lists.
+pub struct KeyWithCreator {
+    /// The key.
+    pub key: ApiKey,
+    /// Creator's display name, if the user still exists.
+    pub creator_name: Option<String>,
+}
+
+impl ApiKey {
+    /// Typed id.
+    pub fn key_id(&self) -> ApiKeyId {
+        ApiKeyId::from_db(self.id.clone())
+    }
+
+    /// Parsed scopes.
+    pub fn scope_set(&self) -> ScopeSet {
+        ScopeSet::from_storage(&self.scopes)
+    }
+
+    /// `sk_live_prod_AbCd…wxYz`.
+    pub fn masked(&self) -> String {
+        KeyDisplay {
+            prefix: self.prefix.clone(),
+            head: self.head.clone(),
+            tail: self.tail.clone(),
+        }
+        .masked()
+    }
+
+    /// Status at `now`.
+    pub fn status(&self, now: i64) -> KeyStatus {
+        if self.revoked_at.is_some() {
+            return KeyStatus::Revoked;
+        }
+        if let Some(until) = self.retiring_until {
+            return if until > now {
+                KeyStatus::Retiring
+            } else {
+                KeyStatus::Revoked
+            };
+        }
+        match self.expires_at {
+            Some(at) if at <= now => KeyStatus::Expired,
+            Some(at) if at - now <= EXPIRING_SOON => KeyStatus::ExpiringSoon,
+            _ => KeyStatus::Active,
+        }
+    }
+
+    /// The team's keys that are not gone (deleted, or retired after a grace period), newest
+    /// first.
+    pub fn list_for_team(
+        conn: &mut DbConnection,
+        team: &TeamId,
+        now: i64,
+    ) -> QueryResult<Vec<KeyWithCreator>> {
+        let rows: Vec<(ApiKey, Option<String>)> = api_keys::table
+            .left_join(users::table)
+            .filter(api_keys::team_id.eq(team.as_str()))
+            .filter(api_keys::revoked_at.is_null())
+            .filter(
+                api_keys::retiring_until
+                    .is_null()
+                    .or(api_keys::retiring_until.gt(now)),
+            )
+            .order((api_keys::created_at.desc(), api_keys::id.desc()))
+            .select((ApiKey::as_select(), users::name.nullable()))
+            .load(conn)?;
+        Ok(rows
+            .into_iter()
+            .map(|(key, creator_name)| KeyWithCreator { key, creator_name })
+            .collect())
+    }
+
+    /// One live (not deleted, not retired) key of the team. Another team's key is `None`.
+    pub fn find_for_team(
+        conn: &mut DbConnection,
+        team: &TeamId,
+        id: &ApiKeyId,
+        now: i64,
+    ) -> QueryResult<Option<ApiKey>> {
+        api_keys::table
+            .filter(api_keys::id.eq(id.as_str()))
+            .filter(api_keys::team_id.eq(team.as_str()))
+            .filter(api_keys::revoked_at.is_null())
+            .filter(
+                api_keys::retiring_until
+                    .is_null()
+                    .or(api_keys::retiring_until.gt(now)),
+            )
+            .select(ApiKey::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// True when a current key of the team (other than `except`) has this name.
+    pub fn name_taken(
+        conn: &mut DbConnection,
+        team: &TeamId,
+        name: &str,
+        except: Option<&ApiKeyId>,
+    ) -> QueryResult<bool> {
+        let mut query = api_keys::table
+            .filter(api_keys::team_id.eq(team.as_str()))
+            .filter(api_keys::name.eq(name))
+            .filter(api_keys::revoked_at.is_null())
+            .filter(api_keys::retiring_until.is_null())
+            .into_boxed();
+        if let Some(except) = except {
+            query = query.filter(api_keys::id.ne(except.as_str()));
+        }
+        query.count().get_result::<i64>(conn).map(|n| n > 0)
+    }
+
+    /// Inserts a new key `id` for `settings` and returns its record and the one-time secret.
+    pub fn insert(
+        conn: &mut DbConnection,
+        id: &ApiKeyId,
+        team: &TeamId,
+        settings: &KeySettings,
+        created_by: Option<&UserId>,
+        now: i64,
+    ) -> Result<(ApiKey, ApiKeySecret), KeyWriteError> {
+        if Self::name_taken(conn, team, &settings.name, None)? {
+            return Err(KeyWriteError::NameTaken);
+        }
+        let secret = ApiKeySecret::generate(settings.mode, settings.environment.as_ref());
+        let display = secret.display();
+        let key = ApiKey {
+            id: id.to_string(),
+            team_id: team.to_string(),
+            name: settings.name.clone(),
+            mode: settings.mode.as_str().to_owned(),
+            environment: settings.environment.as_ref().map(|e| e.as_str().to_owned()),
+            secret_digest: secret.digest(),
+            prefix: display.prefix,
+            head: display.head,
+            tail: display.tail,
+            scopes: settings.scopes.to_storage(),
+            created_by: created_by.map(ToString::to_string),
+            created_at: now,
+            expires_at: settings.expires_at,
+            last_used_at: None,
+            last_used_ip: None,
+            retiring_until: None,
+            replaced_by: None,
+            revoked_at: None,
+        };
+        diesel::insert_into(api_keys::table)
+            .values((
+                api_keys::id.eq(&key.id),
+                api_keys::team_id.eq(&key.team_id),
+                api_keys::name.eq(&key.name),
+                api_keys::mode.eq(&key.mode),
+                api_keys::environment.eq(&key.environment),
+                api_keys::secret_digest.eq(&key.secret_digest),
+                api_keys::prefix.eq(&key.prefix),
+                api_keys::head.eq(&key.head),
+                api_keys::tail.eq(&key.tail),
+                api_keys::scopes.eq(&key.scopes),
+                api_keys::created_by.eq(&key.created_by),
+                api_keys::created_at.eq(key.created_at),
+                api_keys::expires_at.eq(key.expires_at),
+            ))
+            .execute(conn)?;
+        Ok((key, secret))
+    }
+
+    /// Renames a key and replaces its scopes.
+    pub fn update_settings(
+        conn: &mut DbConnection,
+        team: &TeamId,
+        id: &ApiKeyId,
+        name: &str,
+        scopes: ScopeSet,
+    ) -> Result<(), KeyWriteError> {
+        if Self::name_taken(conn, team, name, Some(id))? {
+            return Err(KeyWriteError::NameTaken);
+        }
+        let n = diesel::update(
+            api_keys::table
+                .filter(api_keys::id.eq(id.as_str()))
+                .filter(api_keys::team_id.eq(team.as_str()))
+                .filter(api_keys::revoked_at.is_null()),
+        )
+        .set((
+            api_keys::name.eq(name),
+            api_keys::scopes.eq(scopes.to_storage()),
+        ))
+        .execute(conn)?;
+        if n == 1 {
+            Ok(())
+        } else {
+            Err(KeyWriteError::NotFound)
+        }
+    }
+
+    /// Revokes a key now: the next request with it fails.
+    pub fn revoke(
+        conn: &mut DbConnection,
+        team: &TeamId,
+        id: &ApiKeyId,
+        now: i64,
+    ) -> Result<(), KeyWriteError> {
+        let n = diesel::update(
+            api_keys::table
+                .filter(api_keys::id.eq(id.as_str()))
+                .filter(api_keys::team_id.eq(team.as_str()))
+                .filter(api_keys::revoked_at.is_null()),
+        )
+        .set(api_keys::revoked_at.eq(now))
+        .execute(conn)?;
+        if n == 1 {
+            Ok(())
+        } else {
+            Err(KeyWriteError::NotFound)
+        }
+    }
+
+    /// Replaces `old` with a successor of the same name, scopes, mode, environment and expiry
+    /// length. The old key keeps working for `grace` seconds (0 = revoked now).
+    pub fn rotate(
+        conn: &mut DbConnection,
+        old: &ApiKey,
+        grace: i64,
+        actor: Option<&UserId>,
+        now: i64,
+    ) -> Result<(ApiKey, ApiKeySecret), KeyWriteError> {
+        if old.retiring_until.is_some() {
+            return Err(KeyWriteError::AlreadyRetiring);
+        }
+        let successor_id = ApiKeyId::generate();
+        // Retire the old key first: the unique-name index covers current keys only.
+        let n = diesel::update(
+            api_keys::table
+                .filter(api_keys::id.eq(&old.id))
+                .filter(api_keys::revoked_at.is_null())
+                .filter(api_keys::retiring_until.is_null()),
+        )
+        .set((
+            api_keys::retiring_until.eq(now + grace),
+            api_keys::replaced_by.eq(successor_id.as_str()),
+            api_keys::revoked_at.eq(if grace == 0 { Some(now) } else { None }),
+        ))
+        .execute(conn)?;
+        if n != 1 {
+            return Err(KeyWriteError::AlreadyRetiring);
+        }
+        let mode = KeyMode::parse(&old.mode).unwrap_or(KeyMode::Live);
+        let settings = KeySettings {
+            name: old.name.clone(),
+            scopes: old.scope_set(),
+            mode,
+            environment: old.environment.as_deref().and_then(EnvLabel::parse),
+            expires_at: old.expires_at.map(|at| now + (at - old.created_at).max(0)),
+        };
+        let team = TeamId::from_db(old.team_id.clone());
+        Self::insert(conn, &successor_id, &team, &settings, actor, now)
+    }
+}

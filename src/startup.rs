@@ -1,0 +1,163 @@
+//! AppState and build_app: the ONE place where routes and middleware are assembled.
+
+use std::time::Instant;
+
+use actix_session::SessionMiddleware;
+use actix_session::config::{PersistentSession, TtlExtensionPolicy};
+use actix_web::body::MessageBody;
+use actix_web::cookie::{Key, SameSite};
+use actix_web::dev::{Service, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{App, HttpResponse, ResponseError, web};
+use futures_util::future::Either;
+
+use crate::auth::csrf;
+use crate::auth::password::Passwords;
+use crate::auth::session_store::DbSessionStore;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::db::DbPool;
+use crate::web::error::PageError;
+
+/// Shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    /// Database pool.
+    pub pool: DbPool,
+    /// Resolved configuration.
+    pub config: Config,
+    /// Now.
+    pub clock: Clock,
+    /// Password hashing with bounded concurrency.
+    pub passwords: Passwords,
+    /// Cookie encryption key (derived from the secret key).
+    pub cookie_key: Key,
+}
+
+impl AppState {
+    /// Assembles the state; `secret` is the configured or generated secret key (≥ 32 bytes).
+    pub fn new(
+        pool: DbPool,
+        config: Config,
+        clock: Clock,
+        secret: &[u8],
+    ) -> Result<Self, crate::error::AppError> {
+        let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Ok(Self {
+            passwords: Passwords::new(config.password_params, parallel)?,
+            cookie_key: Key::derive_from(secret),
+            pool,
+            config,
+            clock,
+        })
+    }
+}
+
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                   font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; \
+                   object-src 'none'; frame-ancestors 'none'";
+
+/// The whole application: dashboard, static assets, health check.
+pub fn build_app(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let sessions = SessionMiddleware::builder(
+        DbSessionStore::new(state.pool.clone(), state.clock.clone()),
+        state.cookie_key.clone(),
+    )
+    .cookie_name("latchkey_session".to_owned())
+    .cookie_secure(state.config.cookie_secure)
+    .cookie_http_only(true)
+    .cookie_same_site(SameSite::Lax)
+    .session_lifecycle(
+        PersistentSession::default()
+            .session_ttl(actix_web::cookie::time::Duration::seconds(
+                state.config.session_idle_secs,
+            ))
+            .session_ttl_extension_policy(TtlExtensionPolicy::OnEveryRequest),
+    )
+    .build();
+    let public_url = state.config.public_url.clone();
+
+    App::new()
+        .app_data(web::Data::new(state))
+        .app_data(web::PathConfig::default().error_handler(|_, _| PageError::NotFound.into()))
+        .app_data(web::QueryConfig::default().error_handler(|_, _| PageError::NotFound.into()))
+        .route("/healthz", web::get().to(healthz))
+        .route("/static/{path:.*}", web::get().to(crate::assets::serve))
+        .service(
+            web::scope("")
+                .wrap(sessions)
+                .configure(crate::web::routes)
+                .default_service(web::to(|| async { PageError::NotFound.error_response() })),
+        )
+        .wrap_fn(move |req, srv| {
+            let rejection = refusal(&req, &public_url);
+            let started = Instant::now();
+            let method = req.method().clone();
+            // The path only: query strings may carry one-time tokens.
+            let path = req.path().to_owned();
+            let outcome = match rejection {
+                Some(res) => Either::Left(req.into_response(res)),
+                None => Either::Right(srv.call(req)),
+            };
+            async move {
+                let res = match outcome {
+                    Either::Left(early) => early.map_into_right_body(),
+                    Either::Right(fut) => fut.await?.map_into_left_body(),
+                };
+                let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+                tracing::info!(%method, %path, status = res.status().as_u16(), ms, "request");
+                Ok(res)
+            }
+        })
+        .wrap(
+            DefaultHeaders::new()
+                .add((
+                    header::CONTENT_SECURITY_POLICY,
+                    HeaderValue::from_static(CSP),
+                ))
+                .add((
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                ))
+                .add((
+                    header::REFERRER_POLICY,
+                    HeaderValue::from_static("same-origin"),
+                ))
+                .add((header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"))),
+        )
+}
+
+/// Requests refused before routing: compressed bodies (the unbounded-decompression advisory
+/// against actix-web ≤ 4.18.1 — refusing is safer than decompressing) and unsafe dashboard
+/// requests from another origin.
+fn refusal(req: &ServiceRequest, public_url: &str) -> Option<HttpResponse> {
+    if req.headers().contains_key(header::CONTENT_ENCODING) {
+        return Some(
+            HttpResponse::UnsupportedMediaType()
+                .content_type("text/plain; charset=utf-8")
+                .body("Compressed request bodies are not accepted."),
+        );
+    }
+    let unsafe_ui = csrf::is_unsafe(req.method()) && !req.path().starts_with("/v1/");
+    if unsafe_ui && !csrf::same_origin(req.request(), public_url) {
+        return Some(PageError::CsrfRejected.error_response());
+    }
+    None
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body("ok")
+}

@@ -1,0 +1,879 @@
+//! Team settings → API keys: list, create (reveal once), edit, rotate, delete. Every action
+//! is one handler serving both a plain form post (303 → page) and htmx (fragment swap).
+
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+
+use super::error::PageError;
+use super::form::FormData;
+use super::htmx::Htmx;
+use super::layout::{PageCtx, set_flash};
+use super::team_context::TeamCtx;
+use super::timefmt::{self, TimeView};
+use super::urls;
+use crate::auth::current_user::SignedIn;
+use crate::db::write_tx;
+use crate::domain::api_key_secret::{ApiKeySecret, EnvLabel, KeyMode};
+use crate::domain::ids::ApiKeyId;
+use crate::domain::inputs::{ExpiryChoice, Name, utc_date};
+use crate::domain::scope::{SCOPE_GROUPS, Scope, ScopeSet};
+use crate::error::with_conn;
+use crate::models::api_key::{ApiKey, KeySettings, KeyStatus, KeyWithCreator, KeyWriteError};
+use crate::models::audit::{AuditEvent, NewAuditEvent};
+use crate::render;
+use crate::startup::AppState;
+
+/// Grace periods offered when rotating, in seconds, with their labels.
+pub const GRACE_OPTIONS: [(i64, &str); 4] = [
+    (0, "Immediately"),
+    (3600, "1 hour"),
+    (86_400, "24 hours"),
+    (604_800, "7 days"),
+];
+
+// ----- view models -------------------------------------------------------------------------
+
+/// One checkbox of the scope picker.
+pub struct ScopeBox {
+    /// Wire name (value and visible label).
+    pub name: &'static str,
+    /// Seed description.
+    pub description: &'static str,
+    /// Checked.
+    pub checked: bool,
+}
+
+/// One resource row of the picker.
+pub struct ScopeRow {
+    /// "Bots".
+    pub label: &'static str,
+    /// `…:read`.
+    pub read: ScopeBox,
+    /// `…:write`.
+    pub write: ScopeBox,
+}
+
+/// The whole picker.
+pub struct ScopePicker {
+    /// Resource rows.
+    pub rows: Vec<ScopeRow>,
+    /// `admin`, shown apart.
+    pub admin: ScopeBox,
+}
+
+impl ScopePicker {
+    fn new(selected: ScopeSet) -> Self {
+        let b = |s: Scope| ScopeBox {
+            name: s.as_str(),
+            description: s.description(),
+            checked: selected.contains(s),
+        };
+        Self {
+            rows: SCOPE_GROUPS
+                .iter()
+                .map(|g| ScopeRow {
+                    label: g.label,
+                    read: b(g.read),
+                    write: b(g.write),
+                })
+                .collect(),
+            admin: b(Scope::Admin),
+        }
+    }
+}
+
+/// A row of the key table.
+pub struct KeyRow {
+    /// Record id (test hooks).
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// `sk_live_prod_AbCd…wxYz`.
+    pub masked: String,
+    /// `live` / `test`.
+    pub mode: String,
+    /// Environment label.
+    pub environment: Option<String>,
+    /// "All scopes", "3 scopes"…
+    pub scope_summary: String,
+    /// Every scope, for the details list.
+    pub scopes: Vec<&'static str>,
+    /// Created.
+    pub created: TimeView,
+    /// Creator's name.
+    pub created_by: String,
+    /// Last use, if any.
+    pub last_used: Option<TimeView>,
+    /// Address of the last use.
+    pub last_used_ip: Option<String>,
+    /// Expiry, if any.
+    pub expires: Option<TimeView>,
+    /// Status badge text.
+    pub status: &'static str,
+    /// Status modifier.
+    pub status_slug: &'static str,
+    /// "Retiring until 14 Jan, 10:00 UTC".
+    pub status_note: Option<String>,
+    /// Can be rotated (not already retiring).
+    pub rotatable: bool,
+    /// Edit page.
+    pub edit_url: String,
+    /// Rotate page.
+    pub rotate_url: String,
+    /// Delete page.
+    pub delete_url: String,
+}
+
+impl KeyRow {
+    fn new(slug: &str, k: KeyWithCreator, now: i64) -> Self {
+        let KeyWithCreator { key, creator_name } = k;
+        let status = key.status(now);
+        let status_note = match status {
+            KeyStatus::Retiring => key
+                .retiring_until
+                .map(|t| format!("Retiring until {}", timefmt::short(t))),
+            KeyStatus::Expired => key
+                .expires_at
+                .map(|t| format!("Expired {}", timefmt::relative(now, t))),
+            _ => None,
+        };
+        let scopes = key.scope_set();
+        Self {
+            masked: key.masked(),
+            mode: key.mode.clone(),
+            environment: key.environment.clone(),
+            scope_summary: scopes.summary(),
+            scopes: scopes.iter().map(Scope::as_str).collect(),
+            created: TimeView::new(now, key.created_at),
+            created_by: creator_name.unwrap_or_else(|| "API".to_owned()),
+            last_used: key.last_used_at.map(|t| TimeView::new(now, t)),
+            last_used_ip: key.last_used_ip.clone(),
+            expires: key.expires_at.map(|t| TimeView::new(now, t)),
+            status: status.label(),
+            status_slug: status.slug(),
+            status_note,
+            rotatable: status != KeyStatus::Retiring,
+            edit_url: urls::api_key_action(slug, &key.id, "edit"),
+            rotate_url: urls::api_key_action(slug, &key.id, "rotate"),
+            delete_url: urls::api_key_action(slug, &key.id, "delete"),
+            id: key.id,
+            name: key.name,
+        }
+    }
+}
+
+// ----- pages -------------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "api_keys/list.html", blocks = ["content"])]
+struct ListPage {
+    ctx: PageCtx,
+    keys: Vec<KeyRow>,
+    can_manage: bool,
+    new_url: String,
+}
+
+/// Values and messages of the create/edit form.
+#[derive(Default)]
+pub struct KeyForm {
+    /// Name as typed.
+    pub name: String,
+    /// Message for the name.
+    pub name_error: Option<&'static str>,
+    /// Message for the scopes.
+    pub scopes_error: Option<&'static str>,
+    /// `live` / `test`.
+    pub mode: String,
+    /// Message for the mode.
+    pub mode_error: Option<&'static str>,
+    /// Environment label as typed.
+    pub environment: String,
+    /// Message for the environment.
+    pub environment_error: Option<&'static str>,
+    /// Expiry select value.
+    pub expiry: String,
+    /// Expiry date as typed.
+    pub expiry_date: String,
+    /// Message for the expiry.
+    pub expiry_error: Option<&'static str>,
+}
+
+impl KeyForm {
+    fn has_errors(&self) -> bool {
+        self.name_error.is_some()
+            || self.scopes_error.is_some()
+            || self.mode_error.is_some()
+            || self.environment_error.is_some()
+            || self.expiry_error.is_some()
+    }
+}
+
+#[derive(Template)]
+#[template(path = "api_keys/new.html", blocks = ["content"])]
+struct NewPage {
+    ctx: PageCtx,
+    form: KeyForm,
+    picker: ScopePicker,
+    action: String,
+    cancel_url: String,
+    expiry_presets: [i64; 4],
+    min_date: String,
+}
+
+#[derive(Template)]
+#[template(path = "api_keys/edit.html", blocks = ["content"])]
+struct EditPage {
+    ctx: PageCtx,
+    key: KeyRow,
+    form: KeyForm,
+    picker: ScopePicker,
+    action: String,
+    cancel_url: String,
+}
+
+#[derive(Template)]
+#[template(path = "api_keys/reveal.html", blocks = ["content"])]
+struct RevealPage<'a> {
+    ctx: PageCtx,
+    key: KeyRow,
+    secret: &'a str,
+    curl: String,
+    rotated_from: Option<String>,
+    done_url: String,
+}
+
+#[derive(Template)]
+#[template(path = "api_keys/rotate.html", blocks = ["content"])]
+struct RotatePage {
+    ctx: PageCtx,
+    key: KeyRow,
+    action: String,
+    cancel_url: String,
+    grace_options: Vec<(i64, &'static str)>,
+    error: Option<&'static str>,
+}
+
+#[derive(Template)]
+#[template(path = "api_keys/delete.html", blocks = ["content"])]
+struct DeletePage {
+    ctx: PageCtx,
+    key: KeyRow,
+    action: String,
+    cancel_url: String,
+}
+
+// ----- helpers -----------------------------------------------------------------------------
+
+fn client_ip(req: &HttpRequest) -> Option<String> {
+    req.peer_addr().map(|a| a.ip().to_string())
+}
+
+async fn load_key(state: &AppState, team: &TeamCtx, raw_id: &str) -> Result<ApiKey, PageError> {
+    let id = ApiKeyId::parse(raw_id).ok_or(PageError::NotFound)?;
+    let team_id = team.current.team.team_id();
+    let now = state.clock.now();
+    with_conn(&state.pool, move |c| {
+        Ok(ApiKey::find_for_team(c, &team_id, &id, now)?)
+    })
+    .await?
+    .ok_or(PageError::NotFound)
+}
+
+fn row_for(team: &TeamCtx, key: &ApiKey, creator: Option<String>, now: i64) -> KeyRow {
+    KeyRow::new(
+        team.slug(),
+        KeyWithCreator {
+            key: key.clone(),
+            creator_name: creator,
+        },
+        now,
+    )
+}
+
+/// After a successful action: 303 to the list (no JS), or the list fragment with the flash and
+/// a pushed URL (htmx).
+async fn back_to_list(
+    state: &AppState,
+    user: &SignedIn,
+    team: &TeamCtx,
+    htmx: Htmx,
+    flash: String,
+) -> Result<HttpResponse, PageError> {
+    let url = urls::api_keys(team.slug());
+    if !htmx.fragment {
+        set_flash(&user.session, &flash);
+        return Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, url))
+            .finish());
+    }
+    let mut res = list_response(state, user, team, htmx, Some(flash)).await?;
+    res.headers_mut().insert(
+        header::HeaderName::from_static("hx-push-url"),
+        header::HeaderValue::from_str(&url).map_err(|_| PageError::internal("bad url"))?,
+    );
+    Ok(res)
+}
+
+async fn list_response(
+    state: &AppState,
+    user: &SignedIn,
+    team: &TeamCtx,
+    htmx: Htmx,
+    flash: Option<String>,
+) -> Result<HttpResponse, PageError> {
+    let now = state.clock.now();
+    let team_id = team.current.team.team_id();
+    let keys = with_conn(&state.pool, move |c| {
+        Ok(ApiKey::list_for_team(c, &team_id, now)?)
+    })
+    .await?;
+    let slug = team.slug().to_owned();
+    let page = ListPage {
+        ctx: PageCtx::new("API keys", user, &team.all, &team.current, "api-keys").with_flash(flash),
+        keys: keys
+            .into_iter()
+            .map(|k| KeyRow::new(&slug, k, now))
+            .collect(),
+        can_manage: team.current.role.can_manage_keys(),
+        new_url: urls::api_key_new(&slug),
+    };
+    Ok(render!(htmx, StatusCode::OK, page)?)
+}
+
+/// The reveal-once response: rendered directly (never redirected to), never cached.
+fn reveal_response(
+    htmx: Htmx,
+    page: RevealPage<'_>,
+    status: StatusCode,
+) -> Result<HttpResponse, PageError> {
+    let mut res = render!(htmx, status, page)?;
+    let headers = res.headers_mut();
+    headers.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    headers.insert(header::PRAGMA, header::HeaderValue::from_static("no-cache"));
+    Ok(res)
+}
+
+fn curl_snippet(public_url: &str, secret: &ApiKeySecret) -> String {
+    format!(
+        "curl -H \"Authorization: Bearer {}\" {public_url}/v1/me",
+        secret.expose()
+    )
+}
+
+/// Parses the scope checkboxes: unknown names are an error, none chosen is an error.
+fn parse_scopes(values: &[&str]) -> Result<ScopeSet, &'static str> {
+    let mut set = ScopeSet::empty();
+    for v in values {
+        set.insert(Scope::parse(v).ok_or("Unknown scope. Choose from the list.")?);
+    }
+    if set.is_empty() {
+        return Err("Choose at least one scope.");
+    }
+    Ok(set)
+}
+
+// ----- handlers ----------------------------------------------------------------------------
+
+/// GET the list.
+pub async fn list(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    path: web::Path<String>,
+    htmx: Htmx,
+) -> Result<HttpResponse, PageError> {
+    let team = TeamCtx::load(&state, &user, &path).await?;
+    list_response(&state, &user, &team, htmx, None).await
+}
+
+/// GET the create form.
+pub async fn new_form(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    path: web::Path<String>,
+    htmx: Htmx,
+) -> Result<HttpResponse, PageError> {
+    let team = TeamCtx::load(&state, &user, &path).await?;
+    team.require_key_manager()?;
+    let form = KeyForm {
+        mode: "live".into(),
+        expiry: "never".into(),
+        ..KeyForm::default()
+    };
+    let page = new_page(&state, &user, &team, form, ScopeSet::all());
+    Ok(render!(htmx, StatusCode::OK, page)?)
+}
+
+fn new_page(
+    state: &AppState,
+    user: &SignedIn,
+    team: &TeamCtx,
+    form: KeyForm,
+    scopes: ScopeSet,
+) -> NewPage {
+    let tomorrow = utc_date(state.clock.now() + 86_400);
+    NewPage {
+        ctx: PageCtx::new("Create API key", user, &team.all, &team.current, "api-keys"),
+        form,
+        picker: ScopePicker::new(scopes),
+        action: urls::api_keys(team.slug()),
+        cancel_url: urls::api_keys(team.slug()),
+        expiry_presets: ExpiryChoice::PRESETS,
+        min_date: tomorrow.to_string(),
+    }
+}
+
+/// POST create → 200 reveal-once, or 422 with the form and messages.
+pub async fn create(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    path: web::Path<String>,
+    htmx: Htmx,
+    form: FormData,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let team = TeamCtx::load(&state, &user, &path).await?;
+    team.require_key_manager()?;
+    let now = state.clock.now();
+
+    let mut f = KeyForm {
+        name: form.get("name").to_owned(),
+        mode: form.get("mode").to_owned(),
+        environment: form.get("environment").trim().to_owned(),
+        expiry: form.get("expiry").to_owned(),
+        expiry_date: form.get("expiry_date").to_owned(),
+        ..KeyForm::default()
+    };
+    let name = Name::parse(&f.name)
+        .map_err(|m| f.name_error = Some(m))
+        .ok();
+    let scope_values = form.all("scopes");
+    let scopes = parse_scopes(&scope_values)
+        .map_err(|m| f.scopes_error = Some(m))
+        .ok();
+    let mode = KeyMode::parse(&f.mode).or_else(|| {
+        f.mode_error = Some("Choose live or test.");
+        None
+    });
+    let environment = if f.environment.is_empty() {
+        Some(None)
+    } else {
+        EnvLabel::parse(&f.environment).map(Some).or_else(|| {
+            f.environment_error =
+                Some("Use 1–12 lower-case letters or digits, like prod or staging.");
+            None
+        })
+    };
+    let expiry = ExpiryChoice::parse(&f.expiry, &f.expiry_date, utc_date(now))
+        .map_err(|m| f.expiry_error = Some(m))
+        .ok();
+
+    let (Some(name), Some(scopes), Some(mode), Some(environment), Some(expiry), false) =
+        (name, scopes, mode, environment, expiry, f.has_errors())
+    else {
+        let shown = parse_scopes_lenient(&scope_values);
+        let page = new_page(&state, &user, &team, f, shown);
+        return Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, page)?);
+    };
+
+    let settings = KeySettings {
+        name: name.as_str().to_owned(),
+        scopes,
+        mode,
+        environment,
+        expires_at: expiry.expires_at(now),
+    };
+    let team_id = team.current.team.team_id();
+    let actor = user.id();
+    let ip = client_ip(&req);
+    let result = with_conn(&state.pool, move |c| {
+        Ok(write_tx(c, |c| {
+            let id = ApiKeyId::generate();
+            let (key, secret) = ApiKey::insert(c, &id, &team_id, &settings, Some(&actor), now)?;
+            AuditEvent::record(
+                c,
+                NewAuditEvent {
+                    team: &team_id,
+                    actor: Some(&actor),
+                    action: "api_key.created",
+                    target: Some(&key.id),
+                    detail: Some(format!("name={}; scopes={}", key.name, key.scopes)),
+                    ip: ip.as_deref(),
+                    at: now,
+                },
+            )?;
+            Ok::<_, KeyWriteError>((key, secret))
+        }))
+    })
+    .await?;
+
+    match result {
+        Ok((key, secret)) => {
+            let page = RevealPage {
+                ctx: PageCtx::new(
+                    "API key created",
+                    &user,
+                    &team.all,
+                    &team.current,
+                    "api-keys",
+                ),
+                key: row_for(&team, &key, Some(user.user.name.clone()), now),
+                curl: curl_snippet(&state.config.public_url, &secret),
+                secret: secret.expose(),
+                rotated_from: None,
+                done_url: urls::api_keys(team.slug()),
+            };
+            reveal_response(htmx, page, StatusCode::OK)
+        }
+        Err(KeyWriteError::NameTaken) => {
+            f.name_error = Some("A key with this name already exists. Choose another name.");
+            let page = new_page(&state, &user, &team, f, scopes);
+            Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, page)?)
+        }
+        Err(KeyWriteError::Db(e)) => Err(e.into()),
+        Err(KeyWriteError::NotFound | KeyWriteError::AlreadyRetiring) => Err(PageError::NotFound),
+    }
+}
+
+/// The checkboxes to show again after a failed post: the known names that were ticked.
+fn parse_scopes_lenient(values: &[&str]) -> ScopeSet {
+    let mut set = ScopeSet::empty();
+    for s in values.iter().filter_map(|v| Scope::parse(v)) {
+        set.insert(s);
+    }
+    set
+}
+
+/// GET the edit form.
+pub async fn edit_form(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    path: web::Path<(String, String)>,
+    htmx: Htmx,
+) -> Result<HttpResponse, PageError> {
+    let (slug, key_id) = path.into_inner();
+    let team = TeamCtx::load(&state, &user, &slug).await?;
+    team.require_key_manager()?;
+    let key = load_key(&state, &team, &key_id).await?;
+    let form = KeyForm {
+        name: key.name.clone(),
+        ..KeyForm::default()
+    };
+    let page = edit_page(&state, &user, &team, &key, form, key.scope_set());
+    Ok(render!(htmx, StatusCode::OK, page)?)
+}
+
+fn edit_page(
+    state: &AppState,
+    user: &SignedIn,
+    team: &TeamCtx,
+    key: &ApiKey,
+    form: KeyForm,
+    scopes: ScopeSet,
+) -> EditPage {
+    EditPage {
+        ctx: PageCtx::new(
+            format!("Edit {}", key.name),
+            user,
+            &team.all,
+            &team.current,
+            "api-keys",
+        ),
+        key: row_for(team, key, None, state.clock.now()),
+        form,
+        picker: ScopePicker::new(scopes),
+        action: urls::api_key(team.slug(), &key.id),
+        cancel_url: urls::api_keys(team.slug()),
+    }
+}
+
+/// POST edit: rename and change scopes, effective immediately.
+pub async fn update(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    path: web::Path<(String, String)>,
+    htmx: Htmx,
+    form: FormData,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let (slug, key_id) = path.into_inner();
+    let team = TeamCtx::load(&state, &user, &slug).await?;
+    team.require_key_manager()?;
+    let key = load_key(&state, &team, &key_id).await?;
+
+    let mut f = KeyForm {
+        name: form.get("name").to_owned(),
+        ..KeyForm::default()
+    };
+    let name = Name::parse(&f.name)
+        .map_err(|m| f.name_error = Some(m))
+        .ok();
+    let scope_values = form.all("scopes");
+    let scopes = parse_scopes(&scope_values)
+        .map_err(|m| f.scopes_error = Some(m))
+        .ok();
+    let (Some(name), Some(scopes)) = (name, scopes) else {
+        let page = edit_page(
+            &state,
+            &user,
+            &team,
+            &key,
+            f,
+            parse_scopes_lenient(&scope_values),
+        );
+        return Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, page)?);
+    };
+
+    let now = state.clock.now();
+    let team_id = team.current.team.team_id();
+    let id = key.key_id();
+    let actor = user.id();
+    let ip = client_ip(&req);
+    let new_name = name.as_str().to_owned();
+    let result = with_conn(&state.pool, move |c| {
+        Ok(write_tx(c, |c| {
+            ApiKey::update_settings(c, &team_id, &id, &new_name, scopes)?;
+            AuditEvent::record(
+                c,
+                NewAuditEvent {
+                    team: &team_id,
+                    actor: Some(&actor),
+                    action: "api_key.updated",
+                    target: Some(id.as_str()),
+                    detail: Some(format!("name={new_name}; scopes={}", scopes.to_storage())),
+                    ip: ip.as_deref(),
+                    at: now,
+                },
+            )?;
+            Ok::<_, KeyWriteError>(())
+        }))
+    })
+    .await?;
+    match result {
+        Ok(()) => {
+            back_to_list(
+                &state,
+                &user,
+                &team,
+                htmx,
+                format!("Key “{}” updated.", name.as_str()),
+            )
+            .await
+        }
+        Err(KeyWriteError::NameTaken) => {
+            f.name_error = Some("A key with this name already exists. Choose another name.");
+            let page = edit_page(&state, &user, &team, &key, f, scopes);
+            Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, page)?)
+        }
+        Err(KeyWriteError::Db(e)) => Err(e.into()),
+        Err(KeyWriteError::NotFound | KeyWriteError::AlreadyRetiring) => Err(PageError::NotFound),
+    }
+}
+
+/// GET the rotate confirmation.
+pub async fn rotate_form(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    path: web::Path<(String, String)>,
+    htmx: Htmx,
+) -> Result<HttpResponse, PageError> {
+    let (slug, key_id) = path.into_inner();
+    let team = TeamCtx::load(&state, &user, &slug).await?;
+    team.require_key_manager()?;
+    let key = load_key(&state, &team, &key_id).await?;
+    let error = key.retiring_until.is_some().then_some(ALREADY_RETIRING);
+    let page = rotate_page(&state, &user, &team, &key, error);
+    Ok(render!(htmx, StatusCode::OK, page)?)
+}
+
+const ALREADY_RETIRING: &str = "This key is already being replaced. Rotate its successor instead, or delete this key to end its grace period now.";
+
+fn rotate_page(
+    state: &AppState,
+    user: &SignedIn,
+    team: &TeamCtx,
+    key: &ApiKey,
+    error: Option<&'static str>,
+) -> RotatePage {
+    RotatePage {
+        ctx: PageCtx::new(
+            format!("Rotate {}", key.name),
+            user,
+            &team.all,
+            &team.current,
+            "api-keys",
+        ),
+        key: row_for(team, key, None, state.clock.now()),
+        action: urls::api_key_action(team.slug(), &key.id, "rotate"),
+        cancel_url: urls::api_keys(team.slug()),
+        grace_options: GRACE_OPTIONS.to_vec(),
+        error,
+    }
+}
+
+/// POST rotate → 200 reveal of the successor; 422 for a bad grace value; 409 if retiring.
+pub async fn rotate(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    path: web::Path<(String, String)>,
+    htmx: Htmx,
+    form: FormData,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let (slug, key_id) = path.into_inner();
+    let team = TeamCtx::load(&state, &user, &slug).await?;
+    team.require_key_manager()?;
+    let key = load_key(&state, &team, &key_id).await?;
+    let grace = form
+        .get("grace")
+        .parse::<i64>()
+        .ok()
+        .filter(|g| GRACE_OPTIONS.iter().any(|(s, _)| s == g));
+    let Some(grace) = grace else {
+        let page = rotate_page(
+            &state,
+            &user,
+            &team,
+            &key,
+            Some("Choose how long the old key keeps working."),
+        );
+        return Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, page)?);
+    };
+
+    let now = state.clock.now();
+    let team_id = team.current.team.team_id();
+    let actor = user.id();
+    let ip = client_ip(&req);
+    let old = key.clone();
+    let result = with_conn(&state.pool, move |c| {
+        Ok(write_tx(c, |c| {
+            let (new_key, secret) = ApiKey::rotate(c, &old, grace, Some(&actor), now)?;
+            AuditEvent::record(
+                c,
+                NewAuditEvent {
+                    team: &team_id,
+                    actor: Some(&actor),
+                    action: "api_key.rotated",
+                    target: Some(&old.id),
+                    detail: Some(format!("successor={}; grace_seconds={grace}", new_key.id)),
+                    ip: ip.as_deref(),
+                    at: now,
+                },
+            )?;
+            Ok::<_, KeyWriteError>((new_key, secret))
+        }))
+    })
+    .await?;
+    match result {
+        Ok((new_key, secret)) => {
+            let note = if grace == 0 {
+                format!("The old key {} stopped working now.", key.masked())
+            } else {
+                format!(
+                    "The old key {} keeps working until {}.",
+                    key.masked(),
+                    timefmt::human(now + grace)
+                )
+            };
+            let page = RevealPage {
+                ctx: PageCtx::new(
+                    "API key rotated",
+                    &user,
+                    &team.all,
+                    &team.current,
+                    "api-keys",
+                ),
+                key: row_for(&team, &new_key, Some(user.user.name.clone()), now),
+                curl: curl_snippet(&state.config.public_url, &secret),
+                secret: secret.expose(),
+                rotated_from: Some(note),
+                done_url: urls::api_keys(team.slug()),
+            };
+            reveal_response(htmx, page, StatusCode::OK)
+        }
+        Err(KeyWriteError::AlreadyRetiring) => {
+            let page = rotate_page(&state, &user, &team, &key, Some(ALREADY_RETIRING));
+            Ok(render!(htmx, StatusCode::CONFLICT, page)?)
+        }
+        Err(KeyWriteError::Db(e)) => Err(e.into()),
+        Err(KeyWriteError::NotFound | KeyWriteError::NameTaken) => Err(PageError::NotFound),
+    }
+}
+
+/// GET the delete confirmation.
+pub async fn delete_form(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    path: web::Path<(String, String)>,
+    htmx: Htmx,
+) -> Result<HttpResponse, PageError> {
+    let (slug, key_id) = path.into_inner();
+    let team = TeamCtx::load(&state, &user, &slug).await?;
+    team.require_key_manager()?;
+    let key = load_key(&state, &team, &key_id).await?;
+    let page = DeletePage {
+        ctx: PageCtx::new(
+            format!("Delete {}", key.name),
+            &user,
+            &team.all,
+            &team.current,
+            "api-keys",
+        ),
+        key: row_for(&team, &key, None, state.clock.now()),
+        action: urls::api_key_action(team.slug(), &key.id, "delete"),
+        cancel_url: urls::api_keys(team.slug()),
+    };
+    Ok(render!(htmx, StatusCode::OK, page)?)
+}
+
+/// POST delete: revoked at once.
+pub async fn delete(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    path: web::Path<(String, String)>,
+    htmx: Htmx,
+    _form: FormData,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let (slug, key_id) = path.into_inner();
+    let team = TeamCtx::load(&state, &user, &slug).await?;
+    team.require_key_manager()?;
+    let key = load_key(&state, &team, &key_id).await?;
+    let now = state.clock.now();
+    let team_id = team.current.team.team_id();
+    let id = key.key_id();
+    let actor = user.id();
+    let ip = client_ip(&req);
+    let detail = format!("name={}", key.name);
+    let result = with_conn(&state.pool, move |c| {
+        Ok(write_tx(c, |c| {
+            ApiKey::revoke(c, &team_id, &id, now)?;
+            AuditEvent::record(
+                c,
+                NewAuditEvent {
+                    team: &team_id,
+                    actor: Some(&actor),
+                    action: "api_key.deleted",
+                    target: Some(id.as_str()),
+                    detail: Some(detail),
+                    ip: ip.as_deref(),
+                    at: now,
+                },
+            )?;
+            Ok::<_, KeyWriteError>(())
+        }))
+    })
+    .await?;
+    match result {
+        Ok(()) => {
+            let msg = format!("Key “{}” deleted. Requests using it now fail.", key.name);
+            back_to_list(&state, &user, &team, htmx, msg).await
+        }
+        Err(KeyWriteError::Db(e)) => Err(e.into()),
+        Err(_) => Err(PageError::NotFound),
+    }
+}

@@ -1,0 +1,35 @@
+//! The HTML + htmx surface. This file is THE dashboard route table.
+
+pub mod api_keys;
+pub mod error;
+pub mod form;
+pub mod htmx;
+pub mod layout;
+pub mod sign_in;
+pub mod team_context;
+pub mod timefmt;
+pub mod urls;
+
+use actix_web::web;
+
+/// Registers every dashboard route.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(sign_in::home))
+        .route("/setup", web::get().to(sign_in::setup_form))
+        .route("/setup", web::post().to(sign_in::setup_submit))
+        .route("/login", web::get().to(sign_in::login_form))
+        .route("/login", web::post().to(sign_in::login_submit))
+        .route("/logout", web::post().to(sign_in::logout))
+        .service(
+            web::scope("/teams/{team}/settings/api-keys")
+                .route("", web::get().to(api_keys::list))
+                .route("", web::post().to(api_keys::create))
+                .route("/new", web::get().to(api_keys::new_form))
+                .route("/{key}", web::post().to(api_keys::update))
+                .route("/{key}/edit", web::get().to(api_keys::edit_form))
+                .route("/{key}/rotate", web::get().to(api_keys::rotate_form))
+                .route("/{key}/rotate", web::post().to(api_keys::rotate))
+                .route("/{key}/delete", web::get().to(api_keys::delete_form))
+                .route("/{key}/delete", web::post().to(api_keys::delete)),
+        );
+}

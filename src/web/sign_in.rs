@@ -1,0 +1,303 @@
+//! First-run set-up, sign-in and sign-out.
+
+use actix_session::Session;
+use actix_session::SessionExt;
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::error::PageError;
+use super::form::FormData;
+use super::htmx::Htmx;
+use super::urls;
+use crate::auth::csrf;
+use crate::auth::current_user::{SIGNED_IN_AT, session_user};
+use crate::auth::session_store::USER_ID;
+use crate::db::write_tx;
+use crate::domain::ids::UserId;
+use crate::domain::inputs::{Email, Name, Password};
+use crate::error::{AppError, with_conn};
+use crate::models::audit::{AuditEvent, NewAuditEvent};
+use crate::models::team::Team;
+use crate::models::user::{NewUser, User};
+use crate::models::{setup, throttle};
+use crate::render;
+use crate::startup::AppState;
+
+/// Query of the set-up and sign-in pages.
+#[derive(Deserialize)]
+pub struct LinkQuery {
+    token: Option<String>,
+    next: Option<String>,
+    signed_out: Option<String>,
+}
+
+#[derive(Template, Default)]
+#[template(path = "auth/setup.html", blocks = ["content"])]
+struct SetupPage {
+    csrf: String,
+    token: String,
+    name: String,
+    name_error: Option<&'static str>,
+    email: String,
+    email_error: Option<&'static str>,
+    password_error: Option<&'static str>,
+    team: String,
+    team_error: Option<&'static str>,
+}
+
+#[derive(Template, Default)]
+#[template(path = "auth/login.html", blocks = ["content"])]
+struct LoginPage {
+    csrf: String,
+    next: String,
+    email: String,
+    error: Option<&'static str>,
+    notice: Option<&'static str>,
+}
+
+const BAD_CREDENTIALS: &str = "That e-mail and password do not match an account.";
+
+/// Only local paths are followed after sign-in (no open redirect).
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        _ => "/".to_owned(),
+    }
+}
+
+fn redirect(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to.to_owned()))
+        .finish()
+}
+
+/// Starts a fresh session for `user` (new id: no fixation).
+fn sign_in_session(session: &Session, user: &UserId, now: i64) -> Result<(), PageError> {
+    session.renew();
+    session
+        .insert(USER_ID, user.as_str())
+        .and_then(|()| session.insert(SIGNED_IN_AT, now))
+        .map_err(|_| PageError::internal("session insert failed"))
+}
+
+/// GET / → the user's first team, or sign-in.
+pub async fn home(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, PageError> {
+    let session = req.get_session();
+    let Some(user) = session_user(&session, state.clock.now(), state.config.session_max_secs)
+    else {
+        return Ok(redirect("/login"));
+    };
+    let teams = with_conn(&state.pool, move |c| Ok(Team::list_for_user(c, &user)?)).await?;
+    match teams.first() {
+        Some(t) => Ok(redirect(&urls::api_keys(&t.team.slug))),
+        None => Err(PageError::NotFound),
+    }
+}
+
+/// GET /setup?token=… — the one-time owner set-up.
+pub async fn setup_form(
+    state: web::Data<AppState>,
+    query: web::Query<LinkQuery>,
+    req: HttpRequest,
+    htmx: Htmx,
+) -> Result<HttpResponse, PageError> {
+    let token = query.token.clone().unwrap_or_default();
+    let now = state.clock.now();
+    let t = token.clone();
+    let open = with_conn(&state.pool, move |c| {
+        Ok(!User::any_exist(c)? && setup::is_valid(c, &t, now)?)
+    })
+    .await?;
+    if !open {
+        return Err(PageError::NotFound);
+    }
+    let page = SetupPage {
+        csrf: csrf::token(&req.get_session()),
+        token,
+        ..SetupPage::default()
+    };
+    let mut res = render!(htmx, StatusCode::OK, page)?;
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    Ok(res)
+}
+
+/// POST /setup — creates the owner, the first team, and signs in.
+pub async fn setup_submit(
+    state: web::Data<AppState>,
+    mut form: FormData,
+    req: HttpRequest,
+    htmx: Htmx,
+) -> Result<HttpResponse, PageError> {
+    let session = req.get_session();
+    let now = state.clock.now();
+    let token = form.get("token").to_owned();
+    let mut page = SetupPage {
+        csrf: csrf::token(&session),
+        token: token.clone(),
+        name: form.get("name").to_owned(),
+        email: form.get("email").to_owned(),
+        team: form.get("team").to_owned(),
+        ..SetupPage::default()
+    };
+    let name = Name::parse(&page.name)
+        .map_err(|m| page.name_error = Some(m))
+        .ok();
+    let email = Email::parse(&page.email)
+        .map_err(|m| page.email_error = Some(m))
+        .ok();
+    let password = Password::parse_new(form.take("password"))
+        .map_err(|m| page.password_error = Some(m))
+        .ok();
+    let team = Name::parse(&page.team)
+        .map_err(|m| page.team_error = Some(m))
+        .ok();
+    let (Some(name), Some(email), Some(password), Some(team)) = (name, email, password, team)
+    else {
+        let t = token.clone();
+        let open = with_conn(&state.pool, move |c| {
+            Ok(!User::any_exist(c)? && setup::is_valid(c, &t, now)?)
+        })
+        .await?;
+        if !open {
+            return Err(PageError::NotFound);
+        }
+        return Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, page)?);
+    };
+    let hash = state.passwords.hash(password).await?;
+    let user_id = UserId::generate();
+    let uid = user_id.clone();
+    let ip = req.peer_addr().map(|a| a.ip().to_string());
+    let created = with_conn(&state.pool, move |c| {
+        write_tx(c, |c| {
+            // Checked inside the transaction: two racing set-ups cannot both succeed.
+            if User::any_exist(c)? || !setup::is_valid(c, &token, now)? {
+                return Ok(None);
+            }
+            User::insert(
+                c,
+                &NewUser {
+                    id: uid.as_str(),
+                    email: email.as_str(),
+                    name: name.as_str(),
+                    password_hash: &hash,
+                    created_at: now,
+                },
+            )?;
+            let team = Team::create_with_owner(c, team.as_str(), &uid, now)?;
+            AuditEvent::record(
+                c,
+                NewAuditEvent {
+                    team: &team.team_id(),
+                    actor: Some(&uid),
+                    action: "team.created",
+                    target: Some(&team.id),
+                    detail: None,
+                    ip: ip.as_deref(),
+                    at: now,
+                },
+            )?;
+            setup::clear(c)?;
+            Ok::<_, AppError>(Some(team))
+        })
+    })
+    .await?;
+    let team = created.ok_or(PageError::NotFound)?;
+    sign_in_session(&session, &user_id, now)?;
+    tracing::info!(team = %team.id, "set-up complete: owner account and first team created");
+    Ok(redirect(&urls::api_keys(&team.slug)))
+}
+
+/// GET /login.
+pub async fn login_form(
+    query: web::Query<LinkQuery>,
+    req: HttpRequest,
+    htmx: Htmx,
+) -> Result<HttpResponse, PageError> {
+    let page = LoginPage {
+        csrf: csrf::token(&req.get_session()),
+        next: safe_next(query.next.as_deref()),
+        notice: query.signed_out.is_some().then_some("You have signed out."),
+        ..LoginPage::default()
+    };
+    Ok(render!(htmx, StatusCode::OK, page)?)
+}
+
+/// POST /login. Same message for unknown e-mail and wrong password; throttled per address.
+pub async fn login_submit(
+    state: web::Data<AppState>,
+    mut form: FormData,
+    req: HttpRequest,
+    htmx: Htmx,
+) -> Result<HttpResponse, PageError> {
+    let session = req.get_session();
+    let now = state.clock.now();
+    let next = safe_next(Some(form.get("next")));
+    let raw_email = form.get("email").to_owned();
+    let fail = |error: &'static str| LoginPage {
+        csrf: csrf::token(&session),
+        next: next.clone(),
+        email: raw_email.clone(),
+        error: Some(error),
+        notice: None,
+    };
+    let (email, password) = match (
+        Email::parse(&raw_email),
+        Password::parse_existing(form.take("password")),
+    ) {
+        (Ok(e), Ok(p)) => (e, p),
+        _ => {
+            return Ok(render!(
+                htmx,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                fail("Enter your e-mail address and password.")
+            )?);
+        }
+    };
+    let addr = email.as_str().to_owned();
+    let (wait, user) = with_conn(&state.pool, move |c| {
+        let wait = throttle::retry_after(c, &addr, now)?;
+        let user = if wait > 0 {
+            None
+        } else {
+            User::find_by_email(c, &addr)?
+        };
+        Ok((wait, user))
+    })
+    .await?;
+    if wait > 0 {
+        return Err(PageError::TooManyRequests { retry_after: wait });
+    }
+    let stored = user.as_ref().map(|u| u.password_hash.clone());
+    let ok = state.passwords.verify(password, stored).await?;
+    let addr = email.as_str().to_owned();
+    match (ok, user) {
+        (true, Some(user)) => {
+            with_conn(&state.pool, move |c| Ok(throttle::clear(c, &addr)?)).await?;
+            sign_in_session(&session, &user.user_id(), now)?;
+            Ok(redirect(&next))
+        }
+        _ => {
+            with_conn(&state.pool, move |c| {
+                Ok(write_tx(c, |c| throttle::record_failure(c, &addr, now))?)
+            })
+            .await?;
+            Ok(render!(
+                htmx,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                fail(BAD_CREDENTIALS)
+            )?)
+        }
+    }
+}
+
+/// POST /logout: deletes the server-side session.
+pub async fn logout(_form: FormData, req: HttpRequest) -> HttpResponse {
+    req.get_session().purge();
+    redirect("/login?signed_out=1")
+}

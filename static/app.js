@@ -1,0 +1,74 @@
+// Progressive enhancement only: every page works without this file.
+(function () {
+  "use strict";
+
+  function copyFrom(button) {
+    var input = document.getElementById(button.getAttribute("data-copy-target"));
+    if (!input) return;
+    var status = document.querySelector("[data-testid='copy-status']");
+    var done = function () {
+      button.textContent = "Copied";
+      if (status) status.textContent = "Copied to clipboard.";
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(input.value).then(done, function () {
+        input.focus();
+        input.select();
+        if (status) status.textContent = "Press Ctrl+C (or Cmd+C) to copy.";
+      });
+    } else {
+      input.focus();
+      input.select();
+      try { if (document.execCommand("copy")) done(); } catch (e) { /* selection stays for manual copy */ }
+    }
+  }
+
+  document.addEventListener("click", function (event) {
+    var target = event.target instanceof Element ? event.target : null;
+    if (!target) return;
+    var button = target.closest("[data-copy-target]");
+    if (button) { copyFrom(button); return; }
+    // Close open row menus when clicking elsewhere.
+    document.querySelectorAll("details.menu[open]").forEach(function (menu) {
+      if (!menu.contains(target)) menu.removeAttribute("open");
+    });
+  });
+
+  document.addEventListener("focusin", function (event) {
+    var el = event.target;
+    if (el instanceof HTMLInputElement && el.hasAttribute("data-select-on-focus")) el.select();
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    document.querySelectorAll("details.menu[open]").forEach(function (menu) {
+      menu.removeAttribute("open");
+      var summary = menu.querySelector("summary");
+      if (summary) summary.focus();
+    });
+  });
+
+  // The expiry date field matters only with "On a date…"; show it only then.
+  function syncExpiry(root) {
+    root.querySelectorAll("select#expiry").forEach(function (select) {
+      var box = select.parentElement.querySelector("[data-expiry-date]");
+      if (box) box.hidden = select.value !== "date";
+    });
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target instanceof HTMLSelectElement && event.target.id === "expiry") syncExpiry(document);
+  });
+  document.addEventListener("DOMContentLoaded", function () { syncExpiry(document); });
+  document.addEventListener("htmx:afterSettle", function () { syncExpiry(document); });
+
+  // After an htmx swap of the main column, move focus there so keyboard and screen-reader
+  // users land on the new content.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail && event.detail.target;
+    if (target && target.id === "content") {
+      var heading = target.querySelector("h1");
+      if (heading) { heading.setAttribute("tabindex", "-1"); heading.focus({ preventScroll: true }); }
+      window.scrollTo(0, 0);
+    }
+  });
+})();

@@ -1,0 +1,10 @@
+//! The one integration test binary. Every test drives the real `build_app`.
+
+mod helpers;
+
+mod api_keys;
+mod api_keys_validation;
+mod roles_and_tenancy;
+mod security;
+mod sign_in;
+mod structure;

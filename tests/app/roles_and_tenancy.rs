@@ -1,0 +1,188 @@
+//! Who may see and do what: non-members get 404, non-managers get read-only pages and 403.
+
+use diesel::prelude::*;
+use latchkey::db::schema::api_keys;
+use latchkey::domain::role::Role;
+
+use crate::helpers::{PASSWORD, TestApp, each_db};
+
+fn first_key_id(app: &TestApp) -> String {
+    app.db(|c| api_keys::table.select(api_keys::id).first(c))
+        .expect("a key")
+}
+
+#[actix_web::test]
+async fn another_teams_pages_and_keys_are_404_for_non_members() {
+    each_db(|app| async move {
+        let acme = app.set_up("ada@example.com", "Acme").await;
+        app.create_key(
+            &acme,
+            &[("name", "Acme key"), ("scopes", "admin"), ("mode", "live")],
+        )
+        .await;
+        let key = first_key_id(&app);
+        let ada = app.cookies();
+
+        // A second team whose owner is someone else.
+        app.add_member(&acme, "temp@example.com", Role::Viewer)
+            .await;
+        let globex = app.db(|c| {
+            let uid: String = latchkey::db::schema::users::table
+                .filter(latchkey::db::schema::users::email.eq("temp@example.com"))
+                .select(latchkey::db::schema::users::id)
+                .first(c)
+                .expect("user");
+            latchkey::models::team::Team::create_with_owner(
+                c,
+                "Globex",
+                &latchkey::domain::ids::UserId::from_db(uid),
+                0,
+            )
+            .expect("team")
+            .slug
+        });
+        app.swap_cookies(Default::default());
+        app.sign_in("temp@example.com", PASSWORD)
+            .await
+            .assert_status(303);
+        let mallory_csrf = app.csrf_of_session(&globex).await;
+
+        // Ada's browser cannot see Globex; the Globex owner cannot act on Acme's key through
+        // Globex's URL either.
+        let pages = [
+            format!("/teams/{globex}/settings/api-keys/{key}/edit"),
+            format!("/teams/{globex}/settings/api-keys/{key}/rotate"),
+            format!("/teams/{globex}/settings/api-keys/{key}/delete"),
+        ];
+        for p in &pages {
+            app.get(p).await.assert_status(404);
+        }
+        for p in [
+            format!("/teams/{globex}/settings/api-keys/{key}/delete"),
+            format!("/teams/{globex}/settings/api-keys/{key}/rotate"),
+            format!("/teams/{globex}/settings/api-keys/{key}"),
+        ] {
+            app.post(
+                &p,
+                &[
+                    ("csrf_token", &mallory_csrf),
+                    ("grace", "0"),
+                    ("name", "pwned"),
+                    ("scopes", "admin"),
+                ],
+            )
+            .await
+            .assert_status(404);
+        }
+        let revoked: Option<i64> = app
+            .db(|c| {
+                api_keys::table
+                    .find(&key)
+                    .select(api_keys::revoked_at)
+                    .first(c)
+            })
+            .expect("row");
+        assert_eq!(revoked, None, "Acme's key untouched");
+
+        app.swap_cookies(ada);
+        let not_member = app.get(&format!("/teams/{globex}/settings/api-keys")).await;
+        let missing = app.get("/teams/no-such-team/settings/api-keys").await;
+        not_member.assert_status(404);
+        missing.assert_status(404);
+        assert_eq!(
+            not_member.body, missing.body,
+            "a team you are not in looks exactly like no team"
+        );
+        // Garbage ids are 404 too.
+        for bad in [
+            "nope",
+            "key_",
+            "key_AAAAAAAAAAAAAAAAAAAA",
+            "key_%00",
+            "..%2F..%2Fetc",
+        ] {
+            app.get(&format!("/teams/{acme}/settings/api-keys/{bad}/edit"))
+                .await
+                .assert_status(404);
+        }
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn developers_and_viewers_see_the_list_read_only_and_are_refused_actions() {
+    each_db(|app| async move {
+        let slug = app.set_up("ada@example.com", "Acme").await;
+        app.create_key(
+            &slug,
+            &[("name", "Prod"), ("scopes", "admin"), ("mode", "live")],
+        )
+        .await;
+        let key = first_key_id(&app);
+        for (email, role) in [
+            ("dev@example.com", Role::Developer),
+            ("viewer@example.com", Role::Viewer),
+        ] {
+            app.add_member(&slug, email, role).await;
+            app.swap_cookies(Default::default());
+            app.sign_in(email, PASSWORD).await.assert_status(303);
+            let list = app.get(&format!("/teams/{slug}/settings/api-keys")).await;
+            list.assert_status(200);
+            assert!(list.body.contains("data-key-name=\"Prod\""));
+            assert!(
+                !list.body.contains("data-testid=\"create-key\""),
+                "{role:?} gets no create button"
+            );
+            assert!(
+                !list.body.contains("data-testid=\"key-actions\""),
+                "{role:?} gets no row actions"
+            );
+            let csrf = list.csrf();
+            let base = format!("/teams/{slug}/settings/api-keys");
+            for p in [
+                format!("{base}/new"),
+                format!("{base}/{key}/edit"),
+                format!("{base}/{key}/rotate"),
+                format!("{base}/{key}/delete"),
+            ] {
+                app.get(&p).await.assert_status(403);
+            }
+            app.post(
+                &base,
+                &[
+                    ("csrf_token", &csrf),
+                    ("name", "x"),
+                    ("scopes", "admin"),
+                    ("mode", "live"),
+                ],
+            )
+            .await
+            .assert_status(403);
+            app.post(&format!("{base}/{key}/delete"), &[("csrf_token", &csrf)])
+                .await
+                .assert_status(403);
+            app.post(
+                &format!("{base}/{key}/rotate"),
+                &[("csrf_token", &csrf), ("grace", "0")],
+            )
+            .await
+            .assert_status(403);
+            app.post(
+                &format!("{base}/{key}"),
+                &[("csrf_token", &csrf), ("name", "x"), ("scopes", "admin")],
+            )
+            .await
+            .assert_status(403);
+        }
+        let n: i64 = app
+            .db(|c| {
+                api_keys::table
+                    .filter(api_keys::revoked_at.is_null())
+                    .count()
+                    .get_result(c)
+            })
+            .expect("n");
+        assert_eq!(n, 1, "nothing changed");
+    })
+    .await;
+}
