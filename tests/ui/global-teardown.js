@@ -1,0 +1,11 @@
+const fs = require('fs');
+const path = require('path');
+
+module.exports = async () => {
+  const file = path.join(__dirname, '.server.json');
+  if (!fs.existsSync(file)) return;
+  const { pid, dir } = JSON.parse(fs.readFileSync(file, 'utf8'));
+  try { process.kill(pid, 'SIGTERM'); } catch (e) { /* already gone */ }
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.rmSync(file, { force: true });
+};

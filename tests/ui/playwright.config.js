@@ -1,0 +1,23 @@
+// Browser suite. Runs against a real `latchkey` binary on a fresh SQLite database started by
+// global-setup.js. Uses Debian's Chromium: Playwright's own browser download is not possible.
+const { defineConfig } = require('@playwright/test');
+
+module.exports = defineConfig({
+  testDir: './specs',
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  forbidOnly: true,
+  reporter: [['list']],
+  globalSetup: require.resolve('./global-setup.js'),
+  globalTeardown: require.resolve('./global-teardown.js'),
+  use: {
+    baseURL: process.env.LATCHKEY_UI_BASE_URL || 'http://127.0.0.1:18080',
+    viewport: { width: 1280, height: 800 },
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+        '--disable-sync', '--no-first-run', '--disable-quic'],
+    },
+  },
+});
