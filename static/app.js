@@ -61,6 +61,38 @@
   document.addEventListener("DOMContentLoaded", function () { syncExpiry(document); });
   document.addEventListener("htmx:afterSettle", function () { syncExpiry(document); });
 
+  // Confirmations loaded by htmx into #modal become modal dialogs; closing one clears it.
+  function clearModal() {
+    var root = document.getElementById("modal");
+    if (root) root.innerHTML = "";
+  }
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail && event.detail.target;
+    if (!target || target.id !== "modal") return;
+    var dialog = target.querySelector("dialog");
+    if (!dialog) return;
+    document.querySelectorAll("details.menu[open]").forEach(function (m) { m.removeAttribute("open"); });
+    // The template's dialog arrives open (non-modal, for the no-JS page). Dropping the
+    // attribute, unlike close(), queues no "close" event.
+    dialog.removeAttribute("open");
+    dialog.addEventListener("close", clearModal);
+    dialog.showModal();
+  });
+  document.addEventListener("click", function (event) {
+    var cancel = event.target instanceof Element ? event.target.closest("[data-dialog-cancel]") : null;
+    var dialog = cancel ? cancel.closest("dialog") : null;
+    if (dialog && dialog.matches(":modal")) {
+      event.preventDefault();
+      dialog.close();
+    }
+  });
+  // A form submitted from a dialog swaps #content; the dialog's job is done.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var elt = event.detail && event.detail.requestConfig && event.detail.requestConfig.elt;
+    var dialog = elt && elt.closest ? elt.closest("dialog") : null;
+    if (dialog && dialog.matches(":modal")) dialog.close();
+  });
+
   // After an htmx swap of the main column, move focus there so keyboard and screen-reader
   // users land on the new content.
   document.addEventListener("htmx:afterSwap", function (event) {

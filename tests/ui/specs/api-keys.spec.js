@@ -32,7 +32,20 @@ test('create, copy, rotate and delete a key with htmx', async ({ page, context }
   // Rotate with a one-hour grace period: the old key shows as retiring.
   await row.locator('[data-testid=key-actions] summary').click();
   await row.locator('[data-testid=rotate-key]').click();
-  await expect(page.locator('[data-testid=rotate-dialog]')).toBeVisible();
+  const dialog = page.locator('[data-testid=rotate-dialog]');
+  await expect(dialog).toBeVisible();
+  expect(await dialog.evaluate((d) => d.matches(':modal'))).toBe(true);
+  expect(page.url()).toBe(listUrl);
+  // Cancel closes the dialog without leaving the list.
+  await dialog.locator('[data-dialog-cancel]').click();
+  await expect(dialog).toHaveCount(0);
+  await row.locator('[data-testid=key-actions] summary').click();
+  await row.locator('[data-testid=rotate-key]').click();
+  await expect(dialog).toBeVisible();
+  await page.keyboard.press('Escape');
+  await expect(dialog).toHaveCount(0);
+  await row.locator('[data-testid=key-actions] summary').click();
+  await row.locator('[data-testid=rotate-key]').click();
   await page.check('input[name=grace][value="3600"]');
   await page.click('[data-testid=rotate-submit]');
   const successor = await page.locator('[data-testid=revealed-key]').inputValue();
@@ -82,6 +95,7 @@ test.describe('without JavaScript', () => {
     // <details> menus open without script.
     await row.locator('[data-testid=key-actions] summary').click();
     await row.locator('[data-testid=rotate-key]').click();
+    await expect(page).toHaveURL(/\/rotate$/);
     await page.check('input[name=grace][value="0"]');
     await page.click('[data-testid=rotate-submit]');
     await expect(page.locator('[data-testid=rotated-note]')).toContainText('stopped working now');
