@@ -28,42 +28,45 @@ pub struct AuditEvent {
     pub created_at: i64,
 }
 
-/// What to record.
-pub struct NewAuditEvent<'a> {
-    /// Team.
-    pub team: &'a TeamId,
-    /// Actor.
-    pub actor: Option<&'a UserId>,
-    /// Action name.
-    pub action: &'a str,
-    /// Object id.
-    pub target: Option<&'a str>,
-    /// Detail (never a secret).
-    pub detail: Option<String>,
+/// Who acts, for whom, from where and when: everything an event needs besides what happened.
+#[derive(Clone, Debug)]
+pub struct Actor {
+    /// Team the event belongs to.
+    pub team: TeamId,
+    /// Acting user (None for API-key or system actions).
+    pub user: Option<UserId>,
     /// Client IP.
-    pub ip: Option<&'a str>,
+    pub ip: Option<String>,
     /// Unix seconds.
     pub at: i64,
 }
 
-impl AuditEvent {
-    /// Appends an event.
-    pub fn record(conn: &mut DbConnection, e: NewAuditEvent<'_>) -> QueryResult<()> {
+impl Actor {
+    /// Appends an event; `detail` must never contain a secret.
+    pub fn record(
+        &self,
+        conn: &mut DbConnection,
+        action: &str,
+        target: Option<&str>,
+        detail: Option<String>,
+    ) -> QueryResult<()> {
         diesel::insert_into(audit_events::table)
             .values((
                 audit_events::id.eq(AuditEventId::generate().to_string()),
-                audit_events::team_id.eq(e.team.as_str()),
-                audit_events::actor_user_id.eq(e.actor.map(UserId::as_str)),
-                audit_events::action.eq(e.action),
-                audit_events::target_id.eq(e.target),
-                audit_events::detail.eq(e.detail),
-                audit_events::ip.eq(e.ip),
-                audit_events::created_at.eq(e.at),
+                audit_events::team_id.eq(self.team.as_str()),
+                audit_events::actor_user_id.eq(self.user.as_ref().map(UserId::as_str)),
+                audit_events::action.eq(action),
+                audit_events::target_id.eq(target),
+                audit_events::detail.eq(detail),
+                audit_events::ip.eq(self.ip.as_deref()),
+                audit_events::created_at.eq(self.at),
             ))
             .execute(conn)
             .map(|_| ())
     }
+}
 
+impl AuditEvent {
     /// A team's events, newest first.
     pub fn list_for_team(conn: &mut DbConnection, team: &TeamId) -> QueryResult<Vec<AuditEvent>> {
         audit_events::table

@@ -21,7 +21,7 @@ use crate::domain::inputs::{ExpiryChoice, Name, utc_date};
 use crate::domain::scope::{SCOPE_GROUPS, Scope, ScopeSet};
 use crate::error::with_conn;
 use crate::models::api_key::{ApiKey, KeySettings, KeyStatus, KeyWithCreator, KeyWriteError};
-use crate::models::audit::{AuditEvent, NewAuditEvent};
+use crate::models::audit::Actor;
 use crate::render;
 use crate::startup::AppState;
 
@@ -270,6 +270,29 @@ fn client_ip(req: &HttpRequest) -> Option<String> {
     req.peer_addr().map(|a| a.ip().to_string())
 }
 
+/// The team and key named in the URL, for a user who may manage keys: 404 for a team you are
+/// not in or a key that is not the team's, 403 for a role that may only look.
+async fn managed_key(
+    state: &AppState,
+    user: &SignedIn,
+    (slug, key_id): (String, String),
+) -> Result<(TeamCtx, ApiKey), PageError> {
+    let team = TeamCtx::load(state, user, &slug).await?;
+    team.require_key_manager()?;
+    let key = load_key(state, &team, &key_id).await?;
+    Ok((team, key))
+}
+
+/// Who is acting, for the audit events of this request.
+fn actor(state: &AppState, user: &SignedIn, team: &TeamCtx, req: &HttpRequest) -> Actor {
+    Actor {
+        team: team.current.team.team_id(),
+        user: Some(user.id()),
+        ip: client_ip(req),
+        at: state.clock.now(),
+    }
+}
+
 async fn load_key(state: &AppState, team: &TeamCtx, raw_id: &str) -> Result<ApiKey, PageError> {
     let id = ApiKeyId::parse(raw_id).ok_or(PageError::NotFound)?;
     let team_id = team.current.team.team_id();
@@ -487,24 +510,17 @@ pub async fn create(
         environment,
         expires_at: expiry.expires_at(now),
     };
-    let team_id = team.current.team.team_id();
-    let actor = user.id();
-    let ip = client_ip(&req);
+    let actor = actor(&state, &user, &team, &req);
     let result = with_conn(&state.pool, move |c| {
         Ok(write_tx(c, |c| {
             let id = ApiKeyId::generate();
-            let (key, secret) = ApiKey::insert(c, &id, &team_id, &settings, Some(&actor), now)?;
-            AuditEvent::record(
+            let (key, secret) =
+                ApiKey::insert(c, &id, &actor.team, &settings, actor.user.as_ref(), now)?;
+            actor.record(
                 c,
-                NewAuditEvent {
-                    team: &team_id,
-                    actor: Some(&actor),
-                    action: "api_key.created",
-                    target: Some(&key.id),
-                    detail: Some(format!("name={}; scopes={}", key.name, key.scopes)),
-                    ip: ip.as_deref(),
-                    at: now,
-                },
+                "api_key.created",
+                Some(&key.id),
+                Some(format!("name={}; scopes={}", key.name, key.scopes)),
             )?;
             Ok::<_, KeyWriteError>((key, secret))
         }))
@@ -555,10 +571,7 @@ pub async fn edit_form(
     path: web::Path<(String, String)>,
     htmx: Htmx,
 ) -> Result<HttpResponse, PageError> {
-    let (slug, key_id) = path.into_inner();
-    let team = TeamCtx::load(&state, &user, &slug).await?;
-    team.require_key_manager()?;
-    let key = load_key(&state, &team, &key_id).await?;
+    let (team, key) = managed_key(&state, &user, path.into_inner()).await?;
     let form = KeyForm {
         name: key.name.clone(),
         ..KeyForm::default()
@@ -600,10 +613,7 @@ pub async fn update(
     form: FormData,
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    let (slug, key_id) = path.into_inner();
-    let team = TeamCtx::load(&state, &user, &slug).await?;
-    team.require_key_manager()?;
-    let key = load_key(&state, &team, &key_id).await?;
+    let (team, key) = managed_key(&state, &user, path.into_inner()).await?;
 
     let mut f = KeyForm {
         name: form.get("name").to_owned(),
@@ -628,26 +638,17 @@ pub async fn update(
         return Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, page)?);
     };
 
-    let now = state.clock.now();
-    let team_id = team.current.team.team_id();
     let id = key.key_id();
-    let actor = user.id();
-    let ip = client_ip(&req);
+    let actor = actor(&state, &user, &team, &req);
     let new_name = name.as_str().to_owned();
     let result = with_conn(&state.pool, move |c| {
         Ok(write_tx(c, |c| {
-            ApiKey::update_settings(c, &team_id, &id, &new_name, scopes)?;
-            AuditEvent::record(
+            ApiKey::update_settings(c, &actor.team, &id, &new_name, scopes)?;
+            actor.record(
                 c,
-                NewAuditEvent {
-                    team: &team_id,
-                    actor: Some(&actor),
-                    action: "api_key.updated",
-                    target: Some(id.as_str()),
-                    detail: Some(format!("name={new_name}; scopes={}", scopes.to_storage())),
-                    ip: ip.as_deref(),
-                    at: now,
-                },
+                "api_key.updated",
+                Some(id.as_str()),
+                Some(format!("name={new_name}; scopes={}", scopes.to_storage())),
             )?;
             Ok::<_, KeyWriteError>(())
         }))
@@ -681,10 +682,7 @@ pub async fn rotate_form(
     path: web::Path<(String, String)>,
     htmx: Htmx,
 ) -> Result<HttpResponse, PageError> {
-    let (slug, key_id) = path.into_inner();
-    let team = TeamCtx::load(&state, &user, &slug).await?;
-    team.require_key_manager()?;
-    let key = load_key(&state, &team, &key_id).await?;
+    let (team, key) = managed_key(&state, &user, path.into_inner()).await?;
     let error = key.retiring_until.is_some().then_some(ALREADY_RETIRING);
     let page = rotate_page(&state, &user, &team, &key, error);
     Ok(render!(htmx, StatusCode::OK, page)?)
@@ -724,10 +722,7 @@ pub async fn rotate(
     form: FormData,
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    let (slug, key_id) = path.into_inner();
-    let team = TeamCtx::load(&state, &user, &slug).await?;
-    team.require_key_manager()?;
-    let key = load_key(&state, &team, &key_id).await?;
+    let (team, key) = managed_key(&state, &user, path.into_inner()).await?;
     let grace = form
         .get("grace")
         .parse::<i64>()
@@ -745,24 +740,16 @@ pub async fn rotate(
     };
 
     let now = state.clock.now();
-    let team_id = team.current.team.team_id();
-    let actor = user.id();
-    let ip = client_ip(&req);
+    let actor = actor(&state, &user, &team, &req);
     let old = key.clone();
     let result = with_conn(&state.pool, move |c| {
         Ok(write_tx(c, |c| {
-            let (new_key, secret) = ApiKey::rotate(c, &old, grace, Some(&actor), now)?;
-            AuditEvent::record(
+            let (new_key, secret) = ApiKey::rotate(c, &old, grace, actor.user.as_ref(), now)?;
+            actor.record(
                 c,
-                NewAuditEvent {
-                    team: &team_id,
-                    actor: Some(&actor),
-                    action: "api_key.rotated",
-                    target: Some(&old.id),
-                    detail: Some(format!("successor={}; grace_seconds={grace}", new_key.id)),
-                    ip: ip.as_deref(),
-                    at: now,
-                },
+                "api_key.rotated",
+                Some(&old.id),
+                Some(format!("successor={}; grace_seconds={grace}", new_key.id)),
             )?;
             Ok::<_, KeyWriteError>((new_key, secret))
         }))
@@ -811,10 +798,7 @@ pub async fn delete_form(
     path: web::Path<(String, String)>,
     htmx: Htmx,
 ) -> Result<HttpResponse, PageError> {
-    let (slug, key_id) = path.into_inner();
-    let team = TeamCtx::load(&state, &user, &slug).await?;
-    team.require_key_manager()?;
-    let key = load_key(&state, &team, &key_id).await?;
+    let (team, key) = managed_key(&state, &user, path.into_inner()).await?;
     let page = DeletePage {
         ctx: PageCtx::new(
             format!("Delete {}", key.name),
@@ -839,31 +823,14 @@ pub async fn delete(
     _form: FormData,
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    let (slug, key_id) = path.into_inner();
-    let team = TeamCtx::load(&state, &user, &slug).await?;
-    team.require_key_manager()?;
-    let key = load_key(&state, &team, &key_id).await?;
-    let now = state.clock.now();
-    let team_id = team.current.team.team_id();
+    let (team, key) = managed_key(&state, &user, path.into_inner()).await?;
     let id = key.key_id();
-    let actor = user.id();
-    let ip = client_ip(&req);
+    let actor = actor(&state, &user, &team, &req);
     let detail = format!("name={}", key.name);
     let result = with_conn(&state.pool, move |c| {
         Ok(write_tx(c, |c| {
-            ApiKey::revoke(c, &team_id, &id, now)?;
-            AuditEvent::record(
-                c,
-                NewAuditEvent {
-                    team: &team_id,
-                    actor: Some(&actor),
-                    action: "api_key.deleted",
-                    target: Some(id.as_str()),
-                    detail: Some(detail),
-                    ip: ip.as_deref(),
-                    at: now,
-                },
-            )?;
+            ApiKey::revoke(c, &actor.team, &id, actor.at)?;
+            actor.record(c, "api_key.deleted", Some(id.as_str()), Some(detail))?;
             Ok::<_, KeyWriteError>(())
         }))
     })

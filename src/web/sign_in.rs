@@ -19,7 +19,7 @@ use crate::db::write_tx;
 use crate::domain::ids::UserId;
 use crate::domain::inputs::{Email, Name, Password};
 use crate::error::{AppError, with_conn};
-use crate::models::audit::{AuditEvent, NewAuditEvent};
+use crate::models::audit::Actor;
 use crate::models::team::Team;
 use crate::models::user::{NewUser, User};
 use crate::models::{setup, throttle};
@@ -190,18 +190,13 @@ pub async fn setup_submit(
                 },
             )?;
             let team = Team::create_with_owner(c, team.as_str(), &uid, now)?;
-            AuditEvent::record(
-                c,
-                NewAuditEvent {
-                    team: &team.team_id(),
-                    actor: Some(&uid),
-                    action: "team.created",
-                    target: Some(&team.id),
-                    detail: None,
-                    ip: ip.as_deref(),
-                    at: now,
-                },
-            )?;
+            let actor = Actor {
+                team: team.team_id(),
+                user: Some(uid.clone()),
+                ip,
+                at: now,
+            };
+            actor.record(c, "team.created", Some(&team.id), None)?;
             setup::clear(c)?;
             Ok::<_, AppError>(Some(team))
         })
