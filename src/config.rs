@@ -75,6 +75,10 @@ pub struct Settings {
     /// HTTP worker threads (default: one per CPU).
     #[arg(long, env = "LATCHKEY_WORKERS")]
     pub workers: Option<usize>,
+
+    /// Proxies (CIDRs, comma-separated) whose `X-Forwarded-For` is believed for client IPs.
+    #[arg(long, env = "LATCHKEY_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: String,
 }
 
 /// argon2id cost parameters. Production values are fixed by the foundation issue; tests use
@@ -117,6 +121,8 @@ pub struct Config {
     pub password_params: PasswordParams,
     /// Worker threads.
     pub workers: Option<usize>,
+    /// Proxies whose `X-Forwarded-For` is trusted.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Config {
@@ -138,6 +144,7 @@ impl Config {
             session_max_secs: s.session_max_hours * 3600,
             password_params: PasswordParams::PRODUCTION,
             workers: s.workers,
+            trusted_proxies: parse_cidrs(&s.trusted_proxies)?,
         })
     }
 
@@ -156,8 +163,22 @@ impl Config {
                 p_cost: 1,
             },
             workers: Some(1),
+            trusted_proxies: Vec::new(),
         }
     }
+}
+
+/// Parses a comma- or space-separated CIDR list; a bare address means that one host.
+pub fn parse_cidrs(list: &str) -> Result<Vec<ipnet::IpNet>, String> {
+    list.split([',', ' '])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<ipnet::IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| format!("not an IP address or CIDR: {s}"))
+        })
+        .collect()
 }
 
 /// The secret key: from `LATCHKEY_SECRET_KEY`, or read from / generated into

@@ -1,6 +1,7 @@
 //! Latchkey: a self-hosted API key manager — a team-settings dashboard and the REST API
 //! that its keys unlock.
 
+pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod clock;
@@ -9,5 +10,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod models;
+pub mod ratelimit;
 pub mod startup;
+pub mod usage;
 pub mod web;

@@ -69,7 +69,19 @@ async fn serve(settings: &latchkey::config::Settings) -> Result<(), String> {
         );
     }
 
+    // Usage gathered on the request path is written every 2 s, and once more at shutdown.
+    let usage = state.usage.clone();
+    let flush_pool = pool.clone();
+    actix_web::rt::spawn(async move {
+        let mut tick = actix_web::rt::time::interval(std::time::Duration::from_secs(2));
+        loop {
+            tick.tick().await;
+            flush_usage(&usage, &flush_pool).await;
+        }
+    });
+
     tracing::info!(bind = %config.bind, url = %config.public_url, "Latchkey listening");
+    let final_usage = state.usage.clone();
     let mut server = actix_web::HttpServer::new(move || build_app(state.clone()));
     if let Some(w) = config.workers {
         server = server.workers(w);
@@ -79,5 +91,18 @@ async fn serve(settings: &latchkey::config::Settings) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?
         .run()
         .await
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    flush_usage(&final_usage, &pool).await;
+    Ok(())
+}
+
+async fn flush_usage(
+    usage: &std::sync::Arc<latchkey::usage::UsageRecorder>,
+    pool: &latchkey::db::DbPool,
+) {
+    let usage = usage.clone();
+    let result = with_conn(pool, move |c| Ok(usage.flush(c)?)).await;
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "usage flush failed; will retry");
+    }
 }

@@ -4,10 +4,11 @@ use std::time::Instant;
 
 use actix_session::SessionMiddleware;
 use actix_session::config::{PersistentSession, TtlExtensionPolicy};
+use actix_web::HttpMessage;
 use actix_web::body::MessageBody;
 use actix_web::cookie::{Key, SameSite};
 use actix_web::dev::{Service, ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::DefaultHeaders;
 use actix_web::{App, HttpResponse, ResponseError, web};
 use futures_util::future::Either;
@@ -33,6 +34,10 @@ pub struct AppState {
     pub passwords: Passwords,
     /// Cookie encryption key (derived from the secret key).
     pub cookie_key: Key,
+    /// Per-key request windows, shared by all workers.
+    pub rate_limiter: std::sync::Arc<crate::ratelimit::RateLimiter>,
+    /// Key usage gathered in memory, flushed in batches.
+    pub usage: std::sync::Arc<crate::usage::UsageRecorder>,
 }
 
 impl AppState {
@@ -47,6 +52,8 @@ impl AppState {
         Ok(Self {
             passwords: Passwords::new(config.password_params, parallel)?,
             cookie_key: Key::derive_from(secret),
+            rate_limiter: Default::default(),
+            usage: Default::default(),
             pool,
             config,
             clock,
@@ -93,6 +100,19 @@ pub fn build_app(
         .app_data(web::PathConfig::default().error_handler(|_, _| PageError::NotFound.into()))
         .app_data(web::QueryConfig::default().error_handler(|_, _| PageError::NotFound.into()))
         .route("/healthz", web::get().to(healthz))
+        .service(
+            // No session middleware here: /v1 ignores cookies; keys are the only credential.
+            web::scope("/v1")
+                .wrap_fn(|req, srv| {
+                    let fut = srv.call(req);
+                    async move {
+                        let mut res = fut.await?;
+                        add_rate_limit_headers(&mut res);
+                        Ok(res)
+                    }
+                })
+                .configure(crate::api::routes),
+        )
         .route("/static/{path:.*}", web::get().to(crate::assets::serve))
         .service(
             web::scope("")
@@ -138,11 +158,38 @@ pub fn build_app(
         )
 }
 
+/// `X-RateLimit-*` on every response of a request whose key reached the rate limiter.
+fn add_rate_limit_headers<B>(res: &mut ServiceResponse<B>) {
+    let decision = res
+        .request()
+        .extensions()
+        .get::<crate::ratelimit::RateDecision>()
+        .copied();
+    if let Some(d) = decision {
+        let headers = res.headers_mut();
+        headers.insert(
+            HeaderName::from_static("x-ratelimit-limit"),
+            HeaderValue::from(d.limit),
+        );
+        headers.insert(
+            HeaderName::from_static("x-ratelimit-remaining"),
+            HeaderValue::from(d.remaining),
+        );
+        headers.insert(
+            HeaderName::from_static("x-ratelimit-reset"),
+            HeaderValue::from(d.reset_at),
+        );
+    }
+}
+
 /// Requests refused before routing: compressed bodies (the unbounded-decompression advisory
 /// against actix-web ≤ 4.18.1 — refusing is safer than decompressing) and unsafe dashboard
 /// requests from another origin.
 fn refusal(req: &ServiceRequest, public_url: &str) -> Option<HttpResponse> {
     if req.headers().contains_key(header::CONTENT_ENCODING) {
+        if req.path().starts_with("/v1/") {
+            return Some(crate::api::error::ApiError::UnsupportedMediaType.error_response());
+        }
         return Some(
             HttpResponse::UnsupportedMediaType()
                 .content_type("text/plain; charset=utf-8")

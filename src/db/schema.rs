@@ -16,6 +16,7 @@ diesel::table! {
         slug -> Text,
         name -> Text,
         created_at -> BigInt,
+        rate_limit_per_minute -> Integer,
     }
 }
 
@@ -48,6 +49,9 @@ diesel::table! {
         retiring_until -> Nullable<BigInt>,
         replaced_by -> Nullable<Text>,
         revoked_at -> Nullable<BigInt>,
+        rate_limit_per_minute -> Nullable<Integer>,
+        ip_allowlist -> Nullable<Text>,
+        reported_leaked_at -> Nullable<BigInt>,
     }
 }
 
@@ -89,6 +93,98 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    bots (id) {
+        id -> Text,
+        team_id -> Text,
+        mode -> Text,
+        name -> Text,
+        description -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    channels (id) {
+        id -> Text,
+        team_id -> Text,
+        mode -> Text,
+        bot_id -> Text,
+        kind -> Text,
+        name -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    integrations (id) {
+        id -> Text,
+        team_id -> Text,
+        mode -> Text,
+        provider -> Text,
+        name -> Text,
+        base_url -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    conversations (id) {
+        id -> Text,
+        team_id -> Text,
+        mode -> Text,
+        bot_id -> Nullable<Text>,
+        title -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    messages (id) {
+        id -> Text,
+        conversation_id -> Text,
+        position -> Integer,
+        role -> Text,
+        content -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    agent_loops (id) {
+        id -> Text,
+        team_id -> Text,
+        mode -> Text,
+        bot_id -> Nullable<Text>,
+        name -> Text,
+        instructions -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    agent_loop_runs (id) {
+        id -> Text,
+        agent_loop_id -> Text,
+        status -> Text,
+        input -> Text,
+        api_key_id -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    api_key_usage (api_key_id, hour) {
+        api_key_id -> Text,
+        hour -> BigInt,
+        requests -> BigInt,
+    }
+}
+
 diesel::joinable!(memberships -> teams (team_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(api_keys -> teams (team_id));
@@ -103,4 +199,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     setup_tokens,
     login_throttles,
+    bots,
+    channels,
+    integrations,
+    conversations,
+    messages,
+    agent_loops,
+    agent_loop_runs,
+    api_key_usage,
 );

@@ -61,6 +61,34 @@ id_type!(
     /// An audit event.
     AuditEventId, "evt_"
 );
+id_type!(
+    /// A bot.
+    BotId, "bot_"
+);
+id_type!(
+    /// A bot's channel (web, WhatsApp, Telegram…).
+    ChannelId, "chn_"
+);
+id_type!(
+    /// An integration (third-party service metadata).
+    IntegrationId, "int_"
+);
+id_type!(
+    /// A conversation.
+    ConversationId, "conv_"
+);
+id_type!(
+    /// A message in a conversation.
+    MessageId, "msg_"
+);
+id_type!(
+    /// An agent loop.
+    AgentLoopId, "loop_"
+);
+id_type!(
+    /// A run request of an agent loop.
+    AgentLoopRunId, "run_"
+);
 
 #[cfg(test)]
 mod tests {

@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
-use crate::db::schema::{api_keys, users};
+use crate::db::schema::{api_keys, teams, users};
 use crate::domain::api_key_secret::{ApiKeySecret, EnvLabel, KeyDisplay, KeyMode};
 use crate::domain::ids::{ApiKeyId, TeamId, UserId};
 use crate::domain::scope::ScopeSet;
@@ -51,6 +51,12 @@ pub struct ApiKey {
     pub replaced_by: Option<String>,
     /// Deleted (revoked) at.
     pub revoked_at: Option<i64>,
+    /// Per-key override of the team's rate limit, requests per minute.
+    pub rate_limit_per_minute: Option<i32>,
+    /// Space-separated CIDRs the key may be used from; None = anywhere.
+    pub ip_allowlist: Option<String>,
+    /// When someone reported the key as leaked through `POST /v1/revoke`.
+    pub reported_leaked_at: Option<i64>,
 }
 
 /// Where a key stands at a given moment.
@@ -196,6 +202,20 @@ impl ApiKey {
             .collect())
     }
 
+    /// The key with this secret digest and its team's default rate limit: the one lookup of
+    /// the authentication hot path (unique index on `secret_digest`).
+    pub fn find_by_digest(
+        conn: &mut DbConnection,
+        digest: &str,
+    ) -> QueryResult<Option<(ApiKey, i32)>> {
+        api_keys::table
+            .inner_join(teams::table)
+            .filter(api_keys::secret_digest.eq(digest))
+            .select((ApiKey::as_select(), teams::rate_limit_per_minute))
+            .first(conn)
+            .optional()
+    }
+
     /// One live (not deleted, not retired) key of the team. Another team's key is `None`.
     pub fn find_for_team(
         conn: &mut DbConnection,
@@ -269,6 +289,9 @@ impl ApiKey {
             retiring_until: None,
             replaced_by: None,
             revoked_at: None,
+            rate_limit_per_minute: None,
+            ip_allowlist: None,
+            reported_leaked_at: None,
         };
         diesel::insert_into(api_keys::table)
             .values((

@@ -2,6 +2,7 @@
 
 pub mod api_key;
 pub mod audit;
+pub mod bot;
 pub mod session;
 pub mod setup;
 pub mod team;

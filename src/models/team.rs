@@ -7,6 +7,9 @@ use crate::db::schema::{memberships, teams};
 use crate::domain::ids::{TeamId, UserId};
 use crate::domain::role::Role;
 
+/// Requests per minute a key may make unless its team or the key says otherwise.
+pub const DEFAULT_RATE_LIMIT_PER_MINUTE: i32 = 600;
+
 /// A team row.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = teams)]
@@ -19,6 +22,8 @@ pub struct Team {
     pub name: String,
     /// Unix seconds.
     pub created_at: i64,
+    /// Default API rate limit for the team's keys, requests per minute.
+    pub rate_limit_per_minute: i32,
 }
 
 /// A team as seen by one member.
@@ -34,6 +39,15 @@ impl Team {
     /// Typed id.
     pub fn team_id(&self) -> TeamId {
         TeamId::from_db(self.id.clone())
+    }
+
+    /// Loads by id.
+    pub fn find_by_id(conn: &mut DbConnection, id: &TeamId) -> QueryResult<Option<Team>> {
+        teams::table
+            .find(id.as_str())
+            .select(Team::as_select())
+            .first(conn)
+            .optional()
     }
 
     /// The team with this slug, if `user` is a member of it. Non-members get `None`, exactly
@@ -91,6 +105,7 @@ impl Team {
             slug,
             name: name.to_owned(),
             created_at: now,
+            rate_limit_per_minute: DEFAULT_RATE_LIMIT_PER_MINUTE,
         };
         diesel::insert_into(teams::table)
             .values((

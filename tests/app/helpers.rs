@@ -459,3 +459,82 @@ impl TestApp {
             .csrf()
     }
 }
+
+/// What a test key should be.
+pub struct KeySpec<'a> {
+    /// Team slug.
+    pub team: &'a str,
+    /// Scopes (wire names).
+    pub scopes: &'a [&'a str],
+    /// `live` / `test`.
+    pub mode: &'a str,
+}
+
+impl TestApp {
+    /// Creates a key directly in the database (the dashboard flow is tested elsewhere);
+    /// returns (record id, secret).
+    pub fn make_key(&self, spec: KeySpec<'_>) -> (String, String) {
+        use diesel::prelude::*;
+        use latchkey::db::schema::teams;
+        use latchkey::domain::api_key_secret::KeyMode;
+        use latchkey::domain::scope::{Scope, ScopeSet};
+        use latchkey::models::api_key::{ApiKey, KeySettings};
+        let now = self.clock().now();
+        self.db(|c| {
+            let team_id: String = teams::table
+                .filter(teams::slug.eq(spec.team))
+                .select(teams::id)
+                .first(c)
+                .expect("team");
+            let mut scopes = ScopeSet::empty();
+            for s in spec.scopes {
+                scopes.insert(Scope::parse(s).expect("scope"));
+            }
+            let settings = KeySettings {
+                name: format!("key {}", base62::random(6)),
+                scopes,
+                mode: KeyMode::parse(spec.mode).expect("mode"),
+                environment: None,
+                expires_at: None,
+            };
+            let id = latchkey::domain::ids::ApiKeyId::generate();
+            let (key, secret) = ApiKey::insert(
+                c,
+                &id,
+                &latchkey::domain::ids::TeamId::from_db(team_id),
+                &settings,
+                None,
+                now,
+            )
+            .expect("insert key");
+            (key.id, secret.expose().to_owned())
+        })
+    }
+
+    /// Calls the API with a bearer key and an optional JSON body.
+    pub async fn api(
+        &self,
+        method: &str,
+        path: &str,
+        key: &str,
+        body: Option<serde_json::Value>,
+    ) -> Resp {
+        let mut req = TestRequest::default()
+            .method(method.parse().expect("method"))
+            .uri(&format!("/v1{path}"))
+            .insert_header(("authorization", format!("Bearer {key}")));
+        if let Some(b) = body {
+            req = req
+                .insert_header(("content-type", "application/json"))
+                .set_payload(b.to_string());
+        }
+        self.send(req).await
+    }
+}
+
+impl Resp {
+    /// The body as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}

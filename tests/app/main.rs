@@ -2,6 +2,8 @@
 
 mod helpers;
 
+mod api_auth;
+mod api_bots;
 mod api_keys;
 mod api_keys_validation;
 mod roles_and_tenancy;

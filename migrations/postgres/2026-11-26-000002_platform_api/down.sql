@@ -1,0 +1,12 @@
+DROP TABLE api_key_usage;
+DROP TABLE agent_loop_runs;
+DROP TABLE agent_loops;
+DROP TABLE messages;
+DROP TABLE conversations;
+DROP TABLE integrations;
+DROP TABLE channels;
+DROP TABLE bots;
+ALTER TABLE api_keys DROP COLUMN reported_leaked_at;
+ALTER TABLE api_keys DROP COLUMN ip_allowlist;
+ALTER TABLE api_keys DROP COLUMN rate_limit_per_minute;
+ALTER TABLE teams DROP COLUMN rate_limit_per_minute;

@@ -1,0 +1,252 @@
+//! `Authorization: Bearer <key>` → an authorized principal, in the documented order:
+//! strict header parse → format + checksum (no DB) → SHA-256 → one indexed lookup → revoked /
+//! retired / expired → IP allowlist → scope → rate limit → usage noted in memory → handler.
+//! The required scope is part of the handler's signature (`Authorized<need::BotsWrite>`), so
+//! a route cannot forget it and the route table can be checked against it.
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::net::IpAddr;
+use std::pin::Pin;
+
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
+use ipnet::IpNet;
+
+use super::error::ApiError;
+use crate::domain::api_key_secret::{ApiKeySecret, KeyMode};
+use crate::domain::ids::{ApiKeyId, TeamId};
+use crate::domain::scope::{Scope, ScopeSet};
+use crate::error::with_conn;
+use crate::models::api_key::{ApiKey, KeyStatus};
+use crate::startup::AppState;
+
+/// Longest `Authorization` token accepted.
+pub const MAX_TOKEN_LEN: usize = 255;
+
+/// What a route requires of the key.
+pub trait Requirement {
+    /// The scope, or `None` for "any valid key" (`/v1/me`).
+    const SCOPE: Option<Scope>;
+}
+
+/// Scope markers for handler signatures.
+pub mod need {
+    use super::{Requirement, Scope};
+
+    macro_rules! marker {
+        ($($(#[$doc:meta])* $name:ident => $scope:expr),* $(,)?) => {$(
+            $(#[$doc])*
+            pub struct $name;
+            impl Requirement for $name {
+                const SCOPE: Option<Scope> = $scope;
+            }
+        )*};
+    }
+
+    marker! {
+        /// Any valid key.
+        AnyKey => None,
+        /// `bots:read`.
+        BotsRead => Some(Scope::BotsRead),
+        /// `bots:write`.
+        BotsWrite => Some(Scope::BotsWrite),
+        /// `integrations:read`.
+        IntegrationsRead => Some(Scope::IntegrationsRead),
+        /// `integrations:write`.
+        IntegrationsWrite => Some(Scope::IntegrationsWrite),
+        /// `channels:read`.
+        ChannelsRead => Some(Scope::ChannelsRead),
+        /// `channels:write`.
+        ChannelsWrite => Some(Scope::ChannelsWrite),
+        /// `conversations:read`.
+        ConversationsRead => Some(Scope::ConversationsRead),
+        /// `conversations:write`.
+        ConversationsWrite => Some(Scope::ConversationsWrite),
+        /// `agent-loops:read`.
+        AgentLoopsRead => Some(Scope::AgentLoopsRead),
+        /// `agent-loops:write`.
+        AgentLoopsWrite => Some(Scope::AgentLoopsWrite),
+        /// `admin`.
+        Admin => Some(Scope::Admin),
+    }
+}
+
+/// The data a key may touch: one team, one mode (live and test data are separate).
+#[derive(Clone, Debug)]
+pub struct Tenant {
+    /// Team.
+    pub team: TeamId,
+    /// `live` or `test`.
+    pub mode: KeyMode,
+}
+
+/// An authenticated key.
+#[derive(Debug)]
+pub struct Principal {
+    /// The key's record.
+    pub key: ApiKey,
+    /// Whose data it reaches.
+    pub tenant: Tenant,
+    /// Granted scopes.
+    pub scopes: ScopeSet,
+}
+
+impl Principal {
+    /// Typed key id.
+    pub fn key_id(&self) -> ApiKeyId {
+        self.key.key_id()
+    }
+}
+
+/// A principal whose key has the scope `R` requires.
+pub struct Authorized<R: Requirement> {
+    /// The key.
+    pub principal: Principal,
+    _requirement: PhantomData<R>,
+}
+
+impl<R: Requirement> std::ops::Deref for Authorized<R> {
+    type Target = Principal;
+    fn deref(&self) -> &Principal {
+        &self.principal
+    }
+}
+
+/// The token of the one `Authorization: Bearer <token>` header, strictly: exactly one header,
+/// scheme `Bearer` in any case, one space, a token without whitespace of at most 255 chars.
+pub fn bearer_token(req: &HttpRequest) -> Result<String, ApiError> {
+    let mut values = req.headers().get_all(header::AUTHORIZATION);
+    let value = values.next().ok_or(ApiError::InvalidApiKey)?;
+    if values.next().is_some() {
+        return Err(ApiError::InvalidApiKey);
+    }
+    let value = value.to_str().map_err(|_| ApiError::InvalidApiKey)?;
+    let (scheme, token) = value.split_once(' ').ok_or(ApiError::InvalidApiKey)?;
+    if !scheme.eq_ignore_ascii_case("bearer")
+        || token.is_empty()
+        || token.len() > MAX_TOKEN_LEN
+        || token
+            .bytes()
+            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+    {
+        return Err(ApiError::InvalidApiKey);
+    }
+    Ok(token.to_owned())
+}
+
+/// The caller's address: the peer, or — when the peer is a trusted proxy — the right-most
+/// `X-Forwarded-For` entry that is not itself a trusted proxy.
+pub fn client_ip(req: &HttpRequest, trusted: &[IpNet]) -> Option<IpAddr> {
+    let peer = req.peer_addr()?.ip();
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return Some(peer);
+    }
+    let forwarded: Vec<IpAddr> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    Some(
+        forwarded
+            .into_iter()
+            .rev()
+            .find(|ip| !is_trusted(ip))
+            .unwrap_or(peer),
+    )
+}
+
+/// Whether `ip` is allowed by a stored allowlist (space-separated CIDRs; None = anywhere).
+pub fn ip_allowed(allowlist: Option<&str>, ip: Option<IpAddr>) -> bool {
+    let Some(list) = allowlist.filter(|l| !l.trim().is_empty()) else {
+        return true;
+    };
+    let Some(ip) = ip else { return false };
+    list.split_whitespace()
+        .filter_map(|cidr| cidr.parse::<IpNet>().ok())
+        .any(|net| net.contains(&ip))
+}
+
+impl<R: Requirement + 'static> FromRequest for Authorized<R> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = bearer_token(req);
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let req = req.clone();
+        Box::pin(async move {
+            let state =
+                state.ok_or_else(|| ApiError::ServiceUnavailable("state missing".into()))?;
+            // Format and checksum first: typos and garbage never reach the database.
+            let secret = ApiKeySecret::parse(&token?).map_err(|_| ApiError::InvalidApiKey)?;
+            let digest = secret.digest();
+            drop(secret);
+            let now = state.clock.now();
+            let found = with_conn(&state.pool, move |c| {
+                Ok(ApiKey::find_by_digest(c, &digest)?)
+            })
+            .await?;
+            let (key, team_limit) = found.ok_or(ApiError::InvalidApiKey)?;
+            match key.status(now) {
+                KeyStatus::Revoked => return Err(ApiError::InvalidApiKey),
+                KeyStatus::Expired => return Err(ApiError::ApiKeyExpired),
+                KeyStatus::Active | KeyStatus::ExpiringSoon | KeyStatus::Retiring => {}
+            }
+            let ip = client_ip(&req, &state.config.trusted_proxies);
+            if !ip_allowed(key.ip_allowlist.as_deref(), ip) {
+                return Err(ApiError::IpNotAllowed);
+            }
+            let scopes = key.scope_set();
+            if let Some(required) = R::SCOPE
+                && !scopes.grants(required)
+            {
+                return Err(ApiError::InsufficientPermissions(required));
+            }
+            let limit = i64::from(key.rate_limit_per_minute.unwrap_or(team_limit));
+            let decision = state.rate_limiter.check(&key.id, limit, now);
+            req.extensions_mut().insert(decision);
+            if !decision.allowed {
+                return Err(ApiError::RateLimited {
+                    retry_after: decision.reset_at - now,
+                });
+            }
+            state
+                .usage
+                .record(&key.id, ip.map(|i| i.to_string()).as_deref(), now);
+            let tenant = Tenant {
+                team: TeamId::from_db(key.team_id.clone()),
+                mode: KeyMode::parse(&key.mode).unwrap_or(KeyMode::Live),
+            };
+            Ok(Authorized {
+                principal: Principal {
+                    key,
+                    tenant,
+                    scopes,
+                },
+                _requirement: PhantomData,
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allowlists_match_cidrs_of_both_families() {
+        let ip = |s: &str| s.parse::<IpAddr>().ok();
+        assert!(ip_allowed(None, ip("203.0.113.7")));
+        assert!(ip_allowed(Some("203.0.113.0/24"), ip("203.0.113.7")));
+        assert!(!ip_allowed(Some("198.51.100.0/24"), ip("203.0.113.7")));
+        assert!(ip_allowed(
+            Some("198.51.100.0/24 2001:db8::/32"),
+            ip("2001:db8::1")
+        ));
+        assert!(!ip_allowed(Some("198.51.100.0/24"), None));
+    }
+}

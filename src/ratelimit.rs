@@ -1,0 +1,87 @@
+//! Per-key rate limiting: a fixed one-minute window per key, shared by every worker of the
+//! process. Fixed windows make `X-RateLimit-*` exact and easy to reason about ("600 per
+//! minute, resets at :00"). Across several nodes the window moves to Redis (a later issue).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// Window length in seconds.
+pub const WINDOW: i64 = 60;
+
+/// The outcome of one check, also what the response headers say.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateDecision {
+    /// Request allowed.
+    pub allowed: bool,
+    /// Requests per window.
+    pub limit: i64,
+    /// Requests left in this window after this one.
+    pub remaining: i64,
+    /// Unix time at which the window resets.
+    pub reset_at: i64,
+}
+
+/// The limiter.
+#[derive(Default)]
+pub struct RateLimiter {
+    windows: Mutex<HashMap<String, (i64, i64)>>,
+}
+
+impl RateLimiter {
+    /// Counts one request of `key` at `now` against `limit` per minute.
+    pub fn check(&self, key: &str, limit: i64, now: i64) -> RateDecision {
+        let start = now - now.rem_euclid(WINDOW);
+        let reset_at = start + WINDOW;
+        let Ok(mut windows) = self.windows.lock() else {
+            // A poisoned lock means a panic elsewhere; fail open rather than take the API down.
+            return RateDecision {
+                allowed: true,
+                limit,
+                remaining: limit,
+                reset_at,
+            };
+        };
+        if windows.len() > 100_000 {
+            windows.retain(|_, (s, _)| *s == start);
+        }
+        let entry = windows.entry(key.to_owned()).or_insert((start, 0));
+        if entry.0 != start {
+            *entry = (start, 0);
+        }
+        if entry.1 >= limit {
+            return RateDecision {
+                allowed: false,
+                limit,
+                remaining: 0,
+                reset_at,
+            };
+        }
+        entry.1 += 1;
+        RateDecision {
+            allowed: true,
+            limit,
+            remaining: limit - entry.1,
+            reset_at,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_window_allows_exactly_the_limit_then_resets() {
+        let rl = RateLimiter::default();
+        let t = 1_768_471_200; // a minute boundary
+        for i in 0..3 {
+            let d = rl.check("k", 3, t + i);
+            assert!(d.allowed);
+            assert_eq!(d.remaining, 2 - i);
+            assert_eq!(d.reset_at, t + 60);
+        }
+        assert!(!rl.check("k", 3, t + 59).allowed);
+        assert!(rl.check("other", 3, t + 59).allowed, "keys are independent");
+        assert_eq!(rl.check("k", 3, t + 60).remaining, 2);
+    }
+}

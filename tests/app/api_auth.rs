@@ -1,0 +1,455 @@
+//! The key check of `/v1`: exact error bodies, strict header parsing, revocation and grace on
+//! the very next request, scopes, rate limits, IP allowlists, usage.
+
+use actix_web::test::TestRequest;
+use diesel::prelude::*;
+use latchkey::db::schema::{api_key_usage, api_keys};
+use serde_json::json;
+
+use crate::helpers::{KeySpec, PASSWORD, TestApp, each_db};
+
+const INVALID: &str =
+    r#"{"error":{"code":"INVALID_API_KEY","message":"The provided API key is invalid"}}"#;
+const EXPIRED: &str =
+    r#"{"error":{"code":"API_KEY_EXPIRED","message":"This API key has expired"}}"#;
+
+fn all(team: &str) -> KeySpec<'_> {
+    KeySpec {
+        team,
+        scopes: &["admin"],
+        mode: "live",
+    }
+}
+
+async fn me_with_header(app: &TestApp, value: &[u8]) -> crate::helpers::Resp {
+    let v = actix_web::http::header::HeaderValue::from_bytes(value).expect("header value");
+    app.send(
+        TestRequest::get()
+            .uri("/v1/me")
+            .insert_header(("authorization", v)),
+    )
+    .await
+}
+
+#[actix_web::test]
+async fn me_describes_the_calling_key() {
+    each_db(|app| async move {
+        let slug = app.set_up("ada@example.com", "Acme").await;
+        let (id, key) = app.make_key(KeySpec {
+            team: &slug,
+            scopes: &["bots:read", "conversations:read"],
+            mode: "test",
+        });
+        let res = app.api("GET", "/me", &key, None).await;
+        res.assert_status(200);
+        let body = res.json();
+        assert_eq!(body["team"]["slug"], "acme");
+        assert_eq!(body["api_key"]["id"], id.as_str());
+        assert_eq!(body["api_key"]["mode"], "test");
+        assert_eq!(
+            body["api_key"]["scopes"],
+            json!(["bots:read", "conversations:read"])
+        );
+        assert_eq!(body["api_key"]["expires_at"], serde_json::Value::Null);
+        assert!(
+            !res.body.contains(&key[8..]),
+            "the secret is never sent back"
+        );
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn malformed_authorization_headers_get_the_exact_invalid_key_body() {
+    each_db(|app| async move {
+        let slug = app.set_up("ada@example.com", "Acme").await;
+        let (_, key) = app.make_key(all(&slug));
+        let mut typo = key.clone().into_bytes();
+        typo[20] = if typo[20] == b'a' { b'b' } else { b'a' };
+        let typo = String::from_utf8(typo).expect("ascii");
+        let cases: Vec<Vec<u8>> = vec![
+            format!("Basic {key}").into_bytes(),
+            format!("Bearer  {key}").into_bytes(),
+            format!("Bearer\t{key}").into_bytes(),
+            format!("Bearer {key} extra").into_bytes(),
+            format!("Bearer{key}").into_bytes(),
+            format!("Bearer {}", "A".repeat(256)).into_bytes(),
+            format!("Bearer {typo}").into_bytes(),
+            format!("Bearer {}", &key[..key.len() - 1]).into_bytes(),
+            b"Bearer sk_live_".to_vec(),
+            b"Bearer ".to_vec(),
+            format!("Token {key}").into_bytes(),
+            format!("Bearer {key}é").into_bytes(),
+        ];
+        for value in cases {
+            let res = me_with_header(&app, &value).await;
+            res.assert_status(401);
+            assert_eq!(
+                res.body,
+                INVALID,
+                "for {:?}",
+                String::from_utf8_lossy(&value)
+            );
+            assert!(res.header("www-authenticate").starts_with("Bearer"));
+        }
+        // Missing header; key in the query string instead.
+        let missing = app
+            .send(TestRequest::get().uri(&format!("/v1/me?api_key={key}")))
+            .await;
+        missing.assert_status(401);
+        assert_eq!(missing.body, INVALID);
+        // Two Authorization headers, even if both are the valid key.
+        let two = app
+            .send(
+                TestRequest::get()
+                    .uri("/v1/me")
+                    .append_header(("authorization", format!("Bearer {key}")))
+                    .append_header(("authorization", format!("Bearer {key}"))),
+            )
+            .await;
+        assert_eq!(two.body, INVALID);
+        // The scheme is case-insensitive.
+        me_with_header(&app, format!("bearer {key}").as_bytes())
+            .await
+            .assert_status(200);
+        me_with_header(&app, format!("BEARER {key}").as_bytes())
+            .await
+            .assert_status(200);
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn dashboard_cookies_do_not_authenticate_the_api() {
+    each_db(|app| async move {
+        app.set_up("ada@example.com", "Acme").await;
+        // The jar holds a signed-in dashboard session; no key is sent.
+        let res = app.send(TestRequest::get().uri("/v1/me")).await;
+        res.assert_status(401);
+        assert_eq!(res.body, INVALID);
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn a_deleted_key_fails_on_the_very_next_request() {
+    each_db(|app| async move {
+        let slug = app.set_up("ada@example.com", "Acme").await;
+        let (_, key) = app
+            .create_key(
+                &slug,
+                &[("name", "Doomed"), ("scopes", "admin"), ("mode", "live")],
+            )
+            .await;
+        app.api("GET", "/me", &key, None).await.assert_status(200);
+        let id: String = app
+            .db(|c| api_keys::table.select(api_keys::id).first(c))
+            .expect("id");
+        let csrf = app.csrf_of_session(&slug).await;
+        app.post(
+            &format!("/teams/{slug}/settings/api-keys/{id}/delete"),
+            &[("csrf_token", &csrf)],
+        )
+        .await
+        .assert_status(303);
+        let res = app.api("GET", "/me", &key, None).await;
+        res.assert_status(401);
+        assert_eq!(res.body, INVALID);
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn a_rotated_key_works_through_its_grace_period_and_not_a_second_longer() {
+    each_db(|app| async move {
+        let slug = app.set_up("ada@example.com", "Acme").await;
+        let (_, old) = app
+            .create_key(
+                &slug,
+                &[("name", "Svc"), ("scopes", "admin"), ("mode", "live")],
+            )
+            .await;
+        let id: String = app
+            .db(|c| api_keys::table.select(api_keys::id).first(c))
+            .expect("id");
+        let csrf = app.csrf_of_session(&slug).await;
+        let res = app
+            .post(
+                &format!("/teams/{slug}/settings/api-keys/{id}/rotate"),
+                &[("csrf_token", &csrf), ("grace", "3600")],
+            )
+            .await;
+        let new = res.revealed_key();
+        app.api("GET", "/me", &old, None).await.assert_status(200);
+        app.api("GET", "/me", &new, None).await.assert_status(200);
+        app.clock().advance(3599);
+        app.api("GET", "/me", &old, None).await.assert_status(200);
+        app.clock().advance(1);
+        let res = app.api("GET", "/me", &old, None).await;
+        res.assert_status(401);
+        assert_eq!(res.body, INVALID);
+        app.api("GET", "/me", &new, None).await.assert_status(200);
+
+        // Rotating immediately: the old key fails at once.
+        app.sign_in("ada@example.com", PASSWORD).await;
+        let new_id: String = app
+            .db(|c| {
+                api_keys::table
+                    .filter(api_keys::retiring_until.is_null())
+                    .select(api_keys::id)
+                    .first(c)
+            })
+            .expect("id");
+        let csrf = app.csrf_of_session(&slug).await;
+        let res = app
+            .post(
+                &format!("/teams/{slug}/settings/api-keys/{new_id}/rotate"),
+                &[("csrf_token", &csrf), ("grace", "0")],
+            )
+            .await;
+        let newest = res.revealed_key();
+        assert_eq!(app.api("GET", "/me", &new, None).await.body, INVALID);
+        app.api("GET", "/me", &newest, None)
+            .await
+            .assert_status(200);
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn an_expired_key_gets_api_key_expired() {
+    each_db(|app| async move {
+        let slug = app.set_up("ada@example.com", "Acme").await;
+        let (_, key) = app
+            .create_key(
+                &slug,
+                &[
+                    ("name", "Week"),
+                    ("scopes", "admin"),
+                    ("mode", "live"),
+                    ("expiry", "7"),
+                ],
+            )
+            .await;
+        app.clock().advance(7 * 86_400 - 1);
+        app.api("GET", "/me", &key, None).await.assert_status(200);
+        app.clock().advance(1);
+        let res = app.api("GET", "/me", &key, None).await;
+        res.assert_status(401);
+        assert_eq!(res.body, EXPIRED);
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn a_key_without_the_scope_gets_the_exact_403_body() {
+    each_db(|app| async move {
+        let slug = app.set_up("ada@example.com", "Acme").await;
+        let (_, reader) = app.make_key(KeySpec { team: &slug, scopes: &["bots:read"], mode: "live" });
+        let res = app.api("POST", "/bots", &reader, Some(json!({"name": "x"}))).await;
+        res.assert_status(403);
+        assert_eq!(
+            res.body,
+            r#"{"error":{"code":"INSUFFICIENT_PERMISSIONS","message":"API key does not have permission to perform this action","required_scope":"bots:write"}}"#
+        );
+        // Write implies read; admin implies everything.
+        let (_, writer) = app.make_key(KeySpec { team: &slug, scopes: &["bots:write"], mode: "live" });
+        app.api("GET", "/bots", &writer, None).await.assert_status(200);
+        let (_, admin) = app.make_key(all(&slug));
+        app.api("POST", "/bots", &admin, Some(json!({"name": "x"}))).await.assert_status(201);
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn rate_limits_are_exact_and_announced_on_every_response() {
+    each_db(|app| async move {
+        let slug = app.set_up("ada@example.com", "Acme").await;
+        let (id, key) = app.make_key(all(&slug));
+        app.db(|c| {
+            diesel::update(api_keys::table.find(&id))
+                .set(api_keys::rate_limit_per_minute.eq(Some(3)))
+                .execute(c)
+        })
+        .expect("set limit");
+        // T0 is a minute boundary; the window resets at T0 + 60.
+        let reset = (crate::helpers::T0 + 60).to_string();
+        for remaining in ["2", "1", "0"] {
+            let res = app.api("GET", "/me", &key, None).await;
+            res.assert_status(200);
+            assert_eq!(res.header("x-ratelimit-limit"), "3");
+            assert_eq!(res.header("x-ratelimit-remaining"), remaining);
+            assert_eq!(res.header("x-ratelimit-reset"), reset);
+        }
+        app.clock().advance(45);
+        let limited = app.api("GET", "/bots", &key, None).await;
+        limited.assert_status(429);
+        assert_eq!(limited.header("retry-after"), "15");
+        assert_eq!(limited.header("x-ratelimit-remaining"), "0");
+        assert_eq!(limited.json()["error"]["code"], "RATE_LIMITED");
+        // Another key of the team has its own window (team default 600).
+        let (_, other) = app.make_key(all(&slug));
+        assert_eq!(
+            app.api("GET", "/me", &other, None)
+                .await
+                .header("x-ratelimit-limit"),
+            "600"
+        );
+        app.clock().advance(15);
+        app.api("GET", "/me", &key, None).await.assert_status(200);
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn ip_allowlists_refuse_other_addresses() {
+    each_db(|app| async move {
+        let slug = app.set_up("ada@example.com", "Acme").await;
+        let (id, key) = app.make_key(all(&slug));
+        // Test requests come from 203.0.113.7.
+        app.db(|c| {
+            diesel::update(api_keys::table.find(&id))
+                .set(api_keys::ip_allowlist.eq(Some("198.51.100.0/24")))
+                .execute(c)
+        })
+        .expect("set");
+        let res = app.api("GET", "/me", &key, None).await;
+        res.assert_status(403);
+        assert_eq!(res.json()["error"]["code"], "IP_NOT_ALLOWED");
+        app.db(|c| {
+            diesel::update(api_keys::table.find(&id))
+                .set(api_keys::ip_allowlist.eq(Some("198.51.100.0/24 203.0.113.0/28")))
+                .execute(c)
+        })
+        .expect("set");
+        app.api("GET", "/me", &key, None).await.assert_status(200);
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn usage_is_gathered_in_memory_and_flushed_in_batches() {
+    each_db(|app| async move {
+        let slug = app.set_up("ada@example.com", "Acme").await;
+        let (id, key) = app.make_key(all(&slug));
+        for _ in 0..3 {
+            app.api("GET", "/me", &key, None).await.assert_status(200);
+        }
+        let before: Option<i64> = app
+            .db(|c| {
+                api_keys::table
+                    .find(&id)
+                    .select(api_keys::last_used_at)
+                    .first(c)
+            })
+            .expect("row");
+        assert_eq!(before, None, "no write on the request path");
+        app.clock().advance(3600);
+        app.api("GET", "/me", &key, None).await.assert_status(200);
+        let flushed = app.db(|c| app.state.usage.flush(c)).expect("flush");
+        assert_eq!(flushed, 1);
+        let (at, ip): (Option<i64>, Option<String>) = app
+            .db(|c| {
+                api_keys::table
+                    .find(&id)
+                    .select((api_keys::last_used_at, api_keys::last_used_ip))
+                    .first(c)
+            })
+            .expect("row");
+        assert_eq!(at, Some(app.clock().now()));
+        assert_eq!(ip.as_deref(), Some("203.0.113.7"));
+        let hours: Vec<(i64, i64)> = app
+            .db(|c| {
+                api_key_usage::table
+                    .filter(api_key_usage::api_key_id.eq(&id))
+                    .select((api_key_usage::hour, api_key_usage::requests))
+                    .order(api_key_usage::hour)
+                    .load(c)
+            })
+            .expect("usage");
+        assert_eq!(
+            hours,
+            vec![(crate::helpers::T0, 3), (crate::helpers::T0 + 3600, 1)]
+        );
+        // A second flush adds to the same hour.
+        app.api("GET", "/me", &key, None).await;
+        app.db(|c| app.state.usage.flush(c)).expect("flush");
+        let n: i64 = app
+            .db(|c| {
+                api_key_usage::table
+                    .find((&id, crate::helpers::T0 + 3600))
+                    .select(api_key_usage::requests)
+                    .first(c)
+            })
+            .expect("n");
+        assert_eq!(n, 2);
+        // The dashboard shows the last use.
+        app.sign_in("ada@example.com", PASSWORD).await;
+        let list = app.get(&format!("/teams/{slug}/settings/api-keys")).await;
+        assert!(list.body.contains("from 203.0.113.7"));
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn unknown_paths_methods_and_bodies_get_the_json_envelope() {
+    each_db(|app| async move {
+        let slug = app.set_up("ada@example.com", "Acme").await;
+        let (_, key) = app.make_key(all(&slug));
+        let nf = app.api("GET", "/nope", &key, None).await;
+        nf.assert_status(404);
+        assert_eq!(nf.json()["error"]["code"], "NOT_FOUND");
+        let m = app.api("PUT", "/bots", &key, None).await;
+        m.assert_status(405);
+        assert_eq!(m.json()["error"]["code"], "METHOD_NOT_ALLOWED");
+
+        let text = app
+            .send(
+                TestRequest::post()
+                    .uri("/v1/bots")
+                    .insert_header(("authorization", format!("Bearer {key}")))
+                    .insert_header(("content-type", "text/plain"))
+                    .set_payload("name=x"),
+            )
+            .await;
+        text.assert_status(415);
+        assert_eq!(text.json()["error"]["code"], "UNSUPPORTED_MEDIA_TYPE");
+        let big = app
+            .api(
+                "POST",
+                "/bots",
+                &key,
+                Some(json!({"name": "x", "description": "d".repeat(70_000)})),
+            )
+            .await;
+        big.assert_status(413);
+        assert_eq!(big.json()["error"]["code"], "PAYLOAD_TOO_LARGE");
+        let bad = app
+            .send(
+                TestRequest::post()
+                    .uri("/v1/bots")
+                    .insert_header(("authorization", format!("Bearer {key}")))
+                    .insert_header(("content-type", "application/json"))
+                    .set_payload("{not json"),
+            )
+            .await;
+        bad.assert_status(422);
+        assert_eq!(
+            bad.json()["error"]["fields"]["body"],
+            "The body is not valid JSON."
+        );
+        let gz = app
+            .send(
+                TestRequest::post()
+                    .uri("/v1/bots")
+                    .insert_header(("authorization", format!("Bearer {key}")))
+                    .insert_header(("content-type", "application/json"))
+                    .insert_header(("content-encoding", "gzip"))
+                    .set_payload("x"),
+            )
+            .await;
+        gz.assert_status(415);
+        assert_eq!(gz.json()["error"]["code"], "UNSUPPORTED_MEDIA_TYPE");
+    })
+    .await;
+}
