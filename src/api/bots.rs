@@ -6,35 +6,33 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
 
-use super::auth::{Authorized, Tenant, need};
+use super::auth::{Authorized, need};
 use super::error::ApiError;
+use super::objects::{self, ApiObject};
 use super::render;
-use super::request::{Fields, JsonObject, Page, paginate};
+use super::request::{Fields, JsonObject};
 use crate::domain::ids::BotId;
-use crate::error::with_conn;
 use crate::models::bot::Bot;
 use crate::startup::AppState;
 
-fn to_json(b: &Bot) -> Value {
-    json!({
-        "id": b.id,
-        "object": "bot",
-        "mode": b.mode,
-        "name": b.name,
-        "description": b.description,
-        "created_at": render::time(Some(b.created_at)),
-        "updated_at": render::time(Some(b.updated_at)),
-    })
-}
+impl ApiObject for Bot {
+    const OBJECT: &'static str = "bot";
 
-async fn find(state: &AppState, t: &Tenant, id: &str) -> Result<Bot, ApiError> {
-    let (t, id) = (t.clone(), id.to_owned());
-    if BotId::parse(&id).is_none() {
-        return Err(ApiError::NotFound);
+    fn valid_id(id: &str) -> bool {
+        BotId::parse(id).is_some()
     }
-    with_conn(&state.pool, move |c| Ok(Bot::find(c, &t, &id)?))
-        .await?
-        .ok_or(ApiError::NotFound)
+
+    fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "object": "bot",
+            "mode": self.mode,
+            "name": self.name,
+            "description": self.description,
+            "created_at": render::time(Some(self.created_at)),
+            "updated_at": render::time(Some(self.updated_at)),
+        })
+    }
 }
 
 /// GET /v1/bots
@@ -43,21 +41,7 @@ pub async fn list(
     state: web::Data<AppState>,
     query: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = Page::from_query(&query)?;
-    let cursor = match &page.starting_after {
-        Some(id) => {
-            let b = find(&state, &auth.tenant, id)
-                .await
-                .map_err(|_| ApiError::field("starting_after", "No such bot."))?;
-            Some((b.created_at, b.id))
-        }
-        None => None,
-    };
-    let t = auth.tenant.clone();
-    let limit = page.limit;
-    let rows = with_conn(&state.pool, move |c| Ok(Bot::list(c, &t, cursor, limit)?)).await?;
-    let (rows, has_more) = paginate(rows, limit);
-    Ok(render::list(rows.iter().map(to_json).collect(), has_more))
+    objects::list::<Bot>(&state, &auth.tenant, &query).await
 }
 
 /// POST /v1/bots
@@ -80,9 +64,7 @@ pub async fn create(
         created_at: now,
         updated_at: now,
     };
-    let b = bot.clone();
-    with_conn(&state.pool, move |c| Ok(Bot::insert(c, &b)?)).await?;
-    Ok(render::object(StatusCode::CREATED, to_json(&bot)))
+    objects::saved(&state, StatusCode::CREATED, bot, Bot::insert).await
 }
 
 /// GET /v1/bots/{id}
@@ -91,8 +73,7 @@ pub async fn show(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let bot = find(&state, &auth.tenant, &path).await?;
-    Ok(render::object(StatusCode::OK, to_json(&bot)))
+    objects::show::<Bot>(&state, &auth.tenant, &path).await
 }
 
 /// PATCH /v1/bots/{id}
@@ -102,21 +83,19 @@ pub async fn update(
     path: web::Path<String>,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
-    let mut bot = find(&state, &auth.tenant, &path).await?;
+    let mut bot: Bot = objects::find(&state, &auth.tenant, &path).await?;
     let mut f = Fields::new(body.0, &["name", "description"]);
-    if f.has("name") {
-        if let Some(name) = f.string("name", true, 1, 64) {
-            bot.name = name;
-        }
+    if f.has("name")
+        && let Some(name) = f.string("name", true, 1, 64)
+    {
+        bot.name = name;
     }
     if let Some(description) = f.string("description", false, 0, 500) {
         bot.description = description;
     }
     f.finish()?;
     bot.updated_at = state.clock.now();
-    let b = bot.clone();
-    with_conn(&state.pool, move |c| Ok(Bot::update(c, &b)?)).await?;
-    Ok(render::object(StatusCode::OK, to_json(&bot)))
+    objects::saved(&state, StatusCode::OK, bot, Bot::update).await
 }
 
 /// DELETE /v1/bots/{id}
@@ -125,12 +104,5 @@ pub async fn delete(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let bot = find(&state, &auth.tenant, &path).await?;
-    let t = auth.tenant.clone();
-    let id = bot.id.clone();
-    let gone = with_conn(&state.pool, move |c| Ok(Bot::delete(c, &t, &id)?)).await?;
-    if !gone {
-        return Err(ApiError::NotFound);
-    }
-    Ok(render::deleted("bot", &bot.id))
+    objects::delete::<Bot>(&state, &auth.tenant, &path).await
 }

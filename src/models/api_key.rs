@@ -342,6 +342,47 @@ impl ApiKey {
         }
     }
 
+    /// Sets the per-key rate limit and IP allowlist.
+    pub fn update_limits(
+        conn: &mut DbConnection,
+        team: &TeamId,
+        id: &ApiKeyId,
+        rate_limit_per_minute: Option<i32>,
+        ip_allowlist: Option<&str>,
+    ) -> Result<(), KeyWriteError> {
+        let n = diesel::update(
+            api_keys::table
+                .filter(api_keys::id.eq(id.as_str()))
+                .filter(api_keys::team_id.eq(team.as_str()))
+                .filter(api_keys::revoked_at.is_null()),
+        )
+        .set((
+            api_keys::rate_limit_per_minute.eq(rate_limit_per_minute),
+            api_keys::ip_allowlist.eq(ip_allowlist),
+        ))
+        .execute(conn)?;
+        if n == 1 {
+            Ok(())
+        } else {
+            Err(KeyWriteError::NotFound)
+        }
+    }
+
+    /// Revokes a key reported as leaked (by anyone holding it); false if it was not live.
+    pub fn report_leaked(conn: &mut DbConnection, id: &str, now: i64) -> QueryResult<bool> {
+        diesel::update(
+            api_keys::table
+                .filter(api_keys::id.eq(id))
+                .filter(api_keys::revoked_at.is_null()),
+        )
+        .set((
+            api_keys::revoked_at.eq(now),
+            api_keys::reported_leaked_at.eq(now),
+        ))
+        .execute(conn)
+        .map(|n| n == 1)
+    }
+
     /// Revokes a key now: the next request with it fails.
     pub fn revoke(
         conn: &mut DbConnection,

@@ -1,11 +1,16 @@
 //! Tables and their queries. Handlers call these inside `web::block`; nothing else builds SQL.
 
+pub mod agent_loop;
 pub mod api_key;
 pub mod audit;
 pub mod bot;
+pub mod channel;
+pub mod conversation;
+pub mod integration;
 pub mod session;
 pub mod setup;
 pub mod team;
+pub mod tenant;
 pub mod throttle;
 pub mod user;
 

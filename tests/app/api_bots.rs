@@ -225,22 +225,7 @@ async fn test_keys_and_other_teams_never_see_live_objects() {
             latchkey::domain::role::Role::Viewer,
         )
         .await;
-        let other = app.db(|c| {
-            use diesel::prelude::*;
-            let uid: String = latchkey::db::schema::users::table
-                .filter(latchkey::db::schema::users::email.eq("eve@example.com"))
-                .select(latchkey::db::schema::users::id)
-                .first(c)
-                .expect("user");
-            latchkey::models::team::Team::create_with_owner(
-                c,
-                "Globex",
-                &latchkey::domain::ids::UserId::from_db(uid),
-                0,
-            )
-            .expect("team")
-            .slug
-        });
+        let other = app.team_owned_by("eve@example.com", "Globex");
         let (_, foreign) = app.make_key(KeySpec {
             team: &other,
             scopes: &["admin"],

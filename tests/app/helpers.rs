@@ -538,3 +538,26 @@ impl Resp {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
     }
 }
+
+impl TestApp {
+    /// Creates a team owned by the existing user `email`; returns its slug.
+    pub fn team_owned_by(&self, email: &str, name: &str) -> String {
+        use diesel::prelude::*;
+        use latchkey::db::schema::users;
+        self.db(|c| {
+            let uid: String = users::table
+                .filter(users::email.eq(email))
+                .select(users::id)
+                .first(c)
+                .expect("user exists");
+            latchkey::models::team::Team::create_with_owner(
+                c,
+                name,
+                &latchkey::domain::ids::UserId::from_db(uid),
+                0,
+            )
+            .expect("team")
+            .slug
+        })
+    }
+}

@@ -6,6 +6,8 @@ mod api_auth;
 mod api_bots;
 mod api_keys;
 mod api_keys_validation;
+mod api_matrix;
+mod api_resources;
 mod roles_and_tenancy;
 mod security;
 mod sign_in;

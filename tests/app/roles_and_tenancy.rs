@@ -26,21 +26,7 @@ async fn another_teams_pages_and_keys_are_404_for_non_members() {
         // A second team whose owner is someone else.
         app.add_member(&acme, "temp@example.com", Role::Viewer)
             .await;
-        let globex = app.db(|c| {
-            let uid: String = latchkey::db::schema::users::table
-                .filter(latchkey::db::schema::users::email.eq("temp@example.com"))
-                .select(latchkey::db::schema::users::id)
-                .first(c)
-                .expect("user");
-            latchkey::models::team::Team::create_with_owner(
-                c,
-                "Globex",
-                &latchkey::domain::ids::UserId::from_db(uid),
-                0,
-            )
-            .expect("team")
-            .slug
-        });
+        let globex = app.team_owned_by("temp@example.com", "Globex");
         app.swap_cookies(Default::default());
         app.sign_in("temp@example.com", PASSWORD)
             .await

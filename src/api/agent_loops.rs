@@ -1,0 +1,166 @@
+//! `/v1/agent-loops`: `agent-loops:read` / `agent-loops:write`. Runs are recorded as
+//! requests (`queued`); executing them is the platform's job, not the key manager's.
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use serde_json::{Value, json};
+
+use super::auth::{Authorized, need};
+use super::error::ApiError;
+use super::objects::{self, ApiObject};
+use super::render;
+use super::request::{Fields, JsonObject, Page, paginate};
+use crate::domain::ids::{AgentLoopId, AgentLoopRunId};
+use crate::error::with_conn;
+use crate::models::agent_loop::{AgentLoop, AgentLoopRun};
+use crate::models::bot::Bot;
+use crate::startup::AppState;
+
+impl ApiObject for AgentLoop {
+    const OBJECT: &'static str = "agent_loop";
+
+    fn valid_id(id: &str) -> bool {
+        AgentLoopId::parse(id).is_some()
+    }
+
+    fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "object": "agent_loop",
+            "mode": self.mode,
+            "bot_id": self.bot_id,
+            "name": self.name,
+            "instructions": self.instructions,
+            "created_at": render::time(Some(self.created_at)),
+            "updated_at": render::time(Some(self.updated_at)),
+        })
+    }
+}
+
+fn run_json(r: &AgentLoopRun) -> Value {
+    json!({
+        "id": r.id,
+        "object": "agent_loop_run",
+        "agent_loop_id": r.agent_loop_id,
+        "status": r.status,
+        "input": serde_json::from_str::<Value>(&r.input).unwrap_or(Value::Null),
+        "created_at": render::time(Some(r.created_at)),
+    })
+}
+
+/// GET /v1/agent-loops
+pub async fn list(
+    auth: Authorized<need::AgentLoopsRead>,
+    state: web::Data<AppState>,
+    query: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, ApiError> {
+    objects::list::<AgentLoop>(&state, &auth.tenant, &query).await
+}
+
+/// POST /v1/agent-loops
+pub async fn create(
+    auth: Authorized<need::AgentLoopsWrite>,
+    state: web::Data<AppState>,
+    body: JsonObject,
+) -> Result<HttpResponse, ApiError> {
+    let mut f = Fields::new(body.0, &["name", "instructions", "bot_id"]);
+    let name = f.string("name", true, 1, 64);
+    let instructions = f
+        .string("instructions", false, 0, 10_000)
+        .unwrap_or_default();
+    let bot_id = f.string("bot_id", false, 1, 64);
+    if let Some(bot_id) = &bot_id
+        && objects::find::<Bot>(&state, &auth.tenant, bot_id)
+            .await
+            .is_err()
+    {
+        f.error("bot_id", "No such bot.");
+    }
+    f.finish()?;
+    let now = state.clock.now();
+    let l = AgentLoop {
+        id: AgentLoopId::generate().to_string(),
+        team_id: auth.tenant.team.to_string(),
+        mode: auth.tenant.mode.as_str().to_owned(),
+        bot_id,
+        name: name.unwrap_or_default(),
+        instructions,
+        created_at: now,
+        updated_at: now,
+    };
+    objects::saved(&state, StatusCode::CREATED, l, AgentLoop::insert).await
+}
+
+/// GET /v1/agent-loops/{id}
+pub async fn show(
+    auth: Authorized<need::AgentLoopsRead>,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    objects::show::<AgentLoop>(&state, &auth.tenant, &path).await
+}
+
+/// POST /v1/agent-loops/{id}/runs: records a run request (202, `queued`).
+pub async fn start_run(
+    auth: Authorized<need::AgentLoopsWrite>,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: JsonObject,
+) -> Result<HttpResponse, ApiError> {
+    let l: AgentLoop = objects::find(&state, &auth.tenant, &path).await?;
+    let mut f = Fields::new(body.0, &["input"]);
+    let input = match f.take("input") {
+        None | Some(Value::Null) => json!({}),
+        Some(v @ Value::Object(_)) => v,
+        Some(_) => {
+            f.error("input", "Must be a JSON object.");
+            Value::Null
+        }
+    };
+    f.finish()?;
+    let run = AgentLoopRun {
+        id: AgentLoopRunId::generate().to_string(),
+        agent_loop_id: l.id,
+        status: "queued".to_owned(),
+        input: input.to_string(),
+        api_key_id: Some(auth.key.id.clone()),
+        created_at: state.clock.now(),
+    };
+    let body = run_json(&run);
+    with_conn(&state.pool, move |c| Ok(AgentLoop::insert_run(c, &run)?)).await?;
+    Ok(render::object(StatusCode::ACCEPTED, body))
+}
+
+/// GET /v1/agent-loops/{id}/runs
+pub async fn list_runs(
+    auth: Authorized<need::AgentLoopsRead>,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, ApiError> {
+    let l: AgentLoop = objects::find(&state, &auth.tenant, &path).await?;
+    let page = Page::from_query(&query)?;
+    let loop_id = l.id.clone();
+    let cursor = match page.starting_after.clone() {
+        None => None,
+        Some(run_id) => {
+            let lid = loop_id.clone();
+            let run = with_conn(&state.pool, move |c| {
+                Ok(AgentLoop::find_run(c, &lid, &run_id)?)
+            })
+            .await?;
+            let run =
+                run.ok_or_else(|| ApiError::field("starting_after", "No such agent loop run."))?;
+            Some((run.created_at, run.id))
+        }
+    };
+    let limit = page.limit;
+    let rows = with_conn(&state.pool, move |c| {
+        Ok(AgentLoop::runs(c, &loop_id, cursor, limit)?)
+    })
+    .await?;
+    let (rows, has_more) = paginate(rows, limit);
+    Ok(render::list(rows.iter().map(run_json).collect(), has_more))
+}

@@ -1,0 +1,353 @@
+//! `/v1/api-keys`: key management for automation, `admin` scope only. A key manages the keys
+//! of its own mode: a test key never sees or creates live keys (no escalation from the sandbox).
+//! The secret appears once, in the create or rotate response.
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Value, json};
+
+use super::auth::{Authorized, Principal, client_ip, need};
+use super::error::ApiError;
+use super::render;
+use super::request::{Fields, JsonObject, Page, paginate};
+use crate::db::write_tx;
+use crate::domain::api_key_secret::{ApiKeySecret, EnvLabel};
+use crate::domain::ids::ApiKeyId;
+use crate::domain::scope::{Scope, ScopeSet};
+use crate::error::with_conn;
+use crate::models::api_key::{ApiKey, KeySettings, KeyWithCreator, KeyWriteError};
+use crate::models::audit::Actor;
+use crate::startup::AppState;
+
+/// Longest grace period a rotation may give, seconds (7 days).
+pub const MAX_GRACE: i64 = 7 * 86_400;
+
+fn to_json(k: &ApiKey, now: i64) -> Value {
+    json!({
+        "id": k.id,
+        "object": "api_key",
+        "name": k.name,
+        "masked": k.masked(),
+        "mode": k.mode,
+        "environment": k.environment,
+        "scopes": k.scope_set().iter().map(Scope::as_str).collect::<Vec<_>>(),
+        "status": k.status(now).slug(),
+        "created_at": render::time(Some(k.created_at)),
+        "expires_at": render::time(k.expires_at),
+        "last_used_at": render::time(k.last_used_at),
+        "retiring_until": render::time(k.retiring_until),
+        "replaced_by": k.replaced_by,
+        "rate_limit_per_minute": k.rate_limit_per_minute,
+        "ip_allowlist": k.ip_allowlist.as_deref().map(|l| l.split_whitespace().collect::<Vec<_>>()),
+    })
+}
+
+/// The created/rotated key's JSON with its one-time secret; never cached.
+fn with_secret(status: StatusCode, key: &ApiKey, secret: &ApiKeySecret, now: i64) -> HttpResponse {
+    let mut body = to_json(key, now);
+    body["secret"] = json!(secret.expose());
+    let mut res = render::object(status, body);
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+fn actor(state: &AppState, p: &Principal, req: &HttpRequest) -> Actor {
+    Actor {
+        team: p.tenant.team.clone(),
+        user: None,
+        ip: client_ip(req, &state.config.trusted_proxies).map(|i| i.to_string()),
+        at: state.clock.now(),
+    }
+}
+
+/// A key of the caller's team and mode, or 404.
+async fn find(state: &AppState, p: &Principal, id: &str) -> Result<ApiKey, ApiError> {
+    let id = ApiKeyId::parse(id).ok_or(ApiError::NotFound)?;
+    let team = p.tenant.team.clone();
+    let now = state.clock.now();
+    let key = with_conn(&state.pool, move |c| {
+        Ok(ApiKey::find_for_team(c, &team, &id, now)?)
+    })
+    .await?;
+    key.filter(|k| k.mode == p.tenant.mode.as_str())
+        .ok_or(ApiError::NotFound)
+}
+
+fn parse_scopes(f: &mut Fields) -> Option<ScopeSet> {
+    let names = f.strings("scopes", 11)?;
+    let mut set = ScopeSet::empty();
+    for n in &names {
+        match Scope::parse(n) {
+            Some(s) => set.insert(s),
+            None => {
+                f.error("scopes", &format!("Unknown scope: {n}."));
+                return None;
+            }
+        }
+    }
+    if set.is_empty() {
+        f.error("scopes", "Give at least one scope.");
+        return None;
+    }
+    Some(set)
+}
+
+/// `rate_limit_per_minute` and `ip_allowlist` (present → Some(new value)).
+fn parse_limits(f: &mut Fields) -> (Option<Option<i32>>, Option<Option<String>>) {
+    let rate = if f.has("rate_limit_per_minute") {
+        Some(
+            f.integer("rate_limit_per_minute", false, 1, 100_000)
+                .and_then(|n| i32::try_from(n).ok()),
+        )
+    } else {
+        None
+    };
+    let allow = if f.has("ip_allowlist") {
+        match f.strings("ip_allowlist", 50) {
+            None => Some(None),
+            Some(list) if list.is_empty() => Some(None),
+            Some(list) => {
+                if list
+                    .iter()
+                    .any(|c| crate::config::parse_cidrs(c).map_or(true, |v| v.len() != 1))
+                {
+                    f.error(
+                        "ip_allowlist",
+                        "Each entry must be an IP address or CIDR, like 203.0.113.0/24.",
+                    );
+                }
+                Some(Some(list.join(" ")))
+            }
+        }
+    } else {
+        None
+    };
+    (rate, allow)
+}
+
+fn write_error(e: KeyWriteError) -> ApiError {
+    match e {
+        KeyWriteError::NameTaken => {
+            ApiError::field("name", "A current key of this team already has this name.")
+        }
+        KeyWriteError::AlreadyRetiring => ApiError::field(
+            "id",
+            "This key is already being replaced; rotate its successor.",
+        ),
+        KeyWriteError::NotFound => ApiError::NotFound,
+        KeyWriteError::Db(e) => e.into(),
+    }
+}
+
+/// GET /v1/api-keys
+pub async fn list(
+    auth: Authorized<need::Admin>,
+    state: web::Data<AppState>,
+    query: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, ApiError> {
+    let page = Page::from_query(&query)?;
+    let now = state.clock.now();
+    let team = auth.tenant.team.clone();
+    let keys = with_conn(&state.pool, move |c| {
+        Ok(ApiKey::list_for_team(c, &team, now)?)
+    })
+    .await?;
+    let mut keys: Vec<ApiKey> = keys
+        .into_iter()
+        .map(|KeyWithCreator { key, .. }| key)
+        .filter(|k| k.mode == auth.tenant.mode.as_str())
+        .collect();
+    if let Some(after) = &page.starting_after {
+        let pos = keys
+            .iter()
+            .position(|k| &k.id == after)
+            .ok_or_else(|| ApiError::field("starting_after", "No such api key."))?;
+        keys.drain(..=pos);
+    }
+    keys.truncate(usize::try_from(page.limit + 1).unwrap_or(usize::MAX));
+    let (keys, has_more) = paginate(keys, page.limit);
+    Ok(render::list(
+        keys.iter().map(|k| to_json(k, now)).collect(),
+        has_more,
+    ))
+}
+
+/// POST /v1/api-keys
+pub async fn create(
+    auth: Authorized<need::Admin>,
+    state: web::Data<AppState>,
+    body: JsonObject,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let mut f = Fields::new(
+        body.0,
+        &[
+            "name",
+            "scopes",
+            "environment",
+            "expires_in_days",
+            "rate_limit_per_minute",
+            "ip_allowlist",
+        ],
+    );
+    let name = f.string("name", true, 1, 64);
+    let scopes = if f.has("scopes") {
+        parse_scopes(&mut f)
+    } else {
+        Some(ScopeSet::all())
+    };
+    let environment = match f.string("environment", false, 1, 12) {
+        None => None,
+        Some(e) => {
+            let parsed = EnvLabel::parse(&e);
+            if parsed.is_none() {
+                f.error(
+                    "environment",
+                    "Use 1–12 lower-case letters or digits, like prod or staging.",
+                );
+            }
+            parsed
+        }
+    };
+    let days = f.integer("expires_in_days", false, 1, 1825);
+    let (rate, allow) = parse_limits(&mut f);
+    f.finish()?;
+    let now = state.clock.now();
+    let settings = KeySettings {
+        name: name.unwrap_or_default(),
+        scopes: scopes.unwrap_or_else(ScopeSet::all),
+        mode: auth.tenant.mode,
+        environment,
+        expires_at: days.map(|d| now + d * 86_400),
+    };
+    let actor = actor(&state, &auth, &req);
+    let (rate, allow) = (rate.flatten(), allow.flatten());
+    let via = auth.key.id.clone();
+    let result = with_conn(&state.pool, move |c| {
+        Ok(write_tx(c, |c| {
+            let id = ApiKeyId::generate();
+            let (mut key, secret) = ApiKey::insert(c, &id, &actor.team, &settings, None, now)?;
+            if rate.is_some() || allow.is_some() {
+                ApiKey::update_limits(c, &actor.team, &id, rate, allow.as_deref())?;
+                key.rate_limit_per_minute = rate;
+                key.ip_allowlist = allow.clone();
+            }
+            let detail = format!("name={}; scopes={}; via={via}", key.name, key.scopes);
+            actor.record(c, "api_key.created", Some(&key.id), Some(detail))?;
+            Ok::<_, KeyWriteError>((key, secret))
+        }))
+    })
+    .await?;
+    let (key, secret) = result.map_err(write_error)?;
+    Ok(with_secret(StatusCode::CREATED, &key, &secret, now))
+}
+
+/// PATCH /v1/api-keys/{id}
+pub async fn update(
+    auth: Authorized<need::Admin>,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: JsonObject,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let key = find(&state, &auth, &path).await?;
+    let mut f = Fields::new(
+        body.0,
+        &["name", "scopes", "rate_limit_per_minute", "ip_allowlist"],
+    );
+    let name = if f.has("name") {
+        f.string("name", true, 1, 64)
+    } else {
+        None
+    };
+    let scopes = if f.has("scopes") {
+        parse_scopes(&mut f)
+    } else {
+        None
+    };
+    let (rate, allow) = parse_limits(&mut f);
+    f.finish()?;
+    let name = name.unwrap_or_else(|| key.name.clone());
+    let scopes = scopes.unwrap_or_else(|| key.scope_set());
+    let rate = rate.unwrap_or(key.rate_limit_per_minute);
+    let allow = allow.unwrap_or_else(|| key.ip_allowlist.clone());
+    let actor = actor(&state, &auth, &req);
+    let id = key.key_id();
+    let via = auth.key.id.clone();
+    let result = with_conn(&state.pool, move |c| {
+        Ok(write_tx(c, |c| {
+            ApiKey::update_settings(c, &actor.team, &id, &name, scopes)?;
+            ApiKey::update_limits(c, &actor.team, &id, rate, allow.as_deref())?;
+            let detail = format!("name={name}; scopes={}; via={via}", scopes.to_storage());
+            actor.record(c, "api_key.updated", Some(id.as_str()), Some(detail))?;
+            Ok::<_, KeyWriteError>(())
+        }))
+    })
+    .await?;
+    result.map_err(write_error)?;
+    let updated = find(&state, &auth, &path).await?;
+    Ok(render::object(
+        StatusCode::OK,
+        to_json(&updated, state.clock.now()),
+    ))
+}
+
+/// DELETE /v1/api-keys/{id}: revoked at once.
+pub async fn delete(
+    auth: Authorized<need::Admin>,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let key = find(&state, &auth, &path).await?;
+    let actor = actor(&state, &auth, &req);
+    let id = key.key_id();
+    let detail = format!("name={}; via={}", key.name, auth.key.id);
+    let result = with_conn(&state.pool, move |c| {
+        Ok(write_tx(c, |c| {
+            ApiKey::revoke(c, &actor.team, &id, actor.at)?;
+            actor.record(c, "api_key.deleted", Some(id.as_str()), Some(detail))?;
+            Ok::<_, KeyWriteError>(())
+        }))
+    })
+    .await?;
+    result.map_err(write_error)?;
+    Ok(render::deleted("api_key", &key.id))
+}
+
+/// POST /v1/api-keys/{id}/rotate
+pub async fn rotate(
+    auth: Authorized<need::Admin>,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: JsonObject,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let key = find(&state, &auth, &path).await?;
+    let mut f = Fields::new(body.0, &["grace_period_seconds"]);
+    let grace = f
+        .integer("grace_period_seconds", false, 0, MAX_GRACE)
+        .unwrap_or(86_400);
+    f.finish()?;
+    if key.retiring_until.is_some() {
+        return Err(write_error(KeyWriteError::AlreadyRetiring));
+    }
+    let actor = actor(&state, &auth, &req);
+    let now = actor.at;
+    let via = auth.key.id.clone();
+    let result = with_conn(&state.pool, move |c| {
+        Ok(write_tx(c, |c| {
+            let (new_key, secret) = ApiKey::rotate(c, &key, grace, None, now)?;
+            let detail = format!("successor={}; grace_seconds={grace}; via={via}", new_key.id);
+            actor.record(c, "api_key.rotated", Some(&key.id), Some(detail))?;
+            Ok::<_, KeyWriteError>((new_key, secret))
+        }))
+    })
+    .await?;
+    let (new_key, secret) = result.map_err(write_error)?;
+    Ok(with_secret(StatusCode::CREATED, &new_key, &secret, now))
+}

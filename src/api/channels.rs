@@ -1,0 +1,122 @@
+//! `/v1/channels`: `channels:read` / `channels:write`. A channel belongs to a bot of the same
+//! team and mode.
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use serde_json::{Value, json};
+
+use super::auth::{Authorized, need};
+use super::error::ApiError;
+use super::objects::{self, ApiObject};
+use super::render;
+use super::request::{Fields, JsonObject};
+use crate::domain::ids::ChannelId;
+use crate::models::bot::Bot;
+use crate::models::channel::{Channel, KINDS};
+use crate::startup::AppState;
+
+impl ApiObject for Channel {
+    const OBJECT: &'static str = "channel";
+
+    fn valid_id(id: &str) -> bool {
+        ChannelId::parse(id).is_some()
+    }
+
+    fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "object": "channel",
+            "mode": self.mode,
+            "bot_id": self.bot_id,
+            "kind": self.kind,
+            "name": self.name,
+            "created_at": render::time(Some(self.created_at)),
+            "updated_at": render::time(Some(self.updated_at)),
+        })
+    }
+}
+
+/// GET /v1/channels
+pub async fn list(
+    auth: Authorized<need::ChannelsRead>,
+    state: web::Data<AppState>,
+    query: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, ApiError> {
+    objects::list::<Channel>(&state, &auth.tenant, &query).await
+}
+
+/// POST /v1/channels
+pub async fn create(
+    auth: Authorized<need::ChannelsWrite>,
+    state: web::Data<AppState>,
+    body: JsonObject,
+) -> Result<HttpResponse, ApiError> {
+    let mut f = Fields::new(body.0, &["bot_id", "kind", "name"]);
+    let bot_id = f.string("bot_id", true, 1, 64);
+    let kind = f.one_of("kind", true, KINDS);
+    let name = f.string("name", true, 1, 64);
+    if let Some(bot_id) = &bot_id
+        && objects::find::<Bot>(&state, &auth.tenant, bot_id)
+            .await
+            .is_err()
+    {
+        f.error("bot_id", "No such bot.");
+    }
+    f.finish()?;
+    let now = state.clock.now();
+    let ch = Channel {
+        id: ChannelId::generate().to_string(),
+        team_id: auth.tenant.team.to_string(),
+        mode: auth.tenant.mode.as_str().to_owned(),
+        bot_id: bot_id.unwrap_or_default(),
+        kind: kind.unwrap_or_default(),
+        name: name.unwrap_or_default(),
+        created_at: now,
+        updated_at: now,
+    };
+    objects::saved(&state, StatusCode::CREATED, ch, Channel::insert).await
+}
+
+/// GET /v1/channels/{id}
+pub async fn show(
+    auth: Authorized<need::ChannelsRead>,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    objects::show::<Channel>(&state, &auth.tenant, &path).await
+}
+
+/// PATCH /v1/channels/{id}
+pub async fn update(
+    auth: Authorized<need::ChannelsWrite>,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: JsonObject,
+) -> Result<HttpResponse, ApiError> {
+    let mut ch: Channel = objects::find(&state, &auth.tenant, &path).await?;
+    let mut f = Fields::new(body.0, &["kind", "name"]);
+    if f.has("kind")
+        && let Some(kind) = f.one_of("kind", true, KINDS)
+    {
+        ch.kind = kind;
+    }
+    if f.has("name")
+        && let Some(name) = f.string("name", true, 1, 64)
+    {
+        ch.name = name;
+    }
+    f.finish()?;
+    ch.updated_at = state.clock.now();
+    objects::saved(&state, StatusCode::OK, ch, Channel::update).await
+}
+
+/// DELETE /v1/channels/{id}
+pub async fn delete(
+    auth: Authorized<need::ChannelsWrite>,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    objects::delete::<Channel>(&state, &auth.tenant, &path).await
+}

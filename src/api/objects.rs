@@ -1,0 +1,119 @@
+//! What every tenant-scoped API object shares: list with pagination, show, delete — one
+//! implementation, used by each resource's handlers after their scope check.
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use serde_json::Value;
+
+use super::auth::Tenant;
+use super::error::ApiError;
+use super::render;
+use super::request::{Page, paginate};
+use crate::db::DbConnection;
+use crate::error::{AppError, with_conn};
+use crate::models::tenant::TenantRow;
+use crate::startup::AppState;
+
+/// A tenant row as the API shows it.
+pub trait ApiObject: TenantRow {
+    /// The `object` field, e.g. `bot`.
+    const OBJECT: &'static str;
+    /// Whether `id` has this object's id shape (garbage is a 404 without a query).
+    fn valid_id(id: &str) -> bool;
+    /// The JSON representation.
+    fn to_json(&self) -> Value;
+}
+
+/// One object of the tenant, or 404.
+pub async fn find<T: ApiObject>(state: &AppState, t: &Tenant, id: &str) -> Result<T, ApiError> {
+    if !T::valid_id(id) {
+        return Err(ApiError::NotFound);
+    }
+    let (t, id) = (t.clone(), id.to_owned());
+    with_conn(&state.pool, move |c| Ok(T::find(c, &t, &id)?))
+        .await?
+        .ok_or(ApiError::NotFound)
+}
+
+/// The `starting_after` cursor of a list request, resolved within the tenant.
+pub async fn cursor<T: ApiObject>(
+    state: &AppState,
+    t: &Tenant,
+    page: &Page,
+) -> Result<Option<(i64, String)>, ApiError> {
+    match &page.starting_after {
+        None => Ok(None),
+        Some(id) => {
+            let row: T = find(state, t, id).await.map_err(|_| {
+                ApiError::field(
+                    "starting_after",
+                    &format!("No such {}.", T::OBJECT.replace('_', " ")),
+                )
+            })?;
+            Ok(Some((row.created_at(), row.id().to_owned())))
+        }
+    }
+}
+
+/// `GET /v1/<objects>`.
+pub async fn list<T: ApiObject>(
+    state: &AppState,
+    t: &Tenant,
+    query: &web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, ApiError> {
+    let page = Page::from_query(query)?;
+    let cursor = cursor::<T>(state, t, &page).await?;
+    let (t, limit) = (t.clone(), page.limit);
+    let rows = with_conn(&state.pool, move |c| Ok(T::page(c, &t, cursor, limit)?)).await?;
+    let (rows, has_more) = paginate(rows, limit);
+    Ok(render::list(
+        rows.iter().map(T::to_json).collect(),
+        has_more,
+    ))
+}
+
+/// `GET /v1/<objects>/{id}`.
+pub async fn show<T: ApiObject>(
+    state: &AppState,
+    t: &Tenant,
+    id: &str,
+) -> Result<HttpResponse, ApiError> {
+    let row: T = find(state, t, id).await?;
+    Ok(render::object(StatusCode::OK, row.to_json()))
+}
+
+/// `DELETE /v1/<objects>/{id}`.
+pub async fn delete<T: ApiObject>(
+    state: &AppState,
+    t: &Tenant,
+    id: &str,
+) -> Result<HttpResponse, ApiError> {
+    if !T::valid_id(id) {
+        return Err(ApiError::NotFound);
+    }
+    let (tt, owned) = (t.clone(), id.to_owned());
+    let gone = with_conn(&state.pool, move |c| Ok(T::delete(c, &tt, &owned)?)).await?;
+    if gone {
+        Ok(render::deleted(T::OBJECT, id))
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
+
+/// Writes `row` with `save` and answers with its JSON and `status`.
+pub async fn saved<T, F>(
+    state: &AppState,
+    status: StatusCode,
+    row: T,
+    save: F,
+) -> Result<HttpResponse, ApiError>
+where
+    T: ApiObject + Clone,
+    F: FnOnce(&mut DbConnection, &T) -> diesel::QueryResult<()> + Send + 'static,
+{
+    let body = row.to_json();
+    with_conn(&state.pool, move |c| save(c, &row).map_err(AppError::from)).await?;
+    Ok(render::object(status, body))
+}

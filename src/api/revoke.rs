@@ -1,0 +1,71 @@
+//! `POST /v1/revoke` with `{"key": "sk_…"}`: whoever holds a leaked key can kill it at once.
+//! Possession is the authority — no other credential is needed, and a 190-bit secret cannot be
+//! guessed, so answering whether it existed reveals nothing.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::json;
+
+use super::auth::client_ip;
+use super::error::ApiError;
+use super::render;
+use super::request::{Fields, JsonObject};
+use crate::db::write_tx;
+use crate::domain::api_key_secret::ApiKeySecret;
+use crate::domain::ids::TeamId;
+use crate::error::{AppError, with_conn};
+use crate::models::api_key::ApiKey;
+use crate::models::audit::Actor;
+use crate::startup::AppState;
+
+/// POST /v1/revoke
+pub async fn revoke(
+    state: web::Data<AppState>,
+    body: JsonObject,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let mut f = Fields::new(body.0, &["key"]);
+    let raw = f.string("key", true, 1, 300);
+    f.finish()?;
+    let secret = ApiKeySecret::parse(&raw.unwrap_or_default())
+        .map_err(|_| ApiError::field("key", "This is not a Latchkey API key."))?;
+    let digest = secret.digest();
+    drop(secret);
+    let now = state.clock.now();
+    let ip = client_ip(&req, &state.config.trusted_proxies).map(|i| i.to_string());
+    let revoked = with_conn(&state.pool, move |c| {
+        write_tx(c, |c| {
+            let Some((key, _)) = ApiKey::find_by_digest(c, &digest)? else {
+                return Ok(None);
+            };
+            if !ApiKey::report_leaked(c, &key.id, now)? {
+                return Ok(Some((key, false)));
+            }
+            let actor = Actor {
+                team: TeamId::from_db(key.team_id.clone()),
+                user: None,
+                ip,
+                at: now,
+            };
+            actor.record(
+                c,
+                "api_key.reported_leaked",
+                Some(&key.id),
+                Some(format!("name={}", key.name)),
+            )?;
+            Ok::<_, AppError>(Some((key, true)))
+        })
+    })
+    .await?;
+    let (key, newly) = revoked.ok_or(ApiError::NotFound)?;
+    tracing::warn!(key_id = %key.id, newly, "API key reported as leaked and revoked");
+    Ok(render::object(
+        StatusCode::OK,
+        json!({
+            "object": "revocation",
+            "revoked": true,
+            "api_key": { "id": key.id, "masked": key.masked() },
+            "revoked_at": render::time(Some(if newly { now } else { key.revoked_at.unwrap_or(now) })),
+        }),
+    ))
+}
