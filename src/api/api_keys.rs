@@ -16,6 +16,7 @@ use super::request::{Fields, JsonObject, Page, paginate};
 use crate::db::write_tx;
 use crate::domain::api_key_secret::{ApiKeySecret, EnvLabel};
 use crate::domain::ids::ApiKeyId;
+use crate::domain::inputs::parse_allowlist;
 use crate::domain::scope::{Scope, ScopeSet};
 use crate::error::with_conn;
 use crate::models::api_key::{ApiKey, KeySettings, KeyWithCreator, KeyWriteError};
@@ -110,18 +111,28 @@ fn parse_limits(f: &mut Fields) -> (Option<Option<i32>>, Option<Option<String>>)
         match f.strings("ip_allowlist", 50) {
             None => Some(None),
             Some(list) if list.is_empty() => Some(None),
-            Some(list) => {
-                if list
-                    .iter()
-                    .any(|c| crate::config::parse_cidrs(c).map_or(true, |v| v.len() != 1))
-                {
-                    f.error(
-                        "ip_allowlist",
-                        "Each entry must be an IP address or CIDR, like 203.0.113.0/24.",
-                    );
-                }
-                Some(Some(list.join(" ")))
+            // Entries may hold spaces or commas too: each must be one address or CIDR.
+            Some(list)
+                if list.iter().any(|e| {
+                    parse_allowlist(e)
+                        .ok()
+                        .flatten()
+                        .is_none_or(|n| n.contains(' '))
+                }) =>
+            {
+                f.error(
+                    "ip_allowlist",
+                    "Each entry must be an IP address or CIDR, like 203.0.113.0/24.",
+                );
+                None
             }
+            Some(list) => match parse_allowlist(&list.join(" ")) {
+                Ok(normalized) => Some(normalized),
+                Err(message) => {
+                    f.error("ip_allowlist", message);
+                    None
+                }
+            },
         }
     } else {
         None
@@ -223,19 +234,15 @@ pub async fn create(
         mode: auth.tenant.mode,
         environment,
         expires_at: days.map(|d| now + d * 86_400),
+        rate_limit_per_minute: rate.flatten(),
+        ip_allowlist: allow.flatten(),
     };
     let actor = actor(&state, &auth, &req);
-    let (rate, allow) = (rate.flatten(), allow.flatten());
     let via = auth.key.id.clone();
     let result = with_conn(&state.pool, move |c| {
         Ok(write_tx(c, |c| {
             let id = ApiKeyId::generate();
-            let (mut key, secret) = ApiKey::insert(c, &id, &actor.team, &settings, None, now)?;
-            if rate.is_some() || allow.is_some() {
-                ApiKey::update_limits(c, &actor.team, &id, rate, allow.as_deref())?;
-                key.rate_limit_per_minute = rate;
-                key.ip_allowlist = allow.clone();
-            }
+            let (key, secret) = ApiKey::insert(c, &id, &actor.team, &settings, None, now)?;
             let detail = format!("name={}; scopes={}; via={via}", key.name, key.scopes);
             actor.record(c, "api_key.created", Some(&key.id), Some(detail))?;
             Ok::<_, KeyWriteError>((key, secret))

@@ -192,7 +192,7 @@ impl<R: Requirement + 'static> FromRequest for Authorized<R> {
             .await?;
             let (key, team_limit) = found.ok_or(ApiError::InvalidApiKey)?;
             match key.status(now) {
-                KeyStatus::Revoked => return Err(ApiError::InvalidApiKey),
+                KeyStatus::Revoked | KeyStatus::Leaked => return Err(ApiError::InvalidApiKey),
                 KeyStatus::Expired => return Err(ApiError::ApiKeyExpired),
                 KeyStatus::Active | KeyStatus::ExpiringSoon | KeyStatus::Retiring => {}
             }

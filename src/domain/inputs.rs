@@ -167,6 +167,48 @@ impl ExpiryChoice {
     }
 }
 
+/// Most entries an IP allowlist may hold.
+pub const MAX_ALLOWLIST: usize = 50;
+
+/// Parses an IP allowlist typed as CIDRs or addresses separated by spaces, commas or new
+/// lines, into its stored form (canonical CIDRs, space-separated); empty means "anywhere".
+pub fn parse_allowlist(raw: &str) -> Result<Option<String>, FieldMessage> {
+    let entries: Vec<&str> = raw
+        .split([' ', ',', '\n', '\r', '\t'])
+        .filter(|s| !s.is_empty())
+        .collect();
+    if entries.is_empty() {
+        return Ok(None);
+    }
+    if entries.len() > MAX_ALLOWLIST {
+        return Err("Use at most 50 entries.");
+    }
+    let mut nets = Vec::with_capacity(entries.len());
+    for e in entries {
+        let net = e
+            .parse::<ipnet::IpNet>()
+            .or_else(|_| e.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+            .map_err(|_| "Each entry must be an IP address or CIDR, like 203.0.113.0/24.")?;
+        nets.push(net.trunc().to_string());
+    }
+    nets.dedup();
+    Ok(Some(nets.join(" ")))
+}
+
+/// Parses an optional per-key rate limit (requests per minute); empty means "team default".
+pub fn parse_rate_limit(raw: &str) -> Result<Option<i32>, FieldMessage> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    match raw.parse::<i32>() {
+        Ok(n) if (1..=100_000).contains(&n) => Ok(Some(n)),
+        _ => {
+            Err("Enter a whole number of requests per minute from 1 to 100000, or leave it empty.")
+        }
+    }
+}
+
 /// Today's UTC date for a Unix time.
 pub fn utc_date(unix: i64) -> Date {
     OffsetDateTime::from_unix_timestamp(unix)
@@ -216,6 +258,23 @@ mod tests {
             format!("{:?}", Password::parse_new("x".repeat(20))),
             "Ok(Password(<redacted>))"
         );
+    }
+
+    #[test]
+    fn allowlists_are_normalised() {
+        assert_eq!(parse_allowlist(""), Ok(None));
+        assert_eq!(
+            parse_allowlist("203.0.113.7\n198.51.100.9/24, 2001:db8::1/32"),
+            Ok(Some(
+                "203.0.113.7/32 198.51.100.0/24 2001:db8::/32".to_owned()
+            ))
+        );
+        assert!(parse_allowlist("10.0.0.0/33").is_err());
+        assert!(parse_allowlist("example.com").is_err());
+        assert_eq!(parse_rate_limit(" 120 "), Ok(Some(120)));
+        assert_eq!(parse_rate_limit(""), Ok(None));
+        assert!(parse_rate_limit("0").is_err());
+        assert!(parse_rate_limit("lots").is_err());
     }
 
     #[test]

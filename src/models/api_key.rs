@@ -8,6 +8,9 @@ use crate::domain::api_key_secret::{ApiKeySecret, EnvLabel, KeyDisplay, KeyMode}
 use crate::domain::ids::{ApiKeyId, TeamId, UserId};
 use crate::domain::scope::ScopeSet;
 
+/// Keys revoked by a leak report stay listed this long, so the team sees what happened.
+pub const LEAKED_VISIBLE_FOR: i64 = 30 * 86_400;
+
 /// "Expiring soon" starts this many seconds before expiry.
 pub const EXPIRING_SOON: i64 = 7 * 86_400;
 
@@ -72,6 +75,8 @@ pub enum KeyStatus {
     Retiring,
     /// Deleted, or its grace period is over.
     Revoked,
+    /// Revoked because someone reported it leaked (`POST /v1/revoke`).
+    Leaked,
 }
 
 impl KeyStatus {
@@ -83,6 +88,7 @@ impl KeyStatus {
             Self::Expired => "Expired",
             Self::Retiring => "Retiring",
             Self::Revoked => "Revoked",
+            Self::Leaked => "Reported leaked",
         }
     }
 
@@ -94,6 +100,7 @@ impl KeyStatus {
             Self::Expired => "expired",
             Self::Retiring => "retiring",
             Self::Revoked => "revoked",
+            Self::Leaked => "leaked",
         }
     }
 }
@@ -110,6 +117,10 @@ pub struct KeySettings {
     pub environment: Option<EnvLabel>,
     /// Expiry instant.
     pub expires_at: Option<i64>,
+    /// Override of the team's rate limit, requests per minute.
+    pub rate_limit_per_minute: Option<i32>,
+    /// Space-separated CIDRs the key may be used from.
+    pub ip_allowlist: Option<String>,
 }
 
 /// Why a key could not be written.
@@ -160,6 +171,9 @@ impl ApiKey {
 
     /// Status at `now`.
     pub fn status(&self, now: i64) -> KeyStatus {
+        if self.reported_leaked_at.is_some() {
+            return KeyStatus::Leaked;
+        }
         if self.revoked_at.is_some() {
             return KeyStatus::Revoked;
         }
@@ -177,8 +191,8 @@ impl ApiKey {
         }
     }
 
-    /// The team's keys that are not gone (deleted, or retired after a grace period), newest
-    /// first.
+    /// The team's keys that are not gone (deleted, or retired after a grace period), and those
+    /// revoked by a leak report in the last 30 days, newest first.
     pub fn list_for_team(
         conn: &mut DbConnection,
         team: &TeamId,
@@ -187,11 +201,15 @@ impl ApiKey {
         let rows: Vec<(ApiKey, Option<String>)> = api_keys::table
             .left_join(users::table)
             .filter(api_keys::team_id.eq(team.as_str()))
-            .filter(api_keys::revoked_at.is_null())
             .filter(
-                api_keys::retiring_until
+                api_keys::revoked_at
                     .is_null()
-                    .or(api_keys::retiring_until.gt(now)),
+                    .and(
+                        api_keys::retiring_until
+                            .is_null()
+                            .or(api_keys::retiring_until.gt(now)),
+                    )
+                    .or(api_keys::reported_leaked_at.gt(now - LEAKED_VISIBLE_FOR)),
             )
             .order((api_keys::created_at.desc(), api_keys::id.desc()))
             .select((ApiKey::as_select(), users::name.nullable()))
@@ -289,8 +307,8 @@ impl ApiKey {
             retiring_until: None,
             replaced_by: None,
             revoked_at: None,
-            rate_limit_per_minute: None,
-            ip_allowlist: None,
+            rate_limit_per_minute: settings.rate_limit_per_minute,
+            ip_allowlist: settings.ip_allowlist.clone(),
             reported_leaked_at: None,
         };
         diesel::insert_into(api_keys::table)
@@ -308,6 +326,8 @@ impl ApiKey {
                 api_keys::created_by.eq(&key.created_by),
                 api_keys::created_at.eq(key.created_at),
                 api_keys::expires_at.eq(key.expires_at),
+                api_keys::rate_limit_per_minute.eq(key.rate_limit_per_minute),
+                api_keys::ip_allowlist.eq(&key.ip_allowlist),
             ))
             .execute(conn)?;
         Ok((key, secret))
@@ -441,6 +461,8 @@ impl ApiKey {
             mode,
             environment: old.environment.as_deref().and_then(EnvLabel::parse),
             expires_at: old.expires_at.map(|at| now + (at - old.created_at).max(0)),
+            rate_limit_per_minute: old.rate_limit_per_minute,
+            ip_allowlist: old.ip_allowlist.clone(),
         };
         let team = TeamId::from_db(old.team_id.clone());
         Self::insert(conn, &successor_id, &team, &settings, actor, now)

@@ -50,6 +50,22 @@ impl Team {
             .optional()
     }
 
+    /// Saves the team's name and default API rate limit.
+    pub fn update_settings(
+        conn: &mut DbConnection,
+        id: &TeamId,
+        name: &str,
+        rate_limit_per_minute: i32,
+    ) -> QueryResult<()> {
+        diesel::update(teams::table.find(id.as_str()))
+            .set((
+                teams::name.eq(name),
+                teams::rate_limit_per_minute.eq(rate_limit_per_minute),
+            ))
+            .execute(conn)
+            .map(|_| ())
+    }
+
     /// The team with this slug, if `user` is a member of it. Non-members get `None`, exactly
     /// as for a team that does not exist.
     pub fn find_for_member(

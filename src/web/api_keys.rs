@@ -17,13 +17,16 @@ use crate::auth::current_user::SignedIn;
 use crate::db::write_tx;
 use crate::domain::api_key_secret::{ApiKeySecret, EnvLabel, KeyMode};
 use crate::domain::ids::ApiKeyId;
-use crate::domain::inputs::{ExpiryChoice, Name, utc_date};
+use crate::domain::inputs::{ExpiryChoice, Name, parse_allowlist, parse_rate_limit, utc_date};
 use crate::domain::scope::{SCOPE_GROUPS, Scope, ScopeSet};
 use crate::error::with_conn;
 use crate::models::api_key::{ApiKey, KeySettings, KeyStatus, KeyWithCreator, KeyWriteError};
 use crate::models::audit::Actor;
 use crate::render;
 use crate::startup::AppState;
+
+/// A retiring key used more recently than this counts as "still in use".
+pub const STILL_IN_USE: i64 = 3600;
 
 /// Grace periods offered when rotating, in seconds, with their labels.
 pub const GRACE_OPTIONS: [(i64, &str); 4] = [
@@ -118,6 +121,12 @@ pub struct KeyRow {
     pub status_note: Option<String>,
     /// Can be rotated (not already retiring).
     pub rotatable: bool,
+    /// Has actions at all (a leaked key is already revoked).
+    pub actionable: bool,
+    /// For a retiring key: is it still being used? ("Still in use: last request 3 minutes ago")
+    pub usage_note: Option<String>,
+    /// For a retiring key: ends its grace period now.
+    pub end_grace_url: Option<String>,
     /// Edit page.
     pub edit_url: String,
     /// Rotate page.
@@ -137,8 +146,18 @@ impl KeyRow {
             KeyStatus::Expired => key
                 .expires_at
                 .map(|t| format!("Expired {}", timefmt::relative(now, t))),
+            KeyStatus::Leaked => key
+                .reported_leaked_at
+                .map(|t| format!("Revoked {} after a leak report", timefmt::relative(now, t))),
             _ => None,
         };
+        let usage_note = (status == KeyStatus::Retiring).then(|| match key.last_used_at {
+            Some(t) if now - t < STILL_IN_USE => {
+                format!("Still in use: last request {}", timefmt::relative(now, t))
+            }
+            Some(t) => format!("Quiet since {}", timefmt::relative(now, t)),
+            None => "Never used".to_owned(),
+        });
         let scopes = key.scope_set();
         Self {
             masked: key.masked(),
@@ -154,7 +173,11 @@ impl KeyRow {
             status: status.label(),
             status_slug: status.slug(),
             status_note,
-            rotatable: status != KeyStatus::Retiring,
+            rotatable: !matches!(status, KeyStatus::Retiring | KeyStatus::Leaked),
+            actionable: status != KeyStatus::Leaked,
+            usage_note,
+            end_grace_url: (status == KeyStatus::Retiring)
+                .then(|| urls::api_key_action(slug, &key.id, "end-grace")),
             edit_url: urls::api_key_action(slug, &key.id, "edit"),
             rotate_url: urls::api_key_action(slug, &key.id, "rotate"),
             delete_url: urls::api_key_action(slug, &key.id, "delete"),
@@ -198,6 +221,14 @@ pub struct KeyForm {
     pub expiry_date: String,
     /// Message for the expiry.
     pub expiry_error: Option<&'static str>,
+    /// Per-key rate limit as typed (empty = team default).
+    pub rate_limit: String,
+    /// Message for the rate limit.
+    pub rate_limit_error: Option<&'static str>,
+    /// IP allowlist as typed.
+    pub ip_allowlist: String,
+    /// Message for the allowlist.
+    pub ip_allowlist_error: Option<&'static str>,
 }
 
 impl KeyForm {
@@ -207,6 +238,21 @@ impl KeyForm {
             || self.mode_error.is_some()
             || self.environment_error.is_some()
             || self.expiry_error.is_some()
+            || self.rate_limit_error.is_some()
+            || self.ip_allowlist_error.is_some()
+    }
+
+    /// Reads and checks the limit fields shared by create and edit.
+    fn parse_limits(&mut self, form: &FormData) -> Option<(Option<i32>, Option<String>)> {
+        self.rate_limit = form.get("rate_limit").trim().to_owned();
+        self.ip_allowlist = form.get("ip_allowlist").trim().to_owned();
+        let rate = parse_rate_limit(&self.rate_limit)
+            .map_err(|m| self.rate_limit_error = Some(m))
+            .ok();
+        let allow = parse_allowlist(&self.ip_allowlist)
+            .map_err(|m| self.ip_allowlist_error = Some(m))
+            .ok();
+        Some((rate?, allow?))
     }
 }
 
@@ -494,9 +540,25 @@ pub async fn create(
     let expiry = ExpiryChoice::parse(&f.expiry, &f.expiry_date, utc_date(now))
         .map_err(|m| f.expiry_error = Some(m))
         .ok();
+    let limits = f.parse_limits(&form);
 
-    let (Some(name), Some(scopes), Some(mode), Some(environment), Some(expiry), false) =
-        (name, scopes, mode, environment, expiry, f.has_errors())
+    let (
+        Some(name),
+        Some(scopes),
+        Some(mode),
+        Some(environment),
+        Some(expiry),
+        Some((rate, allow)),
+        false,
+    ) = (
+        name,
+        scopes,
+        mode,
+        environment,
+        expiry,
+        limits,
+        f.has_errors(),
+    )
     else {
         let shown = parse_scopes_lenient(&scope_values);
         let page = new_page(&state, &user, &team, f, shown);
@@ -509,6 +571,8 @@ pub async fn create(
         mode,
         environment,
         expires_at: expiry.expires_at(now),
+        rate_limit_per_minute: rate,
+        ip_allowlist: allow,
     };
     let actor = actor(&state, &user, &team, &req);
     let result = with_conn(&state.pool, move |c| {
@@ -574,6 +638,15 @@ pub async fn edit_form(
     let (team, key) = managed_key(&state, &user, path.into_inner()).await?;
     let form = KeyForm {
         name: key.name.clone(),
+        rate_limit: key
+            .rate_limit_per_minute
+            .map(|n| n.to_string())
+            .unwrap_or_default(),
+        ip_allowlist: key
+            .ip_allowlist
+            .clone()
+            .unwrap_or_default()
+            .replace(' ', "\n"),
         ..KeyForm::default()
     };
     let page = edit_page(&state, &user, &team, &key, form, key.scope_set());
@@ -626,7 +699,8 @@ pub async fn update(
     let scopes = parse_scopes(&scope_values)
         .map_err(|m| f.scopes_error = Some(m))
         .ok();
-    let (Some(name), Some(scopes)) = (name, scopes) else {
+    let limits = f.parse_limits(&form);
+    let (Some(name), Some(scopes), Some((rate, allow))) = (name, scopes, limits) else {
         let page = edit_page(
             &state,
             &user,
@@ -644,6 +718,7 @@ pub async fn update(
     let result = with_conn(&state.pool, move |c| {
         Ok(write_tx(c, |c| {
             ApiKey::update_settings(c, &actor.team, &id, &new_name, scopes)?;
+            ApiKey::update_limits(c, &actor.team, &id, rate, allow.as_deref())?;
             actor.record(
                 c,
                 "api_key.updated",
@@ -838,6 +913,44 @@ pub async fn delete(
     match result {
         Ok(()) => {
             let msg = format!("Key “{}” deleted. Requests using it now fail.", key.name);
+            back_to_list(&state, &user, &team, htmx, msg).await
+        }
+        Err(KeyWriteError::Db(e)) => Err(e.into()),
+        Err(_) => Err(PageError::NotFound),
+    }
+}
+
+/// POST end-grace: a retiring key stops working now (its successor is already in place).
+pub async fn end_grace(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    path: web::Path<(String, String)>,
+    htmx: Htmx,
+    _form: FormData,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let (team, key) = managed_key(&state, &user, path.into_inner()).await?;
+    if key.status(state.clock.now()) != KeyStatus::Retiring {
+        return Err(PageError::NotFound);
+    }
+    let id = key.key_id();
+    let actor = actor(&state, &user, &team, &req);
+    let detail = format!("name={}", key.name);
+    let result = with_conn(&state.pool, move |c| {
+        Ok(write_tx(c, |c| {
+            ApiKey::revoke(c, &actor.team, &id, actor.at)?;
+            actor.record(c, "api_key.grace_ended", Some(id.as_str()), Some(detail))?;
+            Ok::<_, KeyWriteError>(())
+        }))
+    })
+    .await?;
+    match result {
+        Ok(()) => {
+            let msg = format!(
+                "The old “{}” key ({}) stopped working.",
+                key.name,
+                key.masked()
+            );
             back_to_list(&state, &user, &team, htmx, msg).await
         }
         Err(KeyWriteError::Db(e)) => Err(e.into()),

@@ -38,6 +38,8 @@ pub struct PageCtx {
     pub section: &'static str,
     /// Current team's API keys URL.
     pub keys_url: String,
+    /// Current team's settings URL.
+    pub settings_url: String,
     /// One-time confirmation message.
     pub flash: Option<String>,
 }
@@ -68,6 +70,7 @@ impl PageCtx {
             role: current.role.as_str(),
             section,
             keys_url: super::urls::api_keys(&current.team.slug),
+            settings_url: super::urls::team_settings(&current.team.slug),
             flash: take_flash(&user.session),
         }
     }

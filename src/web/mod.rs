@@ -7,6 +7,7 @@ pub mod htmx;
 pub mod layout;
 pub mod sign_in;
 pub mod team_context;
+pub mod team_settings;
 pub mod timefmt;
 pub mod urls;
 
@@ -20,6 +21,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/login", web::get().to(sign_in::login_form))
         .route("/login", web::post().to(sign_in::login_submit))
         .route("/logout", web::post().to(sign_in::logout))
+        .route("/teams/{team}/settings", web::get().to(team_settings::show))
+        .route(
+            "/teams/{team}/settings",
+            web::post().to(team_settings::update),
+        )
         .service(
             web::scope("/teams/{team}/settings/api-keys")
                 .route("", web::get().to(api_keys::list))
@@ -30,6 +36,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/{key}/rotate", web::get().to(api_keys::rotate_form))
                 .route("/{key}/rotate", web::post().to(api_keys::rotate))
                 .route("/{key}/delete", web::get().to(api_keys::delete_form))
-                .route("/{key}/delete", web::post().to(api_keys::delete)),
+                .route("/{key}/delete", web::post().to(api_keys::delete))
+                .route("/{key}/end-grace", web::post().to(api_keys::end_grace)),
         );
 }

@@ -19,3 +19,8 @@ pub fn api_key(team_slug: &str, key_id: &str) -> String {
 pub fn api_key_action(team_slug: &str, key_id: &str, action: &str) -> String {
     format!("/teams/{team_slug}/settings/api-keys/{key_id}/{action}")
 }
+
+/// A team's general settings.
+pub fn team_settings(team_slug: &str) -> String {
+    format!("/teams/{team_slug}/settings")
+}

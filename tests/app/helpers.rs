@@ -496,6 +496,8 @@ impl TestApp {
                 mode: KeyMode::parse(spec.mode).expect("mode"),
                 environment: None,
                 expires_at: None,
+                rate_limit_per_minute: None,
+                ip_allowlist: None,
             };
             let id = latchkey::domain::ids::ApiKeyId::generate();
             let (key, secret) = ApiKey::insert(
