@@ -12,6 +12,7 @@ pub mod error;
 pub mod integrations;
 pub mod me;
 pub mod objects;
+pub mod openapi;
 pub mod render;
 pub mod request;
 pub mod revoke;
@@ -234,7 +235,8 @@ async fn not_found() -> HttpResponse {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     let resource =
         |path: &str| web::resource(path.to_owned()).default_service(web::to(method_not_allowed));
-    cfg.service(resource("/me").route(web::get().to(me::show)))
+    cfg.service(resource("/openapi.json").route(web::get().to(openapi::serve)))
+        .service(resource("/me").route(web::get().to(me::show)))
         .service(resource("/revoke").route(web::post().to(revoke::revoke)))
         .service(
             resource("/bots")

@@ -40,6 +40,8 @@ pub struct PageCtx {
     pub keys_url: String,
     /// Current team's settings URL.
     pub settings_url: String,
+    /// The API reference URL.
+    pub reference_url: String,
     /// One-time confirmation message.
     pub flash: Option<String>,
 }
@@ -71,6 +73,7 @@ impl PageCtx {
             section,
             keys_url: super::urls::api_keys(&current.team.slug),
             settings_url: super::urls::team_settings(&current.team.slug),
+            reference_url: super::urls::api_reference(&current.team.slug),
             flash: take_flash(&user.session),
         }
     }

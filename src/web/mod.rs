@@ -1,6 +1,7 @@
 //! The HTML + htmx surface. This file is THE dashboard route table.
 
 pub mod api_keys;
+pub mod api_reference;
 pub mod error;
 pub mod form;
 pub mod htmx;
@@ -21,6 +22,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/login", web::get().to(sign_in::login_form))
         .route("/login", web::post().to(sign_in::login_submit))
         .route("/logout", web::post().to(sign_in::logout))
+        .route(
+            "/teams/{team}/api-reference",
+            web::get().to(api_reference::show),
+        )
         .route("/teams/{team}/settings", web::get().to(team_settings::show))
         .route(
             "/teams/{team}/settings",

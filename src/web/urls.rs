@@ -24,3 +24,8 @@ pub fn api_key_action(team_slug: &str, key_id: &str, action: &str) -> String {
 pub fn team_settings(team_slug: &str) -> String {
     format!("/teams/{team_slug}/settings")
 }
+
+/// The API reference, in a team's frame.
+pub fn api_reference(team_slug: &str) -> String {
+    format!("/teams/{team_slug}/api-reference")
+}

@@ -4,6 +4,7 @@ mod helpers;
 
 mod api_auth;
 mod api_bots;
+mod api_docs;
 mod api_keys;
 mod api_keys_validation;
 mod api_matrix;

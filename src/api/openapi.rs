@@ -1,0 +1,368 @@
+//! The OpenAPI 3.1 document at `/v1/openapi.json`. Paths, methods, summaries and scopes come
+//! from the route table (`super::ROUTES`, which a test checks against the handlers); request and
+//! response schemas are declared here, once per object.
+
+use actix_web::HttpResponse;
+use serde_json::{Map, Value, json};
+
+use super::ROUTES;
+use crate::domain::scope::Scope;
+
+/// A printable string of `min..=max` characters with at least one non-space (what the API's
+/// validation accepts after trimming).
+fn text(min: u64, max: u64) -> Value {
+    if min == 0 {
+        json!({"type": "string", "maxLength": max, "pattern": "^[^\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f]*$"})
+    } else {
+        json!({"type": "string", "minLength": min, "maxLength": max,
+               "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$"})
+    }
+}
+
+fn id(prefix: &str) -> Value {
+    json!({"type": "string", "pattern": format!("^{prefix}[0-9A-Za-z]{{20}}$")})
+}
+
+fn time() -> Value {
+    json!({"type": "string", "format": "date-time"})
+}
+
+fn nullable(v: Value) -> Value {
+    json!({"oneOf": [v, {"type": "null"}]})
+}
+
+fn object(required: &[&str], props: Value) -> Value {
+    json!({"type": "object", "required": required, "properties": props})
+}
+
+fn r(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+fn schemas() -> Value {
+    let mode = json!({"type": "string", "enum": ["live", "test"]});
+    let scope = json!({"type": "string", "enum": Scope::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>()});
+    json!({
+        "Error": object(&["error"], json!({"error": object(&["code", "message"], json!({
+            "code": {"type": "string", "enum": ["INVALID_API_KEY", "API_KEY_EXPIRED", "INSUFFICIENT_PERMISSIONS", "IP_NOT_ALLOWED", "RATE_LIMITED", "NOT_FOUND", "METHOD_NOT_ALLOWED", "VALIDATION_FAILED", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE", "SERVICE_UNAVAILABLE", "INTERNAL_ERROR"]},
+            "message": {"type": "string"},
+            "required_scope": scope,
+            "fields": {"type": "object", "additionalProperties": {"type": "string"}}
+        }))})),
+        "Deleted": object(&["id", "object", "deleted"], json!({"id": {"type": "string"}, "object": {"type": "string"}, "deleted": {"const": true}})),
+        "Me": object(&["object", "team", "api_key"], json!({
+            "object": {"const": "api_key_identity"},
+            "team": object(&["id", "slug", "name"], json!({"id": {"type": "string"}, "slug": {"type": "string"}, "name": {"type": "string"}})),
+            "api_key": object(&["id", "name", "masked", "mode", "scopes", "created_at"], json!({
+                "id": id("key_"), "name": {"type": "string"}, "masked": {"type": "string"}, "mode": mode,
+                "environment": nullable(json!({"type": "string"})), "scopes": {"type": "array", "items": scope},
+                "created_at": time(), "expires_at": nullable(time()), "retiring_until": nullable(time())
+            }))
+        })),
+        "Bot": object(&["id", "object", "mode", "name", "description", "created_at", "updated_at"], json!({
+            "id": id("bot_"), "object": {"const": "bot"}, "mode": mode, "name": {"type": "string"},
+            "description": {"type": "string"}, "created_at": time(), "updated_at": time()
+        })),
+        "Channel": object(&["id", "object", "mode", "bot_id", "kind", "name", "created_at", "updated_at"], json!({
+            "id": id("chn_"), "object": {"const": "channel"}, "mode": mode, "bot_id": id("bot_"),
+            "kind": {"type": "string", "enum": crate::models::channel::KINDS}, "name": {"type": "string"},
+            "created_at": time(), "updated_at": time()
+        })),
+        "Integration": object(&["id", "object", "mode", "provider", "name", "base_url", "created_at", "updated_at"], json!({
+            "id": id("int_"), "object": {"const": "integration"}, "mode": mode, "provider": {"type": "string"},
+            "name": {"type": "string"}, "base_url": {"type": "string"}, "created_at": time(), "updated_at": time()
+        })),
+        "Message": object(&["id", "object", "role", "content", "created_at"], json!({
+            "id": id("msg_"), "object": {"const": "message"}, "role": {"type": "string", "enum": crate::models::conversation::ROLES},
+            "content": {"type": "string"}, "created_at": time()
+        })),
+        "Conversation": object(&["id", "object", "mode", "title", "created_at"], json!({
+            "id": id("conv_"), "object": {"const": "conversation"}, "mode": mode, "bot_id": nullable(id("bot_")),
+            "title": {"type": "string"}, "created_at": time(), "messages": {"type": "array", "items": r("Message")}
+        })),
+        "AgentLoop": object(&["id", "object", "mode", "name", "instructions", "created_at", "updated_at"], json!({
+            "id": id("loop_"), "object": {"const": "agent_loop"}, "mode": mode, "bot_id": nullable(id("bot_")),
+            "name": {"type": "string"}, "instructions": {"type": "string"}, "created_at": time(), "updated_at": time()
+        })),
+        "AgentLoopRun": object(&["id", "object", "agent_loop_id", "status", "input", "created_at"], json!({
+            "id": id("run_"), "object": {"const": "agent_loop_run"}, "agent_loop_id": id("loop_"),
+            "status": {"type": "string"}, "input": {"type": "object"}, "created_at": time()
+        })),
+        "ApiKey": object(&["id", "object", "name", "masked", "mode", "scopes", "status", "created_at"], json!({
+            "id": id("key_"), "object": {"const": "api_key"}, "name": {"type": "string"}, "masked": {"type": "string"},
+            "mode": mode, "environment": nullable(json!({"type": "string"})), "scopes": {"type": "array", "items": scope},
+            "status": {"type": "string", "enum": ["active", "expiring", "expired", "retiring", "revoked", "leaked"]},
+            "created_at": time(), "expires_at": nullable(time()), "last_used_at": nullable(time()),
+            "retiring_until": nullable(time()), "replaced_by": nullable(id("key_")),
+            "rate_limit_per_minute": nullable(json!({"type": "integer"})),
+            "ip_allowlist": nullable(json!({"type": "array", "items": {"type": "string"}})),
+            "secret": {"type": "string", "description": "Only in the create and rotate responses.",
+                       "pattern": crate::domain::api_key_secret::SCANNER_REGEX}
+        })),
+        "Revocation": object(&["object", "revoked", "api_key", "revoked_at"], json!({
+            "object": {"const": "revocation"}, "revoked": {"const": true},
+            "api_key": object(&["id", "masked"], json!({"id": id("key_"), "masked": {"type": "string"}})),
+            "revoked_at": time()
+        })),
+    })
+}
+
+fn list_of(name: &str) -> Value {
+    object(
+        &["object", "data", "has_more"],
+        json!({"object": {"const": "list"}, "data": {"type": "array", "items": r(name)}, "has_more": {"type": "boolean"}}),
+    )
+}
+
+fn body(required: &[&str], props: Value) -> Value {
+    json!({"required": true, "content": {"application/json": {"schema": {
+        "type": "object", "required": required, "properties": props, "additionalProperties": false
+    }}}})
+}
+
+fn optional_body(props: Value) -> Value {
+    json!({"required": false, "content": {"application/json": {"schema": {
+        "type": "object", "properties": props, "additionalProperties": false
+    }}}})
+}
+
+/// Request body and success (status, schema) of a route.
+fn shape(method: &str, path: &str) -> (Option<Value>, &'static str, Value) {
+    let kind = json!({"type": "string", "enum": crate::models::channel::KINDS});
+    let scopes = json!({"type": "array", "maxItems": 11, "minItems": 1, "items": {"type": "string", "enum": Scope::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>()}});
+    let cidrs = json!({"type": "array", "maxItems": 50, "items": {"type": "string", "pattern": "^[0-9A-Fa-f:.]+(/[0-9]{1,3})?$"}});
+    let url = json!({"type": "string", "format": "uri", "maxLength": 2048, "pattern": "^https://[^@#\\s/]+(/[^#\\s]*)?$"});
+    let provider =
+        json!({"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[a-z0-9_-]+$"});
+    match (method, path) {
+        ("GET", "/me") => (None, "200", r("Me")),
+        ("GET", "/bots") => (None, "200", list_of("Bot")),
+        ("POST", "/bots") => (
+            Some(body(
+                &["name"],
+                json!({"name": text(1, 64), "description": text(0, 500)}),
+            )),
+            "201",
+            r("Bot"),
+        ),
+        ("PATCH", "/bots/{id}") => (
+            Some(body(
+                &[],
+                json!({"name": text(1, 64), "description": text(0, 500)}),
+            )),
+            "200",
+            r("Bot"),
+        ),
+        ("GET", "/bots/{id}") => (None, "200", r("Bot")),
+        ("GET", "/channels") => (None, "200", list_of("Channel")),
+        ("POST", "/channels") => (
+            Some(body(
+                &["bot_id", "kind", "name"],
+                json!({"bot_id": id("bot_"), "kind": kind, "name": text(1, 64)}),
+            )),
+            "201",
+            r("Channel"),
+        ),
+        ("PATCH", "/channels/{id}") => (
+            Some(body(&[], json!({"kind": kind, "name": text(1, 64)}))),
+            "200",
+            r("Channel"),
+        ),
+        ("GET", "/channels/{id}") => (None, "200", r("Channel")),
+        ("GET", "/conversations") => (None, "200", list_of("Conversation")),
+        ("POST", "/conversations") => (
+            Some(body(
+                &[],
+                json!({
+                    "bot_id": id("bot_"), "title": text(0, 200),
+                    "messages": {"type": "array", "maxItems": 200, "items": {"type": "object", "required": ["role", "content"], "additionalProperties": false,
+                        "properties": {"role": {"type": "string", "enum": crate::models::conversation::ROLES}, "content": {"type": "string", "minLength": 1, "maxLength": 32000}}}}
+                }),
+            )),
+            "201",
+            r("Conversation"),
+        ),
+        ("GET", "/conversations/{id}") => (None, "200", r("Conversation")),
+        ("GET", "/integrations") => (None, "200", list_of("Integration")),
+        ("POST", "/integrations") => (
+            Some(body(
+                &["provider", "name", "base_url"],
+                json!({"provider": provider, "name": text(1, 64), "base_url": url}),
+            )),
+            "201",
+            r("Integration"),
+        ),
+        ("PATCH", "/integrations/{id}") => (
+            Some(body(
+                &[],
+                json!({"provider": provider, "name": text(1, 64), "base_url": url}),
+            )),
+            "200",
+            r("Integration"),
+        ),
+        ("GET", "/integrations/{id}") => (None, "200", r("Integration")),
+        ("GET", "/agent-loops") => (None, "200", list_of("AgentLoop")),
+        ("POST", "/agent-loops") => (
+            Some(body(
+                &["name"],
+                json!({"name": text(1, 64), "instructions": text(0, 10_000), "bot_id": id("bot_")}),
+            )),
+            "201",
+            r("AgentLoop"),
+        ),
+        ("GET", "/agent-loops/{id}") => (None, "200", r("AgentLoop")),
+        ("POST", "/agent-loops/{id}/runs") => (
+            Some(optional_body(json!({"input": {"type": "object"}}))),
+            "202",
+            r("AgentLoopRun"),
+        ),
+        ("GET", "/agent-loops/{id}/runs") => (None, "200", list_of("AgentLoopRun")),
+        ("GET", "/api-keys") => (None, "200", list_of("ApiKey")),
+        ("POST", "/api-keys") => (
+            Some(body(
+                &["name"],
+                json!({
+                    "name": text(1, 64), "scopes": scopes, "environment": {"type": "string", "pattern": "^[a-z0-9]{1,12}$"},
+                    "expires_in_days": {"type": "integer", "minimum": 1, "maximum": 1825},
+                    "rate_limit_per_minute": {"type": "integer", "minimum": 1, "maximum": 100_000}, "ip_allowlist": cidrs
+                }),
+            )),
+            "201",
+            r("ApiKey"),
+        ),
+        ("PATCH", "/api-keys/{id}") => (
+            Some(body(
+                &[],
+                json!({
+                    "name": text(1, 64), "scopes": scopes,
+                    "rate_limit_per_minute": nullable(json!({"type": "integer", "minimum": 1, "maximum": 100_000})), "ip_allowlist": nullable(cidrs)
+                }),
+            )),
+            "200",
+            r("ApiKey"),
+        ),
+        ("POST", "/api-keys/{id}/rotate") => (
+            Some(optional_body(
+                json!({"grace_period_seconds": {"type": "integer", "minimum": 0, "maximum": 604_800}}),
+            )),
+            "201",
+            r("ApiKey"),
+        ),
+        ("POST", "/revoke") => (
+            Some(body(
+                &["key"],
+                json!({"key": {"type": "string", "pattern": crate::domain::api_key_secret::SCANNER_REGEX}}),
+            )),
+            "200",
+            r("Revocation"),
+        ),
+        (_, _) => (None, "200", r("Deleted")),
+    }
+}
+
+fn error(description: &str) -> Value {
+    json!({"description": description, "content": {"application/json": {"schema": r("Error")}}})
+}
+
+fn rate_headers() -> Value {
+    json!({
+        "X-RateLimit-Limit": {"description": "Requests allowed per minute for this key.", "schema": {"type": "integer"}},
+        "X-RateLimit-Remaining": {"description": "Requests left in the current minute.", "schema": {"type": "integer"}},
+        "X-RateLimit-Reset": {"description": "Unix time when the current window resets.", "schema": {"type": "integer"}}
+    })
+}
+
+/// Builds the document; `server` is the public base URL.
+pub fn document(server: &str) -> Value {
+    let mut paths: Map<String, Value> = Map::new();
+    for route in ROUTES {
+        let (request, ok, schema) = shape(route.method, route.path);
+        let mut responses = Map::new();
+        responses.insert(ok.into(), json!({"description": "Success", "headers": rate_headers(), "content": {"application/json": {"schema": schema}}}));
+        let keyed = route.path != "/revoke";
+        if keyed {
+            responses.insert("401".into(), error("INVALID_API_KEY (missing, malformed, unknown, deleted or retired key) or API_KEY_EXPIRED"));
+            responses.insert(
+                "403".into(),
+                error("INSUFFICIENT_PERMISSIONS (with required_scope) or IP_NOT_ALLOWED"),
+            );
+            responses.insert("429".into(), json!({"description": "RATE_LIMITED", "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+                "content": {"application/json": {"schema": r("Error")}}}));
+        }
+        if route.path.contains("{id}") || !keyed {
+            responses.insert(
+                "404".into(),
+                error("NOT_FOUND (also for other teams' objects and the other mode's)"),
+            );
+        }
+        if request.is_some() {
+            responses.insert(
+                "413".into(),
+                error("PAYLOAD_TOO_LARGE (bodies over 64 KiB)"),
+            );
+            responses.insert(
+                "415".into(),
+                error("UNSUPPORTED_MEDIA_TYPE (not application/json, or compressed)"),
+            );
+        }
+        if request.is_some() || route.method == "GET" {
+            responses.insert(
+                "422".into(),
+                error("VALIDATION_FAILED, with a message per field"),
+            );
+        }
+        responses.insert("503".into(), error("SERVICE_UNAVAILABLE"));
+        let mut op = json!({
+            "operationId": format!("{}{}", route.method.to_lowercase(), route.path.replace(['/', '{', '}', '-'], "_")),
+            "summary": route.summary,
+            "responses": responses,
+        });
+        match route.scope {
+            Some(s) => {
+                op["description"] = json!(format!(
+                    "Requires the `{s}` scope (or `admin`; a `:write` scope includes `:read`)."
+                ));
+                op["x-required-scope"] = json!(s.as_str());
+            }
+            None if keyed => op["description"] = json!("Any valid key."),
+            None => op["security"] = json!([]),
+        }
+        if route.path.contains("{id}") {
+            op["parameters"] = json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string", "maxLength": 64}}]);
+        }
+        if route.method == "GET" && shape(route.method, route.path).2.get("$ref").is_none() {
+            let params = op["parameters"].as_array().cloned().unwrap_or_default();
+            let mut params = params;
+            params.push(json!({"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}}));
+            params.push(json!({"name": "starting_after", "in": "query", "schema": {"type": "string", "maxLength": 64}}));
+            op["parameters"] = Value::Array(params);
+        }
+        if let Some(req) = request {
+            op["requestBody"] = req;
+        }
+        let entry = paths
+            .entry(route.path.to_owned())
+            .or_insert_with(|| json!({}));
+        entry[route.method.to_lowercase()] = op;
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Chatbot Platform API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Authenticate with `Authorization: Bearer <API key>`. Errors use one envelope: {\"error\":{\"code\",\"message\"}}. Live and test keys see separate data."
+        },
+        "servers": [{"url": format!("{server}/v1")}],
+        "security": [{"bearerAuth": []}],
+        "components": {
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "description": "sk_live_… or sk_test_… keys from Team settings → API keys."}},
+            "schemas": schemas()
+        },
+        "paths": paths
+    })
+}
+
+/// GET /v1/openapi.json
+pub async fn serve(state: actix_web::web::Data<crate::startup::AppState>) -> HttpResponse {
+    HttpResponse::Ok().json(document(&state.config.public_url))
+}
