@@ -67,9 +67,7 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let mut f = Fields::new(body.0, &["name", "instructions", "bot_id"]);
     let name = f.string("name", true, 1, 64);
-    let instructions = f
-        .string("instructions", false, 0, 10_000)
-        .unwrap_or_default();
+    let instructions = f.text("instructions", false, 10_000).unwrap_or_default();
     let bot_id = f.string("bot_id", false, 1, 64);
     if let Some(bot_id) = &bot_id
         && objects::find::<Bot>(&state, &auth.tenant, bot_id)

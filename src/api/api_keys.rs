@@ -79,6 +79,10 @@ async fn find(state: &AppState, p: &Principal, id: &str) -> Result<ApiKey, ApiEr
 }
 
 fn parse_scopes(f: &mut Fields) -> Option<ScopeSet> {
+    if f.raw("scopes").is_some_and(serde_json::Value::is_null) {
+        f.error("scopes", "Must be an array of scope names.");
+        return None;
+    }
     let names = f.strings("scopes", 11)?;
     let mut set = ScopeSet::empty();
     for n in &names {

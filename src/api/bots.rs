@@ -52,7 +52,7 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let mut f = Fields::new(body.0, &["name", "description"]);
     let name = f.string("name", true, 1, 64);
-    let description = f.string("description", false, 0, 500).unwrap_or_default();
+    let description = f.text("description", false, 500).unwrap_or_default();
     f.finish()?;
     let now = state.clock.now();
     let bot = Bot {
@@ -90,7 +90,7 @@ pub async fn update(
     {
         bot.name = name;
     }
-    if let Some(description) = f.string("description", false, 0, 500) {
+    if let Some(description) = f.text("description", false, 500) {
         bot.description = description;
     }
     f.finish()?;

@@ -223,8 +223,18 @@ pub const ROUTES: &[ApiRoute] = &[
     ),
 ];
 
-async fn method_not_allowed() -> HttpResponse {
-    actix_web::ResponseError::error_response(&ApiError::MethodNotAllowed)
+/// 405 with the `Allow` header RFC 9110 requires.
+fn method_not_allowed(
+    allow: String,
+) -> impl Fn() -> std::future::Ready<HttpResponse> + Clone + 'static {
+    move || {
+        let mut res = actix_web::ResponseError::error_response(&ApiError::MethodNotAllowed);
+        if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&allow) {
+            res.headers_mut()
+                .insert(actix_web::http::header::ALLOW, value);
+        }
+        std::future::ready(res)
+    }
 }
 
 async fn not_found() -> HttpResponse {
@@ -233,8 +243,20 @@ async fn not_found() -> HttpResponse {
 
 /// Registers the API routes (mounted under `/v1`).
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    let resource =
-        |path: &str| web::resource(path.to_owned()).default_service(web::to(method_not_allowed));
+    // Each resource answers other methods with 405 and the methods it does allow.
+    let resource = |path: &str| {
+        let methods: Vec<&str> = ROUTES
+            .iter()
+            .filter(|r| r.path == path)
+            .map(|r| r.method)
+            .collect();
+        let allow = if methods.is_empty() {
+            "GET".to_owned()
+        } else {
+            methods.join(", ")
+        };
+        web::resource(path.to_owned()).default_service(web::to(method_not_allowed(allow)))
+    };
     cfg.service(resource("/openapi.json").route(web::get().to(openapi::serve)))
         .service(resource("/me").route(web::get().to(me::show)))
         .service(resource("/revoke").route(web::post().to(revoke::revoke)))

@@ -8,15 +8,20 @@ use serde_json::{Map, Value, json};
 use super::ROUTES;
 use crate::domain::scope::Scope;
 
-/// A printable string of `min..=max` characters with at least one non-space (what the API's
-/// validation accepts after trimming).
+/// A single-line string of at most `max` characters without control characters; with
+/// `min = 1`, at least one non-space (what `Fields::string` accepts).
 fn text(min: u64, max: u64) -> Value {
     if min == 0 {
-        json!({"type": "string", "maxLength": max, "pattern": "^[^\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f]*$"})
+        json!({"type": "string", "maxLength": max, "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"})
     } else {
         json!({"type": "string", "minLength": min, "maxLength": max,
                "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$"})
     }
+}
+
+/// Like `text(0, max)` but newlines and tabs allowed (what `Fields::text` accepts).
+fn multiline(max: u64) -> Value {
+    json!({"type": "string", "maxLength": max, "pattern": "^[^\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f]*$"})
 }
 
 fn id(prefix: &str) -> Value {
@@ -114,8 +119,9 @@ fn list_of(name: &str) -> Value {
     )
 }
 
+/// A JSON body; it may be left out when none of its fields is required (it then means `{}`).
 fn body(required: &[&str], props: Value) -> Value {
-    json!({"required": true, "content": {"application/json": {"schema": {
+    json!({"required": !required.is_empty(), "content": {"application/json": {"schema": {
         "type": "object", "required": required, "properties": props, "additionalProperties": false
     }}}})
 }
@@ -140,7 +146,7 @@ fn shape(method: &str, path: &str) -> (Option<Value>, &'static str, Value) {
         ("POST", "/bots") => (
             Some(body(
                 &["name"],
-                json!({"name": text(1, 64), "description": text(0, 500)}),
+                json!({"name": text(1, 64), "description": nullable(multiline(500))}),
             )),
             "201",
             r("Bot"),
@@ -148,7 +154,7 @@ fn shape(method: &str, path: &str) -> (Option<Value>, &'static str, Value) {
         ("PATCH", "/bots/{id}") => (
             Some(body(
                 &[],
-                json!({"name": text(1, 64), "description": text(0, 500)}),
+                json!({"name": text(1, 64), "description": nullable(multiline(500))}),
             )),
             "200",
             r("Bot"),
@@ -174,8 +180,8 @@ fn shape(method: &str, path: &str) -> (Option<Value>, &'static str, Value) {
             Some(body(
                 &[],
                 json!({
-                    "bot_id": id("bot_"), "title": text(0, 200),
-                    "messages": {"type": "array", "maxItems": 200, "items": {"type": "object", "required": ["role", "content"], "additionalProperties": false,
+                    "bot_id": nullable(id("bot_")), "title": nullable(text(0, 200)),
+                    "messages": {"type": ["array", "null"], "maxItems": 200, "items": {"type": "object", "required": ["role", "content"], "additionalProperties": false,
                         "properties": {"role": {"type": "string", "enum": crate::models::conversation::ROLES}, "content": {"type": "string", "minLength": 1, "maxLength": 32000}}}}
                 }),
             )),
@@ -205,14 +211,16 @@ fn shape(method: &str, path: &str) -> (Option<Value>, &'static str, Value) {
         ("POST", "/agent-loops") => (
             Some(body(
                 &["name"],
-                json!({"name": text(1, 64), "instructions": text(0, 10_000), "bot_id": id("bot_")}),
+                json!({"name": text(1, 64), "instructions": nullable(multiline(10_000)), "bot_id": nullable(id("bot_"))}),
             )),
             "201",
             r("AgentLoop"),
         ),
         ("GET", "/agent-loops/{id}") => (None, "200", r("AgentLoop")),
         ("POST", "/agent-loops/{id}/runs") => (
-            Some(optional_body(json!({"input": {"type": "object"}}))),
+            Some(optional_body(
+                json!({"input": {"type": ["object", "null"]}}),
+            )),
             "202",
             r("AgentLoopRun"),
         ),
@@ -222,9 +230,9 @@ fn shape(method: &str, path: &str) -> (Option<Value>, &'static str, Value) {
             Some(body(
                 &["name"],
                 json!({
-                    "name": text(1, 64), "scopes": scopes, "environment": {"type": "string", "pattern": "^[a-z0-9]{1,12}$"},
-                    "expires_in_days": {"type": "integer", "minimum": 1, "maximum": 1825},
-                    "rate_limit_per_minute": {"type": "integer", "minimum": 1, "maximum": 100_000}, "ip_allowlist": cidrs
+                    "name": text(1, 64), "scopes": scopes, "environment": nullable(json!({"type": "string", "pattern": "^[a-z0-9]{1,12}$"})),
+                    "expires_in_days": nullable(json!({"type": "integer", "minimum": 1, "maximum": 1825})),
+                    "rate_limit_per_minute": nullable(json!({"type": "integer", "minimum": 1, "maximum": 100_000})), "ip_allowlist": nullable(cidrs)
                 }),
             )),
             "201",
@@ -243,7 +251,7 @@ fn shape(method: &str, path: &str) -> (Option<Value>, &'static str, Value) {
         ),
         ("POST", "/api-keys/{id}/rotate") => (
             Some(optional_body(
-                json!({"grace_period_seconds": {"type": "integer", "minimum": 0, "maximum": 604_800}}),
+                json!({"grace_period_seconds": nullable(json!({"type": "integer", "minimum": 0, "maximum": 604_800}))}),
             )),
             "201",
             r("ApiKey"),
@@ -258,6 +266,34 @@ fn shape(method: &str, path: &str) -> (Option<Value>, &'static str, Value) {
         ),
         (_, _) => (None, "200", r("Deleted")),
     }
+}
+
+fn operation_id(method: &str, path: &str) -> String {
+    format!(
+        "{}{}",
+        method.to_lowercase(),
+        path.replace(['/', '{', '}', '-'], "_")
+    )
+}
+
+/// From a create to the operations on the created object (`id` from the response body), so
+/// clients and stateful testers can follow them.
+fn links(method: &str, path: &str) -> Option<Value> {
+    if method != "POST" || path.contains('{') || path == "/revoke" {
+        return None;
+    }
+    let item = format!("{path}/{{id}}");
+    let mut links = Map::new();
+    for route in ROUTES
+        .iter()
+        .filter(|r| r.path == item || r.path.starts_with(&format!("{item}/")))
+    {
+        links.insert(
+            format!("{}{}", route.method.to_lowercase(), route.path.trim_start_matches(path).replace(['/', '{', '}'], "_")),
+            json!({"operationId": operation_id(route.method, route.path), "parameters": {"id": "$response.body#/id"}}),
+        );
+    }
+    (!links.is_empty()).then_some(Value::Object(links))
 }
 
 fn error(description: &str) -> Value {
@@ -278,7 +314,12 @@ pub fn document(server: &str) -> Value {
     for route in ROUTES {
         let (request, ok, schema) = shape(route.method, route.path);
         let mut responses = Map::new();
-        responses.insert(ok.into(), json!({"description": "Success", "headers": rate_headers(), "content": {"application/json": {"schema": schema}}}));
+        let mut success = json!({"description": "Success", "headers": rate_headers(), "content": {"application/json": {"schema": schema}}});
+        if let Some(links) = links(route.method, route.path) {
+            success["links"] = links;
+        }
+        responses.insert(ok.into(), success);
+
         let keyed = route.path != "/revoke";
         if keyed {
             responses.insert("401".into(), error("INVALID_API_KEY (missing, malformed, unknown, deleted or retired key) or API_KEY_EXPIRED"));
@@ -313,7 +354,7 @@ pub fn document(server: &str) -> Value {
         }
         responses.insert("503".into(), error("SERVICE_UNAVAILABLE"));
         let mut op = json!({
-            "operationId": format!("{}{}", route.method.to_lowercase(), route.path.replace(['/', '{', '}', '-'], "_")),
+            "operationId": operation_id(route.method, route.path),
             "summary": route.summary,
             "responses": responses,
         });

@@ -34,12 +34,15 @@ impl FromRequest for JsonObject {
             .get("content-length")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok());
+        let has_type = req.headers().contains_key("content-type");
         let mut payload = payload.take();
         Box::pin(async move {
             if declared.is_some_and(|n| n > MAX_JSON_BYTES) {
                 return Err(ApiError::PayloadTooLarge);
             }
-            if !is_json {
+            // No body at all (no type, no length) is an empty object: optional bodies may be
+            // left out. A body of another type is refused.
+            if !is_json && (has_type || declared.unwrap_or(0) > 0) {
                 return Err(ApiError::UnsupportedMediaType);
             }
             let mut body = BytesMut::new();
@@ -50,6 +53,9 @@ impl FromRequest for JsonObject {
                     return Err(ApiError::PayloadTooLarge);
                 }
                 body.extend_from_slice(&chunk);
+            }
+            if body.is_empty() && !has_type {
+                return Ok(JsonObject(Map::new()));
             }
             match serde_json::from_slice::<Value>(&body) {
                 Ok(Value::Object(map)) => Ok(JsonObject(map)),
@@ -94,14 +100,31 @@ impl Fields {
         self.map.get(field)
     }
 
-    /// A string of `min..=max` characters without control characters (trimmed); `None` when
-    /// absent (an error if `required`) or invalid.
+    /// A single-line string: at most `max` characters as sent, at least `min` after trimming
+    /// surrounding whitespace, no control characters. Returned trimmed; `None` when absent
+    /// (an error if `required`; `null` counts as absent) or invalid.
     pub fn string(
         &mut self,
         field: &str,
         required: bool,
         min: usize,
         max: usize,
+    ) -> Option<String> {
+        self.checked_string(field, required, min, max, false)
+    }
+
+    /// Like [`Fields::string`], but newlines and tabs are allowed (descriptions, instructions).
+    pub fn text(&mut self, field: &str, required: bool, max: usize) -> Option<String> {
+        self.checked_string(field, required, 0, max, true)
+    }
+
+    fn checked_string(
+        &mut self,
+        field: &str,
+        required: bool,
+        min: usize,
+        max: usize,
+        multiline: bool,
     ) -> Option<String> {
         match self.map.get(field) {
             None | Some(Value::Null) => {
@@ -111,9 +134,9 @@ impl Fields {
                 None
             }
             Some(Value::String(s)) => {
+                let allowed_control = |c: char| multiline && (c == '\n' || c == '\t');
                 let t = s.trim();
-                let n = t.chars().count();
-                if n < min {
+                if t.chars().count() < min {
                     self.error(
                         field,
                         if min == 1 {
@@ -123,10 +146,10 @@ impl Fields {
                         },
                     );
                     None
-                } else if n > max {
+                } else if s.chars().count() > max {
                     self.error(field, &format!("Must be at most {max} characters."));
                     None
-                } else if t.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+                } else if s.chars().any(|c| c.is_control() && !allowed_control(c)) {
                     self.error(field, "Must not contain control characters.");
                     None
                 } else {
@@ -160,7 +183,12 @@ impl Fields {
                 }
                 None
             }
-            Some(v) => match v.as_i64() {
+            // JSON Schema's "integer" includes 5.0; so does the API.
+            Some(v) => match v.as_i64().or_else(|| {
+                v.as_f64()
+                    .filter(|f| f.fract() == 0.0 && f.abs() < 9e15)
+                    .map(|f| f as i64)
+            }) {
                 Some(n) if (min..=max).contains(&n) => Some(n),
                 _ => {
                     self.error(field, &format!("Must be an integer from {min} to {max}."));

@@ -104,7 +104,11 @@ impl Team {
         owner: &UserId,
         now: i64,
     ) -> QueryResult<Team> {
-        let base = slugify(name);
+        let base = match slugify(name) {
+            // "new" is the create-team page's path segment.
+            s if s == "new" => "new-team".to_owned(),
+            s => s,
+        };
         let mut slug = base.clone();
         let mut n = 2;
         while teams::table

@@ -9,6 +9,7 @@ pub mod layout;
 pub mod sign_in;
 pub mod team_context;
 pub mod team_settings;
+pub mod teams;
 pub mod timefmt;
 pub mod urls;
 
@@ -22,6 +23,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/login", web::get().to(sign_in::login_form))
         .route("/login", web::post().to(sign_in::login_submit))
         .route("/logout", web::post().to(sign_in::logout))
+        .route("/teams/new", web::get().to(teams::new_form))
+        .route("/teams/new", web::post().to(teams::create))
         .route(
             "/teams/{team}/api-reference",
             web::get().to(api_reference::show),

@@ -346,3 +346,101 @@ async fn whoever_holds_a_leaked_key_can_revoke_it_without_other_credentials() {
     })
     .await;
 }
+
+#[actix_web::test]
+async fn request_edge_cases_follow_the_documented_schema() {
+    each_db(|app| async move {
+        let (_, key) = admin(&app, "live").await;
+        // 405 says which methods the resource has.
+        let m = app.api("PUT", "/bots", &key, None).await;
+        m.assert_status(405);
+        assert_eq!(m.header("allow"), "GET, POST");
+        // An optional body may be left out entirely.
+        let lp = app
+            .api("POST", "/agent-loops", &key, Some(json!({"name": "L"})))
+            .await
+            .json();
+        let run = app
+            .api(
+                "POST",
+                &format!("/agent-loops/{}/runs", lp["id"].as_str().expect("id")),
+                &key,
+                None,
+            )
+            .await;
+        run.assert_status(202);
+        assert_eq!(run.json()["input"], json!({}));
+        // JSON Schema integers include 3600.0.
+        let made = app
+            .api(
+                "POST",
+                "/api-keys",
+                &key,
+                Some(json!({"name": "Float", "expires_in_days": 30.0})),
+            )
+            .await;
+        made.assert_status(201);
+        let half = app
+            .api(
+                "POST",
+                "/api-keys",
+                &key,
+                Some(json!({"name": "Half", "expires_in_days": 30.5})),
+            )
+            .await;
+        assert_eq!(
+            half.json()["error"]["fields"]["expires_in_days"],
+            "Must be an integer from 1 to 1825."
+        );
+        // null is "not given" for optional fields, an error for lists of scopes.
+        app.api(
+            "POST",
+            "/bots",
+            &key,
+            Some(json!({"name": "N", "description": null})),
+        )
+        .await
+        .assert_status(201);
+        let nul = app
+            .api(
+                "POST",
+                "/api-keys",
+                &key,
+                Some(json!({"name": "S", "scopes": null})),
+            )
+            .await;
+        assert_eq!(
+            nul.json()["error"]["fields"]["scopes"],
+            "Must be an array of scope names."
+        );
+        // Names are single-line; descriptions may have lines. Length counts what was sent.
+        let nl = app
+            .api("POST", "/bots", &key, Some(json!({"name": "a\nb"})))
+            .await;
+        assert_eq!(
+            nl.json()["error"]["fields"]["name"],
+            "Must not contain control characters."
+        );
+        app.api(
+            "POST",
+            "/bots",
+            &key,
+            Some(json!({"name": "ok", "description": "line 1\nline 2"})),
+        )
+        .await
+        .assert_status(201);
+        let long = app
+            .api(
+                "POST",
+                "/bots",
+                &key,
+                Some(json!({"name": format!(" {}", "x".repeat(64))})),
+            )
+            .await;
+        assert_eq!(
+            long.json()["error"]["fields"]["name"],
+            "Must be at most 64 characters."
+        );
+    })
+    .await;
+}

@@ -172,3 +172,42 @@ async fn developers_and_viewers_see_the_list_read_only_and_are_refused_actions()
     })
     .await;
 }
+
+#[actix_web::test]
+async fn a_user_can_create_another_team_and_owns_it() {
+    each_db(|app| async move {
+        let first = app.set_up("ada@example.com", "Acme").await;
+        let page = app.get("/teams/new").await;
+        page.assert_status(200);
+        let bad = app
+            .post("/teams/new", &[("csrf_token", &page.csrf()), ("name", "")])
+            .await;
+        bad.assert_status(422);
+        assert!(bad.body.contains("Enter a name."));
+        let res = app
+            .post(
+                "/teams/new",
+                &[("csrf_token", &page.csrf()), ("name", "New")],
+            )
+            .await;
+        res.assert_status(303);
+        assert_eq!(
+            res.location(),
+            "/teams/new-team/settings/api-keys",
+            "the slug never shadows /teams/new"
+        );
+        let list = app.get(res.location()).await;
+        assert!(list.body.contains("Team “New” created. You are its owner."));
+        assert!(
+            list.body
+                .contains(&format!("/teams/{first}/settings/api-keys")),
+            "the switcher lists both teams"
+        );
+        app.create_key(
+            "new-team",
+            &[("name", "K"), ("scopes", "admin"), ("mode", "live")],
+        )
+        .await;
+    })
+    .await;
+}

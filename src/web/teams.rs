@@ -1,0 +1,85 @@
+//! Creating another team: any signed-in user can, and becomes its owner.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+
+use super::error::PageError;
+use super::form::FormData;
+use super::htmx::Htmx;
+use super::layout::set_flash;
+use super::urls;
+use crate::auth::csrf;
+use crate::auth::current_user::SignedIn;
+use crate::db::write_tx;
+use crate::domain::inputs::Name;
+use crate::error::{AppError, with_conn};
+use crate::models::audit::Actor;
+use crate::models::team::Team;
+use crate::render;
+use crate::startup::AppState;
+
+#[derive(Template)]
+#[template(path = "teams/new.html", blocks = ["content"])]
+struct NewTeamPage {
+    csrf: String,
+    name: String,
+    name_error: Option<&'static str>,
+}
+
+/// GET /teams/new
+pub async fn new_form(user: SignedIn, htmx: Htmx) -> Result<HttpResponse, PageError> {
+    let page = NewTeamPage {
+        csrf: csrf::token(&user.session),
+        name: String::new(),
+        name_error: None,
+    };
+    Ok(render!(htmx, StatusCode::OK, page)?)
+}
+
+/// POST /teams/new
+pub async fn create(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    form: FormData,
+    htmx: Htmx,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let raw = form.get("name").to_owned();
+    let name = match Name::parse(&raw) {
+        Ok(n) => n,
+        Err(m) => {
+            let page = NewTeamPage {
+                csrf: csrf::token(&user.session),
+                name: raw,
+                name_error: Some(m),
+            };
+            return Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, page)?);
+        }
+    };
+    let owner = user.id();
+    let now = state.clock.now();
+    let ip = req.peer_addr().map(|a| a.ip().to_string());
+    let team = with_conn(&state.pool, move |c| {
+        write_tx(c, |c| {
+            let team = Team::create_with_owner(c, name.as_str(), &owner, now)?;
+            let actor = Actor {
+                team: team.team_id(),
+                user: Some(owner.clone()),
+                ip,
+                at: now,
+            };
+            actor.record(c, "team.created", Some(&team.id), None)?;
+            Ok::<_, AppError>(team)
+        })
+    })
+    .await?;
+    set_flash(
+        &user.session,
+        &format!("Team “{}” created. You are its owner.", team.name),
+    );
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, urls::api_keys(&team.slug)))
+        .finish())
+}
