@@ -76,6 +76,11 @@ pub struct Settings {
     #[arg(long, env = "LATCHKEY_WORKERS")]
     pub workers: Option<usize>,
 
+    /// Cache key lookups in memory: `auto` (on for SQLite, off for PostgreSQL, where several
+    /// nodes may share the database and could not invalidate each other at once), `on`, `off`.
+    #[arg(long, env = "LATCHKEY_KEY_CACHE", default_value = "auto")]
+    pub key_cache: String,
+
     /// Proxies (CIDRs, comma-separated) whose `X-Forwarded-For` is believed for client IPs.
     #[arg(long, env = "LATCHKEY_TRUSTED_PROXIES", default_value = "")]
     pub trusted_proxies: String,
@@ -123,6 +128,8 @@ pub struct Config {
     pub workers: Option<usize>,
     /// Proxies whose `X-Forwarded-For` is trusted.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Cache key lookups in this process.
+    pub key_cache: bool,
 }
 
 impl Config {
@@ -145,6 +152,16 @@ impl Config {
             password_params: PasswordParams::PRODUCTION,
             workers: s.workers,
             trusted_proxies: parse_cidrs(&s.trusted_proxies)?,
+            key_cache: match s.key_cache.as_str() {
+                "on" => true,
+                "off" => false,
+                "auto" => crate::db::DbTarget::parse(&s.database_url).is_ok_and(|t| t.is_sqlite()),
+                other => {
+                    return Err(format!(
+                        "LATCHKEY_KEY_CACHE must be auto, on or off (got {other})"
+                    ));
+                }
+            },
         })
     }
 
@@ -164,6 +181,8 @@ impl Config {
             },
             workers: Some(1),
             trusted_proxies: Vec::new(),
+            // As in production: on for SQLite, off for PostgreSQL. Both paths get tested.
+            key_cache: crate::db::DbTarget::parse(database_url).is_ok_and(|t| t.is_sqlite()),
         }
     }
 }

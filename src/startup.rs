@@ -38,6 +38,8 @@ pub struct AppState {
     pub rate_limiter: std::sync::Arc<crate::ratelimit::RateLimiter>,
     /// Key usage gathered in memory, flushed in batches.
     pub usage: std::sync::Arc<crate::usage::UsageRecorder>,
+    /// Key records for the authentication hot path.
+    pub key_cache: std::sync::Arc<crate::key_cache::KeyCache>,
 }
 
 impl AppState {
@@ -54,10 +56,24 @@ impl AppState {
             cookie_key: Key::derive_from(secret),
             rate_limiter: Default::default(),
             usage: Default::default(),
+            key_cache: std::sync::Arc::new(crate::key_cache::KeyCache::new(config.key_cache)),
             pool,
             config,
             clock,
         })
+    }
+}
+
+impl AppState {
+    /// Call after a key's record changed (committed), before answering: the next request
+    /// with that key must see the change.
+    pub fn key_changed(&self, key_id: &str) {
+        self.key_cache.invalidate_key(key_id);
+    }
+
+    /// Call after a team's settings changed (committed), before answering.
+    pub fn team_changed(&self, team_id: &str) {
+        self.key_cache.invalidate_team(team_id);
     }
 }
 

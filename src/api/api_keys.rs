@@ -299,6 +299,7 @@ pub async fn update(
         }))
     })
     .await?;
+    state.key_changed(&key.id);
     result.map_err(write_error)?;
     let updated = find(&state, &auth, &path).await?;
     Ok(render::object(
@@ -326,6 +327,7 @@ pub async fn delete(
         }))
     })
     .await?;
+    state.key_changed(&key.id);
     result.map_err(write_error)?;
     Ok(render::deleted("api_key", &key.id))
 }
@@ -347,6 +349,7 @@ pub async fn rotate(
     if key.retiring_until.is_some() {
         return Err(write_error(KeyWriteError::AlreadyRetiring));
     }
+    let old_id = key.id.clone();
     let actor = actor(&state, &auth, &req);
     let now = actor.at;
     let via = auth.key.id.clone();
@@ -359,6 +362,7 @@ pub async fn rotate(
         }))
     })
     .await?;
+    state.key_changed(&old_id);
     let (new_key, secret) = result.map_err(write_error)?;
     Ok(with_secret(StatusCode::CREATED, &new_key, &secret, now))
 }

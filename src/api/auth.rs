@@ -84,8 +84,8 @@ pub struct Tenant {
 /// An authenticated key.
 #[derive(Debug)]
 pub struct Principal {
-    /// The key's record.
-    pub key: ApiKey,
+    /// The key's record (shared with the key cache).
+    pub key: std::sync::Arc<ApiKey>,
     /// Whose data it reaches.
     pub tenant: Tenant,
     /// Granted scopes.
@@ -186,11 +186,20 @@ impl<R: Requirement + 'static> FromRequest for Authorized<R> {
             let digest = secret.digest();
             drop(secret);
             let now = state.clock.now();
-            let found = with_conn(&state.pool, move |c| {
-                Ok(ApiKey::find_by_digest(c, &digest)?)
-            })
-            .await?;
-            let (key, team_limit) = found.ok_or(ApiError::InvalidApiKey)?;
+            let cached = match state.key_cache.get(&digest) {
+                Some(hit) => hit,
+                None => {
+                    let generation = state.key_cache.generation();
+                    let d = digest.clone();
+                    let found =
+                        with_conn(&state.pool, move |c| Ok(ApiKey::find_by_digest(c, &d)?)).await?;
+                    let (key, limit) = found.ok_or(ApiError::InvalidApiKey)?;
+                    let entry = (std::sync::Arc::new(key), limit);
+                    state.key_cache.insert(digest, entry.clone(), generation);
+                    entry
+                }
+            };
+            let (key, team_limit) = cached;
             match key.status(now) {
                 KeyStatus::Revoked | KeyStatus::Leaked => return Err(ApiError::InvalidApiKey),
                 KeyStatus::Expired => return Err(ApiError::ApiKeyExpired),

@@ -58,6 +58,7 @@ pub async fn revoke(
     })
     .await?;
     let (key, newly) = revoked.ok_or(ApiError::NotFound)?;
+    state.key_changed(&key.id);
     tracing::warn!(key_id = %key.id, newly, "API key reported as leaked and revoked");
     Ok(render::object(
         StatusCode::OK,

@@ -729,6 +729,8 @@ pub async fn update(
         }))
     })
     .await?;
+    // Committed: the next request with this key must see the change.
+    state.key_changed(&key.id);
     match result {
         Ok(()) => {
             back_to_list(
@@ -830,6 +832,8 @@ pub async fn rotate(
         }))
     })
     .await?;
+    // Committed: the next request with this key must see the change.
+    state.key_changed(&key.id);
     match result {
         Ok((new_key, secret)) => {
             let note = if grace == 0 {
@@ -910,6 +914,8 @@ pub async fn delete(
         }))
     })
     .await?;
+    // Committed: the next request with this key must see the change.
+    state.key_changed(&key.id);
     match result {
         Ok(()) => {
             let msg = format!("Key “{}” deleted. Requests using it now fail.", key.name);
@@ -944,6 +950,8 @@ pub async fn end_grace(
         }))
     })
     .await?;
+    // Committed: the next request with this key must see the change.
+    state.key_changed(&key.id);
     match result {
         Ok(()) => {
             let msg = format!(

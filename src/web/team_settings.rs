@@ -100,6 +100,8 @@ pub async fn update(
         })
     })
     .await?;
+    // The default rate limit is part of every cached key of the team.
+    state.team_changed(&team.current.team.id);
     let url = urls::team_settings(team.slug());
     set_flash(&user.session, "Settings saved.");
     Ok(HttpResponse::SeeOther()

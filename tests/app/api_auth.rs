@@ -322,6 +322,8 @@ async fn ip_allowlists_refuse_other_addresses() {
                 .execute(c)
         })
         .expect("set");
+        // Written behind the app's back: announce it, as every handler that writes keys does.
+        app.state.key_changed(&id);
         app.api("GET", "/me", &key, None).await.assert_status(200);
     })
     .await;
@@ -450,6 +452,49 @@ async fn unknown_paths_methods_and_bodies_get_the_json_envelope() {
             .await;
         gz.assert_status(415);
         assert_eq!(gz.json()["error"]["code"], "UNSUPPORTED_MEDIA_TYPE");
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn scope_changes_in_the_dashboard_apply_to_the_very_next_request() {
+    each_db(|app| async move {
+        let slug = app.set_up("ada@example.com", "Acme").await;
+        let (_, key) = app
+            .create_key(
+                &slug,
+                &[
+                    ("name", "K"),
+                    ("scopes", "bots:read"),
+                    ("scopes", "bots:write"),
+                    ("mode", "live"),
+                ],
+            )
+            .await;
+        // Warm the key cache (on for SQLite, off for PostgreSQL: both paths run).
+        app.api("POST", "/bots", &key, Some(json!({"name": "x"})))
+            .await
+            .assert_status(201);
+        let id: String = app
+            .db(|c| api_keys::table.select(api_keys::id).first(c))
+            .expect("id");
+        let csrf = app.csrf_of_session(&slug).await;
+        app.post(
+            &format!("/teams/{slug}/settings/api-keys/{id}"),
+            &[
+                ("csrf_token", &csrf),
+                ("name", "K"),
+                ("scopes", "bots:read"),
+            ],
+        )
+        .await
+        .assert_status(303);
+        let res = app
+            .api("POST", "/bots", &key, Some(json!({"name": "y"})))
+            .await;
+        res.assert_status(403);
+        assert_eq!(res.json()["error"]["required_scope"], "bots:write");
+        app.api("GET", "/bots", &key, None).await.assert_status(200);
     })
     .await;
 }
