@@ -81,6 +81,14 @@ pub struct Settings {
     #[arg(long, env = "LATCHKEY_KEY_CACHE", default_value = "auto")]
     pub key_cache: String,
 
+    /// Threads per worker for database calls (more mostly adds thread switching; measured).
+    #[arg(long, env = "LATCHKEY_BLOCKING_THREADS", default_value_t = 2)]
+    pub blocking_threads: usize,
+
+    /// Seconds between writes of gathered key usage (last use, requests per hour).
+    #[arg(long, env = "LATCHKEY_USAGE_FLUSH_SECONDS", default_value_t = 5)]
+    pub usage_flush_seconds: u64,
+
     /// Proxies (CIDRs, comma-separated) whose `X-Forwarded-For` is believed for client IPs.
     #[arg(long, env = "LATCHKEY_TRUSTED_PROXIES", default_value = "")]
     pub trusted_proxies: String,
@@ -130,6 +138,12 @@ pub struct Config {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Cache key lookups in this process.
     pub key_cache: bool,
+    /// Seconds between usage flushes.
+    pub usage_flush_seconds: u64,
+    /// The database is SQLite (single node; reads never wait for writers in WAL mode).
+    pub database_is_sqlite: bool,
+    /// Blocking threads per worker.
+    pub blocking_threads: usize,
 }
 
 impl Config {
@@ -162,6 +176,10 @@ impl Config {
                     ));
                 }
             },
+            usage_flush_seconds: s.usage_flush_seconds.max(1),
+            database_is_sqlite: crate::db::DbTarget::parse(&s.database_url)
+                .is_ok_and(|t| t.is_sqlite()),
+            blocking_threads: s.blocking_threads.max(1),
         })
     }
 
@@ -183,6 +201,10 @@ impl Config {
             trusted_proxies: Vec::new(),
             // As in production: on for SQLite, off for PostgreSQL. Both paths get tested.
             key_cache: crate::db::DbTarget::parse(database_url).is_ok_and(|t| t.is_sqlite()),
+            usage_flush_seconds: 2,
+            database_is_sqlite: crate::db::DbTarget::parse(database_url)
+                .is_ok_and(|t| t.is_sqlite()),
+            blocking_threads: 2,
         }
     }
 }

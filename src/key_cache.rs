@@ -11,13 +11,15 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
+#[cfg(test)]
 use crate::models::api_key::ApiKey;
+use crate::models::api_key::KeyLookup;
 
 /// Entries kept at most; past it the cache is cleared (simple, and refills from hot keys).
 pub const CAPACITY: usize = 200_000;
 
-/// A cached lookup result: the key and its team's default rate limit.
-pub type Cached = (Arc<ApiKey>, i32);
+/// A cached lookup result.
+pub type Cached = Arc<KeyLookup>;
 
 /// The cache.
 pub struct KeyCache {
@@ -74,12 +76,12 @@ impl KeyCache {
 
     /// Forgets one key (after it was changed, rotated, deleted or reported).
     pub fn invalidate_key(&self, key_id: &str) {
-        self.invalidate(|(key, _)| key.id == key_id);
+        self.invalidate(|entry| entry.key.id == key_id);
     }
 
     /// Forgets every key of a team (after its settings changed).
     pub fn invalidate_team(&self, team_id: &str) {
-        self.invalidate(|(key, _)| key.team_id == team_id);
+        self.invalidate(|entry| entry.key.team_id == team_id);
     }
 
     fn invalidate(&self, matches: impl Fn(&Cached) -> bool) {
@@ -106,30 +108,13 @@ mod tests {
     use super::*;
 
     fn entry(id: &str, team: &str) -> Cached {
-        let key = ApiKey {
-            id: id.into(),
-            team_id: team.into(),
-            name: "k".into(),
-            mode: "live".into(),
-            environment: None,
-            secret_digest: String::new(),
-            prefix: String::new(),
-            head: String::new(),
-            tail: String::new(),
-            scopes: String::new(),
-            created_by: None,
-            created_at: 0,
-            expires_at: None,
-            last_used_at: None,
-            last_used_ip: None,
-            retiring_until: None,
-            replaced_by: None,
-            revoked_at: None,
-            rate_limit_per_minute: None,
-            ip_allowlist: None,
-            reported_leaked_at: None,
-        };
-        (Arc::new(key), 600)
+        let key = ApiKey::blank(id, team);
+        Arc::new(KeyLookup {
+            key,
+            team_rate_limit: 600,
+            team_slug: "t".into(),
+            team_name: "T".into(),
+        })
     }
 
     #[test]

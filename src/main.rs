@@ -69,11 +69,12 @@ async fn serve(settings: &latchkey::config::Settings) -> Result<(), String> {
         );
     }
 
-    // Usage gathered on the request path is written every 2 s, and once more at shutdown.
+    // Usage gathered on the request path is written every few seconds, and once more at shutdown.
     let usage = state.usage.clone();
+    let flush_every = config.usage_flush_seconds;
     let flush_pool = pool.clone();
     actix_web::rt::spawn(async move {
-        let mut tick = actix_web::rt::time::interval(std::time::Duration::from_secs(2));
+        let mut tick = actix_web::rt::time::interval(std::time::Duration::from_secs(flush_every));
         loop {
             tick.tick().await;
             flush_usage(&usage, &flush_pool).await;
@@ -82,10 +83,14 @@ async fn serve(settings: &latchkey::config::Settings) -> Result<(), String> {
 
     tracing::info!(bind = %config.bind, url = %config.public_url, "Latchkey listening");
     let final_usage = state.usage.clone();
-    let mut server = actix_web::HttpServer::new(move || build_app(state.clone()));
-    if let Some(w) = config.workers {
-        server = server.workers(w);
-    }
+    let workers = config
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let server = actix_web::HttpServer::new(move || build_app(state.clone()))
+        .workers(workers)
+        // Database calls run on this pool. A few threads per worker keep every core busy;
+        // hundreds (the default) spend the CPU switching between threads instead (measured).
+        .worker_max_blocking_threads(config.blocking_threads);
     server
         .bind(&config.bind)
         .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?

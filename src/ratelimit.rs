@@ -44,7 +44,18 @@ impl RateLimiter {
         if windows.len() > 100_000 {
             windows.retain(|_, (s, _)| *s == start);
         }
-        let entry = windows.entry(key.to_owned()).or_insert((start, 0));
+        // Look up before inserting: the hot path allocates only for a key's first request.
+        if !windows.contains_key(key) {
+            windows.insert(key.to_owned(), (start, 0));
+        }
+        let Some(entry) = windows.get_mut(key) else {
+            return RateDecision {
+                allowed: true,
+                limit,
+                remaining: limit,
+                reset_at,
+            };
+        };
         if entry.0 != start {
             *entry = (start, 0);
         }

@@ -123,7 +123,7 @@ pub async fn start_run(
         agent_loop_id: l.id,
         status: "queued".to_owned(),
         input: input.to_string(),
-        api_key_id: Some(auth.key.id.clone()),
+        api_key_id: Some(auth.key().id.clone()),
         created_at: state.clock.now(),
     };
     let body = run_json(&run);

@@ -242,7 +242,7 @@ pub async fn create(
         ip_allowlist: allow.flatten(),
     };
     let actor = actor(&state, &auth, &req);
-    let via = auth.key.id.clone();
+    let via = auth.key().id.clone();
     let result = with_conn(&state.pool, move |c| {
         Ok(write_tx(c, |c| {
             let id = ApiKeyId::generate();
@@ -288,7 +288,7 @@ pub async fn update(
     let allow = allow.unwrap_or_else(|| key.ip_allowlist.clone());
     let actor = actor(&state, &auth, &req);
     let id = key.key_id();
-    let via = auth.key.id.clone();
+    let via = auth.key().id.clone();
     let result = with_conn(&state.pool, move |c| {
         Ok(write_tx(c, |c| {
             ApiKey::update_settings(c, &actor.team, &id, &name, scopes)?;
@@ -318,7 +318,7 @@ pub async fn delete(
     let key = find(&state, &auth, &path).await?;
     let actor = actor(&state, &auth, &req);
     let id = key.key_id();
-    let detail = format!("name={}; via={}", key.name, auth.key.id);
+    let detail = format!("name={}; via={}", key.name, auth.key().id);
     let result = with_conn(&state.pool, move |c| {
         Ok(write_tx(c, |c| {
             ApiKey::revoke(c, &actor.team, &id, actor.at)?;
@@ -352,7 +352,7 @@ pub async fn rotate(
     let old_id = key.id.clone();
     let actor = actor(&state, &auth, &req);
     let now = actor.at;
-    let via = auth.key.id.clone();
+    let via = auth.key().id.clone();
     let result = with_conn(&state.pool, move |c| {
         Ok(write_tx(c, |c| {
             let (new_key, secret) = ApiKey::rotate(c, &key, grace, None, now)?;

@@ -84,8 +84,8 @@ pub struct Tenant {
 /// An authenticated key.
 #[derive(Debug)]
 pub struct Principal {
-    /// The key's record (shared with the key cache).
-    pub key: std::sync::Arc<ApiKey>,
+    /// The key's record and team essentials (shared with the key cache).
+    pub lookup: std::sync::Arc<crate::models::api_key::KeyLookup>,
     /// Whose data it reaches.
     pub tenant: Tenant,
     /// Granted scopes.
@@ -93,9 +93,14 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// The key's record.
+    pub fn key(&self) -> &ApiKey {
+        &self.lookup.key
+    }
+
     /// Typed key id.
     pub fn key_id(&self) -> ApiKeyId {
-        self.key.key_id()
+        self.key().key_id()
     }
 }
 
@@ -170,6 +175,22 @@ pub fn ip_allowed(allowlist: Option<&str>, ip: Option<IpAddr>) -> bool {
         .any(|net| net.contains(&ip))
 }
 
+/// The key-record lookup. On SQLite it runs on the calling worker thread: an indexed read in
+/// WAL mode never waits for writers, and handing it to the blocking pool cost more than the
+/// read itself (measured, docs/benchmarks.md). On PostgreSQL a network round-trip
+/// must not stall a worker, so it goes to the blocking pool.
+async fn lookup_key(
+    state: &AppState,
+    digest: &str,
+) -> Result<Option<crate::models::api_key::KeyLookup>, ApiError> {
+    if state.config.database_is_sqlite {
+        let mut conn = state.pool.get().map_err(crate::error::AppError::from)?;
+        return Ok(ApiKey::find_by_digest(&mut conn, digest)?);
+    }
+    let d = digest.to_owned();
+    Ok(with_conn(&state.pool, move |c| Ok(ApiKey::find_by_digest(c, &d)?)).await?)
+}
+
 impl<R: Requirement + 'static> FromRequest for Authorized<R> {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
@@ -186,20 +207,17 @@ impl<R: Requirement + 'static> FromRequest for Authorized<R> {
             let digest = secret.digest();
             drop(secret);
             let now = state.clock.now();
-            let cached = match state.key_cache.get(&digest) {
+            let lookup = match state.key_cache.get(&digest) {
                 Some(hit) => hit,
                 None => {
                     let generation = state.key_cache.generation();
-                    let d = digest.clone();
-                    let found =
-                        with_conn(&state.pool, move |c| Ok(ApiKey::find_by_digest(c, &d)?)).await?;
-                    let (key, limit) = found.ok_or(ApiError::InvalidApiKey)?;
-                    let entry = (std::sync::Arc::new(key), limit);
+                    let found = lookup_key(&state, &digest).await?;
+                    let entry = std::sync::Arc::new(found.ok_or(ApiError::InvalidApiKey)?);
                     state.key_cache.insert(digest, entry.clone(), generation);
                     entry
                 }
             };
-            let (key, team_limit) = cached;
+            let key = &lookup.key;
             match key.status(now) {
                 KeyStatus::Revoked | KeyStatus::Leaked => return Err(ApiError::InvalidApiKey),
                 KeyStatus::Expired => return Err(ApiError::ApiKeyExpired),
@@ -215,7 +233,7 @@ impl<R: Requirement + 'static> FromRequest for Authorized<R> {
             {
                 return Err(ApiError::InsufficientPermissions(required));
             }
-            let limit = i64::from(key.rate_limit_per_minute.unwrap_or(team_limit));
+            let limit = i64::from(key.rate_limit_per_minute.unwrap_or(lookup.team_rate_limit));
             let decision = state.rate_limiter.check(&key.id, limit, now);
             req.extensions_mut().insert(decision);
             if !decision.allowed {
@@ -232,7 +250,7 @@ impl<R: Requirement + 'static> FromRequest for Authorized<R> {
             };
             Ok(Authorized {
                 principal: Principal {
-                    key,
+                    lookup: lookup.clone(),
                     tenant,
                     scopes,
                 },

@@ -14,7 +14,7 @@ use crate::db::write_tx;
 use crate::domain::api_key_secret::ApiKeySecret;
 use crate::domain::ids::TeamId;
 use crate::error::{AppError, with_conn};
-use crate::models::api_key::ApiKey;
+use crate::models::api_key::{ApiKey, KeyLookup};
 use crate::models::audit::Actor;
 use crate::startup::AppState;
 
@@ -35,7 +35,7 @@ pub async fn revoke(
     let ip = client_ip(&req, &state.config.trusted_proxies).map(|i| i.to_string());
     let revoked = with_conn(&state.pool, move |c| {
         write_tx(c, |c| {
-            let Some((key, _)) = ApiKey::find_by_digest(c, &digest)? else {
+            let Some(KeyLookup { key, .. }) = ApiKey::find_by_digest(c, &digest)? else {
                 return Ok(None);
             };
             if !ApiKey::report_leaked(c, &key.id, now)? {

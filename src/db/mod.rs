@@ -133,6 +133,9 @@ pub fn connect(url: &str, max_size: u32) -> Result<DbPool, DbSetupError> {
     let pool = r2d2::Pool::builder()
         .max_size(max_size)
         .connection_timeout(Duration::from_secs(5))
+        // Checking each connection on checkout costs a query per request; a broken connection
+        // shows up as an error of the query that uses it instead.
+        .test_on_check_out(false)
         .build(DbManager { target })?;
     let mut conn = pool.get()?;
     if let DbConnection::Sqlite(c) = &mut *conn {

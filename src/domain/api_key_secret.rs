@@ -167,11 +167,12 @@ impl ApiKeySecret {
 
     /// Hex SHA-256 of the whole key: the only form that is stored.
     pub fn digest(&self) -> String {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
         let hash = Sha256::digest(self.0.as_bytes());
         let mut hex = String::with_capacity(64);
         for byte in hash {
-            use fmt::Write;
-            let _ = write!(hex, "{byte:02x}");
+            hex.push(HEX[usize::from(byte >> 4)] as char);
+            hex.push(HEX[usize::from(byte & 0xf)] as char);
         }
         hex
     }

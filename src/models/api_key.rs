@@ -140,6 +140,19 @@ pub enum KeyWriteError {
     Db(#[from] diesel::result::Error),
 }
 
+/// A key as the API's authentication needs it: the record and its team's essentials.
+#[derive(Debug, Clone)]
+pub struct KeyLookup {
+    /// The key.
+    pub key: ApiKey,
+    /// The team's default rate limit, requests per minute.
+    pub team_rate_limit: i32,
+    /// The team's slug.
+    pub team_slug: String,
+    /// The team's name.
+    pub team_name: String,
+}
+
 /// A key with its creator's name, for lists.
 pub struct KeyWithCreator {
     /// The key.
@@ -149,6 +162,34 @@ pub struct KeyWithCreator {
 }
 
 impl ApiKey {
+    /// A record with only its ids set (live, scope `admin`) — for tests and benchmarks of the
+    /// code that consumes records.
+    pub fn blank(id: &str, team_id: &str) -> ApiKey {
+        ApiKey {
+            id: id.into(),
+            team_id: team_id.into(),
+            name: "blank".into(),
+            mode: "live".into(),
+            environment: None,
+            secret_digest: String::new(),
+            prefix: "sk_live_".into(),
+            head: String::new(),
+            tail: String::new(),
+            scopes: "admin".into(),
+            created_by: None,
+            created_at: 0,
+            expires_at: None,
+            last_used_at: None,
+            last_used_ip: None,
+            retiring_until: None,
+            replaced_by: None,
+            revoked_at: None,
+            rate_limit_per_minute: None,
+            ip_allowlist: None,
+            reported_leaked_at: None,
+        }
+    }
+
     /// Typed id.
     pub fn key_id(&self) -> ApiKeyId {
         ApiKeyId::from_db(self.id.clone())
@@ -220,18 +261,39 @@ impl ApiKey {
             .collect())
     }
 
-    /// The key with this secret digest and its team's default rate limit: the one lookup of
-    /// the authentication hot path (unique index on `secret_digest`).
-    pub fn find_by_digest(
-        conn: &mut DbConnection,
-        digest: &str,
-    ) -> QueryResult<Option<(ApiKey, i32)>> {
-        api_keys::table
-            .inner_join(teams::table)
-            .filter(api_keys::secret_digest.eq(digest))
-            .select((ApiKey::as_select(), teams::rate_limit_per_minute))
-            .first(conn)
-            .optional()
+    /// The key with this secret digest and what the API needs of its team: the one lookup of
+    /// the authentication hot path (unique index on `secret_digest`). It runs on the concrete
+    /// connection so diesel's prepared-statement cache applies (measured in docs/benchmarks.md).
+    pub fn find_by_digest(conn: &mut DbConnection, digest: &str) -> QueryResult<Option<KeyLookup>> {
+        macro_rules! lookup {
+            ($c:expr) => {
+                api_keys::table
+                    .inner_join(teams::table)
+                    .filter(api_keys::secret_digest.eq(digest))
+                    .select((
+                        ApiKey::as_select(),
+                        teams::rate_limit_per_minute,
+                        teams::slug,
+                        teams::name,
+                    ))
+                    // No `.first()`: its bound `LIMIT ?` makes SQLite (with STAT4, as bundled)
+                    // re-prepare the statement on every call. The digest is unique anyway.
+                    .get_result::<(ApiKey, i32, String, String)>($c)
+                    .optional()
+            };
+        }
+        let row = match conn {
+            DbConnection::Sqlite(c) => lookup!(c)?,
+            DbConnection::Postgres(c) => lookup!(c)?,
+        };
+        Ok(
+            row.map(|(key, team_rate_limit, team_slug, team_name)| KeyLookup {
+                key,
+                team_rate_limit,
+                team_slug,
+                team_name,
+            }),
+        )
     }
 
     /// One live (not deleted, not retired) key of the team. Another team's key is `None`.
