@@ -903,27 +903,18 @@ pub async fn delete(
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
     let (team, key) = managed_key(&state, &user, path.into_inner()).await?;
-    let id = key.key_id();
-    let actor = actor(&state, &user, &team, &req);
-    let detail = format!("name={}", key.name);
-    let result = with_conn(&state.pool, move |c| {
-        Ok(write_tx(c, |c| {
-            ApiKey::revoke(c, &actor.team, &id, actor.at)?;
-            actor.record(c, "api_key.deleted", Some(id.as_str()), Some(detail))?;
-            Ok::<_, KeyWriteError>(())
-        }))
-    })
-    .await?;
-    // Committed: the next request with this key must see the change.
-    state.key_changed(&key.id);
-    match result {
-        Ok(()) => {
-            let msg = format!("Key “{}” deleted. Requests using it now fail.", key.name);
-            back_to_list(&state, &user, &team, htmx, msg).await
-        }
-        Err(KeyWriteError::Db(e)) => Err(e.into()),
-        Err(_) => Err(PageError::NotFound),
-    }
+    let msg = format!("Key “{}” deleted. Requests using it now fail.", key.name);
+    revoke_now(
+        &state,
+        &user,
+        &team,
+        &key,
+        "api_key.deleted",
+        htmx,
+        &req,
+        msg,
+    )
+    .await
 }
 
 /// POST end-grace: a retiring key stops working now (its successor is already in place).
@@ -939,13 +930,44 @@ pub async fn end_grace(
     if key.status(state.clock.now()) != KeyStatus::Retiring {
         return Err(PageError::NotFound);
     }
+    let msg = format!(
+        "The old “{}” key ({}) stopped working.",
+        key.name,
+        key.masked()
+    );
+    revoke_now(
+        &state,
+        &user,
+        &team,
+        &key,
+        "api_key.grace_ended",
+        htmx,
+        &req,
+        msg,
+    )
+    .await
+}
+
+/// Revokes `key` now with an audit `action`, makes the next request with it fail, and returns
+/// to the list with `flash` (shared by delete and end-grace).
+#[allow(clippy::too_many_arguments)]
+async fn revoke_now(
+    state: &AppState,
+    user: &SignedIn,
+    team: &TeamCtx,
+    key: &ApiKey,
+    action: &'static str,
+    htmx: Htmx,
+    req: &HttpRequest,
+    flash: String,
+) -> Result<HttpResponse, PageError> {
     let id = key.key_id();
-    let actor = actor(&state, &user, &team, &req);
+    let actor = actor(state, user, team, req);
     let detail = format!("name={}", key.name);
     let result = with_conn(&state.pool, move |c| {
         Ok(write_tx(c, |c| {
             ApiKey::revoke(c, &actor.team, &id, actor.at)?;
-            actor.record(c, "api_key.grace_ended", Some(id.as_str()), Some(detail))?;
+            actor.record(c, action, Some(id.as_str()), Some(detail))?;
             Ok::<_, KeyWriteError>(())
         }))
     })
@@ -953,14 +975,7 @@ pub async fn end_grace(
     // Committed: the next request with this key must see the change.
     state.key_changed(&key.id);
     match result {
-        Ok(()) => {
-            let msg = format!(
-                "The old “{}” key ({}) stopped working.",
-                key.name,
-                key.masked()
-            );
-            back_to_list(&state, &user, &team, htmx, msg).await
-        }
+        Ok(()) => back_to_list(state, user, team, htmx, flash).await,
         Err(KeyWriteError::Db(e)) => Err(e.into()),
         Err(_) => Err(PageError::NotFound),
     }
