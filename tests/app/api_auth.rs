@@ -498,3 +498,59 @@ async fn scope_changes_in_the_dashboard_apply_to_the_very_next_request() {
     })
     .await;
 }
+
+#[actix_web::test]
+async fn forwarded_addresses_count_only_from_trusted_proxies() {
+    for backend in crate::helpers::backends() {
+        // Test requests come from 203.0.113.7: here it is the load balancer.
+        let app = TestApp::spawn_with(backend.clone(), |c| {
+            c.trusted_proxies =
+                latchkey::config::parse_cidrs("203.0.113.7, 10.0.0.0/8").expect("cidrs");
+        })
+        .await;
+        let slug = app.set_up("ada@example.com", "Acme").await;
+        let (id, key) = app.make_key(all(&slug));
+        app.db(|c| {
+            diesel::update(api_keys::table.find(&id))
+                .set(api_keys::ip_allowlist.eq(Some("198.51.100.0/24")))
+                .execute(c)
+        })
+        .expect("set");
+        let via = |xff: &str| {
+            TestRequest::get()
+                .uri("/v1/me")
+                .insert_header(("authorization", format!("Bearer {key}")))
+                .insert_header(("x-forwarded-for", xff.to_owned()))
+        };
+        // The right-most address that is not a trusted proxy is the client.
+        app.send(via("198.51.100.9")).await.assert_status(200);
+        app.send(via("198.51.100.9, 10.1.2.3"))
+            .await
+            .assert_status(200);
+        // A client cannot smuggle an allowed address in front of its own.
+        let spoofed = app.send(via("198.51.100.9, 192.0.2.50")).await;
+        spoofed.assert_status(403);
+        assert_eq!(spoofed.json()["error"]["code"], "IP_NOT_ALLOWED");
+
+        // Without trusted proxies the header is ignored: the peer (203.0.113.7) is the client.
+        let plain = TestApp::spawn(backend).await;
+        let slug = plain.set_up("ada@example.com", "Acme").await;
+        let (id, key) = plain.make_key(all(&slug));
+        plain
+            .db(|c| {
+                diesel::update(api_keys::table.find(&id))
+                    .set(api_keys::ip_allowlist.eq(Some("198.51.100.0/24")))
+                    .execute(c)
+            })
+            .expect("set");
+        let res = plain
+            .send(
+                TestRequest::get()
+                    .uri("/v1/me")
+                    .insert_header(("authorization", format!("Bearer {key}")))
+                    .insert_header(("x-forwarded-for", "198.51.100.9")),
+            )
+            .await;
+        res.assert_status(403);
+    }
+}

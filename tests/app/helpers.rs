@@ -189,6 +189,11 @@ impl std::io::Write for LogWriter {
 impl TestApp {
     /// A fresh app on a fresh database of `backend`.
     pub async fn spawn(backend: Backend) -> TestApp {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Like [`TestApp::spawn`], with the test configuration adjusted by `configure`.
+    pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> TestApp {
         captured_logs();
         let (url, guard) = match &backend {
             Backend::Sqlite => {
@@ -216,7 +221,8 @@ impl TestApp {
             }
         };
         let pool = db::connect(&url, 4).expect("database opens and migrates");
-        let config = Config::for_tests(&url);
+        let mut config = Config::for_tests(&url);
+        configure(&mut config);
         let state = AppState::new(pool, config, Clock::fixed(T0), &[7u8; 64]).expect("state");
         let svc = test::init_service(build_app(state.clone())).await;
         let svc: BoxedService = Box::new(MapBody { inner: svc });
