@@ -238,7 +238,7 @@ fn method_not_allowed(
 }
 
 async fn not_found() -> HttpResponse {
-    not_found_response()
+    actix_web::ResponseError::error_response(&ApiError::NotFound)
 }
 
 /// Registers the API routes (mounted under `/v1`).
@@ -326,9 +326,4 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(resource("/api-keys/{id}/rotate").route(web::post().to(api_keys::rotate)))
         .default_service(web::to(not_found));
-}
-
-/// A JSON 404 for unknown `/v1` paths (also used by tests).
-pub fn not_found_response() -> HttpResponse {
-    actix_web::ResponseError::error_response(&ApiError::NotFound)
 }

@@ -7,8 +7,6 @@
 
 use std::fmt;
 
-use sha2::{Digest, Sha256};
-
 use super::base62;
 
 /// Random characters in a key body (≈190 bits).
@@ -167,14 +165,7 @@ impl ApiKeySecret {
 
     /// Hex SHA-256 of the whole key: the only form that is stored.
     pub fn digest(&self) -> String {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        let hash = Sha256::digest(self.0.as_bytes());
-        let mut hex = String::with_capacity(64);
-        for byte in hash {
-            hex.push(HEX[usize::from(byte >> 4)] as char);
-            hex.push(HEX[usize::from(byte & 0xf)] as char);
-        }
-        hex
+        super::sha256_hex(&self.0)
     }
 
     /// Mode encoded in the prefix.

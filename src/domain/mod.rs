@@ -6,3 +6,15 @@ pub mod ids;
 pub mod inputs;
 pub mod role;
 pub mod scope;
+
+/// Hex SHA-256: the only form in which secrets (API keys, session keys, tokens) are stored.
+pub fn sha256_hex(input: &str) -> String {
+    use sha2::{Digest, Sha256};
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut hex = String::with_capacity(64);
+    for byte in Sha256::digest(input.as_bytes()) {
+        hex.push(HEX[usize::from(byte >> 4)] as char);
+        hex.push(HEX[usize::from(byte & 0xf)] as char);
+    }
+    hex
+}

@@ -1,32 +1,11 @@
-//! Audit events, written in the same transaction as the action they record.
+//! Audit events, written in the same transaction as the action they record. (Reading them
+//! arrives with the audit log page.)
 
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::audit_events;
 use crate::domain::ids::{AuditEventId, TeamId, UserId};
-
-/// An audit event row.
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = audit_events)]
-pub struct AuditEvent {
-    /// Id.
-    pub id: String,
-    /// Team.
-    pub team_id: String,
-    /// Who did it.
-    pub actor_user_id: Option<String>,
-    /// What, e.g. `api_key.created`.
-    pub action: String,
-    /// Which object.
-    pub target_id: Option<String>,
-    /// Extra, non-secret detail.
-    pub detail: Option<String>,
-    /// Client IP.
-    pub ip: Option<String>,
-    /// Unix seconds.
-    pub created_at: i64,
-}
 
 /// Who acts, for whom, from where and when: everything an event needs besides what happened.
 #[derive(Clone, Debug)]
@@ -63,16 +42,5 @@ impl Actor {
             ))
             .execute(conn)
             .map(|_| ())
-    }
-}
-
-impl AuditEvent {
-    /// A team's events, newest first.
-    pub fn list_for_team(conn: &mut DbConnection, team: &TeamId) -> QueryResult<Vec<AuditEvent>> {
-        audit_events::table
-            .filter(audit_events::team_id.eq(team.as_str()))
-            .order((audit_events::created_at.desc(), audit_events::id.desc()))
-            .select(AuditEvent::as_select())
-            .load(conn)
     }
 }

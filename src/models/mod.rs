@@ -14,14 +14,5 @@ pub mod tenant;
 pub mod throttle;
 pub mod user;
 
-use sha2::{Digest, Sha256};
-
-/// Hex SHA-256, for values stored only as digests (session keys, tokens, e-mail throttles).
-pub fn sha256_hex(input: &str) -> String {
-    use std::fmt::Write;
-    let mut out = String::with_capacity(64);
-    for byte in Sha256::digest(input.as_bytes()) {
-        let _ = write!(out, "{byte:02x}");
-    }
-    out
-}
+/// Digests of stored secrets; re-exported here for the models that key rows by them.
+pub use crate::domain::sha256_hex;

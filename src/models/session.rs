@@ -84,12 +84,3 @@ pub fn delete(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
         .execute(conn)
         .map(|_| ())
 }
-
-/// Number of live sessions of a user (tests and the members page).
-pub fn count_for_user(conn: &mut DbConnection, user_id: &str, now: i64) -> QueryResult<i64> {
-    sessions::table
-        .filter(sessions::user_id.eq(user_id))
-        .filter(sessions::expires_at.gt(now))
-        .count()
-        .get_result(conn)
-}

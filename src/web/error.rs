@@ -113,7 +113,8 @@ impl ResponseError for PageError {
                     "The request could not be completed. Nothing was changed; please try again.",
                 )
             }
-            Self::SignInRequired { .. } => unreachable_sign_in(),
+            // Answered with a redirect above; kept for completeness of the match.
+            Self::SignInRequired { .. } => ("Sign in", "Please sign in."),
         };
         let status = self.status_code();
         let body = ErrorPage {
@@ -134,10 +135,6 @@ impl ResponseError for PageError {
         }
         res.body(body)
     }
-}
-
-fn unreachable_sign_in() -> (&'static str, &'static str) {
-    ("Sign in", "Please sign in.")
 }
 
 /// Percent-encodes a path for a query parameter.
