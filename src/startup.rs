@@ -65,6 +65,27 @@ impl AppState {
 }
 
 impl AppState {
+    /// The client's address: the peer, or — behind configured trusted proxies — the forwarded
+    /// one. Used for audit events, usage and IP allowlists alike.
+    pub fn client_ip(&self, req: &actix_web::HttpRequest) -> Option<String> {
+        crate::api::auth::client_ip(req, &self.config.trusted_proxies).map(|ip| ip.to_string())
+    }
+
+    /// Who acts on `team`, from where and when: what this request's audit events record.
+    pub fn actor(
+        &self,
+        team: crate::domain::ids::TeamId,
+        user: Option<crate::domain::ids::UserId>,
+        req: &actix_web::HttpRequest,
+    ) -> crate::models::audit::Actor {
+        crate::models::audit::Actor {
+            team,
+            user,
+            ip: self.client_ip(req),
+            at: self.clock.now(),
+        }
+    }
+
     /// Call after a key's record changed (committed), before answering: the next request
     /// with that key must see the change.
     pub fn key_changed(&self, key_id: &str) {

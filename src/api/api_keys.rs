@@ -9,7 +9,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
-use super::auth::{Authorized, Principal, client_ip, need};
+use super::auth::{Authorized, Principal, need};
 use super::error::ApiError;
 use super::render;
 use super::request::{Fields, JsonObject, Page, paginate};
@@ -57,12 +57,7 @@ fn with_secret(status: StatusCode, key: &ApiKey, secret: &ApiKeySecret, now: i64
 }
 
 fn actor(state: &AppState, p: &Principal, req: &HttpRequest) -> Actor {
-    Actor {
-        team: p.tenant.team.clone(),
-        user: None,
-        ip: client_ip(req, &state.config.trusted_proxies).map(|i| i.to_string()),
-        at: state.clock.now(),
-    }
+    state.actor(p.tenant.team.clone(), None, req)
 }
 
 /// A key of the caller's team and mode, or 404.

@@ -6,7 +6,6 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
-use super::auth::client_ip;
 use super::error::ApiError;
 use super::render;
 use super::request::{Fields, JsonObject};
@@ -32,7 +31,7 @@ pub async fn revoke(
     let digest = secret.digest();
     drop(secret);
     let now = state.clock.now();
-    let ip = client_ip(&req, &state.config.trusted_proxies).map(|i| i.to_string());
+    let ip = state.client_ip(&req);
     let revoked = with_conn(&state.pool, move |c| {
         write_tx(c, |c| {
             let Some(KeyLookup { key, .. }) = ApiKey::find_by_digest(c, &digest)? else {

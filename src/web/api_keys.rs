@@ -312,10 +312,6 @@ struct DeletePage {
 
 // ----- helpers -----------------------------------------------------------------------------
 
-fn client_ip(req: &HttpRequest) -> Option<String> {
-    req.peer_addr().map(|a| a.ip().to_string())
-}
-
 /// The team and key named in the URL, for a user who may manage keys: 404 for a team you are
 /// not in or a key that is not the team's, 403 for a role that may only look.
 async fn managed_key(
@@ -331,12 +327,7 @@ async fn managed_key(
 
 /// Who is acting, for the audit events of this request.
 fn actor(state: &AppState, user: &SignedIn, team: &TeamCtx, req: &HttpRequest) -> Actor {
-    Actor {
-        team: team.current.team.team_id(),
-        user: Some(user.id()),
-        ip: client_ip(req),
-        at: state.clock.now(),
-    }
+    state.actor(team.current.team.team_id(), Some(user.id()), req)
 }
 
 async fn load_key(state: &AppState, team: &TeamCtx, raw_id: &str) -> Result<ApiKey, PageError> {

@@ -172,7 +172,7 @@ pub async fn setup_submit(
     let hash = state.passwords.hash(password).await?;
     let user_id = UserId::generate();
     let uid = user_id.clone();
-    let ip = req.peer_addr().map(|a| a.ip().to_string());
+    let ip = state.client_ip(&req);
     let created = with_conn(&state.pool, move |c| {
         write_tx(c, |c| {
             // Checked inside the transaction: two racing set-ups cannot both succeed.

@@ -14,7 +14,6 @@ use crate::auth::current_user::SignedIn;
 use crate::db::write_tx;
 use crate::domain::inputs::{Name, parse_rate_limit};
 use crate::error::{AppError, with_conn};
-use crate::models::audit::Actor;
 use crate::models::team::Team;
 use crate::render;
 use crate::startup::AppState;
@@ -85,12 +84,7 @@ pub async fn update(
     let (Some(name), Some(rate)) = (name, rate) else {
         return Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, p)?);
     };
-    let actor = Actor {
-        team: team.current.team.team_id(),
-        user: Some(user.id()),
-        ip: req.peer_addr().map(|a| a.ip().to_string()),
-        at: state.clock.now(),
-    };
+    let actor = state.actor(team.current.team.team_id(), Some(user.id()), &req);
     let detail = format!("name={}; rate_limit_per_minute={rate}", name.as_str());
     with_conn(&state.pool, move |c| {
         write_tx(c, |c| {

@@ -60,7 +60,7 @@ pub async fn create(
     };
     let owner = user.id();
     let now = state.clock.now();
-    let ip = req.peer_addr().map(|a| a.ip().to_string());
+    let ip = state.client_ip(&req);
     let team = with_conn(&state.pool, move |c| {
         write_tx(c, |c| {
             let team = Team::create_with_owner(c, name.as_str(), &owner, now)?;
