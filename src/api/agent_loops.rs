@@ -69,13 +69,8 @@ pub async fn create(
     let name = f.string("name", true, 1, 64);
     let instructions = f.text("instructions", false, 10_000).unwrap_or_default();
     let bot_id = f.string("bot_id", false, 1, 64);
-    if let Some(bot_id) = &bot_id
-        && objects::find::<Bot>(&state, &auth.tenant, bot_id)
-            .await
-            .is_err()
-    {
-        f.error("bot_id", "No such bot.");
-    }
+    objects::check_reference::<Bot>(&state, &auth.tenant, &mut f, "bot_id", bot_id.as_deref())
+        .await?;
     f.finish()?;
     let now = state.clock.now();
     let l = AgentLoop {

@@ -57,13 +57,8 @@ pub async fn create(
     let bot_id = f.string("bot_id", true, 1, 64);
     let kind = f.one_of("kind", true, KINDS);
     let name = f.string("name", true, 1, 64);
-    if let Some(bot_id) = &bot_id
-        && objects::find::<Bot>(&state, &auth.tenant, bot_id)
-            .await
-            .is_err()
-    {
-        f.error("bot_id", "No such bot.");
-    }
+    objects::check_reference::<Bot>(&state, &auth.tenant, &mut f, "bot_id", bot_id.as_deref())
+        .await?;
     f.finish()?;
     let now = state.clock.now();
     let ch = Channel {

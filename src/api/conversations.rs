@@ -77,13 +77,8 @@ pub async fn create(
     let bot_id = f.string("bot_id", false, 1, 64);
     let title = f.string("title", false, 0, 200).unwrap_or_default();
     let raw_messages = f.take("messages");
-    if let Some(bot_id) = &bot_id
-        && objects::find::<Bot>(&state, &auth.tenant, bot_id)
-            .await
-            .is_err()
-    {
-        f.error("bot_id", "No such bot.");
-    }
+    objects::check_reference::<Bot>(&state, &auth.tenant, &mut f, "bot_id", bot_id.as_deref())
+        .await?;
     let now = state.clock.now();
     let conv_id = ConversationId::generate().to_string();
     let mut messages = Vec::new();

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::auth::Tenant;
 use super::error::ApiError;
 use super::render;
-use super::request::{Page, paginate};
+use super::request::{Fields, Page, paginate};
 use crate::db::DbConnection;
 use crate::error::{AppError, with_conn};
 use crate::models::tenant::TenantRow;
@@ -37,6 +37,26 @@ pub async fn find<T: ApiObject>(state: &AppState, t: &Tenant, id: &str) -> Resul
         .ok_or(ApiError::NotFound)
 }
 
+/// Checks that `id` (from body field `field`, if given) names an object of the tenant; a
+/// missing one becomes that field's message, any other failure stays an error.
+pub async fn check_reference<T: ApiObject>(
+    state: &AppState,
+    t: &Tenant,
+    f: &mut Fields,
+    field: &str,
+    id: Option<&str>,
+) -> Result<(), ApiError> {
+    let Some(id) = id else { return Ok(()) };
+    match find::<T>(state, t, id).await {
+        Ok(_) => Ok(()),
+        Err(ApiError::NotFound) => {
+            f.error(field, &format!("No such {}.", T::OBJECT.replace('_', " ")));
+            Ok(())
+        }
+        Err(other) => Err(other),
+    }
+}
+
 /// The `starting_after` cursor of a list request, resolved within the tenant.
 pub async fn cursor<T: ApiObject>(
     state: &AppState,
@@ -46,11 +66,12 @@ pub async fn cursor<T: ApiObject>(
     match &page.starting_after {
         None => Ok(None),
         Some(id) => {
-            let row: T = find(state, t, id).await.map_err(|_| {
-                ApiError::field(
+            let row: T = find(state, t, id).await.map_err(|e| match e {
+                ApiError::NotFound => ApiError::field(
                     "starting_after",
                     &format!("No such {}.", T::OBJECT.replace('_', " ")),
-                )
+                ),
+                other => other,
             })?;
             Ok(Some((row.created_at(), row.id().to_owned())))
         }
