@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use diesel::prelude::*;
 
-use crate::db::schema::{api_key_usage, api_keys};
+use crate::db::schema::api_keys;
 use crate::db::{DbConnection, write_tx};
 
 #[derive(Default)]
@@ -20,11 +20,75 @@ struct Pending {
 /// Ids per existence query.
 const ID_CHUNK: usize = 500;
 
+/// Rows per multi-row UPDATE / upsert: one prepared statement per chunk instead of two per key
+/// (re-preparing per key was 13–20 % of server CPU under load), well under SQLite's and
+/// PostgreSQL's bind-parameter limits (3 per row).
+const ROWS_PER_STATEMENT: usize = 200;
+
+/// `(?, ?, ?), (?, ?, ?)…` for SQLite; `($1::text, $2::bigint, $3::text)…` for PostgreSQL, whose
+/// VALUES list needs the types spelled out.
+fn values_list(rows: usize, pg_types: Option<[&str; 3]>) -> String {
+    let mut out = String::with_capacity(rows * 24);
+    for r in 0..rows {
+        if r > 0 {
+            out.push_str(", ");
+        }
+        match pg_types {
+            None => out.push_str("(?, ?, ?)"),
+            Some(t) => {
+                let n = r * 3;
+                out.push_str(&format!(
+                    "(${}::{}, ${}::{}, ${}::{})",
+                    n + 1,
+                    t[0],
+                    n + 2,
+                    t[1],
+                    n + 3,
+                    t[2]
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Last use per key, newest wins (a slower node's older flush never moves it backwards).
+fn update_sql(rows: usize, pg: bool) -> String {
+    if pg {
+        format!(
+            "UPDATE api_keys SET last_used_at = v.t, last_used_ip = v.ip \
+             FROM (VALUES {}) AS v(id, t, ip) \
+             WHERE api_keys.id = v.id \
+             AND (api_keys.last_used_at IS NULL OR api_keys.last_used_at <= v.t)",
+            values_list(rows, Some(["text", "bigint", "text"]))
+        )
+    } else {
+        format!(
+            "WITH v(id, t, ip) AS (VALUES {}) \
+             UPDATE api_keys SET last_used_at = v.t, last_used_ip = v.ip FROM v \
+             WHERE api_keys.id = v.id \
+             AND (api_keys.last_used_at IS NULL OR api_keys.last_used_at <= v.t)",
+            values_list(rows, None)
+        )
+    }
+}
+
+/// Requests per key per hour, added to what earlier flushes stored.
+fn upsert_sql(rows: usize, pg: bool) -> String {
+    format!(
+        "INSERT INTO api_key_usage (api_key_id, hour, requests) VALUES {} \
+         ON CONFLICT (api_key_id, hour) \
+         DO UPDATE SET requests = api_key_usage.requests + excluded.requests",
+        values_list(rows, pg.then_some(["text", "bigint", "bigint"]))
+    )
+}
+
 /// Writes one batch on a concrete connection (expanded once per backend): which keys still
-/// exist (a key deleted meanwhile has nothing left to count), then per key one update of
-/// its last use and one upsert per hour of counts.
+/// exist (a key deleted meanwhile has nothing left to count), then chunked multi-row
+/// statements for last use and hourly counts.
 macro_rules! write_batch {
-    ($c:expr, $batch:expr) => {{
+    ($c:expr, $batch:expr, $backend:ty, $pg:expr) => {{
+        use diesel::sql_types::{BigInt, Nullable, Text};
         let c = $c;
         let batch: &HashMap<String, Pending> = $batch;
         let ids: Vec<&String> = batch.keys().collect();
@@ -37,34 +101,31 @@ macro_rules! write_batch {
                     .load::<String>(c)?,
             );
         }
-        for (key_id, p) in batch.iter().filter(|(id, _)| live.contains(*id)) {
-            diesel::update(
-                api_keys::table.filter(api_keys::id.eq(key_id)).filter(
-                    api_keys::last_used_at
-                        .is_null()
-                        .or(api_keys::last_used_at.le(p.last_used_at)),
-                ),
-            )
-            .set((
-                api_keys::last_used_at.eq(p.last_used_at),
-                api_keys::last_used_ip.eq(&p.last_ip),
-            ))
-            .execute(c)?;
-            for (hour, count) in &p.per_hour {
-                diesel::insert_into(api_key_usage::table)
-                    .values((
-                        api_key_usage::api_key_id.eq(key_id),
-                        api_key_usage::hour.eq(hour),
-                        api_key_usage::requests.eq(count),
-                    ))
-                    .on_conflict((api_key_usage::api_key_id, api_key_usage::hour))
-                    .do_update()
-                    .set(
-                        api_key_usage::requests.eq(api_key_usage::requests
-                            + diesel::upsert::excluded(api_key_usage::requests)),
-                    )
-                    .execute(c)?;
+        let keys: Vec<(&String, &Pending)> =
+            batch.iter().filter(|(id, _)| live.contains(*id)).collect();
+        for chunk in keys.chunks(ROWS_PER_STATEMENT) {
+            let mut q = diesel::sql_query(update_sql(chunk.len(), $pg)).into_boxed::<$backend>();
+            for (id, p) in chunk {
+                q = q
+                    .bind::<Text, _>(id.as_str())
+                    .bind::<BigInt, _>(p.last_used_at)
+                    .bind::<Nullable<Text>, _>(p.last_ip.as_deref());
             }
+            q.execute(c)?;
+        }
+        let counts: Vec<(&String, i64, i64)> = keys
+            .iter()
+            .flat_map(|(id, p)| p.per_hour.iter().map(move |(h, n)| (*id, *h, *n)))
+            .collect();
+        for chunk in counts.chunks(ROWS_PER_STATEMENT) {
+            let mut q = diesel::sql_query(upsert_sql(chunk.len(), $pg)).into_boxed::<$backend>();
+            for (id, hour, n) in chunk {
+                q = q
+                    .bind::<Text, _>(id.as_str())
+                    .bind::<BigInt, _>(*hour)
+                    .bind::<BigInt, _>(*n);
+            }
+            q.execute(c)?;
         }
         Ok::<usize, diesel::result::Error>(live.len())
     }};
@@ -93,16 +154,15 @@ impl UsageRecorder {
     }
 
     /// Writes everything gathered so far; returns how many keys were updated. On failure the
-    /// batch is put back to be retried by the next flush. Runs on the concrete connection so its
-    /// few statements stay prepared (the flush handles every key used since the last one).
+    /// batch is put back to be retried by the next flush.
     pub fn flush(&self, conn: &mut DbConnection) -> QueryResult<usize> {
         let batch = match self.pending.lock() {
             Ok(mut p) if !p.is_empty() => std::mem::take(&mut *p),
             _ => return Ok(0),
         };
         let result = write_tx(conn, |c| match c {
-            DbConnection::Sqlite(c) => write_batch!(c, &batch),
-            DbConnection::Postgres(c) => write_batch!(c, &batch),
+            DbConnection::Sqlite(c) => write_batch!(c, &batch, diesel::sqlite::Sqlite, false),
+            DbConnection::Postgres(c) => write_batch!(c, &batch, diesel::pg::Pg, true),
         });
         match result {
             Ok(n) => Ok(n),

@@ -394,6 +394,74 @@ async fn usage_is_gathered_in_memory_and_flushed_in_batches() {
 }
 
 #[actix_web::test]
+async fn a_flush_of_many_keys_writes_every_key_and_hour_and_never_moves_last_use_back() {
+    each_db(|app| async move {
+        let slug = app.set_up("ada@example.com", "Acme").await;
+        // More keys than one multi-row statement holds, so the flush spans several chunks.
+        let ids: Vec<String> = (0..450).map(|_| app.make_key(all(&slug)).0).collect();
+        let t0 = app.clock().now();
+        for (i, id) in ids.iter().enumerate() {
+            app.state.usage.record(id, Some("198.51.100.4"), t0);
+            app.state.usage.record(id, Some("198.51.100.5"), t0 + 3600);
+            if i % 2 == 0 {
+                app.state.usage.record(id, None, t0 + 3601);
+            }
+        }
+        // A key that no longer exists has nothing to count.
+        app.state.usage.record("key_00000000000000000000", Some("192.0.2.1"), t0);
+        let flushed = app.db(|c| app.state.usage.flush(c)).expect("flush");
+        assert_eq!(flushed, 450);
+        let rows: Vec<(String, i64, i64)> = app
+            .db(|c| {
+                api_key_usage::table
+                    .select((
+                        api_key_usage::api_key_id,
+                        api_key_usage::hour,
+                        api_key_usage::requests,
+                    ))
+                    .load(c)
+            })
+            .expect("usage");
+        assert_eq!(rows.len(), 900);
+        let total: i64 = rows.iter().map(|r| r.2).sum();
+        assert_eq!(total, 450 * 2 + 225);
+        let last: Vec<(String, Option<i64>, Option<String>)> = app
+            .db(|c| {
+                api_keys::table
+                    .select((api_keys::id, api_keys::last_used_at, api_keys::last_used_ip))
+                    .load(c)
+            })
+            .expect("keys");
+        for (i, id) in ids.iter().enumerate() {
+            let row = last.iter().find(|r| &r.0 == id).expect("key row");
+            if i % 2 == 0 {
+                assert_eq!((row.1, row.2.as_deref()), (Some(t0 + 3601), None));
+            } else {
+                assert_eq!((row.1, row.2.as_deref()), (Some(t0 + 3600), Some("198.51.100.5")));
+            }
+        }
+        // A late, older observation adds its count but leaves the newer last use alone.
+        app.state.usage.record(&ids[1], Some("192.0.2.9"), t0 + 10);
+        app.db(|c| app.state.usage.flush(c)).expect("flush");
+        let (at, ip, n): (Option<i64>, Option<String>, i64) = app
+            .db(|c| {
+                let (at, ip) = api_keys::table
+                    .find(&ids[1])
+                    .select((api_keys::last_used_at, api_keys::last_used_ip))
+                    .first(c)?;
+                let n = api_key_usage::table
+                    .find((&ids[1], t0))
+                    .select(api_key_usage::requests)
+                    .first(c)?;
+                Ok::<_, diesel::result::Error>((at, ip, n))
+            })
+            .expect("row");
+        assert_eq!((at, ip.as_deref(), n), (Some(t0 + 3600), Some("198.51.100.5"), 2));
+    })
+    .await;
+}
+
+#[actix_web::test]
 async fn unknown_paths_methods_and_bodies_get_the_json_envelope() {
     each_db(|app| async move {
         let slug = app.set_up("ada@example.com", "Acme").await;
