@@ -72,6 +72,7 @@ fn main() {
             team_rate_limit: 600,
             team_slug: "bench".into(),
             team_name: "Bench".into(),
+            team_suspended: false,
         };
         cache.insert(d.clone(), Arc::new(lookup), cache.generation());
     }

@@ -114,6 +114,7 @@ mod tests {
             team_rate_limit: 600,
             team_slug: "t".into(),
             team_name: "T".into(),
+            team_suspended: false,
         })
     }
 

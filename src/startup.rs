@@ -81,6 +81,7 @@ impl AppState {
         crate::models::audit::Actor {
             team,
             user,
+            agency: None,
             ip: self.client_ip(req),
             at: self.clock.now(),
         }

@@ -1,6 +1,6 @@
 //! `Authorization: Bearer <key>` → an authorized principal, in the documented order:
 //! strict header parse → format + checksum (no DB) → SHA-256 → one indexed lookup → revoked /
-//! retired / expired → IP allowlist → scope → rate limit → usage noted in memory → handler.
+//! retired / expired → IP allowlist → team suspended → scope → rate limit → usage noted in memory → handler.
 //! The required scope is part of the handler's signature (`Authorized<need::BotsWrite>`), so
 //! a route cannot forget it and the route table can be checked against it.
 
@@ -226,6 +226,9 @@ impl<R: Requirement + 'static> FromRequest for Authorized<R> {
             let ip = client_ip(&req, &state.config.trusted_proxies);
             if !ip_allowed(key.ip_allowlist.as_deref(), ip) {
                 return Err(ApiError::IpNotAllowed);
+            }
+            if lookup.team_suspended {
+                return Err(ApiError::AccountSuspended);
             }
             let scopes = key.scope_set();
             if let Some(required) = R::SCOPE

@@ -24,6 +24,9 @@ pub enum ApiError {
     /// The key's IP allowlist does not contain the caller.
     #[error("ip not allowed")]
     IpNotAllowed,
+    /// The key's team (an agency's client) is suspended.
+    #[error("account suspended")]
+    AccountSuspended,
     /// Over the key's rate limit.
     #[error("rate limited")]
     RateLimited {
@@ -66,6 +69,7 @@ impl ApiError {
             Self::ApiKeyExpired => "API_KEY_EXPIRED",
             Self::InsufficientPermissions(_) => "INSUFFICIENT_PERMISSIONS",
             Self::IpNotAllowed => "IP_NOT_ALLOWED",
+            Self::AccountSuspended => "ACCOUNT_SUSPENDED",
             Self::RateLimited { .. } => "RATE_LIMITED",
             Self::NotFound => "NOT_FOUND",
             Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
@@ -85,6 +89,7 @@ impl ApiError {
                 "API key does not have permission to perform this action"
             }
             Self::IpNotAllowed => "Requests from this IP address are not allowed for this API key",
+            Self::AccountSuspended => "This account is suspended",
             Self::RateLimited { .. } => {
                 "Too many requests for this API key; retry after the time in Retry-After"
             }
@@ -140,7 +145,9 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::InvalidApiKey | Self::ApiKeyExpired => StatusCode::UNAUTHORIZED,
-            Self::InsufficientPermissions(_) | Self::IpNotAllowed => StatusCode::FORBIDDEN,
+            Self::InsufficientPermissions(_) | Self::IpNotAllowed | Self::AccountSuspended => {
+                StatusCode::FORBIDDEN
+            }
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,

@@ -49,7 +49,7 @@ fn schemas() -> Value {
     let scope = json!({"type": "string", "enum": Scope::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>()});
     json!({
         "Error": object(&["error"], json!({"error": object(&["code", "message"], json!({
-            "code": {"type": "string", "enum": ["INVALID_API_KEY", "API_KEY_EXPIRED", "INSUFFICIENT_PERMISSIONS", "IP_NOT_ALLOWED", "RATE_LIMITED", "NOT_FOUND", "METHOD_NOT_ALLOWED", "VALIDATION_FAILED", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE", "SERVICE_UNAVAILABLE", "INTERNAL_ERROR"]},
+            "code": {"type": "string", "enum": ["INVALID_API_KEY", "API_KEY_EXPIRED", "INSUFFICIENT_PERMISSIONS", "IP_NOT_ALLOWED", "ACCOUNT_SUSPENDED", "RATE_LIMITED", "NOT_FOUND", "METHOD_NOT_ALLOWED", "VALIDATION_FAILED", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE", "SERVICE_UNAVAILABLE", "INTERNAL_ERROR"]},
             "message": {"type": "string"},
             "required_scope": scope,
             "fields": {"type": "object", "additionalProperties": {"type": "string"}}
@@ -325,7 +325,7 @@ pub fn document(server: &str) -> Value {
             responses.insert("401".into(), error("INVALID_API_KEY (missing, malformed, unknown, deleted or retired key) or API_KEY_EXPIRED"));
             responses.insert(
                 "403".into(),
-                error("INSUFFICIENT_PERMISSIONS (with required_scope) or IP_NOT_ALLOWED"),
+                error("INSUFFICIENT_PERMISSIONS (with required_scope), IP_NOT_ALLOWED or ACCOUNT_SUSPENDED"),
             );
             responses.insert("429".into(), json!({"description": "RATE_LIMITED", "headers": {"Retry-After": {"schema": {"type": "integer"}}},
                 "content": {"application/json": {"schema": r("Error")}}}));

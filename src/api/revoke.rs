@@ -43,6 +43,7 @@ pub async fn revoke(
             let actor = Actor {
                 team: TeamId::from_db(key.team_id.clone()),
                 user: None,
+                agency: None,
                 ip,
                 at: now,
             };

@@ -17,6 +17,8 @@ diesel::table! {
         name -> Text,
         created_at -> BigInt,
         rate_limit_per_minute -> Integer,
+        agency_id -> Nullable<Text>,
+        suspended_at -> Nullable<BigInt>,
     }
 }
 
@@ -65,6 +67,7 @@ diesel::table! {
         detail -> Nullable<Text>,
         ip -> Nullable<Text>,
         created_at -> BigInt,
+        actor_agency_id -> Nullable<Text>,
     }
 }
 
@@ -185,7 +188,72 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    agencies (id) {
+        id -> Text,
+        slug -> Text,
+        name -> Text,
+        product_name -> Nullable<Text>,
+        primary_color -> Nullable<Text>,
+        support_email -> Nullable<Text>,
+        powered_by -> Bool,
+        logo -> Nullable<Binary>,
+        logo_type -> Nullable<Text>,
+        brand_version -> BigInt,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    agency_hosts (host) {
+        host -> Text,
+        agency_id -> Text,
+    }
+}
+
+diesel::table! {
+    agency_members (agency_id, user_id) {
+        agency_id -> Text,
+        user_id -> Text,
+        role -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    invitations (id) {
+        id -> Text,
+        token_digest -> Text,
+        team_id -> Nullable<Text>,
+        agency_id -> Nullable<Text>,
+        email -> Text,
+        role -> Text,
+        invited_by -> Nullable<Text>,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        accepted_at -> Nullable<BigInt>,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    agency_events (id) {
+        id -> Text,
+        agency_id -> Text,
+        actor_user_id -> Nullable<Text>,
+        action -> Text,
+        target_id -> Nullable<Text>,
+        detail -> Nullable<Text>,
+        ip -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}
+
 diesel::joinable!(memberships -> teams (team_id));
+diesel::joinable!(agency_hosts -> agencies (agency_id));
+diesel::joinable!(agency_members -> agencies (agency_id));
+diesel::joinable!(agency_members -> users (user_id));
+diesel::joinable!(teams -> agencies (agency_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(api_keys -> teams (team_id));
 diesel::joinable!(api_keys -> users (created_by));
@@ -207,4 +275,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     agent_loops,
     agent_loop_runs,
     api_key_usage,
+    agencies,
+    agency_hosts,
+    agency_members,
+    invitations,
+    agency_events,
 );

@@ -89,6 +89,18 @@ id_type!(
     /// A run request of an agent loop.
     AgentLoopRunId, "run_"
 );
+id_type!(
+    /// An agency (owner of client teams and of a brand).
+    AgencyId, "agc_"
+);
+id_type!(
+    /// An invitation to a team or an agency.
+    InvitationId, "inv_"
+);
+id_type!(
+    /// An agency-level audit event.
+    AgencyEventId, "aev_"
+);
 
 #[cfg(test)]
 mod tests {

@@ -151,6 +151,8 @@ pub struct KeyLookup {
     pub team_slug: String,
     /// The team's name.
     pub team_name: String,
+    /// The team is a suspended agency client: its keys are refused.
+    pub team_suspended: bool,
 }
 
 /// A key with its creator's name, for lists.
@@ -275,10 +277,11 @@ impl ApiKey {
                         teams::rate_limit_per_minute,
                         teams::slug,
                         teams::name,
+                        teams::suspended_at,
                     ))
                     // No `.first()`: its bound `LIMIT ?` makes SQLite (with STAT4, as bundled)
                     // re-prepare the statement on every call. The digest is unique anyway.
-                    .get_result::<(ApiKey, i32, String, String)>($c)
+                    .get_result::<(ApiKey, i32, String, String, Option<i64>)>($c)
                     .optional()
             };
         }
@@ -287,12 +290,15 @@ impl ApiKey {
             DbConnection::Postgres(c) => lookup!(c)?,
         };
         Ok(
-            row.map(|(key, team_rate_limit, team_slug, team_name)| KeyLookup {
-                key,
-                team_rate_limit,
-                team_slug,
-                team_name,
-            }),
+            row.map(
+                |(key, team_rate_limit, team_slug, team_name, suspended)| KeyLookup {
+                    key,
+                    team_rate_limit,
+                    team_slug,
+                    team_name,
+                    team_suspended: suspended.is_some(),
+                },
+            ),
         )
     }
 

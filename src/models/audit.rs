@@ -14,6 +14,8 @@ pub struct Actor {
     pub team: TeamId,
     /// Acting user (None for API-key or system actions).
     pub user: Option<UserId>,
+    /// Set when the user acts as an operator of this agency ("operator X of agency Y").
+    pub agency: Option<String>,
     /// Client IP.
     pub ip: Option<String>,
     /// Unix seconds.
@@ -39,6 +41,7 @@ impl Actor {
                 audit_events::detail.eq(detail),
                 audit_events::ip.eq(self.ip.as_deref()),
                 audit_events::created_at.eq(self.at),
+                audit_events::actor_agency_id.eq(self.agency.as_deref()),
             ))
             .execute(conn)
             .map(|_| ())

@@ -1,5 +1,6 @@
 //! Tables and their queries. Handlers call these inside `web::block`; nothing else builds SQL.
 
+pub mod agency;
 pub mod agent_loop;
 pub mod api_key;
 pub mod audit;
@@ -7,6 +8,7 @@ pub mod bot;
 pub mod channel;
 pub mod conversation;
 pub mod integration;
+pub mod invitation;
 pub mod session;
 pub mod setup;
 pub mod team;

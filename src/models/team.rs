@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
-use crate::db::schema::{memberships, teams};
+use crate::db::schema::{agencies, agency_members, memberships, teams, users};
 use crate::domain::ids::{TeamId, UserId};
 use crate::domain::role::Role;
 
@@ -24,15 +24,50 @@ pub struct Team {
     pub created_at: i64,
     /// Default API rate limit for the team's keys, requests per minute.
     pub rate_limit_per_minute: i32,
+    /// The agency this team is a client of.
+    pub agency_id: Option<String>,
+    /// Set while the agency has suspended this client: its keys are refused.
+    pub suspended_at: Option<i64>,
 }
 
-/// A team as seen by one member.
+/// An agency as other pages mention it (breadcrumbs, switcher, audit).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = agencies)]
+pub struct AgencyRef {
+    /// Id.
+    pub id: String,
+    /// URL segment.
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+}
+
+/// A team as seen by one user: directly as a member, or as an operator of its agency.
 #[derive(Debug, Clone)]
 pub struct MemberTeam {
     /// The team.
     pub team: Team,
-    /// The member's role in it.
+    /// The user's effective role in it.
     pub role: Role,
+    /// The team's agency, for a client team.
+    pub agency: Option<AgencyRef>,
+    /// The access comes from operating the agency (audited as "operator X of agency Y").
+    pub via_agency: bool,
+}
+
+/// One row of the members page.
+#[derive(Debug, Clone)]
+pub struct Member {
+    /// User id.
+    pub user_id: String,
+    /// Display name.
+    pub name: String,
+    /// E-mail.
+    pub email: String,
+    /// Role.
+    pub role: Role,
+    /// Joined, Unix seconds.
+    pub joined_at: i64,
 }
 
 impl Team {
@@ -66,24 +101,69 @@ impl Team {
             .map(|_| ())
     }
 
-    /// The team with this slug, if `user` is a member of it. Non-members get `None`, exactly
-    /// as for a team that does not exist.
+    /// The team with this slug as `user` may see it: as a member, or as an operator of the
+    /// agency the team is a client of (acting as admin; a direct role that is higher wins).
+    /// Anyone else gets `None`, exactly as for a team that does not exist.
     pub fn find_for_member(
         conn: &mut DbConnection,
         slug: &str,
         user: &UserId,
     ) -> QueryResult<Option<MemberTeam>> {
-        let row: Option<(Team, String)> = teams::table
-            .inner_join(memberships::table)
+        let Some(team) = teams::table
             .filter(teams::slug.eq(slug))
-            .filter(memberships::user_id.eq(user.as_str()))
-            .select((Team::as_select(), memberships::role))
+            .select(Team::as_select())
             .first(conn)
-            .optional()?;
-        Ok(row.and_then(|(team, role)| Role::parse(&role).map(|role| MemberTeam { team, role })))
+            .optional()?
+        else {
+            return Ok(None);
+        };
+        let direct: Option<Role> = memberships::table
+            .find((&team.id, user.as_str()))
+            .select(memberships::role)
+            .first::<String>(conn)
+            .optional()?
+            .and_then(|r| Role::parse(&r));
+        let (agency, operator) = match &team.agency_id {
+            Some(agency_id) => {
+                let agency = agencies::table
+                    .find(agency_id)
+                    .select(AgencyRef::as_select())
+                    .first(conn)
+                    .optional()?;
+                let operator = agency_members::table
+                    .find((agency_id, user.as_str()))
+                    .count()
+                    .get_result::<i64>(conn)?
+                    > 0;
+                (agency, operator)
+            }
+            None => (None, false),
+        };
+        Ok(match (direct, operator) {
+            (Some(role @ Role::Owner), _) | (Some(role @ Role::Admin), _) => Some(MemberTeam {
+                team,
+                role,
+                agency,
+                via_agency: false,
+            }),
+            (_, true) => Some(MemberTeam {
+                team,
+                role: Role::Admin,
+                agency,
+                via_agency: true,
+            }),
+            (Some(role), false) => Some(MemberTeam {
+                team,
+                role,
+                agency,
+                via_agency: false,
+            }),
+            (None, false) => None,
+        })
     }
 
-    /// Teams the user belongs to, by name.
+    /// Teams the user belongs to directly, by name (the switcher; operators reach their
+    /// agency's clients from the agency dashboard).
     pub fn list_for_user(conn: &mut DbConnection, user: &UserId) -> QueryResult<Vec<MemberTeam>> {
         let rows: Vec<(Team, String)> = teams::table
             .inner_join(memberships::table)
@@ -93,8 +173,96 @@ impl Team {
             .load(conn)?;
         Ok(rows
             .into_iter()
-            .filter_map(|(team, role)| Role::parse(&role).map(|role| MemberTeam { team, role }))
+            .filter_map(|(team, role)| {
+                Role::parse(&role).map(|role| MemberTeam {
+                    team,
+                    role,
+                    agency: None,
+                    via_agency: false,
+                })
+            })
             .collect())
+    }
+
+    /// The team's members, owners first, then by name.
+    pub fn members(conn: &mut DbConnection, team: &TeamId) -> QueryResult<Vec<Member>> {
+        let rows: Vec<(String, String, String, String, i64)> = memberships::table
+            .inner_join(users::table)
+            .filter(memberships::team_id.eq(team.as_str()))
+            .select((
+                users::id,
+                users::name,
+                users::email,
+                memberships::role,
+                memberships::created_at,
+            ))
+            .order(users::name.asc())
+            .load(conn)?;
+        let mut members: Vec<Member> = rows
+            .into_iter()
+            .filter_map(|(user_id, name, email, role, joined_at)| {
+                Some(Member {
+                    user_id,
+                    name,
+                    email,
+                    role: Role::parse(&role)?,
+                    joined_at,
+                })
+            })
+            .collect();
+        members.sort_by_key(|m| Role::ALL.iter().position(|r| *r == m.role));
+        Ok(members)
+    }
+
+    /// One member's role, if `user` is a direct member.
+    pub fn member_role(
+        conn: &mut DbConnection,
+        team: &TeamId,
+        user: &UserId,
+    ) -> QueryResult<Option<Role>> {
+        Ok(memberships::table
+            .find((team.as_str(), user.as_str()))
+            .select(memberships::role)
+            .first::<String>(conn)
+            .optional()?
+            .and_then(|r| Role::parse(&r)))
+    }
+
+    /// Sets a member's role.
+    pub fn set_role(
+        conn: &mut DbConnection,
+        team: &TeamId,
+        user: &UserId,
+        role: Role,
+    ) -> QueryResult<()> {
+        diesel::update(memberships::table.find((team.as_str(), user.as_str())))
+            .set(memberships::role.eq(role.as_str()))
+            .execute(conn)
+            .map(|_| ())
+    }
+
+    /// Removes a member. Their sessions stay (they may belong to other teams); access is
+    /// checked on every request, so the next one is refused.
+    pub fn remove_member(conn: &mut DbConnection, team: &TeamId, user: &UserId) -> QueryResult<()> {
+        diesel::delete(memberships::table.find((team.as_str(), user.as_str())))
+            .execute(conn)
+            .map(|_| ())
+    }
+
+    /// How many owners the team has.
+    pub fn owner_count(conn: &mut DbConnection, team: &TeamId) -> QueryResult<i64> {
+        memberships::table
+            .filter(memberships::team_id.eq(team.as_str()))
+            .filter(memberships::role.eq(Role::Owner.as_str()))
+            .count()
+            .get_result(conn)
+    }
+
+    /// Deletes the team and everything it owns (keys, data, members, events).
+    pub fn delete(conn: &mut DbConnection, team: &TeamId) -> QueryResult<()> {
+        diesel::delete(teams::table.find(team.as_str()))
+            .execute(conn)
+            .map(|_| ())
     }
 
     /// Creates a team with a slug derived from its name (suffixed if taken) and its owner.
@@ -102,6 +270,19 @@ impl Team {
         conn: &mut DbConnection,
         name: &str,
         owner: &UserId,
+        now: i64,
+    ) -> QueryResult<Team> {
+        let team = Self::create(conn, name, None, now)?;
+        add_member(conn, &team.team_id(), owner, Role::Owner, now)?;
+        Ok(team)
+    }
+
+    /// Creates a team (a client of `agency` when given) with a slug derived from its name,
+    /// suffixed if taken.
+    pub fn create(
+        conn: &mut DbConnection,
+        name: &str,
+        agency: Option<&str>,
         now: i64,
     ) -> QueryResult<Team> {
         let base = match slugify(name) {
@@ -126,6 +307,8 @@ impl Team {
             name: name.to_owned(),
             created_at: now,
             rate_limit_per_minute: DEFAULT_RATE_LIMIT_PER_MINUTE,
+            agency_id: agency.map(str::to_owned),
+            suspended_at: None,
         };
         diesel::insert_into(teams::table)
             .values((
@@ -133,10 +316,22 @@ impl Team {
                 teams::slug.eq(&team.slug),
                 teams::name.eq(&team.name),
                 teams::created_at.eq(now),
+                teams::agency_id.eq(&team.agency_id),
             ))
             .execute(conn)?;
-        add_member(conn, &team.team_id(), owner, Role::Owner, now)?;
         Ok(team)
+    }
+
+    /// Suspends (`Some(now)`) or resumes (`None`) a client team.
+    pub fn set_suspended(
+        conn: &mut DbConnection,
+        team: &TeamId,
+        at: Option<i64>,
+    ) -> QueryResult<()> {
+        diesel::update(teams::table.find(team.as_str()))
+            .set(teams::suspended_at.eq(at))
+            .execute(conn)
+            .map(|_| ())
     }
 }
 

@@ -327,7 +327,7 @@ async fn managed_key(
 
 /// Who is acting, for the audit events of this request.
 fn actor(state: &AppState, user: &SignedIn, team: &TeamCtx, req: &HttpRequest) -> Actor {
-    state.actor(team.current.team.team_id(), Some(user.id()), req)
+    team.actor(state, user, req)
 }
 
 async fn load_key(state: &AppState, team: &TeamCtx, raw_id: &str) -> Result<ApiKey, PageError> {

@@ -59,6 +59,7 @@ pub async fn show(
         ApiError::ApiKeyExpired,
         ApiError::InsufficientPermissions(Scope::BotsWrite),
         ApiError::IpNotAllowed,
+        ApiError::AccountSuspended,
         ApiError::NotFound,
         ApiError::field("name", "This field is required."),
         ApiError::RateLimited { retry_after: 1 },

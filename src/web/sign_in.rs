@@ -193,6 +193,7 @@ pub async fn setup_submit(
             let actor = Actor {
                 team: team.team_id(),
                 user: Some(uid.clone()),
+                agency: None,
                 ip,
                 at: now,
             };

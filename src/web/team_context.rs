@@ -43,6 +43,26 @@ impl TeamCtx {
         &self.current.team.slug
     }
 
+    /// The team's id.
+    pub fn team_id(&self) -> crate::domain::ids::TeamId {
+        self.current.team.team_id()
+    }
+
+    /// Who acts, for the audit events of this request: operators are recorded with their
+    /// agency ("operator X of agency Y").
+    pub fn actor(
+        &self,
+        state: &AppState,
+        user: &SignedIn,
+        req: &actix_web::HttpRequest,
+    ) -> crate::models::audit::Actor {
+        let mut actor = state.actor(self.team_id(), Some(user.id()), req);
+        if self.current.via_agency {
+            actor.agency = self.current.agency.as_ref().map(|a| a.id.clone());
+        }
+        actor
+    }
+
     /// 403 unless the user may manage keys.
     pub fn require_key_manager(&self) -> Result<(), PageError> {
         if self.current.role.can_manage_keys() {

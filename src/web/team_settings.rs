@@ -84,7 +84,7 @@ pub async fn update(
     let (Some(name), Some(rate)) = (name, rate) else {
         return Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, p)?);
     };
-    let actor = state.actor(team.current.team.team_id(), Some(user.id()), &req);
+    let actor = team.actor(&state, &user, &req);
     let detail = format!("name={}; rate_limit_per_minute={rate}", name.as_str());
     with_conn(&state.pool, move |c| {
         write_tx(c, |c| {

@@ -67,6 +67,7 @@ pub async fn create(
             let actor = Actor {
                 team: team.team_id(),
                 user: Some(owner.clone()),
+                agency: None,
                 ip,
                 at: now,
             };

@@ -1,0 +1,9 @@
+DROP TABLE agency_events;
+ALTER TABLE audit_events DROP COLUMN actor_agency_id;
+DROP TABLE invitations;
+DROP INDEX teams_agency_idx;
+ALTER TABLE teams DROP COLUMN suspended_at;
+ALTER TABLE teams DROP COLUMN agency_id;
+DROP TABLE agency_members;
+DROP TABLE agency_hosts;
+DROP TABLE agencies;
