@@ -152,6 +152,16 @@ pub fn build_app(
                 .configure(crate::api::routes),
         )
         .route("/static/{path:.*}", web::get().to(crate::assets::serve))
+        // Brand assets are public (the sign-in page of an agency's host shows them) and
+        // session-free, like /static.
+        .route(
+            "/brand/{agency}/brand.css",
+            web::get().to(crate::web::brand::stylesheet),
+        )
+        .route(
+            "/brand/{agency}/logo",
+            web::get().to(crate::web::brand::logo),
+        )
         .service(
             web::scope("")
                 .wrap(sessions)

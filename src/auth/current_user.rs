@@ -22,6 +22,8 @@ pub struct SignedIn {
     pub user: User,
     /// Their session (CSRF token, flash).
     pub session: Session,
+    /// The request's host name (which brand the pages wear).
+    pub host: Option<String>,
 }
 
 impl SignedIn {
@@ -50,6 +52,7 @@ impl FromRequest for SignedIn {
         let session = req.get_session();
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let next = req.uri().path().to_owned();
+        let host = crate::web::brand::request_host(req);
         Box::pin(async move {
             let state = state.ok_or_else(|| PageError::internal("app state missing"))?;
             let now = state.clock.now();
@@ -59,7 +62,11 @@ impl FromRequest for SignedIn {
             let user =
                 crate::error::with_conn(&state.pool, move |c| Ok(User::find(c, &id)?)).await?;
             match user {
-                Some(user) => Ok(SignedIn { user, session }),
+                Some(user) => Ok(SignedIn {
+                    user,
+                    session,
+                    host,
+                }),
                 None => {
                     session.purge();
                     Err(PageError::SignInRequired { next })

@@ -2,6 +2,7 @@
 
 pub mod api_key_secret;
 pub mod base62;
+pub mod brand;
 pub mod ids;
 pub mod inputs;
 pub mod role;

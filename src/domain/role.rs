@@ -44,7 +44,9 @@ impl Role {
         match self {
             Self::Owner => "Everything, including transferring ownership and deleting the team.",
             Self::Admin => "Members (except owners), all keys and settings.",
-            Self::Developer => "Creates keys without admin scope and manages the keys they created.",
+            Self::Developer => {
+                "Creates keys without admin scope and manages the keys they created."
+            }
             Self::Viewer => "Read-only: sees masked keys, members and settings.",
         }
     }

@@ -130,6 +130,11 @@ impl ScopeSet {
         self.0 |= scope.bit();
     }
 
+    /// Removes a scope.
+    pub fn remove(&mut self, scope: Scope) {
+        self.0 &= !scope.bit();
+    }
+
     /// True when `scope` was chosen explicitly.
     pub fn contains(self, scope: Scope) -> bool {
         self.0 & scope.bit() != 0

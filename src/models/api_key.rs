@@ -289,17 +289,15 @@ impl ApiKey {
             DbConnection::Sqlite(c) => lookup!(c)?,
             DbConnection::Postgres(c) => lookup!(c)?,
         };
-        Ok(
-            row.map(
-                |(key, team_rate_limit, team_slug, team_name, suspended)| KeyLookup {
-                    key,
-                    team_rate_limit,
-                    team_slug,
-                    team_name,
-                    team_suspended: suspended.is_some(),
-                },
-            ),
-        )
+        Ok(row.map(
+            |(key, team_rate_limit, team_slug, team_name, suspended)| KeyLookup {
+                key,
+                team_rate_limit,
+                team_slug,
+                team_name,
+                team_suspended: suspended.is_some(),
+            },
+        ))
     }
 
     /// One live (not deleted, not retired) key of the team. Another team's key is `None`.

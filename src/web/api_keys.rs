@@ -64,10 +64,12 @@ pub struct ScopePicker {
     pub rows: Vec<ScopeRow>,
     /// `admin`, shown apart.
     pub admin: ScopeBox,
+    /// The user may grant `admin` (owners and admins).
+    pub admin_allowed: bool,
 }
 
 impl ScopePicker {
-    fn new(selected: ScopeSet) -> Self {
+    fn new(selected: ScopeSet, admin_allowed: bool) -> Self {
         let b = |s: Scope| ScopeBox {
             name: s.as_str(),
             description: s.description(),
@@ -83,6 +85,7 @@ impl ScopePicker {
                 })
                 .collect(),
             admin: b(Scope::Admin),
+            admin_allowed,
         }
     }
 }
@@ -123,6 +126,9 @@ pub struct KeyRow {
     pub rotatable: bool,
     /// Has actions at all (a leaked key is already revoked).
     pub actionable: bool,
+    /// The viewer may edit, rotate and delete it (their role, and for developers: their own
+    /// key without `admin` scope).
+    pub manageable: bool,
     /// For a retiring key: is it still being used? ("Still in use: last request 3 minutes ago")
     pub usage_note: Option<String>,
     /// For a retiring key: ends its grace period now.
@@ -175,6 +181,7 @@ impl KeyRow {
             status_note,
             rotatable: !matches!(status, KeyStatus::Retiring | KeyStatus::Leaked),
             actionable: status != KeyStatus::Leaked,
+            manageable: false,
             usage_note,
             end_grace_url: (status == KeyStatus::Retiring)
                 .then(|| urls::api_key_action(slug, &key.id, "end-grace")),
@@ -194,7 +201,9 @@ impl KeyRow {
 struct ListPage {
     ctx: PageCtx,
     keys: Vec<KeyRow>,
+    /// Some row has actions for this viewer (the actions column is shown).
     can_manage: bool,
+    can_create: bool,
     new_url: String,
 }
 
@@ -320,9 +329,21 @@ async fn managed_key(
     (slug, key_id): (String, String),
 ) -> Result<(TeamCtx, ApiKey), PageError> {
     let team = TeamCtx::load(state, user, &slug).await?;
-    team.require_key_manager()?;
+    team.require_key_creator()?;
     let key = load_key(state, &team, &key_id).await?;
+    if !may_manage(&team, user, &key) {
+        return Err(PageError::Forbidden);
+    }
     Ok((team, key))
+}
+
+/// Owners and admins manage every key; developers the keys they created, unless such a key
+/// has `admin` scope (from before a role change) — a developer may not mint admin keys.
+fn may_manage(team: &TeamCtx, user: &SignedIn, key: &ApiKey) -> bool {
+    let role = team.current.role;
+    let own = key.created_by.as_deref() == Some(user.user.id.as_str());
+    role.can_manage_key(own)
+        && (role.can_grant_admin_scope() || !key.scope_set().contains(Scope::Admin))
 }
 
 /// Who is acting, for the audit events of this request.
@@ -390,13 +411,20 @@ async fn list_response(
     })
     .await?;
     let slug = team.slug().to_owned();
+    let rows: Vec<KeyRow> = keys
+        .into_iter()
+        .map(|k| {
+            let manageable = may_manage(team, user, &k.key);
+            let mut row = KeyRow::new(&slug, k, now);
+            row.manageable = manageable && row.actionable;
+            row
+        })
+        .collect();
     let page = ListPage {
-        ctx: PageCtx::new("API keys", user, &team.all, &team.current, "api-keys").with_flash(flash),
-        keys: keys
-            .into_iter()
-            .map(|k| KeyRow::new(&slug, k, now))
-            .collect(),
-        can_manage: team.current.role.can_manage_keys(),
+        ctx: PageCtx::new("API keys", user, team, "api-keys").with_flash(flash),
+        can_manage: rows.iter().any(|r| r.manageable),
+        keys: rows,
+        can_create: team.current.role.can_create_keys(),
         new_url: urls::api_key_new(&slug),
     };
     Ok(render!(htmx, StatusCode::OK, page)?)
@@ -425,11 +453,15 @@ fn curl_snippet(public_url: &str, secret: &ApiKeySecret) -> String {
     )
 }
 
-/// Parses the scope checkboxes: unknown names are an error, none chosen is an error.
-fn parse_scopes(values: &[&str]) -> Result<ScopeSet, &'static str> {
+/// Parses the scope checkboxes: unknown names are an error, none chosen is an error, and
+/// `admin` is an error for a role that may not grant it.
+fn parse_scopes(values: &[&str], admin_allowed: bool) -> Result<ScopeSet, &'static str> {
     let mut set = ScopeSet::empty();
     for v in values {
         set.insert(Scope::parse(v).ok_or("Unknown scope. Choose from the list.")?);
+    }
+    if set.contains(Scope::Admin) && !admin_allowed {
+        return Err("Only owners and admins can give a key full access (admin).");
     }
     if set.is_empty() {
         return Err("Choose at least one scope.");
@@ -458,13 +490,17 @@ pub async fn new_form(
     htmx: Htmx,
 ) -> Result<HttpResponse, PageError> {
     let team = TeamCtx::load(&state, &user, &path).await?;
-    team.require_key_manager()?;
+    team.require_key_creator()?;
     let form = KeyForm {
         mode: "live".into(),
         expiry: "never".into(),
         ..KeyForm::default()
     };
-    let page = new_page(&state, &user, &team, form, ScopeSet::all());
+    let mut scopes = ScopeSet::all();
+    if !team.current.role.can_grant_admin_scope() {
+        scopes.remove(Scope::Admin);
+    }
+    let page = new_page(&state, &user, &team, form, scopes);
     Ok(render!(htmx, StatusCode::OK, page)?)
 }
 
@@ -477,9 +513,9 @@ fn new_page(
 ) -> NewPage {
     let tomorrow = utc_date(state.clock.now() + 86_400);
     NewPage {
-        ctx: PageCtx::new("Create API key", user, &team.all, &team.current, "api-keys"),
+        ctx: PageCtx::new("Create API key", user, team, "api-keys"),
         form,
-        picker: ScopePicker::new(scopes),
+        picker: ScopePicker::new(scopes, team.current.role.can_grant_admin_scope()),
         action: urls::api_keys(team.slug()),
         cancel_url: urls::api_keys(team.slug()),
         expiry_presets: ExpiryChoice::PRESETS,
@@ -497,7 +533,7 @@ pub async fn create(
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
     let team = TeamCtx::load(&state, &user, &path).await?;
-    team.require_key_manager()?;
+    team.require_key_creator()?;
     let now = state.clock.now();
 
     let mut f = KeyForm {
@@ -512,7 +548,7 @@ pub async fn create(
         .map_err(|m| f.name_error = Some(m))
         .ok();
     let scope_values = form.all("scopes");
-    let scopes = parse_scopes(&scope_values)
+    let scopes = parse_scopes(&scope_values, team.current.role.can_grant_admin_scope())
         .map_err(|m| f.scopes_error = Some(m))
         .ok();
     let mode = KeyMode::parse(&f.mode).or_else(|| {
@@ -585,13 +621,7 @@ pub async fn create(
     match result {
         Ok((key, secret)) => {
             let page = RevealPage {
-                ctx: PageCtx::new(
-                    "API key created",
-                    &user,
-                    &team.all,
-                    &team.current,
-                    "api-keys",
-                ),
+                ctx: PageCtx::new("API key created", &user, &team, "api-keys"),
                 key: row_for(&team, &key, Some(user.user.name.clone()), now),
                 curl: curl_snippet(&state.config.public_url, &secret),
                 secret: secret.expose(),
@@ -653,16 +683,10 @@ fn edit_page(
     scopes: ScopeSet,
 ) -> EditPage {
     EditPage {
-        ctx: PageCtx::new(
-            format!("Edit {}", key.name),
-            user,
-            &team.all,
-            &team.current,
-            "api-keys",
-        ),
+        ctx: PageCtx::new(format!("Edit {}", key.name), user, team, "api-keys"),
         key: row_for(team, key, None, state.clock.now()),
         form,
-        picker: ScopePicker::new(scopes),
+        picker: ScopePicker::new(scopes, team.current.role.can_grant_admin_scope()),
         action: urls::api_key(team.slug(), &key.id),
         cancel_url: urls::api_keys(team.slug()),
     }
@@ -687,7 +711,7 @@ pub async fn update(
         .map_err(|m| f.name_error = Some(m))
         .ok();
     let scope_values = form.all("scopes");
-    let scopes = parse_scopes(&scope_values)
+    let scopes = parse_scopes(&scope_values, team.current.role.can_grant_admin_scope())
         .map_err(|m| f.scopes_error = Some(m))
         .ok();
     let limits = f.parse_limits(&form);
@@ -766,13 +790,7 @@ fn rotate_page(
     error: Option<&'static str>,
 ) -> RotatePage {
     RotatePage {
-        ctx: PageCtx::new(
-            format!("Rotate {}", key.name),
-            user,
-            &team.all,
-            &team.current,
-            "api-keys",
-        ),
+        ctx: PageCtx::new(format!("Rotate {}", key.name), user, team, "api-keys"),
         key: row_for(team, key, None, state.clock.now()),
         action: urls::api_key_action(team.slug(), &key.id, "rotate"),
         cancel_url: urls::api_keys(team.slug()),
@@ -837,13 +855,7 @@ pub async fn rotate(
                 )
             };
             let page = RevealPage {
-                ctx: PageCtx::new(
-                    "API key rotated",
-                    &user,
-                    &team.all,
-                    &team.current,
-                    "api-keys",
-                ),
+                ctx: PageCtx::new("API key rotated", &user, &team, "api-keys"),
                 key: row_for(&team, &new_key, Some(user.user.name.clone()), now),
                 curl: curl_snippet(&state.config.public_url, &secret),
                 secret: secret.expose(),
@@ -870,13 +882,7 @@ pub async fn delete_form(
 ) -> Result<HttpResponse, PageError> {
     let (team, key) = managed_key(&state, &user, path.into_inner()).await?;
     let page = DeletePage {
-        ctx: PageCtx::new(
-            format!("Delete {}", key.name),
-            &user,
-            &team.all,
-            &team.current,
-            "api-keys",
-        ),
+        ctx: PageCtx::new(format!("Delete {}", key.name), &user, &team, "api-keys"),
         key: row_for(&team, &key, None, state.clock.now()),
         action: urls::api_key_action(team.slug(), &key.id, "delete"),
         cancel_url: urls::api_keys(team.slug()),

@@ -40,6 +40,7 @@ pub struct ErrorRow {
 #[template(path = "api_reference.html", blocks = ["content"])]
 struct ReferencePage {
     ctx: PageCtx,
+    keys_url: String,
     base: String,
     routes: Vec<RouteRow>,
     scopes: Vec<(&'static str, &'static str)>,
@@ -72,14 +73,9 @@ pub async fn show(
         })
         .collect();
     let page = ReferencePage {
-        ctx: PageCtx::new(
-            "API reference",
-            &user,
-            &team.all,
-            &team.current,
-            "api-reference",
-        ),
+        ctx: PageCtx::new("API reference", &user, &team, "api-reference"),
         base: format!("{}/v1", state.config.public_url),
+        keys_url: super::urls::api_keys(team.slug()),
         routes: ROUTES
             .iter()
             .map(|r| RouteRow {

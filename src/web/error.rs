@@ -62,6 +62,7 @@ impl From<askama::Error> for PageError {
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
+    brand: super::brand::Brand,
     status: u16,
     title: &'a str,
     message: &'a str,
@@ -118,6 +119,7 @@ impl ResponseError for PageError {
         };
         let status = self.status_code();
         let body = ErrorPage {
+            brand: Default::default(),
             status: status.as_u16(),
             title,
             message,

@@ -1,79 +1,243 @@
-//! What every dashboard page's frame needs: user, teams, current team, CSRF token, flash.
+//! What every dashboard page's frame needs: brand, user, switcher, navigation, breadcrumbs,
+//! CSRF token, flash. Team pages and agency pages build it from their contexts.
 
 use actix_session::Session;
 
+use super::agency_context::AgencyCtx;
+use super::brand::Brand;
+use super::team_context::TeamCtx;
+use super::urls;
 use crate::auth::csrf;
 use crate::auth::current_user::SignedIn;
-use crate::models::team::MemberTeam;
 
 const FLASH: &str = "flash";
 
-/// A link in the team switcher.
-pub struct TeamLink {
-    /// Display name.
-    pub name: String,
-    /// Its API keys page.
+/// A link in the switcher or the sidebar.
+pub struct NavLink {
+    /// Visible text.
+    pub label: String,
+    /// Target.
     pub url: String,
-    /// This is the team being viewed.
+    /// This is where the user is.
     pub current: bool,
+    /// `data-testid`.
+    pub testid: String,
+}
+
+/// One step of the breadcrumb (*Agency › Client › API keys*).
+pub struct Crumb {
+    /// Visible text.
+    pub label: String,
+    /// Target; `None` for the last step.
+    pub url: Option<String>,
 }
 
 /// The layout context.
 pub struct PageCtx {
     /// `<title>` and `<h1>`.
     pub title: String,
+    /// The brand the page wears.
+    pub brand: Brand,
     /// Signed-in user's name.
     pub user_name: String,
     /// Signed-in user's e-mail.
     pub user_email: String,
     /// CSRF token for forms and `hx-headers`.
     pub csrf: String,
-    /// Teams to switch to.
-    pub teams: Vec<TeamLink>,
-    /// Current team's name.
+    /// "Team", "Client" or "Agency".
+    pub switcher_label: &'static str,
+    /// The team or agency being viewed.
+    pub switcher_name: String,
+    /// The agency above a client's name, for operators.
+    pub switcher_agency: Option<String>,
+    /// Teams and agencies to switch to.
+    pub switch_to: Vec<NavLink>,
+    /// Sidebar sections.
+    pub nav: Vec<NavLink>,
+    /// Breadcrumb (empty for a plain team).
+    pub crumbs: Vec<Crumb>,
+    /// What the user is here ("owner", "operator of Acme Agency"…).
+    pub role: String,
+    /// Shown on every page of a suspended client.
+    pub suspended: bool,
+    /// The current team's name (page titles); the agency's on agency pages.
     pub team_name: String,
-    /// Current user's role in it.
-    pub role: &'static str,
-    /// Sidebar section to highlight.
-    pub section: &'static str,
-    /// Current team's API keys URL.
-    pub keys_url: String,
-    /// Current team's settings URL.
-    pub settings_url: String,
-    /// The API reference URL.
-    pub reference_url: String,
     /// One-time confirmation message.
     pub flash: Option<String>,
 }
 
+fn link(label: &str, url: String, current: bool, testid: &str) -> NavLink {
+    NavLink {
+        label: label.to_owned(),
+        url,
+        current,
+        testid: testid.to_owned(),
+    }
+}
+
 impl PageCtx {
-    /// The frame for a page of `current` team.
+    /// The frame for a page of the team in `team`; `section` highlights the sidebar entry.
     pub fn new(
         title: impl Into<String>,
         user: &SignedIn,
-        teams: &[MemberTeam],
-        current: &MemberTeam,
+        team: &TeamCtx,
         section: &'static str,
     ) -> Self {
+        let current = &team.current;
+        let slug = &current.team.slug;
+        let mut switch_to: Vec<NavLink> = team
+            .all
+            .iter()
+            .map(|t| {
+                link(
+                    &t.team.name,
+                    urls::api_keys(&t.team.slug),
+                    t.team.id == current.team.id,
+                    "switch-team",
+                )
+            })
+            .collect();
+        switch_to.extend(
+            team.agencies
+                .iter()
+                .map(|a| link(&a.name, urls::agency(&a.slug), false, "switch-agency")),
+        );
+        let nav = vec![
+            link(
+                "API keys",
+                urls::api_keys(slug),
+                section == "api-keys",
+                "nav-api-keys",
+            ),
+            link(
+                "Members",
+                urls::members(slug),
+                section == "members",
+                "nav-members",
+            ),
+            link(
+                "API reference",
+                urls::api_reference(slug),
+                section == "api-reference",
+                "nav-api-reference",
+            ),
+            link(
+                "Settings",
+                urls::team_settings(slug),
+                section == "settings",
+                "nav-settings",
+            ),
+        ];
+        let mut crumbs = vec![];
+        if let Some(agency) = &current.agency
+            && current.via_agency
+        {
+            crumbs.push(Crumb {
+                label: agency.name.clone(),
+                url: Some(urls::agency(&agency.slug)),
+            });
+            crumbs.push(Crumb {
+                label: current.team.name.clone(),
+                url: Some(urls::api_keys(slug)),
+            });
+            crumbs.push(Crumb {
+                label: title_of(section).to_owned(),
+                url: None,
+            });
+        }
+        let role = match (&current.agency, current.via_agency) {
+            (Some(a), true) => format!("operator of {}", a.name),
+            _ => current.role.as_str().to_owned(),
+        };
         Self {
             title: title.into(),
+            brand: team.brand.clone(),
             user_name: user.user.name.clone(),
             user_email: user.user.email.clone(),
             csrf: csrf::token(&user.session),
-            teams: teams
-                .iter()
-                .map(|t| TeamLink {
-                    name: t.team.name.clone(),
-                    url: super::urls::api_keys(&t.team.slug),
-                    current: t.team.id == current.team.id,
-                })
-                .collect(),
+            switcher_label: if current.agency.is_some() {
+                "Client"
+            } else {
+                "Team"
+            },
+            switcher_name: current.team.name.clone(),
+            switcher_agency: current
+                .agency
+                .as_ref()
+                .filter(|_| current.via_agency)
+                .map(|a| a.name.clone()),
+            switch_to,
+            nav,
+            crumbs,
+            role,
+            suspended: current.team.suspended_at.is_some(),
             team_name: current.team.name.clone(),
-            role: current.role.as_str(),
-            section,
-            keys_url: super::urls::api_keys(&current.team.slug),
-            settings_url: super::urls::team_settings(&current.team.slug),
-            reference_url: super::urls::api_reference(&current.team.slug),
+            flash: take_flash(&user.session),
+        }
+    }
+
+    /// The frame for an agency page.
+    pub fn for_agency(
+        title: impl Into<String>,
+        user: &SignedIn,
+        agency: &AgencyCtx,
+        section: &'static str,
+    ) -> Self {
+        let slug = &agency.agency.slug;
+        let mut switch_to: Vec<NavLink> = agency
+            .teams
+            .iter()
+            .map(|t| {
+                link(
+                    &t.team.name,
+                    urls::api_keys(&t.team.slug),
+                    false,
+                    "switch-team",
+                )
+            })
+            .collect();
+        switch_to.extend(agency.agencies.iter().map(|a| {
+            link(
+                &a.name,
+                urls::agency(&a.slug),
+                a.id == agency.agency.id,
+                "switch-agency",
+            )
+        }));
+        Self {
+            title: title.into(),
+            brand: agency.brand.clone(),
+            user_name: user.user.name.clone(),
+            user_email: user.user.email.clone(),
+            csrf: csrf::token(&user.session),
+            switcher_label: "Agency",
+            switcher_name: agency.agency.name.clone(),
+            switcher_agency: None,
+            switch_to,
+            nav: vec![
+                link(
+                    "Clients",
+                    urls::agency(slug),
+                    section == "clients",
+                    "nav-clients",
+                ),
+                link(
+                    "Operators",
+                    urls::agency_operators(slug),
+                    section == "operators",
+                    "nav-operators",
+                ),
+                link(
+                    "Brand",
+                    urls::agency_brand(slug),
+                    section == "brand",
+                    "nav-brand",
+                ),
+            ],
+            crumbs: vec![],
+            role: format!("agency {}", agency.role.as_str()),
+            suspended: false,
+            team_name: agency.agency.name.clone(),
             flash: take_flash(&user.session),
         }
     }
@@ -84,6 +248,15 @@ impl PageCtx {
             self.flash = flash;
         }
         self
+    }
+}
+
+fn title_of(section: &str) -> &'static str {
+    match section {
+        "api-keys" => "API keys",
+        "members" => "Members",
+        "api-reference" => "API reference",
+        _ => "Settings",
     }
 }
 

@@ -1,7 +1,9 @@
 //! The HTML + htmx surface. This file is THE dashboard route table.
 
+pub mod agency_context;
 pub mod api_keys;
 pub mod api_reference;
+pub mod brand;
 pub mod error;
 pub mod form;
 pub mod htmx;
@@ -25,6 +27,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/logout", web::post().to(sign_in::logout))
         .route("/teams/new", web::get().to(teams::new_form))
         .route("/teams/new", web::post().to(teams::create))
+        .route("/agencies/new", web::get().to(teams::new_agency_form))
+        .route("/agencies/new", web::post().to(teams::create_agency))
         .route(
             "/teams/{team}/api-reference",
             web::get().to(api_reference::show),

@@ -8,6 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use super::brand::Brand;
 use super::error::PageError;
 use super::form::FormData;
 use super::htmx::Htmx;
@@ -37,6 +38,7 @@ pub struct LinkQuery {
 #[derive(Template, Default)]
 #[template(path = "auth/setup.html", blocks = ["content"])]
 struct SetupPage {
+    brand: Brand,
     csrf: String,
     token: String,
     name: String,
@@ -51,6 +53,7 @@ struct SetupPage {
 #[derive(Template, Default)]
 #[template(path = "auth/login.html", blocks = ["content"])]
 struct LoginPage {
+    brand: Brand,
     csrf: String,
     next: String,
     email: String,
@@ -83,17 +86,24 @@ fn sign_in_session(session: &Session, user: &UserId, now: i64) -> Result<(), Pag
         .map_err(|_| PageError::internal("session insert failed"))
 }
 
-/// GET / → the user's first team, or sign-in.
+/// GET / → the user's first agency or team; a user with neither may start a team.
 pub async fn home(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, PageError> {
     let session = req.get_session();
     let Some(user) = session_user(&session, state.clock.now(), state.config.session_max_secs)
     else {
         return Ok(redirect("/login"));
     };
-    let teams = with_conn(&state.pool, move |c| Ok(Team::list_for_user(c, &user)?)).await?;
-    match teams.first() {
-        Some(t) => Ok(redirect(&urls::api_keys(&t.team.slug))),
-        None => Err(PageError::NotFound),
+    let (agencies, teams) = with_conn(&state.pool, move |c| {
+        Ok((
+            crate::models::agency::Agency::list_for_user(c, &user)?,
+            Team::list_for_user(c, &user)?,
+        ))
+    })
+    .await?;
+    match (agencies.first(), teams.first()) {
+        (Some(a), _) => Ok(redirect(&urls::agency(&a.slug))),
+        (None, Some(t)) => Ok(redirect(&urls::api_keys(&t.team.slug))),
+        (None, None) => Ok(redirect("/teams/new")),
     }
 }
 
@@ -211,11 +221,13 @@ pub async fn setup_submit(
 
 /// GET /login.
 pub async fn login_form(
+    state: web::Data<AppState>,
     query: web::Query<LinkQuery>,
     req: HttpRequest,
     htmx: Htmx,
 ) -> Result<HttpResponse, PageError> {
     let page = LoginPage {
+        brand: Brand::for_host(&state, &req).await,
         csrf: csrf::token(&req.get_session()),
         next: safe_next(query.next.as_deref()),
         notice: query.signed_out.is_some().then_some("You have signed out."),
@@ -235,7 +247,9 @@ pub async fn login_submit(
     let now = state.clock.now();
     let next = safe_next(Some(form.get("next")));
     let raw_email = form.get("email").to_owned();
+    let brand = Brand::for_host(&state, &req).await;
     let fail = |error: &'static str| LoginPage {
+        brand: brand.clone(),
         csrf: csrf::token(&session),
         next: next.clone(),
         email: raw_email.clone(),

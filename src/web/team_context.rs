@@ -1,19 +1,26 @@
-//! Loading the team named in the URL, for a member. Non-members get 404, exactly as for a
-//! team that does not exist.
+//! Loading the team named in the URL, for a member or an operator of its agency. Anyone else
+//! gets 404, exactly as for a team that does not exist. Every URL names its team, so no form
+//! of one client's page can act on another.
 
 use crate::auth::current_user::SignedIn;
 use crate::error::with_conn;
-use crate::models::team::{MemberTeam, Team};
+use crate::models::agency::Agency;
+use crate::models::team::{AgencyRef, MemberTeam, Team};
 use crate::startup::AppState;
 
+use super::brand::Brand;
 use super::error::PageError;
 
 /// The current team and the user's other teams.
 pub struct TeamCtx {
-    /// The team in the URL, with the user's role.
+    /// The team in the URL, with the user's effective role.
     pub current: MemberTeam,
     /// All the user's teams (switcher).
     pub all: Vec<MemberTeam>,
+    /// Agencies the user operates (switcher).
+    pub agencies: Vec<AgencyRef>,
+    /// The brand these pages wear.
+    pub brand: Brand,
 }
 
 impl TeamCtx {
@@ -24,18 +31,23 @@ impl TeamCtx {
         }
         let user_id = user.id();
         let slug = slug.to_owned();
-        let (current, all) = with_conn(&state.pool, move |c| {
-            let current = Team::find_for_member(c, &slug, &user_id)?;
-            let all = if current.is_some() {
-                Team::list_for_user(c, &user_id)?
-            } else {
-                vec![]
+        let host = user.host.clone();
+        let found = with_conn(&state.pool, move |c| {
+            let Some(current) = Team::find_for_member(c, &slug, &user_id)? else {
+                return Ok(None);
             };
-            Ok((current, all))
+            let all = Team::list_for_user(c, &user_id)?;
+            let agencies = Agency::list_for_user(c, &user_id)?;
+            let brand = Brand::resolve(c, host.as_deref(), current.team.agency_id.as_deref())?;
+            Ok(Some(Self {
+                current,
+                all,
+                agencies,
+                brand,
+            }))
         })
         .await?;
-        let current = current.ok_or(PageError::NotFound)?;
-        Ok(Self { current, all })
+        found.ok_or(PageError::NotFound)
     }
 
     /// The team's slug.
@@ -63,9 +75,18 @@ impl TeamCtx {
         actor
     }
 
-    /// 403 unless the user may manage keys.
+    /// 403 unless the user may manage every key.
     pub fn require_key_manager(&self) -> Result<(), PageError> {
         if self.current.role.can_manage_keys() {
+            Ok(())
+        } else {
+            Err(PageError::Forbidden)
+        }
+    }
+
+    /// 403 unless the user may create keys (developers too).
+    pub fn require_key_creator(&self) -> Result<(), PageError> {
+        if self.current.role.can_create_keys() {
             Ok(())
         } else {
             Err(PageError::Forbidden)

@@ -32,8 +32,8 @@ struct SettingsPage {
 
 fn page(user: &SignedIn, team: &TeamCtx) -> SettingsPage {
     SettingsPage {
-        ctx: PageCtx::new("Settings", user, &team.all, &team.current, "settings"),
-        can_edit: team.current.role.can_manage_keys(),
+        ctx: PageCtx::new("Settings", user, team, "settings"),
+        can_edit: team.current.role.can_edit_settings(),
         action: urls::team_settings(team.slug()),
         name: team.current.team.name.clone(),
         name_error: None,
@@ -63,7 +63,9 @@ pub async fn update(
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
     let team = TeamCtx::load(&state, &user, &path).await?;
-    team.require_key_manager()?;
+    if !team.current.role.can_edit_settings() {
+        return Err(PageError::Forbidden);
+    }
     let mut p = page(&user, &team);
     p.name = form.get("name").to_owned();
     p.rate_limit = form.get("rate_limit").trim().to_owned();

@@ -15,6 +15,7 @@ use crate::auth::current_user::SignedIn;
 use crate::db::write_tx;
 use crate::domain::inputs::Name;
 use crate::error::{AppError, with_conn};
+use crate::models::agency::{Agency, AgencyActor};
 use crate::models::audit::Actor;
 use crate::models::team::Team;
 use crate::render;
@@ -23,18 +24,66 @@ use crate::startup::AppState;
 #[derive(Template)]
 #[template(path = "teams/new.html", blocks = ["content"])]
 struct NewTeamPage {
+    brand: super::brand::Brand,
     csrf: String,
     name: String,
     name_error: Option<&'static str>,
+    /// "team" or "agency".
+    kind: &'static str,
+}
+
+/// What the page creates.
+#[derive(Clone, Copy)]
+enum Kind {
+    Team,
+    Agency,
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Team => "team",
+            Self::Agency => "agency",
+        }
+    }
+}
+
+async fn form_page(
+    state: &AppState,
+    user: &SignedIn,
+    req: &HttpRequest,
+    kind: Kind,
+    name: String,
+    name_error: Option<&'static str>,
+) -> NewTeamPage {
+    NewTeamPage {
+        brand: super::brand::Brand::for_host(state, req).await,
+        csrf: csrf::token(&user.session),
+        name,
+        name_error,
+        kind: kind.as_str(),
+    }
 }
 
 /// GET /teams/new
-pub async fn new_form(user: SignedIn, htmx: Htmx) -> Result<HttpResponse, PageError> {
-    let page = NewTeamPage {
-        csrf: csrf::token(&user.session),
-        name: String::new(),
-        name_error: None,
-    };
+pub async fn new_form(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    htmx: Htmx,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let page = form_page(&state, &user, &req, Kind::Team, String::new(), None).await;
+    Ok(render!(htmx, StatusCode::OK, page)?)
+}
+
+/// GET /agencies/new
+pub async fn new_agency_form(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    htmx: Htmx,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let page = form_page(&state, &user, &req, Kind::Agency, String::new(), None).await;
     Ok(render!(htmx, StatusCode::OK, page)?)
 }
 
@@ -50,11 +99,7 @@ pub async fn create(
     let name = match Name::parse(&raw) {
         Ok(n) => n,
         Err(m) => {
-            let page = NewTeamPage {
-                csrf: csrf::token(&user.session),
-                name: raw,
-                name_error: Some(m),
-            };
+            let page = form_page(&state, &user, &req, Kind::Team, raw, Some(m)).await;
             return Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, page)?);
         }
     };
@@ -82,5 +127,50 @@ pub async fn create(
     );
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, urls::api_keys(&team.slug)))
+        .finish())
+}
+
+/// POST /agencies/new: any user may start an agency and owns it.
+pub async fn create_agency(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    form: FormData,
+    htmx: Htmx,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let raw = form.get("name").to_owned();
+    let name = match Name::parse(&raw) {
+        Ok(n) => n,
+        Err(m) => {
+            let page = form_page(&state, &user, &req, Kind::Agency, raw, Some(m)).await;
+            return Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, page)?);
+        }
+    };
+    let owner = user.id();
+    let now = state.clock.now();
+    let ip = state.client_ip(&req);
+    let agency = with_conn(&state.pool, move |c| {
+        write_tx(c, |c| {
+            let agency = Agency::create_with_owner(c, name.as_str(), &owner, now)?;
+            let actor = AgencyActor {
+                agency: agency.agency_id(),
+                user: owner.clone(),
+                ip,
+                at: now,
+            };
+            actor.record(c, "agency.created", None, None)?;
+            Ok::<_, AppError>(agency)
+        })
+    })
+    .await?;
+    set_flash(
+        &user.session,
+        &format!(
+            "Agency “{}” created. Add your first client to start.",
+            agency.name
+        ),
+    );
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, urls::agency(&agency.slug)))
         .finish())
 }

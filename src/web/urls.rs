@@ -29,3 +29,33 @@ pub fn team_settings(team_slug: &str) -> String {
 pub fn api_reference(team_slug: &str) -> String {
     format!("/teams/{team_slug}/api-reference")
 }
+
+/// A team's members page.
+pub fn members(team_slug: &str) -> String {
+    format!("/teams/{team_slug}/settings/members")
+}
+
+/// The one-time invitation link's path.
+pub fn invitation(token: &str) -> String {
+    format!("/invitations/{token}")
+}
+
+/// An agency's dashboard (its clients).
+pub fn agency(agency_slug: &str) -> String {
+    format!("/agencies/{agency_slug}")
+}
+
+/// An agency's operators page.
+pub fn agency_operators(agency_slug: &str) -> String {
+    format!("/agencies/{agency_slug}/operators")
+}
+
+/// An agency's brand page.
+pub fn agency_brand(agency_slug: &str) -> String {
+    format!("/agencies/{agency_slug}/brand")
+}
+
+/// An action on one client of an agency: `suspend`, `resume`, `delete`.
+pub fn agency_client_action(agency_slug: &str, team_slug: &str, action: &str) -> String {
+    format!("/agencies/{agency_slug}/clients/{team_slug}/{action}")
+}

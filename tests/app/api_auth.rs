@@ -408,7 +408,9 @@ async fn a_flush_of_many_keys_writes_every_key_and_hour_and_never_moves_last_use
             }
         }
         // A key that no longer exists has nothing to count.
-        app.state.usage.record("key_00000000000000000000", Some("192.0.2.1"), t0);
+        app.state
+            .usage
+            .record("key_00000000000000000000", Some("192.0.2.1"), t0);
         let flushed = app.db(|c| app.state.usage.flush(c)).expect("flush");
         assert_eq!(flushed, 450);
         let rows: Vec<(String, i64, i64)> = app
@@ -437,7 +439,10 @@ async fn a_flush_of_many_keys_writes_every_key_and_hour_and_never_moves_last_use
             if i % 2 == 0 {
                 assert_eq!((row.1, row.2.as_deref()), (Some(t0 + 3601), None));
             } else {
-                assert_eq!((row.1, row.2.as_deref()), (Some(t0 + 3600), Some("198.51.100.5")));
+                assert_eq!(
+                    (row.1, row.2.as_deref()),
+                    (Some(t0 + 3600), Some("198.51.100.5"))
+                );
             }
         }
         // A late, older observation adds its count but leaves the newer last use alone.
@@ -456,7 +461,10 @@ async fn a_flush_of_many_keys_writes_every_key_and_hour_and_never_moves_last_use
                 Ok::<_, diesel::result::Error>((at, ip, n))
             })
             .expect("row");
-        assert_eq!((at, ip.as_deref(), n), (Some(t0 + 3600), Some("198.51.100.5"), 2));
+        assert_eq!(
+            (at, ip.as_deref(), n),
+            (Some(t0 + 3600), Some("198.51.100.5"), 2)
+        );
     })
     .await;
 }

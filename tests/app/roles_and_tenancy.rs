@@ -96,7 +96,7 @@ async fn another_teams_pages_and_keys_are_404_for_non_members() {
 }
 
 #[actix_web::test]
-async fn developers_and_viewers_see_the_list_read_only_and_are_refused_actions() {
+async fn viewers_see_the_list_read_only_and_developers_cannot_touch_others_keys() {
     each_db(|app| async move {
         let slug = app.set_up("ada@example.com", "Acme").await;
         app.create_key(
@@ -115,9 +115,10 @@ async fn developers_and_viewers_see_the_list_read_only_and_are_refused_actions()
             let list = app.get(&format!("/teams/{slug}/settings/api-keys")).await;
             list.assert_status(200);
             assert!(list.body.contains("data-key-name=\"Prod\""));
-            assert!(
-                !list.body.contains("data-testid=\"create-key\""),
-                "{role:?} gets no create button"
+            assert_eq!(
+                list.body.contains("data-testid=\"create-key\""),
+                role == Role::Developer,
+                "only the developer gets a create button"
             );
             assert!(
                 !list.body.contains("data-testid=\"key-actions\""),
@@ -125,25 +126,38 @@ async fn developers_and_viewers_see_the_list_read_only_and_are_refused_actions()
             );
             let csrf = list.csrf();
             let base = format!("/teams/{slug}/settings/api-keys");
+            if role == Role::Viewer {
+                app.get(&format!("{base}/new")).await.assert_status(403);
+            }
             for p in [
-                format!("{base}/new"),
                 format!("{base}/{key}/edit"),
                 format!("{base}/{key}/rotate"),
                 format!("{base}/{key}/delete"),
             ] {
                 app.get(&p).await.assert_status(403);
             }
-            app.post(
-                &base,
-                &[
-                    ("csrf_token", &csrf),
-                    ("name", "x"),
-                    ("scopes", "admin"),
-                    ("mode", "live"),
-                ],
-            )
-            .await
-            .assert_status(403);
+            let create = app
+                .post(
+                    &base,
+                    &[
+                        ("csrf_token", &csrf),
+                        ("name", "x"),
+                        ("scopes", "admin"),
+                        ("mode", "live"),
+                        ("expiry", "never"),
+                    ],
+                )
+                .await;
+            if role == Role::Developer {
+                create.assert_status(422);
+                assert!(
+                    create
+                        .body
+                        .contains("Only owners and admins can give a key full access (admin).")
+                );
+            } else {
+                create.assert_status(403);
+            }
             app.post(&format!("{base}/{key}/delete"), &[("csrf_token", &csrf)])
                 .await
                 .assert_status(403);
@@ -208,6 +222,77 @@ async fn a_user_can_create_another_team_and_owns_it() {
             &[("name", "K"), ("scopes", "admin"), ("mode", "live")],
         )
         .await;
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn developers_create_keys_without_admin_scope_and_manage_only_their_own() {
+    each_db(|app| async move {
+        let slug = app.set_up("ada@example.com", "Acme").await;
+        app.add_member(&slug, "dev@example.com", Role::Developer)
+            .await;
+        app.add_member(&slug, "dev2@example.com", Role::Developer)
+            .await;
+        app.swap_cookies(Default::default());
+        app.sign_in("dev@example.com", PASSWORD).await;
+        let form = app
+            .get(&format!("/teams/{slug}/settings/api-keys/new"))
+            .await;
+        form.assert_status(200);
+        assert!(!form.body.contains("value=\"admin\""), "no admin checkbox");
+        assert!(form.body.contains("data-testid=\"admin-scope-note\""));
+        app.create_key(
+            &slug,
+            &[
+                ("name", "Dev key"),
+                ("scopes", "bots:write"),
+                ("mode", "test"),
+            ],
+        )
+        .await;
+        let own: String = app
+            .db(|c| {
+                api_keys::table
+                    .filter(api_keys::name.eq("Dev key"))
+                    .select(api_keys::id)
+                    .first(c)
+            })
+            .expect("key");
+        let base = format!("/teams/{slug}/settings/api-keys");
+        let list = app.get(&base).await;
+        assert!(list.body.contains("data-testid=\"key-actions\""));
+        app.get(&format!("{base}/{own}/rotate"))
+            .await
+            .assert_status(200);
+
+        // Another developer may read it but not touch it.
+        let dev1 = app.cookies();
+        app.swap_cookies(Default::default());
+        app.sign_in("dev2@example.com", PASSWORD).await;
+        let list = app.get(&base).await;
+        assert!(list.body.contains("data-key-name=\"Dev key\""));
+        assert!(!list.body.contains("data-testid=\"key-actions\""));
+        let csrf = list.csrf();
+        app.post(&format!("{base}/{own}/delete"), &[("csrf_token", &csrf)])
+            .await
+            .assert_status(403);
+
+        // Its creator deletes it.
+        app.swap_cookies(dev1);
+        let csrf = app.get(&base).await.csrf();
+        app.post(&format!("{base}/{own}/delete"), &[("csrf_token", &csrf)])
+            .await
+            .assert_status(303);
+        let revoked: Option<i64> = app
+            .db(|c| {
+                api_keys::table
+                    .find(&own)
+                    .select(api_keys::revoked_at)
+                    .first(c)
+            })
+            .expect("row");
+        assert!(revoked.is_some());
     })
     .await;
 }

@@ -1,0 +1,164 @@
+//! The brand a page wears: Latchkey's, or — on an agency's host name, or inside an agency's
+//! client or agency pages — the agency's own (name, logo, colour). Brand colours are served as
+//! a stylesheet (`/brand/{agency}/brand.css`) so the CSP never needs inline styles.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use diesel::QueryResult;
+
+use crate::db::DbConnection;
+use crate::domain::brand::{HexColor, palette};
+use crate::error::with_conn;
+use crate::models::agency::Agency;
+use crate::startup::AppState;
+
+/// Our own product name, shown only where no agency brand applies.
+pub const PRODUCT: &str = "Latchkey";
+
+/// What the layouts need to draw the brand.
+#[derive(Debug, Clone)]
+pub struct Brand {
+    /// Product name ("Latchkey" or the agency's).
+    pub product: String,
+    /// The letter in the brand mark when there is no logo.
+    pub initial: String,
+    /// Logo URL (versioned).
+    pub logo_url: Option<String>,
+    /// Brand stylesheet URL (versioned), when the agency chose a colour.
+    pub css_url: Option<String>,
+    /// "Powered by Latchkey" under the brand (opt-in for agencies).
+    pub powered_by: bool,
+    /// Where clients ask for help.
+    pub support_email: Option<String>,
+    /// The agency whose brand this is.
+    pub agency_id: Option<String>,
+}
+
+impl Default for Brand {
+    fn default() -> Self {
+        Self {
+            product: PRODUCT.to_owned(),
+            initial: "L".to_owned(),
+            logo_url: None,
+            css_url: None,
+            powered_by: false,
+            support_email: None,
+            agency_id: None,
+        }
+    }
+}
+
+impl Brand {
+    /// An agency's brand.
+    pub fn of(agency: &Agency) -> Self {
+        let product = agency.product().to_owned();
+        let v = agency.brand_version;
+        Self {
+            initial: product
+                .chars()
+                .find(|c| c.is_alphanumeric())
+                .map(|c| c.to_uppercase().collect())
+                .unwrap_or_else(|| "·".to_owned()),
+            logo_url: agency
+                .logo_type
+                .as_ref()
+                .map(|_| format!("/brand/{}/logo?v={v}", agency.id)),
+            css_url: agency
+                .primary_color
+                .as_ref()
+                .map(|_| format!("/brand/{}/brand.css?v={v}", agency.id)),
+            powered_by: agency.powered_by,
+            support_email: agency.support_email.clone(),
+            agency_id: Some(agency.id.clone()),
+            product,
+        }
+    }
+
+    /// The brand for a request: the agency that claimed the request's host wins; otherwise
+    /// the agency the page belongs to (a client team's or the agency's own pages); otherwise
+    /// Latchkey's.
+    pub fn resolve(
+        conn: &mut DbConnection,
+        host: Option<&str>,
+        agency_id: Option<&str>,
+    ) -> QueryResult<Self> {
+        if let Some(host) = host
+            && let Some(agency) = Agency::find_by_host(conn, host)?
+        {
+            return Ok(Self::of(&agency));
+        }
+        if let Some(id) = agency_id
+            && let Some(agency) = Agency::find(conn, id)?
+        {
+            return Ok(Self::of(&agency));
+        }
+        Ok(Self::default())
+    }
+
+    /// The brand for a page without a team (sign-in, set-up, invitations, errors): by host only.
+    pub async fn for_host(state: &AppState, req: &HttpRequest) -> Self {
+        let host = request_host(req);
+        let agency: Option<String> = None;
+        with_conn(&state.pool, move |c| {
+            Ok(Self::resolve(c, host.as_deref(), agency.as_deref())?)
+        })
+        .await
+        .unwrap_or_default()
+    }
+}
+
+/// The request's host name, lower case, without port (from `Host`, never from forwarded
+/// headers a client could set).
+pub fn request_host(req: &HttpRequest) -> Option<String> {
+    let raw = req.headers().get(header::HOST)?.to_str().ok()?;
+    let host = match raw.rsplit_once(':') {
+        Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h,
+        _ => raw,
+    };
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    (!host.is_empty() && host.len() <= 253).then_some(host)
+}
+
+/// GET /brand/{agency}/brand.css — the agency colour as custom properties.
+pub async fn stylesheet(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, super::error::PageError> {
+    let id = path.into_inner();
+    if id.len() > 64 {
+        return Err(super::error::PageError::NotFound);
+    }
+    let agency = with_conn(&state.pool, move |c| Ok(Agency::find(c, &id)?)).await?;
+    let color = agency
+        .and_then(|a| a.primary_color)
+        .and_then(|c| HexColor::parse(&c).ok())
+        .ok_or(super::error::PageError::NotFound)?;
+    let mut css = String::from(":root {\n");
+    for (name, value) in palette(color) {
+        css.push_str(&format!("  {name}: {value};\n"));
+    }
+    css.push_str("}\n");
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/css; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
+        .body(css))
+}
+
+/// GET /brand/{agency}/logo — the uploaded logo, with the type judged at upload.
+pub async fn logo(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, super::error::PageError> {
+    let id = path.into_inner();
+    if id.len() > 64 {
+        return Err(super::error::PageError::NotFound);
+    }
+    let (bytes, kind) = with_conn(&state.pool, move |c| Ok(Agency::logo(c, &id)?))
+        .await?
+        .ok_or(super::error::PageError::NotFound)?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, kind))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
+        .insert_header((header::CONTENT_DISPOSITION, "inline; filename=\"logo\""))
+        .body(bytes))
+}
