@@ -7,7 +7,9 @@ pub mod brand;
 pub mod error;
 pub mod form;
 pub mod htmx;
+pub mod invitations;
 pub mod layout;
+pub mod members;
 pub mod sign_in;
 pub mod team_context;
 pub mod team_settings;
@@ -25,6 +27,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/login", web::get().to(sign_in::login_form))
         .route("/login", web::post().to(sign_in::login_submit))
         .route("/logout", web::post().to(sign_in::logout))
+        .route("/invitations", web::get().to(invitations::show))
+        .route("/invitations", web::post().to(invitations::accept))
         .route("/teams/new", web::get().to(teams::new_form))
         .route("/teams/new", web::post().to(teams::create))
         .route("/agencies/new", web::get().to(teams::new_agency_form))
@@ -37,6 +41,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/teams/{team}/settings",
             web::post().to(team_settings::update),
+        )
+        .service(
+            web::scope("/teams/{team}/settings/members")
+                .route("", web::get().to(members::list))
+                .route("/invitations", web::post().to(members::invite))
+                .route(
+                    "/invitations/{invitation}/revoke",
+                    web::post().to(members::revoke_invitation),
+                )
+                .route("/transfer", web::post().to(members::transfer))
+                .route("/leave", web::post().to(members::leave))
+                .route("/{user}/role", web::post().to(members::change_role))
+                .route("/{user}/remove", web::post().to(members::remove)),
         )
         .service(
             web::scope("/teams/{team}/settings/api-keys")

@@ -64,7 +64,7 @@ struct LoginPage {
 const BAD_CREDENTIALS: &str = "That e-mail and password do not match an account.";
 
 /// Only local paths are followed after sign-in (no open redirect).
-fn safe_next(next: Option<&str>) -> String {
+pub(crate) fn safe_next(next: Option<&str>) -> String {
     match next {
         Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
         _ => "/".to_owned(),
@@ -78,7 +78,7 @@ fn redirect(to: &str) -> HttpResponse {
 }
 
 /// Starts a fresh session for `user` (new id: no fixation).
-fn sign_in_session(session: &Session, user: &UserId, now: i64) -> Result<(), PageError> {
+pub(crate) fn sign_in_session(session: &Session, user: &UserId, now: i64) -> Result<(), PageError> {
     session.renew();
     session
         .insert(USER_ID, user.as_str())

@@ -35,9 +35,9 @@ pub fn members(team_slug: &str) -> String {
     format!("/teams/{team_slug}/settings/members")
 }
 
-/// The one-time invitation link's path.
+/// The one-time invitation link's path (the token in the query: logs record paths only).
 pub fn invitation(token: &str) -> String {
-    format!("/invitations/{token}")
+    format!("/invitations?token={token}")
 }
 
 /// An agency's dashboard (its clients).

@@ -10,6 +10,7 @@ mod api_keys_validation;
 mod api_matrix;
 mod api_resources;
 mod dashboard_api_settings;
+mod members;
 mod roles_and_tenancy;
 mod security;
 mod sign_in;

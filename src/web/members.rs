@@ -1,0 +1,592 @@
+//! Team settings → Members: invite (a one-time link shown once to the inviter), change role,
+//! remove, transfer ownership, leave. Access is checked on every request, so a removed or
+//! demoted member's very next request sees the change.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+
+use super::error::PageError;
+use super::form::FormData;
+use super::htmx::Htmx;
+use super::layout::{PageCtx, set_flash};
+use super::team_context::TeamCtx;
+use super::timefmt::TimeView;
+use super::urls;
+use crate::auth::current_user::SignedIn;
+use crate::db::write_tx;
+use crate::domain::ids::{InvitationId, UserId};
+use crate::domain::inputs::Email;
+use crate::domain::role::Role;
+use crate::error::{AppError, with_conn};
+use crate::models::invitation::{Invitation, Target};
+use crate::models::team::Team;
+use crate::models::user::User;
+use crate::render;
+use crate::startup::AppState;
+
+/// One member row.
+pub struct MemberRow {
+    /// User id (form targets, test hooks).
+    pub user_id: String,
+    /// Name.
+    pub name: String,
+    /// E-mail.
+    pub email: String,
+    /// Role name.
+    pub role: &'static str,
+    /// Joined.
+    pub joined: TimeView,
+    /// This is the viewer.
+    pub is_self: bool,
+    /// Roles the viewer may switch this member to (empty: no role control).
+    pub role_choices: Vec<&'static str>,
+    /// The viewer may remove this member.
+    pub removable: bool,
+    /// Role change target.
+    pub role_url: String,
+    /// Removal target.
+    pub remove_url: String,
+}
+
+/// One pending invitation row.
+pub struct InvitationRow {
+    /// Id.
+    pub id: String,
+    /// Invited address.
+    pub email: String,
+    /// Role on acceptance.
+    pub role: String,
+    /// Expiry.
+    pub expires: TimeView,
+    /// Withdraw target, when the viewer may.
+    pub revoke_url: Option<String>,
+}
+
+/// The invite form's values and messages.
+#[derive(Default)]
+pub struct InviteForm {
+    /// As typed.
+    pub email: String,
+    /// Message.
+    pub email_error: Option<&'static str>,
+    /// Chosen role.
+    pub role: String,
+    /// Message.
+    pub role_error: Option<&'static str>,
+}
+
+#[derive(Template)]
+#[template(path = "members/list.html", blocks = ["content"])]
+struct MembersPage {
+    ctx: PageCtx,
+    members: Vec<MemberRow>,
+    invitations: Vec<InvitationRow>,
+    can_invite: bool,
+    invite_roles: Vec<(&'static str, &'static str)>,
+    form: InviteForm,
+    invite_url: String,
+    /// The link just created (shown once).
+    new_link: Option<String>,
+    new_link_email: String,
+    transfer_to: Vec<(String, String)>,
+    transfer_url: String,
+    leave_url: String,
+    /// Sole owner: may not leave before transferring.
+    sole_owner: bool,
+    agency_note: Option<String>,
+    roles: Vec<(&'static str, &'static str)>,
+}
+
+fn member_url(slug: &str, user: &str, action: &str) -> String {
+    format!("{}/{user}/{action}", urls::members(slug))
+}
+
+async fn page(
+    state: &AppState,
+    user: &SignedIn,
+    team: &TeamCtx,
+    form: InviteForm,
+    new_link: Option<(String, String)>,
+) -> Result<MembersPage, PageError> {
+    let now = state.clock.now();
+    let team_id = team.team_id();
+    let target = Target::Team(team_id.clone());
+    let (members, invitations) = with_conn(&state.pool, move |c| {
+        Ok((
+            Team::members(c, &team_id)?,
+            Invitation::pending(c, &target, now)?,
+        ))
+    })
+    .await?;
+    let me = team.current.role;
+    let my_id = user.user.id.clone();
+    let slug = team.slug();
+    let owners = members.iter().filter(|m| m.role == Role::Owner).count();
+    let direct_role = members.iter().find(|m| m.user_id == my_id).map(|m| m.role);
+    let assignable: Vec<Role> = Role::ALL
+        .into_iter()
+        .filter(|r| me.can_assign(*r))
+        .collect();
+    let rows = members
+        .iter()
+        .map(|m| {
+            let is_self = m.user_id == my_id;
+            let manageable = !is_self && me.can_manage_member(m.role);
+            // The last owner keeps the role: a team always has someone who can delete it.
+            let last_owner = m.role == Role::Owner && owners <= 1;
+            MemberRow {
+                user_id: m.user_id.clone(),
+                name: m.name.clone(),
+                email: m.email.clone(),
+                role: m.role.as_str(),
+                joined: TimeView::new(now, m.joined_at),
+                is_self,
+                role_choices: if manageable && !last_owner {
+                    assignable.iter().map(|r| r.as_str()).collect()
+                } else {
+                    vec![]
+                },
+                removable: manageable && !last_owner,
+                role_url: member_url(slug, &m.user_id, "role"),
+                remove_url: member_url(slug, &m.user_id, "remove"),
+            }
+        })
+        .collect();
+    let invitation_rows = invitations
+        .into_iter()
+        .map(|i| {
+            let may = Role::parse(&i.role).is_some_and(|r| me.can_assign(r));
+            InvitationRow {
+                revoke_url: may
+                    .then(|| format!("{}/invitations/{}/revoke", urls::members(slug), i.id)),
+                expires: TimeView::new(now, i.expires_at),
+                id: i.id,
+                email: i.email,
+                role: i.role,
+            }
+        })
+        .collect();
+    let transfer_to = if me.is_owner() && direct_role == Some(Role::Owner) {
+        members
+            .iter()
+            .filter(|m| m.user_id != my_id && m.role != Role::Owner)
+            .map(|m| (m.user_id.clone(), format!("{} ({})", m.name, m.email)))
+            .collect()
+    } else {
+        vec![]
+    };
+    let (new_link, new_link_email) = match new_link {
+        Some((link, email)) => (Some(link), email),
+        None => (None, String::new()),
+    };
+    Ok(MembersPage {
+        ctx: PageCtx::new("Members", user, team, "members"),
+        members: rows,
+        invitations: invitation_rows,
+        can_invite: !assignable.is_empty(),
+        invite_roles: assignable
+            .iter()
+            .map(|r| (r.as_str(), r.description()))
+            .collect(),
+        form,
+        invite_url: format!("{}/invitations", urls::members(slug)),
+        new_link,
+        new_link_email,
+        transfer_to,
+        transfer_url: format!("{}/transfer", urls::members(slug)),
+        leave_url: format!("{}/leave", urls::members(slug)),
+        sole_owner: direct_role == Some(Role::Owner) && owners <= 1,
+        agency_note: team.current.agency.as_ref().map(|a| {
+            format!(
+                "Operators of {} also manage this client; they are not listed here.",
+                a.name
+            )
+        }),
+        roles: Role::ALL
+            .into_iter()
+            .map(|r| (r.as_str(), r.description()))
+            .collect(),
+    })
+}
+
+fn see_other(url: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, url.to_owned()))
+        .finish()
+}
+
+/// GET the members page.
+pub async fn list(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    path: web::Path<String>,
+    htmx: Htmx,
+) -> Result<HttpResponse, PageError> {
+    let team = TeamCtx::load(&state, &user, &path).await?;
+    let p = page(&state, &user, &team, InviteForm::default(), None).await?;
+    Ok(render!(htmx, StatusCode::OK, p)?)
+}
+
+/// POST an invitation → the page with the link shown once, or 422 with messages.
+pub async fn invite(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    path: web::Path<String>,
+    htmx: Htmx,
+    form: FormData,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let team = TeamCtx::load(&state, &user, &path).await?;
+    let me = team.current.role;
+    if !Role::ALL.into_iter().any(|r| me.can_assign(r)) {
+        return Err(PageError::Forbidden);
+    }
+    let mut f = InviteForm {
+        email: form.get("email").trim().to_owned(),
+        role: form.get("role").to_owned(),
+        ..InviteForm::default()
+    };
+    let email = Email::parse(&f.email)
+        .map_err(|m| f.email_error = Some(m))
+        .ok();
+    let role = match Role::parse(&f.role) {
+        Some(r) if me.can_assign(r) => Some(r),
+        Some(Role::Owner) => {
+            f.role_error = Some("Ownership moves only by transfer. Invite as admin first.");
+            None
+        }
+        _ => {
+            f.role_error = Some("Choose a role from the list.");
+            None
+        }
+    };
+    let (Some(email), Some(role)) = (email, role) else {
+        let p = page(&state, &user, &team, f, None).await?;
+        return Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, p)?);
+    };
+    let now = state.clock.now();
+    let actor = team.actor(&state, &user, &req);
+    let team_id = team.team_id();
+    let inviter = user.id();
+    let addr = email.as_str().to_owned();
+    let created = with_conn(&state.pool, move |c| {
+        write_tx(c, |c| {
+            if let Some(existing) = User::find_by_email(c, &addr)?
+                && Team::member_role(c, &team_id, &existing.user_id())?.is_some()
+            {
+                return Ok(None);
+            }
+            let target = Target::Team(team_id.clone());
+            // One open link per address: a new invitation replaces the previous one.
+            for old in Invitation::pending(c, &target, now)? {
+                if old.email == addr {
+                    Invitation::revoke(c, &old.id, now)?;
+                }
+            }
+            let (id, token) = Invitation::create(c, &target, &addr, role.as_str(), &inviter, now)?;
+            actor.record(
+                c,
+                "member.invited",
+                Some(id.as_str()),
+                Some(format!("email={addr}; role={}", role.as_str())),
+            )?;
+            Ok::<_, AppError>(Some(token))
+        })
+    })
+    .await?;
+    let Some(token) = created else {
+        f.email_error = Some("This person is already a member of the team.");
+        let p = page(&state, &user, &team, f, None).await?;
+        return Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, p)?);
+    };
+    let link = format!(
+        "{}{}",
+        public_base(&state, &user),
+        urls::invitation(token.expose())
+    );
+    let p = page(
+        &state,
+        &user,
+        &team,
+        InviteForm::default(),
+        Some((link, email.as_str().to_owned())),
+    )
+    .await?;
+    let mut res = render!(htmx, StatusCode::OK, p)?;
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    Ok(res)
+}
+
+/// The origin links are built on: the agency's host when the dashboard is reached on one
+/// (so the invitee lands on the brand they were promised), else the public URL.
+fn public_base(state: &AppState, user: &SignedIn) -> String {
+    match (&user.host, &state.config.public_url) {
+        (Some(host), public) if !public.contains(&format!("//{host}")) => {
+            let scheme = if public.starts_with("https:") {
+                "https"
+            } else {
+                "http"
+            };
+            format!("{scheme}://{host}")
+        }
+        (_, public) => public.clone(),
+    }
+}
+
+/// POST revoke an open invitation.
+pub async fn revoke_invitation(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    path: web::Path<(String, String)>,
+    _form: FormData,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let (slug, raw_id) = path.into_inner();
+    let team = TeamCtx::load(&state, &user, &slug).await?;
+    let id = InvitationId::parse(&raw_id).ok_or(PageError::NotFound)?;
+    let now = state.clock.now();
+    let target = Target::Team(team.team_id());
+    let me = team.current.role;
+    let actor = team.actor(&state, &user, &req);
+    let outcome = with_conn(&state.pool, move |c| {
+        write_tx(c, |c| {
+            let Some(inv) = Invitation::find_pending(c, &target, &id, now)? else {
+                return Ok::<_, AppError>(Err(PageError::NotFound));
+            };
+            if !Role::parse(&inv.role).is_some_and(|r| me.can_assign(r)) {
+                return Ok(Err(PageError::Forbidden));
+            }
+            Invitation::revoke(c, &inv.id, now)?;
+            actor.record(
+                c,
+                "member.invitation_revoked",
+                Some(&inv.id),
+                Some(format!("email={}", inv.email)),
+            )?;
+            Ok(Ok(inv.email))
+        })
+    })
+    .await?;
+    let email = outcome?;
+    set_flash(
+        &user.session,
+        &format!("Invitation for {email} withdrawn; its link no longer works."),
+    );
+    Ok(see_other(&urls::members(&slug)))
+}
+
+/// The member named in the URL, for a viewer allowed to manage them: 404 for someone not in
+/// the team, 403 for a member the viewer's role may not touch (or themselves).
+async fn managed_member(
+    state: &AppState,
+    team: &TeamCtx,
+    user: &SignedIn,
+    raw: &str,
+) -> Result<(UserId, Role), PageError> {
+    let target = UserId::parse(raw).ok_or(PageError::NotFound)?;
+    let team_id = team.team_id();
+    let t = target.clone();
+    let role = with_conn(&state.pool, move |c| {
+        Ok(Team::member_role(c, &team_id, &t)?)
+    })
+    .await?
+    .ok_or(PageError::NotFound)?;
+    if target == user.id() || !team.current.role.can_manage_member(role) {
+        return Err(PageError::Forbidden);
+    }
+    Ok((target, role))
+}
+
+/// Refuses to leave a team without an owner.
+fn keeps_an_owner(
+    c: &mut crate::db::DbConnection,
+    team: &crate::domain::ids::TeamId,
+    old: Role,
+) -> Result<bool, AppError> {
+    Ok(old != Role::Owner || Team::owner_count(c, team)? > 1)
+}
+
+/// POST change a member's role.
+pub async fn change_role(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    path: web::Path<(String, String)>,
+    form: FormData,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let (slug, raw) = path.into_inner();
+    let team = TeamCtx::load(&state, &user, &slug).await?;
+    let (target, old) = managed_member(&state, &team, &user, &raw).await?;
+    let Some(role) = Role::parse(form.get("role")).filter(|r| team.current.role.can_assign(*r))
+    else {
+        return Err(PageError::BadRequest(
+            "Choose a role you may assign from the list.",
+        ));
+    };
+    let team_id = team.team_id();
+    let actor = team.actor(&state, &user, &req);
+    let t = target.clone();
+    let changed = with_conn(&state.pool, move |c| {
+        write_tx(c, |c| {
+            if !keeps_an_owner(c, &team_id, old)? {
+                return Ok::<_, AppError>(false);
+            }
+            Team::set_role(c, &team_id, &t, role)?;
+            actor.record(
+                c,
+                "member.role_changed",
+                Some(t.as_str()),
+                Some(format!("from={}; to={}", old.as_str(), role.as_str())),
+            )?;
+            Ok(true)
+        })
+    })
+    .await?;
+    set_flash(
+        &user.session,
+        &if changed {
+            format!(
+                "Role changed to {}. It applies from their next request.",
+                role.as_str()
+            )
+        } else {
+            "The team's last owner keeps the role. Transfer ownership first.".to_owned()
+        },
+    );
+    Ok(see_other(&urls::members(&slug)))
+}
+
+/// POST remove a member. Their keys stay: keys belong to the team.
+pub async fn remove(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    path: web::Path<(String, String)>,
+    _form: FormData,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let (slug, raw) = path.into_inner();
+    let team = TeamCtx::load(&state, &user, &slug).await?;
+    let (target, old) = managed_member(&state, &team, &user, &raw).await?;
+    let team_id = team.team_id();
+    let actor = team.actor(&state, &user, &req);
+    let removed = with_conn(&state.pool, move |c| {
+        write_tx(c, |c| {
+            if !keeps_an_owner(c, &team_id, old)? {
+                return Ok::<_, AppError>(false);
+            }
+            Team::remove_member(c, &team_id, &target)?;
+            actor.record(
+                c,
+                "member.removed",
+                Some(target.as_str()),
+                Some(format!("role={}", old.as_str())),
+            )?;
+            Ok(true)
+        })
+    })
+    .await?;
+    set_flash(
+        &user.session,
+        if removed {
+            "Member removed. Their next request is refused; the keys they created keep working."
+        } else {
+            "The team's last owner cannot be removed."
+        },
+    );
+    Ok(see_other(&urls::members(&slug)))
+}
+
+/// POST transfer ownership: the chosen member becomes owner, the current owner admin.
+pub async fn transfer(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    path: web::Path<String>,
+    form: FormData,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let slug = path.into_inner();
+    let team = TeamCtx::load(&state, &user, &slug).await?;
+    let team_id = team.team_id();
+    let me = user.id();
+    let m = me.clone();
+    let t = team_id.clone();
+    let mine = with_conn(&state.pool, move |c| Ok(Team::member_role(c, &t, &m)?)).await?;
+    if mine != Some(Role::Owner) {
+        return Err(PageError::Forbidden);
+    }
+    let target = UserId::parse(form.get("user_id"))
+        .filter(|u| *u != me)
+        .ok_or(PageError::BadRequest("Choose a member to transfer to."))?;
+    let actor = team.actor(&state, &user, &req);
+    let done = with_conn(&state.pool, move |c| {
+        write_tx(c, |c| {
+            if Team::member_role(c, &team_id, &target)?.is_none() {
+                return Ok::<_, AppError>(false);
+            }
+            Team::set_role(c, &team_id, &target, Role::Owner)?;
+            Team::set_role(c, &team_id, &me, Role::Admin)?;
+            actor.record(c, "team.ownership_transferred", Some(target.as_str()), None)?;
+            Ok(true)
+        })
+    })
+    .await?;
+    if !done {
+        return Err(PageError::BadRequest("Choose a member to transfer to."));
+    }
+    set_flash(
+        &user.session,
+        "Ownership transferred. You are now an admin of this team.",
+    );
+    Ok(see_other(&urls::members(&slug)))
+}
+
+/// POST leave the team (the last owner must transfer first).
+pub async fn leave(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    path: web::Path<String>,
+    _form: FormData,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let slug = path.into_inner();
+    let team = TeamCtx::load(&state, &user, &slug).await?;
+    let team_id = team.team_id();
+    let me = user.id();
+    let actor = team.actor(&state, &user, &req);
+    let left = with_conn(&state.pool, move |c| {
+        write_tx(c, |c| {
+            let Some(role) = Team::member_role(c, &team_id, &me)? else {
+                return Ok::<_, AppError>(None);
+            };
+            if !keeps_an_owner(c, &team_id, role)? {
+                return Ok(Some(false));
+            }
+            Team::remove_member(c, &team_id, &me)?;
+            actor.record(c, "member.left", Some(me.as_str()), None)?;
+            Ok(Some(true))
+        })
+    })
+    .await?;
+    match left {
+        // Operators are not members: nothing to leave here.
+        None => Err(PageError::NotFound),
+        Some(false) => {
+            set_flash(
+                &user.session,
+                "You are the last owner. Transfer ownership before leaving.",
+            );
+            Ok(see_other(&urls::members(&slug)))
+        }
+        Some(true) => {
+            set_flash(
+                &user.session,
+                &format!("You left {}.", team.current.team.name),
+            );
+            Ok(see_other("/"))
+        }
+    }
+}
