@@ -165,6 +165,25 @@ pub fn build_app(
         .service(
             web::scope("")
                 .wrap(sessions)
+                .wrap_fn(|req, srv| {
+                    let host = crate::web::brand::request_host(req.request());
+                    let state = req.app_data::<web::Data<AppState>>().cloned();
+                    let fut = srv.call(req);
+                    async move {
+                        let res = fut.await?.map_into_boxed_body();
+                        let parts = res
+                            .response()
+                            .extensions()
+                            .get::<crate::web::error::ErrorPageParts>()
+                            .copied();
+                        match (parts, host, state) {
+                            (Some(parts), Some(host), Some(state)) => {
+                                Ok(rebrand_error_page(res, parts, host, state).await)
+                            }
+                            _ => Ok(res),
+                        }
+                    }
+                })
                 .configure(crate::web::routes)
                 .default_service(web::to(|| async { PageError::NotFound.error_response() })),
         )
@@ -204,6 +223,26 @@ pub fn build_app(
                 ))
                 .add((header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"))),
         )
+}
+
+/// Redraws an error page in the brand of the agency that claimed the request's host.
+async fn rebrand_error_page(
+    res: ServiceResponse<actix_web::body::BoxBody>,
+    parts: crate::web::error::ErrorPageParts,
+    host: String,
+    state: web::Data<AppState>,
+) -> ServiceResponse<actix_web::body::BoxBody> {
+    let brand = crate::error::with_conn(&state.pool, move |c| {
+        Ok(crate::web::brand::Brand::resolve(c, Some(&host), None)?)
+    })
+    .await;
+    match brand {
+        Ok(brand) if brand.agency_id.is_some() => match parts.render(brand) {
+            Some(html) => res.map_body(|_, _| actix_web::body::BoxBody::new(html)),
+            None => res,
+        },
+        _ => res,
+    }
 }
 
 /// `X-RateLimit-*` on every response of a request whose key reached the rate limiter.

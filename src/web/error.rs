@@ -68,6 +68,30 @@ struct ErrorPage<'a> {
     message: &'a str,
 }
 
+/// What an error page said, kept on the response so the dashboard scope can redraw it in an
+/// agency's brand when the request came in on that agency's host (`error_response` has no
+/// request to look at).
+#[derive(Clone, Copy, Debug)]
+pub struct ErrorPageParts {
+    status: u16,
+    title: &'static str,
+    message: &'static str,
+}
+
+impl ErrorPageParts {
+    /// The page again, in `brand`.
+    pub fn render(&self, brand: super::brand::Brand) -> Option<String> {
+        ErrorPage {
+            brand,
+            status: self.status,
+            title: self.title,
+            message: self.message,
+        }
+        .render()
+        .ok()
+    }
+}
+
 impl ResponseError for PageError {
     fn status_code(&self) -> StatusCode {
         match self {
@@ -135,7 +159,13 @@ impl ResponseError for PageError {
         if let Self::TooManyRequests { retry_after } = self {
             res.insert_header((header::RETRY_AFTER, HeaderValue::from(*retry_after)));
         }
-        res.body(body)
+        let mut res = res.body(body);
+        res.extensions_mut().insert(ErrorPageParts {
+            status: status.as_u16(),
+            title,
+            message,
+        });
+        res
     }
 }
 

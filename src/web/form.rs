@@ -94,3 +94,92 @@ impl FromRequest for FormData {
         })
     }
 }
+
+/// Largest multipart body read. Files are kept only up to `MAX_FILE_BYTES` + 1 (enough to say
+/// "too large" with a 422 and the form); the rest is read and dropped, up to this limit.
+pub const MAX_UPLOAD_BYTES: usize = 8 * 1024 * 1024;
+
+/// Largest file kept (the logo limit); anything larger is reported, not stored.
+pub const MAX_FILE_BYTES: usize = crate::domain::brand::LOGO_MAX_BYTES;
+
+/// A verified `multipart/form-data` post: its text fields and at most one file.
+pub struct UploadForm {
+    /// Text fields.
+    pub fields: FormData,
+    /// The file field's bytes, if a file was chosen (empty file inputs are skipped); a file
+    /// over `MAX_FILE_BYTES` is cut at `MAX_FILE_BYTES + 1` bytes.
+    pub file: Option<Vec<u8>>,
+}
+
+impl FromRequest for UploadForm {
+    type Error = PageError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, PageError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let session = req.get_session();
+        let header_token = req
+            .headers()
+            .get(csrf::HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let is_multipart = req
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("multipart/form-data"));
+        let mut multipart = actix_multipart::Multipart::new(req.headers(), payload.take());
+        Box::pin(async move {
+            if !is_multipart {
+                return Err(PageError::BadRequest(
+                    "This form must be sent as multipart/form-data.",
+                ));
+            }
+            let unreadable = || PageError::BadRequest("The form could not be read.");
+            let too_large = || PageError::BadRequest("The upload is too large (8 MB at most).");
+            let mut pairs = vec![];
+            let mut file = None;
+            let mut total = 0usize;
+            while let Some(field) = multipart.next().await {
+                let mut field = field.map_err(|_| unreadable())?;
+                let name = field.name().unwrap_or_default().to_owned();
+                let is_file = field
+                    .content_disposition()
+                    .and_then(|cd| cd.get_filename())
+                    .is_some();
+                let mut bytes = Vec::new();
+                while let Some(chunk) = field.next().await {
+                    let chunk = chunk.map_err(|_| unreadable())?;
+                    total += chunk.len();
+                    if total > MAX_UPLOAD_BYTES {
+                        return Err(too_large());
+                    }
+                    let keep = if is_file {
+                        (MAX_FILE_BYTES + 1)
+                            .saturating_sub(bytes.len())
+                            .min(chunk.len())
+                    } else {
+                        chunk.len()
+                    };
+                    bytes.extend_from_slice(&chunk[..keep]);
+                }
+                if is_file {
+                    if !bytes.is_empty() {
+                        file = Some(bytes);
+                    }
+                } else {
+                    if bytes.len() > MAX_FORM_BYTES {
+                        return Err(PageError::BadRequest("The form is too large."));
+                    }
+                    let value = String::from_utf8(bytes).map_err(|_| unreadable())?;
+                    pairs.push((name, value));
+                }
+            }
+            let fields = FormData { pairs };
+            let presented = header_token.as_deref().or(Some(fields.get(csrf::FIELD)));
+            if !csrf::verify(&session, presented) {
+                return Err(PageError::CsrfRejected);
+            }
+            Ok(UploadForm { fields, file })
+        })
+    }
+}

@@ -1,5 +1,6 @@
 //! The HTML + htmx surface. This file is THE dashboard route table.
 
+pub mod agencies;
 pub mod agency_context;
 pub mod api_keys;
 pub mod api_reference;
@@ -41,6 +42,34 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/teams/{team}/settings",
             web::post().to(team_settings::update),
+        )
+        .service(
+            web::scope("/agencies/{agency}")
+                .route("", web::get().to(agencies::clients))
+                .route("/clients", web::post().to(agencies::create_client))
+                .route(
+                    "/clients/{team}/delete",
+                    web::get().to(agencies::delete_client_form),
+                )
+                .route(
+                    "/clients/{team}/delete",
+                    web::post().to(agencies::delete_client),
+                )
+                .route(
+                    "/clients/{team}/{action}",
+                    web::post().to(agencies::set_suspended),
+                )
+                .route("/operators", web::get().to(agencies::operators))
+                .route(
+                    "/operators/invitations",
+                    web::post().to(agencies::invite_operator),
+                )
+                .route(
+                    "/operators/{user}/remove",
+                    web::post().to(agencies::remove_operator),
+                )
+                .route("/brand", web::get().to(agencies::brand))
+                .route("/brand", web::post().to(agencies::save_brand)),
         )
         .service(
             web::scope("/teams/{team}/settings/members")

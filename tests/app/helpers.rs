@@ -153,6 +153,8 @@ pub struct TestApp {
     pub state: AppState,
     /// Cookies of the current "browser".
     jar: RefCell<HashMap<String, String>>,
+    /// `Host` header of the "browser" (an agency's host name brands the pages).
+    host: RefCell<String>,
     _db: TestDb,
 }
 
@@ -230,6 +232,7 @@ impl TestApp {
             svc,
             state,
             jar: RefCell::new(HashMap::new()),
+            host: RefCell::new("localhost:8080".to_owned()),
             _db: guard,
         }
     }
@@ -245,6 +248,11 @@ impl TestApp {
         f(&mut conn)
     }
 
+    /// Sends the following requests with this `Host` header; returns the previous one.
+    pub fn set_host(&self, host: &str) -> String {
+        self.host.replace(host.to_owned())
+    }
+
     /// Replaces the cookie jar (switch "browser"), returning the old one.
     pub fn swap_cookies(&self, jar: HashMap<String, String>) -> HashMap<String, String> {
         self.jar.replace(jar)
@@ -257,8 +265,9 @@ impl TestApp {
 
     /// Sends a request with the jar's cookies and stores the cookies it sets.
     pub async fn send(&self, req: TestRequest) -> Resp {
+        let host = self.host.borrow().clone();
         let mut req = req
-            .insert_header(("host", "localhost:8080"))
+            .insert_header(("host", host))
             .peer_addr("203.0.113.7:50000".parse().expect("addr"));
         let cookie_header: Vec<String> = self
             .jar

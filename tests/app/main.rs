@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod agencies;
 mod api_auth;
 mod api_bots;
 mod api_docs;

@@ -1,0 +1,830 @@
+//! The agency surface: the clients table with key hygiene, creating / suspending / deleting
+//! clients, operators, and the white-label brand. Every URL names the agency (and the client),
+//! so nothing depends on an ambient "current client".
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::agency_context::AgencyCtx;
+use super::error::PageError;
+use super::form::{FormData, UploadForm};
+use super::htmx::Htmx;
+use super::layout::{PageCtx, set_flash};
+use super::timefmt::TimeView;
+use super::urls;
+use crate::auth::current_user::SignedIn;
+use crate::db::write_tx;
+use crate::domain::brand::{HexColor, mentions_javascript_url, parse_host, sniff_logo};
+use crate::domain::ids::UserId;
+use crate::domain::inputs::{Email, Name};
+use crate::domain::role::AgencyRole;
+use crate::error::{AppError, with_conn};
+use crate::models::agency::{Agency, BrandSettings, HostError, Hygiene, Operator};
+use crate::models::invitation::{Invitation, Target};
+use crate::models::team::Team;
+use crate::render;
+use crate::startup::AppState;
+
+fn see_other(url: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, url.to_owned()))
+        .finish()
+}
+
+// ----- clients -----------------------------------------------------------------------------
+
+/// `?q=…&sort=…&dir=…` of the clients table.
+#[derive(Deserialize, Default)]
+pub struct ClientsQuery {
+    q: Option<String>,
+    sort: Option<String>,
+    dir: Option<String>,
+}
+
+/// One client row.
+pub struct ClientRow {
+    /// Name.
+    pub name: String,
+    /// Slug.
+    pub slug: String,
+    /// Its key page.
+    pub keys_url: String,
+    /// Hygiene counts.
+    pub h: Hygiene,
+    /// Suspended.
+    pub suspended: bool,
+    /// Created.
+    pub created: TimeView,
+    /// Suspend or resume target.
+    pub toggle_url: String,
+    /// Delete confirmation page.
+    pub delete_url: String,
+}
+
+/// A sortable column header.
+pub struct SortLink {
+    /// Header text.
+    pub label: &'static str,
+    /// Link that sorts by this column (toggling direction when already sorted by it).
+    pub url: String,
+    /// `aria-sort` value.
+    pub aria: &'static str,
+    /// Short explanation (`title`).
+    pub hint: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "agencies/clients.html", blocks = ["content"])]
+struct ClientsPage {
+    ctx: PageCtx,
+    rows: Vec<ClientRow>,
+    total: usize,
+    q: String,
+    columns: Vec<SortLink>,
+    create_url: String,
+    name: String,
+    name_error: Option<&'static str>,
+    is_owner: bool,
+}
+
+const COLUMNS: [(&str, &str, &str); 7] = [
+    ("name", "Client", "Client name"),
+    ("active", "Active keys", "Keys that work now"),
+    (
+        "expiring",
+        "Expiring ≤ 14 d",
+        "Active keys that expire within 14 days",
+    ),
+    (
+        "unused",
+        "Unused 30 d+",
+        "Active keys without a request for 30 days or more",
+    ),
+    (
+        "old",
+        "Older than 90 d",
+        "Active keys created more than 90 days ago",
+    ),
+    ("admin", "Admin scope", "Active keys with the admin scope"),
+    ("status", "Status", "Active or suspended"),
+];
+
+async fn clients_page(
+    state: &AppState,
+    user: &SignedIn,
+    agency: &AgencyCtx,
+    query: &ClientsQuery,
+    name: String,
+    name_error: Option<&'static str>,
+) -> Result<ClientsPage, PageError> {
+    let now = state.clock.now();
+    let id = agency.agency.agency_id();
+    let (teams, hygiene) = with_conn(&state.pool, move |c| {
+        Ok((Agency::clients(c, &id)?, Agency::hygiene(c, &id, now)?))
+    })
+    .await?;
+    let total = teams.len();
+    let q = query.q.clone().unwrap_or_default().trim().to_owned();
+    let needle = q.to_lowercase();
+    let slug = agency.slug();
+    let mut rows: Vec<ClientRow> = teams
+        .into_iter()
+        .filter(|t| needle.is_empty() || t.name.to_lowercase().contains(&needle))
+        .map(|t| ClientRow {
+            h: hygiene.get(&t.id).cloned().unwrap_or_default(),
+            keys_url: urls::api_keys(&t.slug),
+            suspended: t.suspended_at.is_some(),
+            created: TimeView::new(now, t.created_at),
+            toggle_url: urls::agency_client_action(
+                slug,
+                &t.slug,
+                if t.suspended_at.is_some() {
+                    "resume"
+                } else {
+                    "suspend"
+                },
+            ),
+            delete_url: urls::agency_client_action(slug, &t.slug, "delete"),
+            name: t.name,
+            slug: t.slug,
+        })
+        .collect();
+    let sort = query
+        .sort
+        .as_deref()
+        .filter(|s| COLUMNS.iter().any(|c| c.0 == *s))
+        .unwrap_or("name");
+    let desc = query.dir.as_deref() == Some("desc");
+    rows.sort_by(|a, b| {
+        let key = |r: &ClientRow| match sort {
+            "active" => r.h.active,
+            "expiring" => r.h.expiring_soon,
+            "unused" => r.h.unused,
+            "old" => r.h.old,
+            "admin" => r.h.admin,
+            "status" => i64::from(r.suspended),
+            _ => 0,
+        };
+        key(a)
+            .cmp(&key(b))
+            .then_with(|| a.name.to_lowercase().cmp(&b.name.to_lowercase()))
+    });
+    if desc {
+        rows.reverse();
+    }
+    let q_part = if q.is_empty() {
+        String::new()
+    } else {
+        format!("&q={}", super::error::urlencode(&q))
+    };
+    let columns = COLUMNS
+        .iter()
+        .map(|(key, label, hint)| {
+            let current = *key == sort;
+            let next_dir = if current && !desc { "desc" } else { "asc" };
+            SortLink {
+                label,
+                hint,
+                url: format!("{}?sort={key}&dir={next_dir}{q_part}", urls::agency(slug)),
+                aria: match (current, desc) {
+                    (false, _) => "none",
+                    (true, false) => "ascending",
+                    (true, true) => "descending",
+                },
+            }
+        })
+        .collect();
+    Ok(ClientsPage {
+        ctx: PageCtx::for_agency("Clients", user, agency, "clients"),
+        rows,
+        total,
+        q,
+        columns,
+        create_url: format!("{}/clients", urls::agency(slug)),
+        name,
+        name_error,
+        is_owner: agency.role == AgencyRole::Owner,
+    })
+}
+
+/// GET the agency dashboard.
+pub async fn clients(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    path: web::Path<String>,
+    query: web::Query<ClientsQuery>,
+    htmx: Htmx,
+) -> Result<HttpResponse, PageError> {
+    let agency = AgencyCtx::load(&state, &user, &path).await?;
+    let page = clients_page(&state, &user, &agency, &query, String::new(), None).await?;
+    Ok(render!(htmx, StatusCode::OK, page)?)
+}
+
+/// POST a new client.
+pub async fn create_client(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    path: web::Path<String>,
+    form: FormData,
+    htmx: Htmx,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let agency = AgencyCtx::load(&state, &user, &path).await?;
+    let raw = form.get("name").to_owned();
+    let name = match Name::parse(&raw) {
+        Ok(n) => n,
+        Err(m) => {
+            let page = clients_page(
+                &state,
+                &user,
+                &agency,
+                &ClientsQuery::default(),
+                raw,
+                Some(m),
+            )
+            .await?;
+            return Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, page)?);
+        }
+    };
+    let now = state.clock.now();
+    let actor = agency.actor(&state, &user, &req);
+    let agency_id = agency.agency.id.clone();
+    let team = with_conn(&state.pool, move |c| {
+        write_tx(c, |c| {
+            let team = Team::create(c, name.as_str(), Some(&agency_id), now)?;
+            actor.record(
+                c,
+                "client.created",
+                Some(&team.team_id()),
+                Some(team.name.clone()),
+            )?;
+            Ok::<_, AppError>(team)
+        })
+    })
+    .await?;
+    set_flash(
+        &user.session,
+        &format!(
+            "Client “{}” created. Create its first key or invite its members.",
+            team.name
+        ),
+    );
+    Ok(see_other(&urls::agency(agency.slug())))
+}
+
+/// The client named in the URL, if it belongs to this agency; another agency's client is 404.
+async fn client_of(state: &AppState, agency: &AgencyCtx, slug: &str) -> Result<Team, PageError> {
+    let id = agency.agency.agency_id();
+    let slug = slug.to_owned();
+    with_conn(&state.pool, move |c| {
+        Ok(Agency::find_client(c, &id, &slug)?)
+    })
+    .await?
+    .ok_or(PageError::NotFound)
+}
+
+/// POST suspend or resume a client: a suspended client's keys get 403 `ACCOUNT_SUSPENDED`
+/// from the next request on.
+pub async fn set_suspended(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    path: web::Path<(String, String, String)>,
+    _form: FormData,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let (agency_slug, team_slug, action) = path.into_inner();
+    let suspend = match action.as_str() {
+        "suspend" => true,
+        "resume" => false,
+        _ => return Err(PageError::NotFound),
+    };
+    let agency = AgencyCtx::load(&state, &user, &agency_slug).await?;
+    let team = client_of(&state, &agency, &team_slug).await?;
+    let now = state.clock.now();
+    let actor = agency.actor(&state, &user, &req);
+    let team_id = team.team_id();
+    let t = team_id.clone();
+    with_conn(&state.pool, move |c| {
+        write_tx(c, |c| {
+            Team::set_suspended(c, &t, suspend.then_some(now))?;
+            actor.record(
+                c,
+                if suspend {
+                    "client.suspended"
+                } else {
+                    "client.resumed"
+                },
+                Some(&t),
+                None,
+            )?;
+            Ok::<_, AppError>(())
+        })
+    })
+    .await?;
+    // Committed: cached keys of this team must see it on the next request.
+    state.team_changed(team_id.as_str());
+    set_flash(
+        &user.session,
+        &if suspend {
+            format!(
+                "“{}” suspended. Its API keys are refused until you resume it.",
+                team.name
+            )
+        } else {
+            format!("“{}” resumed. Its API keys work again.", team.name)
+        },
+    );
+    Ok(see_other(&urls::agency(agency.slug())))
+}
+
+#[derive(Template)]
+#[template(path = "agencies/delete_client.html", blocks = ["content"])]
+struct DeleteClientPage {
+    ctx: PageCtx,
+    client: String,
+    action: String,
+    cancel_url: String,
+    typed: String,
+    error: Option<&'static str>,
+}
+
+fn delete_page(
+    user: &SignedIn,
+    agency: &AgencyCtx,
+    team: &Team,
+    typed: String,
+    error: Option<&'static str>,
+) -> DeleteClientPage {
+    DeleteClientPage {
+        ctx: PageCtx::for_agency(format!("Delete {}", team.name), user, agency, "clients"),
+        client: team.name.clone(),
+        action: urls::agency_client_action(agency.slug(), &team.slug, "delete"),
+        cancel_url: urls::agency(agency.slug()),
+        typed,
+        error,
+    }
+}
+
+/// GET the delete confirmation.
+pub async fn delete_client_form(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    path: web::Path<(String, String)>,
+    htmx: Htmx,
+) -> Result<HttpResponse, PageError> {
+    let (agency_slug, team_slug) = path.into_inner();
+    let agency = AgencyCtx::load(&state, &user, &agency_slug).await?;
+    agency.require_owner()?;
+    let team = client_of(&state, &agency, &team_slug).await?;
+    let page = delete_page(&user, &agency, &team, String::new(), None);
+    Ok(render!(htmx, StatusCode::OK, page)?)
+}
+
+/// POST delete a client, confirmed by typing its name: its keys, members and data go with it.
+pub async fn delete_client(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    path: web::Path<(String, String)>,
+    form: FormData,
+    htmx: Htmx,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let (agency_slug, team_slug) = path.into_inner();
+    let agency = AgencyCtx::load(&state, &user, &agency_slug).await?;
+    agency.require_owner()?;
+    let team = client_of(&state, &agency, &team_slug).await?;
+    let typed = form.get("confirm").to_owned();
+    if typed.trim() != team.name {
+        let page = delete_page(
+            &user,
+            &agency,
+            &team,
+            typed,
+            Some("Type the client's name exactly as shown to confirm."),
+        );
+        return Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, page)?);
+    }
+    let actor = agency.actor(&state, &user, &req);
+    let team_id = team.team_id();
+    let t = team_id.clone();
+    let name = team.name.clone();
+    with_conn(&state.pool, move |c| {
+        write_tx(c, |c| {
+            actor.record(c, "client.deleted", Some(&t), Some(name))?;
+            Team::delete(c, &t)?;
+            Ok::<_, AppError>(())
+        })
+    })
+    .await?;
+    state.team_changed(team_id.as_str());
+    set_flash(
+        &user.session,
+        &format!(
+            "Client “{}” deleted with its keys, members and data.",
+            team.name
+        ),
+    );
+    Ok(see_other(&urls::agency(agency.slug())))
+}
+
+// ----- operators ---------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "agencies/operators.html", blocks = ["content"])]
+struct OperatorsPage {
+    ctx: PageCtx,
+    operators: Vec<Operator>,
+    me: String,
+    pending: Vec<(String, String, TimeView)>,
+    is_owner: bool,
+    invite_url: String,
+    email: String,
+    email_error: Option<&'static str>,
+    new_link: Option<String>,
+    remove_base: String,
+}
+
+async fn operators_page(
+    state: &AppState,
+    user: &SignedIn,
+    agency: &AgencyCtx,
+    email: String,
+    email_error: Option<&'static str>,
+    new_link: Option<String>,
+) -> Result<OperatorsPage, PageError> {
+    let now = state.clock.now();
+    let id = agency.agency.agency_id();
+    let (operators, pending) = with_conn(&state.pool, move |c| {
+        let target = Target::Agency(id.clone());
+        Ok((
+            Agency::operators(c, &id)?,
+            Invitation::pending(c, &target, now)?,
+        ))
+    })
+    .await?;
+    Ok(OperatorsPage {
+        ctx: PageCtx::for_agency("Operators", user, agency, "operators"),
+        operators,
+        me: user.user.id.clone(),
+        pending: pending
+            .into_iter()
+            .map(|i| (i.id, i.email, TimeView::new(now, i.expires_at)))
+            .collect(),
+        is_owner: agency.role == AgencyRole::Owner,
+        invite_url: format!("{}/invitations", urls::agency_operators(agency.slug())),
+        email,
+        email_error,
+        new_link,
+        remove_base: urls::agency_operators(agency.slug()),
+    })
+}
+
+/// GET the operators page.
+pub async fn operators(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    path: web::Path<String>,
+    htmx: Htmx,
+) -> Result<HttpResponse, PageError> {
+    let agency = AgencyCtx::load(&state, &user, &path).await?;
+    let page = operators_page(&state, &user, &agency, String::new(), None, None).await?;
+    Ok(render!(htmx, StatusCode::OK, page)?)
+}
+
+/// POST invite an operator (agency owners): a one-time link, shown once.
+pub async fn invite_operator(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    path: web::Path<String>,
+    form: FormData,
+    htmx: Htmx,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let agency = AgencyCtx::load(&state, &user, &path).await?;
+    agency.require_owner()?;
+    let raw = form.get("email").trim().to_owned();
+    let email = match Email::parse(&raw) {
+        Ok(e) => e,
+        Err(m) => {
+            let page = operators_page(&state, &user, &agency, raw, Some(m), None).await?;
+            return Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, page)?);
+        }
+    };
+    let now = state.clock.now();
+    let actor = agency.actor(&state, &user, &req);
+    let id = agency.agency.agency_id();
+    let inviter = user.id();
+    let addr = email.as_str().to_owned();
+    let token = with_conn(&state.pool, move |c| {
+        write_tx(c, |c| {
+            let target = Target::Agency(id.clone());
+            if Agency::operators(c, &id)?.iter().any(|o| o.email == addr) {
+                return Ok::<_, AppError>(None);
+            }
+            for old in Invitation::pending(c, &target, now)? {
+                if old.email == addr {
+                    Invitation::revoke(c, &old.id, now)?;
+                }
+            }
+            let (_, token) = Invitation::create(c, &target, &addr, "operator", &inviter, now)?;
+            actor.record(c, "operator.invited", None, Some(format!("email={addr}")))?;
+            Ok(Some(token))
+        })
+    })
+    .await?;
+    let Some(token) = token else {
+        let page = operators_page(
+            &state,
+            &user,
+            &agency,
+            raw,
+            Some("This person already operates the agency."),
+            None,
+        )
+        .await?;
+        return Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, page)?);
+    };
+    let link = format!(
+        "{}{}",
+        state.config.public_url,
+        urls::invitation(token.expose())
+    );
+    let page = operators_page(&state, &user, &agency, String::new(), None, Some(link)).await?;
+    let mut res = render!(htmx, StatusCode::OK, page)?;
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    Ok(res)
+}
+
+/// POST remove an operator (agency owners; not themselves).
+pub async fn remove_operator(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    path: web::Path<(String, String)>,
+    _form: FormData,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let (slug, raw) = path.into_inner();
+    let agency = AgencyCtx::load(&state, &user, &slug).await?;
+    agency.require_owner()?;
+    let target = UserId::parse(&raw).ok_or(PageError::NotFound)?;
+    if target == user.id() {
+        return Err(PageError::Forbidden);
+    }
+    let id = agency.agency.agency_id();
+    let actor = agency.actor(&state, &user, &req);
+    let removed = with_conn(&state.pool, move |c| {
+        write_tx(c, |c| {
+            let n = Agency::remove_operator(c, &id, &target)?;
+            if n > 0 {
+                actor.record(c, "operator.removed", None, Some(format!("user={target}")))?;
+            }
+            Ok::<_, AppError>(n > 0)
+        })
+    })
+    .await?;
+    if !removed {
+        return Err(PageError::NotFound);
+    }
+    set_flash(
+        &user.session,
+        "Operator removed. Their next request to any client is refused.",
+    );
+    Ok(see_other(&urls::agency_operators(&slug)))
+}
+
+// ----- brand -------------------------------------------------------------------------------
+
+/// Values and messages of the brand form.
+#[derive(Default)]
+pub struct BrandForm {
+    /// Product name.
+    pub product_name: String,
+    /// Message.
+    pub product_name_error: Option<&'static str>,
+    /// `#rrggbb`.
+    pub primary_color: String,
+    /// Message.
+    pub primary_color_error: Option<&'static str>,
+    /// Support address.
+    pub support_email: String,
+    /// Message.
+    pub support_email_error: Option<&'static str>,
+    /// One host per line.
+    pub hosts: String,
+    /// Message.
+    pub hosts_error: Option<String>,
+    /// Opt-in.
+    pub powered_by: bool,
+    /// Message.
+    pub logo_error: Option<&'static str>,
+}
+
+impl BrandForm {
+    fn has_errors(&self) -> bool {
+        self.product_name_error.is_some()
+            || self.primary_color_error.is_some()
+            || self.support_email_error.is_some()
+            || self.hosts_error.is_some()
+            || self.logo_error.is_some()
+    }
+}
+
+#[derive(Template)]
+#[template(path = "agencies/brand.html", blocks = ["content"])]
+struct BrandPage {
+    ctx: PageCtx,
+    form: BrandForm,
+    is_owner: bool,
+    action: String,
+    logo_url: Option<String>,
+    agency_name: String,
+}
+
+fn brand_page(user: &SignedIn, agency: &AgencyCtx, form: BrandForm) -> BrandPage {
+    BrandPage {
+        ctx: PageCtx::for_agency("Brand", user, agency, "brand"),
+        form,
+        is_owner: agency.role == AgencyRole::Owner,
+        action: urls::agency_brand(agency.slug()),
+        logo_url: agency.agency.logo_type.as_ref().map(|_| {
+            format!(
+                "/brand/{}/logo?v={}",
+                agency.agency.id, agency.agency.brand_version
+            )
+        }),
+        agency_name: agency.agency.name.clone(),
+    }
+}
+
+/// GET the brand form.
+pub async fn brand(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    path: web::Path<String>,
+    htmx: Htmx,
+) -> Result<HttpResponse, PageError> {
+    let agency = AgencyCtx::load(&state, &user, &path).await?;
+    let a = &agency.agency;
+    let id = a.agency_id();
+    let hosts = with_conn(&state.pool, move |c| Ok(Agency::hosts(c, &id)?)).await?;
+    let form = BrandForm {
+        product_name: a.product_name.clone().unwrap_or_default(),
+        primary_color: a.primary_color.clone().unwrap_or_default(),
+        support_email: a.support_email.clone().unwrap_or_default(),
+        hosts: hosts.join("\n"),
+        powered_by: a.powered_by,
+        ..BrandForm::default()
+    };
+    let page = brand_page(&user, &agency, form);
+    Ok(render!(htmx, StatusCode::OK, page)?)
+}
+
+/// POST the brand (multipart: the logo is a file). Every field is checked; any error → 422
+/// with the form and nothing saved.
+pub async fn save_brand(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    path: web::Path<String>,
+    upload: UploadForm,
+    htmx: Htmx,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let agency = AgencyCtx::load(&state, &user, &path).await?;
+    agency.require_owner()?;
+    let fields = &upload.fields;
+    let mut f = BrandForm {
+        product_name: fields.get("product_name").trim().to_owned(),
+        primary_color: fields.get("primary_color").trim().to_owned(),
+        support_email: fields.get("support_email").trim().to_owned(),
+        hosts: fields.get("hosts").to_owned(),
+        powered_by: fields.get("powered_by") == "on",
+        ..BrandForm::default()
+    };
+    let product_name = if f.product_name.is_empty() {
+        None
+    } else if mentions_javascript_url(&f.product_name) {
+        f.product_name_error = Some("The product name cannot contain a javascript: URL.");
+        None
+    } else {
+        match Name::parse(&f.product_name) {
+            Ok(n) => Some(n.as_str().to_owned()),
+            Err(m) => {
+                f.product_name_error = Some(m);
+                None
+            }
+        }
+    };
+    let color = if f.primary_color.is_empty() {
+        None
+    } else {
+        match HexColor::parse(&f.primary_color) {
+            Ok(c) => Some(c.css()),
+            Err(m) => {
+                f.primary_color_error = Some(m);
+                None
+            }
+        }
+    };
+    let support = if f.support_email.is_empty() {
+        None
+    } else if mentions_javascript_url(&f.support_email) {
+        f.support_email_error = Some("Enter an e-mail address, not a URL.");
+        None
+    } else {
+        match Email::parse(&f.support_email) {
+            Ok(e) => Some(e.as_str().to_owned()),
+            Err(m) => {
+                f.support_email_error = Some(m);
+                None
+            }
+        }
+    };
+    let mut hosts = vec![];
+    for line in f
+        .hosts
+        .split(['\n', ',', ' '])
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+    {
+        match parse_host(line) {
+            Ok(h) if public_host(&state) == Some(h.clone()) => {
+                f.hosts_error = Some(format!("{h} is this server's own address."));
+            }
+            Ok(h) => {
+                if !hosts.contains(&h) {
+                    hosts.push(h);
+                }
+            }
+            Err(m) => f.hosts_error = Some(format!("{line}: {m}")),
+        }
+    }
+    if hosts.len() > 10 {
+        f.hosts_error = Some("Use at most 10 host names.".to_owned());
+    }
+    let logo = match &upload.file {
+        Some(bytes) => match sniff_logo(bytes) {
+            Ok(kind) => Some((bytes.clone(), kind)),
+            Err(m) => {
+                f.logo_error = Some(m);
+                None
+            }
+        },
+        None => None,
+    };
+    if f.has_errors() {
+        let page = brand_page(&user, &agency, f);
+        return Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, page)?);
+    }
+    let settings = BrandSettings {
+        product_name,
+        primary_color: color,
+        support_email: support,
+        powered_by: f.powered_by,
+        hosts,
+    };
+    let remove_logo = fields.get("remove_logo") == "on";
+    let actor = agency.actor(&state, &user, &req);
+    let id = agency.agency.agency_id();
+    let saved = with_conn(&state.pool, move |c| {
+        write_tx(c, |c| {
+            match Agency::save_brand(c, &id, &settings) {
+                Ok(()) => {}
+                Err(HostError::Claimed(h)) => return Ok(Err(h)),
+                Err(HostError::Db(e)) => return Err(AppError::from(e)),
+            }
+            if let Some((bytes, kind)) = &logo {
+                Agency::set_logo(c, &id, Some((bytes, kind)))?;
+            } else if remove_logo {
+                Agency::set_logo(c, &id, None)?;
+            }
+            actor.record(
+                c,
+                "brand.updated",
+                None,
+                Some(format!("hosts={}", settings.hosts.join(","))),
+            )?;
+            Ok(Ok(()))
+        })
+    })
+    .await?;
+    if let Err(host) = saved {
+        f.hosts_error = Some(format!("{host} is already used by another agency."));
+        let page = brand_page(&user, &agency, f);
+        return Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, page)?);
+    }
+    set_flash(&user.session, "Brand saved.");
+    Ok(see_other(&urls::agency_brand(agency.slug())))
+}
+
+/// The host of the configured public URL (never claimable by an agency).
+fn public_host(state: &AppState) -> Option<String> {
+    let rest = state.config.public_url.split("://").nth(1)?;
+    let authority = rest.split('/').next()?;
+    let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
+    Some(host.to_ascii_lowercase())
+}
