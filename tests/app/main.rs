@@ -1,6 +1,7 @@
 //! The one integration test binary. Every test drives the real `build_app`.
 
 mod helpers;
+mod isolation;
 
 mod agencies;
 mod api_auth;
