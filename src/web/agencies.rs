@@ -548,7 +548,7 @@ pub async fn invite_operator(
     };
     let link = format!(
         "{}{}",
-        state.config.public_url,
+        urls::public_base(&state.config.public_url, agency.brand.host.as_deref()),
         urls::invitation(token.expose())
     );
     let page = operators_page(&state, &user, &agency, String::new(), None, Some(link)).await?;

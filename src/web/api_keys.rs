@@ -623,7 +623,10 @@ pub async fn create(
             let page = RevealPage {
                 ctx: PageCtx::new("API key created", &user, &team, "api-keys"),
                 key: row_for(&team, &key, Some(user.user.name.clone()), now),
-                curl: curl_snippet(&state.config.public_url, &secret),
+                curl: curl_snippet(
+                    &urls::public_base(&state.config.public_url, team.brand.host.as_deref()),
+                    &secret,
+                ),
                 secret: secret.expose(),
                 rotated_from: None,
                 done_url: urls::api_keys(team.slug()),
@@ -857,7 +860,10 @@ pub async fn rotate(
             let page = RevealPage {
                 ctx: PageCtx::new("API key rotated", &user, &team, "api-keys"),
                 key: row_for(&team, &new_key, Some(user.user.name.clone()), now),
-                curl: curl_snippet(&state.config.public_url, &secret),
+                curl: curl_snippet(
+                    &urls::public_base(&state.config.public_url, team.brand.host.as_deref()),
+                    &secret,
+                ),
                 secret: secret.expose(),
                 rotated_from: Some(note),
                 done_url: urls::api_keys(team.slug()),

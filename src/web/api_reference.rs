@@ -74,7 +74,10 @@ pub async fn show(
         .collect();
     let page = ReferencePage {
         ctx: PageCtx::new("API reference", &user, &team, "api-reference"),
-        base: format!("{}/v1", state.config.public_url),
+        base: format!(
+            "{}/v1",
+            super::urls::public_base(&state.config.public_url, team.brand.host.as_deref())
+        ),
         keys_url: super::urls::api_keys(team.slug()),
         routes: ROUTES
             .iter()

@@ -32,6 +32,8 @@ pub struct Brand {
     pub support_email: Option<String>,
     /// The agency whose brand this is.
     pub agency_id: Option<String>,
+    /// The agency host name the request came in on, when that chose the brand.
+    pub host: Option<String>,
 }
 
 impl Default for Brand {
@@ -44,6 +46,7 @@ impl Default for Brand {
             powered_by: false,
             support_email: None,
             agency_id: None,
+            host: None,
         }
     }
 }
@@ -70,6 +73,7 @@ impl Brand {
             powered_by: agency.powered_by,
             support_email: agency.support_email.clone(),
             agency_id: Some(agency.id.clone()),
+            host: None,
             product,
         }
     }
@@ -85,7 +89,10 @@ impl Brand {
         if let Some(host) = host
             && let Some(agency) = Agency::find_by_host(conn, host)?
         {
-            return Ok(Self::of(&agency));
+            return Ok(Self {
+                host: Some(host.to_owned()),
+                ..Self::of(&agency)
+            });
         }
         if let Some(id) = agency_id
             && let Some(agency) = Agency::find(conn, id)?

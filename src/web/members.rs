@@ -302,7 +302,7 @@ pub async fn invite(
     };
     let link = format!(
         "{}{}",
-        public_base(&state, &user),
+        urls::public_base(&state.config.public_url, team.brand.host.as_deref()),
         urls::invitation(token.expose())
     );
     let p = page(
@@ -319,22 +319,6 @@ pub async fn invite(
         header::HeaderValue::from_static("no-store"),
     );
     Ok(res)
-}
-
-/// The origin links are built on: the agency's host when the dashboard is reached on one
-/// (so the invitee lands on the brand they were promised), else the public URL.
-fn public_base(state: &AppState, user: &SignedIn) -> String {
-    match (&user.host, &state.config.public_url) {
-        (Some(host), public) if !public.contains(&format!("//{host}")) => {
-            let scheme = if public.starts_with("https:") {
-                "https"
-            } else {
-                "http"
-            };
-            format!("{scheme}://{host}")
-        }
-        (_, public) => public.clone(),
-    }
 }
 
 /// POST revoke an open invitation.

@@ -546,6 +546,26 @@ async fn an_agency_host_wears_the_agency_brand_everywhere_and_unknown_hosts_fall
         app.set_host("dash.acme-agency.test");
         let own = app.get("/teams/ada-labs/settings/api-keys").await;
         assert!(own.body.contains("AcmeDesk"));
+        // Links handed out on the agency's host point at that host.
+        let members = app.get(&format!("/teams/{north}/settings/members")).await;
+        let invited = app
+            .post(
+                &format!("/teams/{north}/settings/members/invitations"),
+                &[
+                    ("csrf_token", &members.csrf()),
+                    ("email", "nick@northwind.test"),
+                    ("role", "viewer"),
+                ],
+            )
+            .await;
+        invited.assert_status(200);
+        assert!(
+            invited
+                .body
+                .contains("value=\"http://dash.acme-agency.test:8080/invitations?token="),
+            "{}",
+            invited.body
+        );
         app.set_host("localhost:8080");
         let own = app.get("/teams/ada-labs/settings/api-keys").await;
         assert!(!own.body.contains("AcmeDesk"));
