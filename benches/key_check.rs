@@ -86,7 +86,7 @@ fn main() {
     });
     let usage = UsageRecorder::default();
     total += measure("usage noted in memory (10,000 keys)", |n| {
-        usage.record(&ids[pick(n)], Some("203.0.113.7"), 1_768_471_200);
+        usage.record(&ids[pick(n)], "203.0.113.7".parse().ok(), 1_768_471_200);
     });
     println!(
         "{:<44} {total:>9.1} ns  (cache hit path, without the HTTP layer)",

@@ -3,6 +3,7 @@
 //! `flush` runs every few seconds and at shutdown.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Mutex;
 
 use diesel::prelude::*;
@@ -13,7 +14,7 @@ use crate::db::{DbConnection, write_tx};
 #[derive(Default)]
 struct Pending {
     last_used_at: i64,
-    last_ip: Option<String>,
+    last_ip: Option<IpAddr>,
     per_hour: HashMap<i64, i64>,
 }
 
@@ -109,7 +110,7 @@ macro_rules! write_batch {
                 q = q
                     .bind::<Text, _>(id.as_str())
                     .bind::<BigInt, _>(p.last_used_at)
-                    .bind::<Nullable<Text>, _>(p.last_ip.as_deref());
+                    .bind::<Nullable<Text>, _>(p.last_ip.map(|ip| ip.to_string()));
             }
             q.execute(c)?;
         }
@@ -138,17 +139,21 @@ pub struct UsageRecorder {
 }
 
 impl UsageRecorder {
-    /// Notes one authenticated request of `key_id` from `ip` at `now`.
-    pub fn record(&self, key_id: &str, ip: Option<&str>, now: i64) {
+    /// Notes one authenticated request of `key_id` from `ip` at `now`. Allocates only for a
+    /// key's first request since the last flush (this runs on every API request).
+    pub fn record(&self, key_id: &str, ip: Option<IpAddr>, now: i64) {
         let Ok(mut pending) = self.pending.lock() else {
             return;
         };
-        let p = pending.entry(key_id.to_owned()).or_default();
+        if !pending.contains_key(key_id) {
+            pending.insert(key_id.to_owned(), Pending::default());
+        }
+        let Some(p) = pending.get_mut(key_id) else {
+            return;
+        };
         if now >= p.last_used_at {
             p.last_used_at = now;
-            if p.last_ip.as_deref() != ip {
-                p.last_ip = ip.map(str::to_owned);
-            }
+            p.last_ip = ip;
         }
         *p.per_hour.entry(now - now.rem_euclid(3600)).or_insert(0) += 1;
     }

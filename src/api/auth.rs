@@ -244,9 +244,7 @@ impl<R: Requirement + 'static> FromRequest for Authorized<R> {
                     retry_after: decision.reset_at - now,
                 });
             }
-            state
-                .usage
-                .record(&key.id, ip.map(|i| i.to_string()).as_deref(), now);
+            state.usage.record(&key.id, ip, now);
             let tenant = Tenant {
                 team: TeamId::from_db(key.team_id.clone()),
                 mode: KeyMode::parse(&key.mode).unwrap_or(KeyMode::Live),

@@ -401,8 +401,10 @@ async fn a_flush_of_many_keys_writes_every_key_and_hour_and_never_moves_last_use
         let ids: Vec<String> = (0..450).map(|_| app.make_key(all(&slug)).0).collect();
         let t0 = app.clock().now();
         for (i, id) in ids.iter().enumerate() {
-            app.state.usage.record(id, Some("198.51.100.4"), t0);
-            app.state.usage.record(id, Some("198.51.100.5"), t0 + 3600);
+            app.state.usage.record(id, "198.51.100.4".parse().ok(), t0);
+            app.state
+                .usage
+                .record(id, "198.51.100.5".parse().ok(), t0 + 3600);
             if i % 2 == 0 {
                 app.state.usage.record(id, None, t0 + 3601);
             }
@@ -410,7 +412,7 @@ async fn a_flush_of_many_keys_writes_every_key_and_hour_and_never_moves_last_use
         // A key that no longer exists has nothing to count.
         app.state
             .usage
-            .record("key_00000000000000000000", Some("192.0.2.1"), t0);
+            .record("key_00000000000000000000", "192.0.2.1".parse().ok(), t0);
         let flushed = app.db(|c| app.state.usage.flush(c)).expect("flush");
         assert_eq!(flushed, 450);
         let rows: Vec<(String, i64, i64)> = app
@@ -446,7 +448,9 @@ async fn a_flush_of_many_keys_writes_every_key_and_hour_and_never_moves_last_use
             }
         }
         // A late, older observation adds its count but leaves the newer last use alone.
-        app.state.usage.record(&ids[1], Some("192.0.2.9"), t0 + 10);
+        app.state
+            .usage
+            .record(&ids[1], "192.0.2.9".parse().ok(), t0 + 10);
         app.db(|c| app.state.usage.flush(c)).expect("flush");
         let (at, ip, n): (Option<i64>, Option<String>, i64) = app
             .db(|c| {
