@@ -26,6 +26,22 @@ pub struct Cli {
 pub enum Command {
     /// Serve the dashboard and the API (the default).
     Serve,
+    /// Serve a fresh, deterministic demo: a new SQLite database in the data directory seeded
+    /// with sample agencies, teams, members and keys in every state, a fixed clock and
+    /// reproducible ids and secrets. For screenshots and trying Latchkey out — never for real
+    /// data (every page says so).
+    Demo {
+        /// The fixed "now" of the demo (RFC 3339).
+        #[arg(
+            long,
+            env = "LATCHKEY_FAKE_NOW",
+            default_value = "2026-01-15T10:00:00Z"
+        )]
+        fake_now: String,
+        /// Seed of the demo's ids and secrets.
+        #[arg(long, env = "LATCHKEY_DEMO_SEED", default_value = "latchkey-demo")]
+        seed: String,
+    },
 }
 
 /// Settings read from the environment or flags.
@@ -144,6 +160,8 @@ pub struct Config {
     pub database_is_sqlite: bool,
     /// Blocking threads per worker.
     pub blocking_threads: usize,
+    /// Demo mode (`latchkey demo`): every page carries a banner.
+    pub demo: bool,
 }
 
 impl Config {
@@ -180,6 +198,7 @@ impl Config {
             database_is_sqlite: crate::db::DbTarget::parse(&s.database_url)
                 .is_ok_and(|t| t.is_sqlite()),
             blocking_threads: s.blocking_threads.max(1),
+            demo: false,
         })
     }
 
@@ -205,6 +224,7 @@ impl Config {
             database_is_sqlite: crate::db::DbTarget::parse(database_url)
                 .is_ok_and(|t| t.is_sqlite()),
             blocking_threads: 2,
+            demo: false,
         }
     }
 }

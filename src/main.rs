@@ -28,13 +28,55 @@ async fn main() -> std::process::ExitCode {
 
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(&cli.settings).await,
+        Command::Serve => serve(&cli.settings, None).await,
+        Command::Demo { fake_now, seed } => {
+            let now = time::OffsetDateTime::parse(
+                &fake_now,
+                &time::format_description::well_known::Rfc3339,
+            )
+            .map_err(|e| format!("LATCHKEY_FAKE_NOW must be RFC 3339 (2026-01-15T10:00:00Z): {e}"))?
+            .unix_timestamp();
+            serve(&cli.settings, Some((now, seed))).await
+        }
     }
 }
 
-async fn serve(settings: &latchkey::config::Settings) -> Result<(), String> {
-    let config = Config::from_settings(settings)?;
-    let (secret, source) = resolve_secret_key(settings)?;
+/// `latchkey demo`: a fresh SQLite file in the data directory (any earlier demo database is
+/// replaced). Returns the database URL.
+fn prepare_demo(settings: &latchkey::config::Settings) -> Result<String, String> {
+    let dir = std::path::Path::new(&settings.data_dir);
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let db = dir.join("demo.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let f = std::path::PathBuf::from(format!("{}{suffix}", db.display()));
+        if f.exists() {
+            std::fs::remove_file(&f).map_err(|e| format!("cannot reset {}: {e}", f.display()))?;
+        }
+    }
+    Ok(format!("sqlite://{}", db.display()))
+}
+
+async fn serve(
+    settings: &latchkey::config::Settings,
+    demo: Option<(i64, String)>,
+) -> Result<(), String> {
+    let mut config = Config::from_settings(settings)?;
+    if demo.is_some() {
+        config.database_url = prepare_demo(settings)?;
+        config.database_is_sqlite = true;
+        config.key_cache = true;
+        config.demo = true;
+        // Screenshot tools reach the demo over plain http under any host name.
+        config.cookie_secure = false;
+    }
+    let (secret, source) = match &demo {
+        // The demo writes nothing to the data directory but its own database.
+        Some((_, seed)) => (
+            latchkey::domain::sha256_hex(&format!("latchkey demo cookie key {seed}")).into_bytes(),
+            SecretKeySource::Environment,
+        ),
+        None => resolve_secret_key(settings)?,
+    };
     match source {
         SecretKeySource::Environment => tracing::info!("secret key: from LATCHKEY_SECRET_KEY"),
         SecretKeySource::File(p) => tracing::info!("secret key: read from {}", p.display()),
@@ -45,9 +87,44 @@ async fn serve(settings: &latchkey::config::Settings) -> Result<(), String> {
         ),
     }
     let pool = latchkey::db::connect(&config.database_url, 16).map_err(|e| e.to_string())?;
-    let clock = Clock::system();
+    let clock = match &demo {
+        Some((now, _)) => Clock::fixed(*now),
+        None => Clock::system(),
+    };
     let state = AppState::new(pool.clone(), config.clone(), clock.clone(), &secret)
         .map_err(|e| e.to_string())?;
+
+    if let Some((_, seed)) = &demo {
+        // From here on ids and secrets come from the seeded stream: the same on every run.
+        base62::use_demo_stream(seed);
+        let hash = state
+            .passwords
+            .hash(
+                latchkey::domain::inputs::Password::parse_new(
+                    latchkey::demo::DEMO_PASSWORD.to_owned(),
+                )
+                .map_err(|e| e.to_string())?,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        let now = clock.now();
+        let seeded = with_conn(&pool, move |c| latchkey::demo::seed(c, &hash, now))
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut accounts = String::new();
+        for (email, _, what) in latchkey::demo::ACCOUNTS {
+            accounts.push_str(&format!("      {email:<22} {what}\n"));
+        }
+        println!(
+            "\n  DEMO MODE: sample data, fixed clock, reproducible ids and secrets. Not for real use.\n\n    \
+             Dashboard:  {url}\n    Branded:    http://northstar.localhost:{port} (the agency's host name)\n    \
+             Password:   {pw} (every account)\n    Accounts:\n{accounts}    Sample key: {key}\n",
+            url = config.public_url,
+            port = config.bind.rsplit(':').next().unwrap_or("8080"),
+            pw = latchkey::demo::DEMO_PASSWORD,
+            key = seeded.sample_key,
+        );
+    }
 
     // First start: no account exists, so print a one-time set-up link (to the console only).
     let now = clock.now();
@@ -62,7 +139,7 @@ async fn serve(settings: &latchkey::config::Settings) -> Result<(), String> {
     })
     .await
     .map_err(|e| e.to_string())?;
-    if needs_setup {
+    if needs_setup && demo.is_none() {
         println!(
             "\n  No account exists yet. Open this one-time link to create the owner account:\n\n    {}/setup?token={token}\n",
             config.public_url

@@ -176,8 +176,8 @@ pub fn build_app(
                             .extensions()
                             .get::<crate::web::error::ErrorPageParts>()
                             .copied();
-                        match (parts, host, state) {
-                            (Some(parts), Some(host), Some(state)) => {
+                        match (parts, state) {
+                            (Some(parts), Some(state)) if host.is_some() || state.config.demo => {
                                 Ok(rebrand_error_page(res, parts, host, state).await)
                             }
                             _ => Ok(res),
@@ -225,22 +225,26 @@ pub fn build_app(
         )
 }
 
-/// Redraws an error page in the brand of the agency that claimed the request's host.
+/// Redraws an error page in the brand of the agency that claimed the request's host (and with
+/// the demo banner on a demo server).
 async fn rebrand_error_page(
     res: ServiceResponse<actix_web::body::BoxBody>,
     parts: crate::web::error::ErrorPageParts,
-    host: String,
+    host: Option<String>,
     state: web::Data<AppState>,
 ) -> ServiceResponse<actix_web::body::BoxBody> {
     let brand = crate::error::with_conn(&state.pool, move |c| {
-        Ok(crate::web::brand::Brand::resolve(c, Some(&host), None)?)
+        Ok(crate::web::brand::Brand::resolve(c, host.as_deref(), None)?)
     })
     .await;
+    let demo = state.config.demo;
     match brand {
-        Ok(brand) if brand.agency_id.is_some() => match parts.render(brand) {
-            Some(html) => res.map_body(|_, _| actix_web::body::BoxBody::new(html)),
-            None => res,
-        },
+        Ok(brand) if brand.agency_id.is_some() || demo => {
+            match parts.render(brand.for_state(&state)) {
+                Some(html) => res.map_body(|_, _| actix_web::body::BoxBody::new(html)),
+                None => res,
+            }
+        }
         _ => res,
     }
 }

@@ -19,8 +19,41 @@ pub fn random(n: usize) -> String {
     out
 }
 
-/// Fills `buf` from the operating system's CSPRNG.
+/// A seeded byte stream (SHA-256 of seed and counter) that replaces the OS CSPRNG in demo mode
+/// only, so the demo's ids and secrets are the same on every run.
+struct DemoStream {
+    seed: [u8; 32],
+    counter: u64,
+}
+
+static DEMO_STREAM: std::sync::OnceLock<std::sync::Mutex<DemoStream>> = std::sync::OnceLock::new();
+
+/// Switches this process to the reproducible demo stream. Called by `latchkey demo` alone,
+/// before anything is generated; secrets made afterwards are predictable by design.
+pub fn use_demo_stream(seed: &str) {
+    use sha2::Digest;
+    let _ = DEMO_STREAM.set(std::sync::Mutex::new(DemoStream {
+        seed: sha2::Sha256::digest(seed.as_bytes()).into(),
+        counter: 0,
+    }));
+}
+
+/// Fills `buf` from the operating system's CSPRNG (or, in demo mode, the demo stream).
 pub fn fill_random(buf: &mut [u8]) {
+    if let Some(stream) = DEMO_STREAM.get()
+        && let Ok(mut s) = stream.lock()
+    {
+        use sha2::Digest;
+        for chunk in buf.chunks_mut(32) {
+            let block = sha2::Sha256::new()
+                .chain_update(s.seed)
+                .chain_update(s.counter.to_le_bytes())
+                .finalize();
+            s.counter += 1;
+            chunk.copy_from_slice(&block[..chunk.len()]);
+        }
+        return;
+    }
     // Without OS randomness no secret can be made safely; there is nothing to fall back to.
     #[allow(clippy::expect_used)]
     getrandom::fill(buf).expect("the operating system's random number generator failed");

@@ -49,7 +49,12 @@ impl AgencyCtx {
             }))
         })
         .await?;
-        found.ok_or(PageError::NotFound)
+        found
+            .map(|mut ctx| {
+                ctx.brand = ctx.brand.for_state(state);
+                ctx
+            })
+            .ok_or(PageError::NotFound)
     }
 
     /// The agency's slug.

@@ -34,6 +34,8 @@ pub struct Brand {
     pub agency_id: Option<String>,
     /// The agency host name the request came in on, when that chose the brand.
     pub host: Option<String>,
+    /// `latchkey demo`: every page carries a banner saying so.
+    pub demo: bool,
 }
 
 impl Default for Brand {
@@ -47,6 +49,7 @@ impl Default for Brand {
             support_email: None,
             agency_id: None,
             host: None,
+            demo: false,
         }
     }
 }
@@ -74,6 +77,7 @@ impl Brand {
             support_email: agency.support_email.clone(),
             agency_id: Some(agency.id.clone()),
             host: None,
+            demo: false,
             product,
         }
     }
@@ -106,11 +110,18 @@ impl Brand {
     pub async fn for_host(state: &AppState, req: &HttpRequest) -> Self {
         let host = request_host(req);
         let agency: Option<String> = None;
-        with_conn(&state.pool, move |c| {
+        let brand = with_conn(&state.pool, move |c| {
             Ok(Self::resolve(c, host.as_deref(), agency.as_deref())?)
         })
         .await
-        .unwrap_or_default()
+        .unwrap_or_default();
+        brand.for_state(state)
+    }
+
+    /// Marks the brand of a demo server (the banner).
+    pub fn for_state(mut self, state: &AppState) -> Self {
+        self.demo = state.config.demo;
+        self
     }
 }
 

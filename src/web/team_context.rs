@@ -47,7 +47,12 @@ impl TeamCtx {
             }))
         })
         .await?;
-        found.ok_or(PageError::NotFound)
+        found
+            .map(|mut ctx| {
+                ctx.brand = ctx.brand.for_state(state);
+                ctx
+            })
+            .ok_or(PageError::NotFound)
     }
 
     /// The team's slug.

@@ -12,6 +12,7 @@ mod api_keys_validation;
 mod api_matrix;
 mod api_resources;
 mod dashboard_api_settings;
+mod demo;
 mod members;
 mod roles_and_tenancy;
 mod security;

@@ -1,0 +1,406 @@
+//! `latchkey demo`: a realistic, deterministic data set for screenshots and trying Latchkey.
+//! With the demo stream (`base62::use_demo_stream`) and a fixed clock, the same command always
+//! produces the same rows, ids, secrets and relative times.
+
+use diesel::prelude::*;
+
+use crate::db::schema::{api_key_usage, api_keys};
+use crate::db::{DbConnection, write_tx};
+use crate::domain::api_key_secret::{EnvLabel, KeyMode};
+use crate::domain::ids::{ApiKeyId, TeamId, UserId};
+use crate::domain::role::{AgencyRole, Role};
+use crate::domain::scope::{Scope, ScopeSet};
+use crate::error::AppError;
+use crate::models::agency::{Agency, AgencyActor, BrandSettings, add_operator};
+use crate::models::api_key::{ApiKey, KeySettings};
+use crate::models::audit::Actor;
+use crate::models::team::{Team, add_member};
+use crate::models::user::{NewUser, User};
+
+/// The password of every demo account (printed at start and in the README).
+pub const DEMO_PASSWORD: &str = "latchkey-demo-password";
+
+/// The demo agency's logo.
+const LOGO: &[u8] = include_bytes!("../static/demo/northstar-logo.png");
+
+/// Demo accounts: e-mail, name, what they are.
+pub const ACCOUNTS: [(&str, &str, &str); 9] = [
+    ("ada@acme.test", "Ada Lovelace", "owner of Acme Robotics"),
+    ("ben@acme.test", "Ben Okafor", "admin of Acme Robotics"),
+    (
+        "cara@acme.test",
+        "Cara Jensen",
+        "developer of Acme Robotics",
+    ),
+    ("dan@acme.test", "Dan Moreau", "viewer of Acme Robotics"),
+    (
+        "nora@northstar.test",
+        "Nora Quinn",
+        "owner of the agency Northstar Digital",
+    ),
+    (
+        "omar@northstar.test",
+        "Omar Haddad",
+        "operator of Northstar Digital",
+    ),
+    (
+        "hana@harbor.test",
+        "Hana Berg",
+        "owner of the client Harbor Coffee",
+    ),
+    (
+        "ivan@harbor.test",
+        "Ivan Petrov",
+        "developer of the client Harbor Coffee",
+    ),
+    (
+        "lea@atlas.test",
+        "Lea Fontaine",
+        "viewer of the client Atlas Outfitters",
+    ),
+];
+
+/// What the demo printed after seeding.
+pub struct Seeded {
+    /// A working live key of Acme Robotics with every scope (for trying the API).
+    pub sample_key: String,
+}
+
+const DAY: i64 = 86_400;
+const HOUR: i64 = 3_600;
+
+fn scopes(list: &[Scope]) -> ScopeSet {
+    let mut set = ScopeSet::empty();
+    for s in list {
+        set.insert(*s);
+    }
+    set
+}
+
+struct KeySpec<'a> {
+    name: &'a str,
+    mode: KeyMode,
+    env: Option<&'a str>,
+    scopes: ScopeSet,
+    created_ago: i64,
+    expires_in: Option<i64>,
+    last_used_ago: Option<i64>,
+    ip: &'a str,
+    rate: Option<i32>,
+    allow: Option<&'a str>,
+}
+
+impl Default for KeySpec<'_> {
+    fn default() -> Self {
+        Self {
+            name: "",
+            mode: KeyMode::Live,
+            env: None,
+            scopes: ScopeSet::all(),
+            created_ago: 30 * DAY,
+            expires_in: None,
+            last_used_ago: None,
+            ip: "203.0.113.7",
+            rate: None,
+            allow: None,
+        }
+    }
+}
+
+/// Inserts one key as if created `created_ago` seconds before `now`, with its audit event.
+fn key(
+    c: &mut DbConnection,
+    team: &TeamId,
+    by: &UserId,
+    spec: KeySpec<'_>,
+    now: i64,
+) -> Result<(ApiKey, String), AppError> {
+    let created = now - spec.created_ago;
+    let settings = KeySettings {
+        name: spec.name.to_owned(),
+        scopes: spec.scopes,
+        mode: spec.mode,
+        environment: spec.env.and_then(EnvLabel::parse),
+        expires_at: spec.expires_in.map(|d| now + d),
+        rate_limit_per_minute: spec.rate,
+        ip_allowlist: spec.allow.map(str::to_owned),
+    };
+    let (key, secret) =
+        ApiKey::insert(c, &ApiKeyId::generate(), team, &settings, Some(by), created)
+            .map_err(|_| AppError::Internal("demo key insert failed".into()))?;
+    if let Some(ago) = spec.last_used_ago {
+        diesel::update(api_keys::table.find(&key.id))
+            .set((
+                api_keys::last_used_at.eq(now - ago),
+                api_keys::last_used_ip.eq(spec.ip),
+            ))
+            .execute(c)?;
+    }
+    Actor {
+        team: team.clone(),
+        user: Some(by.clone()),
+        agency: None,
+        ip: Some("198.51.100.23".into()),
+        at: created,
+    }
+    .record(
+        c,
+        "api_key.created",
+        Some(&key.id),
+        Some(format!("name={}; scopes={}", key.name, key.scopes)),
+    )?;
+    Ok((key, secret.expose().to_owned()))
+}
+
+/// Hourly request counts for the last two days, shaped like a working day.
+fn usage(c: &mut DbConnection, key_id: &str, now: i64, scale: i64) -> QueryResult<()> {
+    let this_hour = now - now.rem_euclid(HOUR);
+    for h in 0..48 {
+        let hour = this_hour - h * HOUR;
+        let hour_of_day = (hour / HOUR).rem_euclid(24);
+        let busy = if (8..19).contains(&hour_of_day) { 5 } else { 1 };
+        let requests = scale * busy * (10 + (h * 7) % 13);
+        diesel::insert_into(api_key_usage::table)
+            .values((
+                api_key_usage::api_key_id.eq(key_id),
+                api_key_usage::hour.eq(hour),
+                api_key_usage::requests.eq(requests),
+            ))
+            .execute(c)?;
+    }
+    Ok(())
+}
+
+/// Creates every demo row in one transaction. `password_hash` is the hash of
+/// [`DEMO_PASSWORD`], shared by all demo accounts.
+pub fn seed(c: &mut DbConnection, password_hash: &str, now: i64) -> Result<Seeded, AppError> {
+    write_tx(c, |c| {
+        let mut ids = vec![];
+        for (i, (email, name, _)) in ACCOUNTS.iter().enumerate() {
+            let id = UserId::generate();
+            User::insert(
+                c,
+                &NewUser {
+                    id: id.as_str(),
+                    email,
+                    name,
+                    password_hash,
+                    created_at: now - 200 * DAY + i64::try_from(i).unwrap_or(0) * DAY,
+                },
+            )?;
+            ids.push(id);
+        }
+        let [ada, ben, cara, dan, nora, omar, hana, ivan, lea] = ids
+            .try_into()
+            .map_err(|_| AppError::Internal("demo accounts".into()))?;
+
+        // A standalone team in Latchkey's own brand, with keys in every state.
+        let acme = Team::create_with_owner(c, "Acme Robotics", &ada, now - 200 * DAY)?;
+        let acme_id = acme.team_id();
+        for (user, role, ago) in [
+            (&ben, Role::Admin, 150),
+            (&cara, Role::Developer, 90),
+            (&dan, Role::Viewer, 12),
+        ] {
+            add_member(c, &acme_id, user, role, now - ago * DAY)?;
+        }
+        let (prod, sample_key) = key(
+            c,
+            &acme_id,
+            &ada,
+            KeySpec {
+                name: "Production backend",
+                env: Some("prod"),
+                created_ago: 120 * DAY,
+                last_used_ago: Some(3 * 60),
+                ..KeySpec::default()
+            },
+            now,
+        )?;
+        usage(c, &prod.id, now, 40)?;
+        key(
+            c,
+            &acme_id,
+            &cara,
+            KeySpec {
+                name: "Staging worker",
+                mode: KeyMode::Test,
+                env: Some("staging"),
+                scopes: scopes(&[Scope::BotsWrite, Scope::ConversationsRead]),
+                created_ago: 24 * DAY,
+                expires_in: Some(6 * DAY),
+                last_used_ago: Some(2 * DAY),
+                ip: "198.51.100.14",
+                ..KeySpec::default()
+            },
+            now,
+        )?;
+        key(
+            c,
+            &acme_id,
+            &ben,
+            KeySpec {
+                name: "Analytics export",
+                scopes: scopes(&[Scope::ConversationsRead]),
+                created_ago: 100 * DAY,
+                expires_in: Some(-10 * DAY),
+                last_used_ago: Some(11 * DAY),
+                ..KeySpec::default()
+            },
+            now,
+        )?;
+        // Rotated an hour ago with a 24-hour grace period; the old key is still being used.
+        let (widget, _) = key(
+            c,
+            &acme_id,
+            &ben,
+            KeySpec {
+                name: "Support widget",
+                env: Some("prod"),
+                scopes: scopes(&[Scope::ChannelsRead, Scope::ConversationsWrite]),
+                created_ago: 60 * DAY,
+                last_used_ago: Some(5 * 60),
+                ..KeySpec::default()
+            },
+            now,
+        )?;
+        ApiKey::rotate(c, &widget, 24 * HOUR, Some(&ben), now - HOUR)
+            .map_err(|_| AppError::Internal("demo rotation failed".into()))?;
+        key(
+            c,
+            &acme_id,
+            &cara,
+            KeySpec {
+                name: "Zapier integration",
+                scopes: scopes(&[Scope::IntegrationsWrite]),
+                created_ago: 5 * DAY,
+                ..KeySpec::default()
+            },
+            now,
+        )?;
+        let (leaked, _) = key(
+            c,
+            &acme_id,
+            &ada,
+            KeySpec {
+                name: "Old CI key",
+                scopes: scopes(&[Scope::BotsWrite]),
+                created_ago: 300 * DAY,
+                last_used_ago: Some(2 * DAY + HOUR),
+                ip: "192.0.2.50",
+                ..KeySpec::default()
+            },
+            now,
+        )?;
+        ApiKey::report_leaked(c, &leaked.id, now - 2 * DAY)?;
+        key(
+            c,
+            &acme_id,
+            &ben,
+            KeySpec {
+                name: "Partner sandbox",
+                mode: KeyMode::Test,
+                env: Some("dev"),
+                scopes: scopes(&[Scope::AgentLoopsRead]),
+                created_ago: 14 * DAY,
+                last_used_ago: Some(6 * HOUR),
+                rate: Some(120),
+                allow: Some("198.51.100.0/24"),
+                ip: "198.51.100.20",
+                ..KeySpec::default()
+            },
+            now,
+        )?;
+
+        // An agency with its brand and two clients.
+        let agency = Agency::create_with_owner(c, "Northstar Digital", &nora, now - 180 * DAY)?;
+        let agency_id = agency.agency_id();
+        add_operator(c, &agency_id, &omar, AgencyRole::Operator, now - 170 * DAY)?;
+        Agency::save_brand(
+            c,
+            &agency_id,
+            &BrandSettings {
+                product_name: Some("Northstar Console".into()),
+                primary_color: Some("#0f766e".into()),
+                support_email: Some("support@northstar.test".into()),
+                powered_by: false,
+                hosts: vec!["northstar.localhost".into()],
+            },
+        )
+        .map_err(|_| AppError::Internal("demo brand".into()))?;
+        Agency::set_logo(c, &agency_id, Some((LOGO, "image/png")))?;
+        let operator = AgencyActor {
+            agency: agency_id.clone(),
+            user: nora.clone(),
+            ip: Some("198.51.100.23".into()),
+            at: now - 160 * DAY,
+        };
+        let harbor = Team::create(c, "Harbor Coffee", Some(&agency.id), now - 160 * DAY)?;
+        operator.record(c, "client.created", Some(&harbor.team_id()), None)?;
+        let atlas = Team::create(c, "Atlas Outfitters", Some(&agency.id), now - 95 * DAY)?;
+        operator.record(c, "client.created", Some(&atlas.team_id()), None)?;
+        add_member(c, &harbor.team_id(), &hana, Role::Owner, now - 150 * DAY)?;
+        add_member(c, &harbor.team_id(), &ivan, Role::Developer, now - 40 * DAY)?;
+        add_member(c, &atlas.team_id(), &lea, Role::Viewer, now - 30 * DAY)?;
+        let (ordering, _) = key(
+            c,
+            &harbor.team_id(),
+            &hana,
+            KeySpec {
+                name: "Ordering bot",
+                env: Some("prod"),
+                scopes: scopes(&[
+                    Scope::BotsWrite,
+                    Scope::ChannelsWrite,
+                    Scope::ConversationsWrite,
+                ]),
+                created_ago: 110 * DAY,
+                expires_in: Some(10 * DAY),
+                last_used_ago: Some(20 * 60),
+                ..KeySpec::default()
+            },
+            now,
+        )?;
+        usage(c, &ordering.id, now, 12)?;
+        key(
+            c,
+            &harbor.team_id(),
+            &nora,
+            KeySpec {
+                name: "Agency automation",
+                created_ago: 45 * DAY,
+                last_used_ago: Some(41 * DAY),
+                ..KeySpec::default()
+            },
+            now,
+        )?;
+        key(
+            c,
+            &harbor.team_id(),
+            &ivan,
+            KeySpec {
+                name: "Loyalty sync",
+                mode: KeyMode::Test,
+                scopes: scopes(&[Scope::IntegrationsRead]),
+                created_ago: 3 * DAY,
+                last_used_ago: Some(HOUR),
+                ..KeySpec::default()
+            },
+            now,
+        )?;
+        key(
+            c,
+            &atlas.team_id(),
+            &omar,
+            KeySpec {
+                name: "Storefront assistant",
+                scopes: scopes(&[Scope::BotsRead, Scope::ConversationsRead]),
+                created_ago: 20 * DAY,
+                last_used_ago: Some(4 * DAY),
+                ..KeySpec::default()
+            },
+            now,
+        )?;
+        Ok(Seeded { sample_key })
+    })
+}
