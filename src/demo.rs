@@ -312,6 +312,10 @@ pub fn seed(c: &mut DbConnection, password_hash: &str, now: i64) -> Result<Seede
             now,
         )?;
 
+        // A second team of Ada's without keys yet (the empty state).
+        let labs = Team::create_with_owner(c, "Acme Labs", &ada, now - 2 * DAY)?;
+        add_member(c, &labs.team_id(), &cara, Role::Developer, now - DAY)?;
+
         // An agency with its brand and two clients.
         let agency = Agency::create_with_owner(c, "Northstar Digital", &nora, now - 180 * DAY)?;
         let agency_id = agency.agency_id();

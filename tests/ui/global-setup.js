@@ -35,6 +35,26 @@ function cookieFrom(res) {
   return raw.split(';')[0];
 }
 
+// `latchkey demo` for the screenshot and accessibility suites: seeded, fixed clock, same
+// pixels on every run.
+const DEMO_PORT = 18082;
+async function startDemo() {
+  const base = `http://127.0.0.1:${DEMO_PORT}`;
+  const stale = await fetch(`${base}/healthz`).then(() => true, () => false);
+  if (stale) throw new Error(`port ${DEMO_PORT} is already in use; stop the old latchkey first`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'latchkey-demo-'));
+  const child = spawn(binaryPath(), ['demo'], {
+    env: { ...process.env, LATCHKEY_DATA_DIR: dir, LATCHKEY_BIND: `127.0.0.1:${DEMO_PORT}`, LATCHKEY_PUBLIC_URL: base, RUST_LOG: 'warn' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  for (let i = 0; ; i++) {
+    try { if ((await fetch(`${base}/healthz`)).ok) break; } catch (e) { /* not up yet */ }
+    if (i > 300) throw new Error('latchkey demo did not answer /healthz within 30 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { pid: child.pid, dir };
+}
+
 module.exports = async () => {
   // A server left over from an interrupted run would answer with another database.
   const stale = await fetch(`${BASE}/healthz`).then(() => true, () => false);
@@ -61,7 +81,8 @@ module.exports = async () => {
   child.stdout.removeAllListeners('data');
   child.stderr.removeAllListeners('data');
   child.removeAllListeners('exit');
-  fs.writeFileSync(path.join(__dirname, '.server.json'), JSON.stringify({ pid: child.pid, dir }));
+  const demo = await startDemo();
+  fs.writeFileSync(path.join(__dirname, '.server.json'), JSON.stringify([{ pid: child.pid, dir }, demo]));
 
   // Set-up through the real form.
   const page = await fetch(link);

@@ -4,8 +4,9 @@ const path = require('path');
 module.exports = async () => {
   const file = path.join(__dirname, '.server.json');
   if (!fs.existsSync(file)) return;
-  const { pid, dir } = JSON.parse(fs.readFileSync(file, 'utf8'));
-  try { process.kill(pid, 'SIGTERM'); } catch (e) { /* already gone */ }
-  fs.rmSync(dir, { recursive: true, force: true });
+  for (const { pid, dir } of JSON.parse(fs.readFileSync(file, 'utf8'))) {
+    try { process.kill(pid, 'SIGTERM'); } catch (e) { /* already gone */ }
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
   fs.rmSync(file, { force: true });
 };

@@ -9,6 +9,9 @@ module.exports = defineConfig({
   retries: 0,
   forbidOnly: true,
   reporter: [['list']],
+  // Goldens are per page, not per platform: the demo renders the same pixels everywhere
+  // Debian's Chromium runs (bundled fonts, no animation, fixed clock).
+  snapshotPathTemplate: '{testDir}/__screenshots__/{arg}{ext}',
   globalSetup: require.resolve('./global-setup.js'),
   globalTeardown: require.resolve('./global-teardown.js'),
   use: {
