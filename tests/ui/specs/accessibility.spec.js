@@ -1,0 +1,115 @@
+// Accessibility and test hooks on every page of `latchkey demo`: axe-core finds no serious or
+// critical violation (WCAG 2.1 A/AA rules), every form control has a label, every region,
+// table, button and dialog carries a data-testid, and the create and delete journeys work
+// with the keyboard alone.
+const { test, expect } = require('@playwright/test');
+const { default: AxeBuilder } = require('@axe-core/playwright');
+const { DEMO, BRANDED, demoSignIn } = require('./demo');
+
+test.describe.configure({ mode: 'serial' });
+
+const PAGES = [
+  // [who signs in (null: nobody), base, path]
+  [null, DEMO, '/login'],
+  [null, BRANDED, '/login'],
+  ['ada@acme.test', DEMO, '/teams/acme-robotics/settings/api-keys'],
+  ['ada@acme.test', DEMO, '/teams/acme-labs/settings/api-keys'],
+  ['ada@acme.test', DEMO, '/teams/acme-robotics/settings/api-keys/new'],
+  ['ada@acme.test', DEMO, '/teams/acme-robotics/settings/members'],
+  ['ada@acme.test', DEMO, '/teams/acme-robotics/settings'],
+  ['ada@acme.test', DEMO, '/teams/acme-robotics/api-reference'],
+  ['ada@acme.test', DEMO, '/teams/new'],
+  ['ada@acme.test', DEMO, '/agencies/new'],
+  ['ada@acme.test', DEMO, '/teams/no-such-team/settings/api-keys'],
+  ['nora@northstar.test', BRANDED, '/agencies/northstar-digital'],
+  ['nora@northstar.test', BRANDED, '/agencies/northstar-digital/operators'],
+  ['nora@northstar.test', BRANDED, '/agencies/northstar-digital/brand'],
+  ['nora@northstar.test', BRANDED, '/teams/harbor-coffee/settings/api-keys'],
+  ['nora@northstar.test', BRANDED, '/teams/harbor-coffee/settings/members'],
+  ['dan@acme.test', DEMO, '/teams/acme-robotics/settings/api-keys'],
+];
+
+/** Pages reached through a key's id (rotate, delete, edit). */
+async function keyActionPages(page) {
+  await page.goto(`${DEMO}/teams/acme-robotics/settings/api-keys`);
+  const id = await page.locator('[data-key-name="Production backend"]').getAttribute('data-key-id');
+  return ['edit', 'rotate', 'delete'].map((a) => `/teams/acme-robotics/settings/api-keys/${id}/${a}`);
+}
+
+async function audit(page, label, problems) {
+  const results = await new AxeBuilder({ page })
+    .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'])
+    .analyze();
+  const bad = results.violations.filter((v) => ['serious', 'critical'].includes(v.impact));
+  for (const v of bad) problems.push(`${label}: axe ${v.impact} ${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  // Every form control has an accessible name (axe's label rule, asserted on its own too).
+  const unlabelled = await page.locator('input:not([type=hidden]), select, textarea').evaluateAll((els) =>
+    els.filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby'))
+      .map((el) => el.outerHTML.slice(0, 80)));
+  for (const u of unlabelled) problems.push(`${label}: unlabelled ${u}`);
+  // Stable hooks for screenshot tools.
+  const missing = await page.locator('main, nav, section, table, dialog, form:not(.inline-form), button, [role=note]').evaluateAll((els) =>
+    els.filter((el) => !el.closest('[data-testid]')).map((el) => el.outerHTML.slice(0, 80)));
+  for (const m of missing) problems.push(`${label}: no data-testid on or above ${m}`);
+}
+
+for (const size of [{ width: 1280, height: 800 }, { width: 390, height: 844 }]) {
+  test(`every page passes axe and has hooks at ${size.width}px`, async ({ browser }) => {
+    const problems = [];
+    let signedIn = null;
+    let context = null;
+    let page = null;
+    for (const [who, base, path] of PAGES) {
+      if (who !== signedIn || !page) {
+        if (context) await context.close();
+        context = await browser.newContext({ viewport: size });
+        page = await context.newPage();
+        if (who) await demoSignIn(page, who, base);
+        signedIn = who;
+      }
+      await page.goto(base + path);
+      await audit(page, `${who || 'anonymous'} ${base}${path}`, problems);
+      if (who === 'ada@acme.test' && path.endsWith('/api-keys') && path.includes('acme-robotics')) {
+        for (const p of await keyActionPages(page)) {
+          await page.goto(DEMO + p);
+          await audit(page, p, problems);
+        }
+      }
+    }
+    await context.close();
+    expect(problems).toEqual([]);
+  });
+}
+
+test('create and delete a key with the keyboard alone', async ({ page }) => {
+  await demoSignIn(page, 'ben@acme.test');
+  await page.goto(`${DEMO}/teams/acme-robotics/settings/api-keys`);
+  const tabTo = async (selector, max = 60) => {
+    for (let i = 0; i < max; i++) {
+      await page.keyboard.press('Tab');
+      if (await page.evaluate((s) => document.activeElement && document.activeElement.matches(s), selector)) return;
+    }
+    throw new Error(`could not reach ${selector} with Tab`);
+  };
+  await tabTo('[data-testid=create-key]');
+  await page.keyboard.press('Enter');
+  await expect(page.locator('[data-testid=create-key-form]')).toBeVisible();
+  await tabTo('#name');
+  await page.keyboard.type('Keyboard key');
+  await tabTo('[data-testid=create-key-form] button[type=submit]', 120);
+  await page.keyboard.press('Enter');
+  await expect(page.locator('[data-testid=reveal-panel]')).toBeVisible();
+  await tabTo('[data-testid=reveal-done]');
+  await page.keyboard.press('Enter');
+  const row = page.locator('[data-testid=key-row][data-key-name="Keyboard key"]');
+  await expect(row).toBeVisible();
+  await tabTo('[data-testid=key-row][data-key-name="Keyboard key"] [data-testid=key-actions] summary', 200);
+  await page.keyboard.press('Enter');
+  await tabTo('[data-testid=key-row][data-key-name="Keyboard key"] [data-testid=delete-key]');
+  await page.keyboard.press('Enter');
+  await expect(page.locator('[data-testid=delete-dialog]')).toBeVisible();
+  await tabTo('[data-testid=delete-submit]');
+  await page.keyboard.press('Enter');
+  await expect(page.locator('[data-testid=flash]')).toContainText('deleted');
+  await expect(row).toHaveCount(0);
+});
