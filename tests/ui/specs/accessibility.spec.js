@@ -51,6 +51,10 @@ async function audit(page, label, problems) {
   const missing = await page.locator('main, nav, section, table, dialog, form:not(.inline-form), button, [role=note]').evaluateAll((els) =>
     els.filter((el) => !el.closest('[data-testid]')).map((el) => el.outerHTML.slice(0, 80)));
   for (const m of missing) problems.push(`${label}: no data-testid on or above ${m}`);
+  // Times and secrets are maskable.
+  const unmarked = await page.locator('time:not([data-volatile]), input.secret:not([data-volatile])').evaluateAll((els) =>
+    els.map((el) => el.outerHTML.slice(0, 80)));
+  for (const u of unmarked) problems.push(`${label}: not data-volatile: ${u}`);
 }
 
 for (const size of [{ width: 1280, height: 800 }, { width: 390, height: 844 }]) {
