@@ -59,6 +59,8 @@ async function audit(page, label, problems) {
 
 for (const size of [{ width: 1280, height: 800 }, { width: 390, height: 844 }]) {
   test(`every page passes axe and has hooks at ${size.width}px`, async ({ browser }) => {
+    // About 20 pages with a full axe run each: well over the default 30 s on a busy machine.
+    test.setTimeout(180_000);
     const problems = [];
     let signedIn = null;
     let context = null;
@@ -103,6 +105,8 @@ test('create and delete a key with the keyboard alone', async ({ page }) => {
   await tabTo('[data-testid=create-key-form] button[type=submit]', 120);
   await page.keyboard.press('Enter');
   await expect(page.locator('[data-testid=reveal-panel]')).toBeVisible();
+  const problems = [];
+  await audit(page, 'reveal panel', problems);
   await tabTo('[data-testid=reveal-done]');
   await page.keyboard.press('Enter');
   const row = page.locator('[data-testid=key-row][data-key-name="Keyboard key"]');
@@ -112,8 +116,47 @@ test('create and delete a key with the keyboard alone', async ({ page }) => {
   await tabTo('[data-testid=key-row][data-key-name="Keyboard key"] [data-testid=delete-key]');
   await page.keyboard.press('Enter');
   await expect(page.locator('[data-testid=delete-dialog]')).toBeVisible();
+  await audit(page, 'delete dialog (htmx modal)', problems);
+  expect(problems).toEqual([]);
   await tabTo('[data-testid=delete-submit]');
   await page.keyboard.press('Enter');
   await expect(page.locator('[data-testid=flash]')).toContainText('deleted');
   await expect(row).toHaveCount(0);
+});
+
+test('invitation, throttled sign-in and forbidden pages pass axe', async ({ page, browser }) => {
+  test.setTimeout(120_000);
+  const problems = [];
+  // An invitation on the journeys server (18080), so the demo's member list stays as seeded.
+  const { signIn } = require('./helpers');
+  await signIn(page);
+  await page.goto('/');
+  const team = new URL(page.url()).pathname.split('/')[2];
+  await page.goto(`/teams/${team}/settings/members`);
+  await page.fill('#invite-email', 'new.person@example.com');
+  await page.click('[data-testid=invite-submit]');
+  await audit(page, 'members with invitation link', problems);
+  const link = await page.inputValue('[data-testid=invitation-link]');
+  const other = await browser.newContext();
+  const invitee = await other.newPage();
+  await invitee.goto(link);
+  await audit(invitee, 'invitation sign-up', problems);
+  await invitee.click('[data-testid=accept-invitation]');
+  await audit(invitee, 'invitation with errors', problems);
+  await other.close();
+  // Demo: 429 after repeated failures, 403 for a viewer.
+  const ctx = await browser.newContext();
+  const p = await ctx.newPage();
+  for (let i = 0; i < 6; i++) {
+    await p.goto(`${DEMO}/login`);
+    await p.fill('#email', 'nobody-a11y@example.com');
+    await p.fill('#password', 'wrong password, again');
+    await p.click('[data-testid=sign-in-submit]');
+  }
+  await audit(p, '429 page', problems);
+  await demoSignIn(p, 'dan@acme.test').catch(() => {});
+  await p.goto(`${DEMO}/teams/acme-robotics/settings/api-keys/new`);
+  await audit(p, '403 page', problems);
+  await ctx.close();
+  expect(problems).toEqual([]);
 });
