@@ -14,9 +14,9 @@ test.describe.configure({ mode: 'serial' });
 const SIZES = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } };
 const strict = { fullPage: true, maxDiffPixels: 0, threshold: 0, animations: 'disabled', caret: 'hide' };
 
-async function snap(page, name, mask = []) {
+async function snap(page, name, mask = [], fullPage = true) {
   await page.evaluate(() => document.fonts.ready);
-  await expect(page).toHaveScreenshot(`${name}.png`, { ...strict, mask });
+  await expect(page).toHaveScreenshot(`${name}.png`, { ...strict, mask, fullPage });
 }
 
 /** A throwaway first-run server, for the set-up page (the demo has its accounts already). */
@@ -84,6 +84,13 @@ for (const [size, viewport] of Object.entries(SIZES)) {
       await snap(page, `${size}-rotate-dialog`);
       await page.goto(`${DEMO}/teams/acme-robotics/settings/api-keys/${prodId}/delete`);
       await snap(page, `${size}-delete-confirmation`);
+      // With JavaScript the same confirmation opens as a modal <dialog> over the list.
+      await page.goto(`${DEMO}/teams/acme-robotics/settings/api-keys`);
+      await row('Production backend').locator('[data-testid=key-actions] summary').click();
+      await row('Production backend').locator('[data-testid=rotate-key]').click();
+      await expect(page.locator('#modal [data-testid=rotate-dialog]')).toBeVisible();
+      // The viewport only: a modal's backdrop covers the viewport, not a stitched full page.
+      await snap(page, `${size}-rotate-dialog-modal`, [], false);
       await page.goto(`${DEMO}/teams/acme-robotics/settings/api-keys`);
       await expect(page.locator('[data-testid=retiring-usage]')).toHaveText('Still in use: last request 5 minutes ago');
       await page.goto(`${DEMO}/teams/acme-robotics/settings/members`);
