@@ -4,7 +4,7 @@
 // with the keyboard alone.
 const { test, expect } = require('@playwright/test');
 const { default: AxeBuilder } = require('@axe-core/playwright');
-const { DEMO, BRANDED, demoSignIn } = require('./demo');
+const { DEMO, BRANDED, demoSignIn, withSetupLink } = require('./demo');
 
 test.describe.configure({ mode: 'serial' });
 
@@ -157,6 +157,13 @@ test('invitation, throttled sign-in and forbidden pages pass axe', async ({ page
   await demoSignIn(p, 'dan@acme.test').catch(() => {});
   await p.goto(`${DEMO}/teams/acme-robotics/settings/api-keys/new`);
   await audit(p, '403 page', problems);
+  // The first-run set-up page, on a throwaway server.
+  await withSetupLink(async (link) => {
+    await p.goto(link);
+    await audit(p, 'set-up page', problems);
+    await p.click('[data-testid=setup-submit]');
+    await audit(p, 'set-up page with errors', problems);
+  });
   await ctx.close();
   expect(problems).toEqual([]);
 });

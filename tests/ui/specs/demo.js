@@ -1,6 +1,10 @@
 // Shared by the screenshot and accessibility suites: the `latchkey demo` server started by
 // global-setup.js (seeded data, fixed clock 2026-01-15T10:00:00Z).
 const { expect } = require('@playwright/test');
+const { spawn } = require('child_process');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
 
 const DEMO = 'http://127.0.0.1:18082';
 // *.localhost resolves to the loopback address in Chromium: the agency's own host name.
@@ -15,4 +19,29 @@ async function demoSignIn(page, email, base = DEMO) {
   await expect(page.locator('[data-testid=sign-in]')).toHaveCount(0);
 }
 
-module.exports = { DEMO, BRANDED, PASSWORD, demoSignIn };
+/** A throwaway first-run server, for the set-up page (the demo has its accounts already). */
+async function withSetupLink(fn) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'latchkey-setup-'));
+  const target = process.env.CARGO_TARGET_DIR || path.join(__dirname, '..', '..', '..', 'target');
+  const child = spawn(process.env.LATCHKEY_BIN || path.join(target, 'debug', 'latchkey'), [], {
+    env: { ...process.env, DATABASE_URL: `sqlite://${dir}/s.db`, LATCHKEY_DATA_DIR: dir, LATCHKEY_BIND: '127.0.0.1:18083', LATCHKEY_PUBLIC_URL: 'http://127.0.0.1:18083', RUST_LOG: 'warn' },
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  try {
+    const link = await new Promise((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (d) => { out += d; const m = out.match(/(http:\S+setup\?token=\w+)/); if (m) resolve(m[1]); });
+      child.on('exit', () => reject(new Error(out)));
+    });
+    for (let i = 0; i < 300; i++) {
+      try { if ((await fetch('http://127.0.0.1:18083/healthz')).ok) break; } catch (e) { /* starting */ }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await fn(link);
+  } finally {
+    child.kill('SIGTERM');
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+module.exports = { DEMO, BRANDED, PASSWORD, demoSignIn, withSetupLink };

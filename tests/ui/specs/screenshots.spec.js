@@ -3,11 +3,7 @@
 // suite runs twice in CI (each run restarts the demo server), so a pixel that depends on the
 // machine, the run or the clock fails it.
 const { test, expect } = require('@playwright/test');
-const { spawn } = require('child_process');
-const fs = require('fs');
-const os = require('os');
-const path = require('path');
-const { DEMO, BRANDED, demoSignIn } = require('./demo');
+const { DEMO, BRANDED, demoSignIn, withSetupLink } = require('./demo');
 
 test.describe.configure({ mode: 'serial' });
 
@@ -17,31 +13,6 @@ const strict = { fullPage: true, maxDiffPixels: 0, threshold: 0, animations: 'di
 async function snap(page, name, mask = [], fullPage = true) {
   await page.evaluate(() => document.fonts.ready);
   await expect(page).toHaveScreenshot(`${name}.png`, { ...strict, mask, fullPage });
-}
-
-/** A throwaway first-run server, for the set-up page (the demo has its accounts already). */
-async function withSetupLink(fn) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'latchkey-setup-'));
-  const target = process.env.CARGO_TARGET_DIR || path.join(__dirname, '..', '..', '..', 'target');
-  const child = spawn(process.env.LATCHKEY_BIN || path.join(target, 'debug', 'latchkey'), [], {
-    env: { ...process.env, DATABASE_URL: `sqlite://${dir}/s.db`, LATCHKEY_DATA_DIR: dir, LATCHKEY_BIND: '127.0.0.1:18083', LATCHKEY_PUBLIC_URL: 'http://127.0.0.1:18083', RUST_LOG: 'warn' },
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  try {
-    const link = await new Promise((resolve, reject) => {
-      let out = '';
-      child.stdout.on('data', (d) => { out += d; const m = out.match(/(http:\S+setup\?token=\w+)/); if (m) resolve(m[1]); });
-      child.on('exit', () => reject(new Error(out)));
-    });
-    for (let i = 0; i < 300; i++) {
-      try { if ((await fetch('http://127.0.0.1:18083/healthz')).ok) break; } catch (e) { /* starting */ }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    await fn(link);
-  } finally {
-    child.kill('SIGTERM');
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
 }
 
 for (const [size, viewport] of Object.entries(SIZES)) {
