@@ -10,7 +10,7 @@ use crate::domain::ids::{AgencyEventId, AgencyId, TeamId, UserId};
 use crate::domain::role::AgencyRole;
 use crate::domain::scope::Scope;
 
-use super::team::{AgencyRef, Team, slugify};
+use super::team::{AgencyRef, Team, unique_slug};
 
 /// An agency row without its logo bytes (served separately).
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -120,21 +120,12 @@ impl Agency {
         owner: &UserId,
         now: i64,
     ) -> QueryResult<Agency> {
-        let base = match slugify(name) {
-            s if s == "new" => "new-agency".to_owned(),
-            s => s,
-        };
-        let mut slug = base.clone();
-        let mut n = 2;
-        while agencies::table
-            .filter(agencies::slug.eq(&slug))
-            .count()
-            .get_result::<i64>(conn)?
-            > 0
-        {
-            slug = format!("{base}-{n}");
-            n += 1;
-        }
+        let slug = unique_slug(name, "new-agency", |s| {
+            diesel::select(diesel::dsl::exists(
+                agencies::table.filter(agencies::slug.eq(s)),
+            ))
+            .get_result(conn)
+        })?;
         let id = AgencyId::generate();
         diesel::insert_into(agencies::table)
             .values((
@@ -226,7 +217,7 @@ impl Agency {
         agency: &AgencyId,
         now: i64,
     ) -> QueryResult<std::collections::HashMap<String, Hygiene>> {
-        type Row = (String, i64, Option<i64>, Option<i64>, String, Option<i64>);
+        type Row = (String, i64, Option<i64>, Option<i64>, String);
         let rows: Vec<Row> = api_keys::table
             .inner_join(teams::table)
             .filter(teams::agency_id.eq(agency.as_str()))
@@ -242,11 +233,10 @@ impl Agency {
                 api_keys::expires_at,
                 api_keys::last_used_at,
                 api_keys::scopes,
-                api_keys::retiring_until,
             ))
             .load(conn)?;
         let mut out: std::collections::HashMap<String, Hygiene> = Default::default();
-        for (team, created, expires, last_used, scopes, _) in rows {
+        for (team, created, expires, last_used, scopes) in rows {
             if expires.is_some_and(|e| e <= now) {
                 continue;
             }
@@ -287,6 +277,14 @@ impl Agency {
                 })
             })
             .collect())
+    }
+
+    /// True when `user` is a member (owner or operator) of the agency.
+    pub fn is_operator(conn: &mut DbConnection, agency: &str, user: &UserId) -> QueryResult<bool> {
+        diesel::select(diesel::dsl::exists(
+            agency_members::table.find((agency, user.as_str())),
+        ))
+        .get_result(conn)
     }
 
     /// Removes an operator.

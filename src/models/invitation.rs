@@ -100,7 +100,8 @@ impl Invitation {
         self.accepted_at.is_none() && self.revoked_at.is_none() && self.expires_at > now
     }
 
-    /// Creates an invitation; returns its id and the one-time token.
+    /// Creates an invitation; returns its id and the one-time token. One open link per
+    /// address: an open invitation of the same target to the same address is withdrawn first.
     pub fn create(
         conn: &mut DbConnection,
         target: &Target,
@@ -109,6 +110,11 @@ impl Invitation {
         invited_by: &UserId,
         now: i64,
     ) -> QueryResult<(InvitationId, InvitationToken)> {
+        for old in Self::pending(conn, target, now)? {
+            if old.email == email {
+                Self::revoke(conn, &old.id, now)?;
+            }
+        }
         let id = InvitationId::generate();
         let token = InvitationToken::generate();
         let (team, agency) = match target {
@@ -204,9 +210,22 @@ impl Invitation {
         id: &InvitationId,
         now: i64,
     ) -> QueryResult<Option<Invitation>> {
-        Ok(Self::pending(conn, target, now)?
-            .into_iter()
-            .find(|i| i.id == id.as_str()))
+        let open = invitations::table
+            .find(id.as_str())
+            .filter(invitations::accepted_at.is_null())
+            .filter(invitations::revoked_at.is_null())
+            .filter(invitations::expires_at.gt(now))
+            .select(Invitation::as_select());
+        match target {
+            Target::Team(t) => open
+                .filter(invitations::team_id.eq(t.as_str()))
+                .first(conn)
+                .optional(),
+            Target::Agency(a) => open
+                .filter(invitations::agency_id.eq(a.as_str()))
+                .first(conn)
+                .optional(),
+        }
     }
 
     /// Withdraws an invitation.

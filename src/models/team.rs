@@ -3,9 +3,10 @@
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
-use crate::db::schema::{agencies, agency_members, memberships, teams, users};
+use crate::db::schema::{agencies, memberships, teams, users};
 use crate::domain::ids::{TeamId, UserId};
 use crate::domain::role::Role;
+use crate::models::agency::Agency;
 
 /// Requests per minute a key may make unless its team or the key says otherwise.
 pub const DEFAULT_RATE_LIMIT_PER_MINUTE: i32 = 600;
@@ -130,11 +131,7 @@ impl Team {
                     .select(AgencyRef::as_select())
                     .first(conn)
                     .optional()?;
-                let operator = agency_members::table
-                    .find((agency_id, user.as_str()))
-                    .count()
-                    .get_result::<i64>(conn)?
-                    > 0;
+                let operator = Agency::is_operator(conn, agency_id, user)?;
                 (agency, operator)
             }
             None => (None, false),
@@ -285,22 +282,10 @@ impl Team {
         agency: Option<&str>,
         now: i64,
     ) -> QueryResult<Team> {
-        let base = match slugify(name) {
-            // "new" is the create-team page's path segment.
-            s if s == "new" => "new-team".to_owned(),
-            s => s,
-        };
-        let mut slug = base.clone();
-        let mut n = 2;
-        while teams::table
-            .filter(teams::slug.eq(&slug))
-            .count()
-            .get_result::<i64>(conn)?
-            > 0
-        {
-            slug = format!("{base}-{n}");
-            n += 1;
-        }
+        let slug = unique_slug(name, "new-team", |s| {
+            diesel::select(diesel::dsl::exists(teams::table.filter(teams::slug.eq(s))))
+                .get_result(conn)
+        })?;
         let team = Team {
             id: TeamId::generate().to_string(),
             slug,
@@ -352,6 +337,26 @@ pub fn add_member(
         ))
         .execute(conn)
         .map(|_| ())
+}
+
+/// A URL segment for `name` that `taken` says is free: the slug, or the slug suffixed `-2`,
+/// `-3`… "new" (the create pages' own path segment) becomes `instead_of_new`.
+pub fn unique_slug(
+    name: &str,
+    instead_of_new: &str,
+    mut taken: impl FnMut(&str) -> QueryResult<bool>,
+) -> QueryResult<String> {
+    let base = match slugify(name) {
+        s if s == "new" => instead_of_new.to_owned(),
+        s => s,
+    };
+    let mut slug = base.clone();
+    let mut n = 2;
+    while taken(&slug)? {
+        slug = format!("{base}-{n}");
+        n += 1;
+    }
+    Ok(slug)
 }
 
 /// Lower-case ASCII letters and digits separated by single dashes, at most 40 characters;

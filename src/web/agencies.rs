@@ -202,7 +202,7 @@ async fn clients_page(
         total,
         q,
         columns,
-        create_url: format!("{}/clients", urls::agency(slug)),
+        create_url: urls::agency_clients(slug),
         name,
         name_error,
         is_owner: agency.role == AgencyRole::Owner,
@@ -431,19 +431,31 @@ pub async fn delete_client(
 
 // ----- operators ---------------------------------------------------------------------------
 
+/// One operator row.
+pub struct OperatorRow {
+    /// Name.
+    pub name: String,
+    /// E-mail.
+    pub email: String,
+    /// `owner` / `operator`.
+    pub role: &'static str,
+    /// This is the viewer.
+    pub is_self: bool,
+    /// Removal target, when the viewer (an agency owner) may remove them.
+    pub remove_url: Option<String>,
+}
+
 #[derive(Template)]
 #[template(path = "agencies/operators.html", blocks = ["content"])]
 struct OperatorsPage {
     ctx: PageCtx,
-    operators: Vec<Operator>,
-    me: String,
+    operators: Vec<OperatorRow>,
     pending: Vec<(String, String, TimeView)>,
     is_owner: bool,
     invite_url: String,
     email: String,
     email_error: Option<&'static str>,
     new_link: Option<String>,
-    remove_base: String,
 }
 
 async fn operators_page(
@@ -464,20 +476,33 @@ async fn operators_page(
         ))
     })
     .await?;
+    let is_owner = agency.role == AgencyRole::Owner;
+    let operators = operators
+        .into_iter()
+        .map(|o: Operator| {
+            let is_self = o.user_id == user.user.id;
+            OperatorRow {
+                remove_url: (is_owner && !is_self)
+                    .then(|| urls::agency_operator_remove(agency.slug(), &o.user_id)),
+                name: o.name,
+                email: o.email,
+                role: o.role.as_str(),
+                is_self,
+            }
+        })
+        .collect();
     Ok(OperatorsPage {
         ctx: PageCtx::for_agency("Operators", user, agency, "operators"),
         operators,
-        me: user.user.id.clone(),
         pending: pending
             .into_iter()
             .map(|i| (i.id, i.email, TimeView::new(now, i.expires_at)))
             .collect(),
-        is_owner: agency.role == AgencyRole::Owner,
-        invite_url: format!("{}/invitations", urls::agency_operators(agency.slug())),
+        is_owner,
+        invite_url: urls::agency_operator_invitations(agency.slug()),
         email,
         email_error,
         new_link,
-        remove_base: urls::agency_operators(agency.slug()),
     })
 }
 
@@ -523,11 +548,6 @@ pub async fn invite_operator(
             if Agency::operators(c, &id)?.iter().any(|o| o.email == addr) {
                 return Ok::<_, AppError>(None);
             }
-            for old in Invitation::pending(c, &target, now)? {
-                if old.email == addr {
-                    Invitation::revoke(c, &old.id, now)?;
-                }
-            }
             let (_, token) = Invitation::create(c, &target, &addr, "operator", &inviter, now)?;
             actor.record(c, "operator.invited", None, Some(format!("email={addr}")))?;
             Ok(Some(token))
@@ -546,18 +566,13 @@ pub async fn invite_operator(
         .await?;
         return Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, page)?);
     };
-    let link = format!(
-        "{}{}",
-        urls::public_base(&state.config.public_url, agency.brand.host.as_deref()),
-        urls::invitation(token.expose())
+    let link = urls::invitation_link(
+        &state.config.public_url,
+        agency.brand.host.as_deref(),
+        token.expose(),
     );
     let page = operators_page(&state, &user, &agency, String::new(), None, Some(link)).await?;
-    let mut res = render!(htmx, StatusCode::OK, page)?;
-    res.headers_mut().insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
-    );
-    Ok(res)
+    Ok(super::htmx::no_store(render!(htmx, StatusCode::OK, page)?))
 }
 
 /// POST remove an operator (agency owners; not themselves).
@@ -752,7 +767,7 @@ pub async fn save_brand(
         .filter(|l| !l.is_empty())
     {
         match parse_host(line) {
-            Ok(h) if public_host(&state) == Some(h.clone()) => {
+            Ok(h) if urls::public_host(&state.config.public_url).as_ref() == Some(&h) => {
                 f.hosts_error = Some(format!("{h} is this server's own address."));
             }
             Ok(h) => {
@@ -819,12 +834,4 @@ pub async fn save_brand(
     }
     set_flash(&user.session, "Brand saved.");
     Ok(see_other(&urls::agency_brand(agency.slug())))
-}
-
-/// The host of the configured public URL (never claimable by an agency).
-fn public_host(state: &AppState) -> Option<String> {
-    let rest = state.config.public_url.split("://").nth(1)?;
-    let authority = rest.split('/').next()?;
-    let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
-    Some(host.to_ascii_lowercase())
 }

@@ -436,14 +436,7 @@ fn reveal_response(
     page: RevealPage<'_>,
     status: StatusCode,
 ) -> Result<HttpResponse, PageError> {
-    let mut res = render!(htmx, status, page)?;
-    let headers = res.headers_mut();
-    headers.insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
-    );
-    headers.insert(header::PRAGMA, header::HeaderValue::from_static("no-cache"));
-    Ok(res)
+    Ok(super::htmx::no_store(render!(htmx, status, page)?))
 }
 
 fn curl_snippet(public_url: &str, secret: &ApiKeySecret) -> String {

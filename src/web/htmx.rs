@@ -31,6 +31,21 @@ impl FromRequest for Htmx {
     }
 }
 
+/// Marks a response that shows a one-time secret (a key, an invitation link, a set-up form) so
+/// no browser or proxy cache keeps it.
+pub fn no_store(mut res: actix_web::HttpResponse) -> actix_web::HttpResponse {
+    let headers = res.headers_mut();
+    headers.insert(
+        actix_web::http::header::CACHE_CONTROL,
+        actix_web::http::header::HeaderValue::from_static("no-store"),
+    );
+    headers.insert(
+        actix_web::http::header::PRAGMA,
+        actix_web::http::header::HeaderValue::from_static("no-cache"),
+    );
+    res
+}
+
 /// Renders `$page` whole, or only its `content` block for htmx, as an `HttpResponse` builder
 /// result with `Vary: HX-Request`. Usage: `render!(htmx, StatusCode::OK, page)`.
 #[macro_export]

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::brand::Brand;
 use super::error::PageError;
 use super::form::FormData;
-use super::htmx::Htmx;
+use super::htmx::{Htmx, no_store};
 use super::layout::set_flash;
 use super::sign_in::{safe_next, sign_in_session};
 use super::urls;
@@ -23,7 +23,7 @@ use crate::domain::ids::UserId;
 use crate::domain::inputs::{Name, Password};
 use crate::domain::role::{AgencyRole, Role};
 use crate::error::{AppError, with_conn};
-use crate::models::agency::{AgencyActor, add_operator};
+use crate::models::agency::{Agency, AgencyActor, add_operator};
 use crate::models::audit::Actor;
 use crate::models::invitation::{Found, Invitation, Target};
 use crate::models::team::{Team, add_member};
@@ -145,14 +145,6 @@ async fn page_for(
     })
 }
 
-fn no_store(mut res: HttpResponse) -> HttpResponse {
-    res.headers_mut().insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
-    );
-    res
-}
-
 /// GET /invitations?token=…
 pub async fn show(
     state: web::Data<AppState>,
@@ -270,10 +262,7 @@ pub async fn accept(
                     )?;
                 }
                 Some(Target::Agency(agency)) => {
-                    let already = crate::models::agency::Agency::operators(c, &agency)?
-                        .iter()
-                        .any(|o| o.user_id == uid.as_str());
-                    if !already {
+                    if !Agency::is_operator(c, agency.as_str(), &uid)? {
                         add_operator(c, &agency, &uid, AgencyRole::Operator, now)?;
                     }
                     AgencyActor {

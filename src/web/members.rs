@@ -94,12 +94,10 @@ struct MembersPage {
     leave_url: String,
     /// Sole owner: may not leave before transferring.
     sole_owner: bool,
+    /// The viewer is a direct member (operators are not, and have nothing to leave).
+    is_member: bool,
     agency_note: Option<String>,
     roles: Vec<(&'static str, &'static str)>,
-}
-
-fn member_url(slug: &str, user: &str, action: &str) -> String {
-    format!("{}/{user}/{action}", urls::members(slug))
 }
 
 async fn page(
@@ -148,8 +146,8 @@ async fn page(
                     vec![]
                 },
                 removable: manageable && !last_owner,
-                role_url: member_url(slug, &m.user_id, "role"),
-                remove_url: member_url(slug, &m.user_id, "remove"),
+                role_url: urls::member_action(slug, &m.user_id, "role"),
+                remove_url: urls::member_action(slug, &m.user_id, "remove"),
             }
         })
         .collect();
@@ -158,8 +156,7 @@ async fn page(
         .map(|i| {
             let may = Role::parse(&i.role).is_some_and(|r| me.can_assign(r));
             InvitationRow {
-                revoke_url: may
-                    .then(|| format!("{}/invitations/{}/revoke", urls::members(slug), i.id)),
+                revoke_url: may.then(|| urls::invitation_revoke(slug, &i.id)),
                 expires: TimeView::new(now, i.expires_at),
                 id: i.id,
                 email: i.email,
@@ -190,13 +187,14 @@ async fn page(
             .map(|r| (r.as_str(), r.description()))
             .collect(),
         form,
-        invite_url: format!("{}/invitations", urls::members(slug)),
+        invite_url: urls::members_action(slug, "invitations"),
         new_link,
         new_link_email,
         transfer_to,
-        transfer_url: format!("{}/transfer", urls::members(slug)),
-        leave_url: format!("{}/leave", urls::members(slug)),
+        transfer_url: urls::members_action(slug, "transfer"),
+        leave_url: urls::members_action(slug, "leave"),
         sole_owner: direct_role == Some(Role::Owner) && owners <= 1,
+        is_member: direct_role.is_some(),
         agency_note: team.current.agency.as_ref().map(|a| {
             format!(
                 "Operators of {} also manage this client; they are not listed here.",
@@ -278,12 +276,6 @@ pub async fn invite(
                 return Ok(None);
             }
             let target = Target::Team(team_id.clone());
-            // One open link per address: a new invitation replaces the previous one.
-            for old in Invitation::pending(c, &target, now)? {
-                if old.email == addr {
-                    Invitation::revoke(c, &old.id, now)?;
-                }
-            }
             let (id, token) = Invitation::create(c, &target, &addr, role.as_str(), &inviter, now)?;
             actor.record(
                 c,
@@ -300,10 +292,10 @@ pub async fn invite(
         let p = page(&state, &user, &team, f, None).await?;
         return Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, p)?);
     };
-    let link = format!(
-        "{}{}",
-        urls::public_base(&state.config.public_url, team.brand.host.as_deref()),
-        urls::invitation(token.expose())
+    let link = urls::invitation_link(
+        &state.config.public_url,
+        team.brand.host.as_deref(),
+        token.expose(),
     );
     let p = page(
         &state,
@@ -313,12 +305,7 @@ pub async fn invite(
         Some((link, email.as_str().to_owned())),
     )
     .await?;
-    let mut res = render!(htmx, StatusCode::OK, p)?;
-    res.headers_mut().insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
-    );
-    Ok(res)
+    Ok(super::htmx::no_store(render!(htmx, StatusCode::OK, p)?))
 }
 
 /// POST revoke an open invitation.

@@ -129,12 +129,7 @@ pub async fn setup_form(
         token,
         ..SetupPage::default()
     };
-    let mut res = render!(htmx, StatusCode::OK, page)?;
-    res.headers_mut().insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
-    );
-    Ok(res)
+    Ok(super::htmx::no_store(render!(htmx, StatusCode::OK, page)?))
 }
 
 /// POST /setup — creates the owner, the first team, and signs in.

@@ -35,14 +35,53 @@ pub fn members(team_slug: &str) -> String {
     format!("/teams/{team_slug}/settings/members")
 }
 
+/// A members-page action of the team: `invitations`, `transfer`, `leave`.
+pub fn members_action(team_slug: &str, action: &str) -> String {
+    format!("/teams/{team_slug}/settings/members/{action}")
+}
+
+/// An action on one member: `role`, `remove`.
+pub fn member_action(team_slug: &str, user_id: &str, action: &str) -> String {
+    format!("/teams/{team_slug}/settings/members/{user_id}/{action}")
+}
+
+/// Withdrawing an open invitation of the team.
+pub fn invitation_revoke(team_slug: &str, invitation_id: &str) -> String {
+    format!("/teams/{team_slug}/settings/members/invitations/{invitation_id}/revoke")
+}
+
 /// The one-time invitation link's path (the token in the query: logs record paths only).
 pub fn invitation(token: &str) -> String {
     format!("/invitations?token={token}")
 }
 
+/// The whole invitation link handed to the inviter, on the agency host the page was reached on.
+pub fn invitation_link(public_url: &str, brand_host: Option<&str>, token: &str) -> String {
+    format!(
+        "{}{}",
+        public_base(public_url, brand_host),
+        invitation(token)
+    )
+}
+
 /// An agency's dashboard (its clients).
 pub fn agency(agency_slug: &str) -> String {
     format!("/agencies/{agency_slug}")
+}
+
+/// Where a new client of the agency is posted.
+pub fn agency_clients(agency_slug: &str) -> String {
+    format!("/agencies/{agency_slug}/clients")
+}
+
+/// Where an operator invitation is posted.
+pub fn agency_operator_invitations(agency_slug: &str) -> String {
+    format!("/agencies/{agency_slug}/operators/invitations")
+}
+
+/// Removing an operator from the agency.
+pub fn agency_operator_remove(agency_slug: &str, user_id: &str) -> String {
+    format!("/agencies/{agency_slug}/operators/{user_id}/remove")
 }
 
 /// An agency's operators page.
@@ -80,9 +119,17 @@ pub fn public_base(public_url: &str, brand_host: Option<&str>) -> String {
     }
 }
 
+/// The host name of the public URL (which no agency may claim).
+pub fn public_host(public_url: &str) -> Option<String> {
+    let rest = public_url.split("://").nth(1)?;
+    let authority = rest.split('/').next()?;
+    let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
+    Some(host.to_ascii_lowercase())
+}
+
 #[cfg(test)]
 mod tests {
-    use super::public_base;
+    use super::{public_base, public_host};
 
     #[test]
     fn links_follow_the_agency_host_but_keep_scheme_and_port() {
@@ -97,6 +144,10 @@ mod tests {
         assert_eq!(
             public_base("http://127.0.0.1:8080", Some("dash.acme.test")),
             "http://dash.acme.test:8080"
+        );
+        assert_eq!(
+            public_host("https://Keys.Example.com:8443/x").as_deref(),
+            Some("keys.example.com")
         );
     }
 }
