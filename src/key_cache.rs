@@ -6,16 +6,24 @@
 //! entry is only inserted if the generation is unchanged since its database read began.
 //! Invalidation reaches this process only; with several nodes sharing PostgreSQL the cache
 //! stays off (see `KeyCacheMode`).
+//!
+//! Each worker thread fills its own map (`Slots::for_thread`): one shared lock touched by every
+//! request bounced between the cores. Invalidation visits every map.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use rustc_hash::FxHashMap;
+
+use crate::domain::api_key_secret::KeyDigest;
+use crate::slots::{Slots, WORKER_SLOTS};
 
 #[cfg(test)]
 use crate::models::api_key::ApiKey;
 use crate::models::api_key::KeyLookup;
 
-/// Entries kept at most; past it the cache is cleared (simple, and refills from hot keys).
+/// Entries kept at most per worker; past it that worker's map is cleared (simple, and refills
+/// from hot keys).
 pub const CAPACITY: usize = 200_000;
 
 /// A cached lookup result.
@@ -25,7 +33,14 @@ pub type Cached = Arc<KeyLookup>;
 pub struct KeyCache {
     enabled: bool,
     generation: AtomicU64,
-    entries: RwLock<HashMap<String, Cached>>,
+    // Fx rather than SipHash: entries are only ever inserted for digests of keys that exist,
+    // so callers cannot choose colliding map keys.
+    entries: Slots<Mutex<FxHashMap<KeyDigest, Cached>>>,
+}
+
+/// A map, even if a panic poisoned its lock: entries are whole `Arc`s, never half-written.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl KeyCache {
@@ -34,7 +49,7 @@ impl KeyCache {
         Self {
             enabled,
             generation: AtomicU64::new(0),
-            entries: RwLock::new(HashMap::new()),
+            entries: Slots::new(WORKER_SLOTS),
         }
     }
 
@@ -49,22 +64,22 @@ impl KeyCache {
     }
 
     /// A cached entry.
-    pub fn get(&self, digest: &str) -> Option<Cached> {
+    pub fn get(&self, digest: &KeyDigest) -> Option<Cached> {
         if !self.enabled {
             return None;
         }
-        self.entries.read().ok()?.get(digest).cloned()
+        lock(self.entries.for_thread()).get(digest).cloned()
     }
 
     /// Stores a lookup result read at `generation`, unless keys changed since.
-    pub fn insert(&self, digest: String, value: Cached, generation: u64) {
+    pub fn insert(&self, digest: KeyDigest, value: Cached, generation: u64) {
         if !self.enabled {
             return;
         }
-        let Ok(mut entries) = self.entries.write() else {
-            return;
-        };
-        // Checked under the write lock: invalidations also take it, so none can slip between.
+        let mut entries = lock(self.entries.for_thread());
+        // Checked under this map's lock: an invalidation bumps the generation before it takes
+        // each map's lock, so either this sees the new generation or the invalidation sees
+        // (and removes) this entry.
         if self.generation.load(Ordering::Acquire) != generation {
             return;
         }
@@ -85,16 +100,15 @@ impl KeyCache {
     }
 
     fn invalidate(&self, matches: impl Fn(&Cached) -> bool) {
-        let Ok(mut entries) = self.entries.write() else {
-            return;
-        };
         self.generation.fetch_add(1, Ordering::AcqRel);
-        entries.retain(|_, v| !matches(v));
+        for entries in self.entries.all() {
+            lock(entries).retain(|_, v| !matches(v));
+        }
     }
 
-    /// Number of entries (benchmarks and tests).
+    /// Number of entries in all workers' maps (benchmarks and tests).
     pub fn len(&self) -> usize {
-        self.entries.read().map_or(0, |e| e.len())
+        self.entries.all().map(|e| lock(e).len()).sum()
     }
 
     /// True when empty.
@@ -107,6 +121,10 @@ impl KeyCache {
 mod tests {
     use super::*;
 
+    fn digest(name: &str) -> KeyDigest {
+        KeyDigest::for_tests(name)
+    }
+
     fn entry(id: &str, team: &str) -> Cached {
         let key = ApiKey::blank(id, team);
         Arc::new(KeyLookup {
@@ -115,6 +133,7 @@ mod tests {
             team_slug: "t".into(),
             team_name: "T".into(),
             team_suspended: false,
+            scopes: Default::default(),
         })
     }
 
@@ -124,29 +143,29 @@ mod tests {
         let before = cache.generation();
         // Meanwhile, another request revokes some key.
         cache.invalidate_key("key_other");
-        cache.insert("digest".into(), entry("key_a", "team_a"), before);
-        assert!(cache.get("digest").is_none());
+        cache.insert(digest("digest"), entry("key_a", "team_a"), before);
+        assert!(cache.get(&digest("digest")).is_none());
         cache.insert(
-            "digest".into(),
+            digest("digest"),
             entry("key_a", "team_a"),
             cache.generation(),
         );
-        assert!(cache.get("digest").is_some());
+        assert!(cache.get(&digest("digest")).is_some());
     }
 
     #[test]
     fn invalidation_by_key_and_by_team() {
         let cache = KeyCache::new(true);
         let g = cache.generation();
-        cache.insert("d1".into(), entry("key_1", "team_a"), g);
-        cache.insert("d2".into(), entry("key_2", "team_a"), g);
-        cache.insert("d3".into(), entry("key_3", "team_b"), g);
+        cache.insert(digest("d1"), entry("key_1", "team_a"), g);
+        cache.insert(digest("d2"), entry("key_2", "team_a"), g);
+        cache.insert(digest("d3"), entry("key_3", "team_b"), g);
         cache.invalidate_key("key_1");
-        assert!(cache.get("d1").is_none() && cache.get("d2").is_some());
+        assert!(cache.get(&digest("d1")).is_none() && cache.get(&digest("d2")).is_some());
         cache.invalidate_team("team_a");
-        assert!(cache.get("d2").is_none() && cache.get("d3").is_some());
+        assert!(cache.get(&digest("d2")).is_none() && cache.get(&digest("d3")).is_some());
         let off = KeyCache::new(false);
-        off.insert("d".into(), entry("key_1", "team_a"), off.generation());
-        assert!(off.get("d").is_none());
+        off.insert(digest("d"), entry("key_1", "team_a"), off.generation());
+        assert!(off.get(&digest("d")).is_none());
     }
 }

@@ -13,6 +13,7 @@ pub mod error;
 pub mod key_cache;
 pub mod models;
 pub mod ratelimit;
+pub mod slots;
 pub mod startup;
 pub mod usage;
 pub mod web;

@@ -2,8 +2,11 @@
 //! process. Fixed windows make `X-RateLimit-*` exact and easy to reason about ("600 per
 //! minute, resets at :00"). Across several nodes the window moves to Redis (a later issue).
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
+
+use rustc_hash::FxHashMap;
+
+use crate::slots::Slots;
 
 /// Window length in seconds.
 pub const WINDOW: i64 = 60;
@@ -21,10 +24,32 @@ pub struct RateDecision {
     pub reset_at: i64,
 }
 
+/// Lock slots, picked by key: two workers meet on one only when their keys share a slot.
+const SLOTS: usize = 64;
+
+/// Windows kept per slot before stale ones are dropped.
+const SLOT_CAPACITY: usize = 100_000 / SLOTS;
+
+type Windows = FxHashMap<String, (i64, i64)>;
+
 /// The limiter.
-#[derive(Default)]
 pub struct RateLimiter {
-    windows: Mutex<HashMap<String, (i64, i64)>>,
+    // Keyed by key id (server-made, so Fx hashing is safe): window start, requests in it.
+    windows: Slots<Mutex<Windows>>,
+}
+
+impl Default for RateLimiter {
+    fn default() -> Self {
+        Self {
+            windows: Slots::new(SLOTS),
+        }
+    }
+}
+
+/// A slot's windows, even if a panic poisoned its lock (counts are whole numbers, never
+/// half-written).
+fn lock(m: &Mutex<Windows>) -> MutexGuard<'_, Windows> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl RateLimiter {
@@ -32,16 +57,8 @@ impl RateLimiter {
     pub fn check(&self, key: &str, limit: i64, now: i64) -> RateDecision {
         let start = now - now.rem_euclid(WINDOW);
         let reset_at = start + WINDOW;
-        let Ok(mut windows) = self.windows.lock() else {
-            // A poisoned lock means a panic elsewhere; fail open rather than take the API down.
-            return RateDecision {
-                allowed: true,
-                limit,
-                remaining: limit,
-                reset_at,
-            };
-        };
-        if windows.len() > 100_000 {
+        let mut windows = lock(self.windows.for_key(key));
+        if windows.len() > SLOT_CAPACITY {
             windows.retain(|_, (s, _)| *s == start);
         }
         // Look up before inserting: the hot path allocates only for a key's first request.

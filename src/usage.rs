@@ -2,20 +2,32 @@
 //! written in batches: a database write per request was measured to cut throughput to a fifth.
 //! `flush` runs every few seconds and at shutdown.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
+
+use rustc_hash::FxHashMap;
 
 use diesel::prelude::*;
 
 use crate::db::schema::api_keys;
 use crate::db::{DbConnection, write_tx};
+use crate::slots::{Slots, WORKER_SLOTS};
 
 #[derive(Default)]
 struct Pending {
     last_used_at: i64,
     last_ip: Option<IpAddr>,
-    per_hour: HashMap<i64, i64>,
+    /// Requests per hour start; nearly always one or two hours per flush interval.
+    per_hour: Vec<(i64, i64)>,
+}
+
+impl Pending {
+    fn count(&mut self, hour: i64, requests: i64) {
+        match self.per_hour.iter_mut().find(|(h, _)| *h == hour) {
+            Some((_, n)) => *n += requests,
+            None => self.per_hour.push((hour, requests)),
+        }
+    }
 }
 
 /// Ids per existence query.
@@ -91,7 +103,7 @@ macro_rules! write_batch {
     ($c:expr, $batch:expr, $backend:ty, $pg:expr) => {{
         use diesel::sql_types::{BigInt, Nullable, Text};
         let c = $c;
-        let batch: &HashMap<String, Pending> = $batch;
+        let batch: &Batch = $batch;
         let ids: Vec<&String> = batch.keys().collect();
         let mut live: std::collections::HashSet<String> = std::collections::HashSet::new();
         for chunk in ids.chunks(ID_CHUNK) {
@@ -132,19 +144,45 @@ macro_rules! write_batch {
     }};
 }
 
-/// The in-memory buffer.
-#[derive(Default)]
+/// The in-memory buffer: one map per worker thread (no lock shared between workers on the
+/// request path), merged at flush time.
 pub struct UsageRecorder {
-    pending: Mutex<HashMap<String, Pending>>,
+    // Keyed by key id (server-made, so Fx hashing is safe).
+    pending: Slots<Mutex<FxHashMap<String, Pending>>>,
+}
+
+impl Default for UsageRecorder {
+    fn default() -> Self {
+        Self {
+            pending: Slots::new(WORKER_SLOTS),
+        }
+    }
+}
+
+type Batch = FxHashMap<String, Pending>;
+
+/// A map, even if a panic poisoned its lock (usage is best-effort bookkeeping).
+fn lock(m: &Mutex<Batch>) -> MutexGuard<'_, Batch> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Adds `p` (one key's usage) to `into`: the newest use wins, counts add up.
+fn merge(into: &mut Batch, key: String, p: Pending) {
+    let cur = into.entry(key).or_default();
+    if p.last_used_at >= cur.last_used_at {
+        cur.last_used_at = p.last_used_at;
+        cur.last_ip = p.last_ip;
+    }
+    for (h, c) in p.per_hour {
+        cur.count(h, c);
+    }
 }
 
 impl UsageRecorder {
     /// Notes one authenticated request of `key_id` from `ip` at `now`. Allocates only for a
     /// key's first request since the last flush (this runs on every API request).
     pub fn record(&self, key_id: &str, ip: Option<IpAddr>, now: i64) {
-        let Ok(mut pending) = self.pending.lock() else {
-            return;
-        };
+        let mut pending = lock(self.pending.for_thread());
         if !pending.contains_key(key_id) {
             pending.insert(key_id.to_owned(), Pending::default());
         }
@@ -155,16 +193,26 @@ impl UsageRecorder {
             p.last_used_at = now;
             p.last_ip = ip;
         }
-        *p.per_hour.entry(now - now.rem_euclid(3600)).or_insert(0) += 1;
+        p.count(now - now.rem_euclid(3600), 1);
     }
 
     /// Writes everything gathered so far; returns how many keys were updated. On failure the
     /// batch is put back to be retried by the next flush.
     pub fn flush(&self, conn: &mut DbConnection) -> QueryResult<usize> {
-        let batch = match self.pending.lock() {
-            Ok(mut p) if !p.is_empty() => std::mem::take(&mut *p),
-            _ => return Ok(0),
-        };
+        let mut batch = Batch::default();
+        for slot in self.pending.all() {
+            let taken = std::mem::take(&mut *lock(slot));
+            if batch.is_empty() {
+                batch = taken;
+            } else {
+                for (key, p) in taken {
+                    merge(&mut batch, key, p);
+                }
+            }
+        }
+        if batch.is_empty() {
+            return Ok(0);
+        }
         let result = write_tx(conn, |c| match c {
             DbConnection::Sqlite(c) => write_batch!(c, &batch, diesel::sqlite::Sqlite, false),
             DbConnection::Postgres(c) => write_batch!(c, &batch, diesel::pg::Pg, true),
@@ -172,24 +220,11 @@ impl UsageRecorder {
         match result {
             Ok(n) => Ok(n),
             Err(e) => {
-                self.put_back(batch);
+                let mut pending = lock(self.pending.for_thread());
+                for (key, p) in batch {
+                    merge(&mut pending, key, p);
+                }
                 Err(e)
-            }
-        }
-    }
-
-    fn put_back(&self, batch: HashMap<String, Pending>) {
-        let Ok(mut pending) = self.pending.lock() else {
-            return;
-        };
-        for (key, p) in batch {
-            let cur = pending.entry(key).or_default();
-            if p.last_used_at >= cur.last_used_at {
-                cur.last_used_at = p.last_used_at;
-                cur.last_ip = p.last_ip;
-            }
-            for (h, c) in p.per_hour {
-                *cur.per_hour.entry(h).or_insert(0) += c;
             }
         }
     }

@@ -4,20 +4,20 @@
 //! The required scope is part of the handler's signature (`Authorized<need::BotsWrite>`), so
 //! a route cannot forget it and the route table can be checked against it.
 
-use std::future::Future;
 use std::marker::PhantomData;
 use std::net::IpAddr;
-use std::pin::Pin;
 
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
+use futures_util::future::{Either, LocalBoxFuture, Ready, ready};
 use ipnet::IpNet;
 
 use super::error::ApiError;
-use crate::domain::api_key_secret::{ApiKeySecret, KeyMode};
+use crate::domain::api_key_secret::{KeyDigest, KeyMode};
 use crate::domain::ids::{ApiKeyId, TeamId};
 use crate::domain::scope::{Scope, ScopeSet};
 use crate::error::with_conn;
+use crate::key_cache::Cached;
 use crate::models::api_key::{ApiKey, KeyStatus};
 use crate::startup::AppState;
 
@@ -120,7 +120,7 @@ impl<R: Requirement> std::ops::Deref for Authorized<R> {
 
 /// The token of the one `Authorization: Bearer <token>` header, strictly: exactly one header,
 /// scheme `Bearer` in any case, one space, a token without whitespace of at most 255 chars.
-pub fn bearer_token(req: &HttpRequest) -> Result<String, ApiError> {
+pub fn bearer_token(req: &HttpRequest) -> Result<&str, ApiError> {
     let mut values = req.headers().get_all(header::AUTHORIZATION);
     let value = values.next().ok_or(ApiError::InvalidApiKey)?;
     if values.next().is_some() {
@@ -137,7 +137,13 @@ pub fn bearer_token(req: &HttpRequest) -> Result<String, ApiError> {
     {
         return Err(ApiError::InvalidApiKey);
     }
-    Ok(token.to_owned())
+    Ok(token)
+}
+
+/// The digest of the presented key, once its header, format and checksum passed: typos and
+/// garbage never reach the cache or the database, and no copy of the key outlives this call.
+pub fn presented_digest(req: &HttpRequest) -> Result<KeyDigest, ApiError> {
+    KeyDigest::of_presented(bearer_token(req)?).map_err(|_| ApiError::InvalidApiKey)
 }
 
 /// The caller's address: the peer, or — when the peer is a trusted proxy — the right-most
@@ -181,83 +187,94 @@ pub fn ip_allowed(allowlist: Option<&str>, ip: Option<IpAddr>) -> bool {
 /// must not stall a worker, so it goes to the blocking pool.
 async fn lookup_key(
     state: &AppState,
-    digest: &str,
+    digest: &KeyDigest,
 ) -> Result<Option<crate::models::api_key::KeyLookup>, ApiError> {
+    let hex = digest.to_hex();
     if state.config.database_is_sqlite {
         let mut conn = state.pool.get().map_err(crate::error::AppError::from)?;
-        return Ok(ApiKey::find_by_digest(&mut conn, digest)?);
+        return Ok(ApiKey::find_by_digest(&mut conn, &hex)?);
     }
-    let d = digest.to_owned();
-    Ok(with_conn(&state.pool, move |c| Ok(ApiKey::find_by_digest(c, &d)?)).await?)
+    Ok(with_conn(&state.pool, move |c| Ok(ApiKey::find_by_digest(c, &hex)?)).await?)
+}
+
+/// The checks after the lookup, in the documented order: status → IP allowlist → suspended
+/// team → scope → rate limit; then usage is noted.
+fn authorize<R: Requirement>(
+    state: &AppState,
+    req: &HttpRequest,
+    lookup: Cached,
+    now: i64,
+) -> Result<Authorized<R>, ApiError> {
+    let key = &lookup.key;
+    match key.status(now) {
+        KeyStatus::Revoked | KeyStatus::Leaked => return Err(ApiError::InvalidApiKey),
+        KeyStatus::Expired => return Err(ApiError::ApiKeyExpired),
+        KeyStatus::Active | KeyStatus::ExpiringSoon | KeyStatus::Retiring => {}
+    }
+    let ip = client_ip(req, &state.config.trusted_proxies);
+    if !ip_allowed(key.ip_allowlist.as_deref(), ip) {
+        return Err(ApiError::IpNotAllowed);
+    }
+    if lookup.team_suspended {
+        return Err(ApiError::AccountSuspended);
+    }
+    let scopes = lookup.scopes;
+    if let Some(required) = R::SCOPE
+        && !scopes.grants(required)
+    {
+        return Err(ApiError::InsufficientPermissions(required));
+    }
+    let limit = i64::from(key.rate_limit_per_minute.unwrap_or(lookup.team_rate_limit));
+    let decision = state.rate_limiter.check(&key.id, limit, now);
+    req.extensions_mut().insert(decision);
+    if !decision.allowed {
+        return Err(ApiError::RateLimited {
+            retry_after: decision.reset_at - now,
+        });
+    }
+    state.usage.record(&key.id, ip, now);
+    let tenant = Tenant {
+        team: TeamId::from_db(key.team_id.clone()),
+        mode: KeyMode::parse(&key.mode).unwrap_or(KeyMode::Live),
+    };
+    Ok(Authorized {
+        principal: Principal {
+            lookup,
+            tenant,
+            scopes,
+        },
+        _requirement: PhantomData,
+    })
 }
 
 impl<R: Requirement + 'static> FromRequest for Authorized<R> {
     type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+    // A cache hit is decided without awaiting anything: no boxed future on the hot path.
+    type Future =
+        Either<Ready<Result<Self, ApiError>>, LocalBoxFuture<'static, Result<Self, ApiError>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let token = bearer_token(req);
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let req = req.clone();
-        Box::pin(async move {
-            let state =
-                state.ok_or_else(|| ApiError::ServiceUnavailable("state missing".into()))?;
-            // Format and checksum first: typos and garbage never reach the database.
-            let secret = ApiKeySecret::parse(&token?).map_err(|_| ApiError::InvalidApiKey)?;
-            let digest = secret.digest();
-            drop(secret);
-            let now = state.clock.now();
-            let lookup = match state.key_cache.get(&digest) {
-                Some(hit) => hit,
-                None => {
-                    let generation = state.key_cache.generation();
-                    let found = lookup_key(&state, &digest).await?;
-                    let entry = std::sync::Arc::new(found.ok_or(ApiError::InvalidApiKey)?);
-                    state.key_cache.insert(digest, entry.clone(), generation);
-                    entry
-                }
-            };
-            let key = &lookup.key;
-            match key.status(now) {
-                KeyStatus::Revoked | KeyStatus::Leaked => return Err(ApiError::InvalidApiKey),
-                KeyStatus::Expired => return Err(ApiError::ApiKeyExpired),
-                KeyStatus::Active | KeyStatus::ExpiringSoon | KeyStatus::Retiring => {}
-            }
-            let ip = client_ip(&req, &state.config.trusted_proxies);
-            if !ip_allowed(key.ip_allowlist.as_deref(), ip) {
-                return Err(ApiError::IpNotAllowed);
-            }
-            if lookup.team_suspended {
-                return Err(ApiError::AccountSuspended);
-            }
-            let scopes = key.scope_set();
-            if let Some(required) = R::SCOPE
-                && !scopes.grants(required)
-            {
-                return Err(ApiError::InsufficientPermissions(required));
-            }
-            let limit = i64::from(key.rate_limit_per_minute.unwrap_or(lookup.team_rate_limit));
-            let decision = state.rate_limiter.check(&key.id, limit, now);
-            req.extensions_mut().insert(decision);
-            if !decision.allowed {
-                return Err(ApiError::RateLimited {
-                    retry_after: decision.reset_at - now,
-                });
-            }
-            state.usage.record(&key.id, ip, now);
-            let tenant = Tenant {
-                team: TeamId::from_db(key.team_id.clone()),
-                mode: KeyMode::parse(&key.mode).unwrap_or(KeyMode::Live),
-            };
-            Ok(Authorized {
-                principal: Principal {
-                    lookup: lookup.clone(),
-                    tenant,
-                    scopes,
-                },
-                _requirement: PhantomData,
-            })
-        })
+        let Some(state) = req.app_data::<web::Data<AppState>>() else {
+            return Either::Left(ready(Err(ApiError::ServiceUnavailable(
+                "state missing".into(),
+            ))));
+        };
+        let digest = match presented_digest(req) {
+            Ok(digest) => digest,
+            Err(e) => return Either::Left(ready(Err(e))),
+        };
+        let now = state.clock.now();
+        if let Some(hit) = state.key_cache.get(&digest) {
+            return Either::Left(ready(authorize(state, req, hit, now)));
+        }
+        let (state, req) = (state.clone(), req.clone());
+        Either::Right(Box::pin(async move {
+            let generation = state.key_cache.generation();
+            let found = lookup_key(&state, &digest).await?;
+            let entry = std::sync::Arc::new(found.ok_or(ApiError::InvalidApiKey)?);
+            state.key_cache.insert(digest, entry.clone(), generation);
+            authorize(&state, &req, entry, now)
+        }))
     }
 }
 

@@ -11,17 +11,90 @@ pub fn time(unix: Option<i64>) -> Value {
     unix.map_or(Value::Null, |t| json!(timefmt::iso(t)))
 }
 
+/// `value` as the JSON body, serialized into one buffer sized for a typical object (actix's
+/// `json()` starts small and regrows several times for every response).
+pub fn json<T: serde::Serialize>(status: StatusCode, value: &T) -> HttpResponse {
+    let mut body = Vec::with_capacity(1024);
+    match serde_json::to_writer(&mut body, value) {
+        Ok(()) => HttpResponse::build(status)
+            .content_type(actix_web::http::header::ContentType::json())
+            .body(body),
+        // Our shapes have string keys only; serde_json cannot fail on them.
+        Err(e) => actix_web::ResponseError::error_response(
+            &super::error::ApiError::ServiceUnavailable(e.to_string()),
+        ),
+    }
+}
+
+/// A JSON document written piece by piece: literal syntax and field names as given, string
+/// values escaped exactly as serde_json escapes them. Only for `/v1/me`, which clients poll as
+/// a key health check: with serde's derive, escaping the field names on every call was most of
+/// the endpoint's own cost (measured with callgrind, docs/benchmarks.md).
+pub struct JsonWriter(Vec<u8>);
+
+impl Default for JsonWriter {
+    fn default() -> Self {
+        Self(Vec::with_capacity(512))
+    }
+}
+
+impl JsonWriter {
+    /// Literal JSON — punctuation and field names, `'static` so it is never request data.
+    pub fn raw(&mut self, json: &'static str) -> &mut Self {
+        self.0.extend_from_slice(json.as_bytes());
+        self
+    }
+
+    /// A string value.
+    pub fn str(&mut self, s: &str) -> &mut Self {
+        // Most values (ids, modes, times, scopes) need no escaping at all.
+        if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+            self.0.push(b'"');
+            self.0.extend_from_slice(s.as_bytes());
+            self.0.push(b'"');
+        } else if serde_json::to_writer(&mut self.0, s).is_err() {
+            // Writing to a Vec cannot fail; keep the document valid regardless.
+            self.0.extend_from_slice(b"null");
+        }
+        self
+    }
+
+    /// A string value or `null`.
+    pub fn opt_str(&mut self, s: Option<&str>) -> &mut Self {
+        match s {
+            Some(s) => self.str(s),
+            None => self.raw("null"),
+        }
+    }
+
+    /// The document as a `200 OK` JSON response.
+    pub fn ok(self) -> HttpResponse {
+        HttpResponse::Ok()
+            .insert_header((
+                actix_web::http::header::CONTENT_TYPE,
+                actix_web::http::header::HeaderValue::from_static("application/json"),
+            ))
+            .body(self.0)
+    }
+}
+
 /// `{"object":"list","data":[…],"has_more":…}`.
 pub fn list(data: Vec<Value>, has_more: bool) -> HttpResponse {
-    HttpResponse::Ok().json(json!({ "object": "list", "data": data, "has_more": has_more }))
+    json(
+        StatusCode::OK,
+        &json!({ "object": "list", "data": data, "has_more": has_more }),
+    )
 }
 
 /// A single object with a status.
 pub fn object(status: StatusCode, body: Value) -> HttpResponse {
-    HttpResponse::build(status).json(body)
+    json(status, &body)
 }
 
 /// `{"id":…,"object":…,"deleted":true}`.
 pub fn deleted(object: &str, id: &str) -> HttpResponse {
-    HttpResponse::Ok().json(json!({ "id": id, "object": object, "deleted": true }))
+    json(
+        StatusCode::OK,
+        &json!({ "id": id, "object": object, "deleted": true }),
+    )
 }

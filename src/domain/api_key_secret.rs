@@ -53,11 +53,14 @@ pub struct EnvLabel(String);
 impl EnvLabel {
     /// Parses a label; `None` if it is not 1–12 lower-case letters or digits.
     pub fn parse(s: &str) -> Option<Self> {
-        let ok = !s.is_empty()
+        Self::is_valid(s).then(|| Self(s.to_owned()))
+    }
+
+    fn is_valid(s: &str) -> bool {
+        !s.is_empty()
             && s.len() <= MAX_ENV_LEN
             && s.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
-        ok.then(|| Self(s.to_owned()))
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
     }
 
     /// The label.
@@ -104,12 +107,75 @@ pub struct KeyDisplay {
 impl KeyDisplay {
     /// `sk_live_prod_AbCd…wxYz`.
     pub fn masked(&self) -> String {
-        format!("{}{}…{}", self.prefix, self.head, self.tail)
+        mask(&self.prefix, &self.head, &self.tail)
     }
 }
 
-fn checksum(before: &str) -> String {
-    base62::encode_fixed(u64::from(crc32fast::hash(before.as_bytes())), CHECKSUM_LEN)
+/// `prefix` + `head` + `…` + `tail`, in one allocation.
+pub fn mask(prefix: &str, head: &str, tail: &str) -> String {
+    let mut out = String::with_capacity(prefix.len() + head.len() + tail.len() + 3);
+    for part in [prefix, head, "…", tail] {
+        out.push_str(part);
+    }
+    out
+}
+
+fn checksum(before: &str) -> [u8; CHECKSUM_LEN] {
+    let mut sum = [0; CHECKSUM_LEN];
+    base62::encode_into(u64::from(crc32fast::hash(before.as_bytes())), &mut sum);
+    sum
+}
+
+/// Prefix, environment, length, charset and checksum of a presented key, without copying it.
+fn check_format(s: &str) -> Result<(), KeyFormatError> {
+    let rest = s
+        .strip_prefix("sk_live_")
+        .or_else(|| s.strip_prefix("sk_test_"))
+        .ok_or(KeyFormatError::Prefix)?;
+    let body = match rest.split_once('_') {
+        Some((env, body)) if EnvLabel::is_valid(env) => body,
+        Some(_) => return Err(KeyFormatError::Environment),
+        None => rest,
+    };
+    if body.len() != RANDOM_LEN + CHECKSUM_LEN {
+        return Err(KeyFormatError::Length);
+    }
+    if !base62::is_base62(body) {
+        return Err(KeyFormatError::Charset);
+    }
+    let (before, sum) = s.split_at(s.len() - CHECKSUM_LEN);
+    // Not secret-dependent timing worth hiding: the checksum is public arithmetic.
+    if checksum(before) != sum.as_bytes() {
+        return Err(KeyFormatError::Checksum);
+    }
+    Ok(())
+}
+
+/// SHA-256 of a whole key: what identifies it in the key cache, and (as hex) in the database.
+/// Not a secret — a digest of a 190-bit random key cannot be turned back into the key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct KeyDigest([u8; 32]);
+
+impl KeyDigest {
+    /// The digest of a presented key, after checking its format and checksum: the API's hot
+    /// path, which keeps no copy of the key.
+    pub fn of_presented(key: &str) -> Result<Self, KeyFormatError> {
+        use sha2::{Digest, Sha256};
+        check_format(key)?;
+        Ok(Self(Sha256::digest(key.as_bytes()).into()))
+    }
+
+    /// A digest that stands for `name` in unit tests.
+    #[cfg(test)]
+    pub fn for_tests(name: &str) -> Self {
+        use sha2::{Digest, Sha256};
+        Self(Sha256::digest(name.as_bytes()).into())
+    }
+
+    /// Hex, as stored in `api_keys.secret_digest`.
+    pub fn to_hex(&self) -> String {
+        super::hex(&self.0)
+    }
 }
 
 fn prefix_for(mode: KeyMode, env: Option<&EnvLabel>) -> String {
@@ -125,36 +191,14 @@ impl ApiKeySecret {
         let mut key = prefix_for(mode, env);
         key.push_str(&base62::random(RANDOM_LEN));
         let sum = checksum(&key);
-        key.push_str(&sum);
+        key.extend(sum.iter().map(|&b| char::from(b)));
         Self(key)
     }
 
     /// Parses a presented key: prefix, environment, length, charset and checksum. Touches no
     /// database.
     pub fn parse(s: &str) -> Result<Self, KeyFormatError> {
-        let rest = s
-            .strip_prefix("sk_live_")
-            .or_else(|| s.strip_prefix("sk_test_"))
-            .ok_or(KeyFormatError::Prefix)?;
-        let body = match rest.split_once('_') {
-            Some((env, body)) => {
-                EnvLabel::parse(env).ok_or(KeyFormatError::Environment)?;
-                body
-            }
-            None => rest,
-        };
-        if body.len() != RANDOM_LEN + CHECKSUM_LEN {
-            return Err(KeyFormatError::Length);
-        }
-        if !base62::is_base62(body) {
-            return Err(KeyFormatError::Charset);
-        }
-        let split = s.len() - CHECKSUM_LEN;
-        let (before, sum) = s.split_at(split);
-        // Not secret-dependent timing worth hiding: the checksum is public arithmetic.
-        if checksum(before) != sum {
-            return Err(KeyFormatError::Checksum);
-        }
+        check_format(s)?;
         Ok(Self(s.to_owned()))
     }
 
@@ -221,6 +265,31 @@ mod tests {
             .unwrap_or_default();
         assert_eq!(body.len(), 38);
         assert!(body.bytes().all(|b| b.is_ascii_alphanumeric()));
+    }
+
+    #[test]
+    fn the_hot_path_digest_is_the_stored_digest_and_checks_the_format() {
+        let key = ApiKeySecret::generate(KeyMode::Test, Some(&env("dev")));
+        let digest = KeyDigest::of_presented(key.expose());
+        assert_eq!(digest.map(|d| d.to_hex()).ok(), Some(key.digest()));
+        let s = key.expose();
+        let typo = format!(
+            "{}{}",
+            &s[..s.len() - 1],
+            if s.ends_with('a') { 'b' } else { 'a' }
+        );
+        assert_eq!(
+            KeyDigest::of_presented(&typo).err(),
+            Some(KeyFormatError::Checksum)
+        );
+        assert_eq!(
+            KeyDigest::of_presented("sk_test_DEV_abc").err(),
+            Some(KeyFormatError::Environment)
+        );
+        assert_eq!(
+            KeyDigest::of_presented("Bearer").err(),
+            Some(KeyFormatError::Prefix)
+        );
     }
 
     #[test]

@@ -60,13 +60,19 @@ pub fn fill_random(buf: &mut [u8]) {
 }
 
 /// Fixed-width base62 of `value` (most significant first), left-padded with `0`.
-pub fn encode_fixed(mut value: u64, width: usize) -> String {
+pub fn encode_fixed(value: u64, width: usize) -> String {
     let mut chars = vec![b'0'; width];
-    for slot in chars.iter_mut().rev() {
+    encode_into(value, &mut chars);
+    String::from_utf8_lossy(&chars).into_owned()
+}
+
+/// Fixed-width base62 of `value` into `out` (its length is the width), without allocating:
+/// the key check runs it on every API request.
+pub fn encode_into(mut value: u64, out: &mut [u8]) {
+    for slot in out.iter_mut().rev() {
         *slot = ALPHABET[(value % 62) as usize];
         value /= 62;
     }
-    String::from_utf8_lossy(&chars).into_owned()
 }
 
 /// True when every byte is in the alphabet.

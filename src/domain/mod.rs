@@ -11,9 +11,14 @@ pub mod scope;
 /// Hex SHA-256: the only form in which secrets (API keys, session keys, tokens) are stored.
 pub fn sha256_hex(input: &str) -> String {
     use sha2::{Digest, Sha256};
+    hex(&Sha256::digest(input.as_bytes()))
+}
+
+/// Lower-case hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut hex = String::with_capacity(64);
-    for byte in Sha256::digest(input.as_bytes()) {
+    let mut hex = String::with_capacity(bytes.len() * 2);
+    for &byte in bytes {
         hex.push(HEX[usize::from(byte >> 4)] as char);
         hex.push(HEX[usize::from(byte & 0xf)] as char);
     }

@@ -4,7 +4,7 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::{api_keys, teams, users};
-use crate::domain::api_key_secret::{ApiKeySecret, EnvLabel, KeyDisplay, KeyMode};
+use crate::domain::api_key_secret::{ApiKeySecret, EnvLabel, KeyMode};
 use crate::domain::ids::{ApiKeyId, TeamId, UserId};
 use crate::domain::scope::ScopeSet;
 
@@ -153,6 +153,8 @@ pub struct KeyLookup {
     pub team_name: String,
     /// The team is a suspended agency client: its keys are refused.
     pub team_suspended: bool,
+    /// The key's scopes, parsed once when the record is read.
+    pub scopes: ScopeSet,
 }
 
 /// A key with its creator's name, for lists.
@@ -204,12 +206,7 @@ impl ApiKey {
 
     /// `sk_live_prod_AbCd…wxYz`.
     pub fn masked(&self) -> String {
-        KeyDisplay {
-            prefix: self.prefix.clone(),
-            head: self.head.clone(),
-            tail: self.tail.clone(),
-        }
-        .masked()
+        crate::domain::api_key_secret::mask(&self.prefix, &self.head, &self.tail)
     }
 
     /// Status at `now`.
@@ -291,6 +288,7 @@ impl ApiKey {
         };
         Ok(row.map(
             |(key, team_rate_limit, team_slug, team_name, suspended)| KeyLookup {
+                scopes: key.scope_set(),
                 key,
                 team_rate_limit,
                 team_slug,

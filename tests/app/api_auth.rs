@@ -3,7 +3,7 @@
 
 use actix_web::test::TestRequest;
 use diesel::prelude::*;
-use latchkey::db::schema::{api_key_usage, api_keys};
+use latchkey::db::schema::{api_key_usage, api_keys, teams};
 use serde_json::json;
 
 use crate::helpers::{KeySpec, PASSWORD, TestApp, each_db};
@@ -54,6 +54,49 @@ async fn me_describes_the_calling_key() {
         assert!(
             !res.body.contains(&key[8..]),
             "the secret is never sent back"
+        );
+        // Every field, with names that need escaping and an expiry set. (Changed in the
+        // database directly, so the cache must not have been filled yet: a fresh key.)
+        let (id, key) = app.make_key(all(&slug));
+        let (team_id, created_at): (String, i64) = app
+            .db(|c| {
+                diesel::update(teams::table.filter(teams::slug.eq("acme")))
+                    .set(teams::name.eq("Acme \"Robotics\" </script>"))
+                    .execute(c)?;
+                diesel::update(api_keys::table.find(&id))
+                    .set((
+                        api_keys::name.eq("Ops \\ \"prod\" — ✓"),
+                        api_keys::expires_at.eq(Some(1_800_000_000_i64)),
+                        api_keys::environment.eq(Some("prod")),
+                    ))
+                    .execute(c)?;
+                api_keys::table
+                    .find(&id)
+                    .select((api_keys::team_id, api_keys::created_at))
+                    .first(c)
+            })
+            .expect("update");
+        let res = app.api("GET", "/me", &key, None).await;
+        res.assert_status(200);
+        assert_eq!(res.header("content-type"), "application/json");
+        let masked = format!("{}…{}", &key[..12], &key[key.len() - 4..]);
+        assert_eq!(
+            res.json(),
+            json!({
+                "object": "api_key_identity",
+                "team": {"id": team_id, "slug": "acme", "name": "Acme \"Robotics\" </script>"},
+                "api_key": {
+                    "id": id,
+                    "name": "Ops \\ \"prod\" — ✓",
+                    "masked": masked,
+                    "mode": "live",
+                    "environment": "prod",
+                    "scopes": ["admin"],
+                    "created_at": latchkey::web::timefmt::iso(created_at),
+                    "expires_at": "2027-01-15T08:00:00Z",
+                    "retiring_until": null,
+                }
+            })
         );
     })
     .await;
@@ -400,15 +443,24 @@ async fn a_flush_of_many_keys_writes_every_key_and_hour_and_never_moves_last_use
         // More keys than one multi-row statement holds, so the flush spans several chunks.
         let ids: Vec<String> = (0..450).map(|_| app.make_key(all(&slug)).0).collect();
         let t0 = app.clock().now();
-        for (i, id) in ids.iter().enumerate() {
-            app.state.usage.record(id, "198.51.100.4".parse().ok(), t0);
-            app.state
-                .usage
-                .record(id, "198.51.100.5".parse().ok(), t0 + 3600);
-            if i % 2 == 0 {
-                app.state.usage.record(id, None, t0 + 3601);
-            }
+        // Workers note usage in maps of their own: the later uses come from other threads,
+        // and the flush must merge them (newest use wins, counts add up).
+        let usage = &app.state.usage;
+        for id in &ids {
+            usage.record(id, "198.51.100.4".parse().ok(), t0);
         }
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                for id in &ids {
+                    usage.record(id, "198.51.100.5".parse().ok(), t0 + 3600);
+                }
+            });
+            s.spawn(|| {
+                for id in ids.iter().step_by(2) {
+                    usage.record(id, None, t0 + 3601);
+                }
+            });
+        });
         // A key that no longer exists has nothing to count.
         app.state
             .usage
