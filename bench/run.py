@@ -9,7 +9,13 @@ run again. Reported per round: authenticated ÷ /healthz throughput, p99 latency
 per request (from /proc, so machine noise cancels within a round). The machine is shared: read
 ratios, not absolute numbers.
 
+The load generator runs on the same 2-core machine, so by default the server is pinned to CPU 0
+(one worker) and wrk to CPU 1 (`taskset`): each gets a core of its own, instead of three busy
+threads taking turns on two cores, whose context switches were charged to whichever endpoint
+did more work per request. `--unpinned` runs the old way (two workers, no pinning).
+
   python3 bench/run.py [--rounds 3] [--duration 5] [--backends sqlite,postgres] [--filler 990000]
+                       [--unpinned]
 """
 
 import argparse
@@ -39,12 +45,19 @@ def binary():
     return os.path.join(target, "release", "latchkey")
 
 
+PINNED = True
+
+
+def pin(cpu):
+    return ["taskset", "-c", str(cpu)] if PINNED else []
+
+
 class Server:
     def __init__(self, db, workdir, port, cache, first=False):
         self.base = f"http://127.0.0.1:{port}"
         env = dict(os.environ, DATABASE_URL=db, LATCHKEY_DATA_DIR=workdir, LATCHKEY_BIND=f"127.0.0.1:{port}",
                    LATCHKEY_PUBLIC_URL=self.base, LATCHKEY_COOKIE_SECURE="false", LATCHKEY_KEY_CACHE=cache,
-                   LATCHKEY_WORKERS="2", RUST_LOG="error",
+                   LATCHKEY_WORKERS="1" if PINNED else "2", RUST_LOG="error",
                    LATCHKEY_USAGE_FLUSH_SECONDS=os.environ.get("BENCH_FLUSH_SECONDS", "5"))
         try:
             requests.get(self.base + "/healthz", timeout=1)
@@ -52,7 +65,7 @@ class Server:
         except requests.ConnectionError:
             pass
         # Only a server on an empty database prints the one-time set-up link; read until it.
-        self.proc = subprocess.Popen([binary()], env=env, stdout=subprocess.PIPE if first else subprocess.DEVNULL,
+        self.proc = subprocess.Popen(pin(0) + [binary()], env=env, stdout=subprocess.PIPE if first else subprocess.DEVNULL,
                                      stderr=subprocess.STDOUT, text=True)
         self.link = None
         while first and self.link is None:
@@ -96,7 +109,7 @@ def bootstrap(server):
 def wrk(server, path, keys_file, duration, connections):
     # Both endpoints get the same Lua script and headers: wrk's own per-request work shares the
     # two cores with the server, so only then does the ratio compare server work alone.
-    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-s", os.path.join(HERE, "keys.lua")]
+    cmd = pin(1) + ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-s", os.path.join(HERE, "keys.lua")]
     cpu0 = server.cpu_seconds()
     out = subprocess.run(cmd + [server.base + path], env=dict(os.environ, KEYS_FILE=keys_file, BENCH_PATH=path),
                          capture_output=True, text=True, check=True).stdout
@@ -137,7 +150,8 @@ def run_backend(backend, args):
                 if backend == "sqlite":
                     subprocess.run([sys.executable, "-c", f"import sqlite3; sqlite3.connect('{workdir}/bench.db').execute('ANALYZE')"], check=True)
                 else:
-                    subprocess.run(["psql", db, "-qc", "ANALYZE api_keys"], check=True)
+                    # A bulk-loaded table is vacuumed now, not by autovacuum in the middle of a round.
+                    subprocess.run(["psql", db, "-qc", "VACUUM ANALYZE api_keys"], check=True)
             for srv in (a, b):  # warm-up: caches, pools, page cache
                 wrk(srv, "/v1/me", keys_file, 2, args.connections)
             for r in range(1, args.rounds + 1):
@@ -177,7 +191,10 @@ def main():
     p.add_argument("--connections", type=int, default=32)
     p.add_argument("--filler", type=int, default=990_000)
     p.add_argument("--backends", default="sqlite,postgres")
+    p.add_argument("--unpinned", action="store_true", help="two workers, no CPU pinning (the method before 2026-11-27)")
     args = p.parse_args()
+    global PINNED
+    PINNED = not args.unpinned
     results = []
     for backend in args.backends.split(","):
         results += run_backend(backend, args)

@@ -168,4 +168,31 @@ mod tests {
         off.insert(digest("d"), entry("key_1", "team_a"), off.generation());
         assert!(off.get(&digest("d")).is_none());
     }
+
+    #[test]
+    fn an_invalidation_reaches_the_maps_of_every_worker_thread() {
+        let cache = KeyCache::new(true);
+        let filled = std::sync::Barrier::new(3);
+        let invalidated = std::sync::Barrier::new(3);
+        std::thread::scope(|s| {
+            for _ in 0..2 {
+                s.spawn(|| {
+                    // Each worker fills its own map with the same key.
+                    cache.insert(digest("d1"), entry("key_1", "team_a"), cache.generation());
+                    assert!(cache.get(&digest("d1")).is_some());
+                    filled.wait();
+                    invalidated.wait();
+                    assert!(
+                        cache.get(&digest("d1")).is_none(),
+                        "revoked in every worker"
+                    );
+                });
+            }
+            filled.wait();
+            assert!(!cache.is_empty());
+            cache.invalidate_key("key_1");
+            invalidated.wait();
+        });
+        assert_eq!(cache.len(), 0);
+    }
 }
