@@ -54,7 +54,7 @@ fn main() {
     total += measure("format + checksum + SHA-256 (KeyDigest)", |n| {
         black_box(KeyDigest::of_presented(black_box(&keys[pick(n)])).is_ok());
     });
-    let cache = KeyCache::new(true);
+    let cache = KeyCache::new(true, 1);
     for (i, d) in digests.iter().enumerate() {
         let lookup = KeyLookup {
             key: ApiKey::blank(&format!("key_{i:020}"), "team_AAAAAAAAAAAAAAAAAAAA"),

@@ -165,6 +165,13 @@ pub struct Config {
 }
 
 impl Config {
+    /// HTTP worker threads: as configured, else one per CPU.
+    pub fn worker_count(&self) -> usize {
+        self.workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+            .max(1)
+    }
+
     /// Resolves settings into a config (the secret key is resolved separately).
     pub fn from_settings(s: &Settings) -> Result<Self, String> {
         let public_url = s.public_url.trim_end_matches('/').to_owned();

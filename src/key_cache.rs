@@ -22,8 +22,8 @@ use crate::slots::{Slots, WORKER_SLOTS};
 use crate::models::api_key::ApiKey;
 use crate::models::api_key::KeyLookup;
 
-/// Entries kept at most per worker; past it that worker's map is cleared (simple, and refills
-/// from hot keys).
+/// Entries kept at most, shared out between the workers' maps; past its share a worker's map
+/// is cleared (simple, and refills from hot keys).
 pub const CAPACITY: usize = 200_000;
 
 /// A cached lookup result.
@@ -32,6 +32,7 @@ pub type Cached = Arc<KeyLookup>;
 /// The cache.
 pub struct KeyCache {
     enabled: bool,
+    per_map: usize,
     generation: AtomicU64,
     // Fx rather than SipHash: entries are only ever inserted for digests of keys that exist,
     // so callers cannot choose colliding map keys.
@@ -44,10 +45,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl KeyCache {
-    /// A cache that is on or off for the process's lifetime.
-    pub fn new(enabled: bool) -> Self {
+    /// A cache that is on or off for the process's lifetime, for `workers` worker threads.
+    pub fn new(enabled: bool, workers: usize) -> Self {
         Self {
             enabled,
+            per_map: CAPACITY / workers.clamp(1, WORKER_SLOTS),
             generation: AtomicU64::new(0),
             entries: Slots::new(WORKER_SLOTS),
         }
@@ -83,7 +85,7 @@ impl KeyCache {
         if self.generation.load(Ordering::Acquire) != generation {
             return;
         }
-        if entries.len() >= CAPACITY {
+        if entries.len() >= self.per_map {
             entries.clear();
         }
         entries.insert(digest, value);
@@ -139,7 +141,7 @@ mod tests {
 
     #[test]
     fn a_lookup_that_raced_an_invalidation_is_not_stored() {
-        let cache = KeyCache::new(true);
+        let cache = KeyCache::new(true, 2);
         let before = cache.generation();
         // Meanwhile, another request revokes some key.
         cache.invalidate_key("key_other");
@@ -155,7 +157,7 @@ mod tests {
 
     #[test]
     fn invalidation_by_key_and_by_team() {
-        let cache = KeyCache::new(true);
+        let cache = KeyCache::new(true, 2);
         let g = cache.generation();
         cache.insert(digest("d1"), entry("key_1", "team_a"), g);
         cache.insert(digest("d2"), entry("key_2", "team_a"), g);
@@ -164,14 +166,28 @@ mod tests {
         assert!(cache.get(&digest("d1")).is_none() && cache.get(&digest("d2")).is_some());
         cache.invalidate_team("team_a");
         assert!(cache.get(&digest("d2")).is_none() && cache.get(&digest("d3")).is_some());
-        let off = KeyCache::new(false);
+        let off = KeyCache::new(false, 2);
         off.insert(digest("d"), entry("key_1", "team_a"), off.generation());
         assert!(off.get(&digest("d")).is_none());
     }
 
     #[test]
+    fn the_capacity_is_shared_out_between_the_workers() {
+        let cache = KeyCache::new(true, 16);
+        let shared = entry("key_1", "team_a");
+        let g = cache.generation();
+        for i in 0..CAPACITY / 16 {
+            cache.insert(digest(&i.to_string()), shared.clone(), g);
+        }
+        assert_eq!(cache.len(), CAPACITY / 16);
+        // One more than this worker's share: its map starts over.
+        cache.insert(digest("one more"), shared, g);
+        assert_eq!(cache.len(), 1);
+    }
+
+    #[test]
     fn an_invalidation_reaches_the_maps_of_every_worker_thread() {
-        let cache = KeyCache::new(true);
+        let cache = KeyCache::new(true, 2);
         let filled = std::sync::Barrier::new(3);
         let invalidated = std::sync::Barrier::new(3);
         std::thread::scope(|s| {

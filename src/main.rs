@@ -160,9 +160,7 @@ async fn serve(
 
     tracing::info!(bind = %config.bind, url = %config.public_url, "Latchkey listening");
     let final_usage = state.usage.clone();
-    let workers = config
-        .workers
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let workers = config.worker_count();
     let server = actix_web::HttpServer::new(move || build_app(state.clone()))
         .workers(workers)
         // Database calls run on this pool. A few threads per worker keep every core busy;

@@ -30,11 +30,18 @@ const SLOTS: usize = 64;
 /// Windows kept per slot before stale ones are dropped.
 const SLOT_CAPACITY: usize = 100_000 / SLOTS;
 
-type Windows = FxHashMap<String, (i64, i64)>;
+/// One lock slot's windows.
+#[derive(Default)]
+struct Windows {
+    // Keyed by key id (server-made, so Fx hashing is safe): window start, requests in it.
+    by_key: FxHashMap<String, (i64, i64)>,
+    // The window during which stale entries were last dropped: at most one scan per slot per
+    // minute, however many keys are active.
+    pruned_in: i64,
+}
 
 /// The limiter.
 pub struct RateLimiter {
-    // Keyed by key id (server-made, so Fx hashing is safe): window start, requests in it.
     windows: Slots<Mutex<Windows>>,
 }
 
@@ -57,10 +64,12 @@ impl RateLimiter {
     pub fn check(&self, key: &str, limit: i64, now: i64) -> RateDecision {
         let start = now - now.rem_euclid(WINDOW);
         let reset_at = start + WINDOW;
-        let mut windows = lock(self.windows.for_key(key));
-        if windows.len() > SLOT_CAPACITY {
-            windows.retain(|_, (s, _)| *s == start);
+        let mut slot = lock(self.windows.for_key(key));
+        if slot.by_key.len() > SLOT_CAPACITY && slot.pruned_in != start {
+            slot.by_key.retain(|_, (s, _)| *s == start);
+            slot.pruned_in = start;
         }
+        let windows = &mut slot.by_key;
         // Look up before inserting: the hot path allocates only for a key's first request.
         if !windows.contains_key(key) {
             windows.insert(key.to_owned(), (start, 0));
@@ -111,5 +120,29 @@ mod tests {
         assert!(!rl.check("k", 3, t + 59).allowed);
         assert!(rl.check("other", 3, t + 59).allowed, "keys are independent");
         assert_eq!(rl.check("k", 3, t + 60).remaining, 2);
+    }
+
+    fn windows(rl: &RateLimiter) -> usize {
+        rl.windows.all().map(|m| lock(m).by_key.len()).sum()
+    }
+
+    #[test]
+    fn windows_of_past_minutes_are_dropped_once_a_slot_is_full() {
+        let rl = RateLimiter::default();
+        let t = 1_768_471_200;
+        let keys = SLOTS * SLOT_CAPACITY * 6 / 5;
+        for i in 0..keys {
+            rl.check(&format!("key_{i}"), 10, t);
+        }
+        assert_eq!(windows(&rl), keys);
+        // A new minute: the first check in a full slot drops that slot's stale windows.
+        assert_eq!(rl.check("key_0", 10, t + 60).remaining, 9);
+        let left = windows(&rl);
+        assert!(
+            left < keys - SLOT_CAPACITY / 2,
+            "{left} windows left of {keys}"
+        );
+        // The current window survives later prunes and keeps counting.
+        assert_eq!(rl.check("key_0", 10, t + 61).remaining, 8);
     }
 }

@@ -56,7 +56,10 @@ impl AppState {
             cookie_key: Key::derive_from(secret),
             rate_limiter: Default::default(),
             usage: Default::default(),
-            key_cache: std::sync::Arc::new(crate::key_cache::KeyCache::new(config.key_cache)),
+            key_cache: std::sync::Arc::new(crate::key_cache::KeyCache::new(
+                config.key_cache,
+                config.worker_count(),
+            )),
             pool,
             config,
             clock,
