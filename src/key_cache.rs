@@ -10,8 +10,8 @@
 //! Each worker thread fills its own map (`Slots::for_thread`): one shared lock touched by every
 //! request bounced between the cores. Invalidation visits every map.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
 
 use rustc_hash::FxHashMap;
 
@@ -36,12 +36,7 @@ pub struct KeyCache {
     generation: AtomicU64,
     // Fx rather than SipHash: entries are only ever inserted for digests of keys that exist,
     // so callers cannot choose colliding map keys.
-    entries: Slots<Mutex<FxHashMap<KeyDigest, Cached>>>,
-}
-
-/// A map, even if a panic poisoned its lock: entries are whole `Arc`s, never half-written.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
+    entries: Slots<FxHashMap<KeyDigest, Cached>>,
 }
 
 impl KeyCache {
@@ -70,7 +65,7 @@ impl KeyCache {
         if !self.enabled {
             return None;
         }
-        lock(self.entries.for_thread()).get(digest).cloned()
+        self.entries.for_thread().get(digest).cloned()
     }
 
     /// Stores a lookup result read at `generation`, unless keys changed since.
@@ -78,7 +73,7 @@ impl KeyCache {
         if !self.enabled {
             return;
         }
-        let mut entries = lock(self.entries.for_thread());
+        let mut entries = self.entries.for_thread();
         // Checked under this map's lock: an invalidation bumps the generation before it takes
         // each map's lock, so either this sees the new generation or the invalidation sees
         // (and removes) this entry.
@@ -103,14 +98,14 @@ impl KeyCache {
 
     fn invalidate(&self, matches: impl Fn(&Cached) -> bool) {
         self.generation.fetch_add(1, Ordering::AcqRel);
-        for entries in self.entries.all() {
-            lock(entries).retain(|_, v| !matches(v));
+        for mut entries in self.entries.each() {
+            entries.retain(|_, v| !matches(v));
         }
     }
 
     /// Number of entries in all workers' maps (benchmarks and tests).
     pub fn len(&self) -> usize {
-        self.entries.all().map(|e| lock(e).len()).sum()
+        self.entries.each().map(|e| e.len()).sum()
     }
 
     /// True when empty.

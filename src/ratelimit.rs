@@ -2,8 +2,6 @@
 //! process. Fixed windows make `X-RateLimit-*` exact and easy to reason about ("600 per
 //! minute, resets at :00"). Across several nodes the window moves to Redis (a later issue).
 
-use std::sync::{Mutex, MutexGuard};
-
 use rustc_hash::FxHashMap;
 
 use crate::slots::Slots;
@@ -42,7 +40,7 @@ struct Windows {
 
 /// The limiter.
 pub struct RateLimiter {
-    windows: Slots<Mutex<Windows>>,
+    windows: Slots<Windows>,
 }
 
 impl Default for RateLimiter {
@@ -53,18 +51,12 @@ impl Default for RateLimiter {
     }
 }
 
-/// A slot's windows, even if a panic poisoned its lock (counts are whole numbers, never
-/// half-written).
-fn lock(m: &Mutex<Windows>) -> MutexGuard<'_, Windows> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 impl RateLimiter {
     /// Counts one request of `key` at `now` against `limit` per minute.
     pub fn check(&self, key: &str, limit: i64, now: i64) -> RateDecision {
         let start = now - now.rem_euclid(WINDOW);
         let reset_at = start + WINDOW;
-        let mut slot = lock(self.windows.for_key(key));
+        let mut slot = self.windows.for_key(key);
         if slot.by_key.len() > SLOT_CAPACITY && slot.pruned_in != start {
             slot.by_key.retain(|_, (s, _)| *s == start);
             slot.pruned_in = start;
@@ -123,7 +115,7 @@ mod tests {
     }
 
     fn windows(rl: &RateLimiter) -> usize {
-        rl.windows.all().map(|m| lock(m).by_key.len()).sum()
+        rl.windows.each().map(|w| w.by_key.len()).sum()
     }
 
     #[test]

@@ -3,7 +3,6 @@
 //! `flush` runs every few seconds and at shutdown.
 
 use std::net::IpAddr;
-use std::sync::{Mutex, MutexGuard};
 
 use rustc_hash::FxHashMap;
 
@@ -147,8 +146,7 @@ macro_rules! write_batch {
 /// The in-memory buffer: one map per worker thread (no lock shared between workers on the
 /// request path), merged at flush time.
 pub struct UsageRecorder {
-    // Keyed by key id (server-made, so Fx hashing is safe).
-    pending: Slots<Mutex<FxHashMap<String, Pending>>>,
+    pending: Slots<Batch>,
 }
 
 impl Default for UsageRecorder {
@@ -159,12 +157,8 @@ impl Default for UsageRecorder {
     }
 }
 
+/// Usage by key id (server-made, so Fx hashing is safe).
 type Batch = FxHashMap<String, Pending>;
-
-/// A map, even if a panic poisoned its lock (usage is best-effort bookkeeping).
-fn lock(m: &Mutex<Batch>) -> MutexGuard<'_, Batch> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// Adds `p` (one key's usage) to `into`: the newest use wins, counts add up.
 fn merge(into: &mut Batch, key: String, p: Pending) {
@@ -182,7 +176,7 @@ impl UsageRecorder {
     /// Notes one authenticated request of `key_id` from `ip` at `now`. Allocates only for a
     /// key's first request since the last flush (this runs on every API request).
     pub fn record(&self, key_id: &str, ip: Option<IpAddr>, now: i64) {
-        let mut pending = lock(self.pending.for_thread());
+        let mut pending = self.pending.for_thread();
         if !pending.contains_key(key_id) {
             pending.insert(key_id.to_owned(), Pending::default());
         }
@@ -200,8 +194,8 @@ impl UsageRecorder {
     /// batch is put back to be retried by the next flush.
     pub fn flush(&self, conn: &mut DbConnection) -> QueryResult<usize> {
         let mut batch = Batch::default();
-        for slot in self.pending.all() {
-            let taken = std::mem::take(&mut *lock(slot));
+        for mut slot in self.pending.each() {
+            let taken = std::mem::take(&mut *slot);
             if batch.is_empty() {
                 batch = taken;
             } else {
@@ -220,7 +214,7 @@ impl UsageRecorder {
         match result {
             Ok(n) => Ok(n),
             Err(e) => {
-                let mut pending = lock(self.pending.for_thread());
+                let mut pending = self.pending.for_thread();
                 for (key, p) in batch {
                     merge(&mut pending, key, p);
                 }
