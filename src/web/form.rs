@@ -50,25 +50,44 @@ impl FormData {
     }
 }
 
+/// What both extractors read from the request before the body: the session, the CSRF token
+/// of an htmx header (if any), and whether the body has the expected content type.
+struct Preamble {
+    session: actix_session::Session,
+    header_token: Option<String>,
+    content_type_ok: bool,
+}
+
+impl Preamble {
+    fn read(req: &HttpRequest, content_type: &str) -> Self {
+        let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+        Self {
+            session: req.get_session(),
+            header_token: header(csrf::HEADER).map(str::to_owned),
+            content_type_ok: header("content-type").is_some_and(|ct| ct.starts_with(content_type)),
+        }
+    }
+
+    /// The token of the htmx header, else of the form's hidden field, must match the session.
+    fn verify(&self, form: &FormData) -> Result<(), PageError> {
+        let presented = self.header_token.as_deref().or(Some(form.get(csrf::FIELD)));
+        if csrf::verify(&self.session, presented) {
+            Ok(())
+        } else {
+            Err(PageError::CsrfRejected)
+        }
+    }
+}
+
 impl FromRequest for FormData {
     type Error = PageError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, PageError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let session = req.get_session();
-        let header_token = req
-            .headers()
-            .get(csrf::HEADER)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let content_type_ok = req
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+        let pre = Preamble::read(req, "application/x-www-form-urlencoded");
         let mut payload = payload.take();
         Box::pin(async move {
-            if !content_type_ok {
+            if !pre.content_type_ok {
                 return Err(PageError::BadRequest(
                     "Forms must be sent as application/x-www-form-urlencoded.",
                 ));
@@ -86,10 +105,7 @@ impl FromRequest for FormData {
                 .map(|(k, v)| (k.into_owned(), v.into_owned()))
                 .collect();
             let form = FormData { pairs };
-            let presented = header_token.as_deref().or(Some(form.get(csrf::FIELD)));
-            if !csrf::verify(&session, presented) {
-                return Err(PageError::CsrfRejected);
-            }
+            pre.verify(&form)?;
             Ok(form)
         })
     }
@@ -116,20 +132,10 @@ impl FromRequest for UploadForm {
     type Future = Pin<Box<dyn Future<Output = Result<Self, PageError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let session = req.get_session();
-        let header_token = req
-            .headers()
-            .get(csrf::HEADER)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let is_multipart = req
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| ct.starts_with("multipart/form-data"));
+        let pre = Preamble::read(req, "multipart/form-data");
         let mut multipart = actix_multipart::Multipart::new(req.headers(), payload.take());
         Box::pin(async move {
-            if !is_multipart {
+            if !pre.content_type_ok {
                 return Err(PageError::BadRequest(
                     "This form must be sent as multipart/form-data.",
                 ));
@@ -175,10 +181,7 @@ impl FromRequest for UploadForm {
                 }
             }
             let fields = FormData { pairs };
-            let presented = header_token.as_deref().or(Some(fields.get(csrf::FIELD)));
-            if !csrf::verify(&session, presented) {
-                return Err(PageError::CsrfRejected);
-            }
+            pre.verify(&fields)?;
             Ok(UploadForm { fields, file })
         })
     }
