@@ -108,6 +108,21 @@ pub struct Settings {
     /// Proxies (CIDRs, comma-separated) whose `X-Forwarded-For` is believed for client IPs.
     #[arg(long, env = "LATCHKEY_TRUSTED_PROXIES", default_value = "")]
     pub trusted_proxies: String,
+
+    /// Milliseconds a request waits for a database connection (and, on SQLite, for the write
+    /// lock) before it is answered 503 Service Unavailable.
+    #[arg(long, env = "LATCHKEY_DB_WAIT_MS", default_value_t = 5000)]
+    pub db_wait_ms: u64,
+
+    /// Invalid API keys one address (an IPv6 /64) may present per minute before its requests
+    /// get 429 until the minute is over (0 = no limit).
+    #[arg(long, env = "LATCHKEY_FAILED_KEY_LIMIT", default_value_t = 100)]
+    pub failed_key_limit: u32,
+
+    /// Dashboard "not found" answers one address may get per minute before its requests get
+    /// 429 until the minute is over (0 = no limit).
+    #[arg(long, env = "LATCHKEY_NOT_FOUND_LIMIT", default_value_t = 100)]
+    pub not_found_limit: u32,
 }
 
 /// argon2id cost parameters. Production values are fixed by the foundation issue; tests use
@@ -162,6 +177,12 @@ pub struct Config {
     pub blocking_threads: usize,
     /// Demo mode (`latchkey demo`): every page carries a banner.
     pub demo: bool,
+    /// How long a request waits for a connection or the SQLite write lock, milliseconds.
+    pub db_wait_ms: u64,
+    /// Invalid keys per address and minute before 429 (0 = off).
+    pub failed_key_limit: u32,
+    /// Dashboard 404s per address and minute before 429 (0 = off).
+    pub not_found_limit: u32,
 }
 
 impl Config {
@@ -170,6 +191,16 @@ impl Config {
         self.workers
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
             .max(1)
+    }
+
+    /// The pool's size and waits.
+    pub fn pool_settings(&self, max_size: u32) -> crate::db::PoolSettings {
+        let wait = std::time::Duration::from_millis(self.db_wait_ms);
+        crate::db::PoolSettings {
+            max_size,
+            connection_timeout: wait,
+            busy_timeout: wait,
+        }
     }
 
     /// Resolves settings into a config (the secret key is resolved separately).
@@ -206,6 +237,9 @@ impl Config {
                 .is_ok_and(|t| t.is_sqlite()),
             blocking_threads: s.blocking_threads.max(1),
             demo: false,
+            db_wait_ms: s.db_wait_ms.clamp(100, 600_000),
+            failed_key_limit: s.failed_key_limit,
+            not_found_limit: s.not_found_limit,
         })
     }
 
@@ -232,6 +266,9 @@ impl Config {
                 .is_ok_and(|t| t.is_sqlite()),
             blocking_threads: 2,
             demo: false,
+            db_wait_ms: 5000,
+            failed_key_limit: 100,
+            not_found_limit: 100,
         }
     }
 }

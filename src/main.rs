@@ -4,7 +4,7 @@ use clap::Parser;
 use latchkey::clock::Clock;
 use latchkey::config::{Cli, Command, Config, SecretKeySource, resolve_secret_key};
 use latchkey::domain::base62;
-use latchkey::error::with_conn;
+use latchkey::error::{with_conn, with_write};
 use latchkey::models::{setup, user::User};
 use latchkey::startup::{AppState, build_app};
 use tracing_subscriber::EnvFilter;
@@ -86,7 +86,8 @@ async fn serve(
             p.display()
         ),
     }
-    let pool = latchkey::db::connect(&config.database_url, 16).map_err(|e| e.to_string())?;
+    let pool = latchkey::db::connect(&config.database_url, config.pool_settings(16))
+        .map_err(|e| e.to_string())?;
     let clock = match &demo {
         Some((now, _)) => Clock::fixed(*now),
         None => Clock::system(),
@@ -181,7 +182,7 @@ async fn flush_usage(
     pool: &latchkey::db::DbPool,
 ) {
     let usage = usage.clone();
-    let result = with_conn(pool, move |c| Ok(usage.flush(c)?)).await;
+    let result = with_write(pool, move |c| Ok(usage.flush(c)?)).await;
     if let Err(e) = result {
         tracing::warn!(error = %e, "usage flush failed; will retry");
     }

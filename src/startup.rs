@@ -4,16 +4,13 @@ use std::time::Instant;
 
 use actix_session::SessionMiddleware;
 use actix_session::config::{PersistentSession, TtlExtensionPolicy};
-use actix_web::HttpMessage;
 use actix_web::body::MessageBody;
 use actix_web::cookie::{Key, SameSite};
 use actix_web::dev::{Service, ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderName, HeaderValue};
-use actix_web::middleware::DefaultHeaders;
+use actix_web::http::header;
 use actix_web::{App, HttpResponse, ResponseError, web};
 use futures_util::future::Either;
 
-use crate::auth::csrf;
 use crate::auth::password::Passwords;
 use crate::auth::session_store::DbSessionStore;
 use crate::clock::Clock;
@@ -40,6 +37,8 @@ pub struct AppState {
     pub usage: std::sync::Arc<crate::usage::UsageRecorder>,
     /// Key records for the authentication hot path.
     pub key_cache: std::sync::Arc<crate::key_cache::KeyCache>,
+    /// Per-address brakes on guessing keys and probing for pages.
+    pub probes: std::sync::Arc<crate::probes::Probes>,
 }
 
 impl AppState {
@@ -60,6 +59,10 @@ impl AppState {
                 config.key_cache,
                 config.worker_count(),
             )),
+            probes: std::sync::Arc::new(crate::probes::Probes {
+                api_keys: crate::probes::Brake::new(config.failed_key_limit),
+                not_found: crate::probes::Brake::new(config.not_found_limit),
+            }),
             pool,
             config,
             clock,
@@ -96,15 +99,21 @@ impl AppState {
         self.key_cache.invalidate_key(key_id);
     }
 
+    /// The session cookie's name: `__Host-` prefixed when cookies are `Secure`, so no other
+    /// host (a sibling subdomain) can set or shadow it.
+    pub fn session_cookie_name(&self) -> &'static str {
+        if self.config.cookie_secure {
+            crate::auth::session_store::COOKIE_NAME_SECURE
+        } else {
+            crate::auth::session_store::COOKIE_NAME_PLAIN
+        }
+    }
+
     /// Call after a team's settings changed (committed), before answering.
     pub fn team_changed(&self, team_id: &str) {
         self.key_cache.invalidate_team(team_id);
     }
 }
-
-const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-                   font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; \
-                   object-src 'none'; frame-ancestors 'none'";
 
 /// The whole application: dashboard, static assets, health check.
 pub fn build_app(
@@ -122,7 +131,7 @@ pub fn build_app(
         DbSessionStore::new(state.pool.clone(), state.clock.clone()),
         state.cookie_key.clone(),
     )
-    .cookie_name("latchkey_session".to_owned())
+    .cookie_name(state.session_cookie_name().to_owned())
     .cookie_secure(state.config.cookie_secure)
     .cookie_http_only(true)
     .cookie_same_site(SameSite::Lax)
@@ -134,13 +143,13 @@ pub fn build_app(
             .session_ttl_extension_policy(TtlExtensionPolicy::OnEveryRequest),
     )
     .build();
-    let public_url = state.config.public_url.clone();
 
     App::new()
         .app_data(web::Data::new(state))
         .app_data(web::PathConfig::default().error_handler(|_, _| PageError::NotFound.into()))
         .app_data(web::QueryConfig::default().error_handler(|_, _| PageError::NotFound.into()))
         .route("/healthz", web::get().to(healthz))
+        .route("/readyz", web::get().to(readyz))
         .service(
             // No session middleware here: /v1 ignores cookies; keys are the only credential.
             web::scope("/v1").configure(crate::api::routes),
@@ -164,7 +173,14 @@ pub fn build_app(
                     let state = req.app_data::<web::Data<AppState>>().cloned();
                     let fut = srv.call(req);
                     async move {
-                        let res = fut.await?.map_into_boxed_body();
+                        let res = match fut.await {
+                            Ok(res) => res.map_into_boxed_body(),
+                            // Only the session middleware fails here (handlers' errors are
+                            // responses by now), and only when its store could not reach the
+                            // database: a 503 page, like any other outage. (An error, as the
+                            // request is gone; the page carries its own security headers.)
+                            Err(e) => return Err(session_store_failed(&e).into()),
+                        };
                         let parts = res
                             .response()
                             .extensions()
@@ -181,45 +197,50 @@ pub fn build_app(
                 .configure(crate::web::routes)
                 .default_service(web::to(|| async { PageError::NotFound.error_response() })),
         )
-        .wrap_fn(move |req, srv| {
-            let rejection = refusal(&req, &public_url);
+        .wrap_fn(|mut req, srv| {
             let started = Instant::now();
             let method = req.method().clone();
             // The path only: query strings may carry one-time tokens.
             let path = req.path().to_owned();
-            let outcome = match rejection {
-                Some(res) => Either::Left(req.into_response(res)),
-                None => Either::Right(srv.call(req)),
+            let state = req.app_data::<web::Data<AppState>>().cloned();
+            let checked = match &state {
+                Some(state) => crate::edge::before(&mut req, state),
+                None => crate::edge::Checked::Pass(crate::edge::Surface::of(&path)),
+            };
+            let outcome = match checked {
+                crate::edge::Checked::Refuse(res) => Either::Left(req.into_response(res)),
+                crate::edge::Checked::Pass(surface) => Either::Right((surface, srv.call(req))),
             };
             async move {
-                let mut res = match outcome {
-                    Either::Left(early) => early.map_into_right_body(),
-                    Either::Right(fut) => fut.await?.map_into_left_body(),
+                let (mut res, surface) = match outcome {
+                    Either::Left(early) => {
+                        (early.map_into_right_body(), crate::edge::Surface::of(&path))
+                    }
+                    Either::Right((surface, fut)) => match fut.await {
+                        Ok(res) => (res.map_into_left_body(), surface),
+                        Err(e) => {
+                            let status = e.as_response_error().status_code().as_u16();
+                            tracing::info!(%method, %path, status, "request");
+                            return Err(e);
+                        }
+                    },
                 };
-                // Here rather than in a middleware of the /v1 scope: one layer less on the
-                // API's hot path (measured, docs/benchmarks.md).
-                add_rate_limit_headers(&mut res);
+                if let Some(state) = &state {
+                    crate::edge::after(&mut res, surface, state);
+                }
                 let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
                 tracing::info!(%method, %path, status = res.status().as_u16(), ms, "request");
                 Ok(res)
             }
         })
-        .wrap(
-            DefaultHeaders::new()
-                .add((
-                    header::CONTENT_SECURITY_POLICY,
-                    HeaderValue::from_static(CSP),
-                ))
-                .add((
-                    header::X_CONTENT_TYPE_OPTIONS,
-                    HeaderValue::from_static("nosniff"),
-                ))
-                .add((
-                    header::REFERRER_POLICY,
-                    HeaderValue::from_static("same-origin"),
-                ))
-                .add((header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"))),
-        )
+}
+
+/// The page for a request whose session could not be loaded or saved.
+fn session_store_failed(e: &actix_web::Error) -> PageError {
+    let text = e.to_string();
+    let outage =
+        crate::db::Outage::from_error_text(&text).unwrap_or(crate::db::Outage::Unreachable);
+    PageError::Unavailable(format!("session store: {text}"), Some(outage))
 }
 
 /// Redraws an error page in the brand of the agency that claimed the request's host (and with
@@ -230,7 +251,7 @@ async fn rebrand_error_page(
     host: Option<String>,
     state: web::Data<AppState>,
 ) -> ServiceResponse<actix_web::body::BoxBody> {
-    let brand = crate::error::with_conn(&state.pool, move |c| {
+    let brand = crate::error::with_read(&state.pool, move |c| {
         Ok(crate::web::brand::Brand::resolve(c, host.as_deref(), None)?)
     })
     .await;
@@ -246,45 +267,34 @@ async fn rebrand_error_page(
     }
 }
 
-const X_RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
-const X_RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
-const X_RATELIMIT_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
-
-/// `X-RateLimit-*` on every response of a request whose key reached the rate limiter (API
-/// requests only: nothing else records a decision).
-fn add_rate_limit_headers<B>(res: &mut ServiceResponse<B>) {
-    let decision = res
-        .request()
-        .extensions()
-        .get::<crate::ratelimit::RateDecision>()
-        .copied();
-    if let Some(d) = decision {
-        let headers = res.headers_mut();
-        headers.insert(X_RATELIMIT_LIMIT, HeaderValue::from(d.limit));
-        headers.insert(X_RATELIMIT_REMAINING, HeaderValue::from(d.remaining));
-        headers.insert(X_RATELIMIT_RESET, HeaderValue::from(d.reset_at));
-    }
-}
-
-/// Requests refused before routing: compressed bodies (the unbounded-decompression advisory
-/// against actix-web ≤ 4.18.1 — refusing is safer than decompressing) and unsafe dashboard
-/// requests from another origin.
-fn refusal(req: &ServiceRequest, public_url: &str) -> Option<HttpResponse> {
-    if req.headers().contains_key(header::CONTENT_ENCODING) {
-        if req.path().starts_with("/v1/") {
-            return Some(crate::api::error::ApiError::UnsupportedMediaType.error_response());
+/// GET /readyz — 200 when the database answers, 503 when it does not (for load balancers:
+/// take the node out of rotation). `/healthz` only says the process is alive.
+async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    let checked = crate::error::with_read(&state.pool, |c| {
+        use diesel::connection::SimpleConnection;
+        Ok(c.batch_execute("SELECT 1")?)
+    })
+    .await;
+    let mut res = match &checked {
+        Ok(()) => HttpResponse::Ok(),
+        Err(_) => HttpResponse::ServiceUnavailable(),
+    };
+    res.content_type("text/plain; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"));
+    match checked {
+        Ok(()) => res.body("ready\n"),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            res.insert_header((
+                header::RETRY_AFTER,
+                crate::web::error::RETRY_AFTER_UNAVAILABLE,
+            ))
+            .body(format!(
+                "not ready: {}\n",
+                e.outage().map_or("internal error", |o| o.as_str())
+            ))
         }
-        return Some(
-            HttpResponse::UnsupportedMediaType()
-                .content_type("text/plain; charset=utf-8")
-                .body("Compressed request bodies are not accepted."),
-        );
     }
-    let unsafe_ui = csrf::is_unsafe(req.method()) && !req.path().starts_with("/v1/");
-    if unsafe_ui && !csrf::same_origin(req.request(), public_url) {
-        return Some(PageError::CsrfRejected.error_response());
-    }
-    None
 }
 
 async fn healthz() -> HttpResponse {

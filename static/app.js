@@ -93,6 +93,13 @@
     if (dialog && dialog.matches(":modal")) dialog.close();
   });
 
+  // A 503 notice shows over the page until the next swap that worked.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail && event.detail.target;
+    var notice = document.getElementById("service-notice");
+    if (notice && target && target !== notice) notice.innerHTML = "";
+  });
+
   // After an htmx swap of the main column, move focus there so keyboard and screen-reader
   // users land on the new content.
   document.addEventListener("htmx:afterSwap", function (event) {

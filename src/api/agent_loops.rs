@@ -13,7 +13,7 @@ use super::objects::{self, ApiObject};
 use super::render;
 use super::request::{Fields, JsonObject, Page, paginate};
 use crate::domain::ids::{AgentLoopId, AgentLoopRunId};
-use crate::error::with_conn;
+use crate::error::{with_read, with_write};
 use crate::models::agent_loop::{AgentLoop, AgentLoopRun};
 use crate::models::bot::Bot;
 use crate::startup::AppState;
@@ -122,7 +122,7 @@ pub async fn start_run(
         created_at: state.clock.now(),
     };
     let body = run_json(&run);
-    with_conn(&state.pool, move |c| Ok(AgentLoop::insert_run(c, &run)?)).await?;
+    with_write(&state.pool, move |c| Ok(AgentLoop::insert_run(c, &run)?)).await?;
     Ok(render::object(StatusCode::ACCEPTED, body))
 }
 
@@ -140,7 +140,7 @@ pub async fn list_runs(
         None => None,
         Some(run_id) => {
             let lid = loop_id.clone();
-            let run = with_conn(&state.pool, move |c| {
+            let run = with_read(&state.pool, move |c| {
                 Ok(AgentLoop::find_run(c, &lid, &run_id)?)
             })
             .await?;
@@ -150,8 +150,8 @@ pub async fn list_runs(
         }
     };
     let limit = page.limit;
-    let rows = with_conn(&state.pool, move |c| {
-        Ok(AgentLoop::runs(c, &loop_id, cursor, limit)?)
+    let rows = with_read(&state.pool, move |c| {
+        Ok(AgentLoop::runs(c, &loop_id, cursor.clone(), limit)?)
     })
     .await?;
     let (rows, has_more) = paginate(rows, limit);

@@ -18,7 +18,7 @@ use crate::domain::api_key_secret::{ApiKeySecret, EnvLabel};
 use crate::domain::ids::ApiKeyId;
 use crate::domain::inputs::parse_allowlist;
 use crate::domain::scope::{Scope, ScopeSet};
-use crate::error::with_conn;
+use crate::error::{with_read, with_write};
 use crate::models::api_key::{ApiKey, KeySettings, KeyWithCreator, KeyWriteError};
 use crate::models::audit::Actor;
 use crate::startup::AppState;
@@ -65,7 +65,7 @@ async fn find(state: &AppState, p: &Principal, id: &str) -> Result<ApiKey, ApiEr
     let id = ApiKeyId::parse(id).ok_or(ApiError::NotFound)?;
     let team = p.tenant.team.clone();
     let now = state.clock.now();
-    let key = with_conn(&state.pool, move |c| {
+    let key = with_read(&state.pool, move |c| {
         Ok(ApiKey::find_for_team(c, &team, &id, now)?)
     })
     .await?;
@@ -162,7 +162,7 @@ pub async fn list(
     let page = Page::from_query(&query)?;
     let now = state.clock.now();
     let team = auth.tenant.team.clone();
-    let keys = with_conn(&state.pool, move |c| {
+    let keys = with_read(&state.pool, move |c| {
         Ok(ApiKey::list_for_team(c, &team, now)?)
     })
     .await?;
@@ -238,7 +238,7 @@ pub async fn create(
     };
     let actor = actor(&state, &auth, &req);
     let via = auth.key().id.clone();
-    let result = with_conn(&state.pool, move |c| {
+    let result = with_write(&state.pool, move |c| {
         Ok(write_tx(c, |c| {
             let id = ApiKeyId::generate();
             let (key, secret) = ApiKey::insert(c, &id, &actor.team, &settings, None, now)?;
@@ -284,7 +284,7 @@ pub async fn update(
     let actor = actor(&state, &auth, &req);
     let id = key.key_id();
     let via = auth.key().id.clone();
-    let result = with_conn(&state.pool, move |c| {
+    let result = with_write(&state.pool, move |c| {
         Ok(write_tx(c, |c| {
             ApiKey::update_settings(c, &actor.team, &id, &name, scopes)?;
             ApiKey::update_limits(c, &actor.team, &id, rate, allow.as_deref())?;
@@ -314,7 +314,7 @@ pub async fn delete(
     let actor = actor(&state, &auth, &req);
     let id = key.key_id();
     let detail = format!("name={}; via={}", key.name, auth.key().id);
-    let result = with_conn(&state.pool, move |c| {
+    let result = with_write(&state.pool, move |c| {
         Ok(write_tx(c, |c| {
             ApiKey::revoke(c, &actor.team, &id, actor.at)?;
             actor.record(c, "api_key.deleted", Some(id.as_str()), Some(detail))?;
@@ -348,7 +348,7 @@ pub async fn rotate(
     let actor = actor(&state, &auth, &req);
     let now = actor.at;
     let via = auth.key().id.clone();
-    let result = with_conn(&state.pool, move |c| {
+    let result = with_write(&state.pool, move |c| {
         Ok(write_tx(c, |c| {
             let (new_key, secret) = ApiKey::rotate(c, &key, grace, None, now)?;
             let detail = format!("successor={}; grace_seconds={grace}; via={via}", new_key.id);

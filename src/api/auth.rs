@@ -16,7 +16,7 @@ use super::error::ApiError;
 use crate::domain::api_key_secret::{KeyDigest, KeyMode};
 use crate::domain::ids::{ApiKeyId, TeamId};
 use crate::domain::scope::{Scope, ScopeSet};
-use crate::error::with_conn;
+use crate::error::{run_with_conn, with_read};
 use crate::key_cache::Cached;
 use crate::models::api_key::{ApiKey, KeyStatus};
 use crate::startup::AppState;
@@ -119,15 +119,17 @@ impl<R: Requirement> std::ops::Deref for Authorized<R> {
 }
 
 /// The token of the one `Authorization: Bearer <token>` header, strictly: exactly one header,
-/// scheme `Bearer` in any case, one space, a token without whitespace of at most 255 chars.
+/// scheme `Bearer` in any case, one or more spaces (RFC 6750's `1*SP`), a token without
+/// whitespace of at most 255 chars. No header at all is [`ApiError::MissingApiKey`].
 pub fn bearer_token(req: &HttpRequest) -> Result<&str, ApiError> {
     let mut values = req.headers().get_all(header::AUTHORIZATION);
-    let value = values.next().ok_or(ApiError::InvalidApiKey)?;
+    let value = values.next().ok_or(ApiError::MissingApiKey)?;
     if values.next().is_some() {
         return Err(ApiError::InvalidApiKey);
     }
     let value = value.to_str().map_err(|_| ApiError::InvalidApiKey)?;
     let (scheme, token) = value.split_once(' ').ok_or(ApiError::InvalidApiKey)?;
+    let token = token.trim_start_matches(' ');
     if !scheme.eq_ignore_ascii_case("bearer")
         || token.is_empty()
         || token.len() > MAX_TOKEN_LEN
@@ -191,10 +193,12 @@ async fn lookup_key(
 ) -> Result<Option<crate::models::api_key::KeyLookup>, ApiError> {
     let hex = digest.to_hex();
     if state.config.database_is_sqlite {
-        let mut conn = state.pool.get().map_err(crate::error::AppError::from)?;
-        return Ok(ApiKey::find_by_digest(&mut conn, &hex)?);
+        return Ok(run_with_conn(&state.pool, |c| {
+            Ok(ApiKey::find_by_digest(c, &hex)?)
+        })?);
     }
-    Ok(with_conn(&state.pool, move |c| Ok(ApiKey::find_by_digest(c, &hex)?)).await?)
+    // A read: retried once on a fresh connection if PostgreSQL restarted since the last use.
+    Ok(with_read(&state.pool, move |c| Ok(ApiKey::find_by_digest(c, &hex)?)).await?)
 }
 
 /// The checks after the lookup, in the documented order: status → IP allowlist → suspended
@@ -259,23 +263,48 @@ impl<R: Requirement + 'static> FromRequest for Authorized<R> {
                 "state missing".into(),
             ))));
         };
+        let now = state.clock.now();
+        let brake = &state.probes.api_keys;
+        if brake.any_braked(now)
+            && let Some(wait) = brake.check(client_ip(req, &state.config.trusted_proxies), now)
+        {
+            return Either::Left(ready(Err(ApiError::TooManyFailures { retry_after: wait })));
+        }
         let digest = match presented_digest(req) {
             Ok(digest) => digest,
-            Err(e) => return Either::Left(ready(Err(e))),
+            Err(e) => return Either::Left(ready(noted(state, req, now, Err(e)))),
         };
-        let now = state.clock.now();
         if let Some(hit) = state.key_cache.get(&digest) {
-            return Either::Left(ready(authorize(state, req, hit, now)));
+            let authorized = authorize(state, req, hit, now);
+            return Either::Left(ready(noted(state, req, now, authorized)));
         }
         let (state, req) = (state.clone(), req.clone());
         Either::Right(Box::pin(async move {
             let generation = state.key_cache.generation();
             let found = lookup_key(&state, &digest).await?;
-            let entry = std::sync::Arc::new(found.ok_or(ApiError::InvalidApiKey)?);
+            let Some(found) = found else {
+                return noted(&state, &req, now, Err(ApiError::InvalidApiKey));
+            };
+            let entry = std::sync::Arc::new(found);
             state.key_cache.insert(digest, entry.clone(), generation);
-            authorize(&state, &req, entry, now)
+            noted(&state, &req, now, authorize(&state, &req, entry, now))
         }))
     }
+}
+
+/// Counts a presented key that was not valid against the caller's address (the brake on
+/// guessing); other outcomes pass through untouched.
+fn noted<T>(
+    state: &AppState,
+    req: &HttpRequest,
+    now: i64,
+    result: Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    if let Err(ApiError::InvalidApiKey) = &result {
+        let ip = client_ip(req, &state.config.trusted_proxies);
+        state.probes.api_keys.fail(ip, now);
+    }
+    result
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use super::objects::{self, ApiObject};
 use super::render;
 use super::request::{Fields, JsonObject};
 use crate::domain::ids::{ConversationId, MessageId};
-use crate::error::with_conn;
+use crate::error::{with_read, with_write};
 use crate::models::bot::Bot;
 use crate::models::conversation::{Conversation, Message, ROLES};
 use crate::startup::AppState;
@@ -61,7 +61,7 @@ pub async fn show(
 ) -> Result<HttpResponse, ApiError> {
     let conv: Conversation = objects::find(&state, &auth.tenant, &path).await?;
     let id = conv.id.clone();
-    let messages = with_conn(&state.pool, move |c| Ok(Conversation::messages(c, &id)?)).await?;
+    let messages = with_read(&state.pool, move |c| Ok(Conversation::messages(c, &id)?)).await?;
     let mut body = conv.to_json();
     body["messages"] = Value::Array(messages.iter().map(message_json).collect());
     Ok(render::object(StatusCode::OK, body))
@@ -133,7 +133,7 @@ pub async fn create(
     };
     let mut body = conv.to_json();
     body["messages"] = Value::Array(messages.iter().map(message_json).collect());
-    with_conn(&state.pool, move |c| {
+    with_write(&state.pool, move |c| {
         Ok(crate::db::write_tx(c, |c| {
             Conversation::insert(c, &conv, &messages)
         })?)

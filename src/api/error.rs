@@ -12,9 +12,14 @@ use crate::error::AppError;
 /// Why an API request failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    /// Missing, malformed, unknown, deleted or retired key.
+    /// Malformed, unknown, deleted or retired key.
     #[error("invalid api key")]
     InvalidApiKey,
+    /// No `Authorization` header: the same body as [`ApiError::InvalidApiKey`], but the
+    /// challenge names no error (RFC 6750 §3.1: a request without credentials is not one with
+    /// an invalid token).
+    #[error("missing api key")]
+    MissingApiKey,
     /// Past its expiry.
     #[error("api key expired")]
     ApiKeyExpired,
@@ -33,6 +38,12 @@ pub enum ApiError {
         /// Seconds until the window resets.
         retry_after: i64,
     },
+    /// Too many invalid keys from the caller's address this minute.
+    #[error("too many failed key checks")]
+    TooManyFailures {
+        /// Seconds until the address may try again.
+        retry_after: i64,
+    },
     /// No such object for this team and mode (also: other teams' objects).
     #[error("not found")]
     NotFound,
@@ -48,6 +59,12 @@ pub enum ApiError {
     /// Not JSON, or compressed.
     #[error("unsupported media type")]
     UnsupportedMediaType,
+    /// The body did not arrive in time.
+    #[error("request timeout")]
+    RequestTimeout,
+    /// Request head over the limit.
+    #[error("headers too large")]
+    HeadersTooLarge,
     /// The database is unreachable.
     #[error("service unavailable: {0}")]
     ServiceUnavailable(String),
@@ -65,17 +82,19 @@ impl ApiError {
     /// The machine-readable code.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::InvalidApiKey => "INVALID_API_KEY",
+            Self::InvalidApiKey | Self::MissingApiKey => "INVALID_API_KEY",
             Self::ApiKeyExpired => "API_KEY_EXPIRED",
             Self::InsufficientPermissions(_) => "INSUFFICIENT_PERMISSIONS",
             Self::IpNotAllowed => "IP_NOT_ALLOWED",
             Self::AccountSuspended => "ACCOUNT_SUSPENDED",
-            Self::RateLimited { .. } => "RATE_LIMITED",
+            Self::RateLimited { .. } | Self::TooManyFailures { .. } => "RATE_LIMITED",
             Self::NotFound => "NOT_FOUND",
             Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Self::Validation(_) => "VALIDATION_FAILED",
             Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            Self::RequestTimeout => "REQUEST_TIMEOUT",
+            Self::HeadersTooLarge => "HEADERS_TOO_LARGE",
             Self::ServiceUnavailable(_) => "SERVICE_UNAVAILABLE",
             Self::Internal(_) => "INTERNAL_ERROR",
         }
@@ -83,7 +102,7 @@ impl ApiError {
 
     fn message(&self) -> &'static str {
         match self {
-            Self::InvalidApiKey => "The provided API key is invalid",
+            Self::InvalidApiKey | Self::MissingApiKey => "The provided API key is invalid",
             Self::ApiKeyExpired => "This API key has expired",
             Self::InsufficientPermissions(_) => {
                 "API key does not have permission to perform this action"
@@ -93,6 +112,9 @@ impl ApiError {
             Self::RateLimited { .. } => {
                 "Too many requests for this API key; retry after the time in Retry-After"
             }
+            Self::TooManyFailures { .. } => {
+                "Too many invalid API keys from this address; retry after the time in Retry-After"
+            }
             Self::NotFound => "The requested resource does not exist",
             Self::MethodNotAllowed => "This method is not allowed for this resource",
             Self::Validation(_) => "The request is invalid",
@@ -100,6 +122,8 @@ impl ApiError {
             Self::UnsupportedMediaType => {
                 "Request bodies must be JSON (Content-Type: application/json)"
             }
+            Self::RequestTimeout => "The request body did not arrive in time",
+            Self::HeadersTooLarge => "The request headers are too large",
             Self::ServiceUnavailable(_) => "The service is temporarily unavailable; retry shortly",
             Self::Internal(_) => "An internal error occurred",
         }
@@ -128,8 +152,10 @@ impl ApiError {
 impl From<AppError> for ApiError {
     fn from(e: AppError) -> Self {
         match e {
-            // A pool that cannot hand out a connection is an outage, not a bug.
-            AppError::Pool(p) => Self::ServiceUnavailable(p.to_string()),
+            // A database that cannot serve now is an outage, not a bug.
+            AppError::Unavailable { .. } | AppError::HashingBusy => {
+                Self::ServiceUnavailable(e.to_string())
+            }
             other => Self::Internal(other),
         }
     }
@@ -137,23 +163,29 @@ impl From<AppError> for ApiError {
 
 impl From<diesel::result::Error> for ApiError {
     fn from(e: diesel::result::Error) -> Self {
-        Self::Internal(e.into())
+        AppError::from(e).into()
     }
 }
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::InvalidApiKey | Self::ApiKeyExpired => StatusCode::UNAUTHORIZED,
+            Self::InvalidApiKey | Self::MissingApiKey | Self::ApiKeyExpired => {
+                StatusCode::UNAUTHORIZED
+            }
             Self::InsufficientPermissions(_) | Self::IpNotAllowed | Self::AccountSuspended => {
                 StatusCode::FORBIDDEN
             }
-            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::RateLimited { .. } | Self::TooManyFailures { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            Self::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -174,13 +206,16 @@ impl ResponseError for ApiError {
                     r#"Bearer realm="api", error="invalid_token""#,
                 ));
             }
+            Self::MissingApiKey => {
+                res.insert_header((header::WWW_AUTHENTICATE, r#"Bearer realm="api""#));
+            }
             Self::ApiKeyExpired => {
                 res.insert_header((
                     header::WWW_AUTHENTICATE,
                     r#"Bearer realm="api", error="invalid_token", error_description="expired""#,
                 ));
             }
-            Self::RateLimited { retry_after } => {
+            Self::RateLimited { retry_after } | Self::TooManyFailures { retry_after } => {
                 res.insert_header((
                     header::RETRY_AFTER,
                     HeaderValue::from((*retry_after).max(1)),

@@ -12,7 +12,7 @@ use super::error::ApiError;
 use super::render;
 use super::request::{Fields, Page, paginate};
 use crate::db::DbConnection;
-use crate::error::{AppError, with_conn};
+use crate::error::{AppError, with_read, with_write};
 use crate::models::tenant::TenantRow;
 use crate::startup::AppState;
 
@@ -32,7 +32,7 @@ pub async fn find<T: ApiObject>(state: &AppState, t: &Tenant, id: &str) -> Resul
         return Err(ApiError::NotFound);
     }
     let (t, id) = (t.clone(), id.to_owned());
-    with_conn(&state.pool, move |c| Ok(T::find(c, &t, &id)?))
+    with_read(&state.pool, move |c| Ok(T::find(c, &t, &id)?))
         .await?
         .ok_or(ApiError::NotFound)
 }
@@ -87,7 +87,10 @@ pub async fn list<T: ApiObject>(
     let page = Page::from_query(query)?;
     let cursor = cursor::<T>(state, t, &page).await?;
     let (t, limit) = (t.clone(), page.limit);
-    let rows = with_conn(&state.pool, move |c| Ok(T::page(c, &t, cursor, limit)?)).await?;
+    let rows = with_read(&state.pool, move |c| {
+        Ok(T::page(c, &t, cursor.clone(), limit)?)
+    })
+    .await?;
     let (rows, has_more) = paginate(rows, limit);
     Ok(render::list(
         rows.iter().map(T::to_json).collect(),
@@ -115,7 +118,7 @@ pub async fn delete<T: ApiObject>(
         return Err(ApiError::NotFound);
     }
     let (tt, owned) = (t.clone(), id.to_owned());
-    let gone = with_conn(&state.pool, move |c| Ok(T::delete(c, &tt, &owned)?)).await?;
+    let gone = with_write(&state.pool, move |c| Ok(T::delete(c, &tt, &owned)?)).await?;
     if gone {
         Ok(render::deleted(T::OBJECT, id))
     } else {
@@ -135,6 +138,6 @@ where
     F: FnOnce(&mut DbConnection, &T) -> diesel::QueryResult<()> + Send + 'static,
 {
     let body = row.to_json();
-    with_conn(&state.pool, move |c| save(c, &row).map_err(AppError::from)).await?;
+    with_write(&state.pool, move |c| save(c, &row).map_err(AppError::from)).await?;
     Ok(render::object(status, body))
 }

@@ -47,8 +47,13 @@ impl FromRequest for JsonObject {
             }
             let mut body = BytesMut::new();
             while let Some(chunk) = payload.next().await {
-                let chunk =
-                    chunk.map_err(|_| ApiError::field("body", "The body could not be read."))?;
+                let chunk = chunk.map_err(|e| {
+                    if crate::edge::is_timeout(&e) {
+                        ApiError::RequestTimeout
+                    } else {
+                        ApiError::field("body", "The body could not be read.")
+                    }
+                })?;
                 if body.len() + chunk.len() > MAX_JSON_BYTES {
                     return Err(ApiError::PayloadTooLarge);
                 }

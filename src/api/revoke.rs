@@ -12,7 +12,7 @@ use super::request::{Fields, JsonObject};
 use crate::db::write_tx;
 use crate::domain::api_key_secret::ApiKeySecret;
 use crate::domain::ids::TeamId;
-use crate::error::{AppError, with_conn};
+use crate::error::{AppError, with_write};
 use crate::models::api_key::{ApiKey, KeyLookup};
 use crate::models::audit::Actor;
 use crate::startup::AppState;
@@ -31,8 +31,12 @@ pub async fn revoke(
     let digest = secret.digest();
     drop(secret);
     let now = state.clock.now();
-    let ip = state.client_ip(&req);
-    let revoked = with_conn(&state.pool, move |c| {
+    let ip_addr = super::auth::client_ip(&req, &state.config.trusted_proxies);
+    if let Some(wait) = state.probes.api_keys.check(ip_addr, now) {
+        return Err(ApiError::TooManyFailures { retry_after: wait });
+    }
+    let ip = ip_addr.map(|ip| ip.to_string());
+    let revoked = with_write(&state.pool, move |c| {
         write_tx(c, |c| {
             let Some(KeyLookup { key, .. }) = ApiKey::find_by_digest(c, &digest)? else {
                 return Ok(None);
@@ -57,7 +61,11 @@ pub async fn revoke(
         })
     })
     .await?;
-    let (key, newly) = revoked.ok_or(ApiError::NotFound)?;
+    let Some((key, newly)) = revoked else {
+        // Presenting keys that do not exist is guessing: it counts against the address.
+        state.probes.api_keys.fail(ip_addr, now);
+        return Err(ApiError::NotFound);
+    };
     state.key_changed(&key.id);
     tracing::warn!(key_id = %key.id, newly, "API key reported as leaked and revoked");
     Ok(render::object(

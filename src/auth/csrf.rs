@@ -45,25 +45,57 @@ pub fn is_unsafe(method: &Method) -> bool {
     )
 }
 
-/// The browser-provenance check: a cross-site `Sec-Fetch-Site`, an `Origin` of `null`, or an
-/// `Origin` that is neither the public URL nor this request's own host is refused.
-pub fn same_origin(req: &HttpRequest, public_url: &str) -> bool {
+/// What the browser-provenance check decided.
+#[derive(Debug)]
+pub enum OriginVerdict {
+    /// Same origin as the public URL, or a client that sends no `Origin` (the token still
+    /// protects those).
+    Allowed,
+    /// Cross-site, `null`, or an origin that is not ours.
+    Refused,
+    /// The origin is this request's own host (`Host`, never forwarded headers), which is ours
+    /// only if an agency claimed it as a host name: the form extractor looks that up.
+    IfHostClaimed(HostToConfirm),
+}
+
+/// A host name an agency must have claimed for the request's `Origin` to count as ours.
+#[derive(Clone, Debug)]
+pub struct HostToConfirm(pub String);
+
+/// The browser-provenance check: a cross-site `Sec-Fetch-Site` or an `Origin` other than the
+/// configured public URL is refused, except an agency's own host name (confirmed later).
+/// `X-Forwarded-Host` and `Forwarded` are never consulted: a client can send them.
+pub fn origin_verdict(req: &HttpRequest, public_url: &str) -> OriginVerdict {
     let headers = req.headers();
     if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
         && !matches!(site, "same-origin" | "none")
     {
-        return false;
+        return OriginVerdict::Refused;
     }
     let Some(origin) = headers.get("origin") else {
-        // Non-browser clients send no Origin; the token still protects them.
-        return true;
+        return OriginVerdict::Allowed;
     };
     let Ok(origin) = origin.to_str() else {
-        return false;
+        return OriginVerdict::Refused;
     };
     if origin == public_url {
-        return true;
+        return OriginVerdict::Allowed;
     }
-    let info = req.connection_info();
-    origin == format!("{}://{}", info.scheme(), info.host())
+    // Agency host names are served under the public URL's scheme.
+    let scheme = public_url.split_once("://").map_or("https", |(s, _)| s);
+    let host = headers.get("host").and_then(|v| v.to_str().ok());
+    match (
+        origin
+            .strip_prefix(scheme)
+            .and_then(|o| o.strip_prefix("://")),
+        host,
+    ) {
+        (Some(origin_host), Some(host)) if origin_host.eq_ignore_ascii_case(host) => {
+            match crate::web::brand::request_host(req) {
+                Some(name) => OriginVerdict::IfHostClaimed(HostToConfirm(name)),
+                None => OriginVerdict::Refused,
+            }
+        }
+        _ => OriginVerdict::Refused,
+    }
 }

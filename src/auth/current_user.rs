@@ -60,7 +60,7 @@ impl FromRequest for SignedIn {
                 return Err(PageError::SignInRequired { next });
             };
             let user =
-                crate::error::with_conn(&state.pool, move |c| Ok(User::find(c, &id)?)).await?;
+                crate::error::with_read(&state.pool, move |c| Ok(User::find(c, &id)?)).await?;
             match user {
                 Some(user) => Ok(SignedIn {
                     user,

@@ -3,6 +3,7 @@
 //! session key; the key itself exists only in the (encrypted) cookie.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore, UpdateError};
 use actix_web::cookie::time::Duration;
@@ -10,23 +11,66 @@ use actix_web::cookie::time::Duration;
 use crate::clock::Clock;
 use crate::db::DbPool;
 use crate::domain::base62;
-use crate::error::with_conn;
+use crate::error::{with_read, with_write};
 use crate::models::{session, sha256_hex};
+
+/// The session cookie when cookies are `Secure`: the `__Host-` prefix makes browsers refuse it
+/// unless it is Secure, host-only and for `/`, so a sibling subdomain cannot plant one.
+pub const COOKIE_NAME_SECURE: &str = "__Host-latchkey_session";
+/// The session cookie over plain http (local use; browsers refuse `__Host-` there).
+pub const COOKIE_NAME_PLAIN: &str = "latchkey_session";
 
 /// Session state key holding the signed-in user's id.
 pub const USER_ID: &str = "user_id";
+
+/// An active session's expiry is pushed out at most this often (seconds): one write a minute
+/// instead of one per request, which would also queue every page behind a held SQLite lock.
+const TOUCH_EVERY: i64 = 60;
+/// Most sessions remembered as recently touched (beyond it the memory starts over).
+const MAX_REMEMBERED: usize = 50_000;
 
 /// The store.
 #[derive(Clone)]
 pub struct DbSessionStore {
     pool: DbPool,
     clock: Clock,
+    /// Session row id → when its expiry was last written.
+    touched: Arc<Mutex<HashMap<String, i64>>>,
 }
 
 impl DbSessionStore {
     /// A store over `pool`, dated by `clock`.
     pub fn new(pool: DbPool, clock: Clock) -> Self {
-        Self { pool, clock }
+        Self {
+            pool,
+            clock,
+            touched: Arc::default(),
+        }
+    }
+
+    /// Notes that `id`'s expiry was written at `now`; false if it was written within
+    /// [`TOUCH_EVERY`] already.
+    fn note_touch(&self, id: &str, now: i64) -> bool {
+        let Ok(mut touched) = self.touched.lock() else {
+            return true;
+        };
+        if touched.get(id).is_some_and(|t| now - t < TOUCH_EVERY) {
+            return false;
+        }
+        if touched.len() >= MAX_REMEMBERED {
+            touched.retain(|_, t| now - *t < TOUCH_EVERY);
+            if touched.len() >= MAX_REMEMBERED {
+                touched.clear();
+            }
+        }
+        touched.insert(id.to_owned(), now);
+        true
+    }
+
+    fn forget_touch(&self, id: &str) {
+        if let Ok(mut touched) = self.touched.lock() {
+            touched.remove(id);
+        }
     }
 }
 
@@ -47,7 +91,7 @@ impl SessionStore for DbSessionStore {
     async fn load(&self, key: &SessionKey) -> Result<Option<State>, LoadError> {
         let id = sha256_hex(key.as_ref());
         let now = self.clock.now();
-        let row = with_conn(&self.pool, move |c| Ok(session::load(c, &id, now)?))
+        let row = with_read(&self.pool, move |c| Ok(session::load(c, &id, now)?))
             .await
             .map_err(|e| LoadError::Other(anyhow::anyhow!(e)))?;
         match row {
@@ -65,10 +109,11 @@ impl SessionStore for DbSessionStore {
         let user = user_id_of(&state);
         let now = self.clock.now();
         let expires = now + ttl_secs(ttl);
-        with_conn(&self.pool, move |c| {
+        let row = id.clone();
+        with_write(&self.pool, move |c| {
             Ok(session::insert(
                 c,
-                &id,
+                &row,
                 user.as_deref(),
                 &body,
                 now,
@@ -77,6 +122,8 @@ impl SessionStore for DbSessionStore {
         })
         .await
         .map_err(|e| SaveError::Other(anyhow::anyhow!(e)))?;
+        // Its expiry was just written.
+        self.note_touch(&id, now);
         SessionKey::try_from(key).map_err(|e| SaveError::Other(anyhow::anyhow!(e)))
     }
 
@@ -92,7 +139,7 @@ impl SessionStore for DbSessionStore {
         let user = user_id_of(&state);
         let now = self.clock.now();
         let expires = now + ttl_secs(ttl);
-        let updated = with_conn(&self.pool, move |c| {
+        let updated = with_write(&self.pool, move |c| {
             Ok(session::update(
                 c,
                 &id,
@@ -116,15 +163,26 @@ impl SessionStore for DbSessionStore {
 
     async fn update_ttl(&self, key: &SessionKey, ttl: &Duration) -> Result<(), anyhow::Error> {
         let id = sha256_hex(key.as_ref());
-        let expires = self.clock.now() + ttl_secs(ttl);
-        with_conn(&self.pool, move |c| Ok(session::touch(c, &id, expires)?))
-            .await
-            .map_err(|e| anyhow::anyhow!(e))
+        let now = self.clock.now();
+        if !self.note_touch(&id, now) {
+            return Ok(());
+        }
+        let expires = now + ttl_secs(ttl);
+        let row = id.clone();
+        // Best effort: a page read must not fail because its session's expiry could not be
+        // pushed out (database locked, disk full); the next request tries again.
+        if let Err(e) = with_write(&self.pool, move |c| Ok(session::touch(c, &row, expires)?)).await
+        {
+            self.forget_touch(&id);
+            tracing::warn!(error = %e, "session expiry not extended; will retry");
+        }
+        Ok(())
     }
 
     async fn delete(&self, key: &SessionKey) -> Result<(), anyhow::Error> {
         let id = sha256_hex(key.as_ref());
-        with_conn(&self.pool, move |c| Ok(session::delete(c, &id)?))
+        self.forget_touch(&id);
+        with_write(&self.pool, move |c| Ok(session::delete(c, &id)?))
             .await
             .map_err(|e| anyhow::anyhow!(e))
     }

@@ -1,15 +1,17 @@
 //! Database access: one connection type over SQLite and PostgreSQL, chosen at run time by the
 //! URL scheme, a pool, per-connection pragmas, embedded migrations and write transactions.
 
+pub mod outage;
+mod pool;
 pub mod schema;
-
-use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::pg::PgConnection;
 use diesel::sqlite::SqliteConnection;
-use diesel::{Connection, ConnectionError};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+pub use outage::Outage;
+pub use pool::{DbManager, DbPool, PoolConn, PoolSettings};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -23,15 +25,15 @@ pub enum DbConnection {
     Postgres(PgConnection),
 }
 
-/// The connection pool every handler borrows from (inside `web::block`).
-pub type DbPool = r2d2::Pool<DbManager>;
+/// Seconds libpq may take to open a connection (unless the URL says otherwise).
+const PG_CONNECT_TIMEOUT_SECS: u32 = 5;
 
 /// Which backend a database URL selects.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DbTarget {
     /// A file path (the `sqlite://` prefix removed).
     Sqlite(String),
-    /// A libpq connection URL, passed through unchanged.
+    /// A libpq connection URL, with a `connect_timeout` added when it has none.
     Postgres(String),
 }
 
@@ -39,7 +41,15 @@ impl DbTarget {
     /// Parses `sqlite://path`, `sqlite:path` or `postgres://…` / `postgresql://…`.
     pub fn parse(url: &str) -> Result<Self, String> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Ok(Self::Postgres(url.to_owned()));
+            // Without a connect timeout, a server that drops packets holds a connection
+            // attempt (and the request waiting for it) for minutes.
+            let url = if url.contains("connect_timeout=") {
+                url.to_owned()
+            } else {
+                let sep = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{sep}connect_timeout={PG_CONNECT_TIMEOUT_SECS}")
+            };
+            return Ok(Self::Postgres(url));
         }
         let path = url
             .strip_prefix("sqlite://")
@@ -64,43 +74,6 @@ impl DbTarget {
     }
 }
 
-/// An r2d2 manager that picks the backend by URL and reports connect errors as they are
-/// (diesel's derived manager for a MultiConnection hides them and retries for 30 s).
-#[derive(Debug, Clone)]
-pub struct DbManager {
-    target: DbTarget,
-}
-
-impl r2d2::ManageConnection for DbManager {
-    type Connection = DbConnection;
-    type Error = ConnectionError;
-
-    fn connect(&self) -> Result<DbConnection, ConnectionError> {
-        match &self.target {
-            DbTarget::Sqlite(path) => {
-                let mut conn = SqliteConnection::establish(path)?;
-                // busy_timeout first, so the pragmas below wait for other writers.
-                conn.batch_execute(
-                    "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; \
-                     PRAGMA synchronous = FULL;",
-                )
-                .map_err(ConnectionError::CouldntSetupConfiguration)?;
-                Ok(DbConnection::Sqlite(conn))
-            }
-            DbTarget::Postgres(url) => Ok(DbConnection::Postgres(PgConnection::establish(url)?)),
-        }
-    }
-
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), ConnectionError> {
-        conn.batch_execute("SELECT 1")
-            .map_err(ConnectionError::CouldntSetupConfiguration)
-    }
-
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
-    }
-}
-
 /// Errors while opening the database at start-up.
 #[derive(Debug, thiserror::Error)]
 pub enum DbSetupError {
@@ -122,23 +95,18 @@ pub enum DbSetupError {
 }
 
 /// Opens the pool, turns on WAL for SQLite (once; it is persistent) and applies migrations.
-pub fn connect(url: &str, max_size: u32) -> Result<DbPool, DbSetupError> {
+pub fn connect(url: &str, settings: PoolSettings) -> Result<DbPool, DbSetupError> {
     let target = DbTarget::parse(url).map_err(DbSetupError::Config)?;
     if let DbTarget::Sqlite(path) = &target
+        && !path.starts_with("file:")
         && let Some(dir) = std::path::Path::new(path).parent()
         && !dir.as_os_str().is_empty()
     {
         std::fs::create_dir_all(dir)?;
     }
-    let pool = r2d2::Pool::builder()
-        .max_size(max_size)
-        .connection_timeout(Duration::from_secs(5))
-        // Checking each connection on checkout costs a query per request; a broken connection
-        // shows up as an error of the query that uses it instead.
-        .test_on_check_out(false)
-        .build(DbManager { target })?;
+    let pool = DbPool::build(target, settings)?;
     let mut conn = pool.get()?;
-    if let DbConnection::Sqlite(c) = &mut *conn {
+    if let DbConnection::Sqlite(c) = &mut **conn {
         c.batch_execute("PRAGMA journal_mode = WAL;")?;
     }
     run_migrations(&mut conn)?;

@@ -20,7 +20,7 @@ use crate::domain::brand::{HexColor, mentions_javascript_url, parse_host, sniff_
 use crate::domain::ids::UserId;
 use crate::domain::inputs::{Email, Name};
 use crate::domain::role::AgencyRole;
-use crate::error::{AppError, with_conn};
+use crate::error::{AppError, with_read, with_write};
 use crate::models::agency::{Agency, BrandSettings, HostError, Hygiene, Operator};
 use crate::models::invitation::{Invitation, Target};
 use crate::models::team::Team;
@@ -121,7 +121,7 @@ async fn clients_page(
 ) -> Result<ClientsPage, PageError> {
     let now = state.clock.now();
     let id = agency.agency.agency_id();
-    let (teams, hygiene) = with_conn(&state.pool, move |c| {
+    let (teams, hygiene) = with_read(&state.pool, move |c| {
         Ok((Agency::clients(c, &id)?, Agency::hygiene(c, &id, now)?))
     })
     .await?;
@@ -251,7 +251,7 @@ pub async fn create_client(
     let now = state.clock.now();
     let actor = agency.actor(&state, &user, &req);
     let agency_id = agency.agency.id.clone();
-    let team = with_conn(&state.pool, move |c| {
+    let team = with_write(&state.pool, move |c| {
         write_tx(c, |c| {
             let team = Team::create(c, name.as_str(), Some(&agency_id), now)?;
             actor.record(
@@ -278,7 +278,7 @@ pub async fn create_client(
 async fn client_of(state: &AppState, agency: &AgencyCtx, slug: &str) -> Result<Team, PageError> {
     let id = agency.agency.agency_id();
     let slug = slug.to_owned();
-    with_conn(&state.pool, move |c| {
+    with_read(&state.pool, move |c| {
         Ok(Agency::find_client(c, &id, &slug)?)
     })
     .await?
@@ -306,7 +306,7 @@ pub async fn set_suspended(
     let actor = agency.actor(&state, &user, &req);
     let team_id = team.team_id();
     let t = team_id.clone();
-    with_conn(&state.pool, move |c| {
+    with_write(&state.pool, move |c| {
         write_tx(c, |c| {
             Team::set_suspended(c, &t, suspend.then_some(now))?;
             actor.record(
@@ -410,7 +410,7 @@ pub async fn delete_client(
     let team_id = team.team_id();
     let t = team_id.clone();
     let name = team.name.clone();
-    with_conn(&state.pool, move |c| {
+    with_write(&state.pool, move |c| {
         write_tx(c, |c| {
             actor.record(c, "client.deleted", Some(&t), Some(name))?;
             Team::delete(c, &t)?;
@@ -468,7 +468,7 @@ async fn operators_page(
 ) -> Result<OperatorsPage, PageError> {
     let now = state.clock.now();
     let id = agency.agency.agency_id();
-    let (operators, pending) = with_conn(&state.pool, move |c| {
+    let (operators, pending) = with_read(&state.pool, move |c| {
         let target = Target::Agency(id.clone());
         Ok((
             Agency::operators(c, &id)?,
@@ -542,7 +542,7 @@ pub async fn invite_operator(
     let id = agency.agency.agency_id();
     let inviter = user.id();
     let addr = email.as_str().to_owned();
-    let token = with_conn(&state.pool, move |c| {
+    let token = with_write(&state.pool, move |c| {
         write_tx(c, |c| {
             let target = Target::Agency(id.clone());
             if Agency::operators(c, &id)?.iter().any(|o| o.email == addr) {
@@ -592,7 +592,7 @@ pub async fn remove_operator(
     }
     let id = agency.agency.agency_id();
     let actor = agency.actor(&state, &user, &req);
-    let removed = with_conn(&state.pool, move |c| {
+    let removed = with_write(&state.pool, move |c| {
         write_tx(c, |c| {
             let n = Agency::remove_operator(c, &id, &target)?;
             if n > 0 {
@@ -686,7 +686,7 @@ pub async fn brand(
     let agency = AgencyCtx::load(&state, &user, &path).await?;
     let a = &agency.agency;
     let id = a.agency_id();
-    let hosts = with_conn(&state.pool, move |c| Ok(Agency::hosts(c, &id)?)).await?;
+    let hosts = with_read(&state.pool, move |c| Ok(Agency::hosts(c, &id)?)).await?;
     let form = BrandForm {
         product_name: a.product_name.clone().unwrap_or_default(),
         primary_color: a.primary_color.clone().unwrap_or_default(),
@@ -805,7 +805,7 @@ pub async fn save_brand(
     let remove_logo = fields.get("remove_logo") == "on";
     let actor = agency.actor(&state, &user, &req);
     let id = agency.agency.agency_id();
-    let saved = with_conn(&state.pool, move |c| {
+    let saved = with_write(&state.pool, move |c| {
         write_tx(c, |c| {
             match Agency::save_brand(c, &id, &settings) {
                 Ok(()) => {}

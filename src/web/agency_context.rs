@@ -2,7 +2,7 @@
 
 use crate::auth::current_user::SignedIn;
 use crate::domain::role::AgencyRole;
-use crate::error::with_conn;
+use crate::error::with_read;
 use crate::models::agency::{Agency, AgencyActor};
 use crate::models::team::{AgencyRef, MemberTeam, Team};
 use crate::startup::AppState;
@@ -33,7 +33,7 @@ impl AgencyCtx {
         let user_id = user.id();
         let slug = slug.to_owned();
         let host = user.host.clone();
-        let found = with_conn(&state.pool, move |c| {
+        let found = with_read(&state.pool, move |c| {
             let Some((agency, role)) = Agency::find_for_member(c, &slug, &user_id)? else {
                 return Ok(None);
             };

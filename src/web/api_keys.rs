@@ -19,7 +19,7 @@ use crate::domain::api_key_secret::{ApiKeySecret, EnvLabel, KeyMode};
 use crate::domain::ids::ApiKeyId;
 use crate::domain::inputs::{ExpiryChoice, Name, parse_allowlist, parse_rate_limit, utc_date};
 use crate::domain::scope::{SCOPE_GROUPS, Scope, ScopeSet};
-use crate::error::with_conn;
+use crate::error::{with_read, with_write};
 use crate::models::api_key::{ApiKey, KeySettings, KeyStatus, KeyWithCreator, KeyWriteError};
 use crate::models::audit::Actor;
 use crate::render;
@@ -355,7 +355,7 @@ async fn load_key(state: &AppState, team: &TeamCtx, raw_id: &str) -> Result<ApiK
     let id = ApiKeyId::parse(raw_id).ok_or(PageError::NotFound)?;
     let team_id = team.current.team.team_id();
     let now = state.clock.now();
-    with_conn(&state.pool, move |c| {
+    with_read(&state.pool, move |c| {
         Ok(ApiKey::find_for_team(c, &team_id, &id, now)?)
     })
     .await?
@@ -406,7 +406,7 @@ async fn list_response(
 ) -> Result<HttpResponse, PageError> {
     let now = state.clock.now();
     let team_id = team.current.team.team_id();
-    let keys = with_conn(&state.pool, move |c| {
+    let keys = with_read(&state.pool, move |c| {
         Ok(ApiKey::list_for_team(c, &team_id, now)?)
     })
     .await?;
@@ -595,7 +595,7 @@ pub async fn create(
         ip_allowlist: allow,
     };
     let actor = actor(&state, &user, &team, &req);
-    let result = with_conn(&state.pool, move |c| {
+    let result = with_write(&state.pool, move |c| {
         Ok(write_tx(c, |c| {
             let id = ApiKeyId::generate();
             let (key, secret) =
@@ -726,7 +726,7 @@ pub async fn update(
     let id = key.key_id();
     let actor = actor(&state, &user, &team, &req);
     let new_name = name.as_str().to_owned();
-    let result = with_conn(&state.pool, move |c| {
+    let result = with_write(&state.pool, move |c| {
         Ok(write_tx(c, |c| {
             ApiKey::update_settings(c, &actor.team, &id, &new_name, scopes)?;
             ApiKey::update_limits(c, &actor.team, &id, rate, allow.as_deref())?;
@@ -824,7 +824,7 @@ pub async fn rotate(
     let now = state.clock.now();
     let actor = actor(&state, &user, &team, &req);
     let old = key.clone();
-    let result = with_conn(&state.pool, move |c| {
+    let result = with_write(&state.pool, move |c| {
         Ok(write_tx(c, |c| {
             let (new_key, secret) = ApiKey::rotate(c, &old, grace, actor.user.as_ref(), now)?;
             actor.record(
@@ -960,7 +960,7 @@ async fn revoke_now(
     let id = key.key_id();
     let actor = actor(state, user, team, req);
     let detail = format!("name={}", key.name);
-    let result = with_conn(&state.pool, move |c| {
+    let result = with_write(&state.pool, move |c| {
         Ok(write_tx(c, |c| {
             ApiKey::revoke(c, &actor.team, &id, actor.at)?;
             actor.record(c, action, Some(id.as_str()), Some(detail))?;

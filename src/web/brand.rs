@@ -8,7 +8,7 @@ use diesel::QueryResult;
 
 use crate::db::DbConnection;
 use crate::domain::brand::{HexColor, palette};
-use crate::error::with_conn;
+use crate::error::with_read;
 use crate::models::agency::Agency;
 use crate::startup::AppState;
 
@@ -110,7 +110,7 @@ impl Brand {
     pub async fn for_host(state: &AppState, req: &HttpRequest) -> Self {
         let host = request_host(req);
         let agency: Option<String> = None;
-        let brand = with_conn(&state.pool, move |c| {
+        let brand = with_read(&state.pool, move |c| {
             Ok(Self::resolve(c, host.as_deref(), agency.as_deref())?)
         })
         .await
@@ -146,7 +146,7 @@ pub async fn stylesheet(
     if id.len() > 64 {
         return Err(super::error::PageError::NotFound);
     }
-    let agency = with_conn(&state.pool, move |c| Ok(Agency::find(c, &id)?)).await?;
+    let agency = with_read(&state.pool, move |c| Ok(Agency::find(c, &id)?)).await?;
     let color = agency
         .and_then(|a| a.primary_color)
         .and_then(|c| HexColor::parse(&c).ok())
@@ -171,7 +171,7 @@ pub async fn logo(
     if id.len() > 64 {
         return Err(super::error::PageError::NotFound);
     }
-    let (bytes, kind) = with_conn(&state.pool, move |c| Ok(Agency::logo(c, &id)?))
+    let (bytes, kind) = with_read(&state.pool, move |c| Ok(Agency::logo(c, &id)?))
         .await?
         .ok_or(super::error::PageError::NotFound)?;
     Ok(HttpResponse::Ok()

@@ -5,6 +5,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use askama::Template;
 
+use crate::db::Outage;
 use crate::error::AppError;
 
 /// A dashboard request that cannot be served.
@@ -31,12 +32,74 @@ pub enum PageError {
         /// Seconds to wait.
         retry_after: i64,
     },
-    /// A request we cannot read (wrong content type, oversized body).
+    /// A request we cannot read (wrong content type, malformed body).
     #[error("bad request: {0}")]
     BadRequest(&'static str),
+    /// A body over the limit.
+    #[error("payload too large: {0}")]
+    PayloadTooLarge(&'static str),
+    /// The body did not arrive in time.
+    #[error("request timeout")]
+    RequestTimeout,
+    /// A request head over the limit.
+    #[error("headers too large")]
+    HeadersTooLarge,
+    /// A compressed body (refused rather than decompressed).
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    /// The browser sent two session cookies.
+    #[error("conflicting session cookies")]
+    ConflictingSessions,
+    /// The server cannot do this right now: the database is down, full, locked or read-only
+    /// (`Some`), or too many passwords are being checked at once (`None`). 503 + Retry-After.
+    #[error("unavailable: {0}")]
+    Unavailable(String, Option<Outage>),
     /// Anything unexpected.
     #[error(transparent)]
-    Internal(#[from] AppError),
+    Internal(AppError),
+}
+
+impl From<AppError> for PageError {
+    fn from(e: AppError) -> Self {
+        match e {
+            AppError::Unavailable { outage, .. } => Self::Unavailable(e.to_string(), Some(outage)),
+            AppError::HashingBusy => Self::Unavailable(e.to_string(), None),
+            other => Self::Internal(other),
+        }
+    }
+}
+
+/// Seconds a client is asked to wait before retrying after a 503.
+pub const RETRY_AFTER_UNAVAILABLE: u32 = 5;
+
+/// Title and message of a 503 page, by cause.
+fn unavailable_words(outage: Option<Outage>) -> (&'static str, &'static str) {
+    match outage {
+        Some(Outage::StorageFull) => (
+            "Storage full",
+            "The server is out of disk space, so nothing was saved. Your change was not \
+             applied; try again once space has been freed.",
+        ),
+        Some(Outage::ReadOnly) => (
+            "Read-only for now",
+            "The database accepts no changes at the moment, so nothing was saved. Try again \
+             shortly.",
+        ),
+        Some(Outage::Busy) => (
+            "Busy",
+            "The database was busy with other changes, so nothing was saved. Try again in a \
+             few seconds.",
+        ),
+        Some(Outage::ConnectionLost | Outage::Unreachable | Outage::Io) => (
+            "Temporarily unavailable",
+            "Latchkey cannot reach its database right now. Nothing was changed; try again in \
+             a few seconds.",
+        ),
+        None => (
+            "Busy",
+            "Too many sign-ins are being checked at once. Try again in a few seconds.",
+        ),
+    }
 }
 
 impl PageError {
@@ -48,7 +111,7 @@ impl PageError {
 
 impl From<diesel::result::Error> for PageError {
     fn from(e: diesel::result::Error) -> Self {
-        Self::Internal(e.into())
+        AppError::from(e).into()
     }
 }
 
@@ -66,6 +129,8 @@ struct ErrorPage<'a> {
     status: u16,
     title: &'a str,
     message: &'a str,
+    /// A 503: the message is also the notice an htmx form shows above itself.
+    notice: bool,
 }
 
 /// What an error page said, kept on the response so the dashboard scope can redraw it in an
@@ -76,6 +141,7 @@ pub struct ErrorPageParts {
     status: u16,
     title: &'static str,
     message: &'static str,
+    notice: bool,
 }
 
 impl ErrorPageParts {
@@ -86,6 +152,7 @@ impl ErrorPageParts {
             status: self.status,
             title: self.title,
             message: self.message,
+            notice: self.notice,
         }
         .render()
         .ok()
@@ -100,6 +167,12 @@ impl ResponseError for PageError {
             Self::Forbidden | Self::CsrfRejected => StatusCode::FORBIDDEN,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            Self::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::ConflictingSessions => StatusCode::BAD_REQUEST,
+            Self::Unavailable(..) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -131,6 +204,28 @@ impl ResponseError for PageError {
                 "Too many attempts in a short time. Wait a moment and try again.",
             ),
             Self::BadRequest(msg) => ("Bad request", *msg),
+            Self::PayloadTooLarge(msg) => ("Too large", *msg),
+            Self::RequestTimeout => (
+                "Request timed out",
+                "The form took too long to arrive. Nothing was changed; please send it again.",
+            ),
+            Self::HeadersTooLarge => (
+                "Request too large",
+                "The request carried too many or too large headers or cookies.",
+            ),
+            Self::UnsupportedMediaType => (
+                "Unsupported request",
+                "Compressed request bodies are not accepted.",
+            ),
+            Self::ConflictingSessions => (
+                "Sign in again",
+                "Your browser sent two Latchkey session cookies, so we cannot tell which \
+                 account is yours. Both were ignored; sign in again.",
+            ),
+            Self::Unavailable(cause, outage) => {
+                tracing::warn!(error = %cause, "dashboard request refused: unavailable");
+                unavailable_words(*outage)
+            }
             Self::Internal(cause) => {
                 tracing::error!(error = %cause, "request failed");
                 (
@@ -142,28 +237,42 @@ impl ResponseError for PageError {
             Self::SignInRequired { .. } => ("Sign in", "Please sign in."),
         };
         let status = self.status_code();
+        let notice = matches!(self, Self::Unavailable(..));
         let body = ErrorPage {
             brand: Default::default(),
             status: status.as_u16(),
             title,
             message,
+            notice,
         }
         .render()
         .unwrap_or_else(|_| title.to_owned());
         let mut res = HttpResponse::build(status);
         res.insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
-            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .insert_header((header::CACHE_CONTROL, "no-store"));
+        if notice {
+            // For htmx: the form (or page) stays as it is, with the input the user typed, and
+            // the notice appears above it.
+            res.insert_header(("HX-Retarget", "#service-notice"))
+                .insert_header(("HX-Reswap", "innerHTML"))
+                .insert_header(("HX-Reselect", "[data-testid=service-notice-body]"))
+                .insert_header((header::RETRY_AFTER, RETRY_AFTER_UNAVAILABLE));
+        } else {
             // For htmx requests: show the error page in place of the whole body.
-            .insert_header(("HX-Retarget", "body"))
-            .insert_header(("HX-Reswap", "innerHTML"));
+            res.insert_header(("HX-Retarget", "body"))
+                .insert_header(("HX-Reswap", "innerHTML"));
+        }
         if let Self::TooManyRequests { retry_after } = self {
             res.insert_header((header::RETRY_AFTER, HeaderValue::from(*retry_after)));
         }
         let mut res = res.body(body);
+        // Also when this page is answered outside the edge middleware (a failed session store).
+        crate::security_headers::apply(res.headers_mut(), &crate::security_headers::HTML);
         res.extensions_mut().insert(ErrorPageParts {
             status: status.as_u16(),
             title,
             message,
+            notice,
         });
         res
     }

@@ -7,12 +7,15 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_session::SessionExt;
+use actix_web::error::PayloadError;
 use actix_web::web::BytesMut;
-use actix_web::{FromRequest, HttpRequest, dev::Payload};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
 use futures_util::StreamExt;
 
 use super::error::PageError;
-use crate::auth::csrf;
+use crate::auth::csrf::{self, HostToConfirm};
+use crate::models::agency::Agency;
+use crate::startup::AppState;
 
 /// Largest form body accepted.
 pub const MAX_FORM_BYTES: usize = 16 * 1024;
@@ -56,6 +59,9 @@ struct Preamble {
     session: actix_session::Session,
     header_token: Option<String>,
     content_type_ok: bool,
+    /// The post came from this host's origin, which counts only if an agency claimed it.
+    host_to_confirm: Option<HostToConfirm>,
+    state: Option<web::Data<AppState>>,
 }
 
 impl Preamble {
@@ -65,17 +71,42 @@ impl Preamble {
             session: req.get_session(),
             header_token: header(csrf::HEADER).map(str::to_owned),
             content_type_ok: header("content-type").is_some_and(|ct| ct.starts_with(content_type)),
+            host_to_confirm: req.extensions().get::<HostToConfirm>().cloned(),
+            state: req.app_data::<web::Data<AppState>>().cloned(),
         }
     }
 
-    /// The token of the htmx header, else of the form's hidden field, must match the session.
-    fn verify(&self, form: &FormData) -> Result<(), PageError> {
+    /// The token of the htmx header, else of the form's hidden field, must match the session;
+    /// an origin that is an agency host name must really be one.
+    async fn verify(&self, form: &FormData) -> Result<(), PageError> {
         let presented = self.header_token.as_deref().or(Some(form.get(csrf::FIELD)));
-        if csrf::verify(&self.session, presented) {
-            Ok(())
-        } else {
-            Err(PageError::CsrfRejected)
+        if !csrf::verify(&self.session, presented) {
+            return Err(PageError::CsrfRejected);
         }
+        if let Some(HostToConfirm(host)) = &self.host_to_confirm {
+            let state = self
+                .state
+                .as_ref()
+                .ok_or_else(|| PageError::internal("app state missing"))?;
+            let host = host.clone();
+            let claimed = crate::error::with_read(&state.pool, move |c| {
+                Ok(Agency::find_by_host(c, &host)?.is_some())
+            })
+            .await?;
+            if !claimed {
+                return Err(PageError::CsrfRejected);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A body that could not be read: too slow (408), or broken off.
+fn unreadable(e: &PayloadError) -> PageError {
+    if crate::edge::is_timeout(e) {
+        PageError::RequestTimeout
+    } else {
+        PageError::BadRequest("The form could not be read.")
     }
 }
 
@@ -94,10 +125,9 @@ impl FromRequest for FormData {
             }
             let mut body = BytesMut::new();
             while let Some(chunk) = payload.next().await {
-                let chunk =
-                    chunk.map_err(|_| PageError::BadRequest("The form could not be read."))?;
+                let chunk = chunk.map_err(|e| unreadable(&e))?;
                 if body.len() + chunk.len() > MAX_FORM_BYTES {
-                    return Err(PageError::BadRequest("The form is too large."));
+                    return Err(PageError::PayloadTooLarge("The form is too large."));
                 }
                 body.extend_from_slice(&chunk);
             }
@@ -105,7 +135,7 @@ impl FromRequest for FormData {
                 .map(|(k, v)| (k.into_owned(), v.into_owned()))
                 .collect();
             let form = FormData { pairs };
-            pre.verify(&form)?;
+            pre.verify(&form).await?;
             Ok(form)
         })
     }
@@ -140,13 +170,16 @@ impl FromRequest for UploadForm {
                     "This form must be sent as multipart/form-data.",
                 ));
             }
-            let unreadable = || PageError::BadRequest("The form could not be read.");
-            let too_large = || PageError::BadRequest("The upload is too large (8 MB at most).");
+            let too_large =
+                || PageError::PayloadTooLarge("The upload is too large (8 MB at most).");
             let mut pairs = vec![];
             let mut file = None;
             let mut total = 0usize;
             while let Some(field) = multipart.next().await {
-                let mut field = field.map_err(|_| unreadable())?;
+                let mut field = field.map_err(|e| match e {
+                    actix_multipart::MultipartError::Payload(p) => unreadable(&p),
+                    _ => PageError::BadRequest("The form could not be read."),
+                })?;
                 let name = field.name().unwrap_or_default().to_owned();
                 let is_file = field
                     .content_disposition()
@@ -154,7 +187,10 @@ impl FromRequest for UploadForm {
                     .is_some();
                 let mut bytes = Vec::new();
                 while let Some(chunk) = field.next().await {
-                    let chunk = chunk.map_err(|_| unreadable())?;
+                    let chunk = chunk.map_err(|e| match e {
+                        actix_multipart::MultipartError::Payload(p) => unreadable(&p),
+                        _ => PageError::BadRequest("The form could not be read."),
+                    })?;
                     total += chunk.len();
                     if total > MAX_UPLOAD_BYTES {
                         return Err(too_large());
@@ -174,14 +210,15 @@ impl FromRequest for UploadForm {
                     }
                 } else {
                     if bytes.len() > MAX_FORM_BYTES {
-                        return Err(PageError::BadRequest("The form is too large."));
+                        return Err(PageError::PayloadTooLarge("The form is too large."));
                     }
-                    let value = String::from_utf8(bytes).map_err(|_| unreadable())?;
+                    let value = String::from_utf8(bytes)
+                        .map_err(|_| PageError::BadRequest("The form could not be read."))?;
                     pairs.push((name, value));
                 }
             }
             let fields = FormData { pairs };
-            pre.verify(&fields)?;
+            pre.verify(&fields).await?;
             Ok(UploadForm { fields, file })
         })
     }

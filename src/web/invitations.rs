@@ -22,7 +22,7 @@ use crate::db::write_tx;
 use crate::domain::ids::UserId;
 use crate::domain::inputs::{Name, Password};
 use crate::domain::role::{AgencyRole, Role};
-use crate::error::{AppError, with_conn};
+use crate::error::{AppError, with_read, with_write};
 use crate::models::agency::{Agency, AgencyActor, add_operator};
 use crate::models::audit::Actor;
 use crate::models::invitation::{Found, Invitation, Target};
@@ -74,7 +74,7 @@ struct InvitationPage {
 
 async fn find(state: &AppState, token: &str) -> Result<Option<Found>, PageError> {
     let t = token.to_owned();
-    Ok(with_conn(&state.pool, move |c| Ok(Invitation::find_by_token(c, &t)?)).await?)
+    Ok(with_read(&state.pool, move |c| Ok(Invitation::find_by_token(c, &t)?)).await?)
 }
 
 /// Builds the page for `found` as the current visitor sees it.
@@ -91,7 +91,7 @@ async fn page_for(
     let email = inv.email.clone();
     let host = super::brand::request_host(req);
     let brand_agency = found.brand_agency.clone();
-    let (me, existing, brand) = with_conn(&state.pool, move |c| {
+    let (me, existing, brand) = with_read(&state.pool, move |c| {
         let me = match &signed_in {
             Some(id) => User::find(c, id)?,
             None => None,
@@ -199,7 +199,7 @@ pub async fn accept(
             let id = UserId::generate();
             let uid = id.clone();
             let email = found.invitation.email.clone();
-            let created = with_conn(&state.pool, move |c| {
+            let created = with_write(&state.pool, move |c| {
                 write_tx(c, |c| {
                     // Someone may have signed up with this address meanwhile.
                     if User::find_by_email(c, &email)?.is_some() {
@@ -235,7 +235,7 @@ pub async fn accept(
     let inv = found.invitation.clone();
     let ip = state.client_ip(&req);
     let uid = user_id.clone();
-    let joined = with_conn(&state.pool, move |c| {
+    let joined = with_write(&state.pool, move |c| {
         write_tx(c, |c| {
             // Marked first, and only if still open: a second tab or a replay gets nothing.
             if !Invitation::mark_accepted(c, &inv.id, now)? {

@@ -18,7 +18,7 @@ use crate::db::write_tx;
 use crate::domain::ids::{InvitationId, UserId};
 use crate::domain::inputs::Email;
 use crate::domain::role::Role;
-use crate::error::{AppError, with_conn};
+use crate::error::{AppError, with_read, with_write};
 use crate::models::invitation::{Invitation, Target};
 use crate::models::team::Team;
 use crate::models::user::User;
@@ -110,7 +110,7 @@ async fn page(
     let now = state.clock.now();
     let team_id = team.team_id();
     let target = Target::Team(team_id.clone());
-    let (members, invitations) = with_conn(&state.pool, move |c| {
+    let (members, invitations) = with_read(&state.pool, move |c| {
         Ok((
             Team::members(c, &team_id)?,
             Invitation::pending(c, &target, now)?,
@@ -268,7 +268,7 @@ pub async fn invite(
     let team_id = team.team_id();
     let inviter = user.id();
     let addr = email.as_str().to_owned();
-    let created = with_conn(&state.pool, move |c| {
+    let created = with_write(&state.pool, move |c| {
         write_tx(c, |c| {
             if let Some(existing) = User::find_by_email(c, &addr)?
                 && Team::member_role(c, &team_id, &existing.user_id())?.is_some()
@@ -323,7 +323,7 @@ pub async fn revoke_invitation(
     let target = Target::Team(team.team_id());
     let me = team.current.role;
     let actor = team.actor(&state, &user, &req);
-    let outcome = with_conn(&state.pool, move |c| {
+    let outcome = with_write(&state.pool, move |c| {
         write_tx(c, |c| {
             let Some(inv) = Invitation::find_pending(c, &target, &id, now)? else {
                 return Ok::<_, AppError>(Err(PageError::NotFound));
@@ -361,7 +361,7 @@ async fn managed_member(
     let target = UserId::parse(raw).ok_or(PageError::NotFound)?;
     let team_id = team.team_id();
     let t = target.clone();
-    let role = with_conn(&state.pool, move |c| {
+    let role = with_read(&state.pool, move |c| {
         Ok(Team::member_role(c, &team_id, &t)?)
     })
     .await?
@@ -401,7 +401,7 @@ pub async fn change_role(
     let team_id = team.team_id();
     let actor = team.actor(&state, &user, &req);
     let t = target.clone();
-    let changed = with_conn(&state.pool, move |c| {
+    let changed = with_write(&state.pool, move |c| {
         write_tx(c, |c| {
             if !keeps_an_owner(c, &team_id, old)? {
                 return Ok::<_, AppError>(false);
@@ -444,7 +444,7 @@ pub async fn remove(
     let (target, old) = managed_member(&state, &team, &user, &raw).await?;
     let team_id = team.team_id();
     let actor = team.actor(&state, &user, &req);
-    let removed = with_conn(&state.pool, move |c| {
+    let removed = with_write(&state.pool, move |c| {
         write_tx(c, |c| {
             if !keeps_an_owner(c, &team_id, old)? {
                 return Ok::<_, AppError>(false);
@@ -485,7 +485,7 @@ pub async fn transfer(
     let me = user.id();
     let m = me.clone();
     let t = team_id.clone();
-    let mine = with_conn(&state.pool, move |c| Ok(Team::member_role(c, &t, &m)?)).await?;
+    let mine = with_read(&state.pool, move |c| Ok(Team::member_role(c, &t, &m)?)).await?;
     if mine != Some(Role::Owner) {
         return Err(PageError::Forbidden);
     }
@@ -493,7 +493,7 @@ pub async fn transfer(
         .filter(|u| *u != me)
         .ok_or(PageError::BadRequest("Choose a member to transfer to."))?;
     let actor = team.actor(&state, &user, &req);
-    let done = with_conn(&state.pool, move |c| {
+    let done = with_write(&state.pool, move |c| {
         write_tx(c, |c| {
             if Team::member_role(c, &team_id, &target)?.is_none() {
                 return Ok::<_, AppError>(false);
@@ -528,7 +528,7 @@ pub async fn leave(
     let team_id = team.team_id();
     let me = user.id();
     let actor = team.actor(&state, &user, &req);
-    let left = with_conn(&state.pool, move |c| {
+    let left = with_write(&state.pool, move |c| {
         write_tx(c, |c| {
             let Some(role) = Team::member_role(c, &team_id, &me)? else {
                 return Ok::<_, AppError>(None);

@@ -19,7 +19,7 @@ use crate::auth::session_store::USER_ID;
 use crate::db::write_tx;
 use crate::domain::ids::UserId;
 use crate::domain::inputs::{Email, Name, Password};
-use crate::error::{AppError, with_conn};
+use crate::error::{AppError, with_read, with_write};
 use crate::models::audit::Actor;
 use crate::models::team::Team;
 use crate::models::user::{NewUser, User};
@@ -93,7 +93,7 @@ pub async fn home(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
     else {
         return Ok(redirect("/login"));
     };
-    let (agencies, teams) = with_conn(&state.pool, move |c| {
+    let (agencies, teams) = with_read(&state.pool, move |c| {
         Ok((
             crate::models::agency::Agency::list_for_user(c, &user)?,
             Team::list_for_user(c, &user)?,
@@ -117,7 +117,7 @@ pub async fn setup_form(
     let token = query.token.clone().unwrap_or_default();
     let now = state.clock.now();
     let t = token.clone();
-    let open = with_conn(&state.pool, move |c| {
+    let open = with_read(&state.pool, move |c| {
         Ok(!User::any_exist(c)? && setup::is_valid(c, &t, now)?)
     })
     .await?;
@@ -165,7 +165,7 @@ pub async fn setup_submit(
     let (Some(name), Some(email), Some(password), Some(team)) = (name, email, password, team)
     else {
         let t = token.clone();
-        let open = with_conn(&state.pool, move |c| {
+        let open = with_read(&state.pool, move |c| {
             Ok(!User::any_exist(c)? && setup::is_valid(c, &t, now)?)
         })
         .await?;
@@ -178,7 +178,7 @@ pub async fn setup_submit(
     let user_id = UserId::generate();
     let uid = user_id.clone();
     let ip = state.client_ip(&req);
-    let created = with_conn(&state.pool, move |c| {
+    let created = with_write(&state.pool, move |c| {
         write_tx(c, |c| {
             // Checked inside the transaction: two racing set-ups cannot both succeed.
             if User::any_exist(c)? || !setup::is_valid(c, &token, now)? {
@@ -265,7 +265,7 @@ pub async fn login_submit(
         }
     };
     let addr = email.as_str().to_owned();
-    let (wait, user) = with_conn(&state.pool, move |c| {
+    let (wait, user) = with_read(&state.pool, move |c| {
         let wait = throttle::retry_after(c, &addr, now)?;
         let user = if wait > 0 {
             None
@@ -283,12 +283,12 @@ pub async fn login_submit(
     let addr = email.as_str().to_owned();
     match (ok, user) {
         (true, Some(user)) => {
-            with_conn(&state.pool, move |c| Ok(throttle::clear(c, &addr)?)).await?;
+            with_write(&state.pool, move |c| Ok(throttle::clear(c, &addr)?)).await?;
             sign_in_session(&session, &user.user_id(), now)?;
             Ok(redirect(&next))
         }
         _ => {
-            with_conn(&state.pool, move |c| {
+            with_write(&state.pool, move |c| {
                 Ok(write_tx(c, |c| throttle::record_failure(c, &addr, now))?)
             })
             .await?;

@@ -3,7 +3,7 @@
 //! of one client's page can act on another.
 
 use crate::auth::current_user::SignedIn;
-use crate::error::with_conn;
+use crate::error::with_read;
 use crate::models::agency::Agency;
 use crate::models::team::{AgencyRef, MemberTeam, Team};
 use crate::startup::AppState;
@@ -32,7 +32,7 @@ impl TeamCtx {
         let user_id = user.id();
         let slug = slug.to_owned();
         let host = user.host.clone();
-        let found = with_conn(&state.pool, move |c| {
+        let found = with_read(&state.pool, move |c| {
             let Some(current) = Team::find_for_member(c, &slug, &user_id)? else {
                 return Ok(None);
             };

@@ -13,7 +13,7 @@ use super::urls;
 use crate::auth::current_user::SignedIn;
 use crate::db::write_tx;
 use crate::domain::inputs::{Name, parse_rate_limit};
-use crate::error::{AppError, with_conn};
+use crate::error::{AppError, with_write};
 use crate::models::team::Team;
 use crate::render;
 use crate::startup::AppState;
@@ -88,7 +88,7 @@ pub async fn update(
     };
     let actor = team.actor(&state, &user, &req);
     let detail = format!("name={}; rate_limit_per_minute={rate}", name.as_str());
-    with_conn(&state.pool, move |c| {
+    with_write(&state.pool, move |c| {
         write_tx(c, |c| {
             Team::update_settings(c, &actor.team, name.as_str(), rate)?;
             actor.record(c, "team.updated", Some(actor.team.as_str()), Some(detail))?;

@@ -14,7 +14,7 @@ use crate::auth::csrf;
 use crate::auth::current_user::SignedIn;
 use crate::db::write_tx;
 use crate::domain::inputs::Name;
-use crate::error::{AppError, with_conn};
+use crate::error::{AppError, with_write};
 use crate::models::agency::{Agency, AgencyActor};
 use crate::models::audit::Actor;
 use crate::models::team::Team;
@@ -106,7 +106,7 @@ pub async fn create(
     let owner = user.id();
     let now = state.clock.now();
     let ip = state.client_ip(&req);
-    let team = with_conn(&state.pool, move |c| {
+    let team = with_write(&state.pool, move |c| {
         write_tx(c, |c| {
             let team = Team::create_with_owner(c, name.as_str(), &owner, now)?;
             let actor = Actor {
@@ -149,7 +149,7 @@ pub async fn create_agency(
     let owner = user.id();
     let now = state.clock.now();
     let ip = state.client_ip(&req);
-    let agency = with_conn(&state.pool, move |c| {
+    let agency = with_write(&state.pool, move |c| {
         write_tx(c, |c| {
             let agency = Agency::create_with_owner(c, name.as_str(), &owner, now)?;
             let actor = AgencyActor {

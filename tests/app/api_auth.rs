@@ -112,7 +112,6 @@ async fn malformed_authorization_headers_get_the_exact_invalid_key_body() {
         let typo = String::from_utf8(typo).expect("ascii");
         let cases: Vec<Vec<u8>> = vec![
             format!("Basic {key}").into_bytes(),
-            format!("Bearer  {key}").into_bytes(),
             format!("Bearer\t{key}").into_bytes(),
             format!("Bearer {key} extra").into_bytes(),
             format!("Bearer{key}").into_bytes(),
@@ -141,6 +140,8 @@ async fn malformed_authorization_headers_get_the_exact_invalid_key_body() {
             .await;
         missing.assert_status(401);
         assert_eq!(missing.body, INVALID);
+        // RFC 6750 §3.1: no credentials is not an invalid token, so the challenge names no error.
+        assert_eq!(missing.header("www-authenticate"), r#"Bearer realm="api""#);
         // Two Authorization headers, even if both are the valid key.
         let two = app
             .send(
@@ -151,6 +152,13 @@ async fn malformed_authorization_headers_get_the_exact_invalid_key_body() {
             )
             .await;
         assert_eq!(two.body, INVALID);
+        // RFC 6750 allows one or more spaces after the scheme.
+        me_with_header(&app, format!("Bearer  {key}").as_bytes())
+            .await
+            .assert_status(200);
+        me_with_header(&app, format!("Bearer   {key}").as_bytes())
+            .await
+            .assert_status(200);
         // The scheme is case-insensitive.
         me_with_header(&app, format!("bearer {key}").as_bytes())
             .await

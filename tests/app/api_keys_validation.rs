@@ -210,9 +210,11 @@ async fn forms_that_are_not_urlencoded_or_too_large_are_refused() {
             .await;
         json.assert_status(400);
         let big = "a".repeat(20_000);
-        app.post(&url, &[("csrf_token", &csrf), ("name", &big)])
-            .await
-            .assert_status(400);
+        let too_large = app
+            .post(&url, &[("csrf_token", &csrf), ("name", &big)])
+            .await;
+        too_large.assert_status(413);
+        assert!(too_large.body.contains("The form is too large."));
         let gz = app
             .send(
                 actix_web::test::TestRequest::post()

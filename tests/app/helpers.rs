@@ -71,6 +71,20 @@ where
     }
 }
 
+/// Like [`each_db`], with the test configuration adjusted by `configure`.
+pub async fn each_db_with<C, F, Fut>(configure: C, body: F)
+where
+    C: Fn(&mut Config),
+    F: Fn(TestApp) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    for backend in backends() {
+        eprintln!("backend: {backend:?}");
+        let app = TestApp::spawn_with(backend, &configure).await;
+        body(app).await;
+    }
+}
+
 /// Keeps the database alive for the test and removes it afterwards.
 enum TestDb {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
@@ -222,9 +236,9 @@ impl TestApp {
                 )
             }
         };
-        let pool = db::connect(&url, 4).expect("database opens and migrates");
         let mut config = Config::for_tests(&url);
         configure(&mut config);
+        let pool = db::connect(&url, config.pool_settings(4)).expect("database opens and migrates");
         let state = AppState::new(pool, config, Clock::fixed(T0), &[7u8; 64]).expect("state");
         let svc = test::init_service(build_app(state.clone())).await;
         let svc: BoxedService = Box::new(MapBody { inner: svc });

@@ -1,0 +1,159 @@
+//! Per-address brakes on guessing: failed API key checks, and dashboard lookups that find
+//! nothing. Each address (an IPv6 address by its /64, which one subscriber usually holds) may
+//! fail `limit` times in a fixed one-minute window; after that, its requests get 429 with
+//! `Retry-After` until the window ends. Counted in memory only — never a database write —
+//! and a request from an address that is not braked costs one atomic load.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv6Addr};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+/// Length of a counting window, seconds.
+pub const WINDOW_SECS: i64 = 60;
+/// Most addresses tracked at once: memory stays bounded whatever an attacker sends.
+const MAX_TRACKED: usize = 100_000;
+
+#[derive(Clone, Copy)]
+struct Window {
+    started: i64,
+    failures: u32,
+}
+
+/// One brake (API key failures, or dashboard not-found answers).
+pub struct Brake {
+    /// Failures allowed per address and window; 0 turns the brake off.
+    limit: u32,
+    windows: Mutex<HashMap<IpAddr, Window>>,
+    /// The latest moment any address stays braked: before it, look the caller up; after it,
+    /// nobody is braked and the map is not touched.
+    braked_until: AtomicI64,
+}
+
+/// The address as counted: IPv4 as is, IPv6 by its /64 prefix (IPv4-mapped as IPv4).
+fn bucket(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+    }
+}
+
+impl Brake {
+    /// A brake allowing `limit` failures per address per minute (0 = off).
+    pub fn new(limit: u32) -> Self {
+        Self {
+            limit,
+            windows: Mutex::new(HashMap::new()),
+            braked_until: AtomicI64::new(i64::MIN),
+        }
+    }
+
+    /// Whether any address at all is braked now (one atomic load: the hot path asks this
+    /// before it works out the caller's address).
+    pub fn any_braked(&self, now: i64) -> bool {
+        now < self.braked_until.load(Ordering::Relaxed)
+    }
+
+    /// Seconds `ip` must wait, if it is braked now.
+    pub fn check(&self, ip: Option<IpAddr>, now: i64) -> Option<i64> {
+        if !self.any_braked(now) {
+            return None;
+        }
+        let ip = bucket(ip?);
+        let windows = self.windows.lock().ok()?;
+        let w = windows.get(&ip)?;
+        let ends = w.started + WINDOW_SECS;
+        (w.failures > self.limit && now < ends).then_some(ends - now)
+    }
+
+    /// Counts one failure of `ip`.
+    pub fn fail(&self, ip: Option<IpAddr>, now: i64) {
+        let (Some(ip), true) = (ip, self.limit > 0) else {
+            return;
+        };
+        let ip = bucket(ip);
+        let Ok(mut windows) = self.windows.lock() else {
+            return;
+        };
+        if windows.len() >= MAX_TRACKED && !windows.contains_key(&ip) {
+            windows.retain(|_, w| now - w.started < WINDOW_SECS);
+            if windows.len() >= MAX_TRACKED {
+                // Still full of live windows: forget the ones that are not braked.
+                let limit = self.limit;
+                windows.retain(|_, w| w.failures > limit);
+                if windows.len() >= MAX_TRACKED {
+                    return;
+                }
+            }
+        }
+        let w = windows.entry(ip).or_insert(Window {
+            started: now,
+            failures: 0,
+        });
+        if now - w.started >= WINDOW_SECS {
+            *w = Window {
+                started: now,
+                failures: 0,
+            };
+        }
+        w.failures = w.failures.saturating_add(1);
+        if w.failures > self.limit {
+            self.braked_until
+                .fetch_max(w.started + WINDOW_SECS, Ordering::Relaxed);
+        }
+    }
+}
+
+/// The brakes of one process.
+pub struct Probes {
+    /// Presented API keys that were not valid.
+    pub api_keys: Brake,
+    /// Dashboard requests answered 404.
+    pub not_found: Brake,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> Option<IpAddr> {
+        s.parse().ok()
+    }
+
+    #[test]
+    fn an_address_is_braked_after_its_limit_until_the_window_ends() {
+        let brake = Brake::new(3);
+        for _ in 0..3 {
+            brake.fail(ip("203.0.113.7"), 100);
+        }
+        assert_eq!(brake.check(ip("203.0.113.7"), 101), None);
+        brake.fail(ip("203.0.113.7"), 101);
+        assert_eq!(brake.check(ip("203.0.113.7"), 101), Some(59));
+        assert_eq!(brake.check(ip("203.0.113.8"), 101), None);
+        assert_eq!(brake.check(ip("203.0.113.7"), 160), None);
+    }
+
+    #[test]
+    fn ipv6_addresses_count_by_their_64_prefix() {
+        let brake = Brake::new(1);
+        brake.fail(ip("2001:db8:1:2::1"), 0);
+        brake.fail(ip("2001:db8:1:2:ffff::9"), 0);
+        assert!(brake.check(ip("2001:db8:1:2::42"), 1).is_some());
+        assert!(brake.check(ip("2001:db8:1:3::1"), 1).is_none());
+    }
+
+    #[test]
+    fn a_zero_limit_turns_the_brake_off() {
+        let brake = Brake::new(0);
+        for _ in 0..10 {
+            brake.fail(ip("203.0.113.7"), 0);
+        }
+        assert_eq!(brake.check(ip("203.0.113.7"), 1), None);
+    }
+}
