@@ -162,8 +162,14 @@ async fn serve(
     tracing::info!(bind = %config.bind, url = %config.public_url, "Latchkey listening");
     let final_usage = state.usage.clone();
     let workers = config.worker_count();
+    let max_connections = connection_limit(workers);
     let server = actix_web::HttpServer::new(move || build_app(state.clone()))
         .workers(workers)
+        // Below the open-file limit, so a flood of (slow) clients makes new ones wait in the
+        // listen backlog instead of failing every accept with "too many open files".
+        .max_connections(max_connections)
+        // The request head must arrive within this (the body has its own deadline, edge.rs).
+        .client_request_timeout(std::time::Duration::from_secs(5))
         // Database calls run on this pool. A few threads per worker keep every core busy;
         // hundreds (the default) spend the CPU switching between threads instead (measured).
         .worker_max_blocking_threads(config.blocking_threads);
@@ -175,6 +181,47 @@ async fn serve(
         .map_err(|e| e.to_string())?;
     flush_usage(&final_usage, &pool).await;
     Ok(())
+}
+
+/// Connections each worker accepts at most: the open-file limit (raised to its hard ceiling
+/// first), less a reserve for database connections, log and data files, shared out.
+fn connection_limit(workers: usize) -> usize {
+    const RESERVE: u64 = 256;
+    let limit = raise_open_file_limit().unwrap_or(1024);
+    let per_worker = limit.saturating_sub(RESERVE) / workers.max(1) as u64;
+    let per_worker = usize::try_from(per_worker)
+        .unwrap_or(usize::MAX)
+        .clamp(32, 25_000);
+    tracing::info!(open_files = limit, per_worker, "connection limit");
+    per_worker
+}
+
+/// Raises the soft `RLIMIT_NOFILE` to the hard limit (as Go and nginx do); returns the limit now
+/// in force.
+fn raise_open_file_limit() -> Option<u64> {
+    #[cfg(unix)]
+    // SAFETY: getrlimit/setrlimit read and write a plain struct we own.
+    unsafe {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return None;
+        }
+        if lim.rlim_cur < lim.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: lim.rlim_max,
+                rlim_max: lim.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                lim.rlim_cur = lim.rlim_max;
+            }
+        }
+        Some(lim.rlim_cur as u64)
+    }
+    #[cfg(not(unix))]
+    None
 }
 
 async fn flush_usage(

@@ -5,7 +5,7 @@
 //! and a request from an address that is not braked costs one atomic load.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, Ordering};
 
@@ -30,19 +30,7 @@ pub struct Brake {
     braked_until: AtomicI64,
 }
 
-/// The address as counted: IPv4 as is, IPv6 by its /64 prefix (IPv4-mapped as IPv4).
-fn bucket(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(_) => ip,
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let s = v6.segments();
-                IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
-            }
-        },
-    }
-}
+use crate::domain::net::address_bucket as bucket;
 
 impl Brake {
     /// A brake allowing `limit` failures per address per minute (0 = off).

@@ -51,7 +51,8 @@ impl AppState {
     ) -> Result<Self, crate::error::AppError> {
         let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(Self {
-            passwords: Passwords::new(config.password_params, parallel)?,
+            // Half the cores at most: the other half keeps serving while sign-ins are hashed.
+            passwords: Passwords::new(config.password_params, (parallel / 2).max(1))?,
             cookie_key: Key::derive_from(secret),
             rate_limiter: Default::default(),
             usage: Default::default(),

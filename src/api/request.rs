@@ -157,6 +157,12 @@ impl Fields {
                 } else if s.chars().any(|c| c.is_control() && !allowed_control(c)) {
                     self.error(field, "Must not contain control characters.");
                     None
+                } else if !multiline && crate::domain::inputs::has_invisible_formatting(s) {
+                    self.error(
+                        field,
+                        "Must not contain invisible formatting characters (direction marks or zero-width spaces).",
+                    );
+                    None
                 } else {
                     Some(t.to_owned())
                 }

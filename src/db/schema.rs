@@ -97,6 +97,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    login_known_addresses (digest) {
+        digest -> Text,
+        last_success_at -> BigInt,
+    }
+}
+
+diesel::table! {
     bots (id) {
         id -> Text,
         team_id -> Text,
@@ -267,6 +274,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     setup_tokens,
     login_throttles,
+    login_known_addresses,
     bots,
     channels,
     integrations,

@@ -9,7 +9,28 @@ use time::{Date, OffsetDateTime, macros::format_description};
 pub type FieldMessage = &'static str;
 
 fn printable(s: &str) -> bool {
-    !s.chars().any(char::is_control)
+    !s.chars().any(char::is_control) && !has_invisible_formatting(s)
+}
+
+/// Direction overrides and isolates, zero-width spaces and joiners, the BOM: characters that
+/// render as nothing but can reorder or disguise the text around them (a key named to look
+/// like another next to its masked secret, "Trojan Source"-style). Names may not hold them.
+pub fn is_invisible_formatting(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061c}'
+            | '\u{180e}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{feff}'
+    )
+}
+
+/// True if `s` holds any [`is_invisible_formatting`] character.
+pub fn has_invisible_formatting(s: &str) -> bool {
+    s.chars().any(is_invisible_formatting)
 }
 
 /// An e-mail address, trimmed and lower-cased.
@@ -105,6 +126,8 @@ impl Name {
             Err("Enter a name.")
         } else if s.chars().count() > Self::MAX {
             Err("Use at most 64 characters.")
+        } else if has_invisible_formatting(s) {
+            Err("Remove the invisible characters (direction marks or zero-width spaces).")
         } else if !printable(s) {
             Err("Use letters, digits, spaces and punctuation only.")
         } else {
@@ -242,6 +265,19 @@ mod tests {
         );
         assert_eq!(Name::parse("   "), Err("Enter a name."));
         assert!(Name::parse("bad\u{0007}name").is_err());
+        for spoof in [
+            "Prod\u{202e}revres",
+            "Prod\u{200b}",
+            "\u{2066}x\u{2069}",
+            "\u{feff}x",
+        ] {
+            assert_eq!(
+                Name::parse(spoof),
+                Err("Remove the invisible characters (direction marks or zero-width spaces)."),
+                "{spoof:?}"
+            );
+        }
+        assert!(Name::parse("Café ☕ 日本").is_ok());
         assert_eq!(
             Name::parse("  Production server ").map(|n| n.0),
             Ok("Production server".into())

@@ -5,6 +5,8 @@ pub mod base62;
 pub mod brand;
 pub mod ids;
 pub mod inputs;
+pub mod local_path;
+pub mod net;
 pub mod role;
 pub mod scope;
 

@@ -50,6 +50,9 @@ pub enum PageError {
     /// The browser sent two session cookies.
     #[error("conflicting session cookies")]
     ConflictingSessions,
+    /// The page exists, but not for this method.
+    #[error("method not allowed")]
+    MethodNotAllowed,
     /// The server cannot do this right now: the database is down, full, locked or read-only
     /// (`Some`), or too many passwords are being checked at once (`None`). 503 + Retry-After.
     #[error("unavailable: {0}")]
@@ -172,6 +175,7 @@ impl ResponseError for PageError {
             Self::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::ConflictingSessions => StatusCode::BAD_REQUEST,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unavailable(..) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -216,6 +220,10 @@ impl ResponseError for PageError {
             Self::UnsupportedMediaType => (
                 "Unsupported request",
                 "Compressed request bodies are not accepted.",
+            ),
+            Self::MethodNotAllowed => (
+                "Method not allowed",
+                "This page does not accept that kind of request.",
             ),
             Self::ConflictingSessions => (
                 "Sign in again",
@@ -276,6 +284,15 @@ impl ResponseError for PageError {
         });
         res
     }
+}
+
+/// 405 with the `Allow` header RFC 9110 requires.
+pub fn method_not_allowed(allow: &str) -> HttpResponse {
+    let mut res = PageError::MethodNotAllowed.error_response();
+    if let Ok(value) = HeaderValue::from_str(allow) {
+        res.headers_mut().insert(header::ALLOW, value);
+    }
+    res
 }
 
 /// Percent-encodes a path for a query parameter.

@@ -18,83 +18,166 @@ pub mod teams;
 pub mod timefmt;
 pub mod urls;
 
-use actix_web::web;
+use actix_web::dev::Handler;
+use actix_web::{FromRequest, Resource, Responder, web};
+
+/// A dashboard resource being assembled: its routes, and the methods they allow. Any other
+/// method gets `405` with `Allow` listing them (RFC 9110), not a 404.
+struct Page {
+    resource: Resource,
+    allow: Vec<&'static str>,
+}
+
+/// Starts the resource at `path`.
+fn page(path: &str) -> Page {
+    Page {
+        resource: web::resource(path.to_owned()),
+        allow: Vec::new(),
+    }
+}
+
+impl Page {
+    fn get<F, Args>(mut self, handler: F) -> Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.allow.push("GET");
+        self.resource = self.resource.route(web::get().to(handler));
+        self
+    }
+
+    fn post<F, Args>(mut self, handler: F) -> Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.allow.push("POST");
+        self.resource = self.resource.route(web::post().to(handler));
+        self
+    }
+
+    fn done(self) -> Resource {
+        let allow = self.allow.join(", ");
+        self.resource.default_service(web::to(move || {
+            let allow = allow.clone();
+            async move { error::method_not_allowed(&allow) }
+        }))
+    }
+}
 
 /// Registers every dashboard route.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(sign_in::home))
-        .route("/setup", web::get().to(sign_in::setup_form))
-        .route("/setup", web::post().to(sign_in::setup_submit))
-        .route("/login", web::get().to(sign_in::login_form))
-        .route("/login", web::post().to(sign_in::login_submit))
-        .route("/logout", web::post().to(sign_in::logout))
-        .route("/invitations", web::get().to(invitations::show))
-        .route("/invitations", web::post().to(invitations::accept))
-        .route("/teams/new", web::get().to(teams::new_form))
-        .route("/teams/new", web::post().to(teams::create))
-        .route("/agencies/new", web::get().to(teams::new_agency_form))
-        .route("/agencies/new", web::post().to(teams::create_agency))
-        .route(
-            "/teams/{team}/api-reference",
-            web::get().to(api_reference::show),
+    cfg.service(page("/").get(sign_in::home).done())
+        .service(
+            page("/setup")
+                .get(sign_in::setup_form)
+                .post(sign_in::setup_submit)
+                .done(),
         )
-        .route("/teams/{team}/settings", web::get().to(team_settings::show))
-        .route(
-            "/teams/{team}/settings",
-            web::post().to(team_settings::update),
+        .service(
+            page("/login")
+                .get(sign_in::login_form)
+                .post(sign_in::login_submit)
+                .done(),
+        )
+        .service(page("/logout").post(sign_in::logout).done())
+        .service(
+            page("/invitations")
+                .get(invitations::show)
+                .post(invitations::accept)
+                .done(),
+        )
+        .service(
+            page("/teams/new")
+                .get(teams::new_form)
+                .post(teams::create)
+                .done(),
+        )
+        .service(
+            page("/agencies/new")
+                .get(teams::new_agency_form)
+                .post(teams::create_agency)
+                .done(),
+        )
+        .service(
+            page("/teams/{team}/api-reference")
+                .get(api_reference::show)
+                .done(),
+        )
+        .service(
+            page("/teams/{team}/settings")
+                .get(team_settings::show)
+                .post(team_settings::update)
+                .done(),
         )
         .service(
             web::scope("/agencies/{agency}")
-                .route("", web::get().to(agencies::clients))
-                .route("/clients", web::post().to(agencies::create_client))
-                .route(
-                    "/clients/{team}/delete",
-                    web::get().to(agencies::delete_client_form),
+                .service(page("").get(agencies::clients).done())
+                .service(page("/clients").post(agencies::create_client).done())
+                .service(
+                    page("/clients/{team}/delete")
+                        .get(agencies::delete_client_form)
+                        .post(agencies::delete_client)
+                        .done(),
                 )
-                .route(
-                    "/clients/{team}/delete",
-                    web::post().to(agencies::delete_client),
+                .service(
+                    page("/clients/{team}/{action}")
+                        .post(agencies::set_suspended)
+                        .done(),
                 )
-                .route(
-                    "/clients/{team}/{action}",
-                    web::post().to(agencies::set_suspended),
+                .service(page("/operators").get(agencies::operators).done())
+                .service(
+                    page("/operators/invitations")
+                        .post(agencies::invite_operator)
+                        .done(),
                 )
-                .route("/operators", web::get().to(agencies::operators))
-                .route(
-                    "/operators/invitations",
-                    web::post().to(agencies::invite_operator),
+                .service(
+                    page("/operators/{user}/remove")
+                        .post(agencies::remove_operator)
+                        .done(),
                 )
-                .route(
-                    "/operators/{user}/remove",
-                    web::post().to(agencies::remove_operator),
-                )
-                .route("/brand", web::get().to(agencies::brand))
-                .route("/brand", web::post().to(agencies::save_brand)),
+                .service(
+                    page("/brand")
+                        .get(agencies::brand)
+                        .post(agencies::save_brand)
+                        .done(),
+                ),
         )
         .service(
             web::scope("/teams/{team}/settings/members")
-                .route("", web::get().to(members::list))
-                .route("/invitations", web::post().to(members::invite))
-                .route(
-                    "/invitations/{invitation}/revoke",
-                    web::post().to(members::revoke_invitation),
+                .service(page("").get(members::list).done())
+                .service(page("/invitations").post(members::invite).done())
+                .service(
+                    page("/invitations/{invitation}/revoke")
+                        .post(members::revoke_invitation)
+                        .done(),
                 )
-                .route("/transfer", web::post().to(members::transfer))
-                .route("/leave", web::post().to(members::leave))
-                .route("/{user}/role", web::post().to(members::change_role))
-                .route("/{user}/remove", web::post().to(members::remove)),
+                .service(page("/transfer").post(members::transfer).done())
+                .service(page("/leave").post(members::leave).done())
+                .service(page("/{user}/role").post(members::change_role).done())
+                .service(page("/{user}/remove").post(members::remove).done()),
         )
         .service(
             web::scope("/teams/{team}/settings/api-keys")
-                .route("", web::get().to(api_keys::list))
-                .route("", web::post().to(api_keys::create))
-                .route("/new", web::get().to(api_keys::new_form))
-                .route("/{key}", web::post().to(api_keys::update))
-                .route("/{key}/edit", web::get().to(api_keys::edit_form))
-                .route("/{key}/rotate", web::get().to(api_keys::rotate_form))
-                .route("/{key}/rotate", web::post().to(api_keys::rotate))
-                .route("/{key}/delete", web::get().to(api_keys::delete_form))
-                .route("/{key}/delete", web::post().to(api_keys::delete))
-                .route("/{key}/end-grace", web::post().to(api_keys::end_grace)),
+                .service(page("").get(api_keys::list).post(api_keys::create).done())
+                .service(page("/new").get(api_keys::new_form).done())
+                .service(page("/{key}").post(api_keys::update).done())
+                .service(page("/{key}/edit").get(api_keys::edit_form).done())
+                .service(
+                    page("/{key}/rotate")
+                        .get(api_keys::rotate_form)
+                        .post(api_keys::rotate)
+                        .done(),
+                )
+                .service(
+                    page("/{key}/delete")
+                        .get(api_keys::delete_form)
+                        .post(api_keys::delete)
+                        .done(),
+                )
+                .service(page("/{key}/end-grace").post(api_keys::end_grace).done()),
         );
 }

@@ -63,12 +63,10 @@ struct LoginPage {
 
 const BAD_CREDENTIALS: &str = "That e-mail and password do not match an account.";
 
-/// Only local paths are followed after sign-in (no open redirect).
+/// Only plain local paths are followed after sign-in (no open redirect); anything else goes to
+/// the dashboard's front page.
 pub(crate) fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
-        _ => "/".to_owned(),
-    }
+    crate::domain::local_path::LocalPath::or(next, "/")
 }
 
 fn redirect(to: &str) -> HttpResponse {
@@ -264,9 +262,12 @@ pub async fn login_submit(
             )?);
         }
     };
+    let ip = crate::api::auth::client_ip(&req, &state.config.trusted_proxies);
+    let attempt = std::sync::Arc::new(throttle::Attempt::new(ip, email.as_str()));
     let addr = email.as_str().to_owned();
+    let a = attempt.clone();
     let (wait, user) = with_read(&state.pool, move |c| {
-        let wait = throttle::retry_after(c, &addr, now)?;
+        let wait = throttle::retry_after(c, &a, now)?;
         let user = if wait > 0 {
             None
         } else {
@@ -280,16 +281,18 @@ pub async fn login_submit(
     }
     let stored = user.as_ref().map(|u| u.password_hash.clone());
     let ok = state.passwords.verify(password, stored).await?;
-    let addr = email.as_str().to_owned();
     match (ok, user) {
         (true, Some(user)) => {
-            with_write(&state.pool, move |c| Ok(throttle::clear(c, &addr)?)).await?;
+            with_write(&state.pool, move |c| {
+                Ok(write_tx(c, |c| throttle::succeeded(c, &attempt, now))?)
+            })
+            .await?;
             sign_in_session(&session, &user.user_id(), now)?;
             Ok(redirect(&next))
         }
         _ => {
             with_write(&state.pool, move |c| {
-                Ok(write_tx(c, |c| throttle::record_failure(c, &addr, now))?)
+                Ok(write_tx(c, |c| throttle::record_failure(c, &attempt, now))?)
             })
             .await?;
             Ok(render!(
@@ -301,8 +304,16 @@ pub async fn login_submit(
     }
 }
 
-/// POST /logout: deletes the server-side session.
+/// POST /logout: deletes the server-side session, and asks the browser to drop what it kept
+/// of our pages (`Clear-Site-Data`: cache and storage; not "cookies", which would also clear
+/// cookies of other sites under the same registrable domain — ours is removed by the session
+/// middleware).
 pub async fn logout(_form: FormData, req: HttpRequest) -> HttpResponse {
     req.get_session().purge();
-    redirect("/login?signed_out=1")
+    let mut res = redirect("/login?signed_out=1");
+    res.headers_mut().insert(
+        header::HeaderName::from_static("clear-site-data"),
+        header::HeaderValue::from_static("\"cache\", \"storage\""),
+    );
+    res
 }

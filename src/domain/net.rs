@@ -1,0 +1,32 @@
+//! Client addresses as counted by throttles.
+
+use std::net::{IpAddr, Ipv6Addr};
+
+/// The unit a throttle counts an address in: IPv4 as is, IPv6 by its /64 prefix (what one
+/// subscriber usually holds, so rotating through it does not reset the count), IPv4-mapped
+/// IPv6 as the IPv4 address.
+pub fn address_bucket(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::address_bucket;
+
+    #[test]
+    fn ipv6_counts_by_its_64_and_mapped_ipv4_as_ipv4() {
+        let b = |s: &str| address_bucket(s.parse().expect("ip")).to_string();
+        assert_eq!(b("203.0.113.7"), "203.0.113.7");
+        assert_eq!(b("2001:db8:1:2:3:4:5:6"), "2001:db8:1:2::");
+        assert_eq!(b("::ffff:203.0.113.7"), "203.0.113.7");
+    }
+}
