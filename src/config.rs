@@ -123,6 +123,11 @@ pub struct Settings {
     /// 429 until the minute is over (0 = no limit).
     #[arg(long, env = "LATCHKEY_NOT_FOUND_LIMIT", default_value_t = 100)]
     pub not_found_limit: u32,
+
+    /// Seconds a request body may take to arrive before 408 (plus one second per 64 KiB
+    /// received, so large uploads on real links are not cut off).
+    #[arg(long, env = "LATCHKEY_BODY_TIMEOUT_SECONDS", default_value_t = 10)]
+    pub body_timeout_seconds: u64,
 }
 
 /// argon2id cost parameters. Production values are fixed by the foundation issue; tests use
@@ -183,6 +188,8 @@ pub struct Config {
     pub failed_key_limit: u32,
     /// Dashboard 404s per address and minute before 429 (0 = off).
     pub not_found_limit: u32,
+    /// Seconds granted for a request body to arrive (see `edge::Deadline`).
+    pub body_timeout_seconds: u64,
 }
 
 impl Config {
@@ -240,6 +247,7 @@ impl Config {
             db_wait_ms: s.db_wait_ms.clamp(100, 600_000),
             failed_key_limit: s.failed_key_limit,
             not_found_limit: s.not_found_limit,
+            body_timeout_seconds: s.body_timeout_seconds.clamp(1, 3600),
         })
     }
 
@@ -269,6 +277,7 @@ impl Config {
             db_wait_ms: 5000,
             failed_key_limit: 100,
             not_found_limit: 100,
+            body_timeout_seconds: 10,
         }
     }
 }

@@ -24,10 +24,9 @@ use crate::web::error::PageError;
 
 /// Largest request head (target + header names and values) accepted, bytes.
 pub const MAX_HEAD_BYTES: usize = 32 * 1024;
-/// A body must start arriving and keep arriving: this long is granted up front…
-pub const BODY_GRACE: Duration = Duration::from_secs(10);
-/// …and one more second for every this many bytes received (a floor of 64 KiB/s after the
-/// grace), so a slow client is cut off while a large upload on a real link is not.
+/// A body must arrive within `LATCHKEY_BODY_TIMEOUT_SECONDS` (10 by default), plus one more
+/// second for every this many bytes received (a floor of 64 KiB/s after the grace): a slow
+/// client is cut off, a large upload on a real link is not.
 pub const BODY_BYTES_PER_EXTRA_SECOND: u64 = 64 * 1024;
 
 /// Which surface a path belongs to: it decides the headers and the error format.
@@ -92,7 +91,10 @@ pub fn before(req: &mut ServiceRequest, state: &AppState) -> Checked {
     if has_body(req) {
         let payload = req.take_payload();
         req.set_payload(Payload::Stream {
-            payload: Box::pin(Deadline::new(payload)),
+            payload: Box::pin(Deadline::new(
+                payload,
+                Duration::from_secs(state.config.body_timeout_seconds),
+            )),
         });
     }
     Checked::Pass(surface)
@@ -209,23 +211,25 @@ fn add_rate_limit_headers<B>(res: &mut ServiceResponse<B>) {
     }
 }
 
-/// A request body that must arrive in time (see [`BODY_GRACE`]); past its deadline it ends
-/// with a `TimedOut` error, which the body extractors answer with 408.
+/// A request body that must arrive in time (see [`BODY_BYTES_PER_EXTRA_SECOND`]); past its
+/// deadline it ends with a `TimedOut` error, which the body extractors answer with 408.
 struct Deadline {
     inner: Payload,
     sleep: Pin<Box<Sleep>>,
     started: Instant,
+    grace: Duration,
     received: u64,
     done: bool,
 }
 
 impl Deadline {
-    fn new(inner: Payload) -> Self {
+    fn new(inner: Payload, grace: Duration) -> Self {
         let started = Instant::now();
         Self {
             inner,
-            sleep: Box::pin(tokio::time::sleep_until(started + BODY_GRACE)),
+            sleep: Box::pin(tokio::time::sleep_until(started + grace)),
             started,
+            grace,
             received: 0,
             done: false,
         }
@@ -248,7 +252,7 @@ impl Stream for Deadline {
             Poll::Ready(Some(Ok(chunk))) => {
                 self.received += chunk.len() as u64;
                 let extra = Duration::from_secs(self.received / BODY_BYTES_PER_EXTRA_SECOND);
-                let deadline = self.started + BODY_GRACE + extra;
+                let deadline = self.started + self.grace + extra;
                 self.sleep.as_mut().reset(deadline);
                 return Poll::Ready(Some(Ok(chunk)));
             }

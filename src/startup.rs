@@ -238,7 +238,8 @@ pub fn build_app(
 
 /// The page for a request whose session could not be loaded or saved.
 fn session_store_failed(e: &actix_web::Error) -> PageError {
-    let text = e.to_string();
+    // actix-session hides its store's error behind its own words; the debug form keeps ours.
+    let text = format!("{e:?}");
     let outage =
         crate::db::Outage::from_error_text(&text).unwrap_or(crate::db::Outage::Unreachable);
     PageError::Unavailable(format!("session store: {text}"), Some(outage))

@@ -23,18 +23,20 @@ pub async fn revoke(
     body: JsonObject,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let mut f = Fields::new(body.0, &["key"]);
-    let raw = f.string("key", true, 1, 300);
-    f.finish()?;
-    let secret = ApiKeySecret::parse(&raw.unwrap_or_default())
-        .map_err(|_| ApiError::field("key", "This is not a Latchkey API key."))?;
-    let digest = secret.digest();
-    drop(secret);
     let now = state.clock.now();
     let ip_addr = super::auth::client_ip(&req, &state.config.trusted_proxies);
     if let Some(wait) = state.probes.api_keys.check(ip_addr, now) {
         return Err(ApiError::TooManyFailures { retry_after: wait });
     }
+    let mut f = Fields::new(body.0, &["key"]);
+    let raw = f.string("key", true, 1, 300);
+    f.finish()?;
+    let Ok(secret) = ApiKeySecret::parse(&raw.unwrap_or_default()) else {
+        state.probes.api_keys.fail(ip_addr, now);
+        return Err(ApiError::field("key", "This is not a Latchkey API key."));
+    };
+    let digest = secret.digest();
+    drop(secret);
     let ip = ip_addr.map(|ip| ip.to_string());
     let revoked = with_write(&state.pool, move |c| {
         write_tx(c, |c| {

@@ -149,8 +149,18 @@ impl SessionStore for DbSessionStore {
                 expires,
             )?)
         })
-        .await
-        .map_err(|e| UpdateError::Other(anyhow::anyhow!(e)))?;
+        .await;
+        let updated = match updated {
+            Ok(updated) => updated,
+            // A changed flash message or CSRF token that cannot be written while the database
+            // is full, locked or away must not fail the page that changed it; signing in and
+            // out (save, delete) stay strict.
+            Err(e) if e.outage().is_some() => {
+                tracing::warn!(error = %e, "session change not saved");
+                return Ok(key);
+            }
+            Err(e) => return Err(UpdateError::Other(anyhow::anyhow!(e))),
+        };
         if updated {
             Ok(key)
         } else {

@@ -47,10 +47,12 @@ impl Outage {
         Self::Io,
     ];
 
-    /// Reads the outage back out of an error's text that starts with its name (errors that
-    /// crossed a library boundary as opaque text, such as a session store's).
+    /// Reads the outage back out of the text of an error that crossed a library boundary as
+    /// an opaque wrapper around ours (`"{outage}: {cause}"`, as a session store's errors do).
     pub fn from_error_text(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|o| text.starts_with(o.as_str()))
+        Self::ALL
+            .into_iter()
+            .find(|o| text.contains(&format!("{}: ", o.as_str())))
     }
 }
 

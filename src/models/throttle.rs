@@ -137,14 +137,12 @@ pub fn record_failure(conn: &mut DbConnection, attempt: &Attempt, now: i64) -> Q
     bump(conn, &attempt.address, now)
 }
 
-/// After a successful sign-in: forgets this address's and this e-mail's failures and remembers
-/// the address as the account's own (call inside a write transaction).
+/// After a successful sign-in: forgets this address's failures for the account and remembers
+/// the address as the account's own (call inside a write transaction). The e-mail's own count
+/// stays: a guesser spread over many addresses must not get a fresh allowance each time the
+/// owner signs in; it ages out a day after the last failure.
 pub fn succeeded(conn: &mut DbConnection, attempt: &Attempt, now: i64) -> QueryResult<()> {
-    diesel::delete(
-        login_throttles::table
-            .filter(login_throttles::email_digest.eq_any([&attempt.pair, &attempt.email])),
-    )
-    .execute(conn)?;
+    diesel::delete(login_throttles::table.find(&attempt.pair)).execute(conn)?;
     let updated = diesel::update(login_known_addresses::table.find(&attempt.known))
         .set(login_known_addresses::last_success_at.eq(now))
         .execute(conn)?;

@@ -88,7 +88,12 @@ where
 /// Keeps the database alive for the test and removes it afterwards.
 enum TestDb {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
-    Postgres { admin_url: String, name: String },
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
+    /// A database the test itself looks after.
+    External,
 }
 
 impl Drop for TestDb {
@@ -169,6 +174,8 @@ pub struct TestApp {
     jar: RefCell<HashMap<String, String>>,
     /// `Host` header of the "browser" (an agency's host name brands the pages).
     host: RefCell<String>,
+    /// The address requests come from.
+    peer: RefCell<std::net::SocketAddr>,
     _db: TestDb,
 }
 
@@ -236,9 +243,17 @@ impl TestApp {
                 )
             }
         };
-        let mut config = Config::for_tests(&url);
+        let mut app = Self::spawn_on(&url, configure).await;
+        app._db = guard;
+        app
+    }
+
+    /// An app on the existing database at `url` (which the caller keeps and removes).
+    pub async fn spawn_on(url: &str, configure: impl FnOnce(&mut Config)) -> TestApp {
+        captured_logs();
+        let mut config = Config::for_tests(url);
         configure(&mut config);
-        let pool = db::connect(&url, config.pool_settings(4)).expect("database opens and migrates");
+        let pool = db::connect(url, config.pool_settings(4)).expect("database opens and migrates");
         let state = AppState::new(pool, config, Clock::fixed(T0), &[7u8; 64]).expect("state");
         let svc = test::init_service(build_app(state.clone())).await;
         let svc: BoxedService = Box::new(MapBody { inner: svc });
@@ -247,8 +262,16 @@ impl TestApp {
             state,
             jar: RefCell::new(HashMap::new()),
             host: RefCell::new("localhost:8080".to_owned()),
-            _db: guard,
+            peer: RefCell::new("203.0.113.7:50000".parse().expect("addr")),
+            _db: TestDb::External,
         }
+    }
+
+    /// Sends the following requests from `addr` (an IP address); returns the previous one.
+    pub fn set_peer(&self, addr: &str) -> String {
+        let ip: std::net::IpAddr = addr.parse().expect("ip address");
+        let old = self.peer.replace(std::net::SocketAddr::new(ip, 50000));
+        old.ip().to_string()
     }
 
     /// The fixed clock.
@@ -280,9 +303,8 @@ impl TestApp {
     /// Sends a request with the jar's cookies and stores the cookies it sets.
     pub async fn send(&self, req: TestRequest) -> Resp {
         let host = self.host.borrow().clone();
-        let mut req = req
-            .insert_header(("host", host))
-            .peer_addr("203.0.113.7:50000".parse().expect("addr"));
+        let peer = *self.peer.borrow();
+        let mut req = req.insert_header(("host", host)).peer_addr(peer);
         let cookie_header: Vec<String> = self
             .jar
             .borrow()
@@ -292,7 +314,16 @@ impl TestApp {
         if !cookie_header.is_empty() {
             req = req.insert_header(("cookie", cookie_header.join("; ")));
         }
-        let res = self.svc.call(req.to_request()).await.expect("service call");
+        let req = req.to_request();
+        let res = match self.svc.call(req).await {
+            Ok(res) => res,
+            // What the server does with an error no middleware turned into a response.
+            Err(e) => {
+                let res = e.error_response();
+                let head = TestRequest::default().to_http_request();
+                ServiceResponse::new(head, res)
+            }
+        };
         for c in res.response().cookies() {
             let expired =
                 c.max_age().is_some_and(|a| a.is_zero() || a.is_negative()) || c.value().is_empty();

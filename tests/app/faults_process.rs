@@ -1,0 +1,718 @@
+//! Faults against the real `latchkey` binary, over real sockets: PostgreSQL backends
+//! terminated under load, PostgreSQL stopped and started (a throw-away cluster this suite
+//! starts itself — never the machine's own server), kill -9 during writes with every
+//! acknowledged key checked after restart, slow clients, and reads while writers wait for a
+//! SQLite lock. Each test prints what it measured (`cargo test -- --nocapture` shows it;
+//! docs/reliability.md has the numbers).
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use latchkey::domain::api_key_secret::KeyMode;
+use latchkey::domain::ids::{ApiKeyId, UserId};
+use latchkey::domain::scope::ScopeSet;
+use latchkey::models::api_key::{ApiKey, KeySettings};
+use latchkey::models::team::Team;
+use latchkey::models::user::{NewUser, User};
+
+/// A response: status (0 when the connection failed or closed without one) and body.
+#[derive(Debug)]
+struct Reply {
+    status: u16,
+    headers: String,
+    body: String,
+}
+
+/// One HTTP/1.1 request on a fresh connection (`Connection: close`).
+fn http(port: u16, method: &str, path: &str, key: Option<&str>, body: Option<&str>) -> Reply {
+    let failed = || Reply {
+        status: 0,
+        headers: String::new(),
+        body: String::new(),
+    };
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
+        return failed();
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(30)));
+    let mut req =
+        format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
+    if let Some(k) = key {
+        req.push_str(&format!("Authorization: Bearer {k}\r\n"));
+    }
+    if let Some(b) = body {
+        req.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{b}",
+            b.len()
+        ));
+    } else {
+        req.push_str("\r\n");
+    }
+    if s.write_all(req.as_bytes()).is_err() {
+        return failed();
+    }
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let Some((head, body)) = text.split_once("\r\n\r\n") else {
+        return failed();
+    };
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    Reply {
+        status,
+        headers: head.to_ascii_lowercase(),
+        body: body.to_owned(),
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A running `latchkey` process; killed when dropped.
+struct Server {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+}
+
+impl Server {
+    fn start(data_dir: &Path, database_url: &str, env: &[(&str, &str)]) -> Server {
+        let port = free_port();
+        let log = data_dir.join(format!("server-{port}.log"));
+        let out = std::fs::File::create(&log).expect("log file");
+        let err = out.try_clone().expect("log file");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_latchkey"));
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DATABASE_URL", database_url)
+            .env("LATCHKEY_BIND", format!("127.0.0.1:{port}"))
+            .env("LATCHKEY_PUBLIC_URL", format!("http://127.0.0.1:{port}"))
+            .env("LATCHKEY_DATA_DIR", data_dir)
+            .env("LATCHKEY_SECRET_KEY", "x".repeat(64))
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::from(out))
+            .stderr(Stdio::from(err));
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("start latchkey");
+        let server = Server { child, port, log };
+        let started = Instant::now();
+        while http(server.port, "GET", "/healthz", None, None).status != 200 {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "latchkey did not start:\n{}",
+                server.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// A team with an owner and an admin key, written straight into the database (the server
+/// migrates it on start; this runs the same migrations first). Returns the key.
+fn seed_admin_key(database_url: &str) -> String {
+    let pool = latchkey::db::connect(database_url, Default::default()).expect("database");
+    let mut c = pool.get().expect("connection");
+    let user = UserId::generate();
+    User::insert(
+        &mut c,
+        &NewUser {
+            id: user.as_str(),
+            email: "ada@example.com",
+            name: "Ada",
+            password_hash: "$argon2id$not-used",
+            created_at: 0,
+        },
+    )
+    .expect("user");
+    let team = Team::create_with_owner(&mut c, "Acme", &user, 0).expect("team");
+    let settings = KeySettings {
+        name: "fault suite".into(),
+        scopes: ScopeSet::all(),
+        mode: KeyMode::Live,
+        environment: None,
+        expires_at: None,
+        rate_limit_per_minute: Some(1_000_000),
+        ip_allowlist: None,
+    };
+    let (_, secret) = ApiKey::insert(
+        &mut c,
+        &ApiKeyId::generate(),
+        &team.team_id(),
+        &settings,
+        None,
+        0,
+    )
+    .expect("key");
+    secret.expose().to_owned()
+}
+
+/// A fresh database on the machine's PostgreSQL (dropped afterwards); its URL.
+struct PgDatabase {
+    admin: String,
+    name: String,
+}
+
+impl PgDatabase {
+    fn create() -> Option<PgDatabase> {
+        let admin = std::env::var("TEST_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.is_empty())?;
+        let name = format!(
+            "latchkey_fault_{}",
+            latchkey::domain::base62::random(10).to_lowercase()
+        );
+        let mut c = PgConnection::establish(&admin).expect("TEST_DATABASE_URL");
+        c.batch_execute(&format!("CREATE DATABASE \"{name}\""))
+            .expect("create");
+        Some(PgDatabase { admin, name })
+    }
+
+    fn url(&self) -> String {
+        let base = self
+            .admin
+            .rsplit_once('/')
+            .map_or(self.admin.as_str(), |(b, _)| b);
+        format!("{base}/{}", self.name)
+    }
+
+    /// Terminates every backend of this database (what a failover or an operator does).
+    fn terminate_backends(&self) -> i64 {
+        let mut c = PgConnection::establish(&self.admin).expect("admin");
+        diesel::sql_query(format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = '{}' AND pid <> pg_backend_pid()",
+            self.name
+        ))
+        .execute(&mut c)
+        .map(|n| n as i64)
+        .unwrap_or(0)
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut c) = PgConnection::establish(&self.admin) {
+            let _ = c.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
+
+/// Counts of statuses.
+#[derive(Default, Debug)]
+struct Tally {
+    ok: u64,
+    unavailable: u64,
+    other: Vec<u16>,
+}
+
+impl Tally {
+    fn add(&mut self, status: u16) {
+        match status {
+            200 => self.ok += 1,
+            503 => self.unavailable += 1,
+            s => self.other.push(s),
+        }
+    }
+}
+
+/// Runs `clients` threads calling `GET path` with `key` until `stop`; returns their tally.
+fn load(
+    port: u16,
+    key: &str,
+    paths: &'static [&'static str],
+    clients: usize,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<Tally> {
+    let key = key.to_owned();
+    std::thread::spawn(move || {
+        let tally = Arc::new(Mutex::new(Tally::default()));
+        let workers: Vec<_> = (0..clients)
+            .map(|i| {
+                let (key, stop, tally) = (key.clone(), stop.clone(), tally.clone());
+                std::thread::spawn(move || {
+                    let mut n = i;
+                    while !stop.load(Ordering::Relaxed) {
+                        let status =
+                            http(port, "GET", paths[n % paths.len()], Some(&key), None).status;
+                        if let Ok(mut t) = tally.lock() {
+                            t.add(status);
+                        }
+                        n += 1;
+                    }
+                })
+            })
+            .collect();
+        for w in workers {
+            let _ = w.join();
+        }
+        Arc::try_unwrap(tally)
+            .ok()
+            .and_then(|m| m.into_inner().ok())
+            .unwrap_or_default()
+    })
+}
+
+#[test]
+fn postgres_backends_terminated_under_load_fail_at_most_the_requests_in_flight() {
+    let Some(db) = PgDatabase::create() else {
+        panic!("set TEST_DATABASE_URL (CI does) to run the PostgreSQL fault tests");
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    let key = seed_admin_key(&db.url());
+    let server = Server::start(
+        dir.path(),
+        &db.url(),
+        &[("LATCHKEY_KEY_CACHE", "off"), ("LATCHKEY_WORKERS", "2")],
+    );
+    let clients = 4;
+    let stop = Arc::new(AtomicBool::new(false));
+    let during = load(
+        server.port,
+        &key,
+        &["/v1/me", "/v1/bots", "/readyz"],
+        clients,
+        stop.clone(),
+    );
+    let rounds = 5;
+    let mut terminated = 0;
+    for _ in 0..rounds {
+        std::thread::sleep(Duration::from_millis(600));
+        terminated += db.terminate_backends();
+    }
+    std::thread::sleep(Duration::from_millis(600));
+    stop.store(true, Ordering::Relaxed);
+    let tally = during.join().expect("load");
+    // Afterwards, every request succeeds: no restart needed.
+    let mut after = Tally::default();
+    for path in ["/v1/me", "/v1/bots", "/readyz"].repeat(20) {
+        after.add(http(server.port, "GET", path, Some(&key), None).status);
+    }
+    println!(
+        "pg terminate: {rounds} rounds, {terminated} backends terminated; during load {} ok, {} \
+         x 503, other {:?}; afterwards {}/60 ok",
+        tally.ok, tally.unavailable, tally.other, after.ok
+    );
+    assert!(tally.other.is_empty(), "never a 500: {:?}", tally.other);
+    assert!(
+        tally.unavailable <= (rounds as u64) * (clients as u64),
+        "at most the requests in flight at each termination fail: {tally:?}"
+    );
+    assert!(tally.ok > 100, "the load ran: {tally:?}");
+    assert_eq!(after.ok, 60, "{after:?}\n{}", server.log());
+}
+
+/// A PostgreSQL cluster of this suite's own, in a temporary directory, on a free port.
+struct PgCluster {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    port: u16,
+}
+
+fn pg_bin() -> PathBuf {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|d| {
+            d.filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+                .collect()
+        })
+        .unwrap_or_default();
+    dirs.sort();
+    dirs.into_iter()
+        .rev()
+        .find(|d| d.join("initdb").exists())
+        .expect("PostgreSQL server binaries (initdb, pg_ctl) under /usr/lib/postgresql")
+}
+
+impl PgCluster {
+    /// `initdb` + start. As root (CI), the cluster runs as the `postgres` user.
+    fn start() -> PgCluster {
+        let dir = tempfile::tempdir().expect("dir");
+        let bin = pg_bin();
+        let port = free_port();
+        let cluster = PgCluster { dir, bin, port };
+        if cluster.as_root() {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(cluster.dir.path(), std::fs::Permissions::from_mode(0o777))
+                .expect("chmod");
+        }
+        let data = cluster.data();
+        cluster.run(
+            "initdb",
+            &["-D", &data, "-A", "trust", "-U", "postgres", "--no-sync"],
+        );
+        cluster.pg_ctl_start();
+        cluster
+    }
+
+    fn as_root(&self) -> bool {
+        // SAFETY: getuid has no preconditions.
+        unsafe { libc::getuid() == 0 }
+    }
+
+    fn data(&self) -> String {
+        self.dir.path().join("data").display().to_string()
+    }
+
+    fn run(&self, tool: &str, args: &[&str]) {
+        let exe = self.bin.join(tool);
+        let mut cmd = if self.as_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(exe);
+            c
+        } else {
+            Command::new(exe)
+        };
+        let out = cmd.args(args).output().expect("run a PostgreSQL tool");
+        assert!(
+            out.status.success(),
+            "{tool} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn pg_ctl_start(&self) {
+        let opts = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.port,
+            self.dir.path().display()
+        );
+        let log = self.dir.path().join("pg.log").display().to_string();
+        self.run(
+            "pg_ctl",
+            &["-D", &self.data(), "-o", &opts, "-l", &log, "-w", "start"],
+        );
+    }
+
+    fn stop(&self) {
+        self.run("pg_ctl", &["-D", &self.data(), "-m", "fast", "-w", "stop"]);
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for PgCluster {
+    fn drop(&mut self) {
+        let exe = self.bin.join("pg_ctl");
+        let data = self.data();
+        let args = ["-D", data.as_str(), "-m", "immediate", "-w", "stop"];
+        let _ = if self.as_root() {
+            Command::new("runuser")
+                .args(["-u", "postgres", "--"])
+                .arg(exe)
+                .args(args)
+                .output()
+        } else {
+            Command::new(exe).args(args).output()
+        };
+    }
+}
+
+#[test]
+fn postgres_stopped_answers_503_promptly_and_service_resumes_when_it_is_back() {
+    let cluster = PgCluster::start();
+    let dir = tempfile::tempdir().expect("dir");
+    let key = seed_admin_key(&cluster.url());
+    let wait_ms = 1500;
+    let server = Server::start(
+        dir.path(),
+        &cluster.url(),
+        &[
+            ("LATCHKEY_KEY_CACHE", "off"),
+            ("LATCHKEY_DB_WAIT_MS", &wait_ms.to_string()),
+        ],
+    );
+    assert_eq!(
+        http(server.port, "GET", "/v1/me", Some(&key), None).status,
+        200
+    );
+
+    cluster.stop();
+    let mut slowest = Duration::ZERO;
+    for _ in 0..5 {
+        let t = Instant::now();
+        let res = http(server.port, "GET", "/v1/me", Some(&key), None);
+        slowest = slowest.max(t.elapsed());
+        assert_eq!(res.status, 503, "{res:?}");
+        assert_eq!(
+            res.body,
+            r#"{"error":{"code":"SERVICE_UNAVAILABLE","message":"The service is temporarily unavailable; retry shortly"}}"#
+        );
+        assert!(res.headers.contains("retry-after: 5"), "{}", res.headers);
+    }
+    // No hang beyond the pool's wait (plus a little for the request itself).
+    assert!(
+        slowest < Duration::from_millis(wait_ms + 2000),
+        "slowest 503 took {slowest:?}"
+    );
+    let page = http(server.port, "GET", "/login", None, None);
+    assert_eq!(page.status, 503);
+    assert!(
+        page.body.contains("cannot reach its database"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("class=\"bare-brand\""),
+        "the styled page"
+    );
+    assert_eq!(http(server.port, "GET", "/healthz", None, None).status, 200);
+    let ready = http(server.port, "GET", "/readyz", None, None);
+    assert_eq!(ready.status, 503);
+    assert!(ready.body.starts_with("not ready"), "{}", ready.body);
+
+    cluster.pg_ctl_start();
+    let back = Instant::now();
+    while http(server.port, "GET", "/v1/me", Some(&key), None).status != 200 {
+        assert!(
+            back.elapsed() < Duration::from_secs(20),
+            "not serving again 20 s after PostgreSQL came back:\n{}",
+            server.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let recovered_in = back.elapsed();
+    let mut after = Tally::default();
+    for path in ["/v1/me", "/v1/bots", "/readyz", "/login"].repeat(10) {
+        let key = (path != "/login").then_some(key.as_str());
+        after.add(http(server.port, "GET", path, key, None).status);
+    }
+    println!(
+        "pg stopped: slowest 503 {slowest:?} (pool wait {wait_ms} ms); serving again \
+         {recovered_in:?} after start; then {}/40 ok",
+        after.ok
+    );
+    assert_eq!(after.ok, 40, "{after:?}");
+}
+
+#[test]
+fn kill_9_during_key_creation_loses_no_acknowledged_key() {
+    let dir = tempfile::tempdir().expect("dir");
+    let url = format!("sqlite://{}", dir.path().join("latchkey.db").display());
+    let admin = seed_admin_key(&url);
+    let acknowledged = Arc::new(Mutex::new(Vec::<(String, String)>::new()));
+    let rounds = 3;
+    for round in 0..rounds {
+        let mut server = Server::start(dir.path(), &url, &[]);
+        let stop = Arc::new(AtomicBool::new(false));
+        let writers: Vec<_> = (0..4)
+            .map(|w| {
+                let (admin, stop, acked) = (admin.clone(), stop.clone(), acknowledged.clone());
+                let port = server.port;
+                std::thread::spawn(move || {
+                    let mut i = 0;
+                    while !stop.load(Ordering::Relaxed) {
+                        let body =
+                            format!(r#"{{"name":"r{round} w{w} k{i}","scopes":["bots:read"]}}"#);
+                        let res = http(port, "POST", "/v1/api-keys", Some(&admin), Some(&body));
+                        if res.status == 201 {
+                            let v: serde_json::Value =
+                                serde_json::from_str(&res.body).expect("json");
+                            let id = v["id"].as_str().unwrap_or_default().to_owned();
+                            let secret = v["secret"].as_str().unwrap_or_default().to_owned();
+                            if let Ok(mut a) = acked.lock() {
+                                a.push((id, secret));
+                            }
+                        }
+                        i += 1;
+                    }
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(700 + 300 * round));
+        server.kill9();
+        stop.store(true, Ordering::Relaxed);
+        for w in writers {
+            let _ = w.join();
+        }
+    }
+    let acked = acknowledged.lock().expect("list").clone();
+    assert!(acked.len() > 20, "the writers ran: {}", acked.len());
+    let server = Server::start(dir.path(), &url, &[]);
+    let mut lost = vec![];
+    for (id, secret) in &acked {
+        if http(server.port, "GET", "/v1/me", Some(secret), None).status != 200 {
+            lost.push(id.clone());
+        }
+    }
+    println!(
+        "kill -9: {rounds} rounds, {} acknowledged key creations, {} lost",
+        acked.len(),
+        lost.len()
+    );
+    assert!(lost.is_empty(), "acknowledged but lost: {lost:?}");
+}
+
+/// A connection that sends headers and one byte of a longer body, then waits.
+fn slow_client(port: u16, path: &str, content_type: &str, key: Option<&str>) -> Option<TcpStream> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    let auth = key.map_or(String::new(), |k| format!("Authorization: Bearer {k}\r\n"));
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{auth}Content-Type: {content_type}\r\n\
+         Content-Length: 1000\r\n\r\nx"
+    );
+    s.write_all(head.as_bytes()).ok()?;
+    Some(s)
+}
+
+#[test]
+fn slow_bodies_are_cut_off_and_normal_requests_keep_flowing() {
+    let dir = tempfile::tempdir().expect("dir");
+    let url = format!("sqlite://{}", dir.path().join("latchkey.db").display());
+    let key = seed_admin_key(&url);
+    let server = Server::start(
+        dir.path(),
+        &url,
+        &[
+            ("LATCHKEY_BODY_TIMEOUT_SECONDS", "2"),
+            ("LATCHKEY_WORKERS", "2"),
+        ],
+    );
+    let mut slow = vec![];
+    for i in 0..400 {
+        let client = if i % 2 == 0 {
+            slow_client(server.port, "/v1/bots", "application/json", Some(&key))
+        } else {
+            slow_client(
+                server.port,
+                "/login",
+                "application/x-www-form-urlencoded",
+                None,
+            )
+        };
+        slow.extend(client);
+    }
+    // Normal traffic is served meanwhile.
+    let t = Instant::now();
+    for _ in 0..20 {
+        assert_eq!(
+            http(server.port, "GET", "/v1/me", Some(&key), None).status,
+            200
+        );
+    }
+    let normal = t.elapsed();
+    // Every slow client is answered 408 and disconnected.
+    let mut timed_out = 0;
+    let started = Instant::now();
+    for mut s in slow {
+        let _ = s.set_read_timeout(Some(Duration::from_secs(15)));
+        let mut raw = Vec::new();
+        let _ = s.read_to_end(&mut raw);
+        if String::from_utf8_lossy(&raw).starts_with("HTTP/1.1 408") {
+            timed_out += 1;
+        }
+    }
+    println!(
+        "slow bodies: 400 slow clients, {timed_out} answered 408 and closed within {:?}; 20 \
+         normal requests took {normal:?} meanwhile",
+        started.elapsed()
+    );
+    assert_eq!(timed_out, 400);
+    assert!(!server.log().contains("Too many open files"));
+}
+
+#[test]
+fn reads_do_not_wait_behind_writers_stuck_on_a_sqlite_lock() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("latchkey.db");
+    let url = format!("sqlite://{}", path.display());
+    let key = seed_admin_key(&url);
+    let server = Server::start(
+        dir.path(),
+        &url,
+        &[
+            ("LATCHKEY_WORKERS", "1"),
+            ("LATCHKEY_BLOCKING_THREADS", "2"),
+            ("LATCHKEY_DB_WAIT_MS", "3000"),
+            ("LATCHKEY_KEY_CACHE", "off"),
+        ],
+    );
+    let mut holder = SqliteConnection::establish(path.to_str().expect("utf-8 path")).expect("open");
+    holder
+        .batch_execute("BEGIN IMMEDIATE")
+        .expect("take the write lock");
+    let port = server.port;
+    let writers: Vec<_> = (0..8)
+        .map(|i| {
+            let key = key.clone();
+            std::thread::spawn(move || {
+                let body = format!(r#"{{"name":"bot {i}"}}"#);
+                http(port, "POST", "/v1/bots", Some(&key), Some(&body)).status
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let readers: Vec<_> = (0..8)
+        .map(|_| {
+            let key = key.clone();
+            std::thread::spawn(move || {
+                let status = http(port, "GET", "/v1/bots", Some(&key), None).status;
+                (status, Instant::now())
+            })
+        })
+        .collect();
+    // The lock is released two seconds after the reads were sent, whatever they do.
+    let releaser = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(2));
+        holder.batch_execute("ROLLBACK").expect("release");
+        Instant::now()
+    });
+    let reads: Vec<(u16, Instant)> = readers
+        .into_iter()
+        .map(|r| r.join().expect("reader"))
+        .collect();
+    let released = releaser.join().expect("releaser");
+    let writes: Vec<u16> = writers
+        .into_iter()
+        .map(|w| w.join().expect("writer"))
+        .collect();
+    let margins: Vec<u128> = reads
+        .iter()
+        .map(|(_, at)| released.saturating_duration_since(*at).as_millis())
+        .collect();
+    println!(
+        "stuck writers: 8 reads answered {margins:?} ms before the lock was released; \
+         writes {writes:?}"
+    );
+    for (status, at) in &reads {
+        assert_eq!(*status, 200);
+        assert!(*at < released, "a read waited for the lock");
+    }
+    assert!(writes.iter().all(|s| *s == 201 || *s == 503), "{writes:?}");
+}
