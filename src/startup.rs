@@ -39,6 +39,8 @@ pub struct AppState {
     pub key_cache: std::sync::Arc<crate::key_cache::KeyCache>,
     /// Per-address brakes on guessing keys and probing for pages.
     pub probes: std::sync::Arc<crate::probes::Probes>,
+    /// The brand each agency host showed last (for outage pages).
+    pub host_brands: std::sync::Arc<crate::web::brand::HostBrands>,
 }
 
 impl AppState {
@@ -60,6 +62,7 @@ impl AppState {
                 config.key_cache,
                 config.worker_count(),
             )),
+            host_brands: Default::default(),
             probes: std::sync::Arc::new(crate::probes::Probes {
                 api_keys: crate::probes::Brake::new(config.failed_key_limit),
                 not_found: crate::probes::Brake::new(config.not_found_limit),
@@ -180,7 +183,18 @@ pub fn build_app(
                             // responses by now), and only when its store could not reach the
                             // database: a 503 page, like any other outage. (An error, as the
                             // request is gone; the page carries its own security headers.)
-                            Err(e) => return Err(session_store_failed(&e).into()),
+                            Err(e) => {
+                                let page = session_store_failed(&e);
+                                let brand = match (&host, &state) {
+                                    (Some(h), Some(state)) => state
+                                        .host_brands
+                                        .recall(h)
+                                        .unwrap_or_default()
+                                        .for_state(state),
+                                    _ => Default::default(),
+                                };
+                                return Err(crate::web::error::BrandedPageError(page, brand).into());
+                            }
                         };
                         let parts = res
                             .response()
@@ -253,19 +267,13 @@ async fn rebrand_error_page(
     host: Option<String>,
     state: web::Data<AppState>,
 ) -> ServiceResponse<actix_web::body::BoxBody> {
-    let brand = crate::error::with_read(&state.pool, move |c| {
-        Ok(crate::web::brand::Brand::resolve(c, host.as_deref(), None)?)
-    })
-    .await;
-    let demo = state.config.demo;
-    match brand {
-        Ok(brand) if brand.agency_id.is_some() || demo => {
-            match parts.render(brand.for_state(&state)) {
-                Some(html) => res.map_body(|_, _| actix_web::body::BoxBody::new(html)),
-                None => res,
-            }
-        }
-        _ => res,
+    let brand = crate::web::brand::Brand::of_host(&state, host).await;
+    if brand.agency_id.is_none() && !state.config.demo {
+        return res;
+    }
+    match parts.render(brand) {
+        Some(html) => res.map_body(|_, _| actix_web::body::BoxBody::new(html)),
+        None => res,
     }
 }
 

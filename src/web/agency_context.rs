@@ -51,6 +51,9 @@ impl AgencyCtx {
         .await?;
         found
             .map(|mut ctx| {
+                if let Some(host) = &user.host {
+                    state.host_brands.remember(host, &ctx.brand);
+                }
                 ctx.brand = ctx.brand.for_state(state);
                 ctx
             })

@@ -107,14 +107,26 @@ impl Brand {
     }
 
     /// The brand for a page without a team (sign-in, set-up, invitations, errors): by host only.
+    /// When the database cannot be asked, the brand this host showed last (an agency's client
+    /// must not see another product's name on an outage page).
     pub async fn for_host(state: &AppState, req: &HttpRequest) -> Self {
-        let host = request_host(req);
-        let agency: Option<String> = None;
-        let brand = with_read(&state.pool, move |c| {
-            Ok(Self::resolve(c, host.as_deref(), agency.as_deref())?)
-        })
-        .await
-        .unwrap_or_default();
+        Self::of_host(state, request_host(req)).await
+    }
+
+    /// [`Brand::for_host`] for a host name already read from the request.
+    pub async fn of_host(state: &AppState, host: Option<String>) -> Self {
+        let Some(host) = host else {
+            return Self::default().for_state(state);
+        };
+        let h = host.clone();
+        let brand =
+            match with_read(&state.pool, move |c| Ok(Self::resolve(c, Some(&h), None)?)).await {
+                Ok(brand) => {
+                    state.host_brands.remember(&host, &brand);
+                    brand
+                }
+                Err(_) => state.host_brands.recall(&host).unwrap_or_default(),
+            };
         brand.for_state(state)
     }
 
@@ -122,6 +134,35 @@ impl Brand {
     pub fn for_state(mut self, state: &AppState) -> Self {
         self.demo = state.config.demo;
         self
+    }
+}
+
+/// The brand each agency host name showed last, for pages drawn while the database is away.
+#[derive(Default)]
+pub struct HostBrands {
+    brands: std::sync::Mutex<std::collections::HashMap<String, Brand>>,
+}
+
+impl HostBrands {
+    /// Most host names remembered (beyond it the memory starts over).
+    const MAX: usize = 4096;
+
+    /// Notes the brand `host` was drawn in, if an agency's host name chose it.
+    pub fn remember(&self, host: &str, brand: &Brand) {
+        if brand.host.as_deref() != Some(host) {
+            return;
+        }
+        if let Ok(mut brands) = self.brands.lock() {
+            if brands.len() >= Self::MAX && !brands.contains_key(host) {
+                brands.clear();
+            }
+            brands.insert(host.to_owned(), brand.clone());
+        }
+    }
+
+    /// The brand `host` was last drawn in, if an agency's host name chose it.
+    pub fn recall(&self, host: &str) -> Option<Brand> {
+        self.brands.lock().ok()?.get(host).cloned()
     }
 }
 

@@ -95,7 +95,7 @@ fn unavailable_words(outage: Option<Outage>) -> (&'static str, &'static str) {
         ),
         Some(Outage::ConnectionLost | Outage::Unreachable | Outage::Io) => (
             "Temporarily unavailable",
-            "Latchkey cannot reach its database right now. Nothing was changed; try again in \
+            "The service cannot reach its database right now. Nothing was changed; try again in \
              a few seconds.",
         ),
         None => (
@@ -283,6 +283,32 @@ impl ResponseError for PageError {
             notice,
         });
         res
+    }
+}
+
+/// An error page drawn in a given brand, for errors answered where no request is left to
+/// redraw the page from (a failed session store).
+#[derive(Debug)]
+pub struct BrandedPageError(pub PageError, pub super::brand::Brand);
+
+impl std::fmt::Display for BrandedPageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl ResponseError for BrandedPageError {
+    fn status_code(&self) -> StatusCode {
+        self.0.status_code()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let res = self.0.error_response();
+        let parts = res.extensions().get::<ErrorPageParts>().copied();
+        match parts.and_then(|p| p.render(self.1.clone())) {
+            Some(html) => res.set_body(actix_web::body::BoxBody::new(html)),
+            None => res,
+        }
     }
 }
 

@@ -593,3 +593,50 @@ async fn an_agency_host_wears_the_agency_brand_everywhere_and_unknown_hosts_fall
     })
     .await;
 }
+
+#[actix_web::test]
+async fn an_agency_host_keeps_its_brand_on_the_outage_page_while_the_database_is_away() {
+    crate::helpers::each_db_with(
+        |c| c.db_wait_ms = 200,
+        |app| async move {
+            app.set_up("ada@example.com", "Ada Labs").await;
+            let agency = create_agency(&app, "Acme Agency").await;
+            let form = app.get(&format!("/agencies/{agency}/brand")).await;
+            post_brand(
+                &app,
+                &agency,
+                &[
+                    ("csrf_token", &form.csrf()),
+                    ("product_name", "AcmeDesk"),
+                    ("hosts", "dash.acme-agency.test"),
+                ],
+                None,
+            )
+            .await
+            .assert_status(303);
+            app.swap_cookies(Default::default());
+            app.set_host("dash.acme-agency.test");
+            assert!(app.get("/login").await.body.contains("AcmeDesk"));
+            // Every connection is taken: the database cannot be reached.
+            let held: Vec<_> = (0..4)
+                .map(|_| app.state.pool.get().expect("connection"))
+                .collect();
+            let page = app.get("/login").await;
+            page.assert_status(503);
+            assert!(
+                page.body.contains("cannot reach its database"),
+                "{}",
+                page.body
+            );
+            assert!(page.body.contains("AcmeDesk"), "the agency's brand");
+            assert!(
+                !page.body.contains("Latchkey"),
+                "no other product name: {}",
+                page.body
+            );
+            drop(held);
+            app.get("/login").await.assert_status(200);
+        },
+    )
+    .await;
+}
