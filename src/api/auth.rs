@@ -128,18 +128,21 @@ pub fn bearer_token(req: &HttpRequest) -> Result<&str, ApiError> {
         return Err(ApiError::InvalidApiKey);
     }
     let value = value.to_str().map_err(|_| ApiError::InvalidApiKey)?;
-    let (scheme, token) = value.split_once(' ').ok_or(ApiError::InvalidApiKey)?;
+    parse_bearer(value).ok_or(ApiError::InvalidApiKey)
+}
+
+/// The token of one `Authorization` value: `Bearer` in any case, one or more spaces, then a
+/// non-empty token of at most [`MAX_TOKEN_LEN`] bytes without whitespace or control bytes.
+pub fn parse_bearer(value: &str) -> Option<&str> {
+    let (scheme, token) = value.split_once(' ')?;
     let token = token.trim_start_matches(' ');
-    if !scheme.eq_ignore_ascii_case("bearer")
-        || token.is_empty()
-        || token.len() > MAX_TOKEN_LEN
-        || token
+    let valid = scheme.eq_ignore_ascii_case("bearer")
+        && !token.is_empty()
+        && token.len() <= MAX_TOKEN_LEN
+        && !token
             .bytes()
-            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
-    {
-        return Err(ApiError::InvalidApiKey);
-    }
-    Ok(token)
+            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control());
+    valid.then_some(token)
 }
 
 /// The digest of the presented key, once its header, format and checksum passed: typos and

@@ -28,6 +28,16 @@ fn id(prefix: &str) -> Value {
     json!({"type": "string", "pattern": format!("^{prefix}[0-9A-Za-z]{{20}}$")})
 }
 
+/// A request field naming one of the caller's bots. Its shape is all a schema can say; that
+/// the bot must exist (for the key's team and mode) is said in words, and answered with 422.
+fn bot_ref() -> Value {
+    let mut v = id("bot_");
+    v["description"] = json!(
+        "The id of one of the team's bots, in the calling key's mode. A well-formed id that names no such bot is answered 422 VALIDATION_FAILED with a message for `bot_id`."
+    );
+    v
+}
+
 fn time() -> Value {
     json!({"type": "string", "format": "date-time"})
 }
@@ -49,7 +59,7 @@ fn schemas() -> Value {
     let scope = json!({"type": "string", "enum": Scope::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>()});
     json!({
         "Error": object(&["error"], json!({"error": object(&["code", "message"], json!({
-            "code": {"type": "string", "enum": ["INVALID_API_KEY", "API_KEY_EXPIRED", "INSUFFICIENT_PERMISSIONS", "IP_NOT_ALLOWED", "ACCOUNT_SUSPENDED", "RATE_LIMITED", "NOT_FOUND", "METHOD_NOT_ALLOWED", "VALIDATION_FAILED", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE", "SERVICE_UNAVAILABLE", "INTERNAL_ERROR"]},
+            "code": {"type": "string", "enum": ["INVALID_API_KEY", "API_KEY_EXPIRED", "INSUFFICIENT_PERMISSIONS", "IP_NOT_ALLOWED", "ACCOUNT_SUSPENDED", "RATE_LIMITED", "NOT_FOUND", "METHOD_NOT_ALLOWED", "VALIDATION_FAILED", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE", "REQUEST_TIMEOUT", "HEADERS_TOO_LARGE", "SERVICE_UNAVAILABLE", "INTERNAL_ERROR"]},
             "message": {"type": "string"},
             "required_scope": scope,
             "fields": {"type": "object", "additionalProperties": {"type": "string"}}
@@ -164,7 +174,7 @@ fn shape(method: &str, path: &str) -> (Option<Value>, &'static str, Value) {
         ("POST", "/channels") => (
             Some(body(
                 &["bot_id", "kind", "name"],
-                json!({"bot_id": id("bot_"), "kind": kind, "name": text(1, 64)}),
+                json!({"bot_id": bot_ref(), "kind": kind, "name": text(1, 64)}),
             )),
             "201",
             r("Channel"),
@@ -180,7 +190,7 @@ fn shape(method: &str, path: &str) -> (Option<Value>, &'static str, Value) {
             Some(body(
                 &[],
                 json!({
-                    "bot_id": nullable(id("bot_")), "title": nullable(text(0, 200)),
+                    "bot_id": nullable(bot_ref()), "title": nullable(text(0, 200)),
                     "messages": {"type": ["array", "null"], "maxItems": 200, "items": {"type": "object", "required": ["role", "content"], "additionalProperties": false,
                         "properties": {"role": {"type": "string", "enum": crate::models::conversation::ROLES}, "content": {"type": "string", "minLength": 1, "maxLength": 32000}}}}
                 }),
@@ -211,7 +221,7 @@ fn shape(method: &str, path: &str) -> (Option<Value>, &'static str, Value) {
         ("POST", "/agent-loops") => (
             Some(body(
                 &["name"],
-                json!({"name": text(1, 64), "instructions": nullable(multiline(10_000)), "bot_id": nullable(id("bot_"))}),
+                json!({"name": text(1, 64), "instructions": nullable(multiline(10_000)), "bot_id": nullable(bot_ref())}),
             )),
             "201",
             r("AgentLoop"),
@@ -321,14 +331,23 @@ pub fn document(server: &str) -> Value {
         responses.insert(ok.into(), success);
 
         let keyed = route.path != "/revoke";
+        // Also /revoke: presenting keys that do not exist counts against the address.
+        responses.insert(
+            "429".into(),
+            json!({"description": "RATE_LIMITED: over the key's rate limit, or too many invalid keys from this address this minute",
+                   "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+                   "content": {"application/json": {"schema": r("Error")}}}),
+        );
+        responses.insert(
+            "431".into(),
+            error("HEADERS_TOO_LARGE (request target and headers over 32 KiB)"),
+        );
         if keyed {
             responses.insert("401".into(), error("INVALID_API_KEY (missing, malformed, unknown, deleted or retired key) or API_KEY_EXPIRED"));
             responses.insert(
                 "403".into(),
                 error("INSUFFICIENT_PERMISSIONS (with required_scope), IP_NOT_ALLOWED or ACCOUNT_SUSPENDED"),
             );
-            responses.insert("429".into(), json!({"description": "RATE_LIMITED", "headers": {"Retry-After": {"schema": {"type": "integer"}}},
-                "content": {"application/json": {"schema": r("Error")}}}));
         }
         if route.path.contains("{id}") || !keyed {
             responses.insert(
@@ -345,11 +364,22 @@ pub fn document(server: &str) -> Value {
                 "415".into(),
                 error("UNSUPPORTED_MEDIA_TYPE (not application/json, or compressed)"),
             );
+            responses.insert(
+                "408".into(),
+                error("REQUEST_TIMEOUT (the body did not arrive in time)"),
+            );
         }
         if request.is_some() || route.method == "GET" {
+            let lists = route.method == "GET" && !route.path.ends_with("{id}");
             responses.insert(
                 "422".into(),
-                error("VALIDATION_FAILED, with a message per field"),
+                error(if lists {
+                    "VALIDATION_FAILED, with a message per field: also when `starting_after` is well formed but names no object of this list (of the calling key's team and mode)"
+                } else if request.is_some() {
+                    "VALIDATION_FAILED, with a message per field: also when a well-formed reference (`bot_id`) names no object of the calling key's team and mode"
+                } else {
+                    "VALIDATION_FAILED, with a message per field"
+                }),
             );
         }
         responses.insert("503".into(), error("SERVICE_UNAVAILABLE"));
@@ -375,7 +405,8 @@ pub fn document(server: &str) -> Value {
             let params = op["parameters"].as_array().cloned().unwrap_or_default();
             let mut params = params;
             params.push(json!({"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}}));
-            params.push(json!({"name": "starting_after", "in": "query", "schema": {"type": "string", "maxLength": 64}}));
+            params.push(json!({"name": "starting_after", "in": "query", "schema": {"type": "string", "maxLength": 64},
+                "description": "The id of the last object of the previous page (newest first). It must name an object of this list, of the calling key's team and mode; a well-formed id that names none is answered 422 VALIDATION_FAILED with a message for `starting_after`."}));
             op["parameters"] = Value::Array(params);
         }
         if let Some(req) = request {

@@ -62,12 +62,19 @@ impl FromRequest for JsonObject {
             if body.is_empty() && !has_type {
                 return Ok(JsonObject(Map::new()));
             }
-            match serde_json::from_slice::<Value>(&body) {
-                Ok(Value::Object(map)) => Ok(JsonObject(map)),
-                Ok(_) => Err(ApiError::field("body", "The body must be a JSON object.")),
-                Err(_) => Err(ApiError::field("body", "The body is not valid JSON.")),
-            }
+            JsonObject::parse(&body)
         })
+    }
+}
+
+impl JsonObject {
+    /// Decodes a body that must be one JSON object.
+    pub fn parse(body: &[u8]) -> Result<Self, ApiError> {
+        match serde_json::from_slice::<Value>(body) {
+            Ok(Value::Object(map)) => Ok(JsonObject(map)),
+            Ok(_) => Err(ApiError::field("body", "The body must be a JSON object.")),
+            Err(_) => Err(ApiError::field("body", "The body is not valid JSON.")),
+        }
     }
 }
 

@@ -32,6 +32,7 @@ pub struct Passwords {
     /// One permit per hashing thread: a job is queued only when a thread is free for it.
     permits: Arc<Semaphore>,
     waiting: Arc<AtomicUsize>,
+    max_waiting: usize,
     /// Verified against when the e-mail is unknown, so both cases cost the same.
     dummy_hash: Arc<String>,
 }
@@ -63,6 +64,15 @@ fn lower_priority() {
 impl Passwords {
     /// Starts `threads` hashing threads; computes the dummy hash once.
     pub fn new(params: PasswordParams, threads: usize) -> Result<Self, AppError> {
+        Self::with_queue(params, threads, MAX_WAITING)
+    }
+
+    /// Like [`Passwords::new`], with at most `max_waiting` callers waiting for a thread.
+    pub fn with_queue(
+        params: PasswordParams,
+        threads: usize,
+        max_waiting: usize,
+    ) -> Result<Self, AppError> {
         let threads = threads.max(1);
         let (jobs, queue) = mpsc::channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
@@ -92,6 +102,7 @@ impl Passwords {
             jobs,
             permits: Arc::new(Semaphore::new(threads)),
             waiting: Arc::default(),
+            max_waiting,
             dummy_hash: Arc::new(dummy),
         })
     }
@@ -101,7 +112,7 @@ impl Passwords {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, AppError> {
-        if self.waiting.fetch_add(1, Ordering::AcqRel) >= MAX_WAITING {
+        if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.max_waiting {
             self.waiting.fetch_sub(1, Ordering::AcqRel);
             return Err(AppError::HashingBusy);
         }
@@ -147,5 +158,62 @@ impl Passwords {
             })
             .await?;
         Ok(known && ok)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CHEAP: PasswordParams = PasswordParams {
+        m_cost: 256,
+        t_cost: 1,
+        p_cost: 1,
+    };
+
+    #[actix_web::test]
+    async fn hashing_runs_on_its_own_threads_not_the_blocking_pool() {
+        let passwords = Passwords::new(CHEAP, 1).expect("pool");
+        let name = passwords
+            .run(|| std::thread::current().name().map(str::to_owned))
+            .await
+            .expect("ran");
+        assert_eq!(name.as_deref(), Some("latchkey-hash-0"));
+        let hash = passwords
+            .hash(Password::parse_new("correct horse battery".into()).expect("pw"))
+            .await
+            .expect("hash");
+        assert!(
+            passwords
+                .verify(
+                    Password::parse_existing("correct horse battery".into()).expect("pw"),
+                    Some(hash)
+                )
+                .await
+                .expect("verify")
+        );
+    }
+
+    #[actix_web::test]
+    async fn a_full_queue_answers_busy_at_once_instead_of_waiting() {
+        let passwords = Passwords::with_queue(CHEAP, 1, 1).expect("pool");
+        let (release, blocked) = std::sync::mpsc::channel::<()>();
+        let busy = passwords.clone();
+        // One job occupies the only thread; a second waits for it.
+        let first =
+            actix_web::rt::spawn(async move { busy.run(move || blocked.recv().is_ok()).await });
+        let waiting = passwords.clone();
+        let second = actix_web::rt::spawn(async move { waiting.run(|| true).await });
+        while passwords.waiting.load(Ordering::Acquire) == 0 {
+            actix_web::rt::task::yield_now().await;
+        }
+        // A third finds the queue full.
+        assert!(matches!(
+            passwords.run(|| true).await,
+            Err(AppError::HashingBusy)
+        ));
+        release.send(()).expect("release");
+        assert!(first.await.expect("first").expect("ran"));
+        assert!(second.await.expect("second").expect("ran"));
     }
 }

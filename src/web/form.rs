@@ -26,6 +26,15 @@ pub struct FormData {
 }
 
 impl FormData {
+    /// Decodes an `application/x-www-form-urlencoded` body (lenient: repeated keys kept in
+    /// order, invalid percent-escapes and UTF-8 replaced, never an error).
+    pub fn parse(body: &[u8]) -> Self {
+        let pairs = form_urlencoded::parse(body)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        Self { pairs }
+    }
+
     /// The first value of `key`, or "".
     pub fn get(&self, key: &str) -> &str {
         self.pairs
@@ -131,10 +140,7 @@ impl FromRequest for FormData {
                 }
                 body.extend_from_slice(&chunk);
             }
-            let pairs: Vec<(String, String)> = form_urlencoded::parse(&body)
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect();
-            let form = FormData { pairs };
+            let form = FormData::parse(&body);
             pre.verify(&form).await?;
             Ok(form)
         })

@@ -24,10 +24,27 @@ async fn the_openapi_document_describes_every_route_with_its_scope() {
                 assert!(op["responses"]["401"].is_object() && op["responses"]["403"].is_object());
             }
         }
+        // What the schema cannot express is said in words (issue 10): a well-formed
+        // `starting_after` or `bot_id` that names nothing is a documented 422.
+        let list = &doc["paths"]["/bots"]["get"];
+        let cursor = list["parameters"]
+            .as_array()
+            .expect("parameters")
+            .iter()
+            .find(|p| p["name"] == "starting_after")
+            .expect("starting_after");
+        assert!(cursor["description"].as_str().expect("described").contains("422 VALIDATION_FAILED"));
+        assert!(list["responses"]["422"]["description"].as_str().expect("422").contains("starting_after"));
+        let channel = &doc["paths"]["/channels"]["post"];
+        assert!(channel["responses"]["422"]["description"].as_str().expect("422").contains("bot_id"));
+        let bot_id = &channel["requestBody"]["content"]["application/json"]["schema"]["properties"]["bot_id"];
+        assert!(bot_id["description"].as_str().expect("described").contains("422"));
+        // The leak report is braked like key checks.
+        assert!(doc["paths"]["/revoke"]["post"]["responses"]["429"].is_object());
         let documented: usize = doc["paths"].as_object().expect("paths").values().map(|p| p.as_object().map_or(0, |m| m.len())).sum();
         assert_eq!(documented, ROUTES.len(), "nothing documented that is not routed");
         let codes = &doc["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"];
-        for code in ["INVALID_API_KEY", "API_KEY_EXPIRED", "INSUFFICIENT_PERMISSIONS", "RATE_LIMITED"] {
+        for code in ["INVALID_API_KEY", "API_KEY_EXPIRED", "INSUFFICIENT_PERMISSIONS", "RATE_LIMITED", "REQUEST_TIMEOUT", "HEADERS_TOO_LARGE"] {
             assert!(codes.as_array().expect("enum").iter().any(|c| c == code));
         }
     })
