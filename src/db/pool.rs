@@ -9,7 +9,7 @@
 //! A healthy pool in a steady epoch hands connections out with one atomic load.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -43,11 +43,18 @@ impl Default for PoolSettings {
     }
 }
 
+/// How long a checkout waits while the database is known to be unreachable: one request per
+/// database thread would otherwise wait out the whole timeout, and the requests queued behind
+/// it would wait many timeouts (the pool keeps reconnecting in the background meanwhile).
+const UNREACHABLE_WAIT: Duration = Duration::from_millis(100);
+
 /// The pool's knowledge of connection failures, shared by the manager and every checkout.
 #[derive(Debug, Default)]
 struct Health {
     /// Bumped whenever a connection is found dead or a new one cannot be made.
     epoch: AtomicU64,
+    /// The last checkout timed out and none has succeeded since.
+    unreachable: AtomicBool,
 }
 
 impl Health {
@@ -164,6 +171,7 @@ pub struct DbPool {
     /// database lock, so at most one database thread waits for it. None on PostgreSQL.
     writers: Option<Arc<Semaphore>>,
     busy_timeout: Duration,
+    connection_timeout: Duration,
 }
 
 impl DbPool {
@@ -186,14 +194,16 @@ impl DbPool {
             health,
             writers,
             busy_timeout: settings.busy_timeout,
+            connection_timeout: settings.connection_timeout,
         })
     }
 
-    /// A connection known to work in the current epoch. Waits up to the pool timeout.
+    /// A connection known to work in the current epoch. Waits up to the pool timeout (a tenth
+    /// of a second while the database is known to be unreachable).
     pub fn get(&self) -> Result<r2d2::PooledConnection<DbManager>, r2d2::Error> {
         let attempts = self.inner.max_size() + 1;
         for _ in 0..attempts {
-            let mut conn = self.inner.get()?;
+            let mut conn = self.checkout()?;
             let epoch = self.health.epoch();
             if conn.known_good_in >= epoch {
                 return Ok(conn);
@@ -205,7 +215,28 @@ impl DbPool {
             }
             conn.broken = true;
         }
-        self.inner.get()
+        self.checkout()
+    }
+
+    fn checkout(&self) -> Result<r2d2::PooledConnection<DbManager>, r2d2::Error> {
+        let unreachable = self.health.unreachable.load(Ordering::Relaxed);
+        let wait = if unreachable {
+            UNREACHABLE_WAIT.min(self.connection_timeout)
+        } else {
+            self.connection_timeout
+        };
+        match self.inner.get_timeout(wait) {
+            Ok(conn) => {
+                if unreachable {
+                    self.health.unreachable.store(false, Ordering::Relaxed);
+                }
+                Ok(conn)
+            }
+            Err(e) => {
+                self.health.unreachable.store(true, Ordering::Relaxed);
+                Err(e)
+            }
+        }
     }
 
     /// True for the embedded backend.
