@@ -74,6 +74,26 @@ fn assert_unavailable_json(res: &Resp) {
     assert_eq!(res.header("retry-after"), "5");
 }
 
+/// During a fault: the key form (plain and htmx) and an API write are refused with `what`.
+async fn assert_writes_refused(app: &TestApp, slug: &str, key: &str, what: &str) {
+    assert_unavailable_page(&create_key(app, slug, "During the fault").await, what);
+    assert_unavailable_page(&create_key_htmx(app, slug, "During the fault").await, what);
+    assert_unavailable_json(
+        &app.api("POST", "/bots", key, Some(json!({"name": "Helpdesk"})))
+            .await,
+    );
+}
+
+/// During a fault: pages, the key check and API reads are served.
+async fn assert_reads_served(app: &TestApp, slug: &str, key: &str) {
+    app.get(&format!("/teams/{slug}/settings/api-keys"))
+        .await
+        .assert_status(200);
+    app.api("GET", "/me", key, None).await.assert_status(200);
+    app.api("GET", "/bots", key, None).await.assert_status(200);
+    app.get("/readyz").await.assert_status(200);
+}
+
 #[actix_web::test]
 async fn a_write_lock_held_past_the_busy_timeout_gets_503_and_reads_go_on() {
     let dir = tempfile::tempdir().expect("dir");
@@ -88,22 +108,9 @@ async fn a_write_lock_held_past_the_busy_timeout_gets_503_and_reads_go_on() {
     let mut holder = SqliteConnection::establish(path.to_str().expect("utf-8 path")).expect("open");
     holder.batch_execute("BEGIN IMMEDIATE").expect("lock");
 
-    assert_unavailable_page(
-        &create_key(&app, &slug, "During lock").await,
-        "database was busy",
-    );
-    assert_unavailable_page(&create_key_htmx(&app, &slug, "During lock").await, "busy");
-    assert_unavailable_json(
-        &app.api("POST", "/bots", &key, Some(json!({"name": "Helpdesk"})))
-            .await,
-    );
+    assert_writes_refused(&app, &slug, &key, "database was busy").await;
     // Reads and the key check do not wait for the lock.
-    app.get(&format!("/teams/{slug}/settings/api-keys"))
-        .await
-        .assert_status(200);
-    app.api("GET", "/me", &key, None).await.assert_status(200);
-    app.api("GET", "/bots", &key, None).await.assert_status(200);
-    app.get("/readyz").await.assert_status(200);
+    assert_reads_served(&app, &slug, &key).await;
 
     holder.batch_execute("ROLLBACK").expect("unlock");
     assert_eq!(key_rows(&app), before, "nothing was half-written");
@@ -130,18 +137,8 @@ async fn a_read_only_database_answers_writes_with_503_and_serves_reads() {
     let ro_url = format!("sqlite://file:{}?mode=ro", path.display());
     let ro = TestApp::spawn_on(&ro_url, |_| {}).await;
     ro.swap_cookies(rw.cookies());
-    ro.get(&format!("/teams/{slug}/settings/api-keys"))
-        .await
-        .assert_status(200);
-    assert_unavailable_page(
-        &create_key(&ro, &slug, "Read-only").await,
-        "accepts no changes",
-    );
-    ro.api("GET", "/bots", &key, None).await.assert_status(200);
-    assert_unavailable_json(
-        &ro.api("POST", "/bots", &key, Some(json!({"name": "X"})))
-            .await,
-    );
+    assert_writes_refused(&ro, &slug, &key, "accepts no changes").await;
+    assert_reads_served(&ro, &slug, &key).await;
     let n: i64 = rw.db(|c| bots::table.count().get_result(c)).expect("count");
     assert_eq!(n, 1);
 }
@@ -205,23 +202,8 @@ async fn a_full_disk_refuses_writes_with_503_keeps_reads_and_recovers() {
         .expect("checkpoint");
     let filler = disk.fill();
 
-    assert_unavailable_page(
-        &create_key(&app, &slug, "Disk full").await,
-        "out of disk space",
-    );
-    assert_unavailable_page(
-        &create_key_htmx(&app, &slug, "Disk full").await,
-        "out of disk space",
-    );
-    assert_unavailable_json(
-        &app.api("POST", "/bots", &key, Some(json!({"name": "Helpdesk"})))
-            .await,
-    );
-    app.get(&format!("/teams/{slug}/settings/api-keys"))
-        .await
-        .assert_status(200);
-    app.api("GET", "/me", &key, None).await.assert_status(200);
-    app.api("GET", "/bots", &key, None).await.assert_status(200);
+    assert_writes_refused(&app, &slug, &key, "out of disk space").await;
+    assert_reads_served(&app, &slug, &key).await;
     assert_eq!(key_rows(&app), before);
 
     std::fs::remove_file(filler).expect("free the space");

@@ -166,23 +166,25 @@ async fn guessing_keys_from_one_address_is_braked_with_429_and_valid_keys_elsewh
     .await;
 }
 
+/// A guessed key, sent as if forwarded for `client`.
+async fn guess_forwarded_for(app: &TestApp, client: &str) -> crate::helpers::Resp {
+    let guess = "sk_live_0000000000000000000000000000000000000000";
+    app.send(
+        TestRequest::get()
+            .uri("/v1/me")
+            .insert_header(("authorization", format!("Bearer {guess}")))
+            .insert_header(("x-forwarded-for", client.to_owned())),
+    )
+    .await
+}
+
 #[actix_web::test]
 async fn spoofed_forwarded_for_does_not_dodge_the_brake_but_a_trusted_proxy_separates_clients() {
     for backend in backends() {
         let app = TestApp::spawn_with(backend.clone(), |c| c.failed_key_limit = 5).await;
-        let guess = "sk_live_0000000000000000000000000000000000000000";
         for i in 0..8 {
-            let res = app
-                .send(
-                    TestRequest::get()
-                        .uri("/v1/me")
-                        .insert_header(("authorization", format!("Bearer {guess}")))
-                        .insert_header(("x-forwarded-for", format!("192.0.2.{i}"))),
-                )
-                .await;
-            if i >= 6 {
-                res.assert_status(429);
-            }
+            let res = guess_forwarded_for(&app, &format!("192.0.2.{i}")).await;
+            res.assert_status(if i >= 6 { 429 } else { 401 });
         }
         // Behind a trusted proxy, each forwarded client has a count of its own.
         let proxied = TestApp::spawn_with(backend, |c| {
@@ -191,15 +193,9 @@ async fn spoofed_forwarded_for_does_not_dodge_the_brake_but_a_trusted_proxy_sepa
         })
         .await;
         for i in 0..8 {
-            let res = proxied
-                .send(
-                    TestRequest::get()
-                        .uri("/v1/me")
-                        .insert_header(("authorization", format!("Bearer {guess}")))
-                        .insert_header(("x-forwarded-for", format!("192.0.2.{i}"))),
-                )
-                .await;
-            res.assert_status(401);
+            guess_forwarded_for(&proxied, &format!("192.0.2.{i}"))
+                .await
+                .assert_status(401);
         }
     }
 }
