@@ -4,18 +4,11 @@
 //! `Cache-Control: no-store` on dashboard pages, and the count of not-found probes.
 //! Assembled into the app by `startup::build_app`.
 
-use std::io;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
-use actix_web::error::PayloadError;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
-use actix_web::web::Bytes;
 use actix_web::{HttpMessage, HttpResponse, ResponseError};
-use futures_util::Stream;
-use tokio::time::{Instant, Sleep};
 
 use crate::api::error::ApiError;
 use crate::auth::csrf::{self, OriginVerdict};
@@ -24,10 +17,6 @@ use crate::web::error::PageError;
 
 /// Largest request head (target + header names and values) accepted, bytes.
 pub const MAX_HEAD_BYTES: usize = 32 * 1024;
-/// A body must arrive within `LATCHKEY_BODY_TIMEOUT_SECONDS` (10 by default), plus one more
-/// second for every this many bytes received (a floor of 64 KiB/s after the grace): a slow
-/// client is cut off, a large upload on a real link is not.
-pub const BODY_BYTES_PER_EXTRA_SECOND: u64 = 64 * 1024;
 
 /// Which surface a path belongs to: it decides the headers and the error format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,7 +80,7 @@ pub fn before(req: &mut ServiceRequest, state: &AppState) -> Checked {
     if has_body(req) {
         let payload = req.take_payload();
         req.set_payload(Payload::Stream {
-            payload: Box::pin(Deadline::new(
+            payload: Box::pin(crate::deadline::Deadline::new(
                 payload,
                 Duration::from_secs(state.config.body_timeout_seconds),
             )),
@@ -110,7 +99,8 @@ fn dashboard_checks(req: &mut ServiceRequest, state: &AppState) -> Option<HttpRe
         return Some(PageError::TooManyRequests { retry_after: wait }.error_response());
     }
     if csrf::is_unsafe(req.method()) {
-        match csrf::origin_verdict(req.request(), &state.config.public_url) {
+        let host = crate::web::brand::request_host(req.request());
+        match csrf::origin_verdict(req.request(), &state.config.public_url, host) {
             OriginVerdict::Allowed => {}
             OriginVerdict::Refused => return Some(PageError::CsrfRejected.error_response()),
             // The form extractor confirms (asynchronously) that an agency claimed the host.
@@ -208,66 +198,5 @@ fn add_rate_limit_headers<B>(res: &mut ServiceResponse<B>) {
         headers.insert(X_RATELIMIT_LIMIT, HeaderValue::from(d.limit));
         headers.insert(X_RATELIMIT_REMAINING, HeaderValue::from(d.remaining));
         headers.insert(X_RATELIMIT_RESET, HeaderValue::from(d.reset_at));
-    }
-}
-
-/// A request body that must arrive in time (see [`BODY_BYTES_PER_EXTRA_SECOND`]); past its
-/// deadline it ends with a `TimedOut` error, which the body extractors answer with 408.
-struct Deadline {
-    inner: Payload,
-    sleep: Pin<Box<Sleep>>,
-    started: Instant,
-    grace: Duration,
-    received: u64,
-    done: bool,
-}
-
-impl Deadline {
-    fn new(inner: Payload, grace: Duration) -> Self {
-        let started = Instant::now();
-        Self {
-            inner,
-            sleep: Box::pin(tokio::time::sleep_until(started + grace)),
-            started,
-            grace,
-            received: 0,
-            done: false,
-        }
-    }
-}
-
-/// True when `e` is the body deadline passing.
-pub fn is_timeout(e: &PayloadError) -> bool {
-    matches!(e, PayloadError::Io(io) if io.kind() == io::ErrorKind::TimedOut)
-}
-
-impl Stream for Deadline {
-    type Item = Result<Bytes, PayloadError>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        if self.done {
-            return Poll::Ready(None);
-        }
-        match Pin::new(&mut self.inner).poll_next(cx) {
-            Poll::Ready(Some(Ok(chunk))) => {
-                self.received += chunk.len() as u64;
-                let extra = Duration::from_secs(self.received / BODY_BYTES_PER_EXTRA_SECOND);
-                let deadline = self.started + self.grace + extra;
-                self.sleep.as_mut().reset(deadline);
-                return Poll::Ready(Some(Ok(chunk)));
-            }
-            Poll::Ready(other) => return Poll::Ready(other),
-            Poll::Pending => {}
-        }
-        match self.sleep.as_mut().poll(cx) {
-            Poll::Ready(()) => {
-                self.done = true;
-                Poll::Ready(Some(Err(PayloadError::Io(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    "request body not received in time",
-                )))))
-            }
-            Poll::Pending => Poll::Pending,
-        }
     }
 }

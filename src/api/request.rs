@@ -48,7 +48,7 @@ impl FromRequest for JsonObject {
             let mut body = BytesMut::new();
             while let Some(chunk) = payload.next().await {
                 let chunk = chunk.map_err(|e| {
-                    if crate::edge::is_timeout(&e) {
+                    if crate::deadline::is_timeout(&e) {
                         ApiError::RequestTimeout
                     } else {
                         ApiError::field("body", "The body could not be read.")

@@ -65,7 +65,12 @@ pub struct HostToConfirm(pub String);
 /// The browser-provenance check: a cross-site `Sec-Fetch-Site` or an `Origin` other than the
 /// configured public URL is refused, except an agency's own host name (confirmed later).
 /// `X-Forwarded-Host` and `Forwarded` are never consulted: a client can send them.
-pub fn origin_verdict(req: &HttpRequest, public_url: &str) -> OriginVerdict {
+/// `host_name` is the request's `Host`, normalised (lower case, no port).
+pub fn origin_verdict(
+    req: &HttpRequest,
+    public_url: &str,
+    host_name: Option<String>,
+) -> OriginVerdict {
     let headers = req.headers();
     if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
         && !matches!(site, "same-origin" | "none")
@@ -91,7 +96,7 @@ pub fn origin_verdict(req: &HttpRequest, public_url: &str) -> OriginVerdict {
         host,
     ) {
         (Some(origin_host), Some(host)) if origin_host.eq_ignore_ascii_case(host) => {
-            match crate::web::brand::request_host(req) {
+            match host_name {
                 Some(name) => OriginVerdict::IfHostClaimed(HostToConfirm(name)),
                 None => OriginVerdict::Refused,
             }

@@ -112,7 +112,7 @@ impl Preamble {
 
 /// A body that could not be read: too slow (408), or broken off.
 fn unreadable(e: &PayloadError) -> PageError {
-    if crate::edge::is_timeout(e) {
+    if crate::deadline::is_timeout(e) {
         PageError::RequestTimeout
     } else {
         PageError::BadRequest("The form could not be read.")
