@@ -12,7 +12,7 @@ use actix_web::{HttpMessage, HttpResponse, ResponseError};
 
 use crate::api::error::ApiError;
 use crate::auth::csrf::{self, OriginVerdict};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::error::PageError;
 
 /// Largest request head (target + header names and values) accepted, bytes.

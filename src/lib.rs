@@ -19,5 +19,6 @@ pub mod ratelimit;
 pub mod security_headers;
 pub mod slots;
 pub mod startup;
+pub mod state;
 pub mod usage;
 pub mod web;

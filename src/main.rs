@@ -6,7 +6,8 @@ use latchkey::config::{Cli, Command, Config, SecretKeySource, resolve_secret_key
 use latchkey::domain::base62;
 use latchkey::error::{with_conn, with_write};
 use latchkey::models::{setup, user::User};
-use latchkey::startup::{AppState, build_app};
+use latchkey::startup::build_app;
+use latchkey::state::AppState;
 use tracing_subscriber::EnvFilter;
 
 #[actix_web::main]

@@ -1,123 +1,19 @@
-//! AppState and build_app: the ONE place where routes and middleware are assembled.
+//! build_app: the ONE place where routes and middleware are assembled.
 
 use std::time::Instant;
 
 use actix_session::SessionMiddleware;
 use actix_session::config::{PersistentSession, TtlExtensionPolicy};
 use actix_web::body::MessageBody;
-use actix_web::cookie::{Key, SameSite};
+use actix_web::cookie::SameSite;
 use actix_web::dev::{Service, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::{App, HttpResponse, ResponseError, web};
 use futures_util::future::Either;
 
-use crate::auth::password::Passwords;
 use crate::auth::session_store::DbSessionStore;
-use crate::clock::Clock;
-use crate::config::Config;
-use crate::db::DbPool;
+use crate::state::AppState;
 use crate::web::error::PageError;
-
-/// Shared by every handler.
-#[derive(Clone)]
-pub struct AppState {
-    /// Database pool.
-    pub pool: DbPool,
-    /// Resolved configuration.
-    pub config: Config,
-    /// Now.
-    pub clock: Clock,
-    /// Password hashing with bounded concurrency.
-    pub passwords: Passwords,
-    /// Cookie encryption key (derived from the secret key).
-    pub cookie_key: Key,
-    /// Per-key request windows, shared by all workers.
-    pub rate_limiter: std::sync::Arc<crate::ratelimit::RateLimiter>,
-    /// Key usage gathered in memory, flushed in batches.
-    pub usage: std::sync::Arc<crate::usage::UsageRecorder>,
-    /// Key records for the authentication hot path.
-    pub key_cache: std::sync::Arc<crate::key_cache::KeyCache>,
-    /// Per-address brakes on guessing keys and probing for pages.
-    pub probes: std::sync::Arc<crate::probes::Probes>,
-    /// The brand each agency host showed last (for outage pages).
-    pub host_brands: std::sync::Arc<crate::web::brand::HostBrands>,
-}
-
-impl AppState {
-    /// Assembles the state; `secret` is the configured or generated secret key (≥ 32 bytes).
-    pub fn new(
-        pool: DbPool,
-        config: Config,
-        clock: Clock,
-        secret: &[u8],
-    ) -> Result<Self, crate::error::AppError> {
-        let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
-        Ok(Self {
-            // Half the cores at most: the other half keeps serving while sign-ins are hashed.
-            passwords: Passwords::new(config.password_params, (parallel / 2).max(1))?,
-            cookie_key: Key::derive_from(secret),
-            rate_limiter: Default::default(),
-            usage: Default::default(),
-            key_cache: std::sync::Arc::new(crate::key_cache::KeyCache::new(
-                config.key_cache,
-                config.worker_count(),
-            )),
-            host_brands: Default::default(),
-            probes: std::sync::Arc::new(crate::probes::Probes {
-                api_keys: crate::probes::Brake::new(config.failed_key_limit),
-                not_found: crate::probes::Brake::new(config.not_found_limit),
-            }),
-            pool,
-            config,
-            clock,
-        })
-    }
-}
-
-impl AppState {
-    /// The client's address: the peer, or — behind configured trusted proxies — the forwarded
-    /// one. Used for audit events, usage and IP allowlists alike.
-    pub fn client_ip(&self, req: &actix_web::HttpRequest) -> Option<String> {
-        crate::api::auth::client_ip(req, &self.config.trusted_proxies).map(|ip| ip.to_string())
-    }
-
-    /// Who acts on `team`, from where and when: what this request's audit events record.
-    pub fn actor(
-        &self,
-        team: crate::domain::ids::TeamId,
-        user: Option<crate::domain::ids::UserId>,
-        req: &actix_web::HttpRequest,
-    ) -> crate::models::audit::Actor {
-        crate::models::audit::Actor {
-            team,
-            user,
-            agency: None,
-            ip: self.client_ip(req),
-            at: self.clock.now(),
-        }
-    }
-
-    /// Call after a key's record changed (committed), before answering: the next request
-    /// with that key must see the change.
-    pub fn key_changed(&self, key_id: &str) {
-        self.key_cache.invalidate_key(key_id);
-    }
-
-    /// The session cookie's name: `__Host-` prefixed when cookies are `Secure`, so no other
-    /// host (a sibling subdomain) can set or shadow it.
-    pub fn session_cookie_name(&self) -> &'static str {
-        if self.config.cookie_secure {
-            crate::auth::session_store::COOKIE_NAME_SECURE
-        } else {
-            crate::auth::session_store::COOKIE_NAME_PLAIN
-        }
-    }
-
-    /// Call after a team's settings changed (committed), before answering.
-    pub fn team_changed(&self, team_id: &str) {
-        self.key_cache.invalidate_team(team_id);
-    }
-}
 
 /// The whole application: dashboard, static assets, health check.
 pub fn build_app(

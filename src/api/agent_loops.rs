@@ -16,7 +16,7 @@ use crate::domain::ids::{AgentLoopId, AgentLoopRunId};
 use crate::error::{with_read, with_write};
 use crate::models::agent_loop::{AgentLoop, AgentLoopRun};
 use crate::models::bot::Bot;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 impl ApiObject for AgentLoop {
     const OBJECT: &'static str = "agent_loop";

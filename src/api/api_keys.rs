@@ -21,7 +21,7 @@ use crate::domain::scope::{Scope, ScopeSet};
 use crate::error::{with_read, with_write};
 use crate::models::api_key::{ApiKey, KeySettings, KeyWithCreator, KeyWriteError};
 use crate::models::audit::Actor;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Longest grace period a rotation may give, seconds (7 days).
 pub const MAX_GRACE: i64 = 7 * 86_400;

@@ -19,7 +19,7 @@ use crate::domain::scope::{Scope, ScopeSet};
 use crate::error::{run_with_conn, with_read};
 use crate::key_cache::Cached;
 use crate::models::api_key::{ApiKey, KeyStatus};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Longest `Authorization` token accepted.
 pub const MAX_TOKEN_LEN: usize = 255;

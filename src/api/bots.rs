@@ -13,7 +13,7 @@ use super::render;
 use super::request::{Fields, JsonObject};
 use crate::domain::ids::BotId;
 use crate::models::bot::Bot;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 impl ApiObject for Bot {
     const OBJECT: &'static str = "bot";

@@ -15,7 +15,7 @@ use super::request::{Fields, JsonObject};
 use crate::domain::ids::ChannelId;
 use crate::models::bot::Bot;
 use crate::models::channel::{Channel, KINDS};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 impl ApiObject for Channel {
     const OBJECT: &'static str = "channel";

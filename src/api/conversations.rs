@@ -16,7 +16,7 @@ use crate::domain::ids::{ConversationId, MessageId};
 use crate::error::{with_read, with_write};
 use crate::models::bot::Bot;
 use crate::models::conversation::{Conversation, Message, ROLES};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Most messages one import may carry.
 pub const MAX_MESSAGES: usize = 200;

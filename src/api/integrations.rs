@@ -14,7 +14,7 @@ use super::render;
 use super::request::{Fields, JsonObject};
 use crate::domain::ids::IntegrationId;
 use crate::models::integration::Integration;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 impl ApiObject for Integration {
     const OBJECT: &'static str = "integration";

@@ -14,7 +14,7 @@ use super::request::{Fields, Page, paginate};
 use crate::db::DbConnection;
 use crate::error::{AppError, with_read, with_write};
 use crate::models::tenant::TenantRow;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// A tenant row as the API shows it.
 pub trait ApiObject: TenantRow {

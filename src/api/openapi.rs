@@ -435,6 +435,6 @@ pub fn document(server: &str) -> Value {
 }
 
 /// GET /v1/openapi.json
-pub async fn serve(state: actix_web::web::Data<crate::startup::AppState>) -> HttpResponse {
+pub async fn serve(state: actix_web::web::Data<crate::state::AppState>) -> HttpResponse {
     HttpResponse::Ok().json(document(&state.config.public_url))
 }

@@ -15,7 +15,7 @@ use crate::domain::ids::TeamId;
 use crate::error::{AppError, with_write};
 use crate::models::api_key::{ApiKey, KeyLookup};
 use crate::models::audit::Actor;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// POST /v1/revoke
 pub async fn revoke(

@@ -10,7 +10,7 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use super::session_store::USER_ID;
 use crate::domain::ids::UserId;
 use crate::models::user::User;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::error::PageError;
 
 /// Session key: when the user signed in (Unix seconds), for the absolute timeout.

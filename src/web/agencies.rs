@@ -25,7 +25,7 @@ use crate::models::agency::{Agency, BrandSettings, HostError, Hygiene, Operator}
 use crate::models::invitation::{Invitation, Target};
 use crate::models::team::Team;
 use crate::render;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 fn see_other(url: &str) -> HttpResponse {
     HttpResponse::SeeOther()

@@ -5,7 +5,7 @@ use crate::domain::role::AgencyRole;
 use crate::error::with_read;
 use crate::models::agency::{Agency, AgencyActor};
 use crate::models::team::{AgencyRef, MemberTeam, Team};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 use super::brand::Brand;
 use super::error::PageError;

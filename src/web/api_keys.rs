@@ -23,7 +23,7 @@ use crate::error::{with_read, with_write};
 use crate::models::api_key::{ApiKey, KeySettings, KeyStatus, KeyWithCreator, KeyWriteError};
 use crate::models::audit::Actor;
 use crate::render;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// A retiring key used more recently than this counts as "still in use".
 pub const STILL_IN_USE: i64 = 3600;

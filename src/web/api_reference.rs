@@ -14,7 +14,7 @@ use crate::api::error::ApiError;
 use crate::auth::current_user::SignedIn;
 use crate::domain::scope::Scope;
 use crate::render;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// One row of the reference.
 pub struct RouteRow {

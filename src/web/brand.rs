@@ -10,7 +10,7 @@ use crate::db::DbConnection;
 use crate::domain::brand::{HexColor, palette};
 use crate::error::with_read;
 use crate::models::agency::Agency;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Our own product name, shown only where no agency brand applies.
 pub const PRODUCT: &str = "Latchkey";

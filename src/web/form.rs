@@ -15,7 +15,7 @@ use futures_util::StreamExt;
 use super::error::PageError;
 use crate::auth::csrf::{self, HostToConfirm};
 use crate::models::agency::Agency;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Largest form body accepted.
 pub const MAX_FORM_BYTES: usize = 16 * 1024;

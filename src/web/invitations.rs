@@ -29,7 +29,7 @@ use crate::models::invitation::{Found, Invitation, Target};
 use crate::models::team::{Team, add_member};
 use crate::models::user::{NewUser, User};
 use crate::render;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// `?token=…`
 #[derive(Deserialize)]

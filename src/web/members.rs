@@ -23,7 +23,7 @@ use crate::models::invitation::{Invitation, Target};
 use crate::models::team::Team;
 use crate::models::user::User;
 use crate::render;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// One member row.
 pub struct MemberRow {

@@ -25,7 +25,7 @@ use crate::models::team::Team;
 use crate::models::user::{NewUser, User};
 use crate::models::{setup, throttle};
 use crate::render;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Query of the set-up and sign-in pages.
 #[derive(Deserialize)]

@@ -6,7 +6,7 @@ use crate::auth::current_user::SignedIn;
 use crate::error::with_read;
 use crate::models::agency::Agency;
 use crate::models::team::{AgencyRef, MemberTeam, Team};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 use super::brand::Brand;
 use super::error::PageError;

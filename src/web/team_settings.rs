@@ -16,7 +16,7 @@ use crate::domain::inputs::{Name, parse_rate_limit};
 use crate::error::{AppError, with_write};
 use crate::models::team::Team;
 use crate::render;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Template)]
 #[template(path = "teams/settings.html", blocks = ["content"])]

@@ -19,7 +19,7 @@ use crate::models::agency::{Agency, AgencyActor};
 use crate::models::audit::Actor;
 use crate::models::team::Team;
 use crate::render;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Template)]
 #[template(path = "teams/new.html", blocks = ["content"])]

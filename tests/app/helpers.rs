@@ -19,7 +19,8 @@ use latchkey::clock::Clock;
 use latchkey::config::Config;
 use latchkey::db::{self, DbConnection};
 use latchkey::domain::base62;
-use latchkey::startup::{AppState, build_app};
+use latchkey::startup::build_app;
+use latchkey::state::AppState;
 
 /// 2026-01-15T10:00:00Z: every test starts at this instant.
 pub const T0: i64 = 1_768_471_200;
