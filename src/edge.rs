@@ -94,7 +94,7 @@ fn dashboard_checks(req: &mut ServiceRequest, state: &AppState) -> Option<HttpRe
     if session_cookies(req, state.session_cookie_name()) > 1 {
         return Some(conflicting_sessions(state));
     }
-    let ip = crate::api::auth::client_ip(req.request(), &state.config.trusted_proxies);
+    let ip = crate::net::client_ip(req.request(), &state.config.trusted_proxies);
     if let Some(wait) = state.probes.not_found.check(ip, state.clock.now()) {
         return Some(PageError::TooManyRequests { retry_after: wait }.error_response());
     }
@@ -121,7 +121,7 @@ pub fn after<B>(res: &mut ServiceResponse<B>, surface: Surface, state: &AppState
         }
         Surface::Dashboard => {
             if res.status() == actix_web::http::StatusCode::NOT_FOUND {
-                let ip = crate::api::auth::client_ip(res.request(), &state.config.trusted_proxies);
+                let ip = crate::net::client_ip(res.request(), &state.config.trusted_proxies);
                 state.probes.not_found.fail(ip, state.clock.now());
             }
             let headers = res.headers_mut();

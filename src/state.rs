@@ -31,7 +31,7 @@ pub struct AppState {
     /// Per-address brakes on guessing keys and probing for pages.
     pub probes: std::sync::Arc<crate::probes::Probes>,
     /// The brand each agency host showed last (for outage pages).
-    pub host_brands: std::sync::Arc<crate::web::brand::HostBrands>,
+    pub host_brands: std::sync::Arc<crate::domain::brand::HostBrands>,
 }
 
 impl AppState {
@@ -69,7 +69,7 @@ impl AppState {
     /// The client's address: the peer, or — behind configured trusted proxies — the forwarded
     /// one. Used for audit events, usage and IP allowlists alike.
     pub fn client_ip(&self, req: &actix_web::HttpRequest) -> Option<String> {
-        crate::api::auth::client_ip(req, &self.config.trusted_proxies).map(|ip| ip.to_string())
+        crate::net::client_ip(req, &self.config.trusted_proxies).map(|ip| ip.to_string())
     }
 
     /// Who acts on `team`, from where and when: what this request's audit events record.

@@ -5,20 +5,20 @@
 //! a route cannot forget it and the route table can be checked against it.
 
 use std::marker::PhantomData;
-use std::net::IpAddr;
 
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
 use futures_util::future::{Either, LocalBoxFuture, Ready, ready};
-use ipnet::IpNet;
 
 use super::error::ApiError;
 use crate::domain::api_key_secret::{KeyDigest, KeyMode};
 use crate::domain::ids::{ApiKeyId, TeamId};
 use crate::domain::scope::{Scope, ScopeSet};
+use crate::domain::tenant::Tenant;
 use crate::error::{run_with_conn, with_read};
 use crate::key_cache::Cached;
 use crate::models::api_key::{ApiKey, KeyStatus};
+use crate::net::{client_ip, ip_allowed};
 use crate::state::AppState;
 
 /// Longest `Authorization` token accepted.
@@ -70,15 +70,6 @@ pub mod need {
         /// `admin`.
         Admin => Some(Scope::Admin),
     }
-}
-
-/// The data a key may touch: one team, one mode (live and test data are separate).
-#[derive(Clone, Debug)]
-pub struct Tenant {
-    /// Team.
-    pub team: TeamId,
-    /// `live` or `test`.
-    pub mode: KeyMode,
 }
 
 /// An authenticated key.
@@ -149,41 +140,6 @@ pub fn parse_bearer(value: &str) -> Option<&str> {
 /// garbage never reach the cache or the database, and no copy of the key outlives this call.
 pub fn presented_digest(req: &HttpRequest) -> Result<KeyDigest, ApiError> {
     KeyDigest::of_presented(bearer_token(req)?).map_err(|_| ApiError::InvalidApiKey)
-}
-
-/// The caller's address: the peer, or — when the peer is a trusted proxy — the right-most
-/// `X-Forwarded-For` entry that is not itself a trusted proxy.
-pub fn client_ip(req: &HttpRequest, trusted: &[IpNet]) -> Option<IpAddr> {
-    let peer = req.peer_addr()?.ip();
-    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
-    if !is_trusted(&peer) {
-        return Some(peer);
-    }
-    let forwarded: Vec<IpAddr> = req
-        .headers()
-        .get_all("x-forwarded-for")
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|s| s.trim().parse().ok())
-        .collect();
-    Some(
-        forwarded
-            .into_iter()
-            .rev()
-            .find(|ip| !is_trusted(ip))
-            .unwrap_or(peer),
-    )
-}
-
-/// Whether `ip` is allowed by a stored allowlist (space-separated CIDRs; None = anywhere).
-pub fn ip_allowed(allowlist: Option<&str>, ip: Option<IpAddr>) -> bool {
-    let Some(list) = allowlist.filter(|l| !l.trim().is_empty()) else {
-        return true;
-    };
-    let Some(ip) = ip else { return false };
-    list.split_whitespace()
-        .filter_map(|cidr| cidr.parse::<IpNet>().ok())
-        .any(|net| net.contains(&ip))
 }
 
 /// The key-record lookup. On SQLite it runs on the calling worker thread: an indexed read in
@@ -308,22 +264,4 @@ fn noted<T>(
         state.probes.api_keys.fail(ip, now);
     }
     result
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn allowlists_match_cidrs_of_both_families() {
-        let ip = |s: &str| s.parse::<IpAddr>().ok();
-        assert!(ip_allowed(None, ip("203.0.113.7")));
-        assert!(ip_allowed(Some("203.0.113.0/24"), ip("203.0.113.7")));
-        assert!(!ip_allowed(Some("198.51.100.0/24"), ip("203.0.113.7")));
-        assert!(ip_allowed(
-            Some("198.51.100.0/24 2001:db8::/32"),
-            ip("2001:db8::1")
-        ));
-        assert!(!ip_allowed(Some("198.51.100.0/24"), None));
-    }
 }

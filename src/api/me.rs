@@ -8,7 +8,7 @@ use actix_web::HttpResponse;
 use super::auth::{Authorized, need};
 use super::error::ApiError;
 use super::render::JsonWriter;
-use crate::web::timefmt;
+use crate::timefmt;
 
 /// The key's team, name, mode, environment, scopes and expiry.
 pub async fn show(auth: Authorized<need::AnyKey>) -> Result<HttpResponse, ApiError> {

@@ -7,11 +7,11 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde_json::Value;
 
-use super::auth::Tenant;
 use super::error::ApiError;
 use super::render;
 use super::request::{Fields, Page, paginate};
 use crate::db::DbConnection;
+use crate::domain::tenant::Tenant;
 use crate::error::{AppError, with_read, with_write};
 use crate::models::tenant::TenantRow;
 use crate::state::AppState;

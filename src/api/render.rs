@@ -4,7 +4,7 @@ use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use serde_json::{Value, json};
 
-use crate::web::timefmt;
+use crate::timefmt;
 
 /// `2026-01-15T10:00:00Z`, or null.
 pub fn time(unix: Option<i64>) -> Value {

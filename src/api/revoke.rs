@@ -24,7 +24,7 @@ pub async fn revoke(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
-    let ip_addr = super::auth::client_ip(&req, &state.config.trusted_proxies);
+    let ip_addr = crate::net::client_ip(&req, &state.config.trusted_proxies);
     if let Some(wait) = state.probes.api_keys.check(ip_addr, now) {
         return Err(ApiError::TooManyFailures { retry_after: wait });
     }

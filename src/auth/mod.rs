@@ -1,6 +1,6 @@
-//! Who is asking: passwords, sessions, CSRF and the signed-in user extractor.
+//! Who is asking: passwords, the session store, CSRF. (The dashboard's signed-in-user
+//! extractor is `web::current_user`.)
 
 pub mod csrf;
-pub mod current_user;
 pub mod password;
 pub mod session_store;

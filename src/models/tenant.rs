@@ -3,8 +3,8 @@
 
 use diesel::QueryResult;
 
-use crate::api::auth::Tenant;
 use crate::db::DbConnection;
+use crate::domain::tenant::Tenant;
 
 /// A row that belongs to one team and one mode.
 pub trait TenantRow: Sized + Send + 'static {
@@ -42,7 +42,7 @@ macro_rules! tenant_row {
 
             fn page(
                 c: &mut $crate::db::DbConnection,
-                t: &$crate::api::auth::Tenant,
+                t: &$crate::domain::tenant::Tenant,
                 cursor: Option<(i64, String)>,
                 limit: i64,
             ) -> diesel::QueryResult<Vec<Self>> {
@@ -67,7 +67,7 @@ macro_rules! tenant_row {
 
             fn find(
                 c: &mut $crate::db::DbConnection,
-                t: &$crate::api::auth::Tenant,
+                t: &$crate::domain::tenant::Tenant,
                 id: &str,
             ) -> diesel::QueryResult<Option<Self>> {
                 use diesel::prelude::*;
@@ -83,7 +83,7 @@ macro_rules! tenant_row {
 
             fn delete(
                 c: &mut $crate::db::DbConnection,
-                t: &$crate::api::auth::Tenant,
+                t: &$crate::domain::tenant::Tenant,
                 id: &str,
             ) -> diesel::QueryResult<bool> {
                 use diesel::prelude::*;

@@ -12,9 +12,7 @@ use super::error::PageError;
 use super::form::{FormData, UploadForm};
 use super::htmx::Htmx;
 use super::layout::{PageCtx, set_flash};
-use super::timefmt::TimeView;
 use super::urls;
-use crate::auth::current_user::SignedIn;
 use crate::db::write_tx;
 use crate::domain::brand::{HexColor, mentions_javascript_url, parse_host, sniff_logo};
 use crate::domain::ids::UserId;
@@ -26,6 +24,8 @@ use crate::models::invitation::{Invitation, Target};
 use crate::models::team::Team;
 use crate::render;
 use crate::state::AppState;
+use crate::timefmt::TimeView;
+use crate::web::current_user::SignedIn;
 
 fn see_other(url: &str) -> HttpResponse {
     HttpResponse::SeeOther()

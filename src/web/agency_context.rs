@@ -1,11 +1,11 @@
 //! Loading the agency named in the URL, for one of its members; anyone else gets 404.
 
-use crate::auth::current_user::SignedIn;
 use crate::domain::role::AgencyRole;
 use crate::error::with_read;
 use crate::models::agency::{Agency, AgencyActor};
 use crate::models::team::{AgencyRef, MemberTeam, Team};
 use crate::state::AppState;
+use crate::web::current_user::SignedIn;
 
 use super::brand::Brand;
 use super::error::PageError;

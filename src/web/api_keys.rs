@@ -11,9 +11,7 @@ use super::form::FormData;
 use super::htmx::Htmx;
 use super::layout::{PageCtx, set_flash};
 use super::team_context::TeamCtx;
-use super::timefmt::{self, TimeView};
 use super::urls;
-use crate::auth::current_user::SignedIn;
 use crate::db::write_tx;
 use crate::domain::api_key_secret::{ApiKeySecret, EnvLabel, KeyMode};
 use crate::domain::ids::ApiKeyId;
@@ -24,6 +22,8 @@ use crate::models::api_key::{ApiKey, KeySettings, KeyStatus, KeyWithCreator, Key
 use crate::models::audit::Actor;
 use crate::render;
 use crate::state::AppState;
+use crate::timefmt::{self, TimeView};
+use crate::web::current_user::SignedIn;
 
 /// A retiring key used more recently than this counts as "still in use".
 pub const STILL_IN_USE: i64 = 3600;

@@ -11,10 +11,10 @@ use super::layout::PageCtx;
 use super::team_context::TeamCtx;
 use crate::api::ROUTES;
 use crate::api::error::ApiError;
-use crate::auth::current_user::SignedIn;
 use crate::domain::scope::Scope;
 use crate::render;
 use crate::state::AppState;
+use crate::web::current_user::SignedIn;
 
 /// One row of the reference.
 pub struct RouteRow {

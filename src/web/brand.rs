@@ -12,47 +12,7 @@ use crate::error::with_read;
 use crate::models::agency::Agency;
 use crate::state::AppState;
 
-/// Our own product name, shown only where no agency brand applies.
-pub const PRODUCT: &str = "Latchkey";
-
-/// What the layouts need to draw the brand.
-#[derive(Debug, Clone)]
-pub struct Brand {
-    /// Product name ("Latchkey" or the agency's).
-    pub product: String,
-    /// The letter in the brand mark when there is no logo.
-    pub initial: String,
-    /// Logo URL (versioned).
-    pub logo_url: Option<String>,
-    /// Brand stylesheet URL (versioned), when the agency chose a colour.
-    pub css_url: Option<String>,
-    /// "Powered by Latchkey" under the brand (opt-in for agencies).
-    pub powered_by: bool,
-    /// Where clients ask for help.
-    pub support_email: Option<String>,
-    /// The agency whose brand this is.
-    pub agency_id: Option<String>,
-    /// The agency host name the request came in on, when that chose the brand.
-    pub host: Option<String>,
-    /// `latchkey demo`: every page carries a banner saying so.
-    pub demo: bool,
-}
-
-impl Default for Brand {
-    fn default() -> Self {
-        Self {
-            product: PRODUCT.to_owned(),
-            initial: "L".to_owned(),
-            logo_url: None,
-            css_url: None,
-            powered_by: false,
-            support_email: None,
-            agency_id: None,
-            host: None,
-            demo: false,
-        }
-    }
-}
+pub use crate::domain::brand::{Brand, HostBrands, PRODUCT};
 
 impl Brand {
     /// An agency's brand.
@@ -134,35 +94,6 @@ impl Brand {
     pub fn for_state(mut self, state: &AppState) -> Self {
         self.demo = state.config.demo;
         self
-    }
-}
-
-/// The brand each agency host name showed last, for pages drawn while the database is away.
-#[derive(Default)]
-pub struct HostBrands {
-    brands: std::sync::Mutex<std::collections::HashMap<String, Brand>>,
-}
-
-impl HostBrands {
-    /// Most host names remembered (beyond it the memory starts over).
-    const MAX: usize = 4096;
-
-    /// Notes the brand `host` was drawn in, if an agency's host name chose it.
-    pub fn remember(&self, host: &str, brand: &Brand) {
-        if brand.host.as_deref() != Some(host) {
-            return;
-        }
-        if let Ok(mut brands) = self.brands.lock() {
-            if brands.len() >= Self::MAX && !brands.contains_key(host) {
-                brands.clear();
-            }
-            brands.insert(host.to_owned(), brand.clone());
-        }
-    }
-
-    /// The brand `host` was last drawn in, if an agency's host name chose it.
-    pub fn recall(&self, host: &str) -> Option<Brand> {
-        self.brands.lock().ok()?.get(host).cloned()
     }
 }
 

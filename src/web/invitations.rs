@@ -17,7 +17,6 @@ use super::layout::set_flash;
 use super::sign_in::{safe_next, sign_in_session};
 use super::urls;
 use crate::auth::csrf;
-use crate::auth::current_user::session_user;
 use crate::db::write_tx;
 use crate::domain::ids::UserId;
 use crate::domain::inputs::{Name, Password};
@@ -30,6 +29,7 @@ use crate::models::team::{Team, add_member};
 use crate::models::user::{NewUser, User};
 use crate::render;
 use crate::state::AppState;
+use crate::web::current_user::session_user;
 
 /// `?token=…`
 #[derive(Deserialize)]

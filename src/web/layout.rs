@@ -8,7 +8,7 @@ use super::brand::Brand;
 use super::team_context::TeamCtx;
 use super::urls;
 use crate::auth::csrf;
-use crate::auth::current_user::SignedIn;
+use crate::web::current_user::SignedIn;
 
 const FLASH: &str = "flash";
 

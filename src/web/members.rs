@@ -11,9 +11,7 @@ use super::form::FormData;
 use super::htmx::Htmx;
 use super::layout::{PageCtx, set_flash};
 use super::team_context::TeamCtx;
-use super::timefmt::TimeView;
 use super::urls;
-use crate::auth::current_user::SignedIn;
 use crate::db::write_tx;
 use crate::domain::ids::{InvitationId, UserId};
 use crate::domain::inputs::Email;
@@ -24,6 +22,8 @@ use crate::models::team::Team;
 use crate::models::user::User;
 use crate::render;
 use crate::state::AppState;
+use crate::timefmt::TimeView;
+use crate::web::current_user::SignedIn;
 
 /// One member row.
 pub struct MemberRow {

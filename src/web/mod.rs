@@ -5,6 +5,7 @@ pub mod agency_context;
 pub mod api_keys;
 pub mod api_reference;
 pub mod brand;
+pub mod current_user;
 pub mod error;
 pub mod form;
 pub mod htmx;
@@ -15,7 +16,6 @@ pub mod sign_in;
 pub mod team_context;
 pub mod team_settings;
 pub mod teams;
-pub mod timefmt;
 pub mod urls;
 
 use actix_web::dev::Handler;

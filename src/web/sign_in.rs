@@ -14,7 +14,6 @@ use super::form::FormData;
 use super::htmx::Htmx;
 use super::urls;
 use crate::auth::csrf;
-use crate::auth::current_user::{SIGNED_IN_AT, session_user};
 use crate::auth::session_store::USER_ID;
 use crate::db::write_tx;
 use crate::domain::ids::UserId;
@@ -26,6 +25,7 @@ use crate::models::user::{NewUser, User};
 use crate::models::{setup, throttle};
 use crate::render;
 use crate::state::AppState;
+use crate::web::current_user::{SIGNED_IN_AT, session_user};
 
 /// Query of the set-up and sign-in pages.
 #[derive(Deserialize)]
@@ -262,7 +262,7 @@ pub async fn login_submit(
             )?);
         }
     };
-    let ip = crate::api::auth::client_ip(&req, &state.config.trusted_proxies);
+    let ip = crate::net::client_ip(&req, &state.config.trusted_proxies);
     let attempt = std::sync::Arc::new(throttle::Attempt::new(ip, email.as_str()));
     let addr = email.as_str().to_owned();
     let a = attempt.clone();

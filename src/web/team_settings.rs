@@ -10,13 +10,13 @@ use super::htmx::Htmx;
 use super::layout::{PageCtx, set_flash};
 use super::team_context::TeamCtx;
 use super::urls;
-use crate::auth::current_user::SignedIn;
 use crate::db::write_tx;
 use crate::domain::inputs::{Name, parse_rate_limit};
 use crate::error::{AppError, with_write};
 use crate::models::team::Team;
 use crate::render;
 use crate::state::AppState;
+use crate::web::current_user::SignedIn;
 
 #[derive(Template)]
 #[template(path = "teams/settings.html", blocks = ["content"])]

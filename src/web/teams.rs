@@ -11,7 +11,6 @@ use super::htmx::Htmx;
 use super::layout::set_flash;
 use super::urls;
 use crate::auth::csrf;
-use crate::auth::current_user::SignedIn;
 use crate::db::write_tx;
 use crate::domain::inputs::Name;
 use crate::error::{AppError, with_write};
@@ -20,6 +19,7 @@ use crate::models::audit::Actor;
 use crate::models::team::Team;
 use crate::render;
 use crate::state::AppState;
+use crate::web::current_user::SignedIn;
 
 #[derive(Template)]
 #[template(path = "teams/new.html", blocks = ["content"])]

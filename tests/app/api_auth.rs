@@ -92,7 +92,7 @@ async fn me_describes_the_calling_key() {
                     "mode": "live",
                     "environment": "prod",
                     "scopes": ["admin"],
-                    "created_at": latchkey::web::timefmt::iso(created_at),
+                    "created_at": latchkey::timefmt::iso(created_at),
                     "expires_at": "2027-01-15T08:00:00Z",
                     "retiring_until": null,
                 }

@@ -7,7 +7,7 @@ use std::pin::Pin;
 use actix_session::{Session, SessionExt};
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 
-use super::session_store::USER_ID;
+use crate::auth::session_store::USER_ID;
 use crate::domain::ids::UserId;
 use crate::models::user::User;
 use crate::state::AppState;
