@@ -4,12 +4,11 @@
 
 use std::net::IpAddr;
 
+use diesel::QueryResult;
 use rustc_hash::FxHashMap;
 
-use diesel::prelude::*;
-
-use crate::db::schema::api_keys;
-use crate::db::{DbConnection, write_tx};
+use crate::db::DbConnection;
+use crate::models::api_key_usage::{self, KeyUsage};
 use crate::slots::{Slots, WORKER_SLOTS};
 
 #[derive(Default)]
@@ -27,120 +26,6 @@ impl Pending {
             None => self.per_hour.push((hour, requests)),
         }
     }
-}
-
-/// Ids per existence query.
-const ID_CHUNK: usize = 500;
-
-/// Rows per multi-row UPDATE / upsert: one prepared statement per chunk instead of two per key
-/// (re-preparing per key was 13–20 % of server CPU under load), well under SQLite's and
-/// PostgreSQL's bind-parameter limits (3 per row).
-const ROWS_PER_STATEMENT: usize = 200;
-
-/// `(?, ?, ?), (?, ?, ?)…` for SQLite; `($1::text, $2::bigint, $3::text)…` for PostgreSQL, whose
-/// VALUES list needs the types spelled out.
-fn values_list(rows: usize, pg_types: Option<[&str; 3]>) -> String {
-    let mut out = String::with_capacity(rows * 24);
-    for r in 0..rows {
-        if r > 0 {
-            out.push_str(", ");
-        }
-        match pg_types {
-            None => out.push_str("(?, ?, ?)"),
-            Some(t) => {
-                let n = r * 3;
-                out.push_str(&format!(
-                    "(${}::{}, ${}::{}, ${}::{})",
-                    n + 1,
-                    t[0],
-                    n + 2,
-                    t[1],
-                    n + 3,
-                    t[2]
-                ));
-            }
-        }
-    }
-    out
-}
-
-/// Last use per key, newest wins (a slower node's older flush never moves it backwards).
-fn update_sql(rows: usize, pg: bool) -> String {
-    if pg {
-        format!(
-            "UPDATE api_keys SET last_used_at = v.t, last_used_ip = v.ip \
-             FROM (VALUES {}) AS v(id, t, ip) \
-             WHERE api_keys.id = v.id \
-             AND (api_keys.last_used_at IS NULL OR api_keys.last_used_at <= v.t)",
-            values_list(rows, Some(["text", "bigint", "text"]))
-        )
-    } else {
-        format!(
-            "WITH v(id, t, ip) AS (VALUES {}) \
-             UPDATE api_keys SET last_used_at = v.t, last_used_ip = v.ip FROM v \
-             WHERE api_keys.id = v.id \
-             AND (api_keys.last_used_at IS NULL OR api_keys.last_used_at <= v.t)",
-            values_list(rows, None)
-        )
-    }
-}
-
-/// Requests per key per hour, added to what earlier flushes stored.
-fn upsert_sql(rows: usize, pg: bool) -> String {
-    format!(
-        "INSERT INTO api_key_usage (api_key_id, hour, requests) VALUES {} \
-         ON CONFLICT (api_key_id, hour) \
-         DO UPDATE SET requests = api_key_usage.requests + excluded.requests",
-        values_list(rows, pg.then_some(["text", "bigint", "bigint"]))
-    )
-}
-
-/// Writes one batch on a concrete connection (expanded once per backend): which keys still
-/// exist (a key deleted meanwhile has nothing left to count), then chunked multi-row
-/// statements for last use and hourly counts.
-macro_rules! write_batch {
-    ($c:expr, $batch:expr, $backend:ty, $pg:expr) => {{
-        use diesel::sql_types::{BigInt, Nullable, Text};
-        let c = $c;
-        let batch: &Batch = $batch;
-        let ids: Vec<&String> = batch.keys().collect();
-        let mut live: std::collections::HashSet<String> = std::collections::HashSet::new();
-        for chunk in ids.chunks(ID_CHUNK) {
-            live.extend(
-                api_keys::table
-                    .filter(api_keys::id.eq_any(chunk))
-                    .select(api_keys::id)
-                    .load::<String>(c)?,
-            );
-        }
-        let keys: Vec<(&String, &Pending)> =
-            batch.iter().filter(|(id, _)| live.contains(*id)).collect();
-        for chunk in keys.chunks(ROWS_PER_STATEMENT) {
-            let mut q = diesel::sql_query(update_sql(chunk.len(), $pg)).into_boxed::<$backend>();
-            for (id, p) in chunk {
-                q = q
-                    .bind::<Text, _>(id.as_str())
-                    .bind::<BigInt, _>(p.last_used_at)
-                    .bind::<Nullable<Text>, _>(p.last_ip.map(|ip| ip.to_string()));
-            }
-            q.execute(c)?;
-        }
-        let counts: Vec<(&String, i64, i64)> = keys
-            .iter()
-            .flat_map(|(id, p)| p.per_hour.iter().map(move |(h, n)| (*id, *h, *n)))
-            .collect();
-        for chunk in counts.chunks(ROWS_PER_STATEMENT) {
-            let mut q = diesel::sql_query(upsert_sql(chunk.len(), $pg)).into_boxed::<$backend>();
-            for (id, hour, n) in chunk {
-                q = q
-                    .bind::<Text, _>(id.as_str())
-                    .bind::<BigInt, _>(*hour)
-                    .bind::<BigInt, _>(*n);
-            }
-            q.execute(c)?;
-        }
-        Ok::<usize, diesel::result::Error>(live.len())
-    }};
 }
 
 /// The in-memory buffer: one map per worker thread (no lock shared between workers on the
@@ -207,10 +92,17 @@ impl UsageRecorder {
         if batch.is_empty() {
             return Ok(0);
         }
-        let result = write_tx(conn, |c| match c {
-            DbConnection::Sqlite(c) => write_batch!(c, &batch, diesel::sqlite::Sqlite, false),
-            DbConnection::Postgres(c) => write_batch!(c, &batch, diesel::pg::Pg, true),
-        });
+        let rows: Vec<KeyUsage<'_>> = batch
+            .iter()
+            .map(|(id, p)| KeyUsage {
+                id,
+                last_used_at: p.last_used_at,
+                last_ip: p.last_ip,
+                per_hour: &p.per_hour,
+            })
+            .collect();
+        let result = api_key_usage::write(conn, &rows);
+        drop(rows);
         match result {
             Ok(n) => Ok(n),
             Err(e) => {

@@ -3,6 +3,7 @@
 pub mod agency;
 pub mod agent_loop;
 pub mod api_key;
+pub mod api_key_usage;
 pub mod audit;
 pub mod bot;
 pub mod channel;
