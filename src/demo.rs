@@ -4,7 +4,6 @@
 
 use diesel::prelude::*;
 
-use crate::db::schema::{api_key_usage, api_keys};
 use crate::db::{DbConnection, write_tx};
 use crate::domain::api_key_secret::{EnvLabel, KeyMode};
 use crate::domain::ids::{ApiKeyId, TeamId, UserId};
@@ -13,6 +12,7 @@ use crate::domain::scope::{Scope, ScopeSet};
 use crate::error::AppError;
 use crate::models::agency::{Agency, AgencyActor, BrandSettings, add_operator};
 use crate::models::api_key::{ApiKey, KeySettings};
+use crate::models::api_key_usage;
 use crate::models::audit::Actor;
 use crate::models::team::{Team, add_member};
 use crate::models::user::{NewUser, User};
@@ -129,12 +129,7 @@ fn key(
         ApiKey::insert(c, &ApiKeyId::generate(), team, &settings, Some(by), created)
             .map_err(|_| AppError::Internal("demo key insert failed".into()))?;
     if let Some(ago) = spec.last_used_ago {
-        diesel::update(api_keys::table.find(&key.id))
-            .set((
-                api_keys::last_used_at.eq(now - ago),
-                api_keys::last_used_ip.eq(spec.ip),
-            ))
-            .execute(c)?;
+        api_key_usage::set_last_use(c, &key.id, now - ago, Some(spec.ip))?;
     }
     Actor {
         team: team.clone(),
@@ -155,20 +150,15 @@ fn key(
 /// Hourly request counts for the last two days, shaped like a working day.
 fn usage(c: &mut DbConnection, key_id: &str, now: i64, scale: i64) -> QueryResult<()> {
     let this_hour = now - now.rem_euclid(HOUR);
-    for h in 0..48 {
-        let hour = this_hour - h * HOUR;
-        let hour_of_day = (hour / HOUR).rem_euclid(24);
-        let busy = if (8..19).contains(&hour_of_day) { 5 } else { 1 };
-        let requests = scale * busy * (10 + (h * 7) % 13);
-        diesel::insert_into(api_key_usage::table)
-            .values((
-                api_key_usage::api_key_id.eq(key_id),
-                api_key_usage::hour.eq(hour),
-                api_key_usage::requests.eq(requests),
-            ))
-            .execute(c)?;
-    }
-    Ok(())
+    let counts: Vec<(i64, i64)> = (0..48)
+        .map(|h| {
+            let hour = this_hour - h * HOUR;
+            let hour_of_day = (hour / HOUR).rem_euclid(24);
+            let busy = if (8..19).contains(&hour_of_day) { 5 } else { 1 };
+            (hour, scale * busy * (10 + (h * 7) % 13))
+        })
+        .collect();
+    api_key_usage::insert_hours(c, key_id, &counts)
 }
 
 /// Creates every demo row in one transaction. `password_hash` is the hash of

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use diesel::prelude::*;
 
-use crate::db::schema::api_keys;
+use crate::db::schema::{api_key_usage, api_keys};
 use crate::db::{DbConnection, write_tx};
 
 /// One key's usage since the last flush.
@@ -140,4 +140,36 @@ pub fn write(conn: &mut DbConnection, rows: &[KeyUsage<'_>]) -> QueryResult<usiz
         DbConnection::Sqlite(c) => write_batch!(c, rows, diesel::sqlite::Sqlite, false),
         DbConnection::Postgres(c) => write_batch!(c, rows, diesel::pg::Pg, true),
     })
+}
+
+/// Sets a key's last use directly, inside the caller's transaction (sample data: the demo).
+pub fn set_last_use(
+    conn: &mut DbConnection,
+    key_id: &str,
+    at: i64,
+    ip: Option<&str>,
+) -> QueryResult<()> {
+    diesel::update(api_keys::table.find(key_id))
+        .set((api_keys::last_used_at.eq(at), api_keys::last_used_ip.eq(ip)))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Stores hourly counts `(hour, requests)` of a key as given, inside the caller's transaction
+/// (sample data: the demo).
+pub fn insert_hours(
+    conn: &mut DbConnection,
+    key_id: &str,
+    counts: &[(i64, i64)],
+) -> QueryResult<()> {
+    for (hour, requests) in counts {
+        diesel::insert_into(api_key_usage::table)
+            .values((
+                api_key_usage::api_key_id.eq(key_id),
+                api_key_usage::hour.eq(hour),
+                api_key_usage::requests.eq(requests),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
 }
