@@ -199,6 +199,7 @@ fn connection_limit(workers: usize) -> usize {
 
 /// Raises the soft `RLIMIT_NOFILE` to the hard limit (as Go and nginx do); returns the limit now
 /// in force.
+#[allow(unsafe_code)]
 fn raise_open_file_limit() -> Option<u64> {
     #[cfg(unix)]
     // SAFETY: getrlimit/setrlimit read and write a plain struct we own.

@@ -52,6 +52,7 @@ fn hash_blocking(params: PasswordParams, password: &str) -> Result<String, AppEr
 
 /// Lowers the calling thread's CPU priority (Linux: `setpriority` on a thread id is per
 /// thread). Best effort: an unprivileged process may always lower its own priority.
+#[allow(unsafe_code)]
 fn lower_priority() {
     #[cfg(target_os = "linux")]
     // SAFETY: plain system calls on the calling thread's own id; no memory is shared.

@@ -6,8 +6,6 @@ mod pool;
 pub mod schema;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
-use diesel::pg::PgConnection;
-use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 pub use outage::Outage;
@@ -16,14 +14,23 @@ pub use pool::{DbManager, DbPool, PoolConn, PoolSettings};
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
-/// A connection to whichever backend `DATABASE_URL` names.
-#[derive(diesel::MultiConnection)]
-pub enum DbConnection {
-    /// Embedded, zero set-up default.
-    Sqlite(SqliteConnection),
-    /// For several nodes sharing one database.
-    Postgres(PgConnection),
+mod connection {
+    // The derive generates a backend type and helpers of its own, undocumented.
+    #![allow(missing_docs)]
+    use diesel::pg::PgConnection;
+    use diesel::sqlite::SqliteConnection;
+
+    /// A connection to whichever backend `DATABASE_URL` names.
+    #[derive(diesel::MultiConnection)]
+    pub enum DbConnection {
+        /// Embedded, zero set-up default.
+        Sqlite(SqliteConnection),
+        /// For several nodes sharing one database.
+        Postgres(PgConnection),
+    }
 }
+
+pub use connection::DbConnection;
 
 /// Seconds libpq may take to open a connection (unless the URL says otherwise).
 const PG_CONNECT_TIMEOUT_SECS: u32 = 5;

@@ -378,6 +378,7 @@ impl PgCluster {
         cluster
     }
 
+    #[allow(unsafe_code)]
     fn as_root(&self) -> bool {
         // SAFETY: getuid has no preconditions.
         unsafe { libc::getuid() == 0 }

@@ -1,4 +1,6 @@
 //! The one integration test binary. Every test drives the real `build_app`.
+// Helpers, not only `#[test]` functions, may expect: a failure there is the test failing.
+#![allow(clippy::expect_used)]
 
 mod helpers;
 mod isolation;
