@@ -3,6 +3,10 @@
 
 use crate::db::{DbConnection, DbPool, Outage};
 
+/// Seconds a client is asked to wait (`Retry-After`) after a 503: the same on both surfaces
+/// and on `/readyz`.
+pub const RETRY_AFTER_UNAVAILABLE: u32 = 5;
+
 /// Anything that can go wrong below the handlers.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {

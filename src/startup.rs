@@ -81,13 +81,11 @@ pub fn build_app(
                             // request is gone; the page carries its own security headers.)
                             Err(e) => {
                                 let page = session_store_failed(&e);
-                                let brand = match (&host, &state) {
-                                    (Some(h), Some(state)) => state
-                                        .host_brands
-                                        .recall(h)
-                                        .unwrap_or_default()
-                                        .for_state(state),
-                                    _ => Default::default(),
+                                let brand = match &state {
+                                    Some(state) => {
+                                        crate::web::brand::Brand::last_known(state, host.as_deref())
+                                    }
+                                    None => Default::default(),
                                 };
                                 return Err(crate::web::error::BrandedPageError(page, brand).into());
                             }
@@ -191,14 +189,11 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         Ok(()) => res.body("ready\n"),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            res.insert_header((
-                header::RETRY_AFTER,
-                crate::web::error::RETRY_AFTER_UNAVAILABLE,
-            ))
-            .body(format!(
-                "not ready: {}\n",
-                e.outage().map_or("internal error", |o| o.as_str())
-            ))
+            res.insert_header((header::RETRY_AFTER, crate::error::RETRY_AFTER_UNAVAILABLE))
+                .body(format!(
+                    "not ready: {}\n",
+                    e.outage().map_or("internal error", |o| o.as_str())
+                ))
         }
     }
 }

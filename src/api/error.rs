@@ -222,7 +222,7 @@ impl ResponseError for ApiError {
                 ));
             }
             Self::ServiceUnavailable(_) => {
-                res.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
+                res.insert_header((header::RETRY_AFTER, crate::error::RETRY_AFTER_UNAVAILABLE));
             }
             _ => {}
         }

@@ -85,9 +85,17 @@ impl Brand {
                     state.host_brands.remember(&host, &brand);
                     brand
                 }
-                Err(_) => state.host_brands.recall(&host).unwrap_or_default(),
+                Err(_) => return Self::last_known(state, Some(&host)),
             };
         brand.for_state(state)
+    }
+
+    /// The brand `host` was last drawn in (Latchkey's if none or unknown), without asking the
+    /// database: for pages drawn while it cannot be asked.
+    pub fn last_known(state: &AppState, host: Option<&str>) -> Self {
+        host.and_then(|h| state.host_brands.recall(h))
+            .unwrap_or_default()
+            .for_state(state)
     }
 
     /// Marks the brand of a demo server (the banner).

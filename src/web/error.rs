@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, ResponseError};
 use askama::Template;
 
 use crate::db::Outage;
-use crate::error::AppError;
+use crate::error::{AppError, RETRY_AFTER_UNAVAILABLE};
 
 /// A dashboard request that cannot be served.
 #[derive(Debug, thiserror::Error)]
@@ -71,9 +71,6 @@ impl From<AppError> for PageError {
         }
     }
 }
-
-/// Seconds a client is asked to wait before retrying after a 503.
-pub const RETRY_AFTER_UNAVAILABLE: u32 = 5;
 
 /// Title and message of a 503 page, by cause.
 fn unavailable_words(outage: Option<Outage>) -> (&'static str, &'static str) {
