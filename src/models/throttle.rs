@@ -16,8 +16,8 @@ use std::net::IpAddr;
 use diesel::prelude::*;
 
 use super::sha256_hex;
-use crate::db::DbConnection;
 use crate::db::schema::{login_known_addresses, login_throttles};
+use crate::db::{DbConnection, write_tx};
 use crate::domain::net::address_bucket;
 
 /// Failures allowed per address and e-mail before waits begin.
@@ -130,31 +130,35 @@ fn bump(conn: &mut DbConnection, key: &str, now: i64) -> QueryResult<()> {
     Ok(())
 }
 
-/// Counts a failed attempt in all three counters (call inside a write transaction).
+/// Counts a failed attempt in all three counters, in one transaction.
 pub fn record_failure(conn: &mut DbConnection, attempt: &Attempt, now: i64) -> QueryResult<()> {
-    bump(conn, &attempt.pair, now)?;
-    bump(conn, &attempt.email, now)?;
-    bump(conn, &attempt.address, now)
+    write_tx(conn, |c| {
+        bump(c, &attempt.pair, now)?;
+        bump(c, &attempt.email, now)?;
+        bump(c, &attempt.address, now)
+    })
 }
 
 /// After a successful sign-in: forgets this address's failures for the account and remembers
-/// the address as the account's own (call inside a write transaction). The e-mail's own count
+/// the address as the account's own, in one transaction. The e-mail's own count
 /// stays: a guesser spread over many addresses must not get a fresh allowance each time the
 /// owner signs in; it ages out a day after the last failure.
 pub fn succeeded(conn: &mut DbConnection, attempt: &Attempt, now: i64) -> QueryResult<()> {
-    diesel::delete(login_throttles::table.find(&attempt.pair)).execute(conn)?;
-    let updated = diesel::update(login_known_addresses::table.find(&attempt.known))
-        .set(login_known_addresses::last_success_at.eq(now))
-        .execute(conn)?;
-    if updated == 0 {
-        diesel::insert_into(login_known_addresses::table)
-            .values((
-                login_known_addresses::digest.eq(&attempt.known),
-                login_known_addresses::last_success_at.eq(now),
-            ))
-            .execute(conn)?;
-    }
-    Ok(())
+    write_tx(conn, |c| {
+        diesel::delete(login_throttles::table.find(&attempt.pair)).execute(c)?;
+        let updated = diesel::update(login_known_addresses::table.find(&attempt.known))
+            .set(login_known_addresses::last_success_at.eq(now))
+            .execute(c)?;
+        if updated == 0 {
+            diesel::insert_into(login_known_addresses::table)
+                .values((
+                    login_known_addresses::digest.eq(&attempt.known),
+                    login_known_addresses::last_success_at.eq(now),
+                ))
+                .execute(c)?;
+        }
+        Ok(())
+    })
 }
 
 #[cfg(test)]

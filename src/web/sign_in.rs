@@ -284,7 +284,7 @@ pub async fn login_submit(
     match (ok, user) {
         (true, Some(user)) => {
             with_write(&state.pool, move |c| {
-                Ok(write_tx(c, |c| throttle::succeeded(c, &attempt, now))?)
+                Ok(throttle::succeeded(c, &attempt, now)?)
             })
             .await?;
             sign_in_session(&session, &user.user_id(), now)?;
@@ -292,7 +292,7 @@ pub async fn login_submit(
         }
         _ => {
             with_write(&state.pool, move |c| {
-                Ok(write_tx(c, |c| throttle::record_failure(c, &attempt, now))?)
+                Ok(throttle::record_failure(c, &attempt, now)?)
             })
             .await?;
             Ok(render!(
