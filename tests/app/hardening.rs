@@ -10,6 +10,14 @@ use serde_json::json;
 
 use crate::helpers::{KeySpec, PASSWORD, TestApp, backends, each_db, each_db_with};
 
+/// A well-formed key (checksum and all) that no team holds: what a guesser would send.
+fn unknown_key() -> String {
+    use latchkey::domain::api_key_secret::{ApiKeySecret, KeyMode};
+    ApiKeySecret::generate(KeyMode::Live, None)
+        .expose()
+        .to_owned()
+}
+
 fn admin(team: &str) -> KeySpec<'_> {
     KeySpec {
         team,
@@ -131,7 +139,7 @@ async fn guessing_keys_from_one_address_is_braked_with_429_and_valid_keys_elsewh
         |app| async move {
             let slug = app.set_up("ada@example.com", "Acme").await;
             let (_, key) = app.make_key(admin(&slug));
-            let guess = "sk_live_0000000000000000000000000000000000000000";
+            let guess = &unknown_key();
             for _ in 0..20 {
                 app.api("GET", "/me", guess, None).await.assert_status(401);
             }
@@ -168,7 +176,7 @@ async fn guessing_keys_from_one_address_is_braked_with_429_and_valid_keys_elsewh
 
 /// A guessed key, sent as if forwarded for `client`.
 async fn guess_forwarded_for(app: &TestApp, client: &str) -> crate::helpers::Resp {
-    let guess = "sk_live_0000000000000000000000000000000000000000";
+    let guess = unknown_key();
     app.send(
         TestRequest::get()
             .uri("/v1/me")
