@@ -6,16 +6,17 @@ use diesel::prelude::*;
 
 use crate::db::{DbConnection, write_tx};
 use crate::domain::api_key_secret::{EnvLabel, KeyMode};
+use crate::domain::audit::{Actor, AuditAction, Change, Owner, Target, Who};
 use crate::domain::ids::{ApiKeyId, TeamId, UserId};
 use crate::domain::role::{AgencyRole, Role};
 use crate::domain::scope::{Scope, ScopeSet};
 use crate::error::AppError;
-use crate::models::agency::{Agency, AgencyActor, BrandSettings, add_operator};
+use crate::models::agency::{Agency, BrandSettings, add_operator};
 use crate::models::api_key::{ApiKey, KeySettings};
 use crate::models::api_key_usage;
-use crate::models::audit::Actor;
 use crate::models::team::{Team, add_member};
 use crate::models::user::{NewUser, User};
+use crate::ops;
 
 /// The password of every demo account (printed at start and in the README).
 pub const DEMO_PASSWORD: &str = "latchkey-demo-password";
@@ -131,19 +132,20 @@ fn key(
     if let Some(ago) = spec.last_used_ago {
         api_key_usage::set_last_use(c, &key.id, now - ago, Some(spec.ip))?;
     }
-    Actor {
-        team: team.clone(),
-        user: Some(by.clone()),
-        agency: None,
-        ip: Some("198.51.100.23".into()),
-        at: created,
-    }
-    .record(
-        c,
-        "api_key.created",
-        Some(&key.id),
-        Some(format!("name={}; scopes={}", key.name, key.scopes)),
-    )?;
+    let actor = demo_actor(c, by, created)?;
+    let change = Change::new(
+        AuditAction::ApiKeyCreated,
+        Target::new("api_key", key.id.clone(), key.name.clone()),
+    )
+    .with("mode", key.mode.clone())
+    .with(
+        "scopes",
+        key.scope_set()
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>(),
+    );
+    ops::record(c, &Owner::Team(team.clone()), &actor, &change)?;
     Ok((key, secret.expose().to_owned()))
 }
 
@@ -323,16 +325,21 @@ pub fn seed(c: &mut DbConnection, password_hash: &str, now: i64) -> Result<Seede
         )
         .map_err(|_| AppError::Internal("demo brand".into()))?;
         Agency::set_logo(c, &agency_id, Some((LOGO, "image/png")))?;
-        let operator = AgencyActor {
-            agency: agency_id.clone(),
-            user: nora.clone(),
-            ip: Some("198.51.100.23".into()),
-            at: now - 160 * DAY,
-        };
+        let agency_log = Owner::Agency(agency_id.clone());
         let harbor = Team::create(c, "Harbor Coffee", Some(&agency.id), now - 160 * DAY)?;
-        operator.record(c, "client.created", Some(&harbor.team_id()), None)?;
+        let created = Change::new(
+            AuditAction::ClientCreated,
+            Target::new("client", harbor.id.clone(), harbor.name.clone()),
+        );
+        let actor = demo_actor(c, &nora, now - 160 * DAY)?;
+        ops::record(c, &agency_log, &actor, &created)?;
         let atlas = Team::create(c, "Atlas Outfitters", Some(&agency.id), now - 95 * DAY)?;
-        operator.record(c, "client.created", Some(&atlas.team_id()), None)?;
+        let created = Change::new(
+            AuditAction::ClientCreated,
+            Target::new("client", atlas.id.clone(), atlas.name.clone()),
+        );
+        let actor = demo_actor(c, &nora, now - 95 * DAY)?;
+        ops::record(c, &agency_log, &actor, &created)?;
         add_member(c, &harbor.team_id(), &hana, Role::Owner, now - 150 * DAY)?;
         add_member(c, &harbor.team_id(), &ivan, Role::Developer, now - 40 * DAY)?;
         add_member(c, &atlas.team_id(), &lea, Role::Viewer, now - 30 * DAY)?;
@@ -396,5 +403,20 @@ pub fn seed(c: &mut DbConnection, password_hash: &str, now: i64) -> Result<Seede
             now,
         )?;
         Ok(Seeded { sample_key })
+    })
+}
+
+/// A demo user acting at `at` from the documentation address.
+fn demo_actor(c: &mut DbConnection, user: &UserId, at: i64) -> QueryResult<Actor> {
+    let name = crate::models::user::User::find(c, user)?
+        .map(|u| u.name)
+        .unwrap_or_default();
+    Ok(Actor {
+        who: Who::User {
+            id: user.clone(),
+            name,
+        },
+        ip: Some("198.51.100.23".into()),
+        at,
     })
 }

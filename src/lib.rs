@@ -15,6 +15,7 @@ pub mod error;
 pub mod key_cache;
 pub mod models;
 pub mod net;
+pub mod ops;
 pub mod probes;
 pub mod ratelimit;
 pub mod security_headers;

@@ -72,17 +72,14 @@ impl AppState {
         crate::net::client_ip(req, &self.config.trusted_proxies).map(|ip| ip.to_string())
     }
 
-    /// Who acts on `team`, from where and when: what this request's audit events record.
+    /// `who` acting now from this request's address: what its audit events record.
     pub fn actor(
         &self,
-        team: crate::domain::ids::TeamId,
-        user: Option<crate::domain::ids::UserId>,
+        who: crate::domain::audit::Who,
         req: &actix_web::HttpRequest,
-    ) -> crate::models::audit::Actor {
-        crate::models::audit::Actor {
-            team,
-            user,
-            agency: None,
+    ) -> crate::domain::audit::Actor {
+        crate::domain::audit::Actor {
+            who,
             ip: self.client_ip(req),
             at: self.clock.now(),
         }

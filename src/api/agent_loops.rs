@@ -13,9 +13,10 @@ use super::objects::{self, ApiObject};
 use super::render;
 use super::request::{Fields, JsonObject, Page, paginate};
 use crate::domain::ids::{AgentLoopId, AgentLoopRunId};
-use crate::error::{with_read, with_write};
+use crate::error::with_read;
 use crate::models::agent_loop::{AgentLoop, AgentLoopRun};
 use crate::models::bot::Bot;
+use crate::ops;
 use crate::state::AppState;
 
 impl ApiObject for AgentLoop {
@@ -83,7 +84,7 @@ pub async fn create(
         created_at: now,
         updated_at: now,
     };
-    objects::saved(&state, StatusCode::CREATED, l, AgentLoop::insert).await
+    objects::created(&state, &auth, l, AgentLoop::insert).await
 }
 
 /// GET /v1/agent-loops/{id}
@@ -115,14 +116,15 @@ pub async fn start_run(
     f.finish()?;
     let run = AgentLoopRun {
         id: AgentLoopRunId::generate().to_string(),
-        agent_loop_id: l.id,
+        agent_loop_id: l.id.clone(),
         status: "queued".to_owned(),
         input: input.to_string(),
         api_key_id: Some(auth.key().id.clone()),
         created_at: state.clock.now(),
     };
     let body = run_json(&run);
-    with_write(&state.pool, move |c| Ok(AgentLoop::insert_run(c, &run)?)).await?;
+    let actor = auth.actor(state.clock.now());
+    ops::platform::queue_run(&state, &actor, &auth.tenant, &l, run).await?;
     Ok(render::object(StatusCode::ACCEPTED, body))
 }
 

@@ -6,21 +6,22 @@ use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
 
 use super::auth::{Authorized, Principal, need};
 use super::error::ApiError;
 use super::render;
 use super::request::{Fields, JsonObject, Page, paginate};
-use crate::db::write_tx;
 use crate::domain::api_key_secret::{ApiKeySecret, EnvLabel};
+use crate::domain::audit::Actor;
 use crate::domain::ids::ApiKeyId;
 use crate::domain::inputs::parse_allowlist;
 use crate::domain::scope::{Scope, ScopeSet};
-use crate::error::{with_read, with_write};
-use crate::models::api_key::{ApiKey, KeySettings, KeyWithCreator, KeyWriteError};
-use crate::models::audit::Actor;
+use crate::error::with_read;
+use crate::models::api_key::{ApiKey, KeySettings, KeyWithCreator};
+use crate::ops;
+use crate::ops::api_keys::{ChangeKeyError, CreateKeyError, KeyChanges, RotateKeyError};
 use crate::state::AppState;
 
 /// Longest grace period a rotation may give, seconds (7 days).
@@ -56,8 +57,8 @@ fn with_secret(status: StatusCode, key: &ApiKey, secret: &ApiKeySecret, now: i64
     res
 }
 
-fn actor(state: &AppState, p: &Principal, req: &HttpRequest) -> Actor {
-    state.actor(p.tenant.team.clone(), None, req)
+fn actor(state: &AppState, p: &Principal) -> Actor {
+    p.actor(state.clock.now())
 }
 
 /// A key of the caller's team and mode, or 404.
@@ -139,17 +140,34 @@ fn parse_limits(f: &mut Fields) -> (Option<Option<i32>>, Option<Option<String>>)
     (rate, allow)
 }
 
-fn write_error(e: KeyWriteError) -> ApiError {
-    match e {
-        KeyWriteError::NameTaken => {
-            ApiError::field("name", "A current key of this team already has this name.")
+const NAME_TAKEN: &str = "A current key of this team already has this name.";
+const ALREADY_RETIRING: &str = "This key is already being replaced; rotate its successor.";
+
+impl From<CreateKeyError> for ApiError {
+    fn from(e: CreateKeyError) -> Self {
+        match e {
+            CreateKeyError::NameTaken => ApiError::field("name", NAME_TAKEN),
+            CreateKeyError::Failed(e) => e.into(),
         }
-        KeyWriteError::AlreadyRetiring => ApiError::field(
-            "id",
-            "This key is already being replaced; rotate its successor.",
-        ),
-        KeyWriteError::NotFound => ApiError::NotFound,
-        KeyWriteError::Db(e) => e.into(),
+    }
+}
+
+impl From<ChangeKeyError> for ApiError {
+    fn from(e: ChangeKeyError) -> Self {
+        match e {
+            ChangeKeyError::NameTaken => ApiError::field("name", NAME_TAKEN),
+            ChangeKeyError::Gone => ApiError::NotFound,
+            ChangeKeyError::Failed(e) => e.into(),
+        }
+    }
+}
+
+impl From<RotateKeyError> for ApiError {
+    fn from(e: RotateKeyError) -> Self {
+        match e {
+            RotateKeyError::AlreadyRetiring => ApiError::field("id", ALREADY_RETIRING),
+            RotateKeyError::Failed(e) => e.into(),
+        }
     }
 }
 
@@ -191,7 +209,6 @@ pub async fn create(
     auth: Authorized<need::Admin>,
     state: web::Data<AppState>,
     body: JsonObject,
-    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let mut f = Fields::new(
         body.0,
@@ -236,19 +253,8 @@ pub async fn create(
         rate_limit_per_minute: rate.flatten(),
         ip_allowlist: allow.flatten(),
     };
-    let actor = actor(&state, &auth, &req);
-    let via = auth.key().id.clone();
-    let result = with_write(&state.pool, move |c| {
-        Ok(write_tx(c, |c| {
-            let id = ApiKeyId::generate();
-            let (key, secret) = ApiKey::insert(c, &id, &actor.team, &settings, None, now)?;
-            let detail = format!("name={}; scopes={}; via={via}", key.name, key.scopes);
-            actor.record(c, "api_key.created", Some(&key.id), Some(detail))?;
-            Ok::<_, KeyWriteError>((key, secret))
-        }))
-    })
-    .await?;
-    let (key, secret) = result.map_err(write_error)?;
+    let actor = actor(&state, &auth);
+    let (key, secret) = ops::api_keys::create(&state, &actor, &auth.tenant.team, settings).await?;
     Ok(with_secret(StatusCode::CREATED, &key, &secret, now))
 }
 
@@ -258,7 +264,6 @@ pub async fn update(
     state: web::Data<AppState>,
     path: web::Path<String>,
     body: JsonObject,
-    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let key = find(&state, &auth, &path).await?;
     let mut f = Fields::new(
@@ -277,25 +282,14 @@ pub async fn update(
     };
     let (rate, allow) = parse_limits(&mut f);
     f.finish()?;
-    let name = name.unwrap_or_else(|| key.name.clone());
-    let scopes = scopes.unwrap_or_else(|| key.scope_set());
-    let rate = rate.unwrap_or(key.rate_limit_per_minute);
-    let allow = allow.unwrap_or_else(|| key.ip_allowlist.clone());
-    let actor = actor(&state, &auth, &req);
-    let id = key.key_id();
-    let via = auth.key().id.clone();
-    let result = with_write(&state.pool, move |c| {
-        Ok(write_tx(c, |c| {
-            ApiKey::update_settings(c, &actor.team, &id, &name, scopes)?;
-            ApiKey::update_limits(c, &actor.team, &id, rate, allow.as_deref())?;
-            let detail = format!("name={name}; scopes={}; via={via}", scopes.to_storage());
-            actor.record(c, "api_key.updated", Some(id.as_str()), Some(detail))?;
-            Ok::<_, KeyWriteError>(())
-        }))
-    })
-    .await?;
-    state.key_changed(&key.id);
-    result.map_err(write_error)?;
+    let changes = KeyChanges {
+        name: name.unwrap_or_else(|| key.name.clone()),
+        scopes: scopes.unwrap_or_else(|| key.scope_set()),
+        rate_limit_per_minute: rate.unwrap_or(key.rate_limit_per_minute),
+        ip_allowlist: allow.unwrap_or_else(|| key.ip_allowlist.clone()),
+    };
+    let actor = actor(&state, &auth);
+    ops::api_keys::update(&state, &actor, &key, changes).await?;
     let updated = find(&state, &auth, &path).await?;
     Ok(render::object(
         StatusCode::OK,
@@ -308,22 +302,10 @@ pub async fn delete(
     auth: Authorized<need::Admin>,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let key = find(&state, &auth, &path).await?;
-    let actor = actor(&state, &auth, &req);
-    let id = key.key_id();
-    let detail = format!("name={}; via={}", key.name, auth.key().id);
-    let result = with_write(&state.pool, move |c| {
-        Ok(write_tx(c, |c| {
-            ApiKey::revoke(c, &actor.team, &id, actor.at)?;
-            actor.record(c, "api_key.deleted", Some(id.as_str()), Some(detail))?;
-            Ok::<_, KeyWriteError>(())
-        }))
-    })
-    .await?;
-    state.key_changed(&key.id);
-    result.map_err(write_error)?;
+    let actor = actor(&state, &auth);
+    ops::api_keys::delete(&state, &actor, &key).await?;
     Ok(render::deleted("api_key", &key.id))
 }
 
@@ -333,7 +315,6 @@ pub async fn rotate(
     state: web::Data<AppState>,
     path: web::Path<String>,
     body: JsonObject,
-    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let key = find(&state, &auth, &path).await?;
     let mut f = Fields::new(body.0, &["grace_period_seconds"]);
@@ -341,23 +322,8 @@ pub async fn rotate(
         .integer("grace_period_seconds", false, 0, MAX_GRACE)
         .unwrap_or(86_400);
     f.finish()?;
-    if key.retiring_until.is_some() {
-        return Err(write_error(KeyWriteError::AlreadyRetiring));
-    }
-    let old_id = key.id.clone();
-    let actor = actor(&state, &auth, &req);
+    let actor = actor(&state, &auth);
     let now = actor.at;
-    let via = auth.key().id.clone();
-    let result = with_write(&state.pool, move |c| {
-        Ok(write_tx(c, |c| {
-            let (new_key, secret) = ApiKey::rotate(c, &key, grace, None, now)?;
-            let detail = format!("successor={}; grace_seconds={grace}; via={via}", new_key.id);
-            actor.record(c, "api_key.rotated", Some(&key.id), Some(detail))?;
-            Ok::<_, KeyWriteError>((new_key, secret))
-        }))
-    })
-    .await?;
-    state.key_changed(&old_id);
-    let (new_key, secret) = result.map_err(write_error)?;
+    let (new_key, secret) = ops::api_keys::rotate(&state, &actor, &key, grace).await?;
     Ok(with_secret(StatusCode::CREATED, &new_key, &secret, now))
 }

@@ -81,6 +81,8 @@ pub struct Principal {
     pub tenant: Tenant,
     /// Granted scopes.
     pub scopes: ScopeSet,
+    /// The caller's address (as audit events record it).
+    pub ip: Option<std::net::IpAddr>,
 }
 
 impl Principal {
@@ -92,6 +94,18 @@ impl Principal {
     /// Typed key id.
     pub fn key_id(&self) -> ApiKeyId {
         self.key().key_id()
+    }
+
+    /// The key as the actor of a change made now.
+    pub fn actor(&self, now: i64) -> crate::domain::audit::Actor {
+        crate::domain::audit::Actor {
+            who: crate::domain::audit::Who::Key {
+                id: self.key_id(),
+                name: self.key().name.clone(),
+            },
+            ip: self.ip.map(|ip| ip.to_string()),
+            at: now,
+        }
     }
 }
 
@@ -205,6 +219,7 @@ fn authorize<R: Requirement>(
             lookup,
             tenant,
             scopes,
+            ip,
         },
         _requirement: PhantomData,
     })

@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
 
@@ -64,7 +63,7 @@ pub async fn create(
         created_at: now,
         updated_at: now,
     };
-    objects::saved(&state, StatusCode::CREATED, bot, Bot::insert).await
+    objects::created(&state, &auth, bot, Bot::insert).await
 }
 
 /// GET /v1/bots/{id}
@@ -95,7 +94,7 @@ pub async fn update(
     }
     f.finish()?;
     bot.updated_at = state.clock.now();
-    objects::saved(&state, StatusCode::OK, bot, Bot::update).await
+    objects::updated(&state, &auth, bot, Bot::update).await
 }
 
 /// DELETE /v1/bots/{id}
@@ -104,5 +103,5 @@ pub async fn delete(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    objects::delete::<Bot>(&state, &auth.tenant, &path).await
+    objects::delete::<Bot>(&state, &auth, &path).await
 }

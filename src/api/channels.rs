@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
 
@@ -71,7 +70,7 @@ pub async fn create(
         created_at: now,
         updated_at: now,
     };
-    objects::saved(&state, StatusCode::CREATED, ch, Channel::insert).await
+    objects::created(&state, &auth, ch, Channel::insert).await
 }
 
 /// GET /v1/channels/{id}
@@ -104,7 +103,7 @@ pub async fn update(
     }
     f.finish()?;
     ch.updated_at = state.clock.now();
-    objects::saved(&state, StatusCode::OK, ch, Channel::update).await
+    objects::updated(&state, &auth, ch, Channel::update).await
 }
 
 /// DELETE /v1/channels/{id}
@@ -113,5 +112,5 @@ pub async fn delete(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    objects::delete::<Channel>(&state, &auth.tenant, &path).await
+    objects::delete::<Channel>(&state, &auth, &path).await
 }

@@ -13,9 +13,10 @@ use super::objects::{self, ApiObject};
 use super::render;
 use super::request::{Fields, JsonObject};
 use crate::domain::ids::{ConversationId, MessageId};
-use crate::error::{with_read, with_write};
+use crate::error::with_read;
 use crate::models::bot::Bot;
 use crate::models::conversation::{Conversation, Message, ROLES};
+use crate::ops;
 use crate::state::AppState;
 
 /// Most messages one import may carry.
@@ -133,10 +134,9 @@ pub async fn create(
     };
     let mut body = conv.to_json();
     body["messages"] = Value::Array(messages.iter().map(message_json).collect());
-    with_write(&state.pool, move |c| {
-        Ok(crate::db::write_tx(c, |c| {
-            Conversation::insert(c, &conv, &messages)
-        })?)
+    let actor = auth.actor(state.clock.now());
+    ops::platform::create(&state, &actor, &auth.tenant, conv, move |c, conv| {
+        Conversation::insert(c, conv, &messages)
     })
     .await?;
     Ok(render::object(StatusCode::CREATED, body))
@@ -148,5 +148,5 @@ pub async fn delete(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    objects::delete::<Conversation>(&state, &auth.tenant, &path).await
+    objects::delete::<Conversation>(&state, &auth, &path).await
 }

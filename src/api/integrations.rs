@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
 
@@ -108,7 +107,7 @@ pub async fn create(
         created_at: now,
         updated_at: now,
     };
-    objects::saved(&state, StatusCode::CREATED, i, Integration::insert).await
+    objects::created(&state, &auth, i, Integration::insert).await
 }
 
 /// GET /v1/integrations/{id}
@@ -150,7 +149,7 @@ pub async fn update(
     i.name = name.unwrap_or(i.name);
     i.base_url = base_url.unwrap_or(i.base_url);
     i.updated_at = state.clock.now();
-    objects::saved(&state, StatusCode::OK, i, Integration::update).await
+    objects::updated(&state, &auth, i, Integration::update).await
 }
 
 /// DELETE /v1/integrations/{id}
@@ -159,7 +158,7 @@ pub async fn delete(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    objects::delete::<Integration>(&state, &auth.tenant, &path).await
+    objects::delete::<Integration>(&state, &auth, &path).await
 }
 
 #[cfg(test)]

@@ -7,13 +7,15 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde_json::Value;
 
+use super::auth::Principal;
 use super::error::ApiError;
 use super::render;
 use super::request::{Fields, Page, paginate};
 use crate::db::DbConnection;
 use crate::domain::tenant::Tenant;
-use crate::error::{AppError, with_read, with_write};
+use crate::error::with_read;
 use crate::models::tenant::TenantRow;
+use crate::ops::platform::{self, Audited};
 use crate::state::AppState;
 
 /// A tenant row as the API shows it.
@@ -109,35 +111,52 @@ pub async fn show<T: ApiObject>(
 }
 
 /// `DELETE /v1/<objects>/{id}`.
-pub async fn delete<T: ApiObject>(
+pub async fn delete<T: ApiObject + Audited>(
     state: &AppState,
-    t: &Tenant,
+    p: &Principal,
     id: &str,
 ) -> Result<HttpResponse, ApiError> {
     if !T::valid_id(id) {
         return Err(ApiError::NotFound);
     }
-    let (tt, owned) = (t.clone(), id.to_owned());
-    let gone = with_write(&state.pool, move |c| Ok(T::delete(c, &tt, &owned)?)).await?;
-    if gone {
+    let actor = p.actor(state.clock.now());
+    if platform::delete::<T>(state, &actor, &p.tenant, id).await? {
         Ok(render::deleted(T::OBJECT, id))
     } else {
         Err(ApiError::NotFound)
     }
 }
 
-/// Writes `row` with `save` and answers with its JSON and `status`.
-pub async fn saved<T, F>(
+/// Creates `row` with `save` and answers 201 with its JSON.
+pub async fn created<T, F>(
     state: &AppState,
-    status: StatusCode,
+    p: &Principal,
     row: T,
     save: F,
 ) -> Result<HttpResponse, ApiError>
 where
-    T: ApiObject + Clone,
+    T: ApiObject + Audited,
     F: FnOnce(&mut DbConnection, &T) -> diesel::QueryResult<()> + Send + 'static,
 {
     let body = row.to_json();
-    with_write(&state.pool, move |c| save(c, &row).map_err(AppError::from)).await?;
-    Ok(render::object(status, body))
+    let actor = p.actor(state.clock.now());
+    platform::create(state, &actor, &p.tenant, row, save).await?;
+    Ok(render::object(StatusCode::CREATED, body))
+}
+
+/// Saves the changed `row` with `save` and answers 200 with its JSON.
+pub async fn updated<T, F>(
+    state: &AppState,
+    p: &Principal,
+    row: T,
+    save: F,
+) -> Result<HttpResponse, ApiError>
+where
+    T: ApiObject + Audited,
+    F: FnOnce(&mut DbConnection, &T) -> diesel::QueryResult<()> + Send + 'static,
+{
+    let body = row.to_json();
+    let actor = p.actor(state.clock.now());
+    platform::update(state, &actor, &p.tenant, row, save).await?;
+    Ok(render::object(StatusCode::OK, body))
 }

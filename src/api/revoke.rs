@@ -9,12 +9,8 @@ use serde_json::json;
 use super::error::ApiError;
 use super::render;
 use super::request::{Fields, JsonObject};
-use crate::db::write_tx;
 use crate::domain::api_key_secret::ApiKeySecret;
-use crate::domain::ids::TeamId;
-use crate::error::{AppError, with_write};
-use crate::models::api_key::{ApiKey, KeyLookup};
-use crate::models::audit::Actor;
+use crate::ops;
 use crate::state::AppState;
 
 /// POST /v1/revoke
@@ -38,37 +34,11 @@ pub async fn revoke(
     let digest = secret.digest();
     drop(secret);
     let ip = ip_addr.map(|ip| ip.to_string());
-    let revoked = with_write(&state.pool, move |c| {
-        write_tx(c, |c| {
-            let Some(KeyLookup { key, .. }) = ApiKey::find_by_digest(c, &digest)? else {
-                return Ok(None);
-            };
-            if !ApiKey::report_leaked(c, &key.id, now)? {
-                return Ok(Some((key, false)));
-            }
-            let actor = Actor {
-                team: TeamId::from_db(key.team_id.clone()),
-                user: None,
-                agency: None,
-                ip,
-                at: now,
-            };
-            actor.record(
-                c,
-                "api_key.reported_leaked",
-                Some(&key.id),
-                Some(format!("name={}", key.name)),
-            )?;
-            Ok::<_, AppError>(Some((key, true)))
-        })
-    })
-    .await?;
-    let Some((key, newly)) = revoked else {
+    let Some((key, newly)) = ops::api_keys::report_leaked(&state, digest, ip).await? else {
         // Presenting keys that do not exist is guessing: it counts against the address.
         state.probes.api_keys.fail(ip_addr, now);
         return Err(ApiError::NotFound);
     };
-    state.key_changed(&key.id);
     tracing::warn!(key_id = %key.id, newly, "API key reported as leaked and revoked");
     Ok(render::object(
         StatusCode::OK,

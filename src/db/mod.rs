@@ -31,6 +31,8 @@ mod connection {
 }
 
 pub use connection::DbConnection;
+/// The backend type of [`DbConnection`], for boxed queries built in models.
+pub use connection::MultiBackend as DbBackend;
 
 /// Seconds libpq may take to open a connection (unless the URL says otherwise).
 const PG_CONNECT_TIMEOUT_SECS: u32 = 5;

@@ -22,6 +22,7 @@ diesel::table! {
         rate_limit_per_minute -> Integer,
         agency_id -> Nullable<Text>,
         suspended_at -> Nullable<BigInt>,
+        audit_retention_days -> Integer,
     }
 }
 
@@ -63,14 +64,43 @@ diesel::table! {
 diesel::table! {
     audit_events (id) {
         id -> Text,
-        team_id -> Text,
-        actor_user_id -> Nullable<Text>,
+        team_id -> Nullable<Text>,
+        agency_id -> Nullable<Text>,
         action -> Text,
+        actor_kind -> Text,
+        actor_user_id -> Nullable<Text>,
+        actor_key_id -> Nullable<Text>,
+        actor_agency_id -> Nullable<Text>,
+        actor_label -> Text,
+        target_kind -> Nullable<Text>,
         target_id -> Nullable<Text>,
+        target_label -> Nullable<Text>,
         detail -> Nullable<Text>,
         ip -> Nullable<Text>,
         created_at -> BigInt,
-        actor_agency_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    outbox_events (id) {
+        id -> Text,
+        team_id -> Nullable<Text>,
+        agency_id -> Nullable<Text>,
+        event_type -> Text,
+        payload -> Text,
+        audit_event_id -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    security_events (id) {
+        id -> Text,
+        user_id -> Text,
+        action -> Text,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        created_at -> BigInt,
     }
 }
 
@@ -246,19 +276,6 @@ diesel::table! {
     }
 }
 
-diesel::table! {
-    agency_events (id) {
-        id -> Text,
-        agency_id -> Text,
-        actor_user_id -> Nullable<Text>,
-        action -> Text,
-        target_id -> Nullable<Text>,
-        detail -> Nullable<Text>,
-        ip -> Nullable<Text>,
-        created_at -> BigInt,
-    }
-}
-
 diesel::joinable!(memberships -> teams (team_id));
 diesel::joinable!(agency_hosts -> agencies (agency_id));
 diesel::joinable!(agency_members -> agencies (agency_id));
@@ -274,6 +291,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     memberships,
     api_keys,
     audit_events,
+    outbox_events,
+    security_events,
     sessions,
     setup_tokens,
     login_throttles,
@@ -290,5 +309,4 @@ diesel::allow_tables_to_appear_in_same_query!(
     agency_hosts,
     agency_members,
     invitations,
-    agency_events,
 );

@@ -75,6 +75,34 @@ pub fn encode_into(mut value: u64, out: &mut [u8]) {
     }
 }
 
+/// `n` characters that sort after every earlier call's in this process (11 characters of a
+/// strictly increasing counter seeded from the system clock in nanoseconds, so the order also
+/// holds across restarts and roughly across nodes), then random ones. In demo mode the
+/// counter starts at zero, so demo ids stay the same on every run. Used for ids that are
+/// keyset cursors, where "newest first" must hold within one second too.
+pub fn ordered(n: usize) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let clock = if DEMO_STREAM.get().is_some() {
+        0
+    } else {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+    };
+    let mut last = LAST.load(Ordering::Relaxed);
+    let next = loop {
+        let next = clock.max(last.saturating_add(1));
+        match LAST.compare_exchange_weak(last, next, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => break next,
+            Err(seen) => last = seen,
+        }
+    };
+    let mut out = encode_fixed(next, 11);
+    out.push_str(&random(n.saturating_sub(11)));
+    out
+}
+
 /// True when every byte is in the alphabet.
 pub fn is_base62(s: &str) -> bool {
     s.bytes().all(|b| b.is_ascii_alphanumeric())
@@ -90,6 +118,15 @@ mod tests {
         assert_eq!(encode_fixed(61, 2), "0z");
         assert_eq!(encode_fixed(62, 2), "10");
         assert_eq!(encode_fixed(u64::from(u32::MAX), 6), "4gfFC3");
+    }
+
+    #[test]
+    fn ordered_strings_sort_in_the_order_they_were_made() {
+        let made: Vec<String> = (0..100).map(|_| ordered(20)).collect();
+        let mut sorted = made.clone();
+        sorted.sort();
+        assert_eq!(made, sorted);
+        assert!(made.iter().all(|s| s.len() == 20 && is_base62(s)));
     }
 
     #[test]

@@ -20,6 +20,12 @@ macro_rules! id_type {
                 Self(format!("{}{}", $prefix, base62::random(20)))
             }
 
+            /// A new id that sorts after every id this process made before (a keyset cursor
+            /// that stays "newest first" within one second).
+            pub fn generate_ordered() -> Self {
+                Self(format!("{}{}", $prefix, base62::ordered(20)))
+            }
+
             /// Parses an id from untrusted input (a URL segment); `None` when malformed.
             pub fn parse(s: &str) -> Option<Self> {
                 let rest = s.strip_prefix($prefix)?;
@@ -59,7 +65,7 @@ id_type!(
 );
 id_type!(
     /// An audit event.
-    AuditEventId, "evt_"
+    AuditEventId, "aud_"
 );
 id_type!(
     /// A bot.
@@ -98,8 +104,12 @@ id_type!(
     InvitationId, "inv_"
 );
 id_type!(
-    /// An agency-level audit event.
-    AgencyEventId, "aev_"
+    /// An outbox event: the durable record a webhook delivers (its `webhook-id`).
+    OutboxEventId, "evt_"
+);
+id_type!(
+    /// An account's security event (sign-in, sign-out, failures).
+    SecurityEventId, "sec_"
 );
 
 #[cfg(test)]

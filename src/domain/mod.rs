@@ -1,6 +1,7 @@
 //! Parsed, valid values. Once a value has one of these types it needs no further checks.
 
 pub mod api_key_secret;
+pub mod audit;
 pub mod base62;
 pub mod brand;
 pub mod ids;

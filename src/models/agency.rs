@@ -3,10 +3,8 @@
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
-use crate::db::schema::{
-    agencies, agency_events, agency_hosts, agency_members, api_keys, teams, users,
-};
-use crate::domain::ids::{AgencyEventId, AgencyId, TeamId, UserId};
+use crate::db::schema::{agencies, agency_hosts, agency_members, api_keys, teams, users};
+use crate::domain::ids::{AgencyId, UserId};
 use crate::domain::role::AgencyRole;
 use crate::domain::scope::Scope;
 
@@ -388,42 +386,4 @@ pub fn add_operator(
         ))
         .execute(conn)
         .map(|_| ())
-}
-
-/// Who acts on an agency, for agency-level events.
-#[derive(Clone, Debug)]
-pub struct AgencyActor {
-    /// The agency.
-    pub agency: AgencyId,
-    /// Acting user.
-    pub user: UserId,
-    /// Client address.
-    pub ip: Option<String>,
-    /// Unix seconds.
-    pub at: i64,
-}
-
-impl AgencyActor {
-    /// Appends an agency event; `detail` must never contain a secret.
-    pub fn record(
-        &self,
-        conn: &mut DbConnection,
-        action: &str,
-        target: Option<&TeamId>,
-        detail: Option<String>,
-    ) -> QueryResult<()> {
-        diesel::insert_into(agency_events::table)
-            .values((
-                agency_events::id.eq(AgencyEventId::generate().to_string()),
-                agency_events::agency_id.eq(self.agency.as_str()),
-                agency_events::actor_user_id.eq(self.user.as_str()),
-                agency_events::action.eq(action),
-                agency_events::target_id.eq(target.map(TeamId::as_str)),
-                agency_events::detail.eq(detail),
-                agency_events::ip.eq(self.ip.as_deref()),
-                agency_events::created_at.eq(self.at),
-            ))
-            .execute(conn)
-            .map(|_| ())
-    }
 }

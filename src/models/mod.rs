@@ -10,6 +10,8 @@ pub mod channel;
 pub mod conversation;
 pub mod integration;
 pub mod invitation;
+pub mod outbox;
+pub mod security_event;
 pub mod session;
 pub mod setup;
 pub mod team;

@@ -29,6 +29,8 @@ pub struct Team {
     pub agency_id: Option<String>,
     /// Set while the agency has suspended this client: its keys are refused.
     pub suspended_at: Option<i64>,
+    /// Days the team's audit events are kept.
+    pub audit_retention_days: i32,
 }
 
 /// An agency as other pages mention it (breadcrumbs, switcher, audit).
@@ -86,17 +88,19 @@ impl Team {
             .optional()
     }
 
-    /// Saves the team's name and default API rate limit.
+    /// Saves the team's name, default API rate limit and audit retention.
     pub fn update_settings(
         conn: &mut DbConnection,
         id: &TeamId,
         name: &str,
         rate_limit_per_minute: i32,
+        audit_retention_days: i32,
     ) -> QueryResult<()> {
         diesel::update(teams::table.find(id.as_str()))
             .set((
                 teams::name.eq(name),
                 teams::rate_limit_per_minute.eq(rate_limit_per_minute),
+                teams::audit_retention_days.eq(audit_retention_days),
             ))
             .execute(conn)
             .map(|_| ())
@@ -294,6 +298,7 @@ impl Team {
             rate_limit_per_minute: DEFAULT_RATE_LIMIT_PER_MINUTE,
             agency_id: agency.map(str::to_owned),
             suspended_at: None,
+            audit_retention_days: crate::domain::audit::DEFAULT_RETENTION_DAYS,
         };
         diesel::insert_into(teams::table)
             .values((

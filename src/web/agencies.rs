@@ -13,15 +13,16 @@ use super::form::{FormData, UploadForm};
 use super::htmx::Htmx;
 use super::layout::{PageCtx, set_flash};
 use super::urls;
-use crate::db::write_tx;
 use crate::domain::brand::{HexColor, mentions_javascript_url, parse_host, sniff_logo};
 use crate::domain::ids::UserId;
 use crate::domain::inputs::{Email, Name};
 use crate::domain::role::AgencyRole;
-use crate::error::{AppError, with_read, with_write};
-use crate::models::agency::{Agency, BrandSettings, HostError, Hygiene, Operator};
+use crate::error::with_read;
+use crate::models::agency::{Agency, BrandSettings, Hygiene, Operator};
 use crate::models::invitation::{Invitation, Target};
 use crate::models::team::Team;
+use crate::ops;
+use crate::ops::agency::{BrandError, InviteOperatorError, LogoChange, RemoveOperatorError};
 use crate::render;
 use crate::state::AppState;
 use crate::timefmt::TimeView;
@@ -248,22 +249,8 @@ pub async fn create_client(
             return Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, page)?);
         }
     };
-    let now = state.clock.now();
     let actor = agency.actor(&state, &user, &req);
-    let agency_id = agency.agency.id.clone();
-    let team = with_write(&state.pool, move |c| {
-        write_tx(c, |c| {
-            let team = Team::create(c, name.as_str(), Some(&agency_id), now)?;
-            actor.record(
-                c,
-                "client.created",
-                Some(&team.team_id()),
-                Some(team.name.clone()),
-            )?;
-            Ok::<_, AppError>(team)
-        })
-    })
-    .await?;
+    let team = ops::agency::create_client(&state, &actor, &agency.agency.agency_id(), name).await?;
     set_flash(
         &user.session,
         &format!(
@@ -302,29 +289,9 @@ pub async fn set_suspended(
     };
     let agency = AgencyCtx::load(&state, &user, &agency_slug).await?;
     let team = client_of(&state, &agency, &team_slug).await?;
-    let now = state.clock.now();
     let actor = agency.actor(&state, &user, &req);
-    let team_id = team.team_id();
-    let t = team_id.clone();
-    with_write(&state.pool, move |c| {
-        write_tx(c, |c| {
-            Team::set_suspended(c, &t, suspend.then_some(now))?;
-            actor.record(
-                c,
-                if suspend {
-                    "client.suspended"
-                } else {
-                    "client.resumed"
-                },
-                Some(&t),
-                None,
-            )?;
-            Ok::<_, AppError>(())
-        })
-    })
-    .await?;
-    // Committed: cached keys of this team must see it on the next request.
-    state.team_changed(team_id.as_str());
+    let id = agency.agency.agency_id();
+    ops::agency::set_suspended(&state, &actor, &id, &team, suspend).await?;
     set_flash(
         &user.session,
         &if suspend {
@@ -407,18 +374,8 @@ pub async fn delete_client(
         return Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, page)?);
     }
     let actor = agency.actor(&state, &user, &req);
-    let team_id = team.team_id();
-    let t = team_id.clone();
-    let name = team.name.clone();
-    with_write(&state.pool, move |c| {
-        write_tx(c, |c| {
-            actor.record(c, "client.deleted", Some(&t), Some(name))?;
-            Team::delete(c, &t)?;
-            Ok::<_, AppError>(())
-        })
-    })
-    .await?;
-    state.team_changed(team_id.as_str());
+    let id = agency.agency.agency_id();
+    ops::agency::delete_client(&state, &actor, &id, &team).await?;
     set_flash(
         &user.session,
         &format!(
@@ -537,34 +494,23 @@ pub async fn invite_operator(
             return Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, page)?);
         }
     };
-    let now = state.clock.now();
     let actor = agency.actor(&state, &user, &req);
     let id = agency.agency.agency_id();
-    let inviter = user.id();
-    let addr = email.as_str().to_owned();
-    let token = with_write(&state.pool, move |c| {
-        write_tx(c, |c| {
-            let target = Target::Agency(id.clone());
-            if Agency::operators(c, &id)?.iter().any(|o| o.email == addr) {
-                return Ok::<_, AppError>(None);
-            }
-            let (_, token) = Invitation::create(c, &target, &addr, "operator", &inviter, now)?;
-            actor.record(c, "operator.invited", None, Some(format!("email={addr}")))?;
-            Ok(Some(token))
-        })
-    })
-    .await?;
-    let Some(token) = token else {
-        let page = operators_page(
-            &state,
-            &user,
-            &agency,
-            raw,
-            Some("This person already operates the agency."),
-            None,
-        )
-        .await?;
-        return Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, page)?);
+    let token = match ops::agency::invite_operator(&state, &actor, &id, email).await {
+        Ok(token) => token,
+        Err(InviteOperatorError::AlreadyOperator) => {
+            let page = operators_page(
+                &state,
+                &user,
+                &agency,
+                raw,
+                Some("This person already operates the agency."),
+                None,
+            )
+            .await?;
+            return Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, page)?);
+        }
+        Err(InviteOperatorError::Failed(e)) => return Err(e.into()),
     };
     let link = urls::invitation_link(
         &state.config.public_url,
@@ -592,18 +538,10 @@ pub async fn remove_operator(
     }
     let id = agency.agency.agency_id();
     let actor = agency.actor(&state, &user, &req);
-    let removed = with_write(&state.pool, move |c| {
-        write_tx(c, |c| {
-            let n = Agency::remove_operator(c, &id, &target)?;
-            if n > 0 {
-                actor.record(c, "operator.removed", None, Some(format!("user={target}")))?;
-            }
-            Ok::<_, AppError>(n > 0)
-        })
-    })
-    .await?;
-    if !removed {
-        return Err(PageError::NotFound);
+    match ops::agency::remove_operator(&state, &actor, &id, &target).await {
+        Ok(()) => {}
+        Err(RemoveOperatorError::NotOperator) => return Err(PageError::NotFound),
+        Err(RemoveOperatorError::Failed(e)) => return Err(e.into()),
     }
     set_flash(
         &user.session,
@@ -802,35 +740,20 @@ pub async fn save_brand(
         powered_by: f.powered_by,
         hosts,
     };
-    let remove_logo = fields.get("remove_logo") == "on";
+    let logo = match logo {
+        Some((bytes, kind)) => LogoChange::Set(bytes, kind.to_owned()),
+        None if fields.get("remove_logo") == "on" => LogoChange::Remove,
+        None => LogoChange::Keep,
+    };
     let actor = agency.actor(&state, &user, &req);
-    let id = agency.agency.agency_id();
-    let saved = with_write(&state.pool, move |c| {
-        write_tx(c, |c| {
-            match Agency::save_brand(c, &id, &settings) {
-                Ok(()) => {}
-                Err(HostError::Claimed(h)) => return Ok(Err(h)),
-                Err(HostError::Db(e)) => return Err(AppError::from(e)),
-            }
-            if let Some((bytes, kind)) = &logo {
-                Agency::set_logo(c, &id, Some((bytes, kind)))?;
-            } else if remove_logo {
-                Agency::set_logo(c, &id, None)?;
-            }
-            actor.record(
-                c,
-                "brand.updated",
-                None,
-                Some(format!("hosts={}", settings.hosts.join(","))),
-            )?;
-            Ok(Ok(()))
-        })
-    })
-    .await?;
-    if let Err(host) = saved {
-        f.hosts_error = Some(format!("{host} is already used by another agency."));
-        let page = brand_page(&user, &agency, f);
-        return Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, page)?);
+    match ops::agency::save_brand(&state, &actor, &agency.agency, settings, logo).await {
+        Ok(()) => {}
+        Err(BrandError::HostClaimed(host)) => {
+            f.hosts_error = Some(format!("{host} is already used by another agency."));
+            let page = brand_page(&user, &agency, f);
+            return Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, page)?);
+        }
+        Err(BrandError::Failed(e)) => return Err(e.into()),
     }
     set_flash(&user.session, "Brand saved.");
     Ok(see_other(&urls::agency_brand(agency.slug())))

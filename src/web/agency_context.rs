@@ -1,8 +1,9 @@
 //! Loading the agency named in the URL, for one of its members; anyone else gets 404.
 
+use crate::domain::audit::Actor;
 use crate::domain::role::AgencyRole;
 use crate::error::with_read;
-use crate::models::agency::{Agency, AgencyActor};
+use crate::models::agency::Agency;
 use crate::models::team::{AgencyRef, MemberTeam, Team};
 use crate::state::AppState;
 use crate::web::current_user::SignedIn;
@@ -74,18 +75,8 @@ impl AgencyCtx {
         }
     }
 
-    /// Who acts, for agency events.
-    pub fn actor(
-        &self,
-        state: &AppState,
-        user: &SignedIn,
-        req: &actix_web::HttpRequest,
-    ) -> AgencyActor {
-        AgencyActor {
-            agency: self.agency.agency_id(),
-            user: user.id(),
-            ip: state.client_ip(req),
-            at: state.clock.now(),
-        }
+    /// Who acts, for agency events: a member of the agency, as themselves.
+    pub fn actor(&self, state: &AppState, user: &SignedIn, req: &actix_web::HttpRequest) -> Actor {
+        state.actor(user.who(), req)
     }
 }

@@ -12,14 +12,14 @@ use super::htmx::Htmx;
 use super::layout::{PageCtx, set_flash};
 use super::team_context::TeamCtx;
 use super::urls;
-use crate::db::write_tx;
 use crate::domain::api_key_secret::{ApiKeySecret, EnvLabel, KeyMode};
 use crate::domain::ids::ApiKeyId;
 use crate::domain::inputs::{ExpiryChoice, Name, parse_allowlist, parse_rate_limit, utc_date};
 use crate::domain::scope::{SCOPE_GROUPS, Scope, ScopeSet};
-use crate::error::{with_read, with_write};
-use crate::models::api_key::{ApiKey, KeySettings, KeyStatus, KeyWithCreator, KeyWriteError};
-use crate::models::audit::Actor;
+use crate::error::with_read;
+use crate::models::api_key::{ApiKey, KeySettings, KeyStatus, KeyWithCreator};
+use crate::ops;
+use crate::ops::api_keys::{ChangeKeyError, CreateKeyError, KeyChanges, RotateKeyError};
 use crate::render;
 use crate::state::AppState;
 use crate::timefmt::{self, TimeView};
@@ -346,11 +346,6 @@ fn may_manage(team: &TeamCtx, user: &SignedIn, key: &ApiKey) -> bool {
         && (role.can_grant_admin_scope() || !key.scope_set().contains(Scope::Admin))
 }
 
-/// Who is acting, for the audit events of this request.
-fn actor(state: &AppState, user: &SignedIn, team: &TeamCtx, req: &HttpRequest) -> Actor {
-    team.actor(state, user, req)
-}
-
 async fn load_key(state: &AppState, team: &TeamCtx, raw_id: &str) -> Result<ApiKey, PageError> {
     let id = ApiKeyId::parse(raw_id).ok_or(PageError::NotFound)?;
     let team_id = team.current.team.team_id();
@@ -594,24 +589,8 @@ pub async fn create(
         rate_limit_per_minute: rate,
         ip_allowlist: allow,
     };
-    let actor = actor(&state, &user, &team, &req);
-    let result = with_write(&state.pool, move |c| {
-        Ok(write_tx(c, |c| {
-            let id = ApiKeyId::generate();
-            let (key, secret) =
-                ApiKey::insert(c, &id, &actor.team, &settings, actor.user.as_ref(), now)?;
-            actor.record(
-                c,
-                "api_key.created",
-                Some(&key.id),
-                Some(format!("name={}; scopes={}", key.name, key.scopes)),
-            )?;
-            Ok::<_, KeyWriteError>((key, secret))
-        }))
-    })
-    .await?;
-
-    match result {
+    let actor = team.actor(&state, &user, &req);
+    match ops::api_keys::create(&state, &actor, &team.team_id(), settings).await {
         Ok((key, secret)) => {
             let page = RevealPage {
                 ctx: PageCtx::new("API key created", &user, &team, "api-keys"),
@@ -626,15 +605,16 @@ pub async fn create(
             };
             reveal_response(htmx, page, StatusCode::OK)
         }
-        Err(KeyWriteError::NameTaken) => {
-            f.name_error = Some("A key with this name already exists. Choose another name.");
+        Err(CreateKeyError::NameTaken) => {
+            f.name_error = Some(NAME_TAKEN);
             let page = new_page(&state, &user, &team, f, scopes);
             Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, page)?)
         }
-        Err(KeyWriteError::Db(e)) => Err(e.into()),
-        Err(KeyWriteError::NotFound | KeyWriteError::AlreadyRetiring) => Err(PageError::NotFound),
+        Err(CreateKeyError::Failed(e)) => Err(e.into()),
     }
 }
+
+const NAME_TAKEN: &str = "A key with this name already exists. Choose another name.";
 
 /// The checkboxes to show again after a failed post: the known names that were ticked.
 fn parse_scopes_lenient(values: &[&str]) -> ScopeSet {
@@ -723,43 +703,25 @@ pub async fn update(
         return Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, page)?);
     };
 
-    let id = key.key_id();
-    let actor = actor(&state, &user, &team, &req);
-    let new_name = name.as_str().to_owned();
-    let result = with_write(&state.pool, move |c| {
-        Ok(write_tx(c, |c| {
-            ApiKey::update_settings(c, &actor.team, &id, &new_name, scopes)?;
-            ApiKey::update_limits(c, &actor.team, &id, rate, allow.as_deref())?;
-            actor.record(
-                c,
-                "api_key.updated",
-                Some(id.as_str()),
-                Some(format!("name={new_name}; scopes={}", scopes.to_storage())),
-            )?;
-            Ok::<_, KeyWriteError>(())
-        }))
-    })
-    .await?;
-    // Committed: the next request with this key must see the change.
-    state.key_changed(&key.id);
-    match result {
+    let changes = KeyChanges {
+        name: name.as_str().to_owned(),
+        scopes,
+        rate_limit_per_minute: rate,
+        ip_allowlist: allow,
+    };
+    let actor = team.actor(&state, &user, &req);
+    match ops::api_keys::update(&state, &actor, &key, changes).await {
         Ok(()) => {
-            back_to_list(
-                &state,
-                &user,
-                &team,
-                htmx,
-                format!("Key “{}” updated.", name.as_str()),
-            )
-            .await
+            let flash = format!("Key “{}” updated.", name.as_str());
+            back_to_list(&state, &user, &team, htmx, flash).await
         }
-        Err(KeyWriteError::NameTaken) => {
-            f.name_error = Some("A key with this name already exists. Choose another name.");
+        Err(ChangeKeyError::NameTaken) => {
+            f.name_error = Some(NAME_TAKEN);
             let page = edit_page(&state, &user, &team, &key, f, scopes);
             Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, page)?)
         }
-        Err(KeyWriteError::Db(e)) => Err(e.into()),
-        Err(KeyWriteError::NotFound | KeyWriteError::AlreadyRetiring) => Err(PageError::NotFound),
+        Err(ChangeKeyError::Gone) => Err(PageError::NotFound),
+        Err(ChangeKeyError::Failed(e)) => Err(e.into()),
     }
 }
 
@@ -821,25 +783,9 @@ pub async fn rotate(
         return Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, page)?);
     };
 
-    let now = state.clock.now();
-    let actor = actor(&state, &user, &team, &req);
-    let old = key.clone();
-    let result = with_write(&state.pool, move |c| {
-        Ok(write_tx(c, |c| {
-            let (new_key, secret) = ApiKey::rotate(c, &old, grace, actor.user.as_ref(), now)?;
-            actor.record(
-                c,
-                "api_key.rotated",
-                Some(&old.id),
-                Some(format!("successor={}; grace_seconds={grace}", new_key.id)),
-            )?;
-            Ok::<_, KeyWriteError>((new_key, secret))
-        }))
-    })
-    .await?;
-    // Committed: the next request with this key must see the change.
-    state.key_changed(&key.id);
-    match result {
+    let actor = team.actor(&state, &user, &req);
+    let now = actor.at;
+    match ops::api_keys::rotate(&state, &actor, &key, grace).await {
         Ok((new_key, secret)) => {
             let note = if grace == 0 {
                 format!("The old key {} stopped working now.", key.masked())
@@ -863,12 +809,11 @@ pub async fn rotate(
             };
             reveal_response(htmx, page, StatusCode::OK)
         }
-        Err(KeyWriteError::AlreadyRetiring) => {
+        Err(RotateKeyError::AlreadyRetiring) => {
             let page = rotate_page(&state, &user, &team, &key, Some(ALREADY_RETIRING));
             Ok(render!(htmx, StatusCode::CONFLICT, page)?)
         }
-        Err(KeyWriteError::Db(e)) => Err(e.into()),
-        Err(KeyWriteError::NotFound | KeyWriteError::NameTaken) => Err(PageError::NotFound),
+        Err(RotateKeyError::Failed(e)) => Err(e.into()),
     }
 }
 
@@ -899,18 +844,10 @@ pub async fn delete(
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
     let (team, key) = managed_key(&state, &user, path.into_inner()).await?;
-    let msg = format!("Key “{}” deleted. Requests using it now fail.", key.name);
-    revoke_now(
-        &state,
-        &user,
-        &team,
-        &key,
-        "api_key.deleted",
-        htmx,
-        &req,
-        msg,
-    )
-    .await
+    let actor = team.actor(&state, &user, &req);
+    let flash = format!("Key “{}” deleted. Requests using it now fail.", key.name);
+    let done = ops::api_keys::delete(&state, &actor, &key).await;
+    after_revoke(&state, &user, &team, htmx, done, flash).await
 }
 
 /// POST end-grace: a retiring key stops working now (its successor is already in place).
@@ -926,53 +863,28 @@ pub async fn end_grace(
     if key.status(state.clock.now()) != KeyStatus::Retiring {
         return Err(PageError::NotFound);
     }
-    let msg = format!(
+    let actor = team.actor(&state, &user, &req);
+    let flash = format!(
         "The old “{}” key ({}) stopped working.",
         key.name,
         key.masked()
     );
-    revoke_now(
-        &state,
-        &user,
-        &team,
-        &key,
-        "api_key.grace_ended",
-        htmx,
-        &req,
-        msg,
-    )
-    .await
+    let done = ops::api_keys::end_grace(&state, &actor, &key).await;
+    after_revoke(&state, &user, &team, htmx, done, flash).await
 }
 
-/// Revokes `key` now with an audit `action`, makes the next request with it fail, and returns
-/// to the list with `flash` (shared by delete and end-grace).
-#[allow(clippy::too_many_arguments)]
-async fn revoke_now(
+/// Back to the list with `flash` after a delete or an ended grace period.
+async fn after_revoke(
     state: &AppState,
     user: &SignedIn,
     team: &TeamCtx,
-    key: &ApiKey,
-    action: &'static str,
     htmx: Htmx,
-    req: &HttpRequest,
+    done: Result<(), ChangeKeyError>,
     flash: String,
 ) -> Result<HttpResponse, PageError> {
-    let id = key.key_id();
-    let actor = actor(state, user, team, req);
-    let detail = format!("name={}", key.name);
-    let result = with_write(&state.pool, move |c| {
-        Ok(write_tx(c, |c| {
-            ApiKey::revoke(c, &actor.team, &id, actor.at)?;
-            actor.record(c, action, Some(id.as_str()), Some(detail))?;
-            Ok::<_, KeyWriteError>(())
-        }))
-    })
-    .await?;
-    // Committed: the next request with this key must see the change.
-    state.key_changed(&key.id);
-    match result {
+    match done {
         Ok(()) => back_to_list(state, user, team, htmx, flash).await,
-        Err(KeyWriteError::Db(e)) => Err(e.into()),
-        Err(_) => Err(PageError::NotFound),
+        Err(ChangeKeyError::NameTaken | ChangeKeyError::Gone) => Err(PageError::NotFound),
+        Err(ChangeKeyError::Failed(e)) => Err(e.into()),
     }
 }

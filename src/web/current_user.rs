@@ -31,6 +31,14 @@ impl SignedIn {
     pub fn id(&self) -> UserId {
         self.user.user_id()
     }
+
+    /// The user as an audit actor.
+    pub fn who(&self) -> crate::domain::audit::Who {
+        crate::domain::audit::Who::User {
+            id: self.id(),
+            name: self.user.name.clone(),
+        }
+    }
 }
 
 /// The user id of the session, if it is signed in and within its absolute lifetime.

@@ -43,6 +43,11 @@ impl FormData {
             .map_or("", |(_, v)| v.as_str())
     }
 
+    /// Whether the form carries `key` at all (a field left out keeps its stored value).
+    pub fn has(&self, key: &str) -> bool {
+        !self.all(key).is_empty()
+    }
+
     /// Every value of `key` (checkbox groups).
     pub fn all(&self, key: &str) -> Vec<&str> {
         self.pairs

@@ -17,16 +17,13 @@ use super::layout::set_flash;
 use super::sign_in::{safe_next, sign_in_session};
 use super::urls;
 use crate::auth::csrf;
-use crate::db::write_tx;
 use crate::domain::ids::UserId;
 use crate::domain::inputs::{Name, Password};
-use crate::domain::role::{AgencyRole, Role};
-use crate::error::{AppError, with_read, with_write};
-use crate::models::agency::{Agency, AgencyActor, add_operator};
-use crate::models::audit::Actor;
+use crate::error::with_read;
 use crate::models::invitation::{Found, Invitation, Target};
-use crate::models::team::{Team, add_member};
-use crate::models::user::{NewUser, User};
+use crate::models::user::User;
+use crate::ops;
+use crate::ops::members::AcceptError;
 use crate::render;
 use crate::state::AppState;
 use crate::web::current_user::session_user;
@@ -199,26 +196,7 @@ pub async fn accept(
             let id = UserId::generate();
             let uid = id.clone();
             let email = found.invitation.email.clone();
-            let created = with_write(&state.pool, move |c| {
-                write_tx(c, |c| {
-                    // Someone may have signed up with this address meanwhile.
-                    if User::find_by_email(c, &email)?.is_some() {
-                        return Ok::<_, AppError>(false);
-                    }
-                    User::insert(
-                        c,
-                        &NewUser {
-                            id: uid.as_str(),
-                            email: &email,
-                            name: name.as_str(),
-                            password_hash: &hash,
-                            created_at: now,
-                        },
-                    )?;
-                    Ok(true)
-                })
-            })
-            .await?;
+            let created = ops::accounts::sign_up(&state, &uid, &email, name, hash).await?;
             if !created {
                 page.state = State::SignIn;
                 return Ok(no_store(render!(htmx, StatusCode::CONFLICT, page)?));
@@ -232,58 +210,14 @@ pub async fn accept(
         }
     };
 
-    let inv = found.invitation.clone();
     let ip = state.client_ip(&req);
-    let uid = user_id.clone();
-    let joined = with_write(&state.pool, move |c| {
-        write_tx(c, |c| {
-            // Marked first, and only if still open: a second tab or a replay gets nothing.
-            if !Invitation::mark_accepted(c, &inv.id, now)? {
-                return Ok::<_, AppError>(false);
-            }
-            match inv.target() {
-                Some(Target::Team(team)) => {
-                    let role = Role::parse(&inv.role).unwrap_or(Role::Viewer);
-                    if Team::member_role(c, &team, &uid)?.is_none() {
-                        add_member(c, &team, &uid, role, now)?;
-                    }
-                    Actor {
-                        team,
-                        user: Some(uid.clone()),
-                        agency: None,
-                        ip: ip.clone(),
-                        at: now,
-                    }
-                    .record(
-                        c,
-                        "member.joined",
-                        Some(uid.as_str()),
-                        Some(format!("role={}; invitation={}", role.as_str(), inv.id)),
-                    )?;
-                }
-                Some(Target::Agency(agency)) => {
-                    if !Agency::is_operator(c, agency.as_str(), &uid)? {
-                        add_operator(c, &agency, &uid, AgencyRole::Operator, now)?;
-                    }
-                    AgencyActor {
-                        agency,
-                        user: uid.clone(),
-                        ip: ip.clone(),
-                        at: now,
-                    }
-                    .record(
-                        c,
-                        "operator.joined",
-                        None,
-                        Some(format!("invitation={}", inv.id)),
-                    )?;
-                }
-                None => return Ok(false),
-            }
-            Ok(true)
-        })
-    })
-    .await?;
+    let joined =
+        match ops::members::accept_invitation(&state, &user_id, ip, found.invitation.clone()).await
+        {
+            Ok(()) => true,
+            Err(AcceptError::Closed) => false,
+            Err(AcceptError::Failed(e)) => return Err(e.into()),
+        };
     if !joined {
         page.state = State::Closed;
         page.closed_reason = "This invitation has already been used.";

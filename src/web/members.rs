@@ -12,14 +12,14 @@ use super::htmx::Htmx;
 use super::layout::{PageCtx, set_flash};
 use super::team_context::TeamCtx;
 use super::urls;
-use crate::db::write_tx;
 use crate::domain::ids::{InvitationId, UserId};
 use crate::domain::inputs::Email;
 use crate::domain::role::Role;
-use crate::error::{AppError, with_read, with_write};
+use crate::error::with_read;
 use crate::models::invitation::{Invitation, Target};
 use crate::models::team::Team;
-use crate::models::user::User;
+use crate::ops;
+use crate::ops::members::{InviteError, MembershipError, WithdrawError};
 use crate::render;
 use crate::state::AppState;
 use crate::timefmt::TimeView;
@@ -263,35 +263,17 @@ pub async fn invite(
         let p = page(&state, &user, &team, f, None).await?;
         return Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, p)?);
     };
-    let now = state.clock.now();
     let actor = team.actor(&state, &user, &req);
-    let team_id = team.team_id();
-    let inviter = user.id();
-    let addr = email.as_str().to_owned();
-    let created = with_write(&state.pool, move |c| {
-        write_tx(c, |c| {
-            if let Some(existing) = User::find_by_email(c, &addr)?
-                && Team::member_role(c, &team_id, &existing.user_id())?.is_some()
-            {
-                return Ok(None);
+    let token =
+        match ops::members::invite(&state, &actor, &team.team_id(), email.clone(), role).await {
+            Ok(token) => token,
+            Err(InviteError::AlreadyMember) => {
+                f.email_error = Some("This person is already a member of the team.");
+                let p = page(&state, &user, &team, f, None).await?;
+                return Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, p)?);
             }
-            let target = Target::Team(team_id.clone());
-            let (id, token) = Invitation::create(c, &target, &addr, role.as_str(), &inviter, now)?;
-            actor.record(
-                c,
-                "member.invited",
-                Some(id.as_str()),
-                Some(format!("email={addr}; role={}", role.as_str())),
-            )?;
-            Ok::<_, AppError>(Some(token))
-        })
-    })
-    .await?;
-    let Some(token) = created else {
-        f.email_error = Some("This person is already a member of the team.");
-        let p = page(&state, &user, &team, f, None).await?;
-        return Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, p)?);
-    };
+            Err(InviteError::Failed(e)) => return Err(e.into()),
+        };
     let link = urls::invitation_link(
         &state.config.public_url,
         team.brand.host.as_deref(),
@@ -319,30 +301,15 @@ pub async fn revoke_invitation(
     let (slug, raw_id) = path.into_inner();
     let team = TeamCtx::load(&state, &user, &slug).await?;
     let id = InvitationId::parse(&raw_id).ok_or(PageError::NotFound)?;
-    let now = state.clock.now();
-    let target = Target::Team(team.team_id());
-    let me = team.current.role;
     let actor = team.actor(&state, &user, &req);
-    let outcome = with_write(&state.pool, move |c| {
-        write_tx(c, |c| {
-            let Some(inv) = Invitation::find_pending(c, &target, &id, now)? else {
-                return Ok::<_, AppError>(Err(PageError::NotFound));
-            };
-            if !Role::parse(&inv.role).is_some_and(|r| me.can_assign(r)) {
-                return Ok(Err(PageError::Forbidden));
-            }
-            Invitation::revoke(c, &inv.id, now)?;
-            actor.record(
-                c,
-                "member.invitation_revoked",
-                Some(&inv.id),
-                Some(format!("email={}", inv.email)),
-            )?;
-            Ok(Ok(inv.email))
-        })
-    })
-    .await?;
-    let email = outcome?;
+    let me = team.current.role;
+    let email =
+        match ops::members::withdraw_invitation(&state, &actor, &team.team_id(), me, id).await {
+            Ok(email) => email,
+            Err(WithdrawError::NotFound) => return Err(PageError::NotFound),
+            Err(WithdrawError::Forbidden) => return Err(PageError::Forbidden),
+            Err(WithdrawError::Failed(e)) => return Err(e.into()),
+        };
     set_flash(
         &user.session,
         &format!("Invitation for {email} withdrawn; its link no longer works."),
@@ -372,13 +339,15 @@ async fn managed_member(
     Ok((target, role))
 }
 
-/// Refuses to leave a team without an owner.
-fn keeps_an_owner(
-    c: &mut crate::db::DbConnection,
-    team: &crate::domain::ids::TeamId,
-    old: Role,
-) -> Result<bool, AppError> {
-    Ok(old != Role::Owner || Team::owner_count(c, team)? > 1)
+/// A membership change's outcome as the page reports it: done (true), refused because it
+/// would leave no owner (false); a member gone meanwhile is a 404.
+fn settled(result: Result<(), MembershipError>) -> Result<bool, PageError> {
+    match result {
+        Ok(()) => Ok(true),
+        Err(MembershipError::LastOwner) => Ok(false),
+        Err(MembershipError::NotMember) => Err(PageError::NotFound),
+        Err(MembershipError::Failed(e)) => Err(e.into()),
+    }
 }
 
 /// POST change a member's role.
@@ -398,25 +367,10 @@ pub async fn change_role(
             "Choose a role you may assign from the list.",
         ));
     };
-    let team_id = team.team_id();
     let actor = team.actor(&state, &user, &req);
-    let t = target.clone();
-    let changed = with_write(&state.pool, move |c| {
-        write_tx(c, |c| {
-            if !keeps_an_owner(c, &team_id, old)? {
-                return Ok::<_, AppError>(false);
-            }
-            Team::set_role(c, &team_id, &t, role)?;
-            actor.record(
-                c,
-                "member.role_changed",
-                Some(t.as_str()),
-                Some(format!("from={}; to={}", old.as_str(), role.as_str())),
-            )?;
-            Ok(true)
-        })
-    })
-    .await?;
+    let changed = settled(
+        ops::members::change_role(&state, &actor, &team.team_id(), &target, old, role).await,
+    )?;
     set_flash(
         &user.session,
         &if changed {
@@ -442,24 +396,9 @@ pub async fn remove(
     let (slug, raw) = path.into_inner();
     let team = TeamCtx::load(&state, &user, &slug).await?;
     let (target, old) = managed_member(&state, &team, &user, &raw).await?;
-    let team_id = team.team_id();
     let actor = team.actor(&state, &user, &req);
-    let removed = with_write(&state.pool, move |c| {
-        write_tx(c, |c| {
-            if !keeps_an_owner(c, &team_id, old)? {
-                return Ok::<_, AppError>(false);
-            }
-            Team::remove_member(c, &team_id, &target)?;
-            actor.record(
-                c,
-                "member.removed",
-                Some(target.as_str()),
-                Some(format!("role={}", old.as_str())),
-            )?;
-            Ok(true)
-        })
-    })
-    .await?;
+    let removed =
+        settled(ops::members::remove(&state, &actor, &team.team_id(), &target, old).await)?;
     set_flash(
         &user.session,
         if removed {
@@ -493,20 +432,12 @@ pub async fn transfer(
         .filter(|u| *u != me)
         .ok_or(PageError::BadRequest("Choose a member to transfer to."))?;
     let actor = team.actor(&state, &user, &req);
-    let done = with_write(&state.pool, move |c| {
-        write_tx(c, |c| {
-            if Team::member_role(c, &team_id, &target)?.is_none() {
-                return Ok::<_, AppError>(false);
-            }
-            Team::set_role(c, &team_id, &target, Role::Owner)?;
-            Team::set_role(c, &team_id, &me, Role::Admin)?;
-            actor.record(c, "team.ownership_transferred", Some(target.as_str()), None)?;
-            Ok(true)
-        })
-    })
-    .await?;
-    if !done {
-        return Err(PageError::BadRequest("Choose a member to transfer to."));
+    match ops::members::transfer_ownership(&state, &actor, &team_id, &target).await {
+        Ok(()) => {}
+        Err(MembershipError::NotMember | MembershipError::LastOwner) => {
+            return Err(PageError::BadRequest("Choose a member to transfer to."));
+        }
+        Err(MembershipError::Failed(e)) => return Err(e.into()),
     }
     set_flash(
         &user.session,
@@ -525,23 +456,13 @@ pub async fn leave(
 ) -> Result<HttpResponse, PageError> {
     let slug = path.into_inner();
     let team = TeamCtx::load(&state, &user, &slug).await?;
-    let team_id = team.team_id();
-    let me = user.id();
     let actor = team.actor(&state, &user, &req);
-    let left = with_write(&state.pool, move |c| {
-        write_tx(c, |c| {
-            let Some(role) = Team::member_role(c, &team_id, &me)? else {
-                return Ok::<_, AppError>(None);
-            };
-            if !keeps_an_owner(c, &team_id, role)? {
-                return Ok(Some(false));
-            }
-            Team::remove_member(c, &team_id, &me)?;
-            actor.record(c, "member.left", Some(me.as_str()), None)?;
-            Ok(Some(true))
-        })
-    })
-    .await?;
+    let left = match ops::members::leave(&state, &actor, &team.team_id()).await {
+        Ok(()) => Some(true),
+        Err(MembershipError::LastOwner) => Some(false),
+        Err(MembershipError::NotMember) => None,
+        Err(MembershipError::Failed(e)) => return Err(e.into()),
+    };
     match left {
         // Operators are not members: nothing to leave here.
         None => Err(PageError::NotFound),

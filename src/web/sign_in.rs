@@ -15,14 +15,15 @@ use super::htmx::Htmx;
 use super::urls;
 use crate::auth::csrf;
 use crate::auth::session_store::USER_ID;
-use crate::db::write_tx;
+use crate::domain::audit::Who;
 use crate::domain::ids::UserId;
 use crate::domain::inputs::{Email, Name, Password};
-use crate::error::{AppError, with_read, with_write};
-use crate::models::audit::Actor;
+use crate::error::{with_read, with_write};
 use crate::models::team::Team;
-use crate::models::user::{NewUser, User};
+use crate::models::user::User;
 use crate::models::{setup, throttle};
+use crate::ops;
+use crate::ops::teams::SetUpError;
 use crate::render;
 use crate::state::AppState;
 use crate::web::current_user::{SIGNED_IN_AT, session_user};
@@ -174,39 +175,16 @@ pub async fn setup_submit(
     };
     let hash = state.passwords.hash(password).await?;
     let user_id = UserId::generate();
-    let uid = user_id.clone();
-    let ip = state.client_ip(&req);
-    let created = with_write(&state.pool, move |c| {
-        write_tx(c, |c| {
-            // Checked inside the transaction: two racing set-ups cannot both succeed.
-            if User::any_exist(c)? || !setup::is_valid(c, &token, now)? {
-                return Ok(None);
-            }
-            User::insert(
-                c,
-                &NewUser {
-                    id: uid.as_str(),
-                    email: email.as_str(),
-                    name: name.as_str(),
-                    password_hash: &hash,
-                    created_at: now,
-                },
-            )?;
-            let team = Team::create_with_owner(c, team.as_str(), &uid, now)?;
-            let actor = Actor {
-                team: team.team_id(),
-                user: Some(uid.clone()),
-                agency: None,
-                ip,
-                at: now,
-            };
-            actor.record(c, "team.created", Some(&team.id), None)?;
-            setup::clear(c)?;
-            Ok::<_, AppError>(Some(team))
-        })
-    })
-    .await?;
-    let team = created.ok_or(PageError::NotFound)?;
+    let who = Who::User {
+        id: user_id.clone(),
+        name: name.as_str().to_owned(),
+    };
+    let actor = state.actor(who, &req);
+    let team = match ops::teams::set_up(&state, &actor, token, email, hash, team).await {
+        Ok(team) => team,
+        Err(SetUpError::Closed) => return Err(PageError::NotFound),
+        Err(SetUpError::Failed(e)) => return Err(e.into()),
+    };
     sign_in_session(&session, &user_id, now)?;
     tracing::info!(team = %team.id, "set-up complete: owner account and first team created");
     Ok(redirect(&urls::api_keys(&team.slug)))

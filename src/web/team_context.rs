@@ -75,12 +75,21 @@ impl TeamCtx {
         state: &AppState,
         user: &SignedIn,
         req: &actix_web::HttpRequest,
-    ) -> crate::models::audit::Actor {
-        let mut actor = state.actor(self.team_id(), Some(user.id()), req);
-        if self.current.via_agency {
-            actor.agency = self.current.agency.as_ref().map(|a| a.id.clone());
-        }
-        actor
+    ) -> crate::domain::audit::Actor {
+        let who = match self
+            .current
+            .agency
+            .as_ref()
+            .filter(|_| self.current.via_agency)
+        {
+            Some(agency) => crate::domain::audit::Who::Operator {
+                id: user.id(),
+                name: user.user.name.clone(),
+                agency: crate::domain::ids::AgencyId::from_db(agency.id.clone()),
+            },
+            None => user.who(),
+        };
+        state.actor(who, req)
     }
 
     /// 403 unless the user may manage every key.

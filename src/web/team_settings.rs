@@ -1,4 +1,5 @@
-//! Team settings → General: the team's name and the default API rate limit of its keys.
+//! Team settings → General: the team's name, the default API rate limit of its keys and how
+//! long its audit events are kept.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -10,10 +11,10 @@ use super::htmx::Htmx;
 use super::layout::{PageCtx, set_flash};
 use super::team_context::TeamCtx;
 use super::urls;
-use crate::db::write_tx;
+use crate::domain::audit::RETENTION_DAYS;
 use crate::domain::inputs::{Name, parse_rate_limit};
-use crate::error::{AppError, with_write};
-use crate::models::team::Team;
+use crate::ops;
+use crate::ops::teams::TeamSettings;
 use crate::render;
 use crate::state::AppState;
 use crate::web::current_user::SignedIn;
@@ -28,6 +29,8 @@ struct SettingsPage {
     name_error: Option<&'static str>,
     rate_limit: String,
     rate_limit_error: Option<&'static str>,
+    retention: String,
+    retention_error: Option<&'static str>,
 }
 
 fn page(user: &SignedIn, team: &TeamCtx) -> SettingsPage {
@@ -39,6 +42,8 @@ fn page(user: &SignedIn, team: &TeamCtx) -> SettingsPage {
         name_error: None,
         rate_limit: team.current.team.rate_limit_per_minute.to_string(),
         rate_limit_error: None,
+        retention: team.current.team.audit_retention_days.to_string(),
+        retention_error: None,
     }
 }
 
@@ -83,21 +88,28 @@ pub async fn update(
             None
         }
     };
-    let (Some(name), Some(rate)) = (name, rate) else {
+    if form.has("audit_retention_days") {
+        p.retention = form.get("audit_retention_days").trim().to_owned();
+    }
+    let retention = p
+        .retention
+        .parse::<i32>()
+        .ok()
+        .filter(|d| RETENTION_DAYS.contains(d))
+        .or_else(|| {
+            p.retention_error = Some("Enter a number of days from 30 to 3650.");
+            None
+        });
+    let (Some(name), Some(rate), Some(retention)) = (name, rate, retention) else {
         return Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, p)?);
     };
     let actor = team.actor(&state, &user, &req);
-    let detail = format!("name={}; rate_limit_per_minute={rate}", name.as_str());
-    with_write(&state.pool, move |c| {
-        write_tx(c, |c| {
-            Team::update_settings(c, &actor.team, name.as_str(), rate)?;
-            actor.record(c, "team.updated", Some(actor.team.as_str()), Some(detail))?;
-            Ok::<_, AppError>(())
-        })
-    })
-    .await?;
-    // The default rate limit is part of every cached key of the team.
-    state.team_changed(&team.current.team.id);
+    let settings = TeamSettings {
+        name,
+        rate_limit_per_minute: rate,
+        audit_retention_days: retention,
+    };
+    ops::teams::update_settings(&state, &actor, &team.current.team, settings).await?;
     let url = urls::team_settings(team.slug());
     set_flash(&user.session, "Settings saved.");
     Ok(HttpResponse::SeeOther()

@@ -11,12 +11,8 @@ use super::htmx::Htmx;
 use super::layout::set_flash;
 use super::urls;
 use crate::auth::csrf;
-use crate::db::write_tx;
 use crate::domain::inputs::Name;
-use crate::error::{AppError, with_write};
-use crate::models::agency::{Agency, AgencyActor};
-use crate::models::audit::Actor;
-use crate::models::team::Team;
+use crate::ops;
 use crate::render;
 use crate::state::AppState;
 use crate::web::current_user::SignedIn;
@@ -103,24 +99,8 @@ pub async fn create(
             return Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, page)?);
         }
     };
-    let owner = user.id();
-    let now = state.clock.now();
-    let ip = state.client_ip(&req);
-    let team = with_write(&state.pool, move |c| {
-        write_tx(c, |c| {
-            let team = Team::create_with_owner(c, name.as_str(), &owner, now)?;
-            let actor = Actor {
-                team: team.team_id(),
-                user: Some(owner.clone()),
-                agency: None,
-                ip,
-                at: now,
-            };
-            actor.record(c, "team.created", Some(&team.id), None)?;
-            Ok::<_, AppError>(team)
-        })
-    })
-    .await?;
+    let actor = state.actor(user.who(), &req);
+    let team = ops::teams::create(&state, &actor, name).await?;
     set_flash(
         &user.session,
         &format!("Team “{}” created. You are its owner.", team.name),
@@ -146,23 +126,8 @@ pub async fn create_agency(
             return Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, page)?);
         }
     };
-    let owner = user.id();
-    let now = state.clock.now();
-    let ip = state.client_ip(&req);
-    let agency = with_write(&state.pool, move |c| {
-        write_tx(c, |c| {
-            let agency = Agency::create_with_owner(c, name.as_str(), &owner, now)?;
-            let actor = AgencyActor {
-                agency: agency.agency_id(),
-                user: owner.clone(),
-                ip,
-                at: now,
-            };
-            actor.record(c, "agency.created", None, None)?;
-            Ok::<_, AppError>(agency)
-        })
-    })
-    .await?;
+    let actor = state.actor(user.who(), &req);
+    let agency = ops::agency::create_agency(&state, &actor, name).await?;
     set_flash(
         &user.session,
         &format!(

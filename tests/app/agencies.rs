@@ -4,7 +4,7 @@
 
 use actix_web::test::TestRequest;
 use diesel::prelude::*;
-use latchkey::db::schema::{agencies, agency_events, audit_events, teams, users};
+use latchkey::db::schema::{agencies, audit_events, teams, users};
 use latchkey::domain::ids::{AgencyId, UserId};
 use latchkey::domain::role::{AgencyRole, Role};
 
@@ -245,7 +245,12 @@ async fn suspending_a_client_refuses_its_keys_on_the_next_request_until_resumed(
         .assert_status(303);
         app.api("GET", "/bots", &key, None).await.assert_status(200);
         let actions: Vec<String> = app
-            .db(|c| agency_events::table.select(agency_events::action).load(c))
+            .db(|c| {
+                audit_events::table
+                    .filter(audit_events::agency_id.is_not_null())
+                    .select(audit_events::action)
+                    .load(c)
+            })
             .expect("events");
         assert!(actions.contains(&"client.suspended".to_owned()));
         assert!(actions.contains(&"client.resumed".to_owned()));

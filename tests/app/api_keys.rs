@@ -34,7 +34,7 @@ fn audit_actions(app: &TestApp) -> Vec<String> {
     app.db(|c| {
         audit_events::table
             .select(audit_events::action)
-            .order(audit_events::created_at.asc())
+            .order((audit_events::created_at.asc(), audit_events::id.asc()))
             .load(c)
             .expect("audit")
     })

@@ -1,0 +1,401 @@
+//! The audit vocabulary: what can happen (typed actions with stable dotted names, shared by the
+//! audit page, `/v1/audit-events`, the exports and the webhook event types), who did it, to
+//! what, and how an event reads in plain words.
+
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+use super::ids::{AgencyId, ApiKeyId, TeamId, UserId};
+
+/// Days a team keeps its audit events unless it chooses otherwise (the column default of the
+/// `2026-12-02-000005_audit_log` migration says the same).
+pub const DEFAULT_RETENTION_DAYS: i32 = 365;
+
+/// The retention a team may choose, in days.
+pub const RETENTION_DAYS: std::ops::RangeInclusive<i32> = 30..=3650;
+
+/// Days agency-level events and account security events are kept.
+pub const FIXED_RETENTION_DAYS: i64 = 365;
+
+/// Whose log an action belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogOf {
+    /// A team's (or agency client's) own log.
+    Team,
+    /// An agency's log: these events outlive a deleted client.
+    Agency,
+}
+
+macro_rules! actions {
+    ($($variant:ident = $name:literal, $label:literal, $log:ident;)*) => {
+        /// Every change Latchkey records. The dotted name is a stable API: never rename one.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum AuditAction {
+            $(#[doc = $label] $variant,)*
+        }
+
+        impl AuditAction {
+            /// Every action, in the order the filter lists them.
+            pub const ALL: &'static [AuditAction] = &[$(AuditAction::$variant,)*];
+
+            /// The stable dotted name, e.g. `api_key.rotated`.
+            pub fn as_str(self) -> &'static str {
+                match self { $(AuditAction::$variant => $name,)* }
+            }
+
+            /// The name in a filter list, e.g. "Key rotated".
+            pub fn label(self) -> &'static str {
+                match self { $(AuditAction::$variant => $label,)* }
+            }
+
+            /// Whose log it goes to.
+            pub fn log(self) -> LogOf {
+                match self { $(AuditAction::$variant => LogOf::$log,)* }
+            }
+
+            /// The action with this dotted name.
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($name => Some(AuditAction::$variant),)* _ => None }
+            }
+        }
+    };
+}
+
+actions! {
+    ApiKeyCreated = "api_key.created", "Key created", Team;
+    ApiKeyUpdated = "api_key.updated", "Key updated", Team;
+    ApiKeyRotated = "api_key.rotated", "Key rotated", Team;
+    ApiKeyDeleted = "api_key.deleted", "Key deleted", Team;
+    ApiKeyGraceEnded = "api_key.grace_ended", "Key grace period ended", Team;
+    ApiKeyReportedLeaked = "api_key.reported_leaked", "Key reported leaked", Team;
+    MemberInvited = "member.invited", "Member invited", Team;
+    InvitationRevoked = "member.invitation_revoked", "Invitation revoked", Team;
+    MemberJoined = "member.joined", "Member joined", Team;
+    MemberRoleChanged = "member.role_changed", "Member role changed", Team;
+    MemberRemoved = "member.removed", "Member removed", Team;
+    MemberLeft = "member.left", "Member left", Team;
+    TeamCreated = "team.created", "Team created", Team;
+    TeamUpdated = "team.updated", "Team settings updated", Team;
+    OwnershipTransferred = "team.ownership_transferred", "Ownership transferred", Team;
+    BotCreated = "bot.created", "Bot created", Team;
+    BotUpdated = "bot.updated", "Bot updated", Team;
+    BotDeleted = "bot.deleted", "Bot deleted", Team;
+    ChannelCreated = "channel.created", "Channel created", Team;
+    ChannelUpdated = "channel.updated", "Channel updated", Team;
+    ChannelDeleted = "channel.deleted", "Channel deleted", Team;
+    IntegrationCreated = "integration.created", "Integration created", Team;
+    IntegrationUpdated = "integration.updated", "Integration updated", Team;
+    IntegrationDeleted = "integration.deleted", "Integration deleted", Team;
+    ConversationCreated = "conversation.created", "Conversation created", Team;
+    ConversationDeleted = "conversation.deleted", "Conversation deleted", Team;
+    AgentLoopCreated = "agent_loop.created", "Agent loop created", Team;
+    AgentLoopRunQueued = "agent_loop.run_queued", "Agent loop run queued", Team;
+    AgencyCreated = "agency.created", "Agency created", Agency;
+    ClientCreated = "client.created", "Client created", Agency;
+    ClientSuspended = "client.suspended", "Client suspended", Agency;
+    ClientResumed = "client.resumed", "Client resumed", Agency;
+    ClientDeleted = "client.deleted", "Client deleted", Agency;
+    BrandUpdated = "brand.updated", "Brand updated", Agency;
+    OperatorInvited = "operator.invited", "Operator invited", Agency;
+    OperatorJoined = "operator.joined", "Operator joined", Agency;
+    OperatorRemoved = "operator.removed", "Operator removed", Agency;
+}
+
+impl fmt::Display for AuditAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Who acted. Names are kept as they were, so an event reads right after the user or key is
+/// gone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Who {
+    /// A signed-in member of the team (or of the agency, for agency-level events).
+    User {
+        /// The user.
+        id: UserId,
+        /// Their display name at the time.
+        name: String,
+    },
+    /// An agency operator acting inside a client: "operator X of agency Y".
+    Operator {
+        /// The user.
+        id: UserId,
+        /// Their display name at the time.
+        name: String,
+        /// The agency they act for.
+        agency: AgencyId,
+    },
+    /// An API key, through `/v1` (including a leak report, where holding the key is the
+    /// authority).
+    Key {
+        /// The key.
+        id: ApiKeyId,
+        /// Its name at the time.
+        name: String,
+    },
+    /// Latchkey itself (demo data, jobs).
+    System,
+}
+
+impl Who {
+    /// `user`, `operator`, `api_key` or `system` (the stored `actor_kind`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Who::User { .. } => "user",
+            Who::Operator { .. } => "operator",
+            Who::Key { .. } => "api_key",
+            Who::System => "system",
+        }
+    }
+
+    /// The name shown for the actor.
+    pub fn label(&self) -> &str {
+        match self {
+            Who::User { name, .. } | Who::Operator { name, .. } | Who::Key { name, .. } => name,
+            Who::System => "Latchkey",
+        }
+    }
+
+    /// The acting user, if a person acted.
+    pub fn user(&self) -> Option<&UserId> {
+        match self {
+            Who::User { id, .. } | Who::Operator { id, .. } => Some(id),
+            Who::Key { .. } | Who::System => None,
+        }
+    }
+}
+
+/// Who acts, from where and when: everything an event needs besides what happened.
+#[derive(Clone, Debug)]
+pub struct Actor {
+    /// Who.
+    pub who: Who,
+    /// The client's address.
+    pub ip: Option<String>,
+    /// When (Unix seconds).
+    pub at: i64,
+}
+
+/// Whose log an event is written to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Owner {
+    /// A team's log.
+    Team(TeamId),
+    /// An agency's log.
+    Agency(AgencyId),
+}
+
+/// What an event is about: kind (`api_key`, `member`, `team`, `client`…), id and the name it
+/// had.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Target {
+    /// Object kind.
+    pub kind: &'static str,
+    /// Its id.
+    pub id: String,
+    /// Its name (or e-mail) at the time.
+    pub label: String,
+}
+
+impl Target {
+    /// A target of `kind` with `id` and `label`.
+    pub fn new(kind: &'static str, id: impl Into<String>, label: impl Into<String>) -> Self {
+        Self {
+            kind,
+            id: id.into(),
+            label: label.into(),
+        }
+    }
+}
+
+/// One change as the operation describes it: written as the audit event and the outbox event.
+/// `detail` holds small facts (never a secret): names, scopes, roles, instants as Unix seconds.
+#[derive(Clone, Debug)]
+pub struct Change {
+    /// What happened.
+    pub action: AuditAction,
+    /// To what.
+    pub target: Target,
+    /// Facts that make the event readable on its own.
+    pub detail: Map<String, Value>,
+}
+
+impl Change {
+    /// A change with no details yet.
+    pub fn new(action: AuditAction, target: Target) -> Self {
+        Self {
+            action,
+            target,
+            detail: Map::new(),
+        }
+    }
+
+    /// Adds one detail.
+    pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.detail.insert(key.to_owned(), value.into());
+        self
+    }
+}
+
+/// An event in plain words: "Rotated key Production Server — the old key works until
+/// 2 Dec, 10:00 UTC". `human_time` formats a Unix instant for people.
+pub fn describe(
+    action: Option<AuditAction>,
+    raw_action: &str,
+    target: &str,
+    detail: &Map<String, Value>,
+    human_time: impl Fn(i64) -> String,
+) -> String {
+    let text = |k: &str| detail.get(k).and_then(Value::as_str).unwrap_or_default();
+    let int = |k: &str| detail.get(k).and_then(Value::as_i64);
+    let Some(action) = action else {
+        return format!("{raw_action} {target}").trim().to_owned();
+    };
+    use AuditAction as A;
+    match action {
+        A::ApiKeyCreated => format!("Created key {target}"),
+        A::ApiKeyUpdated => format!("Updated key {target}"),
+        A::ApiKeyRotated => match int("old_key_works_until") {
+            Some(until) if int("grace_seconds").unwrap_or(0) > 0 => format!(
+                "Rotated key {target} — the old key works until {}",
+                human_time(until)
+            ),
+            _ => format!("Rotated key {target} — the old key stopped working at once"),
+        },
+        A::ApiKeyDeleted => format!("Deleted key {target}"),
+        A::ApiKeyGraceEnded => format!("Ended the grace period of the old key {target}"),
+        A::ApiKeyReportedLeaked => format!("Revoked key {target} after a leak report"),
+        A::MemberInvited => format!("Invited {target} as {}", text("role")),
+        A::InvitationRevoked => format!("Revoked the invitation of {target}"),
+        A::MemberJoined => format!("{target} joined as {}", text("role")),
+        A::MemberRoleChanged => format!(
+            "Changed the role of {target} from {} to {}",
+            text("from"),
+            text("to")
+        ),
+        A::MemberRemoved => format!("Removed {target} from the team"),
+        A::MemberLeft => format!("{target} left the team"),
+        A::TeamCreated => format!("Created the team {target}"),
+        A::TeamUpdated => "Updated the team settings".to_owned(),
+        A::OwnershipTransferred => format!("Transferred ownership to {target}"),
+        A::AgencyCreated => format!("Created the agency {target}"),
+        A::ClientCreated => format!("Created client {target}"),
+        A::ClientSuspended => format!("Suspended client {target}"),
+        A::ClientResumed => format!("Resumed client {target}"),
+        A::ClientDeleted => format!("Deleted client {target}"),
+        A::BrandUpdated => "Updated the brand".to_owned(),
+        A::OperatorInvited => format!("Invited operator {target}"),
+        A::OperatorJoined => format!("{target} joined as an operator"),
+        A::OperatorRemoved => format!("Removed operator {target}"),
+        other => {
+            // Platform objects: "Bot created" → "Created bot Support".
+            let (object, verb) = other
+                .as_str()
+                .split_once('.')
+                .unwrap_or(("object", "changed"));
+            let verb = match verb {
+                "run_queued" => "Queued a run of",
+                "created" => "Created",
+                "updated" => "Updated",
+                "deleted" => "Deleted",
+                v => v,
+            };
+            format!("{verb} {} {target}", object.replace('_', " "))
+                .trim()
+                .to_owned()
+        }
+    }
+}
+
+/// Security activity of one account (the "Your account" page); not part of any team's log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecurityAction {
+    /// Signed in.
+    SignedIn,
+    /// Signed out.
+    SignedOut,
+    /// A wrong password was given for this account.
+    SignInFailed,
+    /// Sign-in was refused for a while after too many failures.
+    SignInThrottled,
+}
+
+impl SecurityAction {
+    /// The stable dotted name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SignedIn => "account.signed_in",
+            Self::SignedOut => "account.signed_out",
+            Self::SignInFailed => "account.sign_in_failed",
+            Self::SignInThrottled => "account.sign_in_throttled",
+        }
+    }
+
+    /// The action with this name.
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::SignedIn,
+            Self::SignedOut,
+            Self::SignInFailed,
+            Self::SignInThrottled,
+        ]
+        .into_iter()
+        .find(|a| a.as_str() == s)
+    }
+
+    /// In plain words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::SignedIn => "Signed in",
+            Self::SignedOut => "Signed out",
+            Self::SignInFailed => "Failed sign-in (wrong password)",
+            Self::SignInThrottled => "Sign-in blocked after too many failures",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_action_name_parses_back_and_is_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for a in AuditAction::ALL {
+            assert_eq!(AuditAction::parse(a.as_str()), Some(*a));
+            assert!(seen.insert(a.as_str()), "{a} twice");
+            assert!(a.as_str().contains('.'));
+        }
+        assert_eq!(AuditAction::parse("api_key.exploded"), None);
+    }
+
+    #[test]
+    fn a_rotation_reads_with_its_grace_period() {
+        let detail = Change::new(AuditAction::ApiKeyRotated, Target::default())
+            .with("grace_seconds", 3600)
+            .with("old_key_works_until", 7200)
+            .detail;
+        let text = describe(
+            Some(AuditAction::ApiKeyRotated),
+            "api_key.rotated",
+            "Production Server",
+            &detail,
+            |t| format!("T{t}"),
+        );
+        assert_eq!(
+            text,
+            "Rotated key Production Server — the old key works until T7200"
+        );
+        let platform = describe(
+            Some(AuditAction::AgentLoopRunQueued),
+            "agent_loop.run_queued",
+            "Nightly",
+            &Map::new(),
+            |t| t.to_string(),
+        );
+        assert_eq!(platform, "Queued a run of agent loop Nightly");
+    }
+}

@@ -1,0 +1,276 @@
+//! Key operations: create, update, rotate, delete, end a grace period, and the leak report.
+//! Each is one transaction with its audit and outbox events; each makes the next request with
+//! the key see the change (the key cache is invalidated after the commit, here and only here).
+
+use super::{Abort, record, transact};
+use crate::domain::api_key_secret::ApiKeySecret;
+use crate::domain::audit::{Actor, AuditAction, Change, Owner, Target, Who};
+use crate::domain::ids::{ApiKeyId, TeamId};
+use crate::domain::scope::{Scope, ScopeSet};
+use crate::error::AppError;
+use crate::models::api_key::{ApiKey, KeyLookup, KeySettings, KeyWriteError};
+use crate::state::AppState;
+
+/// Why a key could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateKeyError {
+    /// Another current key of the team has this name.
+    #[error("name taken")]
+    NameTaken,
+    /// Something below failed.
+    #[error(transparent)]
+    Failed(#[from] AppError),
+}
+
+/// Why a key could not be changed, deleted or retired.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeKeyError {
+    /// Another current key of the team has the new name.
+    #[error("name taken")]
+    NameTaken,
+    /// The key is gone (deleted meanwhile, or not the team's).
+    #[error("not found")]
+    Gone,
+    /// Something below failed.
+    #[error(transparent)]
+    Failed(#[from] AppError),
+}
+
+/// Why a key could not be rotated.
+#[derive(Debug, thiserror::Error)]
+pub enum RotateKeyError {
+    /// It is already being replaced; rotate its successor.
+    #[error("already retiring")]
+    AlreadyRetiring,
+    /// Something below failed.
+    #[error(transparent)]
+    Failed(#[from] AppError),
+}
+
+/// What an edit sets: every field is the new value.
+#[derive(Clone, Debug)]
+pub struct KeyChanges {
+    /// New name.
+    pub name: String,
+    /// New scopes.
+    pub scopes: ScopeSet,
+    /// New per-key rate limit (None = the team's).
+    pub rate_limit_per_minute: Option<i32>,
+    /// New allowlist, canonical space-separated CIDRs (None = anywhere).
+    pub ip_allowlist: Option<String>,
+}
+
+fn target(key: &ApiKey) -> Target {
+    Target::new("api_key", key.id.clone(), key.name.clone())
+}
+
+fn scope_names(scopes: ScopeSet) -> Vec<&'static str> {
+    scopes.iter().map(Scope::as_str).collect()
+}
+
+fn owner_of(key: &ApiKey) -> Owner {
+    Owner::Team(TeamId::from_db(key.team_id.clone()))
+}
+
+impl<E> From<KeyWriteError> for Abort<E>
+where
+    E: From<KeyWriteError>,
+{
+    fn from(e: KeyWriteError) -> Self {
+        match e {
+            KeyWriteError::Db(e) => Abort::Failed(e.into()),
+            other => Abort::Refused(E::from(other)),
+        }
+    }
+}
+
+impl From<KeyWriteError> for CreateKeyError {
+    fn from(e: KeyWriteError) -> Self {
+        match e {
+            KeyWriteError::Db(e) => Self::Failed(e.into()),
+            // Insert refuses only a taken name.
+            _ => Self::NameTaken,
+        }
+    }
+}
+
+impl From<KeyWriteError> for ChangeKeyError {
+    fn from(e: KeyWriteError) -> Self {
+        match e {
+            KeyWriteError::NameTaken => Self::NameTaken,
+            KeyWriteError::Db(e) => Self::Failed(e.into()),
+            KeyWriteError::NotFound | KeyWriteError::AlreadyRetiring => Self::Gone,
+        }
+    }
+}
+
+impl From<KeyWriteError> for RotateKeyError {
+    fn from(e: KeyWriteError) -> Self {
+        match e {
+            KeyWriteError::Db(e) => Self::Failed(e.into()),
+            // The successor takes over the old name, which the retiring step just freed.
+            _ => Self::AlreadyRetiring,
+        }
+    }
+}
+
+/// Creates a key for `team` and returns it with its one-time secret (rendered only now, after
+/// the commit).
+pub async fn create(
+    state: &AppState,
+    actor: &Actor,
+    team: &TeamId,
+    settings: KeySettings,
+) -> Result<(ApiKey, ApiKeySecret), CreateKeyError> {
+    let (actor, team) = (actor.clone(), team.clone());
+    transact(state, move |c| {
+        let id = ApiKeyId::generate();
+        let (key, secret) = ApiKey::insert(c, &id, &team, &settings, actor.who.user(), actor.at)?;
+        let change = Change::new(AuditAction::ApiKeyCreated, target(&key))
+            .with("mode", key.mode.clone())
+            .with("environment", key.environment.clone())
+            .with("scopes", scope_names(key.scope_set()))
+            .with("expires_at", key.expires_at);
+        record(c, &Owner::Team(team), &actor, &change)?;
+        Ok((key, secret))
+    })
+    .await
+}
+
+/// Renames a key, replaces its scopes and limits; effective on the next request.
+pub async fn update(
+    state: &AppState,
+    actor: &Actor,
+    key: &ApiKey,
+    changes: KeyChanges,
+) -> Result<(), ChangeKeyError> {
+    let (actor, old) = (actor.clone(), key.clone());
+    let result = transact(state, move |c| {
+        let team = TeamId::from_db(old.team_id.clone());
+        let id = old.key_id();
+        ApiKey::update_settings(c, &team, &id, &changes.name, changes.scopes)?;
+        ApiKey::update_limits(
+            c,
+            &team,
+            &id,
+            changes.rate_limit_per_minute,
+            changes.ip_allowlist.as_deref(),
+        )?;
+        let mut change = Change::new(
+            AuditAction::ApiKeyUpdated,
+            Target::new("api_key", old.id.clone(), changes.name.clone()),
+        )
+        .with("scopes", scope_names(changes.scopes))
+        .with("rate_limit_per_minute", changes.rate_limit_per_minute)
+        .with(
+            "ip_allowlist",
+            changes
+                .ip_allowlist
+                .as_deref()
+                .map(|l| l.split(' ').collect::<Vec<_>>()),
+        );
+        if old.name != changes.name {
+            change = change.with("previous_name", old.name.clone());
+        }
+        record(c, &Owner::Team(team), &actor, &change)?;
+        Ok(())
+    })
+    .await;
+    state.key_changed(&key.id);
+    result
+}
+
+/// Replaces `key` with a successor of the same settings; the old key keeps working for
+/// `grace` seconds (0 = it stops now).
+pub async fn rotate(
+    state: &AppState,
+    actor: &Actor,
+    key: &ApiKey,
+    grace: i64,
+) -> Result<(ApiKey, ApiKeySecret), RotateKeyError> {
+    if key.retiring_until.is_some() {
+        return Err(RotateKeyError::AlreadyRetiring);
+    }
+    let (actor, old) = (actor.clone(), key.clone());
+    let result = transact(state, move |c| {
+        let (successor, secret) = ApiKey::rotate(c, &old, grace, actor.who.user(), actor.at)?;
+        let change = Change::new(AuditAction::ApiKeyRotated, target(&old))
+            .with("successor_id", successor.id.clone())
+            .with("grace_seconds", grace)
+            .with("old_key_works_until", actor.at + grace);
+        record(c, &owner_of(&old), &actor, &change)?;
+        Ok((successor, secret))
+    })
+    .await;
+    state.key_changed(&key.id);
+    result
+}
+
+/// Deletes a key: the next request with it fails.
+pub async fn delete(state: &AppState, actor: &Actor, key: &ApiKey) -> Result<(), ChangeKeyError> {
+    revoke(state, actor, key, AuditAction::ApiKeyDeleted).await
+}
+
+/// Ends a retiring key's grace period now (its successor is already in place).
+pub async fn end_grace(
+    state: &AppState,
+    actor: &Actor,
+    key: &ApiKey,
+) -> Result<(), ChangeKeyError> {
+    revoke(state, actor, key, AuditAction::ApiKeyGraceEnded).await
+}
+
+async fn revoke(
+    state: &AppState,
+    actor: &Actor,
+    key: &ApiKey,
+    action: AuditAction,
+) -> Result<(), ChangeKeyError> {
+    let (actor, old) = (actor.clone(), key.clone());
+    let result = transact(state, move |c| {
+        let team = TeamId::from_db(old.team_id.clone());
+        ApiKey::revoke(c, &team, &old.key_id(), actor.at)?;
+        let change = Change::new(action, target(&old)).with("masked", old.masked());
+        record(c, &Owner::Team(team), &actor, &change)?;
+        Ok(())
+    })
+    .await;
+    state.key_changed(&key.id);
+    result
+}
+
+/// A leak report through `POST /v1/revoke`: possession of the secret is the authority, so the
+/// key itself is the actor. Returns the key and whether this report revoked it (false: it was
+/// already revoked), or None when no key has this digest.
+pub async fn report_leaked(
+    state: &AppState,
+    digest: String,
+    ip: Option<String>,
+) -> Result<Option<(ApiKey, bool)>, AppError> {
+    let now = state.clock.now();
+    let found = transact(state, move |c| {
+        let Some(KeyLookup { key, .. }) = ApiKey::find_by_digest(c, &digest)? else {
+            return Ok(None);
+        };
+        if !ApiKey::report_leaked(c, &key.id, now)? {
+            return Ok(Some((key, false)));
+        }
+        let actor = Actor {
+            who: Who::Key {
+                id: key.key_id(),
+                name: key.name.clone(),
+            },
+            ip,
+            at: now,
+        };
+        let change = Change::new(AuditAction::ApiKeyReportedLeaked, target(&key))
+            .with("masked", key.masked());
+        record(c, &owner_of(&key), &actor, &change)?;
+        Ok::<_, Abort<AppError>>(Some((key, true)))
+    })
+    .await?;
+    if let Some((key, _)) = &found {
+        state.key_changed(&key.id);
+    }
+    Ok(found)
+}

@@ -1,0 +1,119 @@
+//! Operations: every change a user or a key makes, written once and called by both surfaces.
+//! An operation takes parsed values and an [`Actor`]; in ONE transaction it writes the rows,
+//! the typed audit event and the outbox event (the webhook payload's exact bytes); after the
+//! commit it invalidates what caches the change touches. Each returns its own error enum.
+//!
+//! Handlers never open transactions, write events or touch caches: that is what makes "no
+//! change without its events, no event without its change" (DESIGN §8) hold by construction.
+
+pub mod accounts;
+pub mod agency;
+pub mod api_keys;
+pub mod members;
+pub mod platform;
+pub mod teams;
+
+use serde_json::{Map, Value, json};
+
+use crate::db::{DbConnection, write_tx};
+use crate::domain::audit::{Actor, Change, Owner, Who};
+use crate::domain::ids::OutboxEventId;
+use crate::error::{AppError, with_write};
+use crate::models;
+use crate::state::AppState;
+
+/// Why a transaction body stopped: the operation refused (`E`), or something below failed.
+pub(crate) enum Abort<E> {
+    /// The operation's own refusal (name taken, already retiring…): rolled back.
+    Refused(E),
+    /// A database or other failure: rolled back, rendered as the surface renders `AppError`.
+    Failed(AppError),
+}
+
+impl<E> From<diesel::result::Error> for Abort<E> {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Failed(e.into())
+    }
+}
+
+impl<E> From<AppError> for Abort<E> {
+    fn from(e: AppError) -> Self {
+        Self::Failed(e)
+    }
+}
+
+/// Runs `body` in one write transaction; an operation's refusal and a failure both roll back.
+pub(crate) async fn transact<T, E, F>(state: &AppState, body: F) -> Result<T, E>
+where
+    T: Send + 'static,
+    E: From<AppError> + Send + 'static,
+    F: FnOnce(&mut DbConnection) -> Result<T, Abort<E>> + Send + 'static,
+{
+    let outcome = with_write(&state.pool, move |c| match write_tx(c, body) {
+        Ok(value) => Ok(Ok(value)),
+        Err(Abort::Refused(e)) => Ok(Err(e)),
+        Err(Abort::Failed(e)) => Err(e),
+    })
+    .await;
+    match outcome {
+        Ok(result) => result,
+        Err(e) => Err(E::from(e)),
+    }
+}
+
+/// Writes `change` to `owner`'s audit log and to the outbox. Call inside the transaction that
+/// makes the change, and nowhere else (the operations here, and the demo seed, which writes
+/// history with fixed past times).
+pub fn record(
+    conn: &mut DbConnection,
+    owner: &Owner,
+    actor: &Actor,
+    change: &Change,
+) -> diesel::QueryResult<()> {
+    let audit_id = models::audit::insert(conn, owner, actor, change)?;
+    let event_id = OutboxEventId::generate_ordered();
+    let body = payload(&event_id, owner, actor, change);
+    models::outbox::insert(
+        conn,
+        &event_id,
+        owner,
+        change.action.as_str(),
+        &body,
+        &audit_id,
+        actor.at,
+    )
+}
+
+/// The webhook payload of a change: compact JSON with sorted keys, ids and times as strings,
+/// integers only — the bytes that Node's `JSON.stringify(JSON.parse(body))` reproduces
+/// (DESIGN §10). Produced once; every delivery attempt sends these bytes.
+pub fn payload(id: &OutboxEventId, owner: &Owner, actor: &Actor, change: &Change) -> String {
+    let (owner_key, owner_id) = match owner {
+        Owner::Team(t) => ("team_id", t.as_str()),
+        Owner::Agency(a) => ("agency_id", a.as_str()),
+    };
+    let who = match &actor.who {
+        Who::User { id, name } => json!({"type": "user", "id": id.as_str(), "name": name}),
+        Who::Operator { id, name, agency } => json!({
+            "type": "operator", "id": id.as_str(), "name": name, "agency_id": agency.as_str(),
+        }),
+        Who::Key { id, name } => json!({"type": "api_key", "id": id.as_str(), "name": name}),
+        Who::System => json!({"type": "system", "name": "Latchkey"}),
+    };
+    let target = &change.target;
+    let mut data = Map::new();
+    data.insert(
+        "object".to_owned(),
+        json!({"type": target.kind, "id": target.id, "name": target.label}),
+    );
+    data.insert("detail".to_owned(), Value::Object(change.detail.clone()));
+    let body = json!({
+        "id": id.as_str(),
+        "type": change.action.as_str(),
+        "created_at": crate::timefmt::iso(actor.at),
+        owner_key: owner_id,
+        "actor": who,
+        "data": data,
+    });
+    body.to_string()
+}
