@@ -12,6 +12,7 @@ pub mod demo;
 pub mod domain;
 pub mod edge;
 pub mod error;
+pub mod jobs;
 pub mod key_cache;
 pub mod models;
 pub mod net;

@@ -160,6 +160,8 @@ async fn serve(
         }
     });
 
+    latchkey::jobs::retention::spawn(state.clone());
+
     tracing::info!(bind = %config.bind, url = %config.public_url, "Latchkey listening");
     let final_usage = state.usage.clone();
     let workers = config.worker_count();

@@ -4,6 +4,7 @@
 
 pub mod agent_loops;
 pub mod api_keys;
+pub mod audit_events;
 pub mod auth;
 pub mod bots;
 pub mod channels;
@@ -216,6 +217,12 @@ pub const ROUTES: &[ApiRoute] = &[
         "Rotate an API key with a grace period",
     ),
     r(
+        "GET",
+        "/audit-events",
+        Some(Scope::Admin),
+        "List the team's audit events, newest first (live keys only)",
+    ),
+    r(
         "POST",
         "/revoke",
         None,
@@ -325,5 +332,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::delete().to(api_keys::delete)),
         )
         .service(resource("/api-keys/{id}/rotate").route(web::post().to(api_keys::rotate)))
+        .service(resource("/audit-events").route(web::get().to(audit_events::list)))
         .default_service(web::to(not_found));
 }

@@ -114,6 +114,20 @@ fn schemas() -> Value {
             "secret": {"type": "string", "description": "Only in the create and rotate responses.",
                        "pattern": crate::domain::api_key_secret::SCANNER_REGEX}
         })),
+        "AuditEvent": object(&["id", "object", "action", "description", "actor", "detail", "created_at"], json!({
+            "id": id("aud_"), "object": {"const": "audit_event"},
+            "action": {"type": "string", "enum": crate::domain::audit::AuditAction::ALL.iter().map(|a| a.as_str()).collect::<Vec<_>>()},
+            "description": {"type": "string"},
+            "actor": object(&["type", "name"], json!({
+                "type": {"type": "string", "enum": ["user", "operator", "api_key", "system"]},
+                "id": nullable(json!({"type": "string"})), "name": {"type": "string"},
+                "agency_id": nullable(json!({"type": "string"})), "agency_name": nullable(json!({"type": "string"}))
+            })),
+            "target": nullable(object(&["type"], json!({
+                "type": {"type": "string"}, "id": nullable(json!({"type": "string"})), "name": nullable(json!({"type": "string"}))
+            }))),
+            "detail": {"type": "object"}, "ip": nullable(json!({"type": "string"})), "created_at": time()
+        })),
         "Revocation": object(&["object", "revoked", "api_key", "revoked_at"], json!({
             "object": {"const": "revocation"}, "revoked": {"const": true},
             "api_key": object(&["id", "masked"], json!({"id": id("key_"), "masked": {"type": "string"}})),
@@ -266,6 +280,7 @@ fn shape(method: &str, path: &str) -> (Option<Value>, &'static str, Value) {
             "201",
             r("ApiKey"),
         ),
+        ("GET", "/audit-events") => (None, "200", list_of("AuditEvent")),
         ("POST", "/revoke") => (
             Some(body(
                 &["key"],
@@ -408,6 +423,19 @@ pub fn document(server: &str) -> Value {
             params.push(json!({"name": "starting_after", "in": "query", "schema": {"type": "string", "maxLength": 64},
                 "description": "The id of the last object of the previous page (newest first). It must name an object of this list, of the calling key's team and mode; a well-formed id that names none is answered 422 VALIDATION_FAILED with a message for `starting_after`."}));
             op["parameters"] = Value::Array(params);
+        }
+        if route.path == "/audit-events" {
+            let mut params = op["parameters"].as_array().cloned().unwrap_or_default();
+            let date = json!({"type": "string", "format": "date"});
+            params.extend([
+                json!({"name": "action", "in": "query", "schema": {"type": "string", "enum": crate::domain::audit::AuditAction::ALL.iter().map(|a| a.as_str()).collect::<Vec<_>>()}, "description": "Only events of this action."}),
+                json!({"name": "actor", "in": "query", "schema": {"type": "string", "pattern": "^(usr_|key_)[0-9A-Za-z]{20}$"}, "description": "Only events by this user or key."}),
+                json!({"name": "key", "in": "query", "schema": id("key_"), "description": "Only events about this key."}),
+                json!({"name": "from", "in": "query", "schema": date, "description": "From 00:00 UTC of this date."}),
+                json!({"name": "to", "in": "query", "schema": date, "description": "Up to the end (UTC) of this date."}),
+            ]);
+            op["parameters"] = Value::Array(params);
+            op["description"] = json!("Requires the `admin` scope and a live key: a test-mode key gets 403 INSUFFICIENT_PERMISSIONS. Filters combine; malformed ones are answered 422 with a message per field.");
         }
         if let Some(req) = request {
             op["requestBody"] = req;

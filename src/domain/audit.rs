@@ -310,6 +310,120 @@ pub fn describe(
     }
 }
 
+/// What a log view narrows to; every part is optional and they combine with AND. The same
+/// filter drives the audit page, its exports and `GET /v1/audit-events`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// One action.
+    pub action: Option<AuditAction>,
+    /// A user id or key id: events that user or key performed.
+    pub actor: Option<String>,
+    /// A key id: events about that key.
+    pub target: Option<String>,
+    /// From this instant (inclusive, Unix seconds): 00:00 UTC of the `from` date.
+    pub from: Option<i64>,
+    /// Before this instant (exclusive): the end of the `to` date.
+    pub until: Option<i64>,
+}
+
+/// A filter as it was typed (query parameters), kept to show the form again and to build
+/// links (next page, exports) that carry the same filter.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FilterInput {
+    /// `action`: a dotted action name.
+    pub action: String,
+    /// `actor`: a user id (`usr_…`) or key id (`key_…`).
+    pub actor: String,
+    /// `key`: a key id.
+    pub key: String,
+    /// `from`: `YYYY-MM-DD`.
+    pub from: String,
+    /// `to`: `YYYY-MM-DD`.
+    pub to: String,
+}
+
+/// A filter field that did not parse, with the message for it.
+pub type FilterError = (&'static str, &'static str);
+
+impl FilterInput {
+    /// The query-string pairs of the filter's non-empty fields, in a fixed order.
+    pub fn pairs(&self) -> Vec<(&'static str, &str)> {
+        [
+            ("action", self.action.as_str()),
+            ("actor", self.actor.as_str()),
+            ("key", self.key.as_str()),
+            ("from", self.from.as_str()),
+            ("to", self.to.as_str()),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .collect()
+    }
+
+    /// Parses every field; all the fields that are wrong are reported, each with its message.
+    pub fn parse(&self) -> Result<AuditFilter, Vec<FilterError>> {
+        let mut errors = vec![];
+        let action = match self.action.as_str() {
+            "" => None,
+            name => AuditAction::parse(name).or_else(|| {
+                errors.push(("action", "Choose an action from the list."));
+                None
+            }),
+        };
+        let actor = match self.actor.as_str() {
+            "" => None,
+            id if super::ids::UserId::parse(id).is_some()
+                || super::ids::ApiKeyId::parse(id).is_some() =>
+            {
+                Some(id.to_owned())
+            }
+            _ => {
+                errors.push(("actor", "Choose a person or key from the list."));
+                None
+            }
+        };
+        let target = match self.key.as_str() {
+            "" => None,
+            id if super::ids::ApiKeyId::parse(id).is_some() => Some(id.to_owned()),
+            _ => {
+                errors.push(("key", "Choose a key from the list."));
+                None
+            }
+        };
+        let day = |raw: &str, field: &'static str, errors: &mut Vec<FilterError>| {
+            if raw.is_empty() {
+                return None;
+            }
+            let format = time::macros::format_description!("[year]-[month]-[day]");
+            match time::Date::parse(raw, format) {
+                Ok(d) => Some(d.midnight().assume_utc().unix_timestamp()),
+                Err(_) => {
+                    errors.push((field, "Enter a date as YYYY-MM-DD."));
+                    None
+                }
+            }
+        };
+        let from = day(&self.from, "from", &mut errors);
+        let until = day(&self.to, "to", &mut errors).map(|d| d + 86_400);
+        if let (Some(f), Some(u)) = (from, until)
+            && u <= f
+        {
+            errors.push(("to", "Choose a date on or after the start date."));
+        }
+        if errors.is_empty() {
+            Ok(AuditFilter {
+                action,
+                actor,
+                target,
+                from,
+                until,
+            })
+        } else {
+            Err(errors)
+        }
+    }
+}
+
 /// Security activity of one account (the "Your account" page); not part of any team's log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SecurityAction {
@@ -370,6 +484,28 @@ mod tests {
             assert!(a.as_str().contains('.'));
         }
         assert_eq!(AuditAction::parse("api_key.exploded"), None);
+    }
+
+    #[test]
+    fn filters_parse_every_field_and_report_every_mistake() {
+        let input = FilterInput {
+            action: "api_key.rotated".into(),
+            from: "2026-12-01".into(),
+            to: "2026-12-01".into(),
+            ..FilterInput::default()
+        };
+        let f = input.parse().expect("valid");
+        assert_eq!(f.action, Some(AuditAction::ApiKeyRotated));
+        assert_eq!(f.until.zip(f.from).map(|(u, f)| u - f), Some(86_400));
+        let bad = FilterInput {
+            action: "api_key.exploded".into(),
+            actor: "bob".into(),
+            key: "usr_x".into(),
+            from: "1 Dec".into(),
+            to: "2026-13-01".into(),
+        };
+        let fields: Vec<&str> = bad.parse().unwrap_err().iter().map(|e| e.0).collect();
+        assert_eq!(fields, ["action", "actor", "key", "from", "to"]);
     }
 
     #[test]

@@ -4,8 +4,8 @@
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
-use crate::db::schema::{audit_events, teams};
-use crate::domain::audit::{Actor, Change, Owner, Who};
+use crate::db::schema::{agencies, audit_events, teams};
+use crate::domain::audit::{Actor, AuditAction, AuditFilter, Change, Owner, Who, describe};
 use crate::domain::ids::{AgencyId, AuditEventId, TeamId};
 
 /// The insert shape of one event.
@@ -111,6 +111,62 @@ pub struct AuditEvent {
 }
 
 impl AuditEvent {
+    /// The typed action (None for a name this version does not know).
+    pub fn typed_action(&self) -> Option<AuditAction> {
+        AuditAction::parse(&self.action)
+    }
+
+    /// The event in plain words.
+    pub fn description(&self) -> String {
+        describe(
+            self.typed_action(),
+            &self.action,
+            self.target_label.as_deref().unwrap_or_default(),
+            &self.detail_map(),
+            crate::timefmt::short,
+        )
+    }
+
+    /// Who acted, in words: "Ada Lovelace", "Key “CI deploy”", "Omar Haddad (operator of
+    /// Northstar Digital)", "Latchkey".
+    pub fn actor_text(&self, agencies: &std::collections::HashMap<String, String>) -> String {
+        match self.actor_kind.as_str() {
+            "api_key" => format!("Key “{}”", self.actor_label),
+            "operator" => match self.actor_agency_id.as_ref().and_then(|a| agencies.get(a)) {
+                Some(agency) => format!("{} (operator of {agency})", self.actor_label),
+                None => format!("{} (agency operator)", self.actor_label),
+            },
+            _ => self.actor_label.clone(),
+        }
+    }
+
+    /// The event as the API and the NDJSON export show it.
+    pub fn to_json(&self, agencies: &std::collections::HashMap<String, String>) -> serde_json::Value {
+        let actor_id = self.actor_user_id.as_ref().or(self.actor_key_id.as_ref());
+        let agency = self.actor_agency_id.as_ref().filter(|_| self.actor_kind == "operator");
+        serde_json::json!({
+            "id": self.id,
+            "object": "audit_event",
+            "action": self.action,
+            "description": self.description(),
+            "actor": {
+                "type": self.actor_kind,
+                "id": actor_id,
+                "name": self.actor_label,
+                "agency_id": agency,
+                "agency_name": agency.and_then(|a| agencies.get(a)),
+            },
+            "target": self.target_kind.as_ref().map(|kind| serde_json::json!({
+                "type": kind,
+                "id": self.target_id,
+                "name": self.target_label,
+            })),
+            "detail": self.detail_map(),
+            "ip": self.ip,
+            "created_at": crate::timefmt::iso(self.created_at),
+        })
+    }
+
     /// The details as a JSON object (empty when none or unreadable).
     pub fn detail_map(&self) -> serde_json::Map<String, serde_json::Value> {
         match self.detail.as_deref().map(serde_json::from_str) {
@@ -118,21 +174,6 @@ impl AuditEvent {
             _ => serde_json::Map::new(),
         }
     }
-}
-
-/// What a log view narrows to; every part is optional and they combine with AND.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct AuditFilter {
-    /// One dotted action name.
-    pub action: Option<String>,
-    /// A user id or key id: events that user or key performed.
-    pub actor: Option<String>,
-    /// An object id: events about it.
-    pub target: Option<String>,
-    /// From this instant (inclusive, Unix seconds).
-    pub from: Option<i64>,
-    /// Before this instant (exclusive, Unix seconds).
-    pub until: Option<i64>,
 }
 
 /// Where a page starts: strictly older than this event.
@@ -149,6 +190,50 @@ fn owned_by(owner: &Owner) -> audit_events::BoxedQuery<'static, crate::db::DbBac
     }
 }
 
+/// One page of a log: up to `limit` events older than the event `before` (by id), and
+/// whether more exist. `None` when `before` names no event of this log.
+pub fn page_before(
+    conn: &mut DbConnection,
+    owner: &Owner,
+    filter: &AuditFilter,
+    before: Option<&str>,
+    limit: i64,
+) -> QueryResult<Option<(Vec<AuditEvent>, bool)>> {
+    let cursor = match before {
+        None => None,
+        Some(id) => match cursor_of(conn, owner, id)? {
+            Some(c) => Some(c),
+            None => return Ok(None),
+        },
+    };
+    let mut rows = page(conn, owner, filter, cursor.as_ref(), limit + 1)?;
+    let more = rows.len() > usize::try_from(limit).unwrap_or(usize::MAX);
+    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    Ok(Some((rows, more)))
+}
+
+/// Names of the agencies operators acted for in `events`, by id.
+pub fn agency_names(
+    conn: &mut DbConnection,
+    events: &[AuditEvent],
+) -> QueryResult<std::collections::HashMap<String, String>> {
+    let mut ids: Vec<&str> = events
+        .iter()
+        .filter(|e| e.actor_kind == "operator")
+        .filter_map(|e| e.actor_agency_id.as_deref())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows: Vec<(String, String)> = agencies::table
+        .filter(agencies::id.eq_any(ids))
+        .select((agencies::id, agencies::name))
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
+}
+
 /// Up to `limit` events of `owner` matching `filter`, newest first, strictly older than
 /// `before`. The caller asks for one more than it shows to know whether more exist.
 pub fn page(
@@ -159,8 +244,8 @@ pub fn page(
     limit: i64,
 ) -> QueryResult<Vec<AuditEvent>> {
     let mut q = owned_by(owner);
-    if let Some(action) = &filter.action {
-        q = q.filter(audit_events::action.eq(action.clone()));
+    if let Some(action) = filter.action {
+        q = q.filter(audit_events::action.eq(action.as_str()));
     }
     if let Some(actor) = &filter.actor {
         q = q.filter(

@@ -41,7 +41,7 @@ pub fn insert(
     let agent: Option<String> = user_agent.map(|a| a.chars().take(USER_AGENT_MAX).collect());
     diesel::insert_into(security_events::table)
         .values((
-            security_events::id.eq(SecurityEventId::generate().as_str()),
+            security_events::id.eq(SecurityEventId::generate_ordered().as_str()),
             security_events::user_id.eq(user.as_str()),
             security_events::action.eq(action.as_str()),
             security_events::ip.eq(ip),
@@ -50,6 +50,22 @@ pub fn insert(
         ))
         .execute(conn)
         .map(|_| ())
+}
+
+/// Whether `user` has an `action` event at or after `since`.
+pub fn noted_since(
+    conn: &mut DbConnection,
+    user: &UserId,
+    action: SecurityAction,
+    since: i64,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        security_events::table
+            .filter(security_events::user_id.eq(user.as_str()))
+            .filter(security_events::action.eq(action.as_str()))
+            .filter(security_events::created_at.ge(since)),
+    ))
+    .get_result(conn)
 }
 
 /// The account's newest events, strictly older than `before` (created_at, id).
@@ -78,6 +94,20 @@ pub fn page(
     .limit(limit)
     .select(SecurityEvent::as_select())
     .load(conn)
+}
+
+/// The cursor of event `id` of `user`, if it is theirs.
+pub fn cursor_of(
+    conn: &mut DbConnection,
+    user: &UserId,
+    id: &str,
+) -> QueryResult<Option<(i64, String)>> {
+    security_events::table
+        .filter(security_events::user_id.eq(user.as_str()))
+        .filter(security_events::id.eq(id))
+        .select((security_events::created_at, security_events::id))
+        .first(conn)
+        .optional()
 }
 
 /// Deletes events older than `cutoff`; returns how many.

@@ -70,26 +70,26 @@ pub async fn note(
     .await
 }
 
-/// Notes `action` on the security log of the account with `email`, if there is one (failed
-/// and throttled sign-ins name an address, not an account).
-pub async fn note_for_email(
-    state: &AppState,
-    email: &str,
-    action: SecurityAction,
-    origin: Origin,
-) -> Result<(), AppError> {
+/// Notes a refused (throttled) sign-in on the security log of the account with `email`, if
+/// there is one, at most once a minute: a flood of attempts is one line, not a million rows.
+pub async fn note_throttled(state: &AppState, email: &str, origin: Origin) -> Result<(), AppError> {
     let (email, at) = (email.to_owned(), state.clock.now());
     with_write(&state.pool, move |c| {
-        if let Some(user) = User::find_by_email(c, &email)? {
-            security_event::insert(
-                c,
-                &user.user_id(),
-                action,
-                origin.ip.as_deref(),
-                origin.user_agent.as_deref(),
-                at,
-            )?;
+        let Some(user) = User::find_by_email(c, &email)? else {
+            return Ok(());
+        };
+        let action = SecurityAction::SignInThrottled;
+        if security_event::noted_since(c, &user.user_id(), action, at - 60)? {
+            return Ok(());
         }
+        security_event::insert(
+            c,
+            &user.user_id(),
+            action,
+            origin.ip.as_deref(),
+            origin.user_agent.as_deref(),
+            at,
+        )?;
         Ok(())
     })
     .await

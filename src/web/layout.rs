@@ -102,7 +102,7 @@ impl PageCtx {
                 .iter()
                 .map(|a| link(&a.name, urls::agency(&a.slug), false, "switch-agency")),
         );
-        let nav = vec![
+        let mut nav = vec![
             link(
                 "API keys",
                 urls::api_keys(slug),
@@ -128,6 +128,18 @@ impl PageCtx {
                 "nav-settings",
             ),
         ];
+        // Owners, admins and operators read the audit log; others are not offered it.
+        if current.role.can_edit_settings() {
+            nav.insert(
+                2,
+                link(
+                    "Audit log",
+                    urls::audit_log(slug),
+                    section == "audit-log",
+                    "nav-audit-log",
+                ),
+            );
+        }
         let mut crumbs = vec![];
         if let Some(agency) = &current.agency
             && current.via_agency
@@ -233,11 +245,54 @@ impl PageCtx {
                     section == "brand",
                     "nav-brand",
                 ),
+                link(
+                    "Audit log",
+                    urls::agency_audit_log(slug),
+                    section == "audit-log",
+                    "nav-audit-log",
+                ),
             ],
             crumbs: vec![],
             role: format!("agency {}", agency.role.as_str()),
             suspended: false,
             team_name: agency.agency.name.clone(),
+            flash: take_flash(&user.session),
+        }
+    }
+
+    /// The frame for the signed-in user's own pages ("Your account"): no team is current; the
+    /// switcher lists their teams and agencies.
+    pub fn for_account(
+        title: impl Into<String>,
+        user: &SignedIn,
+        brand: Brand,
+        teams: &[crate::models::team::MemberTeam],
+        agencies: &[crate::models::team::AgencyRef],
+    ) -> Self {
+        let mut switch_to: Vec<NavLink> = teams
+            .iter()
+            .map(|t| link(&t.team.name, urls::api_keys(&t.team.slug), false, "switch-team"))
+            .collect();
+        switch_to.extend(
+            agencies
+                .iter()
+                .map(|a| link(&a.name, urls::agency(&a.slug), false, "switch-agency")),
+        );
+        Self {
+            title: title.into(),
+            brand,
+            user_name: user.user.name.clone(),
+            user_email: user.user.email.clone(),
+            csrf: csrf::token(&user.session),
+            switcher_label: "Account",
+            switcher_name: user.user.name.clone(),
+            switcher_agency: None,
+            switch_to,
+            nav: vec![link("Your account", urls::ACCOUNT.to_owned(), true, "nav-account")],
+            crumbs: vec![],
+            role: String::new(),
+            suspended: false,
+            team_name: user.user.name.clone(),
             flash: take_flash(&user.session),
         }
     }
@@ -256,6 +311,7 @@ fn title_of(section: &str) -> &'static str {
         "api-keys" => "API keys",
         "members" => "Members",
         "api-reference" => "API reference",
+        "audit-log" => "Audit log",
         _ => "Settings",
     }
 }

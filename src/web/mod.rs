@@ -1,9 +1,11 @@
 //! The HTML + htmx surface. This file is THE dashboard route table.
 
+pub mod account;
 pub mod agencies;
 pub mod agency_context;
 pub mod api_keys;
 pub mod api_reference;
+pub mod audit_log;
 pub mod brand;
 pub mod current_user;
 pub mod error;
@@ -107,6 +109,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .get(api_reference::show)
                 .done(),
         )
+        .service(page("/account").get(account::show).done())
+        .service(
+            page("/teams/{team}/settings/audit-log")
+                .get(audit_log::team_log)
+                .done(),
+        )
+        .service(
+            page("/teams/{team}/settings/audit-log/{export}")
+                .get(audit_log::team_export)
+                .done(),
+        )
         .service(
             page("/teams/{team}/settings")
                 .get(team_settings::show)
@@ -143,6 +156,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     page("/brand")
                         .get(agencies::brand)
                         .post(agencies::save_brand)
+                        .done(),
+                )
+                .service(page("/audit-log").get(audit_log::agency_log).done())
+                .service(
+                    page("/audit-log/{export}")
+                        .get(audit_log::agency_export)
                         .done(),
                 ),
         )

@@ -15,7 +15,7 @@ use super::htmx::Htmx;
 use super::urls;
 use crate::auth::csrf;
 use crate::auth::session_store::USER_ID;
-use crate::domain::audit::Who;
+use crate::domain::audit::{SecurityAction, Who};
 use crate::domain::ids::UserId;
 use crate::domain::inputs::{Email, Name, Password};
 use crate::error::{with_read, with_write};
@@ -23,6 +23,7 @@ use crate::models::team::Team;
 use crate::models::user::User;
 use crate::models::{setup, throttle};
 use crate::ops;
+use crate::ops::accounts::Origin;
 use crate::ops::teams::SetUpError;
 use crate::render;
 use crate::state::AppState;
@@ -254,7 +255,16 @@ pub async fn login_submit(
         Ok((wait, user))
     })
     .await?;
+    let origin = Origin {
+        ip: ip.map(|ip| ip.to_string()),
+        user_agent: req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    };
     if wait > 0 {
+        ops::accounts::note_throttled(&state, email.as_str(), origin).await?;
         return Err(PageError::TooManyRequests { retry_after: wait });
     }
     let stored = user.as_ref().map(|u| u.password_hash.clone());
@@ -266,13 +276,18 @@ pub async fn login_submit(
             })
             .await?;
             sign_in_session(&session, &user.user_id(), now)?;
+            ops::accounts::note(&state, &user.user_id(), SecurityAction::SignedIn, origin).await?;
             Ok(redirect(&next))
         }
-        _ => {
+        (_, user) => {
             with_write(&state.pool, move |c| {
                 Ok(throttle::record_failure(c, &attempt, now)?)
             })
             .await?;
+            if let Some(user) = user {
+                let failed = SecurityAction::SignInFailed;
+                ops::accounts::note(&state, &user.user_id(), failed, origin).await?;
+            }
             Ok(render!(
                 htmx,
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -286,8 +301,21 @@ pub async fn login_submit(
 /// of our pages (`Clear-Site-Data`: cache and storage; not "cookies", which would also clear
 /// cookies of other sites under the same registrable domain — ours is removed by the session
 /// middleware).
-pub async fn logout(_form: FormData, req: HttpRequest) -> HttpResponse {
-    req.get_session().purge();
+pub async fn logout(state: web::Data<AppState>, _form: FormData, req: HttpRequest) -> HttpResponse {
+    let session = req.get_session();
+    let now = state.clock.now();
+    if let Some(user) = session_user(&session, now, state.config.session_max_secs) {
+        let origin = Origin {
+            ip: state.client_ip(&req),
+            user_agent: None,
+        };
+        // Signing out must work while the database is away: the event is best effort.
+        if let Err(e) = ops::accounts::note(&state, &user, SecurityAction::SignedOut, origin).await
+        {
+            tracing::warn!(error = %e, "sign-out not recorded");
+        }
+    }
+    session.purge();
     let mut res = redirect("/login?signed_out=1");
     res.headers_mut().insert(
         header::HeaderName::from_static("clear-site-data"),

@@ -25,6 +25,19 @@ pub fn team_settings(team_slug: &str) -> String {
     format!("/teams/{team_slug}/settings")
 }
 
+/// A team's audit log (with the filter's query string, if any).
+pub fn audit_log(team_slug: &str) -> String {
+    format!("/teams/{team_slug}/settings/audit-log")
+}
+
+/// An agency's own audit log.
+pub fn agency_audit_log(agency_slug: &str) -> String {
+    format!("/agencies/{agency_slug}/audit-log")
+}
+
+/// The signed-in user's account page.
+pub const ACCOUNT: &str = "/account";
+
 /// The API reference, in a team's frame.
 pub fn api_reference(team_slug: &str) -> String {
     format!("/teams/{team_slug}/api-reference")
