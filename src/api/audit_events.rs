@@ -30,7 +30,12 @@ pub async fn list(
         return Err(ApiError::InsufficientPermissions(Scope::Admin));
     }
     let page = Page::from_query(&query)?;
-    let get = |k: &str| query.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
+    let get = |k: &str| {
+        query
+            .get(k)
+            .map(|v| v.trim().to_owned())
+            .unwrap_or_default()
+    };
     let input = FilterInput {
         action: get("action"),
         actor: get("actor"),
@@ -49,8 +54,7 @@ pub async fn list(
     let owner = Owner::Team(auth.tenant.team.clone());
     let (after, limit) = (page.starting_after.clone(), page.limit);
     let found = with_read(&state.pool, move |c| {
-        let Some((events, more)) =
-            audit::page_before(c, &owner, &filter, after.as_deref(), limit)?
+        let Some((events, more)) = audit::page_before(c, &owner, &filter, after.as_deref(), limit)?
         else {
             return Ok(None);
         };
@@ -61,7 +65,7 @@ pub async fn list(
         )))
     })
     .await?;
-    let (data, more) = found
-        .ok_or_else(|| ApiError::field("starting_after", "No such audit event."))?;
+    let (data, more) =
+        found.ok_or_else(|| ApiError::field("starting_after", "No such audit event."))?;
     Ok(render::list(data, more))
 }

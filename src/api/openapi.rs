@@ -435,7 +435,9 @@ pub fn document(server: &str) -> Value {
                 json!({"name": "to", "in": "query", "schema": date, "description": "Up to the end (UTC) of this date."}),
             ]);
             op["parameters"] = Value::Array(params);
-            op["description"] = json!("Requires the `admin` scope and a live key: a test-mode key gets 403 INSUFFICIENT_PERMISSIONS. Filters combine; malformed ones are answered 422 with a message per field.");
+            op["description"] = json!(
+                "Requires the `admin` scope and a live key: a test-mode key gets 403 INSUFFICIENT_PERMISSIONS. Filters combine; malformed ones are answered 422 with a message per field."
+            );
         }
         if let Some(req) = request {
             op["requestBody"] = req;

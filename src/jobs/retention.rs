@@ -31,8 +31,10 @@ pub async fn prune_once(state: &AppState) -> Result<Pruned, AppError> {
     for (team, days) in teams {
         let cutoff = now - i64::from(days) * 86_400;
         let team = TeamId::from_db(team);
-        pruned.team_events +=
-            with_write(&state.pool, move |c| Ok(audit::prune_team(c, &team, cutoff)?)).await?;
+        pruned.team_events += with_write(&state.pool, move |c| {
+            Ok(audit::prune_team(c, &team, cutoff)?)
+        })
+        .await?;
     }
     let cutoff = now - FIXED_RETENTION_DAYS * 86_400;
     let agencies = with_read(&state.pool, |c| {
@@ -41,9 +43,10 @@ pub async fn prune_once(state: &AppState) -> Result<Pruned, AppError> {
     .await?;
     for agency in agencies {
         let agency = AgencyId::from_db(agency);
-        pruned.agency_events +=
-            with_write(&state.pool, move |c| Ok(audit::prune_agency(c, &agency, cutoff)?))
-                .await?;
+        pruned.agency_events += with_write(&state.pool, move |c| {
+            Ok(audit::prune_agency(c, &agency, cutoff)?)
+        })
+        .await?;
     }
     pruned.security_events +=
         with_write(&state.pool, move |c| Ok(security_event::prune(c, cutoff)?)).await?;

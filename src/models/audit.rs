@@ -141,9 +141,15 @@ impl AuditEvent {
     }
 
     /// The event as the API and the NDJSON export show it.
-    pub fn to_json(&self, agencies: &std::collections::HashMap<String, String>) -> serde_json::Value {
+    pub fn to_json(
+        &self,
+        agencies: &std::collections::HashMap<String, String>,
+    ) -> serde_json::Value {
         let actor_id = self.actor_user_id.as_ref().or(self.actor_key_id.as_ref());
-        let agency = self.actor_agency_id.as_ref().filter(|_| self.actor_kind == "operator");
+        let agency = self
+            .actor_agency_id
+            .as_ref()
+            .filter(|_| self.actor_kind == "operator");
         serde_json::json!({
             "id": self.id,
             "object": "audit_event",

@@ -5,8 +5,8 @@
 
 use std::collections::HashMap;
 
-use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::web::Bytes;
 use actix_web::{HttpResponse, web};
 use askama::Template;
@@ -90,7 +90,12 @@ impl AuditLogPage {
 
 /// The filter and cursor typed in the URL.
 fn filter_input(query: &HashMap<String, String>) -> FilterInput {
-    let get = |k: &str| query.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
+    let get = |k: &str| {
+        query
+            .get(k)
+            .map(|v| v.trim().to_owned())
+            .unwrap_or_default()
+    };
     FilterInput {
         action: get("action"),
         actor: get("actor"),
@@ -250,7 +255,10 @@ async fn team_view(state: &AppState, team: &TeamCtx) -> Result<LogView, PageErro
     })
     .await?;
     let mut all_actors = actors;
-    all_actors.extend(keys.iter().map(|(id, name)| (id.clone(), format!("Key “{name}”"))));
+    all_actors.extend(
+        keys.iter()
+            .map(|(id, name)| (id.clone(), format!("Key “{name}”"))),
+    );
     Ok(LogView {
         owner: Owner::Team(team.team_id()),
         log: LogOf::Team,
@@ -530,8 +538,8 @@ async fn export(
             }
         }
     });
-    let body = futures_util::stream::once(async move { Ok::<_, actix_web::Error>(first) })
-        .chain(rest);
+    let body =
+        futures_util::stream::once(async move { Ok::<_, actix_web::Error>(first) }).chain(rest);
     let disposition = format!(
         "attachment; filename=\"{name}-{today}.{}\"",
         format.extension()

@@ -271,7 +271,14 @@ impl PageCtx {
     ) -> Self {
         let mut switch_to: Vec<NavLink> = teams
             .iter()
-            .map(|t| link(&t.team.name, urls::api_keys(&t.team.slug), false, "switch-team"))
+            .map(|t| {
+                link(
+                    &t.team.name,
+                    urls::api_keys(&t.team.slug),
+                    false,
+                    "switch-team",
+                )
+            })
             .collect();
         switch_to.extend(
             agencies
@@ -288,7 +295,12 @@ impl PageCtx {
             switcher_name: user.user.name.clone(),
             switcher_agency: None,
             switch_to,
-            nav: vec![link("Your account", urls::ACCOUNT.to_owned(), true, "nav-account")],
+            nav: vec![link(
+                "Your account",
+                urls::ACCOUNT.to_owned(),
+                true,
+                "nav-account",
+            )],
             crumbs: vec![],
             role: String::new(),
             suspended: false,

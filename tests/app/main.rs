@@ -13,6 +13,7 @@ mod api_keys;
 mod api_keys_validation;
 mod api_matrix;
 mod api_resources;
+mod audit_events;
 mod dashboard_api_settings;
 mod demo;
 mod faults_process;
