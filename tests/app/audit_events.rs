@@ -128,7 +128,8 @@ macro_rules! api_change {
     ($app:expr, $seen:expr, $action:expr, $method:literal, $path:literal, $url:expr, $key:expr, $body:expr, $status:expr) => {{
         $seen.routes.insert(($method, $path));
         change!($app, $seen, $action, "api_key", None, {
-            let res = $app.api($method, &$url, &$key, $body).await;
+            let url: String = $url.into();
+            let res = $app.api($method, &url, &$key, $body).await;
             res.assert_status($status);
             res
         })
@@ -309,7 +310,7 @@ async fn every_change_through_every_surface_writes_one_audit_event_and_one_outbo
             mode: "live",
         });
         let created = api_change!(app, seen, AuditAction::ApiKeyCreated, "POST", "/api-keys",
-            "/api-keys".to_owned(), admin, Some(json!({"name": "Automation"})), 201);
+            "/api-keys", admin, Some(json!({"name": "Automation"})), 201);
         let id = created.json()["id"].as_str().expect("id").to_owned();
         api_change!(app, seen, AuditAction::ApiKeyUpdated, "PATCH", "/api-keys/{id}",
             format!("/api-keys/{id}"), admin, Some(json!({"name": "Automation 2"})), 200);
@@ -326,23 +327,23 @@ async fn every_change_through_every_surface_writes_one_audit_event_and_one_outbo
         });
         // Possession is the authority: the reported key itself is the actor.
         api_change!(app, seen, AuditAction::ApiKeyReportedLeaked, "POST", "/revoke",
-            "/revoke".to_owned(), spare, Some(json!({"key": leaked})), 200);
+            "/revoke", spare, Some(json!({"key": leaked})), 200);
         assert_eq!(newest_event(&app).3.as_deref(), Some(next.as_str()));
 
         let bot = api_change!(app, seen, AuditAction::BotCreated, "POST", "/bots",
-            "/bots".to_owned(), admin, Some(json!({"name": "Support"})), 201);
+            "/bots", admin, Some(json!({"name": "Support"})), 201);
         let bot = bot.json()["id"].as_str().expect("id").to_owned();
         api_change!(app, seen, AuditAction::BotUpdated, "PATCH", "/bots/{id}",
             format!("/bots/{bot}"), admin, Some(json!({"name": "Support 2"})), 200);
         let ch = api_change!(app, seen, AuditAction::ChannelCreated, "POST", "/channels",
-            "/channels".to_owned(), admin, Some(json!({"bot_id": bot, "kind": "web", "name": "Site"})), 201);
+            "/channels", admin, Some(json!({"bot_id": bot, "kind": "web", "name": "Site"})), 201);
         let ch = ch.json()["id"].as_str().expect("id").to_owned();
         api_change!(app, seen, AuditAction::ChannelUpdated, "PATCH", "/channels/{id}",
             format!("/channels/{ch}"), admin, Some(json!({"name": "Site 2"})), 200);
         api_change!(app, seen, AuditAction::ChannelDeleted, "DELETE", "/channels/{id}",
             format!("/channels/{ch}"), admin, None, 200);
         let int = api_change!(app, seen, AuditAction::IntegrationCreated, "POST", "/integrations",
-            "/integrations".to_owned(), admin,
+            "/integrations", admin,
             Some(json!({"provider": "shopify", "name": "Shop", "base_url": "https://shop.example.com"})), 201);
         let int = int.json()["id"].as_str().expect("id").to_owned();
         api_change!(app, seen, AuditAction::IntegrationUpdated, "PATCH", "/integrations/{id}",
@@ -350,13 +351,13 @@ async fn every_change_through_every_surface_writes_one_audit_event_and_one_outbo
         api_change!(app, seen, AuditAction::IntegrationDeleted, "DELETE", "/integrations/{id}",
             format!("/integrations/{int}"), admin, None, 200);
         let conv = api_change!(app, seen, AuditAction::ConversationCreated, "POST", "/conversations",
-            "/conversations".to_owned(), admin,
+            "/conversations", admin,
             Some(json!({"title": "Hello", "messages": [{"role": "user", "content": "Hi"}]})), 201);
         let conv = conv.json()["id"].as_str().expect("id").to_owned();
         api_change!(app, seen, AuditAction::ConversationDeleted, "DELETE", "/conversations/{id}",
             format!("/conversations/{conv}"), admin, None, 200);
         let lp = api_change!(app, seen, AuditAction::AgentLoopCreated, "POST", "/agent-loops",
-            "/agent-loops".to_owned(), admin, Some(json!({"name": "Nightly"})), 201);
+            "/agent-loops", admin, Some(json!({"name": "Nightly"})), 201);
         let lp = lp.json()["id"].as_str().expect("id").to_owned();
         api_change!(app, seen, AuditAction::AgentLoopRunQueued, "POST", "/agent-loops/{id}/runs",
             format!("/agent-loops/{lp}/runs"), admin, Some(json!({"input": {}})), 202);

@@ -14,6 +14,7 @@ mod api_keys_validation;
 mod api_matrix;
 mod api_resources;
 mod audit_events;
+mod audit_log;
 mod dashboard_api_settings;
 mod demo;
 mod faults_process;
