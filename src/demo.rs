@@ -256,8 +256,17 @@ pub fn seed(c: &mut DbConnection, password_hash: &str, now: i64) -> Result<Seede
             },
             now,
         )?;
-        ApiKey::rotate(c, &widget, 24 * HOUR, Some(&ben), now - HOUR)
+        let (successor, _) = ApiKey::rotate(c, &widget, 24 * HOUR, Some(&ben), now - HOUR)
             .map_err(|_| AppError::Internal("demo rotation failed".into()))?;
+        let rotated = Change::new(
+            AuditAction::ApiKeyRotated,
+            Target::new("api_key", widget.id.clone(), widget.name.clone()),
+        )
+        .with("successor_id", successor.id)
+        .with("grace_seconds", 24 * HOUR)
+        .with("old_key_works_until", now - HOUR + 24 * HOUR);
+        let actor = demo_actor(c, &ben, now - HOUR)?;
+        ops::record(c, &Owner::Team(acme_id.clone()), &actor, &rotated)?;
         key(
             c,
             &acme_id,
@@ -285,6 +294,20 @@ pub fn seed(c: &mut DbConnection, password_hash: &str, now: i64) -> Result<Seede
             now,
         )?;
         ApiKey::report_leaked(c, &leaked.id, now - 2 * DAY)?;
+        let report = Actor {
+            who: Who::Key {
+                id: leaked.key_id(),
+                name: leaked.name.clone(),
+            },
+            ip: Some("192.0.2.50".into()),
+            at: now - 2 * DAY,
+        };
+        let change = Change::new(
+            AuditAction::ApiKeyReportedLeaked,
+            Target::new("api_key", leaked.id.clone(), leaked.name.clone()),
+        )
+        .with("masked", leaked.masked());
+        ops::record(c, &Owner::Team(acme_id.clone()), &report, &change)?;
         key(
             c,
             &acme_id,

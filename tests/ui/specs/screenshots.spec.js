@@ -68,6 +68,11 @@ for (const [size, viewport] of Object.entries(SIZES)) {
       await snap(page, `${size}-members`);
       await page.goto(`${DEMO}/teams/acme-robotics/api-reference`);
       await snap(page, `${size}-api-reference`);
+      // Up to yesterday: other suites make changes on the demo server today.
+      await page.goto(`${DEMO}/teams/acme-robotics/settings/audit-log?to=2026-01-14`);
+      await snap(page, `${size}-audit-log`);
+      await page.goto(`${DEMO}/teams/acme-robotics/settings/audit-log?action=api_key.created&from=2026-01-01&to=2026-01-14`);
+      await snap(page, `${size}-audit-log-filtered`);
     });
 
     test(`agency and brands (${size})`, async ({ page }) => {
@@ -76,6 +81,8 @@ for (const [size, viewport] of Object.entries(SIZES)) {
       await snap(page, `${size}-agency-dashboard`);
       await page.goto(`${BRANDED}/teams/harbor-coffee/settings/api-keys`);
       await snap(page, `${size}-client-keys-agency-brand`);
+      await page.goto(`${BRANDED}/agencies/northstar-digital/audit-log`);
+      await snap(page, `${size}-agency-audit-log`);
       await page.goto(`${DEMO}/login`);
       await demoSignIn(page, 'hana@harbor.test');
       await page.goto(`${DEMO}/teams/harbor-coffee/settings/api-keys`);
