@@ -30,6 +30,20 @@ pub async fn list(
         return Err(ApiError::InsufficientPermissions(Scope::Admin));
     }
     let page = Page::from_query(&query)?;
+    // The dashboard's form sends empty fields for "any"; the API takes a parameter or not.
+    let empty: Vec<(String, String)> = FILTERS
+        .iter()
+        .filter(|k| query.get(**k).is_some_and(|v| v.trim().is_empty()))
+        .map(|k| {
+            (
+                (*k).to_owned(),
+                "Must not be empty; leave the parameter out instead.".to_owned(),
+            )
+        })
+        .collect();
+    if !empty.is_empty() {
+        return Err(ApiError::Validation(empty));
+    }
     let get = |k: &str| {
         query
             .get(k)

@@ -399,6 +399,13 @@ async fn the_api_lists_audit_events_with_the_same_filters_and_cursor_pagination(
         unknown.assert_status(422);
         assert_eq!(unknown.json()["error"]["fields"]["starting_after"], "No such audit event.");
 
+        let empty = app.api("GET", "/audit-events?to=", &admin, None).await;
+        empty.assert_status(422);
+        assert_eq!(
+            empty.json()["error"]["fields"]["to"],
+            "Must not be empty; leave the parameter out instead."
+        );
+
         // A test-mode key never reads the live team's log; a key without admin neither.
         let (_, test_admin) = app.make_key(KeySpec {
             team: &slug,
