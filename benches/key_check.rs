@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 
 use latchkey::api::auth::bearer_token;
 use latchkey::domain::api_key_secret::{ApiKeySecret, KeyDigest, KeyMode};
-use latchkey::key_cache::KeyCache;
+use latchkey::keycheck::key_cache::KeyCache;
+use latchkey::keycheck::ratelimit::RateLimiter;
+use latchkey::keycheck::usage::UsageRecorder;
 use latchkey::models::api_key::{ApiKey, KeyLookup};
-use latchkey::ratelimit::RateLimiter;
-use latchkey::usage::UsageRecorder;
 
 fn measure(name: &str, mut f: impl FnMut(u64)) -> f64 {
     let mut best = f64::MAX;
@@ -56,13 +56,13 @@ fn main() {
     });
     let cache = KeyCache::new(true, 1);
     for (i, d) in digests.iter().enumerate() {
-        let lookup = KeyLookup {
-            key: ApiKey::blank(&format!("key_{i:020}"), "team_AAAAAAAAAAAAAAAAAAAA"),
-            team_rate_limit: 600,
-            team_slug: "bench".into(),
-            team_name: "Bench".into(),
-            team_suspended: false,
-            scopes: Default::default(),
+        let key = ApiKey::blank(&format!("key_{i:020}"), "team_AAAAAAAAAAAAAAAAAAAA");
+        let lookup = match KeyLookup::new(key, 600, "bench".into(), "Bench".into(), false) {
+            Ok(lookup) => lookup,
+            Err(e) => {
+                eprintln!("the benchmark's key record is invalid: {e}");
+                std::process::exit(1);
+            }
         };
         cache.insert(*d, Arc::new(lookup), cache.generation());
     }

@@ -191,7 +191,7 @@ fn add_rate_limit_headers<B>(res: &mut ServiceResponse<B>) {
     let decision = res
         .request()
         .extensions()
-        .get::<crate::ratelimit::RateDecision>()
+        .get::<crate::keycheck::ratelimit::RateDecision>()
         .copied();
     if let Some(d) = decision {
         let headers = res.headers_mut();

@@ -229,7 +229,7 @@ fn raise_open_file_limit() -> Option<u64> {
 }
 
 async fn flush_usage(
-    usage: &std::sync::Arc<latchkey::usage::UsageRecorder>,
+    usage: &std::sync::Arc<latchkey::keycheck::usage::UsageRecorder>,
     pool: &latchkey::db::DbPool,
 ) {
     let usage = usage.clone();

@@ -1,5 +1,4 @@
-//! Who is calling, by address: the client's address behind trusted proxies, and whether a key's
-//! IP allowlist admits it. Used by the API's key check, the audit trail, usage and the throttles.
+//! Who is calling, by address: the client's address behind trusted proxies. Used by the API's key check, the audit trail, usage and the throttles.
 
 use std::net::IpAddr;
 
@@ -30,17 +29,6 @@ pub fn client_ip(req: &HttpRequest, trusted: &[IpNet]) -> Option<IpAddr> {
     )
 }
 
-/// Whether `ip` is allowed by a stored allowlist (space-separated CIDRs; None = anywhere).
-pub fn ip_allowed(allowlist: Option<&str>, ip: Option<IpAddr>) -> bool {
-    let Some(list) = allowlist.filter(|l| !l.trim().is_empty()) else {
-        return true;
-    };
-    let Some(ip) = ip else { return false };
-    list.split_whitespace()
-        .filter_map(|cidr| cidr.parse::<IpNet>().ok())
-        .any(|net| net.contains(&ip))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -48,13 +36,13 @@ mod tests {
     #[test]
     fn allowlists_match_cidrs_of_both_families() {
         let ip = |s: &str| s.parse::<IpAddr>().ok();
-        assert!(ip_allowed(None, ip("203.0.113.7")));
-        assert!(ip_allowed(Some("203.0.113.0/24"), ip("203.0.113.7")));
-        assert!(!ip_allowed(Some("198.51.100.0/24"), ip("203.0.113.7")));
-        assert!(ip_allowed(
-            Some("198.51.100.0/24 2001:db8::/32"),
-            ip("2001:db8::1")
-        ));
-        assert!(!ip_allowed(Some("198.51.100.0/24"), None));
+        let list = |s: Option<&str>| crate::domain::net::IpAllowlist::from_storage(s);
+        assert!(list(None).allows(ip("203.0.113.7")));
+        assert!(list(Some("203.0.113.0/24")).allows(ip("203.0.113.7")));
+        assert!(!list(Some("198.51.100.0/24")).allows(ip("203.0.113.7")));
+        assert!(list(Some("198.51.100.0/24 2001:db8::/32")).allows(ip("2001:db8::1")));
+        assert!(!list(Some("198.51.100.0/24")).allows(None));
+        // Stored garbage admits nobody rather than everybody.
+        assert!(!list(Some("not-a-network")).allows(ip("203.0.113.7")));
     }
 }

@@ -23,11 +23,11 @@ pub struct AppState {
     /// Cookie encryption key (derived from the secret key).
     pub cookie_key: Key,
     /// Per-key request windows, shared by all workers.
-    pub rate_limiter: std::sync::Arc<crate::ratelimit::RateLimiter>,
+    pub rate_limiter: std::sync::Arc<crate::keycheck::ratelimit::RateLimiter>,
     /// Key usage gathered in memory, flushed in batches.
-    pub usage: std::sync::Arc<crate::usage::UsageRecorder>,
+    pub usage: std::sync::Arc<crate::keycheck::usage::UsageRecorder>,
     /// Key records for the authentication hot path.
-    pub key_cache: std::sync::Arc<crate::key_cache::KeyCache>,
+    pub key_cache: std::sync::Arc<crate::keycheck::key_cache::KeyCache>,
     /// Per-address brakes on guessing keys and probing for pages.
     pub probes: std::sync::Arc<crate::probes::Probes>,
     /// The brand each agency host showed last (for outage pages).
@@ -49,7 +49,7 @@ impl AppState {
             cookie_key: Key::derive_from(secret),
             rate_limiter: Default::default(),
             usage: Default::default(),
-            key_cache: std::sync::Arc::new(crate::key_cache::KeyCache::new(
+            key_cache: std::sync::Arc::new(crate::keycheck::key_cache::KeyCache::new(
                 config.key_cache,
                 config.worker_count(),
             )),

@@ -13,6 +13,7 @@ use super::objects::{self, ApiObject};
 use super::render;
 use super::request::{Fields, JsonObject, Page, paginate};
 use crate::domain::ids::{AgentLoopId, AgentLoopRunId};
+use crate::domain::limits;
 use crate::error::with_read;
 use crate::models::agent_loop::{AgentLoop, AgentLoopRun};
 use crate::models::bot::Bot;
@@ -67,9 +68,11 @@ pub async fn create(
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
     let mut f = Fields::new(body.0, &["name", "instructions", "bot_id"]);
-    let name = f.string("name", true, 1, 64);
-    let instructions = f.text("instructions", false, 10_000).unwrap_or_default();
-    let bot_id = f.string("bot_id", false, 1, 64);
+    let name = f.string("name", true, 1, limits::NAME_MAX);
+    let instructions = f
+        .text("instructions", false, limits::INSTRUCTIONS_MAX)
+        .unwrap_or_default();
+    let bot_id = f.string("bot_id", false, 1, limits::REFERENCE_MAX);
     objects::check_reference::<Bot>(&state, &auth.tenant, &mut f, "bot_id", bot_id.as_deref())
         .await?;
     f.finish()?;

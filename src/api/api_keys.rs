@@ -17,15 +17,13 @@ use crate::domain::api_key_secret::{ApiKeySecret, EnvLabel};
 use crate::domain::audit::Actor;
 use crate::domain::ids::ApiKeyId;
 use crate::domain::inputs::parse_allowlist;
+use crate::domain::limits;
 use crate::domain::scope::{Scope, ScopeSet};
 use crate::error::with_read;
 use crate::models::api_key::{ApiKey, KeySettings, KeyWithCreator};
 use crate::ops;
 use crate::ops::api_keys::{ChangeKeyError, CreateKeyError, KeyChanges, RotateKeyError};
 use crate::state::AppState;
-
-/// Longest grace period a rotation may give, seconds (7 days).
-pub const MAX_GRACE: i64 = 7 * 86_400;
 
 fn to_json(k: &ApiKey, now: i64) -> Value {
     json!({
@@ -79,7 +77,7 @@ fn parse_scopes(f: &mut Fields) -> Option<ScopeSet> {
         f.error("scopes", "Must be an array of scope names.");
         return None;
     }
-    let names = f.strings("scopes", 11)?;
+    let names = f.strings("scopes", Scope::ALL.len())?;
     let mut set = ScopeSet::empty();
     for n in &names {
         match Scope::parse(n) {
@@ -101,14 +99,14 @@ fn parse_scopes(f: &mut Fields) -> Option<ScopeSet> {
 fn parse_limits(f: &mut Fields) -> (Option<Option<i32>>, Option<Option<String>>) {
     let rate = if f.has("rate_limit_per_minute") {
         Some(
-            f.integer("rate_limit_per_minute", false, 1, 100_000)
+            f.integer("rate_limit_per_minute", false, 1, limits::RATE_LIMIT_MAX)
                 .and_then(|n| i32::try_from(n).ok()),
         )
     } else {
         None
     };
     let allow = if f.has("ip_allowlist") {
-        match f.strings("ip_allowlist", 50) {
+        match f.strings("ip_allowlist", limits::ALLOWLIST_MAX) {
             None => Some(None),
             Some(list) if list.is_empty() => Some(None),
             // Entries may hold spaces or commas too: each must be one address or CIDR.
@@ -221,13 +219,13 @@ pub async fn create(
             "ip_allowlist",
         ],
     );
-    let name = f.string("name", true, 1, 64);
+    let name = f.string("name", true, 1, limits::NAME_MAX);
     let scopes = if f.has("scopes") {
         parse_scopes(&mut f)
     } else {
         Some(ScopeSet::all())
     };
-    let environment = match f.string("environment", false, 1, 12) {
+    let environment = match f.string("environment", false, 1, limits::ENV_LABEL_MAX) {
         None => None,
         Some(e) => {
             let parsed = EnvLabel::parse(&e);
@@ -240,7 +238,7 @@ pub async fn create(
             parsed
         }
     };
-    let days = f.integer("expires_in_days", false, 1, 1825);
+    let days = f.integer("expires_in_days", false, 1, limits::EXPIRY_DAYS_MAX);
     let (rate, allow) = parse_limits(&mut f);
     f.finish()?;
     let now = state.clock.now();
@@ -271,7 +269,7 @@ pub async fn update(
         &["name", "scopes", "rate_limit_per_minute", "ip_allowlist"],
     );
     let name = if f.has("name") {
-        f.string("name", true, 1, 64)
+        f.string("name", true, 1, limits::NAME_MAX)
     } else {
         None
     };
@@ -319,7 +317,7 @@ pub async fn rotate(
     let key = find(&state, &auth, &path).await?;
     let mut f = Fields::new(body.0, &["grace_period_seconds"]);
     let grace = f
-        .integer("grace_period_seconds", false, 0, MAX_GRACE)
+        .integer("grace_period_seconds", false, 0, limits::GRACE_SECONDS_MAX)
         .unwrap_or(86_400);
     f.finish()?;
     let actor = actor(&state, &auth);

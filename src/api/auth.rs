@@ -11,14 +11,14 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
 use futures_util::future::{Either, LocalBoxFuture, Ready, ready};
 
 use super::error::ApiError;
-use crate::domain::api_key_secret::{KeyDigest, KeyMode};
+use crate::domain::api_key_secret::KeyDigest;
 use crate::domain::ids::{ApiKeyId, TeamId};
 use crate::domain::scope::{Scope, ScopeSet};
 use crate::domain::tenant::Tenant;
 use crate::error::{run_with_conn, with_read};
-use crate::key_cache::Cached;
+use crate::keycheck::key_cache::Cached;
 use crate::models::api_key::{ApiKey, KeyStatus};
-use crate::net::{client_ip, ip_allowed};
+use crate::net::client_ip;
 use crate::state::AppState;
 
 /// Longest `Authorization` token accepted.
@@ -189,7 +189,7 @@ fn authorize<R: Requirement>(
         KeyStatus::Active | KeyStatus::ExpiringSoon | KeyStatus::Retiring => {}
     }
     let ip = client_ip(req, &state.config.trusted_proxies);
-    if !ip_allowed(key.ip_allowlist.as_deref(), ip) {
+    if !lookup.allowlist.allows(ip) {
         return Err(ApiError::IpNotAllowed);
     }
     if lookup.team_suspended {
@@ -212,7 +212,7 @@ fn authorize<R: Requirement>(
     state.usage.record(&key.id, ip, now);
     let tenant = Tenant {
         team: TeamId::from_db(key.team_id.clone()),
-        mode: KeyMode::parse(&key.mode).unwrap_or(KeyMode::Live),
+        mode: lookup.mode,
     };
     Ok(Authorized {
         principal: Principal {

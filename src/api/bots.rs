@@ -11,6 +11,7 @@ use super::objects::{self, ApiObject};
 use super::render;
 use super::request::{Fields, JsonObject};
 use crate::domain::ids::BotId;
+use crate::domain::limits;
 use crate::models::bot::Bot;
 use crate::state::AppState;
 
@@ -50,8 +51,10 @@ pub async fn create(
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
     let mut f = Fields::new(body.0, &["name", "description"]);
-    let name = f.string("name", true, 1, 64);
-    let description = f.text("description", false, 500).unwrap_or_default();
+    let name = f.string("name", true, 1, limits::NAME_MAX);
+    let description = f
+        .text("description", false, limits::DESCRIPTION_MAX)
+        .unwrap_or_default();
     f.finish()?;
     let now = state.clock.now();
     let bot = Bot {
@@ -85,11 +88,11 @@ pub async fn update(
     let mut bot: Bot = objects::find(&state, &auth.tenant, &path).await?;
     let mut f = Fields::new(body.0, &["name", "description"]);
     if f.has("name")
-        && let Some(name) = f.string("name", true, 1, 64)
+        && let Some(name) = f.string("name", true, 1, limits::NAME_MAX)
     {
         bot.name = name;
     }
-    if let Some(description) = f.text("description", false, 500) {
+    if let Some(description) = f.text("description", false, limits::DESCRIPTION_MAX) {
         bot.description = description;
     }
     f.finish()?;

@@ -12,6 +12,7 @@ use super::objects::{self, ApiObject};
 use super::render;
 use super::request::{Fields, JsonObject};
 use crate::domain::ids::ChannelId;
+use crate::domain::limits;
 use crate::models::bot::Bot;
 use crate::models::channel::{Channel, KINDS};
 use crate::state::AppState;
@@ -53,9 +54,9 @@ pub async fn create(
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
     let mut f = Fields::new(body.0, &["bot_id", "kind", "name"]);
-    let bot_id = f.string("bot_id", true, 1, 64);
+    let bot_id = f.string("bot_id", true, 1, limits::REFERENCE_MAX);
     let kind = f.one_of("kind", true, KINDS);
-    let name = f.string("name", true, 1, 64);
+    let name = f.string("name", true, 1, limits::NAME_MAX);
     objects::check_reference::<Bot>(&state, &auth.tenant, &mut f, "bot_id", bot_id.as_deref())
         .await?;
     f.finish()?;
@@ -97,7 +98,7 @@ pub async fn update(
         ch.kind = kind;
     }
     if f.has("name")
-        && let Some(name) = f.string("name", true, 1, 64)
+        && let Some(name) = f.string("name", true, 1, limits::NAME_MAX)
     {
         ch.name = name;
     }

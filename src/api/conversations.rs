@@ -13,6 +13,7 @@ use super::objects::{self, ApiObject};
 use super::render;
 use super::request::{Fields, JsonObject};
 use crate::domain::ids::{ConversationId, MessageId};
+use crate::domain::limits;
 use crate::error::with_read;
 use crate::models::bot::Bot;
 use crate::models::conversation::{Conversation, Message, ROLES};
@@ -75,8 +76,10 @@ pub async fn create(
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
     let mut f = Fields::new(body.0, &["bot_id", "title", "messages"]);
-    let bot_id = f.string("bot_id", false, 1, 64);
-    let title = f.string("title", false, 0, 200).unwrap_or_default();
+    let bot_id = f.string("bot_id", false, 1, limits::REFERENCE_MAX);
+    let title = f
+        .string("title", false, 0, limits::TITLE_MAX)
+        .unwrap_or_default();
     let raw_messages = f.take("messages");
     objects::check_reference::<Bot>(&state, &auth.tenant, &mut f, "bot_id", bot_id.as_deref())
         .await?;

@@ -12,6 +12,7 @@ use super::objects::{self, ApiObject};
 use super::render;
 use super::request::{Fields, JsonObject};
 use crate::domain::ids::IntegrationId;
+use crate::domain::limits;
 use crate::models::integration::Integration;
 use crate::state::AppState;
 
@@ -91,9 +92,9 @@ pub async fn create(
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
     let mut f = Fields::new(body.0, &["provider", "name", "base_url"]);
-    let provider = f.string("provider", true, 1, 64);
-    let name = f.string("name", true, 1, 64);
-    let base_url = f.string("base_url", true, 1, 2048);
+    let provider = f.string("provider", true, 1, limits::NAME_MAX);
+    let name = f.string("name", true, 1, limits::NAME_MAX);
+    let base_url = f.string("base_url", true, 1, limits::URL_MAX);
     check_provider_and_url(&mut f, provider.as_ref(), base_url.as_ref());
     f.finish()?;
     let now = state.clock.now();
@@ -129,17 +130,17 @@ pub async fn update(
     let mut i: Integration = objects::find(&state, &auth.tenant, &path).await?;
     let mut f = Fields::new(body.0, &["provider", "name", "base_url"]);
     let provider = if f.has("provider") {
-        f.string("provider", true, 1, 64)
+        f.string("provider", true, 1, limits::NAME_MAX)
     } else {
         None
     };
     let name = if f.has("name") {
-        f.string("name", true, 1, 64)
+        f.string("name", true, 1, limits::NAME_MAX)
     } else {
         None
     };
     let base_url = if f.has("base_url") {
-        f.string("base_url", true, 1, 2048)
+        f.string("base_url", true, 1, limits::URL_MAX)
     } else {
         None
     };

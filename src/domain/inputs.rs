@@ -117,7 +117,7 @@ pub struct Name(String);
 
 impl Name {
     /// Longest accepted name, in characters.
-    pub const MAX: usize = 64;
+    pub const MAX: usize = super::limits::NAME_MAX;
 
     /// Parses a name.
     pub fn parse(raw: &str) -> Result<Self, FieldMessage> {
@@ -191,7 +191,7 @@ impl ExpiryChoice {
 }
 
 /// Most entries an IP allowlist may hold.
-pub const MAX_ALLOWLIST: usize = 50;
+pub const MAX_ALLOWLIST: usize = super::limits::ALLOWLIST_MAX;
 
 /// Parses an IP allowlist typed as CIDRs or addresses separated by spaces, commas or new
 /// lines, into its stored form (canonical CIDRs, space-separated); empty means "anywhere".
@@ -225,7 +225,7 @@ pub fn parse_rate_limit(raw: &str) -> Result<Option<i32>, FieldMessage> {
         return Ok(None);
     }
     match raw.parse::<i32>() {
-        Ok(n) if (1..=100_000).contains(&n) => Ok(Some(n)),
+        Ok(n) if (1..=super::limits::RATE_LIMIT_MAX).contains(&i64::from(n)) => Ok(Some(n)),
         _ => {
             Err("Enter a whole number of requests per minute from 1 to 100000, or leave it empty.")
         }

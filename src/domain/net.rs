@@ -1,6 +1,35 @@
-//! Client addresses as counted by throttles.
+//! Client addresses as counted by throttles, and a key's IP allowlist.
 
 use std::net::{IpAddr, Ipv6Addr};
+
+use ipnet::IpNet;
+
+/// Where a key may be used from, parsed once when the key enters the cache (not per request).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IpAllowlist(Option<Vec<IpNet>>);
+
+impl IpAllowlist {
+    /// From the stored form (space-separated CIDRs; none or empty = anywhere). An entry that
+    /// does not parse admits nobody: bad stored data never widens access.
+    pub fn from_storage(stored: Option<&str>) -> Self {
+        match stored.filter(|l| !l.trim().is_empty()) {
+            None => Self(None),
+            Some(list) => Self(Some(
+                list.split_whitespace()
+                    .filter_map(|cidr| cidr.parse::<IpNet>().ok())
+                    .collect(),
+            )),
+        }
+    }
+
+    /// Whether a request from `ip` may use the key (an unknown address only when unrestricted).
+    pub fn allows(&self, ip: Option<IpAddr>) -> bool {
+        match &self.0 {
+            None => true,
+            Some(nets) => ip.is_some_and(|ip| nets.iter().any(|n| n.contains(&ip))),
+        }
+    }
+}
 
 /// The unit a throttle counts an address in: IPv4 as is, IPv6 by its /64 prefix (what one
 /// subscriber usually holds, so rotating through it does not reset the count), IPv4-mapped

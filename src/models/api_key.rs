@@ -155,6 +155,33 @@ pub struct KeyLookup {
     pub team_suspended: bool,
     /// The key's scopes, parsed once when the record is read.
     pub scopes: ScopeSet,
+    /// Live or test, parsed once; a stored mode that is neither is an error, never "live".
+    pub mode: KeyMode,
+    /// Where the key may be used from, parsed once.
+    pub allowlist: crate::domain::net::IpAllowlist,
+}
+
+impl KeyLookup {
+    /// The lookup of `key` with its team's essentials, its stored values parsed.
+    pub fn new(
+        key: ApiKey,
+        team_rate_limit: i32,
+        team_slug: String,
+        team_name: String,
+        team_suspended: bool,
+    ) -> QueryResult<Self> {
+        let mode = key.key_mode()?;
+        Ok(Self {
+            scopes: key.scope_set(),
+            allowlist: crate::domain::net::IpAllowlist::from_storage(key.ip_allowlist.as_deref()),
+            mode,
+            key,
+            team_rate_limit,
+            team_slug,
+            team_name,
+            team_suspended,
+        })
+    }
 }
 
 /// A key with its creator's name, for lists.
@@ -197,6 +224,15 @@ impl ApiKey {
     /// Typed id.
     pub fn key_id(&self) -> ApiKeyId {
         ApiKeyId::from_db(self.id.clone())
+    }
+
+    /// The stored mode; anything but `live` or `test` is bad data, and an error.
+    pub fn key_mode(&self) -> QueryResult<KeyMode> {
+        KeyMode::parse(&self.mode).ok_or_else(|| {
+            diesel::result::Error::DeserializationError(
+                format!("api key {} has mode {:?}", self.id, self.mode).into(),
+            )
+        })
     }
 
     /// Parsed scopes.
@@ -301,16 +337,16 @@ impl ApiKey {
             DbConnection::Sqlite(c) => lookup!(c)?,
             DbConnection::Postgres(c) => lookup!(c)?,
         };
-        Ok(row.map(
-            |(key, team_rate_limit, team_slug, team_name, suspended)| KeyLookup {
-                scopes: key.scope_set(),
+        row.map(|(key, team_rate_limit, team_slug, team_name, suspended)| {
+            KeyLookup::new(
                 key,
                 team_rate_limit,
                 team_slug,
                 team_name,
-                team_suspended: suspended.is_some(),
-            },
-        ))
+                suspended.is_some(),
+            )
+        })
+        .transpose()
     }
 
     /// One live (not deleted, not retired) key of the team. Another team's key is `None`.
@@ -533,7 +569,7 @@ impl ApiKey {
         if n != 1 {
             return Err(KeyWriteError::AlreadyRetiring);
         }
-        let mode = KeyMode::parse(&old.mode).unwrap_or(KeyMode::Live);
+        let mode = old.key_mode()?;
         let settings = KeySettings {
             name: old.name.clone(),
             scopes: old.scope_set(),
@@ -545,5 +581,21 @@ impl ApiKey {
         };
         let team = TeamId::from_db(old.team_id.clone());
         Self::insert(conn, &successor_id, &team, &settings, actor, now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_mode_that_is_neither_live_nor_test_is_an_error_not_live() {
+        let mut key = ApiKey::blank("key_x", "team_x");
+        key.mode = "prod".into();
+        assert!(KeyLookup::new(key, 600, "t".into(), "T".into(), false).is_err());
+        let mut test = ApiKey::blank("key_y", "team_x");
+        test.mode = "test".into();
+        let lookup = KeyLookup::new(test, 600, "t".into(), "T".into(), false);
+        assert_eq!(lookup.map(|l| l.mode).ok(), Some(KeyMode::Test));
     }
 }

@@ -270,10 +270,12 @@ pub fn page(
         q = q.filter(audit_events::created_at.lt(until));
     }
     if let Some((at, id)) = before {
-        q = q.filter(
-            audit_events::created_at.lt(*at).or(audit_events::created_at
-                .eq(*at)
-                .and(audit_events::id.lt(id.clone()))),
+        // `created_at <= at` first: a bound the index range can start from (an OR alone
+        // made PostgreSQL scan from the newest event for every page).
+        q = q.filter(audit_events::created_at.le(*at)).filter(
+            audit_events::created_at
+                .lt(*at)
+                .or(audit_events::id.lt(id.clone())),
         );
     }
     q.order((audit_events::created_at.desc(), audit_events::id.desc()))

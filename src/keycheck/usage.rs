@@ -8,8 +8,8 @@ use diesel::QueryResult;
 use rustc_hash::FxHashMap;
 
 use crate::db::DbConnection;
+use crate::keycheck::slots::{Slots, WORKER_SLOTS};
 use crate::models::api_key_usage::{self, KeyUsage};
-use crate::slots::{Slots, WORKER_SLOTS};
 
 #[derive(Default)]
 struct Pending {

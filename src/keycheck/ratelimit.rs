@@ -4,7 +4,7 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::slots::Slots;
+use crate::keycheck::slots::Slots;
 
 /// Window length in seconds.
 pub const WINDOW: i64 = 60;

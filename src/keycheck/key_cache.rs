@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rustc_hash::FxHashMap;
 
 use crate::domain::api_key_secret::KeyDigest;
-use crate::slots::{Slots, WORKER_SLOTS};
+use crate::keycheck::slots::{Slots, WORKER_SLOTS};
 
 #[cfg(test)]
 use crate::models::api_key::ApiKey;
@@ -124,14 +124,7 @@ mod tests {
 
     fn entry(id: &str, team: &str) -> Cached {
         let key = ApiKey::blank(id, team);
-        Arc::new(KeyLookup {
-            key,
-            team_rate_limit: 600,
-            team_slug: "t".into(),
-            team_name: "T".into(),
-            team_suspended: false,
-            scopes: Default::default(),
-        })
+        Arc::new(KeyLookup::new(key, 600, "t".into(), "T".into(), false).expect("valid record"))
     }
 
     #[test]

@@ -1,0 +1,25 @@
+//! Every input limit, written once: the parsers, the API's field checks and the OpenAPI
+//! document all read these.
+
+/// Longest name (keys, teams, clients, bots, channels, integrations, agent loops), characters.
+pub const NAME_MAX: usize = 64;
+/// Longest id given as a reference (`bot_id`) before it is even looked up, characters.
+pub const REFERENCE_MAX: usize = 64;
+/// Longest bot description, characters.
+pub const DESCRIPTION_MAX: usize = 500;
+/// Longest agent-loop instructions, characters.
+pub const INSTRUCTIONS_MAX: usize = 10_000;
+/// Longest conversation title, characters.
+pub const TITLE_MAX: usize = 200;
+/// Longest integration base URL, characters.
+pub const URL_MAX: usize = 2048;
+/// Longest environment label (`prod`, `staging`…), characters.
+pub const ENV_LABEL_MAX: usize = 12;
+/// Longest expiry a key may be given through the API, days (five years).
+pub const EXPIRY_DAYS_MAX: i64 = 1825;
+/// Longest grace period a rotation may give, seconds (7 days).
+pub const GRACE_SECONDS_MAX: i64 = 7 * 86_400;
+/// Highest per-key or per-team rate limit, requests per minute.
+pub const RATE_LIMIT_MAX: i64 = 100_000;
+/// Most entries an IP allowlist may hold.
+pub const ALLOWLIST_MAX: usize = 50;

@@ -1,0 +1,8 @@
+//! The `/v1` hot path's own machinery, all in memory: the key cache, per-key rate windows and
+//! usage counters (flushed in batches by a background task, never written on the request
+//! path), and the per-worker slots they share. Nothing here waits on the database.
+
+pub mod key_cache;
+pub mod ratelimit;
+pub mod slots;
+pub mod usage;
