@@ -230,10 +230,7 @@ pub async fn create(
         Some(e) => {
             let parsed = EnvLabel::parse(&e);
             if parsed.is_none() {
-                f.error(
-                    "environment",
-                    "Use 1–12 lower-case letters or digits, like prod or staging.",
-                );
+                f.error("environment", EnvLabel::MESSAGE);
             }
             parsed
         }

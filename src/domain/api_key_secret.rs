@@ -51,6 +51,10 @@ impl KeyMode {
 pub struct EnvLabel(String);
 
 impl EnvLabel {
+    /// What to tell someone whose label does not parse.
+    pub const MESSAGE: &'static str =
+        "Use 1–12 lower-case letters or digits, like prod or staging.";
+
     /// Parses a label; `None` if it is not 1–12 lower-case letters or digits.
     pub fn parse(s: &str) -> Option<Self> {
         Self::is_valid(s).then(|| Self(s.to_owned()))

@@ -251,6 +251,60 @@ impl KeyForm {
             || self.ip_allowlist_error.is_some()
     }
 
+    /// Reads and checks the create form: the values as typed with a message per wrong field,
+    /// and the settings when every field is right.
+    fn read_new(form: &FormData, admin_allowed: bool, now: i64) -> (Self, Option<KeySettings>) {
+        let mut f = KeyForm {
+            name: form.get("name").to_owned(),
+            mode: form.get("mode").to_owned(),
+            environment: form.get("environment").trim().to_owned(),
+            expiry: form.get("expiry").to_owned(),
+            expiry_date: form.get("expiry_date").to_owned(),
+            ..KeyForm::default()
+        };
+        let name = Name::parse(&f.name)
+            .map_err(|m| f.name_error = Some(m))
+            .ok();
+        let scopes = parse_scopes(&form.all("scopes"), admin_allowed)
+            .map_err(|m| f.scopes_error = Some(m))
+            .ok();
+        let mode = KeyMode::parse(&f.mode).or_else(|| {
+            f.mode_error = Some("Choose live or test.");
+            None
+        });
+        let environment = match f.environment.as_str() {
+            "" => Some(None),
+            label => EnvLabel::parse(label).map(Some).or_else(|| {
+                f.environment_error = Some(EnvLabel::MESSAGE);
+                None
+            }),
+        };
+        let expiry = ExpiryChoice::parse(&f.expiry, &f.expiry_date, utc_date(now))
+            .map_err(|m| f.expiry_error = Some(m))
+            .ok();
+        let limits = f.parse_limits(form);
+        let settings = match (name, scopes, mode, environment, expiry, limits) {
+            (
+                Some(name),
+                Some(scopes),
+                Some(mode),
+                Some(environment),
+                Some(expiry),
+                Some(limits),
+            ) if !f.has_errors() => Some(KeySettings {
+                name: name.as_str().to_owned(),
+                scopes,
+                mode,
+                environment,
+                expires_at: expiry.expires_at(now),
+                rate_limit_per_minute: limits.0,
+                ip_allowlist: limits.1,
+            }),
+            _ => None,
+        };
+        (f, settings)
+    }
+
     /// Reads and checks the limit fields shared by create and edit.
     fn parse_limits(&mut self, form: &FormData) -> Option<(Option<i32>, Option<String>)> {
         self.rate_limit = form.get("rate_limit").trim().to_owned();
@@ -523,87 +577,24 @@ pub async fn create(
     let team = TeamCtx::load(&state, &user, &path).await?;
     team.require_key_creator()?;
     let now = state.clock.now();
-
-    let mut f = KeyForm {
-        name: form.get("name").to_owned(),
-        mode: form.get("mode").to_owned(),
-        environment: form.get("environment").trim().to_owned(),
-        expiry: form.get("expiry").to_owned(),
-        expiry_date: form.get("expiry_date").to_owned(),
-        ..KeyForm::default()
-    };
-    let name = Name::parse(&f.name)
-        .map_err(|m| f.name_error = Some(m))
-        .ok();
-    let scope_values = form.all("scopes");
-    let scopes = parse_scopes(&scope_values, team.current.role.can_grant_admin_scope())
-        .map_err(|m| f.scopes_error = Some(m))
-        .ok();
-    let mode = KeyMode::parse(&f.mode).or_else(|| {
-        f.mode_error = Some("Choose live or test.");
-        None
-    });
-    let environment = if f.environment.is_empty() {
-        Some(None)
-    } else {
-        EnvLabel::parse(&f.environment).map(Some).or_else(|| {
-            f.environment_error =
-                Some("Use 1–12 lower-case letters or digits, like prod or staging.");
-            None
-        })
-    };
-    let expiry = ExpiryChoice::parse(&f.expiry, &f.expiry_date, utc_date(now))
-        .map_err(|m| f.expiry_error = Some(m))
-        .ok();
-    let limits = f.parse_limits(&form);
-
-    let (
-        Some(name),
-        Some(scopes),
-        Some(mode),
-        Some(environment),
-        Some(expiry),
-        Some((rate, allow)),
-        false,
-    ) = (
-        name,
-        scopes,
-        mode,
-        environment,
-        expiry,
-        limits,
-        f.has_errors(),
-    )
-    else {
-        let shown = parse_scopes_lenient(&scope_values);
-        let page = new_page(&state, &user, &team, f, shown);
+    let admin_allowed = team.current.role.can_grant_admin_scope();
+    let (mut f, settings) = KeyForm::read_new(&form, admin_allowed, now);
+    let Some(settings) = settings else {
+        let page = new_page(
+            &state,
+            &user,
+            &team,
+            f,
+            parse_scopes_lenient(&form.all("scopes")),
+        );
         return Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, page)?);
     };
-
-    let settings = KeySettings {
-        name: name.as_str().to_owned(),
-        scopes,
-        mode,
-        environment,
-        expires_at: expiry.expires_at(now),
-        rate_limit_per_minute: rate,
-        ip_allowlist: allow,
-    };
+    let scopes = settings.scopes;
     let actor = team.actor(&state, &user, &req);
     match ops::api_keys::create(&state, &actor, &team.team_id(), settings).await {
         Ok((key, secret)) => {
-            let page = RevealPage {
-                ctx: PageCtx::new("API key created", &user, &team, "api-keys"),
-                key: row_for(&team, &key, Some(user.user.name.clone()), now),
-                curl: curl_snippet(
-                    &urls::public_base(&state.config.public_url, team.brand.host.as_deref()),
-                    &secret,
-                ),
-                secret: secret.expose(),
-                rotated_from: None,
-                done_url: urls::api_keys(team.slug()),
-            };
-            reveal_response(htmx, page, StatusCode::OK)
+            let heading = ("API key created", None);
+            reveal((&state, &user, &team), htmx, heading, &key, &secret)
         }
         Err(CreateKeyError::NameTaken) => {
             f.name_error = Some(NAME_TAKEN);
@@ -612,6 +603,31 @@ pub async fn create(
         }
         Err(CreateKeyError::Failed(e)) => Err(e.into()),
     }
+}
+
+/// The reveal-once page for a key just created or rotated in (`heading`: the title, and the
+/// note about the key it replaces): rendered directly (never redirected to), never cached.
+fn reveal(
+    (state, user, team): (&AppState, &SignedIn, &TeamCtx),
+    htmx: Htmx,
+    heading: (&str, Option<String>),
+    key: &ApiKey,
+    secret: &ApiKeySecret,
+) -> Result<HttpResponse, PageError> {
+    let (title, rotated_from) = heading;
+    let now = state.clock.now();
+    let page = RevealPage {
+        ctx: PageCtx::new(title, user, team, "api-keys"),
+        key: row_for(team, key, Some(user.user.name.clone()), now),
+        curl: curl_snippet(
+            &urls::public_base(&state.config.public_url, team.brand.host.as_deref()),
+            secret,
+        ),
+        secret: secret.expose(),
+        rotated_from,
+        done_url: urls::api_keys(team.slug()),
+    };
+    reveal_response(htmx, page, StatusCode::OK)
 }
 
 const NAME_TAKEN: &str = "A key with this name already exists. Choose another name.";
@@ -796,18 +812,8 @@ pub async fn rotate(
                     timefmt::human(now + grace)
                 )
             };
-            let page = RevealPage {
-                ctx: PageCtx::new("API key rotated", &user, &team, "api-keys"),
-                key: row_for(&team, &new_key, Some(user.user.name.clone()), now),
-                curl: curl_snippet(
-                    &urls::public_base(&state.config.public_url, team.brand.host.as_deref()),
-                    &secret,
-                ),
-                secret: secret.expose(),
-                rotated_from: Some(note),
-                done_url: urls::api_keys(team.slug()),
-            };
-            reveal_response(htmx, page, StatusCode::OK)
+            let heading = ("API key rotated", Some(note));
+            reveal((&state, &user, &team), htmx, heading, &new_key, &secret)
         }
         Err(RotateKeyError::AlreadyRetiring) => {
             let page = rotate_page(&state, &user, &team, &key, Some(ALREADY_RETIRING));
