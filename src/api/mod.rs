@@ -18,12 +18,14 @@ pub mod render;
 pub mod request;
 pub mod revoke;
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpResponse, Resource, web};
 
 use crate::domain::scope::Scope;
 use error::ApiError;
+use openapi::Shape;
 
-/// One documented route.
+/// One route: what the reference, the OpenAPI document and the router all read. Written
+/// once, here; nothing else lists the API's routes.
 pub struct ApiRoute {
     /// HTTP method.
     pub method: &'static str,
@@ -33,201 +35,270 @@ pub struct ApiRoute {
     pub scope: Option<Scope>,
     /// One line for the reference.
     pub summary: &'static str,
-}
-
-const fn r(
-    method: &'static str,
-    path: &'static str,
-    scope: Option<Scope>,
-    summary: &'static str,
-) -> ApiRoute {
-    ApiRoute {
-        method,
-        path,
-        scope,
-        summary,
-    }
+    /// Adds the handler to the resource of `path`.
+    pub attach: fn(Resource) -> Resource,
+    /// What it takes and answers, for the OpenAPI document.
+    pub shape: Shape,
 }
 
 /// Every API route.
 pub const ROUTES: &[ApiRoute] = &[
-    r(
-        "GET",
-        "/me",
-        None,
-        "The calling key: team, name, mode, environment, scopes, expiry",
-    ),
-    r("GET", "/bots", Some(Scope::BotsRead), "List bots"),
-    r("POST", "/bots", Some(Scope::BotsWrite), "Create a bot"),
-    r("GET", "/bots/{id}", Some(Scope::BotsRead), "Retrieve a bot"),
-    r(
-        "PATCH",
-        "/bots/{id}",
-        Some(Scope::BotsWrite),
-        "Update a bot",
-    ),
-    r(
-        "DELETE",
-        "/bots/{id}",
-        Some(Scope::BotsWrite),
-        "Delete a bot",
-    ),
-    r(
-        "GET",
-        "/channels",
-        Some(Scope::ChannelsRead),
-        "List channels",
-    ),
-    r(
-        "POST",
-        "/channels",
-        Some(Scope::ChannelsWrite),
-        "Connect a bot to a channel",
-    ),
-    r(
-        "GET",
-        "/channels/{id}",
-        Some(Scope::ChannelsRead),
-        "Retrieve a channel",
-    ),
-    r(
-        "PATCH",
-        "/channels/{id}",
-        Some(Scope::ChannelsWrite),
-        "Update a channel",
-    ),
-    r(
-        "DELETE",
-        "/channels/{id}",
-        Some(Scope::ChannelsWrite),
-        "Delete a channel",
-    ),
-    r(
-        "GET",
-        "/conversations",
-        Some(Scope::ConversationsRead),
-        "List conversations",
-    ),
-    r(
-        "POST",
-        "/conversations",
-        Some(Scope::ConversationsWrite),
-        "Import a conversation with its messages",
-    ),
-    r(
-        "GET",
-        "/conversations/{id}",
-        Some(Scope::ConversationsRead),
-        "Retrieve a conversation with its messages",
-    ),
-    r(
-        "DELETE",
-        "/conversations/{id}",
-        Some(Scope::ConversationsWrite),
-        "Delete a conversation",
-    ),
-    r(
-        "GET",
-        "/integrations",
-        Some(Scope::IntegrationsRead),
-        "List integrations",
-    ),
-    r(
-        "POST",
-        "/integrations",
-        Some(Scope::IntegrationsWrite),
-        "Create an integration",
-    ),
-    r(
-        "GET",
-        "/integrations/{id}",
-        Some(Scope::IntegrationsRead),
-        "Retrieve an integration",
-    ),
-    r(
-        "PATCH",
-        "/integrations/{id}",
-        Some(Scope::IntegrationsWrite),
-        "Update an integration",
-    ),
-    r(
-        "DELETE",
-        "/integrations/{id}",
-        Some(Scope::IntegrationsWrite),
-        "Delete an integration",
-    ),
-    r(
-        "GET",
-        "/agent-loops",
-        Some(Scope::AgentLoopsRead),
-        "List agent loops",
-    ),
-    r(
-        "POST",
-        "/agent-loops",
-        Some(Scope::AgentLoopsWrite),
-        "Create an agent loop",
-    ),
-    r(
-        "GET",
-        "/agent-loops/{id}",
-        Some(Scope::AgentLoopsRead),
-        "Retrieve an agent loop",
-    ),
-    r(
-        "POST",
-        "/agent-loops/{id}/runs",
-        Some(Scope::AgentLoopsWrite),
-        "Request a run of an agent loop",
-    ),
-    r(
-        "GET",
-        "/agent-loops/{id}/runs",
-        Some(Scope::AgentLoopsRead),
-        "List an agent loop's runs",
-    ),
-    r(
-        "GET",
-        "/api-keys",
-        Some(Scope::Admin),
-        "List the API keys of the calling key's mode",
-    ),
-    r(
-        "POST",
-        "/api-keys",
-        Some(Scope::Admin),
-        "Create an API key (the secret is in this response only)",
-    ),
-    r(
-        "PATCH",
-        "/api-keys/{id}",
-        Some(Scope::Admin),
-        "Rename, re-scope or limit an API key",
-    ),
-    r(
-        "DELETE",
-        "/api-keys/{id}",
-        Some(Scope::Admin),
-        "Delete (revoke) an API key",
-    ),
-    r(
-        "POST",
-        "/api-keys/{id}/rotate",
-        Some(Scope::Admin),
-        "Rotate an API key with a grace period",
-    ),
-    r(
-        "GET",
-        "/audit-events",
-        Some(Scope::Admin),
-        "List the team's audit events, newest first (live keys only)",
-    ),
-    r(
-        "POST",
-        "/revoke",
-        None,
-        "Revoke a leaked key by presenting it (no other authentication)",
-    ),
+    ApiRoute {
+        method: "GET",
+        path: "/me",
+        scope: None,
+        summary: "The calling key: team, name, mode, environment, scopes, expiry",
+        attach: |r| r.route(web::get().to(me::show)),
+        shape: Shape::one("Me"),
+    },
+    ApiRoute {
+        method: "GET",
+        path: "/bots",
+        scope: Some(Scope::BotsRead),
+        summary: "List bots",
+        attach: |r| r.route(web::get().to(bots::list)),
+        shape: Shape::list("Bot"),
+    },
+    ApiRoute {
+        method: "POST",
+        path: "/bots",
+        scope: Some(Scope::BotsWrite),
+        summary: "Create a bot",
+        attach: |r| r.route(web::post().to(bots::create)),
+        shape: Shape::with_body("201", "Bot", openapi::bot_create_body),
+    },
+    ApiRoute {
+        method: "GET",
+        path: "/bots/{id}",
+        scope: Some(Scope::BotsRead),
+        summary: "Retrieve a bot",
+        attach: |r| r.route(web::get().to(bots::show)),
+        shape: Shape::one("Bot"),
+    },
+    ApiRoute {
+        method: "PATCH",
+        path: "/bots/{id}",
+        scope: Some(Scope::BotsWrite),
+        summary: "Update a bot",
+        attach: |r| r.route(web::patch().to(bots::update)),
+        shape: Shape::with_body("200", "Bot", openapi::bot_update_body),
+    },
+    ApiRoute {
+        method: "DELETE",
+        path: "/bots/{id}",
+        scope: Some(Scope::BotsWrite),
+        summary: "Delete a bot",
+        attach: |r| r.route(web::delete().to(bots::delete)),
+        shape: Shape::DELETED,
+    },
+    ApiRoute {
+        method: "GET",
+        path: "/channels",
+        scope: Some(Scope::ChannelsRead),
+        summary: "List channels",
+        attach: |r| r.route(web::get().to(channels::list)),
+        shape: Shape::list("Channel"),
+    },
+    ApiRoute {
+        method: "POST",
+        path: "/channels",
+        scope: Some(Scope::ChannelsWrite),
+        summary: "Connect a bot to a channel",
+        attach: |r| r.route(web::post().to(channels::create)),
+        shape: Shape::with_body("201", "Channel", openapi::channel_create_body),
+    },
+    ApiRoute {
+        method: "GET",
+        path: "/channels/{id}",
+        scope: Some(Scope::ChannelsRead),
+        summary: "Retrieve a channel",
+        attach: |r| r.route(web::get().to(channels::show)),
+        shape: Shape::one("Channel"),
+    },
+    ApiRoute {
+        method: "PATCH",
+        path: "/channels/{id}",
+        scope: Some(Scope::ChannelsWrite),
+        summary: "Update a channel",
+        attach: |r| r.route(web::patch().to(channels::update)),
+        shape: Shape::with_body("200", "Channel", openapi::channel_update_body),
+    },
+    ApiRoute {
+        method: "DELETE",
+        path: "/channels/{id}",
+        scope: Some(Scope::ChannelsWrite),
+        summary: "Delete a channel",
+        attach: |r| r.route(web::delete().to(channels::delete)),
+        shape: Shape::DELETED,
+    },
+    ApiRoute {
+        method: "GET",
+        path: "/conversations",
+        scope: Some(Scope::ConversationsRead),
+        summary: "List conversations",
+        attach: |r| r.route(web::get().to(conversations::list)),
+        shape: Shape::list("Conversation"),
+    },
+    ApiRoute {
+        method: "POST",
+        path: "/conversations",
+        scope: Some(Scope::ConversationsWrite),
+        summary: "Import a conversation with its messages",
+        attach: |r| r.route(web::post().to(conversations::create)),
+        shape: Shape::with_body("201", "Conversation", openapi::conversation_create_body),
+    },
+    ApiRoute {
+        method: "GET",
+        path: "/conversations/{id}",
+        scope: Some(Scope::ConversationsRead),
+        summary: "Retrieve a conversation with its messages",
+        attach: |r| r.route(web::get().to(conversations::show)),
+        shape: Shape::one("Conversation"),
+    },
+    ApiRoute {
+        method: "DELETE",
+        path: "/conversations/{id}",
+        scope: Some(Scope::ConversationsWrite),
+        summary: "Delete a conversation",
+        attach: |r| r.route(web::delete().to(conversations::delete)),
+        shape: Shape::DELETED,
+    },
+    ApiRoute {
+        method: "GET",
+        path: "/integrations",
+        scope: Some(Scope::IntegrationsRead),
+        summary: "List integrations",
+        attach: |r| r.route(web::get().to(integrations::list)),
+        shape: Shape::list("Integration"),
+    },
+    ApiRoute {
+        method: "POST",
+        path: "/integrations",
+        scope: Some(Scope::IntegrationsWrite),
+        summary: "Create an integration",
+        attach: |r| r.route(web::post().to(integrations::create)),
+        shape: Shape::with_body("201", "Integration", openapi::integration_create_body),
+    },
+    ApiRoute {
+        method: "GET",
+        path: "/integrations/{id}",
+        scope: Some(Scope::IntegrationsRead),
+        summary: "Retrieve an integration",
+        attach: |r| r.route(web::get().to(integrations::show)),
+        shape: Shape::one("Integration"),
+    },
+    ApiRoute {
+        method: "PATCH",
+        path: "/integrations/{id}",
+        scope: Some(Scope::IntegrationsWrite),
+        summary: "Update an integration",
+        attach: |r| r.route(web::patch().to(integrations::update)),
+        shape: Shape::with_body("200", "Integration", openapi::integration_update_body),
+    },
+    ApiRoute {
+        method: "DELETE",
+        path: "/integrations/{id}",
+        scope: Some(Scope::IntegrationsWrite),
+        summary: "Delete an integration",
+        attach: |r| r.route(web::delete().to(integrations::delete)),
+        shape: Shape::DELETED,
+    },
+    ApiRoute {
+        method: "GET",
+        path: "/agent-loops",
+        scope: Some(Scope::AgentLoopsRead),
+        summary: "List agent loops",
+        attach: |r| r.route(web::get().to(agent_loops::list)),
+        shape: Shape::list("AgentLoop"),
+    },
+    ApiRoute {
+        method: "POST",
+        path: "/agent-loops",
+        scope: Some(Scope::AgentLoopsWrite),
+        summary: "Create an agent loop",
+        attach: |r| r.route(web::post().to(agent_loops::create)),
+        shape: Shape::with_body("201", "AgentLoop", openapi::agent_loop_create_body),
+    },
+    ApiRoute {
+        method: "GET",
+        path: "/agent-loops/{id}",
+        scope: Some(Scope::AgentLoopsRead),
+        summary: "Retrieve an agent loop",
+        attach: |r| r.route(web::get().to(agent_loops::show)),
+        shape: Shape::one("AgentLoop"),
+    },
+    ApiRoute {
+        method: "POST",
+        path: "/agent-loops/{id}/runs",
+        scope: Some(Scope::AgentLoopsWrite),
+        summary: "Request a run of an agent loop",
+        attach: |r| r.route(web::post().to(agent_loops::start_run)),
+        shape: Shape::with_body("202", "AgentLoopRun", openapi::run_body),
+    },
+    ApiRoute {
+        method: "GET",
+        path: "/agent-loops/{id}/runs",
+        scope: Some(Scope::AgentLoopsRead),
+        summary: "List an agent loop's runs",
+        attach: |r| r.route(web::get().to(agent_loops::list_runs)),
+        shape: Shape::list("AgentLoopRun"),
+    },
+    ApiRoute {
+        method: "GET",
+        path: "/api-keys",
+        scope: Some(Scope::Admin),
+        summary: "List the API keys of the calling key's mode",
+        attach: |r| r.route(web::get().to(api_keys::list)),
+        shape: Shape::list("ApiKey"),
+    },
+    ApiRoute {
+        method: "POST",
+        path: "/api-keys",
+        scope: Some(Scope::Admin),
+        summary: "Create an API key (the secret is in this response only)",
+        attach: |r| r.route(web::post().to(api_keys::create)),
+        shape: Shape::with_body("201", "ApiKey", openapi::api_key_create_body),
+    },
+    ApiRoute {
+        method: "PATCH",
+        path: "/api-keys/{id}",
+        scope: Some(Scope::Admin),
+        summary: "Rename, re-scope or limit an API key",
+        attach: |r| r.route(web::patch().to(api_keys::update)),
+        shape: Shape::with_body("200", "ApiKey", openapi::api_key_update_body),
+    },
+    ApiRoute {
+        method: "DELETE",
+        path: "/api-keys/{id}",
+        scope: Some(Scope::Admin),
+        summary: "Delete (revoke) an API key",
+        attach: |r| r.route(web::delete().to(api_keys::delete)),
+        shape: Shape::DELETED,
+    },
+    ApiRoute {
+        method: "POST",
+        path: "/api-keys/{id}/rotate",
+        scope: Some(Scope::Admin),
+        summary: "Rotate an API key with a grace period",
+        attach: |r| r.route(web::post().to(api_keys::rotate)),
+        shape: Shape::with_body("201", "ApiKey", openapi::rotate_body),
+    },
+    ApiRoute {
+        method: "GET",
+        path: "/audit-events",
+        scope: Some(Scope::Admin),
+        summary: "List the team's audit events, newest first (live keys only)",
+        attach: |r| r.route(web::get().to(audit_events::list)),
+        shape: Shape::list("AuditEvent"),
+    },
+    ApiRoute {
+        method: "POST",
+        path: "/revoke",
+        scope: None,
+        summary: "Revoke a leaked key by presenting it (no other authentication)",
+        attach: |r| r.route(web::post().to(revoke::revoke)),
+        shape: Shape::with_body("200", "Revocation", openapi::revoke_body),
+    },
 ];
 
 /// 405 with the `Allow` header RFC 9110 requires.
@@ -264,74 +335,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         };
         web::resource(path.to_owned()).default_service(web::to(method_not_allowed(allow)))
     };
-    cfg.service(resource("/openapi.json").route(web::get().to(openapi::serve)))
-        .service(resource("/me").route(web::get().to(me::show)))
-        .service(resource("/revoke").route(web::post().to(revoke::revoke)))
-        .service(
-            resource("/bots")
-                .route(web::get().to(bots::list))
-                .route(web::post().to(bots::create)),
-        )
-        .service(
-            resource("/bots/{id}")
-                .route(web::get().to(bots::show))
-                .route(web::patch().to(bots::update))
-                .route(web::delete().to(bots::delete)),
-        )
-        .service(
-            resource("/channels")
-                .route(web::get().to(channels::list))
-                .route(web::post().to(channels::create)),
-        )
-        .service(
-            resource("/channels/{id}")
-                .route(web::get().to(channels::show))
-                .route(web::patch().to(channels::update))
-                .route(web::delete().to(channels::delete)),
-        )
-        .service(
-            resource("/conversations")
-                .route(web::get().to(conversations::list))
-                .route(web::post().to(conversations::create)),
-        )
-        .service(
-            resource("/conversations/{id}")
-                .route(web::get().to(conversations::show))
-                .route(web::delete().to(conversations::delete)),
-        )
-        .service(
-            resource("/integrations")
-                .route(web::get().to(integrations::list))
-                .route(web::post().to(integrations::create)),
-        )
-        .service(
-            resource("/integrations/{id}")
-                .route(web::get().to(integrations::show))
-                .route(web::patch().to(integrations::update))
-                .route(web::delete().to(integrations::delete)),
-        )
-        .service(
-            resource("/agent-loops")
-                .route(web::get().to(agent_loops::list))
-                .route(web::post().to(agent_loops::create)),
-        )
-        .service(resource("/agent-loops/{id}").route(web::get().to(agent_loops::show)))
-        .service(
-            resource("/agent-loops/{id}/runs")
-                .route(web::get().to(agent_loops::list_runs))
-                .route(web::post().to(agent_loops::start_run)),
-        )
-        .service(
-            resource("/api-keys")
-                .route(web::get().to(api_keys::list))
-                .route(web::post().to(api_keys::create)),
-        )
-        .service(
-            resource("/api-keys/{id}")
-                .route(web::patch().to(api_keys::update))
-                .route(web::delete().to(api_keys::delete)),
-        )
-        .service(resource("/api-keys/{id}/rotate").route(web::post().to(api_keys::rotate)))
-        .service(resource("/audit-events").route(web::get().to(audit_events::list)))
-        .default_service(web::to(not_found));
+    cfg.service(resource("/openapi.json").route(web::get().to(openapi::serve)));
+    // One resource per path, in the table's order, with each of its methods attached.
+    let mut paths: Vec<&str> = vec![];
+    for route in ROUTES {
+        if !paths.contains(&route.path) {
+            paths.push(route.path);
+        }
+    }
+    for path in paths {
+        let resource = ROUTES
+            .iter()
+            .filter(|r| r.path == path)
+            .fold(resource(path), |res, route| (route.attach)(res));
+        cfg.service(resource);
+    }
+    cfg.default_service(web::to(not_found));
 }

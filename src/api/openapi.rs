@@ -157,145 +157,197 @@ fn optional_body(props: Value) -> Value {
     }}}})
 }
 
-/// Request body and success (status, schema) of a route.
-fn shape(method: &str, path: &str) -> (Option<Value>, &'static str, Value) {
-    let kind = json!({"type": "string", "enum": crate::models::channel::KINDS});
-    let scopes = json!({"type": "array", "maxItems": Scope::ALL.len(), "minItems": 1, "items": {"type": "string", "enum": Scope::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>()}});
-    let cidrs = json!({"type": "array", "maxItems": limits::ALLOWLIST_MAX, "items": {"type": "string", "pattern": "^[0-9A-Fa-f:.]+(/[0-9]{1,3})?$"}});
-    let url = json!({"type": "string", "format": "uri", "maxLength": limits::URL_MAX, "pattern": "^https://[^@#\\s/]+(/[^#\\s]*)?$"});
-    let provider = json!({"type": "string", "minLength": 1, "maxLength": limits::NAME_MAX, "pattern": "^[a-z0-9_-]+$"});
-    match (method, path) {
-        ("GET", "/me") => (None, "200", r("Me")),
-        ("GET", "/bots") => (None, "200", list_of("Bot")),
-        ("POST", "/bots") => (
-            Some(body(
-                &["name"],
-                json!({"name": text(1, limits::NAME_MAX), "description": nullable(multiline(limits::DESCRIPTION_MAX))}),
-            )),
-            "201",
-            r("Bot"),
-        ),
-        ("PATCH", "/bots/{id}") => (
-            Some(body(
-                &[],
-                json!({"name": text(1, limits::NAME_MAX), "description": nullable(multiline(limits::DESCRIPTION_MAX))}),
-            )),
-            "200",
-            r("Bot"),
-        ),
-        ("GET", "/bots/{id}") => (None, "200", r("Bot")),
-        ("GET", "/channels") => (None, "200", list_of("Channel")),
-        ("POST", "/channels") => (
-            Some(body(
-                &["bot_id", "kind", "name"],
-                json!({"bot_id": bot_ref(), "kind": kind, "name": text(1, limits::NAME_MAX)}),
-            )),
-            "201",
-            r("Channel"),
-        ),
-        ("PATCH", "/channels/{id}") => (
-            Some(body(
-                &[],
-                json!({"kind": kind, "name": text(1, limits::NAME_MAX)}),
-            )),
-            "200",
-            r("Channel"),
-        ),
-        ("GET", "/channels/{id}") => (None, "200", r("Channel")),
-        ("GET", "/conversations") => (None, "200", list_of("Conversation")),
-        ("POST", "/conversations") => (
-            Some(body(
-                &[],
-                json!({
-                    "bot_id": nullable(bot_ref()), "title": nullable(text(0, limits::TITLE_MAX)),
-                    "messages": {"type": ["array", "null"], "maxItems": 200, "items": {"type": "object", "required": ["role", "content"], "additionalProperties": false,
-                        "properties": {"role": {"type": "string", "enum": crate::models::conversation::ROLES}, "content": {"type": "string", "minLength": 1, "maxLength": 32000}}}}
-                }),
-            )),
-            "201",
-            r("Conversation"),
-        ),
-        ("GET", "/conversations/{id}") => (None, "200", r("Conversation")),
-        ("GET", "/integrations") => (None, "200", list_of("Integration")),
-        ("POST", "/integrations") => (
-            Some(body(
-                &["provider", "name", "base_url"],
-                json!({"provider": provider, "name": text(1, limits::NAME_MAX), "base_url": url}),
-            )),
-            "201",
-            r("Integration"),
-        ),
-        ("PATCH", "/integrations/{id}") => (
-            Some(body(
-                &[],
-                json!({"provider": provider, "name": text(1, limits::NAME_MAX), "base_url": url}),
-            )),
-            "200",
-            r("Integration"),
-        ),
-        ("GET", "/integrations/{id}") => (None, "200", r("Integration")),
-        ("GET", "/agent-loops") => (None, "200", list_of("AgentLoop")),
-        ("POST", "/agent-loops") => (
-            Some(body(
-                &["name"],
-                json!({"name": text(1, limits::NAME_MAX), "instructions": nullable(multiline(limits::INSTRUCTIONS_MAX)), "bot_id": nullable(bot_ref())}),
-            )),
-            "201",
-            r("AgentLoop"),
-        ),
-        ("GET", "/agent-loops/{id}") => (None, "200", r("AgentLoop")),
-        ("POST", "/agent-loops/{id}/runs") => (
-            Some(optional_body(
-                json!({"input": {"type": ["object", "null"]}}),
-            )),
-            "202",
-            r("AgentLoopRun"),
-        ),
-        ("GET", "/agent-loops/{id}/runs") => (None, "200", list_of("AgentLoopRun")),
-        ("GET", "/api-keys") => (None, "200", list_of("ApiKey")),
-        ("POST", "/api-keys") => (
-            Some(body(
-                &["name"],
-                json!({
-                    "name": text(1, limits::NAME_MAX), "scopes": scopes, "environment": nullable(json!({"type": "string", "pattern": format!("^[a-z0-9]{{1,{}}}$", limits::ENV_LABEL_MAX)})),
-                    "expires_in_days": nullable(json!({"type": "integer", "minimum": 1, "maximum": limits::EXPIRY_DAYS_MAX})),
-                    "rate_limit_per_minute": nullable(json!({"type": "integer", "minimum": 1, "maximum": limits::RATE_LIMIT_MAX})), "ip_allowlist": nullable(cidrs)
-                }),
-            )),
-            "201",
-            r("ApiKey"),
-        ),
-        ("PATCH", "/api-keys/{id}") => (
-            Some(body(
-                &[],
-                json!({
-                    "name": text(1, limits::NAME_MAX), "scopes": scopes,
-                    "rate_limit_per_minute": nullable(json!({"type": "integer", "minimum": 1, "maximum": limits::RATE_LIMIT_MAX})), "ip_allowlist": nullable(cidrs)
-                }),
-            )),
-            "200",
-            r("ApiKey"),
-        ),
-        ("POST", "/api-keys/{id}/rotate") => (
-            Some(optional_body(
-                json!({"grace_period_seconds": nullable(json!({"type": "integer", "minimum": 0, "maximum": limits::GRACE_SECONDS_MAX}))}),
-            )),
-            "201",
-            r("ApiKey"),
-        ),
-        ("GET", "/audit-events") => (None, "200", list_of("AuditEvent")),
-        ("POST", "/revoke") => (
-            Some(body(
-                &["key"],
-                json!({"key": {"type": "string", "pattern": crate::domain::api_key_secret::SCANNER_REGEX}}),
-            )),
-            "200",
-            r("Revocation"),
-        ),
-        ("DELETE", _) => (None, "200", r("Deleted")),
-        // Any other route must say its shape: the document test walks every route.
-        _ => (None, "200", json!({"description": "UNDOCUMENTED"})),
+/// What a route takes and answers, as the OpenAPI document states it.
+pub struct Shape {
+    /// The request body's schema, if it takes one.
+    pub request: Option<fn() -> Value>,
+    /// The success status.
+    pub status: &'static str,
+    /// The success body.
+    pub reply: Reply,
+}
+
+/// A success body: one object of a schema, or a list of them.
+pub enum Reply {
+    /// `{...}` of this component schema.
+    One(&'static str),
+    /// `{"object":"list","data":[...],"has_more":...}` of this component schema.
+    List(&'static str),
+}
+
+impl Shape {
+    /// A read of one object (200).
+    pub const fn one(schema: &'static str) -> Self {
+        Self {
+            request: None,
+            status: "200",
+            reply: Reply::One(schema),
+        }
     }
+
+    /// A list (200), with `limit` and `starting_after`.
+    pub const fn list(schema: &'static str) -> Self {
+        Self {
+            request: None,
+            status: "200",
+            reply: Reply::List(schema),
+        }
+    }
+
+    /// A delete (200 with the `Deleted` object).
+    pub const DELETED: Self = Self::one("Deleted");
+
+    /// A write with a body, answering `status` with one `schema`.
+    pub const fn with_body(
+        status: &'static str,
+        schema: &'static str,
+        request: fn() -> Value,
+    ) -> Self {
+        Self {
+            request: Some(request),
+            status,
+            reply: Reply::One(schema),
+        }
+    }
+
+    fn response_schema(&self) -> Value {
+        match self.reply {
+            Reply::One(name) => r(name),
+            Reply::List(name) => list_of(name),
+        }
+    }
+}
+
+fn channel_kind() -> Value {
+    json!({"type": "string", "enum": crate::models::channel::KINDS})
+}
+
+fn scope_list() -> Value {
+    json!({"type": "array", "maxItems": Scope::ALL.len(), "minItems": 1, "items": {"type": "string", "enum": Scope::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>()}})
+}
+
+fn cidrs() -> Value {
+    json!({"type": "array", "maxItems": limits::ALLOWLIST_MAX, "items": {"type": "string", "pattern": "^[0-9A-Fa-f:.]+(/[0-9]{1,3})?$"}})
+}
+
+fn https_url() -> Value {
+    json!({"type": "string", "format": "uri", "maxLength": limits::URL_MAX, "pattern": "^https://[^@#\\s/]+(/[^#\\s]*)?$"})
+}
+
+fn provider() -> Value {
+    json!({"type": "string", "minLength": 1, "maxLength": limits::NAME_MAX, "pattern": "^[a-z0-9_-]+$"})
+}
+
+fn rate_limit() -> Value {
+    nullable(json!({"type": "integer", "minimum": 1, "maximum": limits::RATE_LIMIT_MAX}))
+}
+
+/// `POST /bots`.
+pub fn bot_create_body() -> Value {
+    body(
+        &["name"],
+        json!({"name": text(1, limits::NAME_MAX), "description": nullable(multiline(limits::DESCRIPTION_MAX))}),
+    )
+}
+
+/// `PATCH /bots/{id}`.
+pub fn bot_update_body() -> Value {
+    body(
+        &[],
+        json!({"name": text(1, limits::NAME_MAX), "description": nullable(multiline(limits::DESCRIPTION_MAX))}),
+    )
+}
+
+/// `POST /channels`.
+pub fn channel_create_body() -> Value {
+    body(
+        &["bot_id", "kind", "name"],
+        json!({"bot_id": bot_ref(), "kind": channel_kind(), "name": text(1, limits::NAME_MAX)}),
+    )
+}
+
+/// `PATCH /channels/{id}`.
+pub fn channel_update_body() -> Value {
+    body(
+        &[],
+        json!({"kind": channel_kind(), "name": text(1, limits::NAME_MAX)}),
+    )
+}
+
+/// `POST /conversations`.
+pub fn conversation_create_body() -> Value {
+    body(
+        &[],
+        json!({
+            "bot_id": nullable(bot_ref()), "title": nullable(text(0, limits::TITLE_MAX)),
+            "messages": {"type": ["array", "null"], "maxItems": 200, "items": {"type": "object", "required": ["role", "content"], "additionalProperties": false,
+                "properties": {"role": {"type": "string", "enum": crate::models::conversation::ROLES}, "content": {"type": "string", "minLength": 1, "maxLength": 32000}}}}
+        }),
+    )
+}
+
+/// `POST /integrations`.
+pub fn integration_create_body() -> Value {
+    body(
+        &["provider", "name", "base_url"],
+        json!({"provider": provider(), "name": text(1, limits::NAME_MAX), "base_url": https_url()}),
+    )
+}
+
+/// `PATCH /integrations/{id}`.
+pub fn integration_update_body() -> Value {
+    body(
+        &[],
+        json!({"provider": provider(), "name": text(1, limits::NAME_MAX), "base_url": https_url()}),
+    )
+}
+
+/// `POST /agent-loops`.
+pub fn agent_loop_create_body() -> Value {
+    body(
+        &["name"],
+        json!({"name": text(1, limits::NAME_MAX), "instructions": nullable(multiline(limits::INSTRUCTIONS_MAX)), "bot_id": nullable(bot_ref())}),
+    )
+}
+
+/// `POST /agent-loops/{id}/runs`.
+pub fn run_body() -> Value {
+    optional_body(json!({"input": {"type": ["object", "null"]}}))
+}
+
+/// `POST /api-keys`.
+pub fn api_key_create_body() -> Value {
+    body(
+        &["name"],
+        json!({
+            "name": text(1, limits::NAME_MAX), "scopes": scope_list(), "environment": nullable(json!({"type": "string", "pattern": format!("^[a-z0-9]{{1,{}}}$", limits::ENV_LABEL_MAX)})),
+            "expires_in_days": nullable(json!({"type": "integer", "minimum": 1, "maximum": limits::EXPIRY_DAYS_MAX})),
+            "rate_limit_per_minute": rate_limit(), "ip_allowlist": nullable(cidrs())
+        }),
+    )
+}
+
+/// `PATCH /api-keys/{id}`.
+pub fn api_key_update_body() -> Value {
+    body(
+        &[],
+        json!({"name": text(1, limits::NAME_MAX), "scopes": scope_list(), "rate_limit_per_minute": rate_limit(), "ip_allowlist": nullable(cidrs())}),
+    )
+}
+
+/// `POST /api-keys/{id}/rotate`.
+pub fn rotate_body() -> Value {
+    optional_body(
+        json!({"grace_period_seconds": nullable(json!({"type": "integer", "minimum": 0, "maximum": limits::GRACE_SECONDS_MAX}))}),
+    )
+}
+
+/// `POST /revoke`.
+pub fn revoke_body() -> Value {
+    body(
+        &["key"],
+        json!({"key": {"type": "string", "pattern": crate::domain::api_key_secret::SCANNER_REGEX}}),
+    )
 }
 
 fn operation_id(method: &str, path: &str) -> String {
@@ -342,7 +394,11 @@ fn rate_headers() -> Value {
 pub fn document(server: &str) -> Value {
     let mut paths: Map<String, Value> = Map::new();
     for route in ROUTES {
-        let (request, ok, schema) = shape(route.method, route.path);
+        let (request, ok, schema) = (
+            route.shape.request.map(|body| body()),
+            route.shape.status,
+            route.shape.response_schema(),
+        );
         let mut responses = Map::new();
         let mut success = json!({"description": "Success", "headers": rate_headers(), "content": {"application/json": {"schema": schema}}});
         if let Some(links) = links(route.method, route.path) {
@@ -421,7 +477,7 @@ pub fn document(server: &str) -> Value {
         if route.path.contains("{id}") {
             op["parameters"] = json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string", "maxLength": limits::REFERENCE_MAX}}]);
         }
-        if route.method == "GET" && shape(route.method, route.path).2.get("$ref").is_none() {
+        if matches!(route.shape.reply, Reply::List(_)) {
             let params = op["parameters"].as_array().cloned().unwrap_or_default();
             let mut params = params;
             params.push(json!({"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}}));

