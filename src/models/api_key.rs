@@ -62,6 +62,50 @@ pub struct ApiKey {
     pub reported_leaked_at: Option<i64>,
 }
 
+/// The insert shape of a key: what a new record sets (use, rotation and revocation columns
+/// start empty).
+#[derive(Insertable)]
+#[diesel(table_name = api_keys)]
+struct NewApiKey<'a> {
+    id: &'a str,
+    team_id: &'a str,
+    name: &'a str,
+    mode: &'a str,
+    environment: Option<&'a str>,
+    secret_digest: &'a str,
+    prefix: &'a str,
+    head: &'a str,
+    tail: &'a str,
+    scopes: &'a str,
+    created_by: Option<&'a str>,
+    created_at: i64,
+    expires_at: Option<i64>,
+    rate_limit_per_minute: Option<i32>,
+    ip_allowlist: Option<&'a str>,
+}
+
+impl<'a> NewApiKey<'a> {
+    fn of(key: &'a ApiKey) -> Self {
+        Self {
+            id: &key.id,
+            team_id: &key.team_id,
+            name: &key.name,
+            mode: &key.mode,
+            environment: key.environment.as_deref(),
+            secret_digest: &key.secret_digest,
+            prefix: &key.prefix,
+            head: &key.head,
+            tail: &key.tail,
+            scopes: &key.scopes,
+            created_by: key.created_by.as_deref(),
+            created_at: key.created_at,
+            expires_at: key.expires_at,
+            rate_limit_per_minute: key.rate_limit_per_minute,
+            ip_allowlist: key.ip_allowlist.as_deref(),
+        }
+    }
+}
+
 /// Where a key stands at a given moment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KeyStatus {
@@ -427,23 +471,7 @@ impl ApiKey {
             reported_leaked_at: None,
         };
         diesel::insert_into(api_keys::table)
-            .values((
-                api_keys::id.eq(&key.id),
-                api_keys::team_id.eq(&key.team_id),
-                api_keys::name.eq(&key.name),
-                api_keys::mode.eq(&key.mode),
-                api_keys::environment.eq(&key.environment),
-                api_keys::secret_digest.eq(&key.secret_digest),
-                api_keys::prefix.eq(&key.prefix),
-                api_keys::head.eq(&key.head),
-                api_keys::tail.eq(&key.tail),
-                api_keys::scopes.eq(&key.scopes),
-                api_keys::created_by.eq(&key.created_by),
-                api_keys::created_at.eq(key.created_at),
-                api_keys::expires_at.eq(key.expires_at),
-                api_keys::rate_limit_per_minute.eq(key.rate_limit_per_minute),
-                api_keys::ip_allowlist.eq(&key.ip_allowlist),
-            ))
+            .values(NewApiKey::of(&key))
             .execute(conn)?;
         Ok((key, secret))
     }
