@@ -54,17 +54,7 @@ pub fn build_app(
             // No session middleware here: /v1 ignores cookies; keys are the only credential.
             web::scope("/v1").configure(crate::api::routes),
         )
-        .route("/static/{path:.*}", web::get().to(crate::assets::serve))
-        // Brand assets are public (the sign-in page of an agency's host shows them) and
-        // session-free, like /static.
-        .route(
-            "/brand/{agency}/brand.css",
-            web::get().to(crate::web::brand::stylesheet),
-        )
-        .route(
-            "/brand/{agency}/logo",
-            web::get().to(crate::web::brand::logo),
-        )
+        .configure(crate::web::public_routes)
         .service(
             web::scope("")
                 .wrap(sessions)

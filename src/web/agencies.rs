@@ -552,6 +552,18 @@ pub async fn remove_operator(
 
 // ----- brand -------------------------------------------------------------------------------
 
+/// An optional field: empty is `None`, anything else must parse.
+fn optional<T>(
+    raw: &str,
+    parse: impl FnOnce(&str) -> Result<T, &'static str>,
+) -> Result<Option<T>, &'static str> {
+    if raw.is_empty() {
+        Ok(None)
+    } else {
+        parse(raw).map(Some)
+    }
+}
+
 /// Values and messages of the brand form.
 #[derive(Default)]
 pub struct BrandForm {
@@ -578,6 +590,89 @@ pub struct BrandForm {
 }
 
 impl BrandForm {
+    /// Reads and checks the brand form (and logo upload): the values as typed with a message
+    /// per wrong field, and what to save when every field is right. `own_host` is this
+    /// server's own host name, which no agency may claim.
+    fn read(
+        upload: &UploadForm,
+        own_host: Option<&str>,
+    ) -> (Self, Option<(BrandSettings, LogoChange)>) {
+        let fields = &upload.fields;
+        let mut f = BrandForm {
+            product_name: fields.get("product_name").trim().to_owned(),
+            primary_color: fields.get("primary_color").trim().to_owned(),
+            support_email: fields.get("support_email").trim().to_owned(),
+            hosts: fields.get("hosts").to_owned(),
+            powered_by: fields.get("powered_by") == "on",
+            ..BrandForm::default()
+        };
+        let product_name = optional(&f.product_name, |raw| {
+            if mentions_javascript_url(raw) {
+                return Err("The product name cannot contain a javascript: URL.");
+            }
+            Name::parse(raw).map(|n| n.as_str().to_owned())
+        })
+        .map_err(|m| f.product_name_error = Some(m));
+        let color = optional(&f.primary_color, |raw| {
+            HexColor::parse(raw).map(|c| c.css())
+        })
+        .map_err(|m| f.primary_color_error = Some(m));
+        let support = optional(&f.support_email, |raw| {
+            if mentions_javascript_url(raw) {
+                return Err("Enter an e-mail address, not a URL.");
+            }
+            Email::parse(raw).map(|e| e.as_str().to_owned())
+        })
+        .map_err(|m| f.support_email_error = Some(m));
+        let mut hosts = vec![];
+        for line in f
+            .hosts
+            .split(['\n', ',', ' '])
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+        {
+            match parse_host(line) {
+                Ok(h) if own_host == Some(h.as_str()) => {
+                    f.hosts_error = Some(format!("{h} is this server's own address."));
+                }
+                Ok(h) => {
+                    if !hosts.contains(&h) {
+                        hosts.push(h);
+                    }
+                }
+                Err(m) => f.hosts_error = Some(format!("{line}: {m}")),
+            }
+        }
+        if hosts.len() > 10 {
+            f.hosts_error = Some("Use at most 10 host names.".to_owned());
+        }
+        let logo = match &upload.file {
+            Some(bytes) => match sniff_logo(bytes) {
+                Ok(kind) => LogoChange::Set(bytes.clone(), kind.to_owned()),
+                Err(m) => {
+                    f.logo_error = Some(m);
+                    LogoChange::Keep
+                }
+            },
+            None if fields.get("remove_logo") == "on" => LogoChange::Remove,
+            None => LogoChange::Keep,
+        };
+        let saved = match (product_name, color, support) {
+            (Ok(product_name), Ok(primary_color), Ok(support_email)) if !f.has_errors() => {
+                let settings = BrandSettings {
+                    product_name,
+                    primary_color,
+                    support_email,
+                    powered_by: f.powered_by,
+                    hosts,
+                };
+                Some((settings, logo))
+            }
+            _ => None,
+        };
+        (f, saved)
+    }
+
     fn has_errors(&self) -> bool {
         self.product_name_error.is_some()
             || self.primary_color_error.is_some()
@@ -649,101 +744,11 @@ pub async fn save_brand(
 ) -> Result<HttpResponse, PageError> {
     let agency = AgencyCtx::load(&state, &user, &path).await?;
     agency.require_owner()?;
-    let fields = &upload.fields;
-    let mut f = BrandForm {
-        product_name: fields.get("product_name").trim().to_owned(),
-        primary_color: fields.get("primary_color").trim().to_owned(),
-        support_email: fields.get("support_email").trim().to_owned(),
-        hosts: fields.get("hosts").to_owned(),
-        powered_by: fields.get("powered_by") == "on",
-        ..BrandForm::default()
-    };
-    let product_name = if f.product_name.is_empty() {
-        None
-    } else if mentions_javascript_url(&f.product_name) {
-        f.product_name_error = Some("The product name cannot contain a javascript: URL.");
-        None
-    } else {
-        match Name::parse(&f.product_name) {
-            Ok(n) => Some(n.as_str().to_owned()),
-            Err(m) => {
-                f.product_name_error = Some(m);
-                None
-            }
-        }
-    };
-    let color = if f.primary_color.is_empty() {
-        None
-    } else {
-        match HexColor::parse(&f.primary_color) {
-            Ok(c) => Some(c.css()),
-            Err(m) => {
-                f.primary_color_error = Some(m);
-                None
-            }
-        }
-    };
-    let support = if f.support_email.is_empty() {
-        None
-    } else if mentions_javascript_url(&f.support_email) {
-        f.support_email_error = Some("Enter an e-mail address, not a URL.");
-        None
-    } else {
-        match Email::parse(&f.support_email) {
-            Ok(e) => Some(e.as_str().to_owned()),
-            Err(m) => {
-                f.support_email_error = Some(m);
-                None
-            }
-        }
-    };
-    let mut hosts = vec![];
-    for line in f
-        .hosts
-        .split(['\n', ',', ' '])
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-    {
-        match parse_host(line) {
-            Ok(h) if urls::public_host(&state.config.public_url).as_ref() == Some(&h) => {
-                f.hosts_error = Some(format!("{h} is this server's own address."));
-            }
-            Ok(h) => {
-                if !hosts.contains(&h) {
-                    hosts.push(h);
-                }
-            }
-            Err(m) => f.hosts_error = Some(format!("{line}: {m}")),
-        }
-    }
-    if hosts.len() > 10 {
-        f.hosts_error = Some("Use at most 10 host names.".to_owned());
-    }
-    let logo = match &upload.file {
-        Some(bytes) => match sniff_logo(bytes) {
-            Ok(kind) => Some((bytes.clone(), kind)),
-            Err(m) => {
-                f.logo_error = Some(m);
-                None
-            }
-        },
-        None => None,
-    };
-    if f.has_errors() {
+    let own_host = urls::public_host(&state.config.public_url);
+    let (mut f, saved) = BrandForm::read(&upload, own_host.as_deref());
+    let Some((settings, logo)) = saved else {
         let page = brand_page(&user, &agency, f);
         return Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, page)?);
-    }
-    let settings = BrandSettings {
-        product_name,
-        primary_color: color,
-        support_email: support,
-        powered_by: f.powered_by,
-        hosts,
-    };
-    let logo = match logo {
-        Some((bytes, kind)) => LogoChange::Set(bytes, kind.to_owned()),
-        None if fields.get("remove_logo") == "on" => LogoChange::Remove,
-        None => LogoChange::Keep,
     };
     let actor = agency.actor(&state, &user, &req);
     match ops::agency::save_brand(&state, &actor, &agency.agency, settings, logo).await {

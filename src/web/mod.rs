@@ -70,7 +70,18 @@ impl Page {
     }
 }
 
-/// Registers every dashboard route.
+/// The dashboard's public, session-free routes: static files, and brand assets (the sign-in
+/// page of an agency's host shows them before anyone signs in).
+pub fn public_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/static/{path:.*}", web::get().to(crate::assets::serve))
+        .route(
+            "/brand/{agency}/brand.css",
+            web::get().to(brand::stylesheet),
+        )
+        .route("/brand/{agency}/logo", web::get().to(brand::logo));
+}
+
+/// Registers every dashboard route that has a session.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(page("/").get(sign_in::home).done())
         .service(
