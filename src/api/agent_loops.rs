@@ -122,7 +122,7 @@ pub async fn start_run(
         agent_loop_id: l.id.clone(),
         status: "queued".to_owned(),
         input: input.to_string(),
-        api_key_id: Some(auth.key().id.clone()),
+        api_key_id: Some(auth.key().id.to_string()),
         created_at: state.clock.now(),
     };
     let body = run_json(&run);

@@ -12,7 +12,7 @@ use futures_util::future::{Either, LocalBoxFuture, Ready, ready};
 
 use super::error::ApiError;
 use crate::domain::api_key_secret::KeyDigest;
-use crate::domain::ids::{ApiKeyId, TeamId};
+use crate::domain::ids::ApiKeyId;
 use crate::domain::scope::{Scope, ScopeSet};
 use crate::domain::tenant::Tenant;
 use crate::error::{run_with_conn, with_read};
@@ -211,7 +211,7 @@ fn authorize<R: Requirement>(
     }
     state.usage.record(&key.id, ip, now);
     let tenant = Tenant {
-        team: TeamId::from_db(key.team_id.clone()),
+        team: key.team_id.clone(),
         mode: lookup.mode,
     };
     Ok(Authorized {

@@ -156,3 +156,29 @@ where
         }
     }
 }
+
+/// Id newtypes read straight from `Text` columns, so rows carry `ApiKeyId`, `TeamId`… and not
+/// bare strings (a `TeamId` can never be passed where a `UserId` belongs). The ids derive
+/// `FromSqlRow`; this is the column conversion, written once for every backend.
+mod typed_ids {
+    use diesel::backend::Backend;
+    use diesel::deserialize::FromSql;
+    use diesel::sql_types::Text;
+
+    macro_rules! text_ids {
+        ($($id:ty),*) => {$(
+            impl<DB> FromSql<Text, DB> for $id
+            where
+                DB: Backend,
+                String: FromSql<Text, DB>,
+            {
+                fn from_sql(raw: DB::RawValue<'_>) -> diesel::deserialize::Result<Self> {
+                    <String as FromSql<Text, DB>>::from_sql(raw).map(<$id>::from_db)
+                }
+            }
+        )*};
+    }
+
+    use crate::domain::ids::{ApiKeyId, TeamId, UserId};
+    text_ids!(ApiKeyId, TeamId, UserId);
+}

@@ -88,12 +88,12 @@ impl KeyCache {
 
     /// Forgets one key (after it was changed, rotated, deleted or reported).
     pub fn invalidate_key(&self, key_id: &str) {
-        self.invalidate(|entry| entry.key.id == key_id);
+        self.invalidate(|entry| entry.key.id.as_str() == key_id);
     }
 
     /// Forgets every key of a team (after its settings changed).
     pub fn invalidate_team(&self, team_id: &str) {
-        self.invalidate(|entry| entry.key.team_id == team_id);
+        self.invalidate(|entry| entry.key.team_id.as_str() == team_id);
     }
 
     fn invalidate(&self, matches: impl Fn(&Cached) -> bool) {

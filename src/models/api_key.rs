@@ -19,9 +19,9 @@ pub const EXPIRING_SOON: i64 = 7 * 86_400;
 #[diesel(table_name = api_keys)]
 pub struct ApiKey {
     /// Id.
-    pub id: String,
+    pub id: ApiKeyId,
     /// Owning team.
-    pub team_id: String,
+    pub team_id: TeamId,
     /// Name, unique among the team's current keys.
     pub name: String,
     /// `live` / `test`.
@@ -39,7 +39,7 @@ pub struct ApiKey {
     /// Space-separated scopes.
     pub scopes: String,
     /// Creator.
-    pub created_by: Option<String>,
+    pub created_by: Option<UserId>,
     /// Unix seconds.
     pub created_at: i64,
     /// Unix seconds, or never.
@@ -51,7 +51,7 @@ pub struct ApiKey {
     /// Superseded by a rotation; works until then.
     pub retiring_until: Option<i64>,
     /// The successor's id.
-    pub replaced_by: Option<String>,
+    pub replaced_by: Option<ApiKeyId>,
     /// Deleted (revoked) at.
     pub revoked_at: Option<i64>,
     /// Per-key override of the team's rate limit, requests per minute.
@@ -87,8 +87,8 @@ struct NewApiKey<'a> {
 impl<'a> NewApiKey<'a> {
     fn of(key: &'a ApiKey) -> Self {
         Self {
-            id: &key.id,
-            team_id: &key.team_id,
+            id: key.id.as_str(),
+            team_id: key.team_id.as_str(),
             name: &key.name,
             mode: &key.mode,
             environment: key.environment.as_deref(),
@@ -97,7 +97,7 @@ impl<'a> NewApiKey<'a> {
             head: &key.head,
             tail: &key.tail,
             scopes: &key.scopes,
-            created_by: key.created_by.as_deref(),
+            created_by: key.created_by.as_ref().map(|u| u.as_str()),
             created_at: key.created_at,
             expires_at: key.expires_at,
             rate_limit_per_minute: key.rate_limit_per_minute,
@@ -241,8 +241,8 @@ impl ApiKey {
     /// code that consumes records.
     pub fn blank(id: &str, team_id: &str) -> ApiKey {
         ApiKey {
-            id: id.into(),
-            team_id: team_id.into(),
+            id: ApiKeyId::from_db(id.to_owned()),
+            team_id: TeamId::from_db(team_id.to_owned()),
             name: "blank".into(),
             mode: "live".into(),
             environment: None,
@@ -267,7 +267,7 @@ impl ApiKey {
 
     /// Typed id.
     pub fn key_id(&self) -> ApiKeyId {
-        ApiKeyId::from_db(self.id.clone())
+        self.id.clone()
     }
 
     /// The stored mode; anything but `live` or `test` is bad data, and an error.
@@ -448,8 +448,8 @@ impl ApiKey {
         let secret = ApiKeySecret::generate(settings.mode, settings.environment.as_ref());
         let display = secret.display();
         let key = ApiKey {
-            id: id.to_string(),
-            team_id: team.to_string(),
+            id: id.clone(),
+            team_id: team.clone(),
             name: settings.name.clone(),
             mode: settings.mode.as_str().to_owned(),
             environment: settings.environment.as_ref().map(|e| e.as_str().to_owned()),
@@ -458,7 +458,7 @@ impl ApiKey {
             head: display.head,
             tail: display.tail,
             scopes: settings.scopes.to_storage(),
-            created_by: created_by.map(ToString::to_string),
+            created_by: created_by.cloned(),
             created_at: now,
             expires_at: settings.expires_at,
             last_used_at: None,
@@ -584,7 +584,7 @@ impl ApiKey {
         // Retire the old key first: the unique-name index covers current keys only.
         let n = diesel::update(
             api_keys::table
-                .filter(api_keys::id.eq(&old.id))
+                .filter(api_keys::id.eq(old.id.as_str()))
                 .filter(api_keys::revoked_at.is_null())
                 .filter(api_keys::retiring_until.is_null()),
         )
@@ -607,7 +607,7 @@ impl ApiKey {
             rate_limit_per_minute: old.rate_limit_per_minute,
             ip_allowlist: old.ip_allowlist.clone(),
         };
-        let team = TeamId::from_db(old.team_id.clone());
+        let team = old.team_id.clone();
         Self::insert(conn, &successor_id, &team, &settings, actor, now)
     }
 }

@@ -69,7 +69,7 @@ fn scope_names(scopes: ScopeSet) -> Vec<&'static str> {
 }
 
 fn owner_of(key: &ApiKey) -> Owner {
-    Owner::Team(TeamId::from_db(key.team_id.clone()))
+    Owner::Team(key.team_id.clone())
 }
 
 impl<E> From<KeyWriteError> for Abort<E>
@@ -146,7 +146,7 @@ pub async fn update(
 ) -> Result<(), ChangeKeyError> {
     let (actor, old) = (actor.clone(), key.clone());
     let result = transact(state, move |c| {
-        let team = TeamId::from_db(old.team_id.clone());
+        let team = old.team_id.clone();
         let id = old.key_id();
         ApiKey::update_settings(c, &team, &id, &changes.name, changes.scopes)?;
         ApiKey::update_limits(
@@ -228,7 +228,7 @@ async fn revoke(
 ) -> Result<(), ChangeKeyError> {
     let (actor, old) = (actor.clone(), key.clone());
     let result = transact(state, move |c| {
-        let team = TeamId::from_db(old.team_id.clone());
+        let team = old.team_id.clone();
         ApiKey::revoke(c, &team, &old.key_id(), actor.at)?;
         let change = Change::new(action, target(&old)).with("masked", old.masked());
         record(c, &Owner::Team(team), &actor, &change)?;

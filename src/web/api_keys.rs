@@ -188,7 +188,7 @@ impl KeyRow {
             edit_url: urls::api_key_action(slug, &key.id, "edit"),
             rotate_url: urls::api_key_action(slug, &key.id, "rotate"),
             delete_url: urls::api_key_action(slug, &key.id, "delete"),
-            id: key.id,
+            id: key.id.into(),
             name: key.name,
         }
     }

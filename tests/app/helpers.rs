@@ -570,7 +570,7 @@ impl TestApp {
                 now,
             )
             .expect("insert key");
-            (key.id, secret.expose().to_owned())
+            (key.id.into(), secret.expose().to_owned())
         })
     }
 
