@@ -137,7 +137,7 @@ fn key(
         AuditAction::ApiKeyCreated,
         Target::new("api_key", key.id.clone(), key.name.clone()),
     )
-    .with("mode", key.mode.clone())
+    .with("mode", key.mode.as_str())
     .with(
         "scopes",
         key.scope_set()

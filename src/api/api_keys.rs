@@ -31,7 +31,7 @@ fn to_json(k: &ApiKey, now: i64) -> Value {
         "object": "api_key",
         "name": k.name,
         "masked": k.masked(),
-        "mode": k.mode,
+        "mode": k.mode.as_str(),
         "environment": k.environment,
         "scopes": k.scope_set().iter().map(Scope::as_str).collect::<Vec<_>>(),
         "status": k.status(now).slug(),
@@ -68,7 +68,7 @@ async fn find(state: &AppState, p: &Principal, id: &str) -> Result<ApiKey, ApiEr
         Ok(ApiKey::find_for_team(c, &team, &id, now)?)
     })
     .await?;
-    key.filter(|k| k.mode == p.tenant.mode.as_str())
+    key.filter(|k| k.mode == p.tenant.mode)
         .ok_or(ApiError::NotFound)
 }
 
@@ -185,7 +185,7 @@ pub async fn list(
     let mut keys: Vec<ApiKey> = keys
         .into_iter()
         .map(|KeyWithCreator { key, .. }| key)
-        .filter(|k| k.mode == auth.tenant.mode.as_str())
+        .filter(|k| k.mode == auth.tenant.mode)
         .collect();
     if let Some(after) = &page.starting_after {
         let pos = keys

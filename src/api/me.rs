@@ -28,7 +28,7 @@ pub async fn show(auth: Authorized<need::AnyKey>) -> Result<HttpResponse, ApiErr
         .raw(r#","masked":"#)
         .str(&key.masked())
         .raw(r#","mode":"#)
-        .str(&key.mode)
+        .str(key.mode.as_str())
         .raw(r#","environment":"#)
         .opt_str(key.environment.as_deref())
         .raw(r#","scopes":["#);

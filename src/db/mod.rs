@@ -181,4 +181,27 @@ mod typed_ids {
 
     use crate::domain::ids::{ApiKeyId, TeamId, UserId};
     text_ids!(ApiKeyId, TeamId, UserId);
+
+    /// A stored mode that is neither `live` nor `test` is an error, never silently "live".
+    impl<DB> FromSql<Text, DB> for crate::domain::api_key_secret::KeyMode
+    where
+        DB: Backend,
+        String: FromSql<Text, DB>,
+    {
+        fn from_sql(raw: DB::RawValue<'_>) -> diesel::deserialize::Result<Self> {
+            let s = <String as FromSql<Text, DB>>::from_sql(raw)?;
+            Self::parse(&s).ok_or_else(|| format!("stored key mode {s:?}").into())
+        }
+    }
+
+    /// Scopes are stored space-separated; a name this version does not know grants nothing.
+    impl<DB> FromSql<Text, DB> for crate::domain::scope::ScopeSet
+    where
+        DB: Backend,
+        String: FromSql<Text, DB>,
+    {
+        fn from_sql(raw: DB::RawValue<'_>) -> diesel::deserialize::Result<Self> {
+            <String as FromSql<Text, DB>>::from_sql(raw).map(|s| Self::from_storage(&s))
+        }
+    }
 }

@@ -19,7 +19,7 @@ pub const MAX_ENV_LEN: usize = 12;
 pub const SCANNER_REGEX: &str = "sk_(live|test)_([a-z0-9]{1,12}_)?[0-9A-Za-z]{38}";
 
 /// Live keys touch production data; test keys a separate sandbox.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, diesel::FromSqlRow)]
 pub enum KeyMode {
     /// `sk_live_…`
     Live,

@@ -109,7 +109,7 @@ impl fmt::Display for Scope {
 }
 
 /// A set of granted scopes (as chosen; implications are applied when checking).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, diesel::FromSqlRow)]
 pub struct ScopeSet(u16);
 
 impl ScopeSet {

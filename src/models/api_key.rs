@@ -25,7 +25,7 @@ pub struct ApiKey {
     /// Name, unique among the team's current keys.
     pub name: String,
     /// `live` / `test`.
-    pub mode: String,
+    pub mode: KeyMode,
     /// Optional environment label.
     pub environment: Option<String>,
     /// Hex SHA-256 of the secret.
@@ -36,8 +36,8 @@ pub struct ApiKey {
     pub head: String,
     /// Last 4 body characters.
     pub tail: String,
-    /// Space-separated scopes.
-    pub scopes: String,
+    /// Granted scopes.
+    pub scopes: ScopeSet,
     /// Creator.
     pub created_by: Option<UserId>,
     /// Unix seconds.
@@ -76,7 +76,7 @@ struct NewApiKey<'a> {
     prefix: &'a str,
     head: &'a str,
     tail: &'a str,
-    scopes: &'a str,
+    scopes: String,
     created_by: Option<&'a str>,
     created_at: i64,
     expires_at: Option<i64>,
@@ -90,13 +90,13 @@ impl<'a> NewApiKey<'a> {
             id: key.id.as_str(),
             team_id: key.team_id.as_str(),
             name: &key.name,
-            mode: &key.mode,
+            mode: key.mode.as_str(),
             environment: key.environment.as_deref(),
             secret_digest: &key.secret_digest,
             prefix: &key.prefix,
             head: &key.head,
             tail: &key.tail,
-            scopes: &key.scopes,
+            scopes: key.scopes.to_storage(),
             created_by: key.created_by.as_ref().map(|u| u.as_str()),
             created_at: key.created_at,
             expires_at: key.expires_at,
@@ -199,7 +199,7 @@ pub struct KeyLookup {
     pub team_suspended: bool,
     /// The key's scopes, parsed once when the record is read.
     pub scopes: ScopeSet,
-    /// Live or test, parsed once; a stored mode that is neither is an error, never "live".
+    /// Live or test (a stored mode that is neither fails when the row is read, never "live").
     pub mode: KeyMode,
     /// Where the key may be used from, parsed once.
     pub allowlist: crate::domain::net::IpAllowlist,
@@ -214,11 +214,10 @@ impl KeyLookup {
         team_name: String,
         team_suspended: bool,
     ) -> QueryResult<Self> {
-        let mode = key.key_mode()?;
         Ok(Self {
             scopes: key.scope_set(),
             allowlist: crate::domain::net::IpAllowlist::from_storage(key.ip_allowlist.as_deref()),
-            mode,
+            mode: key.mode,
             key,
             team_rate_limit,
             team_slug,
@@ -244,13 +243,13 @@ impl ApiKey {
             id: ApiKeyId::from_db(id.to_owned()),
             team_id: TeamId::from_db(team_id.to_owned()),
             name: "blank".into(),
-            mode: "live".into(),
+            mode: KeyMode::Live,
             environment: None,
             secret_digest: String::new(),
             prefix: "sk_live_".into(),
             head: String::new(),
             tail: String::new(),
-            scopes: "admin".into(),
+            scopes: ScopeSet::from_storage("admin"),
             created_by: None,
             created_at: 0,
             expires_at: None,
@@ -270,18 +269,9 @@ impl ApiKey {
         self.id.clone()
     }
 
-    /// The stored mode; anything but `live` or `test` is bad data, and an error.
-    pub fn key_mode(&self) -> QueryResult<KeyMode> {
-        KeyMode::parse(&self.mode).ok_or_else(|| {
-            diesel::result::Error::DeserializationError(
-                format!("api key {} has mode {:?}", self.id, self.mode).into(),
-            )
-        })
-    }
-
-    /// Parsed scopes.
+    /// The granted scopes.
     pub fn scope_set(&self) -> ScopeSet {
-        ScopeSet::from_storage(&self.scopes)
+        self.scopes
     }
 
     /// `sk_live_prod_AbCd…wxYz`.
@@ -451,13 +441,13 @@ impl ApiKey {
             id: id.clone(),
             team_id: team.clone(),
             name: settings.name.clone(),
-            mode: settings.mode.as_str().to_owned(),
+            mode: settings.mode,
             environment: settings.environment.as_ref().map(|e| e.as_str().to_owned()),
             secret_digest: secret.digest(),
             prefix: display.prefix,
             head: display.head,
             tail: display.tail,
-            scopes: settings.scopes.to_storage(),
+            scopes: settings.scopes,
             created_by: created_by.cloned(),
             created_at: now,
             expires_at: settings.expires_at,
@@ -597,7 +587,7 @@ impl ApiKey {
         if n != 1 {
             return Err(KeyWriteError::AlreadyRetiring);
         }
-        let mode = old.key_mode()?;
+        let mode = old.mode;
         let settings = KeySettings {
             name: old.name.clone(),
             scopes: old.scope_set(),
@@ -614,16 +604,29 @@ impl ApiKey {
 
 #[cfg(test)]
 mod tests {
+    use diesel::sql_types::Text;
+    use diesel::{Connection, RunQueryDsl, SqliteConnection};
+
     use super::*;
+
+    fn read<T>(literal: &str) -> QueryResult<T>
+    where
+        T: diesel::deserialize::FromSqlRow<Text, diesel::sqlite::Sqlite> + 'static,
+    {
+        let mut c = SqliteConnection::establish(":memory:")
+            .map_err(|e| diesel::result::Error::QueryBuilderError(e.to_string().into()))?;
+        diesel::select(diesel::dsl::sql::<Text>(literal)).get_result::<T>(&mut c)
+    }
 
     #[test]
     fn a_stored_mode_that_is_neither_live_nor_test_is_an_error_not_live() {
-        let mut key = ApiKey::blank("key_x", "team_x");
-        key.mode = "prod".into();
-        assert!(KeyLookup::new(key, 600, "t".into(), "T".into(), false).is_err());
-        let mut test = ApiKey::blank("key_y", "team_x");
-        test.mode = "test".into();
-        let lookup = KeyLookup::new(test, 600, "t".into(), "T".into(), false);
-        assert_eq!(lookup.map(|l| l.mode).ok(), Some(KeyMode::Test));
+        assert!(read::<KeyMode>("'prod'").is_err());
+        assert_eq!(read::<KeyMode>("'test'").ok(), Some(KeyMode::Test));
+        let scopes = read::<ScopeSet>("'bots:read nonsense'").ok();
+        assert_eq!(
+            scopes,
+            Some(ScopeSet::from_storage("bots:read")),
+            "unknown names grant nothing"
+        );
     }
 }

@@ -127,7 +127,7 @@ pub async fn create(
         let id = ApiKeyId::generate();
         let (key, secret) = ApiKey::insert(c, &id, &team, &settings, actor.who.user(), actor.at)?;
         let change = Change::new(AuditAction::ApiKeyCreated, target(&key))
-            .with("mode", key.mode.clone())
+            .with("mode", key.mode.as_str())
             .with("environment", key.environment.clone())
             .with("scopes", scope_names(key.scope_set()))
             .with("expires_at", key.expires_at);

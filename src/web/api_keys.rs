@@ -167,7 +167,7 @@ impl KeyRow {
         let scopes = key.scope_set();
         Self {
             masked: key.masked(),
-            mode: key.mode.clone(),
+            mode: key.mode.as_str().to_owned(),
             environment: key.environment.clone(),
             scope_summary: scopes.summary(),
             scopes: scopes.iter().map(Scope::as_str).collect(),
