@@ -18,12 +18,12 @@ use crate::auth::session_store::USER_ID;
 use crate::domain::audit::{SecurityAction, Who};
 use crate::domain::ids::UserId;
 use crate::domain::inputs::{Email, Name, Password};
-use crate::error::{with_read, with_write};
+use crate::error::with_read;
+use crate::models::setup;
 use crate::models::team::Team;
 use crate::models::user::User;
-use crate::models::{setup, throttle};
 use crate::ops;
-use crate::ops::accounts::Origin;
+use crate::ops::accounts::{Origin, SignInError};
 use crate::ops::teams::SetUpError;
 use crate::render;
 use crate::state::AppState;
@@ -242,19 +242,6 @@ pub async fn login_submit(
         }
     };
     let ip = crate::net::client_ip(&req, &state.config.trusted_proxies);
-    let attempt = std::sync::Arc::new(throttle::Attempt::new(ip, email.as_str()));
-    let addr = email.as_str().to_owned();
-    let a = attempt.clone();
-    let (wait, user) = with_read(&state.pool, move |c| {
-        let wait = throttle::retry_after(c, &a, now)?;
-        let user = if wait > 0 {
-            None
-        } else {
-            User::find_by_email(c, &addr)?
-        };
-        Ok((wait, user))
-    })
-    .await?;
     let origin = Origin {
         ip: ip.map(|ip| ip.to_string()),
         user_agent: req
@@ -263,37 +250,20 @@ pub async fn login_submit(
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
     };
-    if wait > 0 {
-        ops::accounts::note_throttled(&state, email.as_str(), origin).await?;
-        return Err(PageError::TooManyRequests { retry_after: wait });
-    }
-    let stored = user.as_ref().map(|u| u.password_hash.clone());
-    let ok = state.passwords.verify(password, stored).await?;
-    match (ok, user) {
-        (true, Some(user)) => {
-            with_write(&state.pool, move |c| {
-                Ok(throttle::succeeded(c, &attempt, now)?)
-            })
-            .await?;
-            sign_in_session(&session, &user.user_id(), now)?;
-            ops::accounts::note(&state, &user.user_id(), SecurityAction::SignedIn, origin).await?;
+    match ops::accounts::sign_in(&state, ip, email, password, origin).await {
+        Ok(user) => {
+            sign_in_session(&session, &user, now)?;
             Ok(redirect(&next))
         }
-        (_, user) => {
-            with_write(&state.pool, move |c| {
-                Ok(throttle::record_failure(c, &attempt, now)?)
-            })
-            .await?;
-            if let Some(user) = user {
-                let failed = SecurityAction::SignInFailed;
-                ops::accounts::note(&state, &user.user_id(), failed, origin).await?;
-            }
-            Ok(render!(
-                htmx,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                fail(BAD_CREDENTIALS)
-            )?)
+        Err(SignInError::Throttled { retry_after }) => {
+            Err(PageError::TooManyRequests { retry_after })
         }
+        Err(SignInError::BadCredentials) => Ok(render!(
+            htmx,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            fail(BAD_CREDENTIALS)
+        )?),
+        Err(SignInError::Failed(e)) => Err(e.into()),
     }
 }
 
