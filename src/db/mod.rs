@@ -194,6 +194,18 @@ mod typed_ids {
         }
     }
 
+    /// A key's digest is stored as hex; anything else is bad data, and an error.
+    impl<DB> FromSql<Text, DB> for crate::domain::api_key_secret::KeyDigest
+    where
+        DB: Backend,
+        String: FromSql<Text, DB>,
+    {
+        fn from_sql(raw: DB::RawValue<'_>) -> diesel::deserialize::Result<Self> {
+            let s = <String as FromSql<Text, DB>>::from_sql(raw)?;
+            Self::from_hex(&s).ok_or_else(|| "stored key digest is not 64 hex digits".into())
+        }
+    }
+
     /// Scopes are stored space-separated; a name this version does not know grants nothing.
     impl<DB> FromSql<Text, DB> for crate::domain::scope::ScopeSet
     where

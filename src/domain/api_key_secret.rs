@@ -157,10 +157,13 @@ fn check_format(s: &str) -> Result<(), KeyFormatError> {
 
 /// SHA-256 of a whole key: what identifies it in the key cache, and (as hex) in the database.
 /// Not a secret — a digest of a 190-bit random key cannot be turned back into the key.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, diesel::FromSqlRow)]
 pub struct KeyDigest([u8; 32]);
 
 impl KeyDigest {
+    /// All zeros: no key has it (a fixture's record matches no presented key).
+    pub const NONE: KeyDigest = KeyDigest([0; 32]);
+
     /// The digest of a presented key, after checking its format and checksum: the API's hot
     /// path, which keeps no copy of the key.
     pub fn of_presented(key: &str) -> Result<Self, KeyFormatError> {
@@ -179,6 +182,25 @@ impl KeyDigest {
     /// Hex, as stored in `api_keys.secret_digest`.
     pub fn to_hex(&self) -> String {
         super::hex(&self.0)
+    }
+
+    /// The digest from its stored hex form (64 lower-case hex digits), or None.
+    pub fn from_hex(hex: &str) -> Option<Self> {
+        if hex.len() != 64 {
+            return None;
+        }
+        let mut out = [0u8; 32];
+        for (i, byte) in out.iter_mut().enumerate() {
+            let pair = hex.get(2 * i..2 * i + 2)?;
+            *byte = u8::from_str_radix(pair, 16).ok()?;
+        }
+        Some(Self(out))
+    }
+
+    /// The digest of a generated key.
+    pub fn of_secret(secret: &ApiKeySecret) -> Self {
+        use sha2::{Digest, Sha256};
+        Self(Sha256::digest(secret.expose().as_bytes()).into())
     }
 }
 

@@ -4,7 +4,7 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::{api_keys, teams, users};
-use crate::domain::api_key_secret::{ApiKeySecret, EnvLabel, KeyMode};
+use crate::domain::api_key_secret::{ApiKeySecret, EnvLabel, KeyDigest, KeyMode};
 use crate::domain::ids::{ApiKeyId, TeamId, UserId};
 use crate::domain::scope::ScopeSet;
 
@@ -28,8 +28,8 @@ pub struct ApiKey {
     pub mode: KeyMode,
     /// Optional environment label.
     pub environment: Option<String>,
-    /// Hex SHA-256 of the secret.
-    pub secret_digest: String,
+    /// SHA-256 of the secret (stored as hex).
+    pub secret_digest: KeyDigest,
     /// Display prefix, e.g. `sk_live_prod_`.
     pub prefix: String,
     /// First 4 body characters.
@@ -72,7 +72,7 @@ struct NewApiKey<'a> {
     name: &'a str,
     mode: &'a str,
     environment: Option<&'a str>,
-    secret_digest: &'a str,
+    secret_digest: String,
     prefix: &'a str,
     head: &'a str,
     tail: &'a str,
@@ -92,7 +92,7 @@ impl<'a> NewApiKey<'a> {
             name: &key.name,
             mode: key.mode.as_str(),
             environment: key.environment.as_deref(),
-            secret_digest: &key.secret_digest,
+            secret_digest: key.secret_digest.to_hex(),
             prefix: &key.prefix,
             head: &key.head,
             tail: &key.tail,
@@ -245,7 +245,7 @@ impl ApiKey {
             name: "blank".into(),
             mode: KeyMode::Live,
             environment: None,
-            secret_digest: String::new(),
+            secret_digest: KeyDigest::NONE,
             prefix: "sk_live_".into(),
             head: String::new(),
             tail: String::new(),
@@ -443,7 +443,7 @@ impl ApiKey {
             name: settings.name.clone(),
             mode: settings.mode,
             environment: settings.environment.as_ref().map(|e| e.as_str().to_owned()),
-            secret_digest: secret.digest(),
+            secret_digest: KeyDigest::of_secret(&secret),
             prefix: display.prefix,
             head: display.head,
             tail: display.tail,
@@ -616,6 +616,19 @@ mod tests {
         let mut c = SqliteConnection::establish(":memory:")
             .map_err(|e| diesel::result::Error::QueryBuilderError(e.to_string().into()))?;
         diesel::select(diesel::dsl::sql::<Text>(literal)).get_result::<T>(&mut c)
+    }
+
+    #[test]
+    fn a_stored_digest_must_be_64_hex_digits() {
+        let secret = ApiKeySecret::generate(KeyMode::Live, None);
+        let hex = secret.digest();
+        assert_eq!(
+            read::<KeyDigest>(&format!("'{hex}'")).ok(),
+            Some(KeyDigest::of_secret(&secret))
+        );
+        assert_eq!(KeyDigest::of_secret(&secret).to_hex(), hex);
+        assert!(read::<KeyDigest>("'abc'").is_err());
+        assert!(read::<KeyDigest>(&format!("'{}'", "g".repeat(64))).is_err());
     }
 
     #[test]
