@@ -41,7 +41,7 @@ fn to_json(k: &ApiKey, now: i64) -> Value {
         "retiring_until": render::time(k.retiring_until),
         "replaced_by": k.replaced_by,
         "rate_limit_per_minute": k.rate_limit_per_minute,
-        "ip_allowlist": k.ip_allowlist.as_deref().map(|l| l.split_whitespace().collect::<Vec<_>>()),
+        "ip_allowlist": k.ip_allowlist.entries(),
     })
 }
 
@@ -281,7 +281,7 @@ pub async fn update(
         name: name.unwrap_or_else(|| key.name.clone()),
         scopes: scopes.unwrap_or_else(|| key.scope_set()),
         rate_limit_per_minute: rate.unwrap_or(key.rate_limit_per_minute),
-        ip_allowlist: allow.unwrap_or_else(|| key.ip_allowlist.clone()),
+        ip_allowlist: allow.unwrap_or_else(|| key.ip_allowlist.to_storage()),
     };
     let actor = actor(&state, &auth);
     ops::api_keys::update(&state, &actor, &key, changes).await?;

@@ -206,6 +206,24 @@ mod typed_ids {
         }
     }
 
+    /// An allowlist column: NULL (or empty) is "anywhere".
+    impl<DB> FromSql<diesel::sql_types::Nullable<Text>, DB> for crate::domain::net::IpAllowlist
+    where
+        DB: Backend,
+        String: FromSql<Text, DB>,
+    {
+        fn from_sql(raw: DB::RawValue<'_>) -> diesel::deserialize::Result<Self> {
+            <String as FromSql<Text, DB>>::from_sql(raw).map(|s| Self::from_storage(Some(&s)))
+        }
+
+        fn from_nullable_sql(raw: Option<DB::RawValue<'_>>) -> diesel::deserialize::Result<Self> {
+            match raw {
+                Some(raw) => Self::from_sql(raw),
+                None => Ok(Self::default()),
+            }
+        }
+    }
+
     /// Scopes are stored space-separated; a name this version does not know grants nothing.
     impl<DB> FromSql<Text, DB> for crate::domain::scope::ScopeSet
     where

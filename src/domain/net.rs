@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv6Addr};
 use ipnet::IpNet;
 
 /// Where a key may be used from, parsed once when the key enters the cache (not per request).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, diesel::FromSqlRow)]
 pub struct IpAllowlist(Option<Vec<IpNet>>);
 
 impl IpAllowlist {
@@ -20,6 +20,23 @@ impl IpAllowlist {
                     .collect(),
             )),
         }
+    }
+
+    /// The stored form: canonical CIDRs, space-separated; None = anywhere.
+    pub fn to_storage(&self) -> Option<String> {
+        self.0.as_ref().map(|nets| {
+            nets.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+    }
+
+    /// The entries, as CIDR strings (none = anywhere).
+    pub fn entries(&self) -> Option<Vec<String>> {
+        self.0
+            .as_ref()
+            .map(|nets| nets.iter().map(ToString::to_string).collect())
     }
 
     /// Whether a request from `ip` may use the key (an unknown address only when unrestricted).

@@ -56,8 +56,8 @@ pub struct ApiKey {
     pub revoked_at: Option<i64>,
     /// Per-key override of the team's rate limit, requests per minute.
     pub rate_limit_per_minute: Option<i32>,
-    /// Space-separated CIDRs the key may be used from; None = anywhere.
-    pub ip_allowlist: Option<String>,
+    /// Where the key may be used from.
+    pub ip_allowlist: crate::domain::net::IpAllowlist,
     /// When someone reported the key as leaked through `POST /v1/revoke`.
     pub reported_leaked_at: Option<i64>,
 }
@@ -81,7 +81,7 @@ struct NewApiKey<'a> {
     created_at: i64,
     expires_at: Option<i64>,
     rate_limit_per_minute: Option<i32>,
-    ip_allowlist: Option<&'a str>,
+    ip_allowlist: Option<String>,
 }
 
 impl<'a> NewApiKey<'a> {
@@ -101,7 +101,7 @@ impl<'a> NewApiKey<'a> {
             created_at: key.created_at,
             expires_at: key.expires_at,
             rate_limit_per_minute: key.rate_limit_per_minute,
-            ip_allowlist: key.ip_allowlist.as_deref(),
+            ip_allowlist: key.ip_allowlist.to_storage(),
         }
     }
 }
@@ -216,7 +216,7 @@ impl KeyLookup {
     ) -> QueryResult<Self> {
         Ok(Self {
             scopes: key.scope_set(),
-            allowlist: crate::domain::net::IpAllowlist::from_storage(key.ip_allowlist.as_deref()),
+            allowlist: key.ip_allowlist.clone(),
             mode: key.mode,
             key,
             team_rate_limit,
@@ -259,7 +259,7 @@ impl ApiKey {
             replaced_by: None,
             revoked_at: None,
             rate_limit_per_minute: None,
-            ip_allowlist: None,
+            ip_allowlist: Default::default(),
             reported_leaked_at: None,
         }
     }
@@ -457,7 +457,9 @@ impl ApiKey {
             replaced_by: None,
             revoked_at: None,
             rate_limit_per_minute: settings.rate_limit_per_minute,
-            ip_allowlist: settings.ip_allowlist.clone(),
+            ip_allowlist: crate::domain::net::IpAllowlist::from_storage(
+                settings.ip_allowlist.as_deref(),
+            ),
             reported_leaked_at: None,
         };
         diesel::insert_into(api_keys::table)
@@ -595,7 +597,7 @@ impl ApiKey {
             environment: old.environment.as_deref().and_then(EnvLabel::parse),
             expires_at: old.expires_at.map(|at| now + (at - old.created_at).max(0)),
             rate_limit_per_minute: old.rate_limit_per_minute,
-            ip_allowlist: old.ip_allowlist.clone(),
+            ip_allowlist: old.ip_allowlist.to_storage(),
         };
         let team = old.team_id.clone();
         Self::insert(conn, &successor_id, &team, &settings, actor, now)

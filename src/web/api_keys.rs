@@ -655,11 +655,7 @@ pub async fn edit_form(
             .rate_limit_per_minute
             .map(|n| n.to_string())
             .unwrap_or_default(),
-        ip_allowlist: key
-            .ip_allowlist
-            .clone()
-            .unwrap_or_default()
-            .replace(' ', "\n"),
+        ip_allowlist: key.ip_allowlist.entries().unwrap_or_default().join("\n"),
         ..KeyForm::default()
     };
     let page = edit_page(&state, &user, &team, &key, form, key.scope_set());
