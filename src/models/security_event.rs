@@ -79,12 +79,10 @@ pub fn page(
         .filter(security_events::user_id.eq(user.as_str().to_owned()))
         .into_boxed();
     if let Some((at, id)) = before {
-        q = q.filter(
+        q = q.filter(security_events::created_at.le(at)).filter(
             security_events::created_at
                 .lt(at)
-                .or(security_events::created_at
-                    .eq(at)
-                    .and(security_events::id.lt(id))),
+                .or(security_events::id.lt(id)),
         );
     }
     q.order((

@@ -53,11 +53,11 @@ macro_rules! tenant_row {
                     .filter($table::mode.eq(t.mode.as_str()))
                     .into_boxed();
                 if let Some((at, id)) = cursor {
-                    q = q.filter(
-                        $table::created_at
-                            .lt(at)
-                            .or($table::created_at.eq(at).and($table::id.lt(id))),
-                    );
+                    // `created_at <= at` on its own gives the index range a bound to start
+                    // from (measured on the audit log: an OR alone scans from the newest row).
+                    q = q
+                        .filter($table::created_at.le(at))
+                        .filter($table::created_at.lt(at).or($table::id.lt(id)));
                 }
                 q.order(($table::created_at.desc(), $table::id.desc()))
                     .limit(limit + 1)

@@ -14,7 +14,7 @@ use super::error::PageError;
 use super::form::FormData;
 use super::htmx::{Htmx, no_store};
 use super::layout::set_flash;
-use super::sign_in::{safe_next, sign_in_session};
+use super::sign_in::{origin, safe_next, sign_in_session};
 use super::urls;
 use crate::auth::csrf;
 use crate::domain::ids::UserId;
@@ -202,6 +202,8 @@ pub async fn accept(
                 return Ok(no_store(render!(htmx, StatusCode::CONFLICT, page)?));
             }
             sign_in_session(&session, &id, now)?;
+            let signed_in = crate::domain::audit::SecurityAction::SignedIn;
+            ops::accounts::note(&state, &id, signed_in, origin(&state, &req)).await?;
             id
         }
         State::Closed => return Ok(no_store(render!(htmx, StatusCode::GONE, page)?)),

@@ -78,6 +78,18 @@ fn redirect(to: &str) -> HttpResponse {
 }
 
 /// Starts a fresh session for `user` (new id: no fixation).
+/// Where this request comes from, for the account's security activity.
+pub(crate) fn origin(state: &AppState, req: &HttpRequest) -> Origin {
+    Origin {
+        ip: state.client_ip(req),
+        user_agent: req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    }
+}
+
 pub(crate) fn sign_in_session(session: &Session, user: &UserId, now: i64) -> Result<(), PageError> {
     session.renew();
     session
@@ -187,6 +199,8 @@ pub async fn setup_submit(
         Err(SetUpError::Failed(e)) => return Err(e.into()),
     };
     sign_in_session(&session, &user_id, now)?;
+    let signed_in = SecurityAction::SignedIn;
+    ops::accounts::note(&state, &user_id, signed_in, origin(&state, &req)).await?;
     tracing::info!(team = %team.id, "set-up complete: owner account and first team created");
     Ok(redirect(&urls::api_keys(&team.slug)))
 }
@@ -242,14 +256,7 @@ pub async fn login_submit(
         }
     };
     let ip = crate::net::client_ip(&req, &state.config.trusted_proxies);
-    let origin = Origin {
-        ip: ip.map(|ip| ip.to_string()),
-        user_agent: req
-            .headers()
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
-    };
+    let origin = origin(&state, &req);
     match ops::accounts::sign_in(&state, ip, email, password, origin).await {
         Ok(user) => {
             sign_in_session(&session, &user, now)?;
@@ -275,10 +282,7 @@ pub async fn logout(state: web::Data<AppState>, _form: FormData, req: HttpReques
     let session = req.get_session();
     let now = state.clock.now();
     if let Some(user) = session_user(&session, now, state.config.session_max_secs) {
-        let origin = Origin {
-            ip: state.client_ip(&req),
-            user_agent: None,
-        };
+        let origin = origin(&state, &req);
         // Signing out must work while the database is away: the event is best effort.
         if let Err(e) = ops::accounts::note(&state, &user, SecurityAction::SignedOut, origin).await
         {

@@ -625,6 +625,7 @@ async fn your_account_shows_sign_ins_failures_and_sign_outs_of_your_own_account_
         assert_eq!(
             actions,
             [
+                "account.signed_in", // at set-up
                 "account.sign_in_failed",
                 "account.signed_in",
                 "account.signed_out"
