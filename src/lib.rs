@@ -22,4 +22,5 @@ pub mod security_headers;
 pub mod startup;
 pub mod state;
 pub mod timefmt;
+pub mod vault;
 pub mod web;
