@@ -18,6 +18,8 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
+pub mod master_keys;
+
 /// Bytes of a key (master or data).
 const KEY_LEN: usize = 32;
 /// Bytes of an XChaCha20 nonce.
