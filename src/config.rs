@@ -71,6 +71,16 @@ pub struct Settings {
     #[arg(long, env = "LATCHKEY_SECRET_KEY", hide_env_values = true)]
     pub secret_key: Option<String>,
 
+    /// The vault's master key(s), 32 bytes each as 64 hex digits or base64url, comma-separated:
+    /// the first seals new secrets, every one opens. Unset: LATCHKEY_MASTER_KEY_FILE, or a key
+    /// generated once into the data directory (back it up).
+    #[arg(long, env = "LATCHKEY_MASTER_KEY", hide_env_values = true)]
+    pub master_key: Option<String>,
+
+    /// A file holding the vault's master key(s), one per line, newest first.
+    #[arg(long, env = "LATCHKEY_MASTER_KEY_FILE")]
+    pub master_key_file: Option<PathBuf>,
+
     /// Where Latchkey keeps its generated secret key (and the default SQLite file).
     #[arg(long, env = "LATCHKEY_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,

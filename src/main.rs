@@ -93,7 +93,29 @@ async fn serve(
         Some((now, _)) => Clock::fixed(*now),
         None => Clock::system(),
     };
-    let state = AppState::new(pool.clone(), config.clone(), clock.clone(), &secret)
+    let vault = match &demo {
+        // The demo's secrets stay reproducible and nothing is written to the data directory.
+        Some((_, seed)) => {
+            let digest =
+                <sha2::Sha256 as sha2::Digest>::digest(format!("latchkey demo master key {seed}"));
+            latchkey::vault::Keyring::new(vec![latchkey::vault::MasterKey::from_bytes(
+                digest.into(),
+            )])
+            .map_err(|e| e.to_string())?
+        }
+        None => {
+            let (ring, source) = latchkey::vault::master_keys::resolve(
+                settings.master_key.as_deref(),
+                settings.master_key_file.as_deref(),
+                &settings.data_dir,
+            )
+            .map_err(|e| e.to_string())?;
+            log_master_key_source(&source, ring.current().id());
+            ring
+        }
+    };
+    latchkey::vault::startup::check(&pool, &vault, clock.now()).await?;
+    let state = AppState::new(pool.clone(), config.clone(), clock.clone(), &secret, vault)
         .map_err(|e| e.to_string())?;
 
     if let Some((_, seed)) = &demo {
@@ -184,6 +206,24 @@ async fn serve(
         .map_err(|e| e.to_string())?;
     flush_usage(&final_usage, &pool).await;
     Ok(())
+}
+
+fn log_master_key_source(source: &latchkey::vault::master_keys::Source, id: &str) {
+    use latchkey::vault::master_keys::Source;
+    match source {
+        Source::Environment => {
+            tracing::info!(key_id = id, "vault master key: from LATCHKEY_MASTER_KEY")
+        }
+        Source::File(p) => {
+            tracing::info!(key_id = id, "vault master key: read from {}", p.display())
+        }
+        Source::Generated(p) => tracing::warn!(
+            key_id = id,
+            "vault master key: none configured, generated one into {} (mode 0600). Back it up: \
+             without it no stored credential can be opened",
+            p.display()
+        ),
+    }
 }
 
 /// Connections each worker accepts at most: the open-file limit (raised to its hard ceiling

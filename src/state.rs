@@ -32,15 +32,19 @@ pub struct AppState {
     pub probes: std::sync::Arc<crate::probes::Probes>,
     /// The brand each agency host showed last (for outage pages).
     pub host_brands: std::sync::Arc<crate::domain::brand::HostBrands>,
+    /// The master keys that seal stored secrets (checked against the data at start).
+    pub vault: std::sync::Arc<crate::vault::Keyring>,
 }
 
 impl AppState {
-    /// Assembles the state; `secret` is the configured or generated secret key (≥ 32 bytes).
+    /// Assembles the state; `secret` is the configured or generated secret key (≥ 32 bytes),
+    /// `vault` the master keys (already checked against the data).
     pub fn new(
         pool: DbPool,
         config: Config,
         clock: Clock,
         secret: &[u8],
+        vault: crate::vault::Keyring,
     ) -> Result<Self, crate::error::AppError> {
         let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(Self {
@@ -54,6 +58,7 @@ impl AppState {
                 config.worker_count(),
             )),
             host_brands: Default::default(),
+            vault: std::sync::Arc::new(vault),
             probes: std::sync::Arc::new(crate::probes::Probes {
                 api_keys: crate::probes::Brake::new(config.failed_key_limit),
                 not_found: crate::probes::Brake::new(config.not_found_limit),

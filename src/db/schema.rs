@@ -276,6 +276,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    vault_checks (key_id) {
+        key_id -> Text,
+        sealed -> Text,
+        created_at -> BigInt,
+    }
+}
+
 diesel::joinable!(memberships -> teams (team_id));
 diesel::joinable!(agency_hosts -> agencies (agency_id));
 diesel::joinable!(agency_members -> agencies (agency_id));
@@ -309,4 +317,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     agency_hosts,
     agency_members,
     invitations,
+    vault_checks,
 );

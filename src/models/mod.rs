@@ -18,6 +18,7 @@ pub mod team;
 pub mod tenant;
 pub mod throttle;
 pub mod user;
+pub mod vault_check;
 
 /// Digests of stored secrets; re-exported here for the models that key rows by them.
 pub use crate::domain::sha256_hex;

@@ -19,6 +19,7 @@ use sha2::Sha256;
 use zeroize::Zeroizing;
 
 pub mod master_keys;
+pub mod startup;
 
 /// Bytes of a key (master or data).
 const KEY_LEN: usize = 32;
@@ -247,6 +248,77 @@ impl Keyring {
     }
 }
 
+/// The place of the check values.
+const CHECK_PLACE: Binding<'static> = Binding {
+    team: "",
+    owner: "vault",
+    field: "check",
+    version: 1,
+};
+/// The known plaintext of a check value.
+const CHECK_TEXT: &str = "latchkey vault check";
+
+/// Why the configured keys do not fit the stored data.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum StartError {
+    /// None of the configured keys sealed anything here.
+    #[error(
+        "the configured master key (id {configured}) is not the one this database's secrets were \
+         sealed with (id {stored}): set LATCHKEY_MASTER_KEY or LATCHKEY_MASTER_KEY_FILE to that key \
+         (a new key goes first, the old one after it, until `latchkey vault rewrap` has run)"
+    )]
+    WrongKey {
+        /// The configured key ids.
+        configured: String,
+        /// The key ids with stored checks.
+        stored: String,
+    },
+    /// A configured key's check does not open: the stored check was changed.
+    #[error("the check value of master key {0} does not open: the vault_checks table was changed")]
+    Tampered(String),
+}
+
+impl Keyring {
+    /// Checks the configured keys against the stored checks (key id, sealed): every configured
+    /// key that has a check must open it, and when checks exist at least one configured key
+    /// must have one. Returns the check to store for the current key when it has none yet.
+    pub fn verify_checks(
+        &self,
+        stored: &[(String, String)],
+    ) -> Result<Option<(String, String)>, StartError> {
+        let mut matched = false;
+        for (id, sealed) in stored {
+            if self.key(id).is_err() {
+                continue;
+            }
+            let ok = self
+                .open(&CHECK_PLACE, sealed)
+                .is_ok_and(|text| text.expose_secret() == CHECK_TEXT);
+            if !ok {
+                return Err(StartError::Tampered(id.clone()));
+            }
+            matched = true;
+        }
+        if !stored.is_empty() && !matched {
+            return Err(StartError::WrongKey {
+                configured: self.key_ids().join(", "),
+                stored: stored
+                    .iter()
+                    .map(|(id, _)| id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+        if stored.iter().any(|(id, _)| id == self.current().id()) {
+            return Ok(None);
+        }
+        let sealed = self
+            .seal(&CHECK_PLACE, &SecretString::from(CHECK_TEXT.to_owned()))
+            .map_err(|_| StartError::Tampered(self.current().id().to_owned()))?;
+        Ok(Some((self.current().id().to_owned(), sealed)))
+    }
+}
+
 /// The master key id a stored value was wrapped with.
 pub fn key_id_of(stored: &str) -> Option<&str> {
     let mut parts = stored.split('.');
@@ -382,6 +454,44 @@ mod tests {
             );
         }
         assert!(!format!("{key:?}").contains(key.to_text().expose_secret()));
+    }
+
+    #[test]
+    fn the_wrong_master_key_is_refused_at_start_and_a_new_key_joins_the_checks() {
+        let a = MasterKey::generate();
+        let a_text = a.to_text();
+        let first = ring(vec![a]);
+        let check = first
+            .verify_checks(&[])
+            .expect("first start")
+            .expect("a check to store");
+        let stored = vec![check.clone()];
+        assert_eq!(
+            first.verify_checks(&stored),
+            Ok(None),
+            "a restart with the same key"
+        );
+        let wrong = ring(vec![MasterKey::generate()]);
+        assert!(matches!(
+            wrong.verify_checks(&stored),
+            Err(StartError::WrongKey { .. })
+        ));
+        // A new key in front of the old one: accepted, and its own check is added.
+        let rotated = ring(vec![
+            MasterKey::generate(),
+            MasterKey::parse(a_text.expose_secret()).expect("a"),
+        ]);
+        let added = rotated
+            .verify_checks(&stored)
+            .expect("accepted")
+            .expect("new check");
+        assert_eq!(added.0, rotated.current().id());
+        // A changed check value is reported, not ignored.
+        let tampered = vec![(check.0, check.1.replace('.', ".x"))];
+        assert!(matches!(
+            first.verify_checks(&tampered),
+            Err(StartError::Tampered(_))
+        ));
     }
 
     #[test]

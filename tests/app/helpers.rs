@@ -255,7 +255,14 @@ impl TestApp {
         let mut config = Config::for_tests(url);
         configure(&mut config);
         let pool = db::connect(url, config.pool_settings(4)).expect("database opens and migrates");
-        let state = AppState::new(pool, config, Clock::fixed(T0), &[7u8; 64]).expect("state");
+        let vault =
+            latchkey::vault::Keyring::new(vec![latchkey::vault::MasterKey::from_bytes([9u8; 32])])
+                .expect("vault");
+        latchkey::vault::startup::check(&pool, &vault, T0)
+            .await
+            .expect("vault check");
+        let state =
+            AppState::new(pool, config, Clock::fixed(T0), &[7u8; 64], vault).expect("state");
         let svc = test::init_service(build_app(state.clone())).await;
         let svc: BoxedService = Box::new(MapBody { inner: svc });
         TestApp {

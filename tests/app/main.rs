@@ -25,3 +25,4 @@ mod roles_and_tenancy;
 mod security;
 mod sign_in;
 mod structure;
+mod vault;
