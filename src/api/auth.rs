@@ -189,13 +189,13 @@ fn authorize<R: Requirement>(
         KeyStatus::Active | KeyStatus::ExpiringSoon | KeyStatus::Retiring => {}
     }
     let ip = client_ip(req, &state.config.trusted_proxies);
-    if !lookup.allowlist.allows(ip) {
+    if !key.ip_allowlist.allows(ip) {
         return Err(ApiError::IpNotAllowed);
     }
     if lookup.team_suspended {
         return Err(ApiError::AccountSuspended);
     }
-    let scopes = lookup.scopes;
+    let scopes = key.scopes;
     if let Some(required) = R::SCOPE
         && !scopes.grants(required)
     {
@@ -212,7 +212,7 @@ fn authorize<R: Requirement>(
     state.usage.record(&key.id, ip, now);
     let tenant = Tenant {
         team: key.team_id.clone(),
-        mode: lookup.mode,
+        mode: key.mode,
     };
     Ok(Authorized {
         principal: Principal {

@@ -124,7 +124,13 @@ mod tests {
 
     fn entry(id: &str, team: &str) -> Cached {
         let key = ApiKey::blank(id, team);
-        Arc::new(KeyLookup::new(key, 600, "t".into(), "T".into(), false).expect("valid record"))
+        Arc::new(KeyLookup {
+            key,
+            team_rate_limit: 600,
+            team_slug: "t".into(),
+            team_name: "T".into(),
+            team_suspended: false,
+        })
     }
 
     #[test]

@@ -197,34 +197,6 @@ pub struct KeyLookup {
     pub team_name: String,
     /// The team is a suspended agency client: its keys are refused.
     pub team_suspended: bool,
-    /// The key's scopes, parsed once when the record is read.
-    pub scopes: ScopeSet,
-    /// Live or test (a stored mode that is neither fails when the row is read, never "live").
-    pub mode: KeyMode,
-    /// Where the key may be used from, parsed once.
-    pub allowlist: crate::domain::net::IpAllowlist,
-}
-
-impl KeyLookup {
-    /// The lookup of `key` with its team's essentials, its stored values parsed.
-    pub fn new(
-        key: ApiKey,
-        team_rate_limit: i32,
-        team_slug: String,
-        team_name: String,
-        team_suspended: bool,
-    ) -> QueryResult<Self> {
-        Ok(Self {
-            scopes: key.scope_set(),
-            allowlist: key.ip_allowlist.clone(),
-            mode: key.mode,
-            key,
-            team_rate_limit,
-            team_slug,
-            team_name,
-            team_suspended,
-        })
-    }
 }
 
 /// A key with its creator's name, for lists.
@@ -371,16 +343,15 @@ impl ApiKey {
             DbConnection::Sqlite(c) => lookup!(c)?,
             DbConnection::Postgres(c) => lookup!(c)?,
         };
-        row.map(|(key, team_rate_limit, team_slug, team_name, suspended)| {
-            KeyLookup::new(
+        Ok(row.map(
+            |(key, team_rate_limit, team_slug, team_name, suspended)| KeyLookup {
                 key,
                 team_rate_limit,
                 team_slug,
                 team_name,
-                suspended.is_some(),
-            )
-        })
-        .transpose()
+                team_suspended: suspended.is_some(),
+            },
+        ))
     }
 
     /// One live (not deleted, not retired) key of the team. Another team's key is `None`.
