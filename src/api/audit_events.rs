@@ -17,9 +17,6 @@ use crate::error::with_read;
 use crate::models::audit;
 use crate::state::AppState;
 
-/// The filter parameters this endpoint reads (besides `limit` and `starting_after`).
-pub const FILTERS: [&str; 5] = ["action", "actor", "key", "from", "to"];
-
 /// GET /v1/audit-events
 pub async fn list(
     auth: Authorized<need::Admin>,
@@ -31,7 +28,7 @@ pub async fn list(
     }
     let page = Page::from_query(&query)?;
     // The dashboard's form sends empty fields for "any"; the API takes a parameter or not.
-    let empty: Vec<(String, String)> = FILTERS
+    let empty: Vec<(String, String)> = FilterInput::FIELDS
         .iter()
         .filter(|k| query.get(**k).is_some_and(|v| v.trim().is_empty()))
         .map(|k| {
@@ -44,19 +41,7 @@ pub async fn list(
     if !empty.is_empty() {
         return Err(ApiError::Validation(empty));
     }
-    let get = |k: &str| {
-        query
-            .get(k)
-            .map(|v| v.trim().to_owned())
-            .unwrap_or_default()
-    };
-    let input = FilterInput {
-        action: get("action"),
-        actor: get("actor"),
-        key: get("key"),
-        from: get("from"),
-        to: get("to"),
-    };
+    let input = FilterInput::read(|k| query.get(k).map(String::as_str));
     let filter = input.parse().map_err(|errors| {
         ApiError::Validation(
             errors

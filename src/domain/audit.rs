@@ -346,18 +346,29 @@ pub struct FilterInput {
 pub type FilterError = (&'static str, &'static str);
 
 impl FilterInput {
+    /// The query parameters a filter is read from.
+    pub const FIELDS: [&'static str; 5] = ["action", "actor", "key", "from", "to"];
+
+    /// Reads the filter from query parameters (`get` gives a parameter's value), trimmed.
+    pub fn read<'a>(get: impl Fn(&str) -> Option<&'a str>) -> Self {
+        let field = |k: &str| get(k).map(str::trim).unwrap_or_default().to_owned();
+        Self {
+            action: field("action"),
+            actor: field("actor"),
+            key: field("key"),
+            from: field("from"),
+            to: field("to"),
+        }
+    }
+
     /// The query-string pairs of the filter's non-empty fields, in a fixed order.
     pub fn pairs(&self) -> Vec<(&'static str, &str)> {
-        [
-            ("action", self.action.as_str()),
-            ("actor", self.actor.as_str()),
-            ("key", self.key.as_str()),
-            ("from", self.from.as_str()),
-            ("to", self.to.as_str()),
-        ]
-        .into_iter()
-        .filter(|(_, v)| !v.is_empty())
-        .collect()
+        let values = [&self.action, &self.actor, &self.key, &self.from, &self.to];
+        Self::FIELDS
+            .into_iter()
+            .zip(values.map(String::as_str))
+            .filter(|(_, v)| !v.is_empty())
+            .collect()
     }
 
     /// Parses every field; all the fields that are wrong are reported, each with its message.

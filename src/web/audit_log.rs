@@ -90,19 +90,7 @@ impl AuditLogPage {
 
 /// The filter and cursor typed in the URL.
 fn filter_input(query: &HashMap<String, String>) -> FilterInput {
-    let get = |k: &str| {
-        query
-            .get(k)
-            .map(|v| v.trim().to_owned())
-            .unwrap_or_default()
-    };
-    FilterInput {
-        action: get("action"),
-        actor: get("actor"),
-        key: get("key"),
-        from: get("from"),
-        to: get("to"),
-    }
+    FilterInput::read(|k| query.get(k).map(String::as_str))
 }
 
 /// `base` with the filter (and extra pairs) as its query string.
