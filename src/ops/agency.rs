@@ -2,7 +2,7 @@
 //! operators (invite, remove) and its brand. These events go to the agency's own log, so they
 //! outlive a deleted client; a client's members never see them.
 
-use super::{Abort, record, transact};
+use super::{Abort, person, record, transact};
 use crate::domain::audit::{Actor, AuditAction, Change, Owner, Target};
 use crate::domain::ids::{AgencyId, UserId};
 use crate::domain::inputs::{Email, Name};
@@ -58,11 +58,7 @@ pub async fn create_agency(
 ) -> Result<Agency, AppError> {
     let actor = actor.clone();
     transact(state, move |c| {
-        let owner = actor
-            .who
-            .user()
-            .cloned()
-            .ok_or_else(|| AppError::Internal("an agency needs an owner".into()))?;
+        let owner = person(&actor)?;
         let agency = Agency::create_with_owner(c, name.as_str(), &owner, actor.at)?;
         let change = Change::new(
             AuditAction::AgencyCreated,
@@ -161,11 +157,7 @@ pub async fn invite_operator(
         {
             return Err(Abort::Refused(InviteOperatorError::AlreadyOperator));
         }
-        let by = actor
-            .who
-            .user()
-            .cloned()
-            .ok_or_else(|| AppError::Internal("an invitation needs a user".into()))?;
+        let by = person(&actor)?;
         let to = invitation::Target::Agency(agency.clone());
         let (id, token) = Invitation::create(c, &to, addr, "operator", &by, actor.at)?;
         let change = Change::new(

@@ -2,7 +2,7 @@
 //! (team or agency), change a role, remove, transfer ownership, leave. A team never loses its
 //! last owner.
 
-use super::{Abort, record, transact};
+use super::{Abort, person, record, transact};
 use crate::db::DbConnection;
 use crate::domain::audit::{Actor, AuditAction, Change, Owner, Target, Who};
 use crate::domain::ids::{InvitationId, TeamId, UserId};
@@ -91,7 +91,6 @@ pub async fn invite(
     role: Role,
 ) -> Result<InvitationToken, InviteError> {
     let (actor, team) = (actor.clone(), team.clone());
-    let inviter = actor.who.user().cloned();
     transact(state, move |c| {
         let addr = email.as_str();
         if let Some(existing) = User::find_by_email(c, addr)?
@@ -100,7 +99,7 @@ pub async fn invite(
             return Err(Abort::Refused(InviteError::AlreadyMember));
         }
         let to = invitation::Target::Team(team.clone());
-        let by = inviter.ok_or_else(|| AppError::Internal("an invitation needs a user".into()))?;
+        let by = person(&actor)?;
         let (id, token) = Invitation::create(c, &to, addr, role.as_str(), &by, actor.at)?;
         let change = Change::new(
             AuditAction::MemberInvited,

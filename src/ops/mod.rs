@@ -61,6 +61,17 @@ where
     }
 }
 
+/// The person acting, for the changes only a signed-in person can make (creating a team or an
+/// agency, inviting): no route lets a key or Latchkey itself reach them, so anything else is a
+/// bug, reported as one.
+pub(crate) fn person(actor: &Actor) -> Result<crate::domain::ids::UserId, AppError> {
+    actor
+        .who
+        .user()
+        .cloned()
+        .ok_or_else(|| AppError::Internal(format!("{} cannot make this change", actor.who.kind())))
+}
+
 /// Writes `change` to `owner`'s audit log and to the outbox. Call inside the transaction that
 /// makes the change, and nowhere else (the operations here, and the demo seed, which writes
 /// history with fixed past times).

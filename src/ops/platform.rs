@@ -97,14 +97,7 @@ where
     T: Audited,
     F: FnOnce(&mut DbConnection, &T) -> diesel::QueryResult<()> + Send + 'static,
 {
-    let (actor, tenant) = (actor.clone(), tenant.clone());
-    transact(state, move |c| {
-        write(c, &row)?;
-        let change = Change::new(T::CREATED, target(&row)).with("mode", tenant.mode.as_str());
-        record(c, &owner(&tenant), &actor, &change)?;
-        Ok::<_, Abort<AppError>>(())
-    })
-    .await
+    save(state, actor, tenant, row, T::CREATED, write).await
 }
 
 /// Saves the changed `row` with `write`.
@@ -121,6 +114,22 @@ where
 {
     let action =
         T::UPDATED.ok_or_else(|| AppError::Internal(format!("{} has no update", T::KIND)))?;
+    save(state, actor, tenant, row, action, write).await
+}
+
+/// Writes `row` with `write` and records `action` about it, in one transaction.
+async fn save<T, F>(
+    state: &AppState,
+    actor: &Actor,
+    tenant: &Tenant,
+    row: T,
+    action: AuditAction,
+    write: F,
+) -> Result<(), AppError>
+where
+    T: Audited,
+    F: FnOnce(&mut DbConnection, &T) -> diesel::QueryResult<()> + Send + 'static,
+{
     let (actor, tenant) = (actor.clone(), tenant.clone());
     transact(state, move |c| {
         write(c, &row)?;

@@ -1,6 +1,6 @@
 //! Team operations: the first owner's set-up, creating a team, saving its settings.
 
-use super::{Abort, record, transact};
+use super::{Abort, person, record, transact};
 use crate::db::DbConnection;
 use crate::domain::audit::{Actor, AuditAction, Change, Owner, Target};
 use crate::domain::ids::UserId;
@@ -28,7 +28,7 @@ fn create_in(
     actor: &Actor,
     name: &Name,
     owner: &UserId,
-) -> Result<Team, Abort<AppError>> {
+) -> diesel::QueryResult<Team> {
     let team = Team::create_with_owner(c, name.as_str(), owner, actor.at)?;
     let change = Change::new(
         AuditAction::TeamCreated,
@@ -43,12 +43,8 @@ fn create_in(
 pub async fn create(state: &AppState, actor: &Actor, name: Name) -> Result<Team, AppError> {
     let actor = actor.clone();
     transact(state, move |c| {
-        let owner = actor
-            .who
-            .user()
-            .cloned()
-            .ok_or_else(|| AppError::Internal("a team needs an owner".into()))?;
-        create_in(c, &actor, &name, &owner)
+        let owner = person(&actor)?;
+        Ok::<_, Abort<AppError>>(create_in(c, &actor, &name, &owner)?)
     })
     .await
 }
@@ -69,11 +65,7 @@ pub async fn set_up(
         if User::any_exist(c)? || !setup::is_valid(c, &token, actor.at)? {
             return Err(Abort::Refused(SetUpError::Closed));
         }
-        let uid = actor
-            .who
-            .user()
-            .cloned()
-            .ok_or_else(|| AppError::Internal("set-up needs a user".into()))?;
+        let uid = person(&actor)?;
         User::insert(
             c,
             &NewUser {
@@ -84,9 +76,7 @@ pub async fn set_up(
                 created_at: actor.at,
             },
         )?;
-        let team = create_in(c, &actor, &team, &uid).map_err(|e| match e {
-            Abort::Refused(e) | Abort::Failed(e) => Abort::Failed(e),
-        })?;
+        let team = create_in(c, &actor, &team, &uid)?;
         setup::clear(c)?;
         Ok(team)
     })
