@@ -339,7 +339,9 @@ pub enum SecretKeySource {
     Generated(PathBuf),
 }
 
-fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+/// Writes a new file only its owner may read (0600 on unix); an existing file is an error, so
+/// a generated key never overwrites one.
+pub fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);

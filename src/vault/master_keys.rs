@@ -82,7 +82,7 @@ pub fn resolve(
             std::fs::create_dir_all(data_dir)
                 .map_err(|e| MasterKeyError::Io(format!("cannot create data dir: {e}")))?;
             let key = MasterKey::generate();
-            write_private(&path, &format!("{}\n", key.to_text().expose_secret()))
+            crate::config::write_private(&path, &format!("{}\n", key.to_text().expose_secret()))
                 .map_err(|e| MasterKeyError::Io(format!("cannot write {}: {e}", path.display())))?;
             let ring = Keyring::new(vec![key]).map_err(|source| MasterKeyError::Invalid {
                 origin: path.display().to_string(),
@@ -91,20 +91,6 @@ pub fn resolve(
             Ok((ring, Source::Generated(path)))
         }
     }
-}
-
-fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path)?;
-    file.write_all(contents.as_bytes())?;
-    file.sync_all()
 }
 
 #[cfg(test)]
