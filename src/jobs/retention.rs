@@ -4,8 +4,9 @@
 //! database for long.
 
 use crate::domain::audit::FIXED_RETENTION_DAYS;
-use crate::domain::ids::{AgencyId, TeamId};
+use crate::domain::ids::TeamId;
 use crate::error::{AppError, with_read, with_write};
+use crate::models::team::Team;
 use crate::models::{audit, security_event};
 use crate::state::AppState;
 
@@ -26,7 +27,7 @@ pub struct Pruned {
 /// Deletes what is past its retention at the state's current time.
 pub async fn prune_once(state: &AppState) -> Result<Pruned, AppError> {
     let now = state.clock.now();
-    let teams = with_read(&state.pool, |c| Ok(audit::team_retention(c)?)).await?;
+    let teams = with_read(&state.pool, |c| Ok(Team::audit_retention_all(c)?)).await?;
     let mut pruned = Pruned::default();
     for (team, days) in teams {
         let cutoff = now - i64::from(days) * 86_400;
@@ -37,17 +38,8 @@ pub async fn prune_once(state: &AppState) -> Result<Pruned, AppError> {
         .await?;
     }
     let cutoff = now - FIXED_RETENTION_DAYS * 86_400;
-    let agencies = with_read(&state.pool, |c| {
-        Ok(crate::models::agency::Agency::all_ids(c)?)
-    })
-    .await?;
-    for agency in agencies {
-        let agency = AgencyId::from_db(agency);
-        pruned.agency_events += with_write(&state.pool, move |c| {
-            Ok(audit::prune_agency(c, &agency, cutoff)?)
-        })
-        .await?;
-    }
+    pruned.agency_events =
+        with_write(&state.pool, move |c| Ok(audit::prune_agencies(c, cutoff)?)).await?;
     pruned.security_events +=
         with_write(&state.pool, move |c| Ok(security_event::prune(c, cutoff)?)).await?;
     Ok(pruned)

@@ -101,11 +101,6 @@ impl From<diesel::result::Error> for HostError {
 }
 
 impl Agency {
-    /// Every agency's id (for jobs that visit each).
-    pub fn all_ids(conn: &mut DbConnection) -> QueryResult<Vec<String>> {
-        agencies::table.select(agencies::id).load(conn)
-    }
-
     /// Typed id.
     pub fn agency_id(&self) -> AgencyId {
         AgencyId::from_db(self.id.clone())

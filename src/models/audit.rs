@@ -4,9 +4,9 @@
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
-use crate::db::schema::{agencies, audit_events, teams};
+use crate::db::schema::{agencies, audit_events};
 use crate::domain::audit::{Actor, AuditAction, AuditFilter, Change, Owner, Who, describe};
-use crate::domain::ids::{AgencyId, AuditEventId, TeamId};
+use crate::domain::ids::{AuditEventId, TeamId};
 
 /// The insert shape of one event.
 #[derive(Insertable)]
@@ -303,19 +303,13 @@ pub fn prune_team(conn: &mut DbConnection, team: &TeamId, cutoff: i64) -> QueryR
     .execute(conn)
 }
 
-/// Deletes an agency's own events older than `cutoff`; returns how many.
-pub fn prune_agency(conn: &mut DbConnection, agency: &AgencyId, cutoff: i64) -> QueryResult<usize> {
+/// Deletes every agency's own events older than `cutoff` (one retention for all agencies);
+/// returns how many.
+pub fn prune_agencies(conn: &mut DbConnection, cutoff: i64) -> QueryResult<usize> {
     diesel::delete(
         audit_events::table
-            .filter(audit_events::agency_id.eq(agency.as_str()))
+            .filter(audit_events::agency_id.is_not_null())
             .filter(audit_events::created_at.lt(cutoff)),
     )
     .execute(conn)
-}
-
-/// Every team with its retention in days.
-pub fn team_retention(conn: &mut DbConnection) -> QueryResult<Vec<(String, i32)>> {
-    teams::table
-        .select((teams::id, teams::audit_retention_days))
-        .load(conn)
 }

@@ -88,6 +88,13 @@ impl Team {
             .optional()
     }
 
+    /// Every team's id with its audit retention in days.
+    pub fn audit_retention_all(conn: &mut DbConnection) -> QueryResult<Vec<(String, i32)>> {
+        teams::table
+            .select((teams::id, teams::audit_retention_days))
+            .load(conn)
+    }
+
     /// Saves the team's name, default API rate limit and audit retention.
     pub fn update_settings(
         conn: &mut DbConnection,
