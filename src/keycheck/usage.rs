@@ -9,7 +9,7 @@ use rustc_hash::FxHashMap;
 
 use crate::db::DbConnection;
 use crate::keycheck::slots::{Slots, WORKER_SLOTS};
-use crate::models::api_key_usage::{self, KeyUsage};
+use crate::models::api_key_usage::{self, Counted, KeyUsage};
 
 #[derive(Default)]
 struct Pending {
@@ -31,14 +31,14 @@ impl Pending {
 /// The in-memory buffer: one map per worker thread (no lock shared between workers on the
 /// request path), merged at flush time.
 pub struct UsageRecorder {
+    what: Counted,
     pending: Slots<Batch>,
 }
 
 impl Default for UsageRecorder {
+    /// The recorder of API key usage.
     fn default() -> Self {
-        Self {
-            pending: Slots::new(WORKER_SLOTS),
-        }
+        Self::new(Counted::ApiKeys)
     }
 }
 
@@ -58,6 +58,14 @@ fn merge(into: &mut Batch, key: String, p: Pending) {
 }
 
 impl UsageRecorder {
+    /// A recorder of `what`'s usage.
+    pub fn new(what: Counted) -> Self {
+        Self {
+            what,
+            pending: Slots::new(WORKER_SLOTS),
+        }
+    }
+
     /// Notes one authenticated request of `key_id` from `ip` at `now`. Allocates only for a
     /// key's first request since the last flush (this runs on every API request).
     pub fn record(&self, key_id: &str, ip: Option<IpAddr>, now: i64) {
@@ -101,7 +109,7 @@ impl UsageRecorder {
                 per_hour: &p.per_hour,
             })
             .collect();
-        let result = api_key_usage::write(conn, &rows);
+        let result = api_key_usage::write(conn, self.what, &rows);
         drop(rows);
         match result {
             Ok(n) => Ok(n),

@@ -1,16 +1,66 @@
-//! Writing gathered key usage: last use per key, and requests per key and hour, for many keys
-//! at once (the in-memory buffer that gathers them is `usage.rs`).
+//! Writing gathered usage — of API keys, and of integrations (calls made through them): last
+//! use per object, and requests per object and hour, for many objects at once (the in-memory
+//! buffer that gathers them is `keycheck/usage.rs`).
 
 use std::net::IpAddr;
 
 use diesel::prelude::*;
 
-use crate::db::schema::{api_key_usage, api_keys};
+use crate::db::schema::{api_key_usage, api_keys, integrations};
 use crate::db::{DbConnection, write_tx};
 
-/// One key's usage since the last flush.
+/// What is counted: each has a table with `last_used_at` and an hourly usage table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Counted {
+    /// API keys (last use also records the address).
+    ApiKeys,
+    /// Integrations (calls made through them).
+    Integrations,
+}
+
+impl Counted {
+    /// The objects' table.
+    fn table(self) -> &'static str {
+        match self {
+            Counted::ApiKeys => "api_keys",
+            Counted::Integrations => "integrations",
+        }
+    }
+
+    /// The hourly usage table and its object column.
+    fn usage(self) -> (&'static str, &'static str) {
+        match self {
+            Counted::ApiKeys => ("api_key_usage", "api_key_id"),
+            Counted::Integrations => ("integration_usage", "integration_id"),
+        }
+    }
+
+    /// `, last_used_ip = v.ip` where the address is kept.
+    fn ip_set(self) -> &'static str {
+        match self {
+            Counted::ApiKeys => ", last_used_ip = v.ip",
+            Counted::Integrations => "",
+        }
+    }
+
+    /// Which of `ids` still exist.
+    fn live(self, c: &mut DbConnection, ids: &[&str]) -> QueryResult<Vec<String>> {
+        match self {
+            Counted::ApiKeys => api_keys::table
+                .filter(api_keys::id.eq_any(ids))
+                .select(api_keys::id)
+                .load(c),
+            Counted::Integrations => integrations::table
+                .filter(integrations::id.eq_any(ids))
+                .select(integrations::id)
+                .load(c),
+        }
+    }
+}
+
+/// One object's usage since the last flush.
 pub struct KeyUsage<'a> {
-    /// The key's id.
+    /// The key's (or integration's) id.
     pub id: &'a str,
     /// Its latest use, Unix seconds.
     pub last_used_at: i64,
@@ -55,33 +105,35 @@ fn values_list(rows: usize, pg_types: Option<[&str; 3]>) -> String {
     out
 }
 
-/// Last use per key, newest wins (a slower node's older flush never moves it backwards).
-fn update_sql(rows: usize, pg: bool) -> String {
+/// Last use per object, newest wins (a slower node's older flush never moves it backwards).
+fn update_sql(what: Counted, rows: usize, pg: bool) -> String {
+    let (table, ip) = (what.table(), what.ip_set());
     if pg {
         format!(
-            "UPDATE api_keys SET last_used_at = v.t, last_used_ip = v.ip \
+            "UPDATE {table} SET last_used_at = v.t{ip} \
              FROM (VALUES {}) AS v(id, t, ip) \
-             WHERE api_keys.id = v.id \
-             AND (api_keys.last_used_at IS NULL OR api_keys.last_used_at <= v.t)",
+             WHERE {table}.id = v.id \
+             AND ({table}.last_used_at IS NULL OR {table}.last_used_at <= v.t)",
             values_list(rows, Some(["text", "bigint", "text"]))
         )
     } else {
         format!(
             "WITH v(id, t, ip) AS (VALUES {}) \
-             UPDATE api_keys SET last_used_at = v.t, last_used_ip = v.ip FROM v \
-             WHERE api_keys.id = v.id \
-             AND (api_keys.last_used_at IS NULL OR api_keys.last_used_at <= v.t)",
+             UPDATE {table} SET last_used_at = v.t{ip} FROM v \
+             WHERE {table}.id = v.id \
+             AND ({table}.last_used_at IS NULL OR {table}.last_used_at <= v.t)",
             values_list(rows, None)
         )
     }
 }
 
-/// Requests per key per hour, added to what earlier flushes stored.
-fn upsert_sql(rows: usize, pg: bool) -> String {
+/// Requests per object per hour, added to what earlier flushes stored.
+fn upsert_sql(what: Counted, rows: usize, pg: bool) -> String {
+    let (usage, column) = what.usage();
     format!(
-        "INSERT INTO api_key_usage (api_key_id, hour, requests) VALUES {} \
-         ON CONFLICT (api_key_id, hour) \
-         DO UPDATE SET requests = api_key_usage.requests + excluded.requests",
+        "INSERT INTO {usage} ({column}, hour, requests) VALUES {} \
+         ON CONFLICT ({column}, hour) \
+         DO UPDATE SET requests = {usage}.requests + excluded.requests",
         values_list(rows, pg.then_some(["text", "bigint", "bigint"]))
     )
 }
@@ -90,23 +142,16 @@ fn upsert_sql(rows: usize, pg: bool) -> String {
 /// exist (a key deleted meanwhile has nothing left to count), then chunked multi-row
 /// statements for last use and hourly counts.
 macro_rules! write_batch {
-    ($c:expr, $rows:expr, $backend:ty, $pg:expr) => {{
+    ($c:expr, $what:expr, $live:expr, $rows:expr, $backend:ty, $pg:expr) => {{
         use diesel::sql_types::{BigInt, Nullable, Text};
         let c = $c;
+        let what: Counted = $what;
         let rows: &[KeyUsage<'_>] = $rows;
-        let ids: Vec<&str> = rows.iter().map(|r| r.id).collect();
-        let mut live: std::collections::HashSet<String> = std::collections::HashSet::new();
-        for chunk in ids.chunks(ID_CHUNK) {
-            live.extend(
-                api_keys::table
-                    .filter(api_keys::id.eq_any(chunk))
-                    .select(api_keys::id)
-                    .load::<String>(c)?,
-            );
-        }
+        let live: std::collections::HashSet<String> = $live;
         let keys: Vec<&KeyUsage<'_>> = rows.iter().filter(|r| live.contains(r.id)).collect();
         for chunk in keys.chunks(ROWS_PER_STATEMENT) {
-            let mut q = diesel::sql_query(update_sql(chunk.len(), $pg)).into_boxed::<$backend>();
+            let mut q =
+                diesel::sql_query(update_sql(what, chunk.len(), $pg)).into_boxed::<$backend>();
             for r in chunk {
                 q = q
                     .bind::<Text, _>(r.id)
@@ -120,7 +165,8 @@ macro_rules! write_batch {
             .flat_map(|r| r.per_hour.iter().map(move |(h, n)| (r.id, *h, *n)))
             .collect();
         for chunk in counts.chunks(ROWS_PER_STATEMENT) {
-            let mut q = diesel::sql_query(upsert_sql(chunk.len(), $pg)).into_boxed::<$backend>();
+            let mut q =
+                diesel::sql_query(upsert_sql(what, chunk.len(), $pg)).into_boxed::<$backend>();
             for (id, hour, n) in chunk {
                 q = q
                     .bind::<Text, _>(*id)
@@ -133,12 +179,21 @@ macro_rules! write_batch {
     }};
 }
 
-/// Writes `rows` in one transaction: keys deleted meanwhile are skipped; last use never moves
-/// backwards; hourly counts add to what is stored. Returns how many keys were updated.
-pub fn write(conn: &mut DbConnection, rows: &[KeyUsage<'_>]) -> QueryResult<usize> {
-    write_tx(conn, |c| match c {
-        DbConnection::Sqlite(c) => write_batch!(c, rows, diesel::sqlite::Sqlite, false),
-        DbConnection::Postgres(c) => write_batch!(c, rows, diesel::pg::Pg, true),
+/// Writes `rows` in one transaction: objects deleted meanwhile are skipped; last use never
+/// moves backwards; hourly counts add to what is stored. Returns how many were updated.
+pub fn write(conn: &mut DbConnection, what: Counted, rows: &[KeyUsage<'_>]) -> QueryResult<usize> {
+    write_tx(conn, |c| {
+        let ids: Vec<&str> = rows.iter().map(|r| r.id).collect();
+        let mut live = std::collections::HashSet::new();
+        for chunk in ids.chunks(ID_CHUNK) {
+            live.extend(what.live(c, chunk)?);
+        }
+        match c {
+            DbConnection::Sqlite(c) => {
+                write_batch!(c, what, live, rows, diesel::sqlite::Sqlite, false)
+            }
+            DbConnection::Postgres(c) => write_batch!(c, what, live, rows, diesel::pg::Pg, true),
+        }
     })
 }
 
