@@ -21,6 +21,7 @@ mod faults_process;
 mod faults_sqlite;
 mod hardening;
 mod members;
+mod process;
 mod roles_and_tenancy;
 mod security;
 mod sign_in;

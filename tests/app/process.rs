@@ -1,0 +1,172 @@
+//! The real `latchkey` binary over real sockets, for the suites that need a process: one
+//! HTTP/1.1 request per connection, a server started with a given environment (killed when
+//! dropped), and an admin key seeded straight into its database.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use latchkey::domain::api_key_secret::KeyMode;
+use latchkey::domain::ids::{ApiKeyId, UserId};
+use latchkey::domain::scope::ScopeSet;
+use latchkey::models::api_key::{ApiKey, KeySettings};
+use latchkey::models::team::Team;
+use latchkey::models::user::{NewUser, User};
+
+/// A response: status (0 when the connection failed or closed without one) and body.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: String,
+    pub body: String,
+}
+
+/// One HTTP/1.1 request on a fresh connection (`Connection: close`).
+pub fn http(port: u16, method: &str, path: &str, key: Option<&str>, body: Option<&str>) -> Reply {
+    let failed = || Reply {
+        status: 0,
+        headers: String::new(),
+        body: String::new(),
+    };
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
+        return failed();
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(30)));
+    let mut req =
+        format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
+    if let Some(k) = key {
+        req.push_str(&format!("Authorization: Bearer {k}\r\n"));
+    }
+    if let Some(b) = body {
+        req.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{b}",
+            b.len()
+        ));
+    } else {
+        req.push_str("\r\n");
+    }
+    if s.write_all(req.as_bytes()).is_err() {
+        return failed();
+    }
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let Some((head, body)) = text.split_once("\r\n\r\n") else {
+        return failed();
+    };
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    Reply {
+        status,
+        headers: head.to_ascii_lowercase(),
+        body: body.to_owned(),
+    }
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A running `latchkey` process; killed when dropped.
+pub struct Server {
+    pub child: Child,
+    pub port: u16,
+    pub log: PathBuf,
+}
+
+impl Server {
+    pub fn start(data_dir: &Path, database_url: &str, env: &[(&str, &str)]) -> Server {
+        let port = free_port();
+        let log = data_dir.join(format!("server-{port}.log"));
+        let out = std::fs::File::create(&log).expect("log file");
+        let err = out.try_clone().expect("log file");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_latchkey"));
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DATABASE_URL", database_url)
+            .env("LATCHKEY_BIND", format!("127.0.0.1:{port}"))
+            .env("LATCHKEY_PUBLIC_URL", format!("http://127.0.0.1:{port}"))
+            .env("LATCHKEY_DATA_DIR", data_dir)
+            .env("LATCHKEY_SECRET_KEY", "x".repeat(64))
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::from(out))
+            .stderr(Stdio::from(err));
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("start latchkey");
+        let server = Server { child, port, log };
+        let started = Instant::now();
+        while http(server.port, "GET", "/healthz", None, None).status != 200 {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "latchkey did not start:\n{}",
+                server.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// A team with an owner and an admin key, written straight into the database (the server
+/// migrates it on start; this runs the same migrations first). Returns the key.
+pub fn seed_admin_key(database_url: &str) -> String {
+    let pool = latchkey::db::connect(database_url, Default::default()).expect("database");
+    let mut c = pool.get().expect("connection");
+    let user = UserId::generate();
+    User::insert(
+        &mut c,
+        &NewUser {
+            id: user.as_str(),
+            email: "ada@example.com",
+            name: "Ada",
+            password_hash: "$argon2id$not-used",
+            created_at: 0,
+        },
+    )
+    .expect("user");
+    let team = Team::create_with_owner(&mut c, "Acme", &user, 0).expect("team");
+    let settings = KeySettings {
+        name: "fault suite".into(),
+        scopes: ScopeSet::all(),
+        mode: KeyMode::Live,
+        environment: None,
+        expires_at: None,
+        rate_limit_per_minute: Some(1_000_000),
+        ip_allowlist: None,
+    };
+    let (_, secret) = ApiKey::insert(
+        &mut c,
+        &ApiKeyId::generate(),
+        &team.team_id(),
+        &settings,
+        None,
+        0,
+    )
+    .expect("key");
+    secret.expose().to_owned()
+}
