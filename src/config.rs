@@ -42,6 +42,22 @@ pub enum Command {
         #[arg(long, env = "LATCHKEY_DEMO_SEED", default_value = "latchkey-demo")]
         seed: String,
     },
+    /// The vault's master keys (`latchkey vault rewrap`, `latchkey vault status`).
+    Vault {
+        /// What to do.
+        #[command(subcommand)]
+        action: VaultCommand,
+    },
+}
+
+/// `latchkey vault …`.
+#[derive(Debug, Subcommand)]
+pub enum VaultCommand {
+    /// Re-wrap every stored secret's data key with the first configured master key, then print
+    /// how many values remain on each key id (an older key may be removed once it has none).
+    Rewrap,
+    /// Print how many stored values each master key id has sealed.
+    Status,
 }
 
 /// Settings read from the environment or flags.
@@ -138,6 +154,11 @@ pub struct Settings {
     /// received, so large uploads on real links are not cut off).
     #[arg(long, env = "LATCHKEY_BODY_TIMEOUT_SECONDS", default_value_t = 10)]
     pub body_timeout_seconds: u64,
+
+    /// Private ranges (CIDRs, comma-separated) integrations and webhooks may call, over
+    /// `http` or `https`; by default only public addresses over `https` are called.
+    #[arg(long, env = "LATCHKEY_OUTBOUND_ALLOW_CIDRS", default_value = "")]
+    pub outbound_allow_cidrs: String,
 }
 
 /// argon2id cost parameters. Production values are fixed by the foundation issue; tests use
@@ -200,6 +221,8 @@ pub struct Config {
     pub not_found_limit: u32,
     /// Seconds granted for a request body to arrive (see `edge::Deadline`).
     pub body_timeout_seconds: u64,
+    /// Private ranges outbound calls may reach (see `outbound::Policy`).
+    pub outbound_allow: Vec<ipnet::IpNet>,
 }
 
 impl Config {
@@ -258,6 +281,8 @@ impl Config {
             failed_key_limit: s.failed_key_limit,
             not_found_limit: s.not_found_limit,
             body_timeout_seconds: s.body_timeout_seconds.clamp(1, 3600),
+            outbound_allow: parse_cidrs(&s.outbound_allow_cidrs)
+                .map_err(|e| format!("LATCHKEY_OUTBOUND_ALLOW_CIDRS: {e}"))?,
         })
     }
 
@@ -288,6 +313,8 @@ impl Config {
             failed_key_limit: 100,
             not_found_limit: 100,
             body_timeout_seconds: 10,
+            // Loopback only: the tests' receivers listen there.
+            outbound_allow: vec![ipnet::IpNet::from(std::net::IpAddr::from([127, 0, 0, 1]))],
         }
     }
 }

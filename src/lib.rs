@@ -17,6 +17,7 @@ pub mod keycheck;
 pub mod models;
 pub mod net;
 pub mod ops;
+pub mod outbound;
 pub mod probes;
 pub mod security_headers;
 pub mod startup;

@@ -39,7 +39,64 @@ async fn run(cli: Cli) -> Result<(), String> {
             .unix_timestamp();
             serve(&cli.settings, Some((now, seed))).await
         }
+        Command::Vault { action } => vault_command(&cli.settings, action).await,
     }
+}
+
+/// `latchkey vault rewrap` / `status`: opens the database with the configured keys (the same
+/// checks as a start), then re-wraps and/or prints the census.
+async fn vault_command(
+    settings: &latchkey::config::Settings,
+    action: latchkey::config::VaultCommand,
+) -> Result<(), String> {
+    let config = Config::from_settings(settings)?;
+    let pool = latchkey::db::connect(&config.database_url, config.pool_settings(2))
+        .map_err(|e| e.to_string())?;
+    let (ring, source) = latchkey::vault::master_keys::resolve(
+        settings.master_key.as_deref(),
+        settings.master_key_file.as_deref(),
+        &settings.data_dir,
+    )
+    .map_err(|e| e.to_string())?;
+    log_master_key_source(&source, ring.current().id());
+    latchkey::vault::startup::check(&pool, &ring, Clock::system().now()).await?;
+    let ring = std::sync::Arc::new(ring);
+    if matches!(action, latchkey::config::VaultCommand::Rewrap) {
+        let r = ring.clone();
+        let report = with_write(&pool, move |c| {
+            Ok(latchkey::vault::stores::rewrap_all(c, &r)?)
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+        println!(
+            "re-wrapped {} value(s) to master key {}; {} already on it",
+            report.rewrapped,
+            ring.current().id(),
+            report.current
+        );
+        if !report.failed.is_empty() {
+            println!(
+                "{} value(s) did not open and were left as they are: {}",
+                report.failed.len(),
+                report.failed.join(", ")
+            );
+        }
+    }
+    let census = latchkey::error::with_read(&pool, |c| Ok(latchkey::vault::stores::census(c)?))
+        .await
+        .map_err(|e| e.to_string())?;
+    for id in ring.key_ids() {
+        let n = census.get(id).copied().unwrap_or(0);
+        let note = if id == ring.current().id() {
+            " (current)"
+        } else if n == 0 {
+            " (nothing left on it: it may be removed)"
+        } else {
+            ""
+        };
+        println!("master key {id}: {n} value(s){note}");
+    }
+    Ok(())
 }
 
 /// `latchkey demo`: a fresh SQLite file in the data directory (any earlier demo database is
@@ -171,21 +228,23 @@ async fn serve(
     }
 
     // Usage gathered on the request path is written every few seconds, and once more at shutdown.
-    let usage = state.usage.clone();
+    let usage = [state.usage.clone(), state.integration_usage.clone()];
     let flush_every = config.usage_flush_seconds;
     let flush_pool = pool.clone();
     actix_web::rt::spawn(async move {
         let mut tick = actix_web::rt::time::interval(std::time::Duration::from_secs(flush_every));
         loop {
             tick.tick().await;
-            flush_usage(&usage, &flush_pool).await;
+            for recorder in &usage {
+                flush_usage(recorder, &flush_pool).await;
+            }
         }
     });
 
     latchkey::jobs::retention::spawn(state.clone());
 
     tracing::info!(bind = %config.bind, url = %config.public_url, "Latchkey listening");
-    let final_usage = state.usage.clone();
+    let final_usage = [state.usage.clone(), state.integration_usage.clone()];
     let workers = config.worker_count();
     let max_connections = connection_limit(workers);
     let server = actix_web::HttpServer::new(move || build_app(state.clone()))
@@ -204,7 +263,9 @@ async fn serve(
         .run()
         .await
         .map_err(|e| e.to_string())?;
-    flush_usage(&final_usage, &pool).await;
+    for recorder in &final_usage {
+        flush_usage(recorder, &pool).await;
+    }
     Ok(())
 }
 

@@ -26,6 +26,8 @@ pub struct AppState {
     pub rate_limiter: std::sync::Arc<crate::keycheck::ratelimit::RateLimiter>,
     /// Key usage gathered in memory, flushed in batches.
     pub usage: std::sync::Arc<crate::keycheck::usage::UsageRecorder>,
+    /// Calls made through integrations, gathered in memory like key usage.
+    pub integration_usage: std::sync::Arc<crate::keycheck::usage::UsageRecorder>,
     /// Key records for the authentication hot path.
     pub key_cache: std::sync::Arc<crate::keycheck::key_cache::KeyCache>,
     /// Per-address brakes on guessing keys and probing for pages.
@@ -34,6 +36,8 @@ pub struct AppState {
     pub host_brands: std::sync::Arc<crate::domain::brand::HostBrands>,
     /// The master keys that seal stored secrets (checked against the data at start).
     pub vault: std::sync::Arc<crate::vault::Keyring>,
+    /// The one guarded client for calls to the outside.
+    pub outbound: crate::outbound::Outbound,
 }
 
 impl AppState {
@@ -53,12 +57,19 @@ impl AppState {
             cookie_key: Key::derive_from(secret),
             rate_limiter: Default::default(),
             usage: Default::default(),
+            integration_usage: std::sync::Arc::new(crate::keycheck::usage::UsageRecorder::new(
+                crate::models::api_key_usage::Counted::Integrations,
+            )),
             key_cache: std::sync::Arc::new(crate::keycheck::key_cache::KeyCache::new(
                 config.key_cache,
                 config.worker_count(),
             )),
             host_brands: Default::default(),
             vault: std::sync::Arc::new(vault),
+            outbound: crate::outbound::Outbound::new(crate::outbound::Settings::new(
+                crate::outbound::Policy::new(config.outbound_allow.clone()),
+            ))
+            .map_err(crate::error::AppError::Internal)?,
             probes: std::sync::Arc::new(crate::probes::Probes {
                 api_keys: crate::probes::Brake::new(config.failed_key_limit),
                 not_found: crate::probes::Brake::new(config.not_found_limit),

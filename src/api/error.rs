@@ -68,6 +68,15 @@ pub enum ApiError {
     /// The database is unreachable.
     #[error("service unavailable: {0}")]
     ServiceUnavailable(String),
+    /// An integration call failed at the other end (502) or timed out (504); `reason` is
+    /// safe to show (it never holds the credential).
+    #[error("upstream: {reason}")]
+    Upstream {
+        /// 502 or 504.
+        status: StatusCode,
+        /// What happened.
+        reason: String,
+    },
     /// Anything unexpected.
     #[error(transparent)]
     Internal(AppError),
@@ -96,6 +105,10 @@ impl ApiError {
             Self::RequestTimeout => "REQUEST_TIMEOUT",
             Self::HeadersTooLarge => "HEADERS_TOO_LARGE",
             Self::ServiceUnavailable(_) => "SERVICE_UNAVAILABLE",
+            Self::Upstream { status, .. } if *status == StatusCode::GATEWAY_TIMEOUT => {
+                "UPSTREAM_TIMEOUT"
+            }
+            Self::Upstream { .. } => "UPSTREAM_FAILED",
             Self::Internal(_) => "INTERNAL_ERROR",
         }
     }
@@ -125,6 +138,9 @@ impl ApiError {
             Self::RequestTimeout => "The request body did not arrive in time",
             Self::HeadersTooLarge => "The request headers are too large",
             Self::ServiceUnavailable(_) => "The service is temporarily unavailable; retry shortly",
+            Self::Upstream { .. } => {
+                "The integration's API could not be reached or did not answer usably"
+            }
             Self::Internal(_) => "An internal error occurred",
         }
     }
@@ -142,6 +158,9 @@ impl ApiError {
                 let fields: Map<String, Value> =
                     fields.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
                 error.insert("fields".into(), Value::Object(fields));
+            }
+            Self::Upstream { reason, .. } => {
+                error.insert("reason".into(), json!(reason));
             }
             _ => {}
         }
@@ -187,6 +206,7 @@ impl ResponseError for ApiError {
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Upstream { status, .. } => *status,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -204,6 +204,26 @@ pub const ROUTES: &[ApiRoute] = &[
         shape: Shape::DELETED,
     },
     ApiRoute {
+        method: "POST",
+        path: "/integrations/{id}/test",
+        scope: Some(Scope::IntegrationsWrite),
+        summary: "Test an integration's connection: send its check request and store the outcome",
+        attach: |r| r.route(web::post().to(integrations::test)),
+        shape: Shape::one("Integration"),
+    },
+    ApiRoute {
+        method: "POST",
+        path: "/integrations/{id}/requests",
+        scope: Some(Scope::IntegrationsWrite),
+        summary: "Send a request through an integration, with its credential injected",
+        attach: |r| r.route(web::post().to(integrations::request)),
+        shape: Shape::with_body(
+            "200",
+            "IntegrationResponse",
+            openapi::integration_request_body,
+        ),
+    },
+    ApiRoute {
         method: "GET",
         path: "/agent-loops",
         scope: Some(Scope::AgentLoopsRead),

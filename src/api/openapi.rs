@@ -60,8 +60,9 @@ fn schemas() -> Value {
     let scope = json!({"type": "string", "enum": Scope::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>()});
     json!({
         "Error": object(&["error"], json!({"error": object(&["code", "message"], json!({
-            "code": {"type": "string", "enum": ["INVALID_API_KEY", "API_KEY_EXPIRED", "INSUFFICIENT_PERMISSIONS", "IP_NOT_ALLOWED", "ACCOUNT_SUSPENDED", "RATE_LIMITED", "NOT_FOUND", "METHOD_NOT_ALLOWED", "VALIDATION_FAILED", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE", "REQUEST_TIMEOUT", "HEADERS_TOO_LARGE", "SERVICE_UNAVAILABLE", "INTERNAL_ERROR"]},
+            "code": {"type": "string", "enum": ["INVALID_API_KEY", "API_KEY_EXPIRED", "INSUFFICIENT_PERMISSIONS", "IP_NOT_ALLOWED", "ACCOUNT_SUSPENDED", "RATE_LIMITED", "NOT_FOUND", "METHOD_NOT_ALLOWED", "VALIDATION_FAILED", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE", "REQUEST_TIMEOUT", "HEADERS_TOO_LARGE", "SERVICE_UNAVAILABLE", "UPSTREAM_FAILED", "UPSTREAM_TIMEOUT", "INTERNAL_ERROR"]},
             "message": {"type": "string"},
+            "reason": {"type": "string", "description": "UPSTREAM_* only: what happened on the way to the integration's API."},
             "required_scope": scope,
             "fields": {"type": "object", "additionalProperties": {"type": "string"}}
         }))})),
@@ -84,9 +85,26 @@ fn schemas() -> Value {
             "kind": {"type": "string", "enum": crate::models::channel::KINDS}, "name": {"type": "string"},
             "created_at": time(), "updated_at": time()
         })),
-        "Integration": object(&["id", "object", "mode", "provider", "name", "base_url", "created_at", "updated_at"], json!({
-            "id": id("int_"), "object": {"const": "integration"}, "mode": mode, "provider": {"type": "string"},
-            "name": {"type": "string"}, "base_url": {"type": "string"}, "created_at": time(), "updated_at": time()
+        "Integration": object(&["id", "object", "mode", "provider", "name", "base_url", "credential_placement", "check_path", "credential", "created_at", "updated_at"], json!({
+            "id": id("int_"), "object": {"const": "integration"}, "mode": mode, "provider": provider(),
+            "name": {"type": "string"}, "base_url": {"type": "string"},
+            "credential_placement": placement(),
+            "check_path": {"type": "string"},
+            "credential": {
+                "type": "object", "required": ["set"],
+                "description": "Whether a credential is stored, and its fingerprint (an HMAC, not part of the value). The value itself is write-only: no response ever carries it.",
+                "properties": {"set": {"type": "boolean"}, "fingerprint": {"type": "string"}, "updated_at": time(), "updated_by": {"type": "string"}}
+            },
+            "last_used_at": nullable(time()),
+            "last_test": nullable(object(&["at", "ok"], json!({"at": time(), "ok": {"type": "boolean"}, "status": nullable(json!({"type": "integer"})), "latency_ms": nullable(json!({"type": "integer"})), "summary": nullable(json!({"type": "string"}))}))),
+            "created_at": time(), "updated_at": time()
+        })),
+        "IntegrationResponse": object(&["object", "status", "headers", "body", "latency_ms"], json!({
+            "object": {"const": "integration_response"},
+            "status": {"type": "integer", "description": "The status the integration's API answered (redirects are returned, never followed)."},
+            "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+            "body": {"description": "Parsed JSON when the answer is JSON, else the text, else null.  Any appearance of the credential is replaced by [redacted]."},
+            "latency_ms": {"type": "integer"}
         })),
         "Message": object(&["id", "object", "role", "content", "created_at"], json!({
             "id": id("msg_"), "object": {"const": "message"}, "role": {"type": "string", "enum": crate::models::conversation::ROLES},
@@ -235,7 +253,7 @@ fn https_url() -> Value {
 }
 
 fn provider() -> Value {
-    json!({"type": "string", "minLength": 1, "maxLength": limits::NAME_MAX, "pattern": "^[a-z0-9_-]+$"})
+    json!({"type": "string", "enum": crate::domain::integration::Provider::ALL.map(|p| p.slug())})
 }
 
 fn rate_limit() -> Value {
@@ -286,11 +304,37 @@ pub fn conversation_create_body() -> Value {
     )
 }
 
+/// Where the credential goes: the preset's, or (custom only) bearer, basic, header, query.
+fn placement() -> Value {
+    object(
+        &["type"],
+        json!({"type": {"type": "string", "enum": ["bearer", "basic", "header", "query"]},
+               "name": {"type": ["string", "null"], "pattern": "^[A-Za-z0-9._-]{1,64}$", "description": "The header or query parameter name (header and query only)."}}),
+    )
+}
+
+/// The write-only credential of a request body.
+fn credential() -> Value {
+    let value = json!({"type": "string", "minLength": 1, "maxLength": crate::domain::integration::CREDENTIAL_MAX, "pattern": "^[^\\u0000-\\u001f\\u007f]*[^\\s\\u0000-\\u001f\\u007f][^\\u0000-\\u001f\\u007f]*$"});
+    json!({
+        "writeOnly": true,
+        "description": "The credential, encrypted at rest and never returned: {\"token\": …} for bearer, header and query placements; {\"username\": …, \"password\": …} for basic.",
+        "oneOf": [
+            {"type": "object", "required": ["token"], "additionalProperties": false, "properties": {"token": value}},
+            {"type": "object", "required": ["username", "password"], "additionalProperties": false, "properties": {"username": value, "password": value}}
+        ]
+    })
+}
+
 /// `POST /integrations`.
 pub fn integration_create_body() -> Value {
     body(
-        &["provider", "name", "base_url"],
-        json!({"provider": provider(), "name": text(1, limits::NAME_MAX), "base_url": https_url()}),
+        &["provider", "name", "credential"],
+        json!({"provider": provider(), "name": text(1, limits::NAME_MAX),
+               "base_url": {"type": "string", "format": "uri", "maxLength": limits::URL_MAX, "description": "https:// (http:// only to addresses the operator allowlisted). Optional for presets with a fixed API host (Stripe, HubSpot, Zoho CRM, Calendly)."},
+               "credential_placement": placement(),
+               "check_path": {"type": "string", "maxLength": limits::URL_MAX, "description": "The read-only request Test connection sends; the preset's by default."},
+               "credential": credential()}),
     )
 }
 
@@ -298,7 +342,24 @@ pub fn integration_create_body() -> Value {
 pub fn integration_update_body() -> Value {
     body(
         &[],
-        json!({"provider": provider(), "name": text(1, limits::NAME_MAX), "base_url": https_url()}),
+        json!({"name": text(1, limits::NAME_MAX), "base_url": https_url(),
+               "credential_placement": placement(),
+               "check_path": {"type": "string", "maxLength": limits::URL_MAX},
+               "credential": credential()}),
+    )
+}
+
+/// `POST /integrations/{id}/requests`.
+pub fn integration_request_body() -> Value {
+    body(
+        &["path"],
+        json!({
+            "method": {"type": "string", "enum": ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"], "default": "GET"},
+            "path": {"type": "string", "minLength": 1, "maxLength": limits::URL_MAX, "description": "Under the integration's base URL: starts with /, no .. segments, no host, no ?query."},
+            "query": {"type": "object", "maxProperties": 100, "additionalProperties": {"type": "string"}},
+            "headers": {"type": "object", "maxProperties": limits::INTEGRATION_HEADERS_MAX, "additionalProperties": {"type": "string"}, "description": "Authorization, Cookie, Host and hop-by-hop headers are refused: Latchkey sets the credential."},
+            "body": {"description": "A string is sent as it is; any other JSON value is sent as JSON.", "maxLength": limits::INTEGRATION_REQUEST_BODY_MAX}
+        }),
     )
 }
 

@@ -171,6 +171,30 @@ diesel::table! {
         base_url -> Text,
         created_at -> BigInt,
         updated_at -> BigInt,
+        auth_type -> Text,
+        auth_name -> Nullable<Text>,
+        auth_prefix -> Text,
+        check_path -> Text,
+        credential -> Nullable<Text>,
+        credential_version -> BigInt,
+        credential_fingerprint -> Nullable<Text>,
+        credential_updated_at -> Nullable<BigInt>,
+        credential_updated_by -> Nullable<Text>,
+        created_by -> Nullable<Text>,
+        last_used_at -> Nullable<BigInt>,
+        test_at -> Nullable<BigInt>,
+        test_ok -> Nullable<Bool>,
+        test_status -> Nullable<Integer>,
+        test_latency_ms -> Nullable<BigInt>,
+        test_summary -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    integration_usage (integration_id, hour) {
+        integration_id -> Text,
+        hour -> BigInt,
+        requests -> BigInt,
     }
 }
 
@@ -308,6 +332,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     bots,
     channels,
     integrations,
+    integration_usage,
     conversations,
     messages,
     agent_loops,

@@ -87,6 +87,9 @@ actions! {
     IntegrationCreated = "integration.created", "Integration created", Team;
     IntegrationUpdated = "integration.updated", "Integration updated", Team;
     IntegrationDeleted = "integration.deleted", "Integration deleted", Team;
+    IntegrationCredentialReplaced = "integration.credential_replaced", "Integration credential replaced", Team;
+    IntegrationTested = "integration.tested", "Integration connection tested", Team;
+    IntegrationTestFailed = "integration.test_failed", "Integration connection test failed", Team;
     ConversationCreated = "conversation.created", "Conversation created", Team;
     ConversationDeleted = "conversation.deleted", "Conversation deleted", Team;
     AgentLoopCreated = "agent_loop.created", "Agent loop created", Team;
@@ -290,6 +293,17 @@ pub fn describe(
         A::OperatorInvited => format!("Invited operator {target}"),
         A::OperatorJoined => format!("{target} joined as an operator"),
         A::OperatorRemoved => format!("Removed operator {target}"),
+        A::IntegrationCredentialReplaced => {
+            format!("Replaced the credential of integration {target}")
+        }
+        A::IntegrationTested => match int("status") {
+            Some(status) => format!("Tested integration {target}: {status} OK"),
+            None => format!("Tested integration {target}"),
+        },
+        A::IntegrationTestFailed => match int("status") {
+            Some(status) => format!("Tested integration {target}: failed with {status}"),
+            None => format!("Tested integration {target}: {}", text("error")),
+        },
         other => {
             // Platform objects: "Bot created" → "Created bot Support".
             let (object, verb) = other

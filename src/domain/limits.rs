@@ -23,3 +23,13 @@ pub const GRACE_SECONDS_MAX: i64 = 7 * 86_400;
 pub const RATE_LIMIT_MAX: i64 = 100_000;
 /// Most entries an IP allowlist may hold.
 pub const ALLOWLIST_MAX: usize = 50;
+/// Largest body a bot flow may send through an integration (bytes).
+pub const INTEGRATION_REQUEST_BODY_MAX: usize = 256 * 1024;
+/// Largest answer an integration call passes back (bytes); a longer one is refused (502).
+pub const INTEGRATION_RESPONSE_MAX: usize = 1024 * 1024;
+/// Headers a bot flow may add to one integration request.
+pub const INTEGRATION_HEADERS_MAX: usize = 32;
+/// Characters of an answer kept as a connection test's excerpt.
+pub const TEST_EXCERPT_MAX: usize = 200;
+/// Integrations per team.
+pub const INTEGRATIONS_MAX: i64 = 100;

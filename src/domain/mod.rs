@@ -6,6 +6,7 @@ pub mod base62;
 pub mod brand;
 pub mod ids;
 pub mod inputs;
+pub mod integration;
 pub mod limits;
 pub mod local_path;
 pub mod net;

@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod agency;
 pub mod api_keys;
+pub mod integrations;
 pub mod members;
 pub mod platform;
 pub mod teams;

@@ -1,6 +1,6 @@
-//! Writes of the platform objects through `/v1` (bots, channels, integrations, conversations,
-//! agent loops and their runs): each is one transaction with its audit and outbox events, the
-//! calling key as the actor.
+//! Writes of the platform objects through `/v1` (bots, channels, conversations, agent loops
+//! and their runs; integrations have theirs in `integrations.rs`): each is one transaction
+//! with its audit and outbox events, the calling key as the actor.
 
 use super::{Abort, record, transact};
 use crate::db::DbConnection;
@@ -11,7 +11,6 @@ use crate::models::agent_loop::{AgentLoop, AgentLoopRun};
 use crate::models::bot::Bot;
 use crate::models::channel::Channel;
 use crate::models::conversation::Conversation;
-use crate::models::integration::Integration;
 use crate::models::tenant::TenantRow;
 use crate::state::AppState;
 
@@ -58,14 +57,6 @@ audited!(
     ChannelCreated,
     Some(AuditAction::ChannelUpdated),
     Some(AuditAction::ChannelDeleted)
-);
-audited!(
-    Integration,
-    "integration",
-    name,
-    IntegrationCreated,
-    Some(AuditAction::IntegrationUpdated),
-    Some(AuditAction::IntegrationDeleted)
 );
 audited!(
     Conversation,

@@ -20,6 +20,7 @@ use zeroize::Zeroizing;
 
 pub mod master_keys;
 pub mod startup;
+pub mod stores;
 
 /// Bytes of a key (master or data).
 const KEY_LEN: usize = 32;
@@ -237,12 +238,15 @@ impl Keyring {
 
     /// A short fingerprint of `secret` for pages ("fingerprint 3f9a1c2e"): an HMAC under a key
     /// derived from the current master key, so it says whether two people hold the same value
-    /// without revealing any of it.
-    pub fn fingerprint(&self, secret: &SecretString) -> String {
+    /// without revealing any of it. `scope` (the team) is mixed in, so equal values of two
+    /// tenants do not show equal fingerprints. Computed once, when a value is set, and stored.
+    pub fn fingerprint(&self, scope: &str, secret: &SecretString) -> String {
         let key = derive(&self.current().key, b"latchkey vault fingerprint");
         let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(key.as_slice()) else {
             return String::new();
         };
+        mac.update(&u64::try_from(scope.len()).unwrap_or(u64::MAX).to_be_bytes());
+        mac.update(scope.as_bytes());
         mac.update(secret.expose_secret().as_bytes());
         crate::domain::hex(&mac.finalize().into_bytes()[..4])
     }
@@ -497,12 +501,19 @@ mod tests {
     #[test]
     fn fingerprints_match_for_equal_values_and_reveal_nothing() {
         let vault = ring(vec![MasterKey::generate()]);
-        let a = vault.fingerprint(&SecretString::from("same".to_owned()));
-        assert_eq!(a, vault.fingerprint(&SecretString::from("same".to_owned())));
+        let same = SecretString::from("same".to_owned());
+        let a = vault.fingerprint("team_a", &same);
+        assert_eq!(a, vault.fingerprint("team_a", &same));
         assert_ne!(
             a,
-            vault.fingerprint(&SecretString::from("other".to_owned()))
+            vault.fingerprint("team_a", &SecretString::from("other".to_owned()))
+        );
+        assert_ne!(
+            a,
+            vault.fingerprint("team_b", &same),
+            "tenants do not compare"
         );
         assert_eq!(a.len(), 8);
+        assert!(!a.contains("same"));
     }
 }

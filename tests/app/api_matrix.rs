@@ -89,7 +89,7 @@ async fn one_of_each(app: &TestApp, key: &str) -> Vec<(String, bool, bool)> {
         .as_str()
         .expect("ch")
         .to_owned();
-    let int = app.api("POST", "/integrations", key, Some(json!({"provider": "shopify", "name": "Shop", "base_url": "https://shop.example/api"}))).await.json()["id"].as_str().expect("int").to_owned();
+    let int = app.api("POST", "/integrations", key, Some(json!({"provider": "shopify", "name": "Shop", "base_url": "https://shop.example/api", "credential": {"token": "shpat_x"}}))).await.json()["id"].as_str().expect("int").to_owned();
     let conv = app
         .api(
             "POST",

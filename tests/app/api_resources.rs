@@ -85,17 +85,23 @@ async fn channels_belong_to_a_bot_and_take_a_known_kind() {
 }
 
 #[actix_web::test]
-async fn integrations_require_an_https_base_url() {
+async fn integrations_require_an_https_base_url_and_a_known_provider() {
     each_db(|app| async move {
         let (_, key) = admin(&app, "live").await;
-        for url in ["javascript:alert(1)", "http://evil.example", "https://user:pw@x.example", "ftp://x"] {
-            let res = app.api("POST", "/integrations", &key, Some(json!({"provider": "shopify", "name": "S", "base_url": url}))).await;
+        let token = json!({"token": "shpat_x"});
+        for (url, message) in [
+            ("javascript:alert(1)", "Use an https:// URL."),
+            ("http://evil.example", "evil.example does not resolve; http:// only reaches allowlisted addresses."),
+            ("https://user:pw@x.example", "Leave credentials out of the URL: enter them below, where they are encrypted."),
+            ("ftp://x", "Use an https:// URL."),
+        ] {
+            let res = app.api("POST", "/integrations", &key, Some(json!({"provider": "shopify", "name": "S", "base_url": url, "credential": token}))).await;
             res.assert_status(422);
-            assert_eq!(res.json()["error"]["fields"]["base_url"], "Must be an https:// URL without credentials or fragment.");
+            assert_eq!(res.json()["error"]["fields"]["base_url"], message, "{url}");
         }
-        let res = app.api("POST", "/integrations", &key, Some(json!({"provider": "Shop ify", "name": "S", "base_url": "https://x.example"}))).await;
-        assert_eq!(res.json()["error"]["fields"]["provider"], "Use lower-case letters, digits, '-' and '_'.");
-        let ok = app.api("POST", "/integrations", &key, Some(json!({"provider": "shopify", "name": "Store", "base_url": "https://acme.myshopify.com/admin/api/2024-01"}))).await;
+        let res = app.api("POST", "/integrations", &key, Some(json!({"provider": "Shop ify", "name": "S", "base_url": "https://x.example", "credential": token}))).await;
+        assert_eq!(res.json()["error"]["fields"]["provider"], "Choose one of: shopify, woocommerce, stripe, hubspot, zoho_crm, calendly, custom.");
+        let ok = app.api("POST", "/integrations", &key, Some(json!({"provider": "shopify", "name": "Store", "base_url": "https://acme.myshopify.com/admin/api/2024-01", "credential": token}))).await;
         ok.assert_status(201);
         let id = ok.json()["id"].as_str().expect("id").to_owned();
         let p = app.api("PATCH", &format!("/integrations/{id}"), &key, Some(json!({"base_url": "https://acme2.myshopify.com"}))).await;

@@ -344,12 +344,27 @@ async fn every_change_through_every_surface_writes_one_audit_event_and_one_outbo
             format!("/channels/{ch}"), admin, None, 200);
         let int = api_change!(app, seen, AuditAction::IntegrationCreated, "POST", "/integrations",
             "/integrations", admin,
-            Some(json!({"provider": "shopify", "name": "Shop", "base_url": "https://shop.example.com"})), 201);
+            Some(json!({"provider": "shopify", "name": "Shop", "base_url": "https://shop.example.com", "credential": {"token": "shpat_x"}})), 201);
         let int = int.json()["id"].as_str().expect("id").to_owned();
         api_change!(app, seen, AuditAction::IntegrationUpdated, "PATCH", "/integrations/{id}",
             format!("/integrations/{int}"), admin, Some(json!({"name": "Shop 2"})), 200);
+        api_change!(app, seen, AuditAction::IntegrationCredentialReplaced, "PATCH", "/integrations/{id}",
+            format!("/integrations/{int}"), admin, Some(json!({"credential": {"token": "shpat_y"}})), 200);
         api_change!(app, seen, AuditAction::IntegrationDeleted, "DELETE", "/integrations/{id}",
             format!("/integrations/{int}"), admin, None, 200);
+        let up = crate::receiver::Receiver::ok().await;
+        let down = crate::receiver::Receiver::start(|_| crate::receiver::json_reply(500, "{}")).await;
+        for (receiver, action) in [(&up, AuditAction::IntegrationTested), (&down, AuditAction::IntegrationTestFailed)] {
+            let res = app.api("POST", "/integrations", &admin, Some(json!({"provider": "stripe", "name": "Pay", "base_url": receiver.url(), "credential": {"token": "sk_1"}}))).await;
+            let int = res.json()["id"].as_str().expect("id").to_owned();
+            api_change!(app, seen, action, "POST", "/integrations/{id}/test",
+                format!("/integrations/{int}/test"), admin, None, 200);
+            // A bot flow's call through it is not a change: no audit or outbox event.
+            let before = marks(&app);
+            app.api("POST", &format!("/integrations/{int}/requests"), &admin, Some(json!({"path": "/x"}))).await.assert_status(200);
+            assert_eq!(written_since(&app, &before), (0, 0), "a call writes no event");
+            seen.routes.insert(("POST", "/integrations/{id}/requests"));
+        }
         let conv = api_change!(app, seen, AuditAction::ConversationCreated, "POST", "/conversations",
             "/conversations", admin,
             Some(json!({"title": "Hello", "messages": [{"role": "user", "content": "Hi"}]})), 201);

@@ -4,6 +4,7 @@
 
 mod helpers;
 mod isolation;
+mod receiver;
 
 mod agencies;
 mod api_auth;
@@ -20,10 +21,13 @@ mod demo;
 mod faults_process;
 mod faults_sqlite;
 mod hardening;
+mod integrations;
 mod members;
+mod outbound;
 mod process;
 mod roles_and_tenancy;
 mod security;
 mod sign_in;
 mod structure;
 mod vault;
+mod vault_process;

@@ -1,0 +1,17 @@
+DROP TABLE integration_usage;
+ALTER TABLE integrations DROP COLUMN test_summary;
+ALTER TABLE integrations DROP COLUMN test_latency_ms;
+ALTER TABLE integrations DROP COLUMN test_status;
+ALTER TABLE integrations DROP COLUMN test_ok;
+ALTER TABLE integrations DROP COLUMN test_at;
+ALTER TABLE integrations DROP COLUMN last_used_at;
+ALTER TABLE integrations DROP COLUMN created_by;
+ALTER TABLE integrations DROP COLUMN credential_updated_by;
+ALTER TABLE integrations DROP COLUMN credential_updated_at;
+ALTER TABLE integrations DROP COLUMN credential_fingerprint;
+ALTER TABLE integrations DROP COLUMN credential_version;
+ALTER TABLE integrations DROP COLUMN credential;
+ALTER TABLE integrations DROP COLUMN check_path;
+ALTER TABLE integrations DROP COLUMN auth_prefix;
+ALTER TABLE integrations DROP COLUMN auth_name;
+ALTER TABLE integrations DROP COLUMN auth_type;
