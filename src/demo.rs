@@ -14,9 +14,11 @@ use crate::error::AppError;
 use crate::models::agency::{Agency, BrandSettings, add_operator};
 use crate::models::api_key::{ApiKey, KeySettings};
 use crate::models::api_key_usage;
+use crate::models::integration::{Integration, TestOutcome};
 use crate::models::team::{Team, add_member};
 use crate::models::user::{NewUser, User};
 use crate::ops;
+use crate::vault::{Keyring, stores};
 
 /// The password of every demo account (printed at start and in the README).
 pub const DEMO_PASSWORD: &str = "latchkey-demo-password";
@@ -163,9 +165,95 @@ fn usage(c: &mut DbConnection, key_id: &str, now: i64, scale: i64) -> QueryResul
     api_key_usage::insert_hours(c, key_id, &counts)
 }
 
+/// A demo integration: provider, name, base URL, credential, mode, set by, days ago, last use
+/// (seconds ago), test (ok, status, ms, hours ago, excerpt).
+struct IntegrationSpec<'a> {
+    provider: crate::domain::integration::Provider,
+    name: &'a str,
+    base_url: &'a str,
+    token: &'a str,
+    mode: KeyMode,
+    by: (&'a UserId, &'a str),
+    created_ago: i64,
+    last_used_ago: Option<i64>,
+    test: Option<(bool, i32, i64, i64, &'a str)>,
+}
+
+fn integration(
+    c: &mut DbConnection,
+    vault: &Keyring,
+    team: &TeamId,
+    spec: IntegrationSpec<'_>,
+    now: i64,
+) -> Result<(), AppError> {
+    use crate::domain::ids::IntegrationId;
+    use crate::domain::integration::Credential;
+    use secrecy::SecretString;
+    let id = IntegrationId::generate().to_string();
+    let preset = spec.provider.preset();
+    let credential = match preset.placement {
+        crate::domain::integration::Placement::Basic => Credential::Basic {
+            username: SecretString::from(format!("ck_{}", spec.token)),
+            password: SecretString::from(format!("cs_{}", spec.token)),
+        },
+        _ => Credential::Token(SecretString::from(spec.token.to_owned())),
+    };
+    let plain = credential.to_plaintext();
+    let sealed = vault
+        .seal(
+            &stores::integration_credential(team.as_str(), &id, 1),
+            &plain,
+        )
+        .map_err(|e| AppError::Internal(format!("demo vault: {e}")))?;
+    let at = now - spec.created_ago;
+    let row = Integration {
+        id: id.clone(),
+        team_id: team.to_string(),
+        mode: spec.mode.as_str().to_owned(),
+        provider: spec.provider.slug().to_owned(),
+        name: spec.name.to_owned(),
+        base_url: spec.base_url.to_owned(),
+        created_at: at,
+        updated_at: at,
+        auth_type: preset.placement.kind().to_owned(),
+        auth_name: preset.placement.name().map(str::to_owned),
+        auth_prefix: preset.placement.prefix().to_owned(),
+        check_path: preset.check_path.to_owned(),
+        credential: Some(sealed),
+        credential_version: 1,
+        credential_fingerprint: Some(vault.fingerprint(team.as_str(), &plain)),
+        credential_updated_at: Some(at),
+        credential_updated_by: Some(spec.by.1.to_owned()),
+        created_by: Some(spec.by.0.to_string()),
+        last_used_at: spec.last_used_ago.map(|ago| now - ago),
+        test_at: None,
+        test_ok: None,
+        test_status: None,
+        test_latency_ms: None,
+        test_summary: None,
+    };
+    Integration::insert(c, &row)?;
+    if let Some((ok, status, ms, hours_ago, excerpt)) = spec.test {
+        let outcome = TestOutcome {
+            at: now - hours_ago * HOUR,
+            ok,
+            status: Some(status),
+            latency_ms: ms,
+            summary: excerpt.to_owned(),
+        };
+        Integration::save_test(c, &id, &outcome)?;
+    }
+    Ok(())
+}
+
 /// Creates every demo row in one transaction. `password_hash` is the hash of
-/// [`DEMO_PASSWORD`], shared by all demo accounts.
-pub fn seed(c: &mut DbConnection, password_hash: &str, now: i64) -> Result<Seeded, AppError> {
+/// [`DEMO_PASSWORD`], shared by all demo accounts; `vault` seals the demo credentials.
+pub fn seed(
+    c: &mut DbConnection,
+    password_hash: &str,
+    vault: &Keyring,
+    now: i64,
+) -> Result<Seeded, AppError> {
     write_tx(c, |c| {
         let mut ids = vec![];
         for (i, (email, name, _)) in ACCOUNTS.iter().enumerate() {
@@ -253,6 +341,70 @@ pub fn seed(c: &mut DbConnection, password_hash: &str, now: i64) -> Result<Seede
                 created_ago: 60 * DAY,
                 last_used_ago: Some(5 * 60),
                 ..KeySpec::default()
+            },
+            now,
+        )?;
+        use crate::domain::integration::Provider;
+        integration(
+            c,
+            vault,
+            &acme_id,
+            IntegrationSpec {
+                provider: Provider::Shopify,
+                name: "Acme store",
+                base_url: "https://acme-robotics.myshopify.com/admin/api/2025-01",
+                token: "shpat_demo_store_token",
+                mode: KeyMode::Live,
+                by: (&ada, "Ada Lovelace"),
+                created_ago: 3 * DAY,
+                last_used_ago: Some(4 * 60),
+                test: Some((
+                    true,
+                    200,
+                    84,
+                    2,
+                    r#"{"shop":{"id":548380009,"name":"Acme Robotics","currency":"EUR"}}"#,
+                )),
+            },
+            now,
+        )?;
+        integration(
+            c,
+            vault,
+            &acme_id,
+            IntegrationSpec {
+                provider: Provider::HubSpot,
+                name: "Sales CRM",
+                base_url: "https://api.hubapi.com",
+                token: "pat-demo-crm-token",
+                mode: KeyMode::Live,
+                by: (&ben, "Ben Okafor"),
+                created_ago: 40 * DAY,
+                last_used_ago: Some(26 * HOUR),
+                test: Some((
+                    false,
+                    401,
+                    31,
+                    20,
+                    r#"{"status":"error","message":"Authentication credentials not found."}"#,
+                )),
+            },
+            now,
+        )?;
+        integration(
+            c,
+            vault,
+            &acme_id,
+            IntegrationSpec {
+                provider: Provider::Calendly,
+                name: "Demo bookings",
+                base_url: "https://api.calendly.com",
+                token: "demo-calendly-token",
+                mode: KeyMode::Test,
+                by: (&cara, "Cara Jensen"),
+                created_ago: 6 * DAY,
+                last_used_ago: None,
+                test: None,
             },
             now,
         )?;
@@ -409,6 +561,23 @@ pub fn seed(c: &mut DbConnection, password_hash: &str, now: i64) -> Result<Seede
                 created_ago: 3 * DAY,
                 last_used_ago: Some(HOUR),
                 ..KeySpec::default()
+            },
+            now,
+        )?;
+        integration(
+            c,
+            vault,
+            &harbor.team_id(),
+            IntegrationSpec {
+                provider: Provider::WooCommerce,
+                name: "Harbor shop",
+                base_url: "https://shop.harbor.test/wp-json/wc/v3",
+                token: "demo_harbor",
+                mode: KeyMode::Live,
+                by: (&omar, "Omar Haddad"),
+                created_ago: 30 * DAY,
+                last_used_ago: Some(90 * 60),
+                test: Some((false, 503, 2011, 5, "Service Unavailable")),
             },
             now,
         )?;

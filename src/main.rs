@@ -189,7 +189,8 @@ async fn serve(
             .await
             .map_err(|e| e.to_string())?;
         let now = clock.now();
-        let seeded = with_conn(&pool, move |c| latchkey::demo::seed(c, &hash, now))
+        let vault = state.vault.clone();
+        let seeded = with_conn(&pool, move |c| latchkey::demo::seed(c, &hash, &vault, now))
             .await
             .map_err(|e| e.to_string())?;
         let mut accounts = String::new();

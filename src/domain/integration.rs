@@ -165,7 +165,7 @@ impl Provider {
                 "A personal access token.",
             ),
             Provider::Custom => (
-                "https://",
+                "https://api.example.com/v1",
                 bearer,
                 "/",
                 "Whatever your API expects: a token, or a username and password.",
@@ -549,7 +549,7 @@ impl Draft {
             .ok();
         let provider = provider.unwrap_or(Provider::Custom);
         let preset = provider.preset();
-        let fixed_base = (!preset.base_url.contains('{') && preset.base_url != "https://")
+        let fixed_base = (provider != Provider::Custom && !preset.base_url.contains('{'))
             .then_some(preset.base_url);
         let base_url = match input
             .base_url

@@ -225,10 +225,21 @@ impl Outbound {
                 Scheme::Http => Err(OutboundError::Unresolved(name.to_owned())),
             };
         }
-        if found.iter().all(|ip| self.policy.admits(scheme, *ip)) {
+        for ip in found {
+            self.refusal(scheme, ip, name)?;
+        }
+        Ok(())
+    }
+
+    /// Why `ip` (of `host`) may not be called over `scheme`: plain http to a public address is
+    /// a scheme problem; anything else refused is a blocked address.
+    fn refusal(&self, scheme: Scheme, ip: IpAddr, host: &str) -> Result<(), OutboundError> {
+        if self.policy.admits(scheme, ip) {
             Ok(())
+        } else if scheme == Scheme::Http && policy::is_public(ip) {
+            Err(OutboundError::Scheme)
         } else {
-            Err(OutboundError::Blocked(name.to_owned()))
+            Err(OutboundError::Blocked(host.to_owned()))
         }
     }
 
@@ -250,9 +261,7 @@ impl Outbound {
             None => return Err(OutboundError::Scheme),
         };
         if let Some(ip) = literal {
-            if !self.policy.admits(scheme, ip) {
-                return Err(OutboundError::Blocked(ip.to_string()));
-            }
+            self.refusal(scheme, ip, &ip.to_string())?;
         }
         Ok(scheme)
     }

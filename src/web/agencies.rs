@@ -19,6 +19,7 @@ use crate::domain::inputs::{Email, Name};
 use crate::domain::role::AgencyRole;
 use crate::error::with_read;
 use crate::models::agency::{Agency, BrandSettings, Hygiene, Operator};
+use crate::models::integration::Integration;
 use crate::models::invitation::{Invitation, Target};
 use crate::models::team::Team;
 use crate::ops;
@@ -62,6 +63,12 @@ pub struct ClientRow {
     pub toggle_url: String,
     /// Delete confirmation page.
     pub delete_url: String,
+    /// Its integrations.
+    pub integrations: i64,
+    /// Of which the last connection test failed.
+    pub failing: i64,
+    /// Its integrations page.
+    pub integrations_url: String,
 }
 
 /// A sortable column header.
@@ -90,7 +97,7 @@ struct ClientsPage {
     is_owner: bool,
 }
 
-const COLUMNS: [(&str, &str, &str); 7] = [
+const COLUMNS: [(&str, &str, &str); 8] = [
     ("name", "Client", "Client name"),
     ("active", "Active keys", "Keys that work now"),
     (
@@ -109,6 +116,11 @@ const COLUMNS: [(&str, &str, &str); 7] = [
         "Active keys created more than 90 days ago",
     ),
     ("admin", "Admin scope", "Active keys with the admin scope"),
+    (
+        "integrations",
+        "Integrations",
+        "Connected systems, and how many failed their last connection test",
+    ),
     ("status", "Status", "Active or suspended"),
 ];
 
@@ -122,8 +134,11 @@ async fn clients_page(
 ) -> Result<ClientsPage, PageError> {
     let now = state.clock.now();
     let id = agency.agency.agency_id();
-    let (teams, hygiene) = with_read(&state.pool, move |c| {
-        Ok((Agency::clients(c, &id)?, Agency::hygiene(c, &id, now)?))
+    let (teams, hygiene, integrations) = with_read(&state.pool, move |c| {
+        let teams = Agency::clients(c, &id)?;
+        let ids: Vec<String> = teams.iter().map(|t| t.id.clone()).collect();
+        let integrations = Integration::counts_by_team(c, &ids)?;
+        Ok((teams, Agency::hygiene(c, &id, now)?, integrations))
     })
     .await?;
     let total = teams.len();
@@ -133,23 +148,32 @@ async fn clients_page(
     let mut rows: Vec<ClientRow> = teams
         .into_iter()
         .filter(|t| needle.is_empty() || t.name.to_lowercase().contains(&needle))
-        .map(|t| ClientRow {
-            h: hygiene.get(&t.id).cloned().unwrap_or_default(),
-            keys_url: urls::api_keys(&t.slug),
-            suspended: t.suspended_at.is_some(),
-            created: TimeView::new(now, t.created_at),
-            toggle_url: urls::agency_client_action(
-                slug,
-                &t.slug,
-                if t.suspended_at.is_some() {
-                    "resume"
-                } else {
-                    "suspend"
-                },
-            ),
-            delete_url: urls::agency_client_action(slug, &t.slug, "delete"),
-            name: t.name,
-            slug: t.slug,
+        .map(|t| {
+            let (count, failing) = integrations
+                .iter()
+                .find(|(team, _, _)| *team == t.id)
+                .map_or((0, 0), |(_, n, f)| (*n, *f));
+            ClientRow {
+                integrations: count,
+                failing,
+                integrations_url: urls::integrations(&t.slug),
+                h: hygiene.get(&t.id).cloned().unwrap_or_default(),
+                keys_url: urls::api_keys(&t.slug),
+                suspended: t.suspended_at.is_some(),
+                created: TimeView::new(now, t.created_at),
+                toggle_url: urls::agency_client_action(
+                    slug,
+                    &t.slug,
+                    if t.suspended_at.is_some() {
+                        "resume"
+                    } else {
+                        "suspend"
+                    },
+                ),
+                delete_url: urls::agency_client_action(slug, &t.slug, "delete"),
+                name: t.name,
+                slug: t.slug,
+            }
         })
         .collect();
     let sort = query
@@ -165,6 +189,7 @@ async fn clients_page(
             "unused" => r.h.unused,
             "old" => r.h.old,
             "admin" => r.h.admin,
+            "integrations" => r.integrations,
             "status" => i64::from(r.suspended),
             _ => 0,
         };

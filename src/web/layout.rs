@@ -116,6 +116,12 @@ impl PageCtx {
                 "nav-members",
             ),
             link(
+                "Integrations",
+                urls::integrations(slug),
+                section == "integrations",
+                "nav-integrations",
+            ),
+            link(
                 "API reference",
                 urls::api_reference(slug),
                 section == "api-reference",
@@ -324,6 +330,7 @@ fn title_of(section: &str) -> &'static str {
         "members" => "Members",
         "api-reference" => "API reference",
         "audit-log" => "Audit log",
+        "integrations" => "Integrations",
         _ => "Settings",
     }
 }

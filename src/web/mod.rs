@@ -11,6 +11,7 @@ pub mod current_user;
 pub mod error;
 pub mod form;
 pub mod htmx;
+pub mod integrations;
 pub mod invitations;
 pub mod layout;
 pub mod members;
@@ -189,6 +190,29 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(page("/leave").post(members::leave).done())
                 .service(page("/{user}/role").post(members::change_role).done())
                 .service(page("/{user}/remove").post(members::remove).done()),
+        )
+        .service(
+            web::scope("/teams/{team}/settings/integrations")
+                .service(
+                    page("")
+                        .get(integrations::list)
+                        .post(integrations::create)
+                        .done(),
+                )
+                .service(page("/new").get(integrations::new_form).done())
+                .service(page("/{integration}").post(integrations::update).done())
+                .service(
+                    page("/{integration}/edit")
+                        .get(integrations::edit_form)
+                        .done(),
+                )
+                .service(
+                    page("/{integration}/delete")
+                        .get(integrations::delete_form)
+                        .post(integrations::delete)
+                        .done(),
+                )
+                .service(page("/{integration}/test").post(integrations::test).done()),
         )
         .service(
             web::scope("/teams/{team}/settings/api-keys")

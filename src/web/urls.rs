@@ -20,6 +20,26 @@ pub fn api_key_action(team_slug: &str, key_id: &str, action: &str) -> String {
     format!("/teams/{team_slug}/settings/api-keys/{key_id}/{action}")
 }
 
+/// A team's integrations (also the create POST target).
+pub fn integrations(team_slug: &str) -> String {
+    format!("/teams/{team_slug}/settings/integrations")
+}
+
+/// The add-integration page (the provider chooser; `?provider=` for its form).
+pub fn integration_new(team_slug: &str) -> String {
+    format!("/teams/{team_slug}/settings/integrations/new")
+}
+
+/// An integration's update target (POST).
+pub fn integration(team_slug: &str, id: &str) -> String {
+    format!("/teams/{team_slug}/settings/integrations/{id}")
+}
+
+/// An integration's action: `edit`, `delete` or `test`.
+pub fn integration_action(team_slug: &str, id: &str, action: &str) -> String {
+    format!("/teams/{team_slug}/settings/integrations/{id}/{action}")
+}
+
 /// A team's general settings.
 pub fn team_settings(team_slug: &str) -> String {
     format!("/teams/{team_slug}/settings")

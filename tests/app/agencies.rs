@@ -384,8 +384,10 @@ async fn the_agency_dashboard_counts_key_hygiene_and_sorts_and_searches() {
                 &v[..v.find('<').expect("<")]
             })
             .collect();
-        // active, expiring ≤ 14 d, unused 30 d+ (the 100-day-old never-used key), > 90 d, admin.
-        assert_eq!(cells, vec!["3", "1", "1", "1", "1"]);
+        // active, expiring ≤ 14 d, unused 30 d+ (the 100-day-old never-used key), > 90 d, admin,
+        // then the integrations cell (a link: its text is inside the <a>).
+        assert_eq!(cells, vec!["3", "1", "1", "1", "1", ""]);
+        assert!(row.contains("0 integrations of Northwind"), "{row}");
         let found = app.get(&format!("/agencies/{agency}?q=glob")).await;
         assert!(found.body.contains("data-client-name=\"Globex\""));
         assert!(!found.body.contains("data-client-name=\"Northwind\""));

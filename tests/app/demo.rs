@@ -23,7 +23,7 @@ async fn the_demo_data_set_has_every_key_state_and_every_page_says_demo() {
             .await
             .expect("hash");
         let seeded = app
-            .db(|c| latchkey::demo::seed(c, &hash, now))
+            .db(|c| latchkey::demo::seed(c, &hash, &app.state.vault, now))
             .expect("seed");
         let statuses: Vec<String> = app
             .db(|c| {

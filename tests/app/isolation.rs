@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use diesel::prelude::*;
-use latchkey::db::schema::{api_keys, bots, invitations, teams};
+use latchkey::db::schema::{api_keys, bots, integrations, invitations, teams};
 use latchkey::domain::role::Role;
 
 use crate::agencies::{create_agency, create_client};
@@ -28,6 +28,8 @@ struct Client {
     key_id: String,
     secret: String,
     bot_id: String,
+    /// An integration of the client (added by its key, so no member "created" it).
+    int_id: String,
 }
 
 /// The actor's effective role in `client`, if any.
@@ -40,7 +42,10 @@ fn access(actor: &Actor, client: &Client) -> Option<Role> {
 }
 
 /// Rows that refused requests must leave alone.
-fn fingerprint(app: &TestApp) -> (i64, i64, i64, i64) {
+/// Teams, live keys, bots, invitations, and each integration's (id, name, credential version).
+type Rows = (i64, i64, i64, i64, Vec<(String, String, i64)>);
+
+fn fingerprint(app: &TestApp) -> Rows {
     app.db(|c| {
         Ok::<_, diesel::result::Error>((
             teams::table.count().get_result(c)?,
@@ -50,6 +55,14 @@ fn fingerprint(app: &TestApp) -> (i64, i64, i64, i64) {
                 .get_result(c)?,
             bots::table.count().get_result(c)?,
             invitations::table.count().get_result(c)?,
+            integrations::table
+                .order(integrations::id.asc())
+                .select((
+                    integrations::id,
+                    integrations::name,
+                    integrations::credential_version,
+                ))
+                .load(c)?,
         ))
     })
     .expect("fingerprint")
@@ -81,6 +94,7 @@ async fn every_actor_gets_exactly_what_their_role_allows_in_every_client() {
             }
             let bea = app.cookies();
 
+            let receiver = crate::receiver::Receiver::ok().await;
             let mut all: Vec<Client> = vec![];
             for (slug, agency) in &clients {
                 let (key_id, secret) = app.make_key(KeySpec {
@@ -98,12 +112,23 @@ async fn every_actor_gets_exactly_what_their_role_allows_in_every_client() {
                     .await;
                 bot.assert_status(201);
                 let bot_id = bot.json()["id"].as_str().expect("bot id").to_owned();
+                let int = app
+                    .api(
+                        "POST",
+                        "/integrations",
+                        &secret,
+                        Some(serde_json::json!({"provider": "stripe", "name": format!("{slug} shop"), "base_url": receiver.url(), "credential": {"token": format!("{slug}-token")}})),
+                    )
+                    .await;
+                int.assert_status(201);
+                let int_id = int.json()["id"].as_str().expect("int id").to_owned();
                 all.push(Client {
                     slug: slug.clone(),
                     agency: agency.clone(),
                     key_id,
                     secret,
                     bot_id,
+                    int_id,
                 });
             }
 
@@ -146,6 +171,7 @@ async fn every_actor_gets_exactly_what_their_role_allows_in_every_client() {
                     let base = format!("/teams/{}/settings", c.slug);
                     let reads = [
                         format!("{base}/api-keys"),
+                        format!("{base}/integrations"),
                         format!("{base}/members"),
                         base.clone(),
                         format!("/teams/{}/api-reference", c.slug),
@@ -180,8 +206,13 @@ async fn every_actor_gets_exactly_what_their_role_allows_in_every_client() {
                         Some(r) if r.can_manage_keys() => 200,
                         Some(_) => 403,
                     };
-                    for action in ["edit", "rotate", "delete"] {
-                        let url = format!("{base}/api-keys/{}/{action}", c.key_id);
+                    for url in ["edit", "rotate", "delete"]
+                        .iter()
+                        .map(|action| format!("{base}/api-keys/{}/{action}", c.key_id))
+                        .chain(["edit", "delete"].iter().map(|action| {
+                            format!("{base}/integrations/{}/{action}", c.int_id)
+                        }))
+                    {
                         let res = app.get(&url).await;
                         assert_eq!(res.status.as_u16(), expect_manage, "{name} {url}");
                         if expect_manage == 404 {
@@ -201,6 +232,12 @@ async fn every_actor_gets_exactly_what_their_role_allows_in_every_client() {
                                 vec![("name", "pwned"), ("scopes", "bots:read")],
                             ),
                             (base.clone(), vec![("name", "pwned"), ("rate_limit", "1")]),
+                            (format!("{base}/integrations/{}/delete", c.int_id), vec![]),
+                            (format!("{base}/integrations/{}/test", c.int_id), vec![]),
+                            (
+                                format!("{base}/integrations/{}", c.int_id),
+                                vec![("name", "pwned"), ("token", "stolen")],
+                            ),
                             (
                                 format!("{base}/members/invitations"),
                                 vec![("email", "x@evil.test"), ("role", "viewer")],
@@ -325,6 +362,23 @@ async fn every_actor_gets_exactly_what_their_role_allows_in_every_client() {
                         )
                         .await
                         .assert_status(404);
+                        let missing = format!("/integrations/int_{}", "0".repeat(20));
+                        for (method, suffix, body) in [
+                            ("GET", "", None),
+                            ("PATCH", "", Some(serde_json::json!({"credential": {"token": "mine"}}))),
+                            ("POST", "/requests", Some(serde_json::json!({"path": "/x"}))),
+                            ("POST", "/test", None),
+                            ("DELETE", "", None),
+                        ] {
+                            let theirs = app
+                                .api(method, &format!("/integrations/{}{suffix}", o.int_id), &k.secret, body.clone())
+                                .await;
+                            let none = app
+                                .api(method, &format!("{missing}{suffix}"), &k.secret, body)
+                                .await;
+                            theirs.assert_status(404);
+                            assert_eq!(theirs.body, none.body, "{} → {} {method} {suffix}", k.slug, o.slug);
+                        }
                     }
                 }
             }
@@ -337,6 +391,7 @@ async fn every_actor_gets_exactly_what_their_role_allows_in_every_client() {
                 .db(|c| bots::table.select(bots::name).load(c))
                 .expect("bots");
             assert!(names.iter().all(|n| n != "pwned"));
+            assert_eq!(receiver.seen().len(), 0, "no refused call reached an integration");
             // Each agency dashboard lists its own clients only.
             app.swap_cookies(actors[0].2.clone());
             let list = app.get(&format!("/agencies/{agency_a}")).await;

@@ -22,6 +22,7 @@ mod faults_process;
 mod faults_sqlite;
 mod hardening;
 mod integrations;
+mod integrations_pages;
 mod members;
 mod outbound;
 mod process;

@@ -1,0 +1,762 @@
+//! Team settings → Integrations: the team's connections to third-party APIs. Owners and admins
+//! manage every integration, developers add them and manage the ones they created, viewers
+//! read. A credential is write-only: after it is saved the page shows who set it, when, and its
+//! fingerprint — never the value, not even when the form comes back with a message.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+
+use super::error::PageError;
+use super::form::FormData;
+use super::htmx::Htmx;
+use super::layout::{PageCtx, set_flash};
+use super::team_context::TeamCtx;
+use super::urls;
+use crate::domain::api_key_secret::KeyMode;
+use crate::domain::ids::IntegrationId;
+use crate::domain::integration::{
+    Credential, CredentialField, Draft, DraftInput, Placement, Problems, Provider,
+};
+use crate::domain::tenant::Tenant;
+use crate::error::with_read;
+use crate::models::integration::Integration;
+use crate::ops::integrations::{self as ops, Edit, IntegrationError};
+use crate::render;
+use crate::state::AppState;
+use crate::timefmt::TimeView;
+use crate::web::current_user::SignedIn;
+
+// ----- view models -------------------------------------------------------------------------
+
+/// "Set 3 days ago by Ada · fingerprint 3f9a1c2e".
+pub struct CredentialView {
+    /// When it was set.
+    pub set: TimeView,
+    /// By whom.
+    pub by: String,
+    /// Its fingerprint.
+    pub fingerprint: String,
+}
+
+/// The last connection test.
+pub struct TestView {
+    /// `ok`, `failed` or `none` (the status dot).
+    pub state: &'static str,
+    /// "200 OK · 84 ms", "401 · 31 ms", "Could not connect", "Not tested yet".
+    pub text: String,
+    /// When.
+    pub at: Option<TimeView>,
+    /// The scrubbed excerpt of the answer, or why it failed.
+    pub summary: Option<String>,
+}
+
+/// One row of the integrations table.
+pub struct IntegrationRow {
+    /// Id (test hooks).
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// "Shopify".
+    pub provider: &'static str,
+    /// `live` / `test`.
+    pub mode: String,
+    /// Base URL.
+    pub base_url: String,
+    /// "Header X-Shopify-Access-Token".
+    pub placement: String,
+    /// The credential, if one is set.
+    pub credential: Option<CredentialView>,
+    /// Last call through it.
+    pub last_used: Option<TimeView>,
+    /// Last connection test.
+    pub test: TestView,
+    /// Who added it.
+    pub created_by: String,
+    /// The viewer may test, edit and delete it.
+    pub manageable: bool,
+    /// Edit page.
+    pub edit_url: String,
+    /// Delete page.
+    pub delete_url: String,
+    /// Test action.
+    pub test_url: String,
+}
+
+fn credential_view(i: &Integration, now: i64) -> Option<CredentialView> {
+    i.credential.as_ref()?;
+    Some(CredentialView {
+        set: TimeView::new(now, i.credential_updated_at.unwrap_or(i.created_at)),
+        by: i
+            .credential_updated_by
+            .clone()
+            .unwrap_or_else(|| "someone".into()),
+        fingerprint: i.credential_fingerprint.clone().unwrap_or_default(),
+    })
+}
+
+fn test_view(i: &Integration, now: i64) -> TestView {
+    let Some(at) = i.test_at else {
+        return TestView {
+            state: "none",
+            text: "Not tested yet".into(),
+            at: None,
+            summary: None,
+        };
+    };
+    let ok = i.test_ok == Some(true);
+    let text = match (i.test_status, i.test_latency_ms) {
+        (Some(status), Some(ms)) if ok => format!("{status} OK · {ms} ms"),
+        (Some(status), Some(ms)) => format!("Failed: {status} · {ms} ms"),
+        _ => "Failed: no answer".into(),
+    };
+    TestView {
+        state: if ok { "ok" } else { "failed" },
+        text,
+        at: Some(TimeView::new(now, at)),
+        summary: i.test_summary.clone().filter(|s| !s.is_empty()),
+    }
+}
+
+impl IntegrationRow {
+    fn new(slug: &str, i: &Integration, creator: Option<String>, now: i64) -> Self {
+        Self {
+            id: i.id.clone(),
+            name: i.name.clone(),
+            provider: i.provider().label(),
+            mode: i.mode.clone(),
+            base_url: i.base_url.clone(),
+            placement: i.placement().describe(),
+            credential: credential_view(i, now),
+            last_used: i.last_used_at.map(|t| TimeView::new(now, t)),
+            test: test_view(i, now),
+            created_by: creator.unwrap_or_else(|| "a former member".into()),
+            manageable: false,
+            edit_url: urls::integration_action(slug, &i.id, "edit"),
+            delete_url: urls::integration_action(slug, &i.id, "delete"),
+            test_url: urls::integration_action(slug, &i.id, "test"),
+        }
+    }
+}
+
+/// A provider on the "Add integration" chooser.
+pub struct ProviderChoice {
+    /// "Shopify".
+    pub label: &'static str,
+    /// One line about the credential.
+    pub hint: &'static str,
+    /// The form for it.
+    pub url: String,
+    /// Test hook.
+    pub slug: &'static str,
+}
+
+/// Values and messages of the add/edit form. Credential inputs are never echoed back.
+#[derive(Default)]
+pub struct IntegrationForm {
+    /// Provider slug.
+    pub provider: String,
+    /// Name as typed.
+    pub name: String,
+    /// `live` / `test`.
+    pub mode: String,
+    /// Base URL as typed.
+    pub base_url: String,
+    /// Custom: `bearer`, `basic`, `header`, `query`.
+    pub placement: String,
+    /// Custom: the header or parameter name.
+    pub credential_name: String,
+    /// Check path as typed.
+    pub check_path: String,
+    /// Field messages.
+    pub errors: Vec<(&'static str, String)>,
+}
+
+impl IntegrationForm {
+    /// The message for `field`, if any.
+    pub fn error(&self, field: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, m)| m.as_str())
+    }
+
+    /// Whether any field has a message.
+    pub fn has_errors(&self) -> bool {
+        !self.errors.is_empty()
+    }
+
+    fn add(&mut self, problems: Problems) {
+        for (field, message) in problems {
+            if self.error(field).is_none() {
+                self.errors.push((field, message));
+            }
+        }
+    }
+
+    /// The form of a new integration of `provider`, with the preset's values.
+    fn for_provider(provider: Provider) -> Self {
+        let preset = provider.preset();
+        let fixed = !preset.base_url.contains('{') && provider != Provider::Custom;
+        Self {
+            provider: provider.slug().into(),
+            name: if provider == Provider::Custom {
+                String::new()
+            } else {
+                provider.label().into()
+            },
+            mode: "live".into(),
+            base_url: if fixed {
+                preset.base_url.into()
+            } else {
+                String::new()
+            },
+            placement: preset.placement.kind().into(),
+            check_path: preset.check_path.into(),
+            ..Self::default()
+        }
+    }
+
+    /// The form of an existing integration.
+    fn for_integration(i: &Integration) -> Self {
+        let placement = i.placement();
+        Self {
+            provider: i.provider().slug().into(),
+            name: i.name.clone(),
+            mode: i.mode.clone(),
+            base_url: i.base_url.clone(),
+            placement: placement.kind().into(),
+            credential_name: placement.name().unwrap_or_default().into(),
+            check_path: i.check_path.clone(),
+            errors: Vec::new(),
+        }
+    }
+
+    /// Reads the posted settings (not the credential).
+    fn read(form: &FormData, provider: &str) -> Self {
+        Self {
+            provider: provider.to_owned(),
+            name: form.get("name").trim().to_owned(),
+            mode: form.get("mode").to_owned(),
+            base_url: form.get("base_url").trim().to_owned(),
+            placement: form.get("credential_placement").to_owned(),
+            credential_name: form.get("credential_name").trim().to_owned(),
+            check_path: form.get("check_path").trim().to_owned(),
+            errors: Vec::new(),
+        }
+    }
+
+    fn draft(&self) -> DraftInput<'_> {
+        DraftInput {
+            provider: &self.provider,
+            name: &self.name,
+            base_url: Some(&self.base_url),
+            placement: Some(self.placement.as_str()).filter(|_| self.provider == "custom"),
+            credential_name: Some(&self.credential_name),
+            check_path: Some(&self.check_path),
+        }
+    }
+}
+
+/// The credential inputs the form offers for `provider` (custom: a token, and a username and
+/// password for basic auth).
+fn credential_fields(provider: Provider, placement: &Placement) -> Vec<CredentialField> {
+    if provider == Provider::Custom {
+        let mut all = provider.fields(&Placement::Bearer).to_vec();
+        all.extend_from_slice(provider.fields(&Placement::Basic));
+        all
+    } else {
+        provider.fields(placement).to_vec()
+    }
+}
+
+/// The credential as entered: `None` when every input was left empty.
+fn read_credential(form: &FormData, placement: &Placement) -> Option<Result<Credential, Problems>> {
+    let (token, username, password) = (
+        form.get("token"),
+        form.get("username"),
+        form.get("password"),
+    );
+    if [token, username, password]
+        .iter()
+        .all(|v| v.trim().is_empty())
+    {
+        return None;
+    }
+    Some(Credential::from_fields(
+        placement,
+        Some(token),
+        Some(username),
+        Some(password),
+    ))
+}
+
+// ----- pages -------------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "integrations/list.html", blocks = ["content"])]
+struct ListPage {
+    ctx: PageCtx,
+    integrations: Vec<IntegrationRow>,
+    can_create: bool,
+    can_manage: bool,
+    new_url: String,
+}
+
+#[derive(Template)]
+#[template(path = "integrations/choose.html", blocks = ["content"])]
+struct ChoosePage {
+    ctx: PageCtx,
+    providers: Vec<ProviderChoice>,
+    cancel_url: String,
+}
+
+#[derive(Template)]
+#[template(path = "integrations/form.html", blocks = ["content"])]
+struct FormPage {
+    ctx: PageCtx,
+    form: IntegrationForm,
+    /// `None` when adding; the integration's row when editing.
+    editing: Option<IntegrationRow>,
+    provider_label: &'static str,
+    hint: &'static str,
+    /// The preset's base URL with its `{placeholder}`, as an example.
+    base_url_example: &'static str,
+    custom: bool,
+    fields: Vec<CredentialField>,
+    action: String,
+    cancel_url: String,
+}
+
+#[derive(Template)]
+#[template(path = "integrations/delete.html", blocks = ["content"])]
+struct DeletePage {
+    ctx: PageCtx,
+    integration: IntegrationRow,
+    action: String,
+    cancel_url: String,
+}
+
+// ----- helpers -----------------------------------------------------------------------------
+
+/// The team's integration `raw_id`, or 404 (another team's is exactly as missing).
+async fn load(state: &AppState, team: &TeamCtx, raw_id: &str) -> Result<Integration, PageError> {
+    let id = IntegrationId::parse(raw_id).ok_or(PageError::NotFound)?;
+    let team_id = team.team_id().to_string();
+    with_read(&state.pool, move |c| {
+        Ok(Integration::of_team(c, &team_id, id.as_str())?)
+    })
+    .await?
+    .ok_or(PageError::NotFound)
+}
+
+/// Owners and admins manage every integration; developers the ones they created.
+fn may_manage(team: &TeamCtx, user: &SignedIn, i: &Integration) -> bool {
+    let own = i.created_by.as_deref() == Some(user.user.id.as_str());
+    team.current.role.can_manage_key(own)
+}
+
+/// The team and its integration named in the URL, for a user who may manage it: 404 when it
+/// is not the team's, 403 when the role may only look.
+async fn managed(
+    state: &AppState,
+    user: &SignedIn,
+    (slug, id): (String, String),
+) -> Result<(TeamCtx, Integration), PageError> {
+    let team = TeamCtx::load(state, user, &slug).await?;
+    let i = load(state, &team, &id).await?;
+    if !may_manage(&team, user, &i) {
+        return Err(PageError::Forbidden);
+    }
+    Ok((team, i))
+}
+
+async fn list_response(
+    state: &AppState,
+    user: &SignedIn,
+    team: &TeamCtx,
+    htmx: Htmx,
+    flash: Option<String>,
+) -> Result<HttpResponse, PageError> {
+    let now = state.clock.now();
+    let team_id = team.team_id().to_string();
+    let rows = with_read(&state.pool, move |c| {
+        Ok(Integration::for_team(c, &team_id)?)
+    })
+    .await?;
+    let slug = team.slug().to_owned();
+    let integrations: Vec<IntegrationRow> = rows
+        .iter()
+        .map(|(i, creator)| {
+            let mut row = IntegrationRow::new(&slug, i, creator.clone(), now);
+            row.manageable = may_manage(team, user, i);
+            row
+        })
+        .collect();
+    let page = ListPage {
+        ctx: PageCtx::new("Integrations", user, team, "integrations").with_flash(flash),
+        can_manage: integrations.iter().any(|r| r.manageable),
+        integrations,
+        can_create: team.current.role.can_create_keys(),
+        new_url: urls::integration_new(&slug),
+    };
+    Ok(render!(htmx, StatusCode::OK, page)?)
+}
+
+/// After a change: 303 to the list (no JS), or the list fragment with the flash and a pushed
+/// URL (htmx).
+async fn back_to_list(
+    state: &AppState,
+    user: &SignedIn,
+    team: &TeamCtx,
+    htmx: Htmx,
+    flash: String,
+) -> Result<HttpResponse, PageError> {
+    let url = urls::integrations(team.slug());
+    if !htmx.fragment {
+        set_flash(&user.session, &flash);
+        return Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, url))
+            .finish());
+    }
+    let mut res = list_response(state, user, team, htmx, Some(flash)).await?;
+    res.headers_mut().insert(
+        header::HeaderName::from_static("hx-push-url"),
+        header::HeaderValue::from_str(&url).map_err(|_| PageError::internal("bad url"))?,
+    );
+    Ok(res)
+}
+
+fn form_page(
+    user: &SignedIn,
+    team: &TeamCtx,
+    form: IntegrationForm,
+    editing: Option<IntegrationRow>,
+) -> FormPage {
+    let provider = Provider::from_storage(&form.provider);
+    let preset = provider.preset();
+    let placement = if provider == Provider::Custom {
+        Placement::parse(&form.placement, &form.credential_name).unwrap_or(Placement::Bearer)
+    } else {
+        preset.placement.clone()
+    };
+    let (title, action) = match &editing {
+        Some(row) => (
+            format!("Edit {}", row.name),
+            urls::integration(team.slug(), &row.id),
+        ),
+        None => (
+            format!("Add {}", provider.label()),
+            urls::integrations(team.slug()),
+        ),
+    };
+    FormPage {
+        ctx: PageCtx::new(title, user, team, "integrations"),
+        provider_label: provider.label(),
+        hint: preset.hint,
+        base_url_example: preset.base_url,
+        custom: provider == Provider::Custom,
+        fields: credential_fields(provider, &placement),
+        form,
+        editing,
+        action,
+        cancel_url: urls::integrations(team.slug()),
+    }
+}
+
+fn refused(htmx: Htmx, mut page: FormPage, e: IntegrationError) -> Result<HttpResponse, PageError> {
+    match e {
+        IntegrationError::Invalid(fields) => {
+            for (field, message) in fields {
+                let field = match field.as_str() {
+                    "credential" => "credential",
+                    "base_url" => "base_url",
+                    "check_path" => "check_path",
+                    "credential_placement" => "credential_placement",
+                    "credential_name" => "credential_name",
+                    _ => "name",
+                };
+                page.form.add(vec![(field, message)]);
+            }
+            Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, page)?)
+        }
+        IntegrationError::NotFound => Err(PageError::NotFound),
+        IntegrationError::Failed(e) => Err(e.into()),
+    }
+}
+
+// ----- handlers ----------------------------------------------------------------------------
+
+/// GET the list.
+pub async fn list(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    path: web::Path<String>,
+    htmx: Htmx,
+) -> Result<HttpResponse, PageError> {
+    let team = TeamCtx::load(&state, &user, &path).await?;
+    list_response(&state, &user, &team, htmx, None).await
+}
+
+/// Query of the add page: which provider's form.
+#[derive(serde::Deserialize)]
+pub struct NewQuery {
+    provider: Option<String>,
+}
+
+/// GET the add page: the provider chooser, or (with `?provider=`) that provider's form.
+pub async fn new_form(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    path: web::Path<String>,
+    query: web::Query<NewQuery>,
+    htmx: Htmx,
+) -> Result<HttpResponse, PageError> {
+    let team = TeamCtx::load(&state, &user, &path).await?;
+    team.require_key_creator()?;
+    let slug = team.slug().to_owned();
+    match query.provider.as_deref().map(Provider::parse) {
+        Some(Some(provider)) => {
+            let page = form_page(&user, &team, IntegrationForm::for_provider(provider), None);
+            Ok(render!(htmx, StatusCode::OK, page)?)
+        }
+        Some(None) => Err(PageError::NotFound),
+        None => {
+            let page = ChoosePage {
+                ctx: PageCtx::new("Add integration", &user, &team, "integrations"),
+                providers: Provider::ALL
+                    .iter()
+                    .map(|p| ProviderChoice {
+                        label: p.label(),
+                        hint: p.preset().hint,
+                        url: format!("{}?provider={}", urls::integration_new(&slug), p.slug()),
+                        slug: p.slug(),
+                    })
+                    .collect(),
+                cancel_url: urls::integrations(&slug),
+            };
+            Ok(render!(htmx, StatusCode::OK, page)?)
+        }
+    }
+}
+
+/// POST create → 303 to the list, or 422 with the form and messages (credential inputs empty).
+pub async fn create(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    path: web::Path<String>,
+    htmx: Htmx,
+    form: FormData,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let team = TeamCtx::load(&state, &user, &path).await?;
+    team.require_key_creator()?;
+    let provider = form.get("provider").to_owned();
+    if Provider::parse(&provider).is_none() {
+        let mut f = IntegrationForm::for_provider(Provider::Custom);
+        f.add(vec![(
+            "provider",
+            "Choose a provider from the list.".into(),
+        )]);
+        let page = form_page(&user, &team, f, None);
+        return Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, page)?);
+    }
+    let mut f = IntegrationForm::read(&form, &provider);
+    let mode = KeyMode::parse(&f.mode);
+    if mode.is_none() {
+        f.add(vec![("mode", "Choose live or test.".into())]);
+    }
+    let draft = Draft::parse(&f.draft()).map_err(|p| f.add(p)).ok();
+    let placement = draft
+        .as_ref()
+        .map_or(Placement::Bearer, |d| d.placement.clone());
+    let credential = match read_credential(&form, &placement) {
+        None => {
+            f.add(vec![("credential", "Enter the credential.".into())]);
+            None
+        }
+        Some(Err(p)) => {
+            f.add(p.into_iter().map(|(_, m)| ("credential", m)).collect());
+            None
+        }
+        Some(Ok(c)) => Some(c),
+    };
+    let (Some(draft), Some(credential), Some(mode), false) =
+        (draft, credential, mode, f.has_errors())
+    else {
+        let page = form_page(&user, &team, f, None);
+        return Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, page)?);
+    };
+    let actor = team.actor(&state, &user, &req);
+    let tenant = Tenant {
+        team: team.team_id(),
+        mode,
+    };
+    match ops::create(&state, &actor, &tenant, draft, credential).await {
+        Ok(i) => {
+            let flash = format!(
+                "Integration “{}” added. Its credential is encrypted and will not be shown again.",
+                i.name
+            );
+            back_to_list(&state, &user, &team, htmx, flash).await
+        }
+        Err(e) => refused(htmx, form_page(&user, &team, f, None), e),
+    }
+}
+
+/// GET the edit form.
+pub async fn edit_form(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    path: web::Path<(String, String)>,
+    htmx: Htmx,
+) -> Result<HttpResponse, PageError> {
+    let (team, i) = managed(&state, &user, path.into_inner()).await?;
+    let row = IntegrationRow::new(team.slug(), &i, None, state.clock.now());
+    let page = form_page(
+        &user,
+        &team,
+        IntegrationForm::for_integration(&i),
+        Some(row),
+    );
+    Ok(render!(htmx, StatusCode::OK, page)?)
+}
+
+/// POST update: settings, and the credential when one is entered ("Replace").
+pub async fn update(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    path: web::Path<(String, String)>,
+    htmx: Htmx,
+    form: FormData,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let (team, i) = managed(&state, &user, path.into_inner()).await?;
+    let row = || IntegrationRow::new(team.slug(), &i, None, state.clock.now());
+    let mut f = IntegrationForm::read(&form, i.provider().slug());
+    f.mode = i.mode.clone();
+    let draft = Draft::parse(&f.draft()).map_err(|p| f.add(p)).ok();
+    let placement = draft
+        .as_ref()
+        .map_or_else(|| i.placement(), |d| d.placement.clone());
+    let credential = match read_credential(&form, &placement) {
+        None => None,
+        Some(Err(p)) => {
+            f.add(p.into_iter().map(|(_, m)| ("credential", m)).collect());
+            None
+        }
+        Some(Ok(c)) => Some(c),
+    };
+    let Some(draft) = draft.filter(|_| !f.has_errors()) else {
+        let page = form_page(&user, &team, f, Some(row()));
+        return Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, page)?);
+    };
+    let edit = Edit {
+        name: Some(draft.name),
+        base_url: Some(draft.base_url),
+        placement: Some(draft.placement),
+        check_path: Some(draft.check_path),
+        credential,
+    };
+    let actor = team.actor(&state, &user, &req);
+    match ops::update(&state, &actor, &team.team_id(), None, &i.id, edit).await {
+        Ok(saved) => {
+            let flash = format!("Integration “{}” saved.", saved.name);
+            back_to_list(&state, &user, &team, htmx, flash).await
+        }
+        Err(e) => refused(htmx, form_page(&user, &team, f, Some(row())), e),
+    }
+}
+
+/// GET the delete confirmation.
+pub async fn delete_form(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    path: web::Path<(String, String)>,
+    htmx: Htmx,
+) -> Result<HttpResponse, PageError> {
+    let (team, i) = managed(&state, &user, path.into_inner()).await?;
+    let page = DeletePage {
+        ctx: PageCtx::new(format!("Delete {}", i.name), &user, &team, "integrations"),
+        action: urls::integration_action(team.slug(), &i.id, "delete"),
+        integration: IntegrationRow::new(team.slug(), &i, None, state.clock.now()),
+        cancel_url: urls::integrations(team.slug()),
+    };
+    Ok(render!(htmx, StatusCode::OK, page)?)
+}
+
+/// POST delete: the integration and its sealed credential are gone at once.
+pub async fn delete(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    path: web::Path<(String, String)>,
+    htmx: Htmx,
+    _form: FormData,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let (team, i) = managed(&state, &user, path.into_inner()).await?;
+    let actor = team.actor(&state, &user, &req);
+    if !ops::delete(&state, &actor, &team.team_id(), None, &i.id).await? {
+        return Err(PageError::NotFound);
+    }
+    let flash = format!(
+        "Integration “{}” deleted. Bot flows calling it now get NOT_FOUND.",
+        i.name
+    );
+    back_to_list(&state, &user, &team, htmx, flash).await
+}
+
+/// POST test: sends the check request and comes back to the list with the outcome.
+pub async fn test(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    path: web::Path<(String, String)>,
+    htmx: Htmx,
+    _form: FormData,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let (team, i) = managed(&state, &user, path.into_inner()).await?;
+    let actor = team.actor(&state, &user, &req);
+    let (saved, outcome) = match ops::test_connection(&state, &actor, &team.team_id(), &i.id).await
+    {
+        Ok(done) => done,
+        Err(IntegrationError::NotFound | IntegrationError::Invalid(_)) => {
+            return Err(PageError::NotFound);
+        }
+        Err(IntegrationError::Failed(e)) => return Err(e.into()),
+    };
+    let flash = match (outcome.ok, outcome.status) {
+        (true, Some(status)) => format!(
+            "Connection test of “{}” passed: {status} in {} ms.",
+            saved.name, outcome.latency_ms
+        ),
+        (false, Some(status)) => format!(
+            "Connection test of “{}” failed: the API answered {status} in {} ms.",
+            saved.name, outcome.latency_ms
+        ),
+        _ => format!(
+            "Connection test of “{}” failed: {}",
+            saved.name, outcome.summary
+        ),
+    };
+    back_to_list(&state, &user, &team, htmx, flash).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn custom_forms_offer_a_token_and_a_basic_pair() {
+        let names: Vec<&str> = credential_fields(Provider::Custom, &Placement::Bearer)
+            .iter()
+            .map(|f| f.name)
+            .collect();
+        assert_eq!(names, ["token", "username", "password"]);
+        assert_eq!(
+            credential_fields(Provider::WooCommerce, &Placement::Basic)[0].label,
+            "Consumer key"
+        );
+    }
+}
