@@ -67,6 +67,8 @@ module.exports = async () => {
       LATCHKEY_DATA_DIR: dir,
       LATCHKEY_BIND: `127.0.0.1:${PORT}`,
       LATCHKEY_PUBLIC_URL: BASE,
+      // The integrations journey calls a receiver on loopback.
+      LATCHKEY_OUTBOUND_ALLOW_CIDRS: '127.0.0.1/32',
       RUST_LOG: 'warn',
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -19,6 +19,12 @@ const PAGES = [
   ['ada@acme.test', DEMO, '/teams/acme-robotics/settings'],
   ['ada@acme.test', DEMO, '/teams/acme-robotics/api-reference'],
   ['ada@acme.test', DEMO, '/teams/acme-robotics/settings/audit-log'],
+  ['ada@acme.test', DEMO, '/teams/acme-robotics/settings/integrations'],
+  ['ada@acme.test', DEMO, '/teams/acme-labs/settings/integrations'],
+  ['ada@acme.test', DEMO, '/teams/acme-robotics/settings/integrations/new'],
+  ['ada@acme.test', DEMO, '/teams/acme-robotics/settings/integrations/new?provider=shopify'],
+  ['ada@acme.test', DEMO, '/teams/acme-robotics/settings/integrations/new?provider=woocommerce'],
+  ['ada@acme.test', DEMO, '/teams/acme-robotics/settings/integrations/new?provider=custom'],
   ['ada@acme.test', DEMO, '/teams/acme-robotics/settings/audit-log?action=nope'],
   ['ada@acme.test', DEMO, '/account'],
   ['ada@acme.test', DEMO, '/teams/new'],
@@ -30,8 +36,17 @@ const PAGES = [
   ['nora@northstar.test', BRANDED, '/agencies/northstar-digital/audit-log'],
   ['nora@northstar.test', BRANDED, '/teams/harbor-coffee/settings/api-keys'],
   ['nora@northstar.test', BRANDED, '/teams/harbor-coffee/settings/members'],
+  ['nora@northstar.test', BRANDED, '/teams/harbor-coffee/settings/integrations'],
   ['dan@acme.test', DEMO, '/teams/acme-robotics/settings/api-keys'],
+  ['dan@acme.test', DEMO, '/teams/acme-robotics/settings/integrations'],
 ];
+
+/** Pages reached through an integration's id (edit, delete). */
+async function integrationActionPages(page) {
+  await page.goto(`${DEMO}/teams/acme-robotics/settings/integrations`);
+  const id = await page.locator('[data-testid=integration-row]').first().getAttribute('data-integration-id');
+  return ['edit', 'delete'].map((a) => `/teams/acme-robotics/settings/integrations/${id}/${a}`);
+}
 
 /** Pages reached through a key's id (rotate, delete, edit). */
 async function keyActionPages(page) {
@@ -79,6 +94,12 @@ for (const size of [{ width: 1280, height: 800 }, { width: 390, height: 844 }]) 
       }
       await page.goto(base + path);
       await audit(page, `${who || 'anonymous'} ${base}${path}`, problems);
+      if (who === 'ada@acme.test' && path.endsWith('/integrations') && path.includes('acme-robotics')) {
+        for (const p of await integrationActionPages(page)) {
+          await page.goto(DEMO + p);
+          await audit(page, p, problems);
+        }
+      }
       if (who === 'ada@acme.test' && path.endsWith('/api-keys') && path.includes('acme-robotics')) {
         for (const p of await keyActionPages(page)) {
           await page.goto(DEMO + p);

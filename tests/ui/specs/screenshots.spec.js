@@ -75,6 +75,25 @@ for (const [size, viewport] of Object.entries(SIZES)) {
       await snap(page, `${size}-audit-log-filtered`);
     });
 
+    test(`integration pages (${size})`, async ({ page }) => {
+      await demoSignIn(page, 'ada@acme.test');
+      const list = `${DEMO}/teams/acme-robotics/settings/integrations`;
+      await page.goto(list);
+      await snap(page, `${size}-integrations`);
+      const id = await page.locator('[data-testid=integration-row][data-integration-name="Acme store"]').getAttribute('data-integration-id');
+      await page.goto(`${list}/new`);
+      await snap(page, `${size}-integration-chooser`);
+      await page.goto(`${list}/new?provider=woocommerce`);
+      await snap(page, `${size}-integration-form`);
+      await page.click('[data-testid=integration-submit]');
+      await expect(page.locator('[data-testid=form-errors]')).toBeVisible();
+      await snap(page, `${size}-integration-form-errors`);
+      await page.goto(`${list}/${id}/edit`);
+      await snap(page, `${size}-integration-edit`);
+      await page.goto(`${list}/${id}/delete`);
+      await snap(page, `${size}-integration-delete`);
+    });
+
     test(`agency and brands (${size})`, async ({ page }) => {
       await demoSignIn(page, 'nora@northstar.test', BRANDED);
       await page.goto(`${BRANDED}/agencies/northstar-digital`);
@@ -83,6 +102,8 @@ for (const [size, viewport] of Object.entries(SIZES)) {
       await snap(page, `${size}-client-keys-agency-brand`);
       await page.goto(`${BRANDED}/agencies/northstar-digital/audit-log`);
       await snap(page, `${size}-agency-audit-log`);
+      await page.goto(`${BRANDED}/teams/harbor-coffee/settings/integrations`);
+      await snap(page, `${size}-client-integrations-agency-brand`);
       await page.goto(`${DEMO}/login`);
       await demoSignIn(page, 'hana@harbor.test');
       await page.goto(`${DEMO}/teams/harbor-coffee/settings/api-keys`);
