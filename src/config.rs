@@ -58,6 +58,13 @@ pub enum VaultCommand {
     Rewrap,
     /// Print how many stored values each master key id has sealed.
     Status,
+    /// A master key is lost: discard every credential it sealed (the integrations stay, without
+    /// a credential, and each team's audit log says so) so Latchkey starts with a new key.
+    /// Their credentials must then be entered again.
+    Forget {
+        /// The lost key's id, as the start-up error names it.
+        key_id: String,
+    },
 }
 
 /// Settings read from the environment or flags.

@@ -52,6 +52,19 @@ async fn vault_command(
     let config = Config::from_settings(settings)?;
     let pool = latchkey::db::connect(&config.database_url, config.pool_settings(2))
         .map_err(|e| e.to_string())?;
+    if let latchkey::config::VaultCommand::Forget { key_id } = &action {
+        let (id, now) = (key_id.clone(), Clock::system().now());
+        let n = with_write(&pool, move |c| {
+            Ok(latchkey::ops::integrations::forget_master_key(c, &id, now)?)
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+        println!(
+            "discarded {n} credential(s) sealed with master key {key_id}; enter them again on \
+             each integration's Edit page"
+        );
+        return Ok(());
+    }
     let (ring, source) = latchkey::vault::master_keys::resolve(
         settings.master_key.as_deref(),
         settings.master_key_file.as_deref(),

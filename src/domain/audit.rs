@@ -90,6 +90,7 @@ actions! {
     IntegrationCredentialReplaced = "integration.credential_replaced", "Integration credential replaced", Team;
     IntegrationTested = "integration.tested", "Integration connection tested", Team;
     IntegrationTestFailed = "integration.test_failed", "Integration connection test failed", Team;
+    IntegrationCredentialDiscarded = "integration.credential_discarded", "Integration credential discarded", Team;
     ConversationCreated = "conversation.created", "Conversation created", Team;
     ConversationDeleted = "conversation.deleted", "Conversation deleted", Team;
     AgentLoopCreated = "agent_loop.created", "Agent loop created", Team;
@@ -295,6 +296,9 @@ pub fn describe(
         A::OperatorRemoved => format!("Removed operator {target}"),
         A::IntegrationCredentialReplaced => {
             format!("Replaced the credential of integration {target}")
+        }
+        A::IntegrationCredentialDiscarded => {
+            format!("Discarded the credential of integration {target}: its master key was lost")
         }
         A::IntegrationTested => match int("status") {
             Some(status) => format!("Tested integration {target}: {status} OK"),

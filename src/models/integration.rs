@@ -218,6 +218,22 @@ impl Integration {
         .map(|n| n == 1)
     }
 
+    /// Clears a credential that can no longer be opened (its master key is lost): the
+    /// integration stays, without a credential, at the next version.
+    pub fn discard_credential(conn: &mut DbConnection, id: &str, at: i64) -> QueryResult<()> {
+        diesel::update(integrations::table.find(id))
+            .set((
+                integrations::credential.eq(None::<String>),
+                integrations::credential_fingerprint.eq(None::<String>),
+                integrations::credential_version.eq(integrations::credential_version + 1),
+                integrations::credential_updated_at.eq(at),
+                integrations::credential_updated_by.eq("Latchkey (master key lost)"),
+                integrations::updated_at.eq(at),
+            ))
+            .execute(conn)
+            .map(|_| ())
+    }
+
     /// Requests per hour of an integration since `since` (hour start, count), oldest first.
     pub fn hourly(conn: &mut DbConnection, id: &str, since: i64) -> QueryResult<Vec<(i64, i64)>> {
         integration_usage::table

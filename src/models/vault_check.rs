@@ -24,3 +24,8 @@ pub fn insert(conn: &mut DbConnection, key_id: &str, sealed: &str, at: i64) -> Q
         .execute(conn)
         .map(|_| ())
 }
+
+/// Forgets the check of a master key (the key is lost; its values were discarded).
+pub fn delete(conn: &mut DbConnection, key_id: &str) -> QueryResult<usize> {
+    diesel::delete(vault_checks::table.filter(vault_checks::key_id.eq(key_id))).execute(conn)
+}

@@ -325,6 +325,39 @@ pub async fn delete(
     .await
 }
 
+/// `latchkey vault forget`: discards every credential sealed with the lost master key
+/// `key_id` (each integration stays, without a credential, and its team's log says so) and the
+/// key's check value, in one transaction on `conn`. Returns how many credentials went.
+pub fn forget_master_key(
+    conn: &mut DbConnection,
+    key_id: &str,
+    at: i64,
+) -> diesel::QueryResult<usize> {
+    crate::db::write_tx(conn, |c| {
+        let mut discarded = 0;
+        for (id, team, _, sealed) in Integration::sealed(c)? {
+            if crate::vault::key_id_of(&sealed) != Some(key_id) {
+                continue;
+            }
+            let Some(row) = Integration::of_team(c, &team, &id)? else {
+                continue;
+            };
+            Integration::discard_credential(c, &id, at)?;
+            let actor = Actor {
+                who: crate::domain::audit::Who::System,
+                ip: None,
+                at,
+            };
+            let change = Change::new(AuditAction::IntegrationCredentialDiscarded, target(&row))
+                .with("master_key_id", key_id);
+            record(c, &Owner::Team(TeamId::from_db(team)), &actor, &change)?;
+            discarded += 1;
+        }
+        crate::models::vault_check::delete(c, key_id)?;
+        Ok(discarded)
+    })
+}
+
 /// Puts the credential where `placement` says, on `url` or `headers`.
 fn inject(
     placement: &Placement,

@@ -365,6 +365,24 @@ async fn every_change_through_every_surface_writes_one_audit_event_and_one_outbo
             assert_eq!(written_since(&app, &before), (0, 0), "a call writes no event");
             seen.routes.insert(("POST", "/integrations/{id}/requests"));
         }
+        // `latchkey vault forget`: a credential sealed by a lost master key is discarded, and
+        // its team's log says so (Latchkey itself is the actor).
+        let int = app.api("GET", "/integrations", &admin, None).await.json()["data"][0]["id"]
+            .as_str()
+            .expect("an integration")
+            .to_owned();
+        app.db(|c| {
+            use latchkey::db::schema::integrations;
+            diesel::update(integrations::table.find(&int))
+                .set(integrations::credential.eq("v1.10570ca11ed0.AAAA.AAAA"))
+                .execute(c)
+                .expect("seal with a lost key")
+        });
+        change!(app, seen, AuditAction::IntegrationCredentialDiscarded, "system", None, {
+            let now = app.clock().now();
+            let n = app.db(|c| latchkey::ops::integrations::forget_master_key(c, "10570ca11ed0", now)).expect("forget");
+            assert_eq!(n, 1);
+        });
         let conv = api_change!(app, seen, AuditAction::ConversationCreated, "POST", "/conversations",
             "/conversations", admin,
             Some(json!({"title": "Hello", "messages": [{"role": "user", "content": "Hi"}]})), 201);

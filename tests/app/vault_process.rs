@@ -251,4 +251,33 @@ fn removing_a_key_that_still_seals_values_stops_the_start() {
     );
     assert!(ok, "{out}");
     assert!(out.contains("1 value(s)"), "{out}");
+
+    // The old key is lost for good: `vault forget` discards what it sealed, then the new key
+    // alone starts, and the integration is there without a credential.
+    let (_, refused) = run(
+        dir.path(),
+        &db,
+        &[("LATCHKEY_MASTER_KEY", new_key.as_str())],
+        &[],
+    );
+    let lost = refused
+        .split("sealed with master key ")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_hexdigit()).next())
+        .expect("the message names the key id")
+        .to_owned();
+    let (ok, out) = run(dir.path(), &db, &[], &["vault", "forget", &lost]);
+    assert!(ok, "{out}");
+    assert!(out.contains("discarded 1 credential(s)"), "{out}");
+    let server = Server::start(
+        dir.path(),
+        &db,
+        &[("LATCHKEY_MASTER_KEY", new_key.as_str())],
+    );
+    let list = http(server.port, "GET", "/v1/integrations", Some(&key), None);
+    assert!(
+        list.body.contains(r#""credential":{"set":false}"#),
+        "{}",
+        list.body
+    );
 }
