@@ -2,14 +2,13 @@
 //! is one handler serving both a plain form post (303 → page) and htmx (fragment swap).
 
 use actix_web::http::StatusCode;
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use super::error::PageError;
 use super::form::FormData;
 use super::htmx::Htmx;
-use super::layout::{PageCtx, set_flash};
+use super::layout::{PageCtx, back_to};
 use super::team_context::TeamCtx;
 use super::urls;
 use crate::domain::api_key_secret::{ApiKeySecret, EnvLabel, KeyMode};
@@ -422,8 +421,7 @@ fn row_for(team: &TeamCtx, key: &ApiKey, creator: Option<String>, now: i64) -> K
     )
 }
 
-/// After a successful action: 303 to the list (no JS), or the list fragment with the flash and
-/// a pushed URL (htmx).
+/// After a successful action: back to the list, with `flash`.
 async fn back_to_list(
     state: &AppState,
     user: &SignedIn,
@@ -432,18 +430,10 @@ async fn back_to_list(
     flash: String,
 ) -> Result<HttpResponse, PageError> {
     let url = urls::api_keys(team.slug());
-    if !htmx.fragment {
-        set_flash(&user.session, &flash);
-        return Ok(HttpResponse::SeeOther()
-            .insert_header((header::LOCATION, url))
-            .finish());
-    }
-    let mut res = list_response(state, user, team, htmx, Some(flash)).await?;
-    res.headers_mut().insert(
-        header::HeaderName::from_static("hx-push-url"),
-        header::HeaderValue::from_str(&url).map_err(|_| PageError::internal("bad url"))?,
-    );
-    Ok(res)
+    back_to(&user.session, htmx, url, flash, |flash| {
+        list_response(state, user, team, htmx, Some(flash))
+    })
+    .await
 }
 
 async fn list_response(

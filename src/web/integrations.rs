@@ -4,14 +4,13 @@
 //! fingerprint — never the value, not even when the form comes back with a message.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use super::error::PageError;
 use super::form::FormData;
 use super::htmx::Htmx;
-use super::layout::{PageCtx, set_flash};
+use super::layout::{PageCtx, back_to};
 use super::team_context::TeamCtx;
 use super::urls;
 use crate::domain::api_key_secret::KeyMode;
@@ -271,8 +270,14 @@ fn credential_fields(provider: Provider, placement: &Placement) -> Vec<Credentia
     }
 }
 
-/// The credential as entered: `None` when every input was left empty.
-fn read_credential(form: &FormData, placement: &Placement) -> Option<Result<Credential, Problems>> {
+/// The credential as entered for `placement`; `None` when every input was left empty (a
+/// message on the form when one is `required`) or when it is not valid (messages on the form).
+fn entered_credential(
+    form: &FormData,
+    placement: &Placement,
+    f: &mut IntegrationForm,
+    required: bool,
+) -> Option<Credential> {
     let (token, username, password) = (
         form.get("token"),
         form.get("username"),
@@ -282,14 +287,23 @@ fn read_credential(form: &FormData, placement: &Placement) -> Option<Result<Cred
         .iter()
         .all(|v| v.trim().is_empty())
     {
+        if required {
+            f.add(vec![("credential", "Enter the credential.".into())]);
+        }
         return None;
     }
-    Some(Credential::from_fields(
-        placement,
-        Some(token),
-        Some(username),
-        Some(password),
-    ))
+    match Credential::from_fields(placement, Some(token), Some(username), Some(password)) {
+        Ok(c) => Some(c),
+        Err(problems) => {
+            f.add(
+                problems
+                    .into_iter()
+                    .map(|(_, m)| ("credential", m))
+                    .collect(),
+            );
+            None
+        }
+    }
 }
 
 // ----- pages -------------------------------------------------------------------------------
@@ -404,8 +418,7 @@ async fn list_response(
     Ok(render!(htmx, StatusCode::OK, page)?)
 }
 
-/// After a change: 303 to the list (no JS), or the list fragment with the flash and a pushed
-/// URL (htmx).
+/// After a successful action: back to the list, with `flash`.
 async fn back_to_list(
     state: &AppState,
     user: &SignedIn,
@@ -414,18 +427,10 @@ async fn back_to_list(
     flash: String,
 ) -> Result<HttpResponse, PageError> {
     let url = urls::integrations(team.slug());
-    if !htmx.fragment {
-        set_flash(&user.session, &flash);
-        return Ok(HttpResponse::SeeOther()
-            .insert_header((header::LOCATION, url))
-            .finish());
-    }
-    let mut res = list_response(state, user, team, htmx, Some(flash)).await?;
-    res.headers_mut().insert(
-        header::HeaderName::from_static("hx-push-url"),
-        header::HeaderValue::from_str(&url).map_err(|_| PageError::internal("bad url"))?,
-    );
-    Ok(res)
+    back_to(&user.session, htmx, url, flash, |flash| {
+        list_response(state, user, team, htmx, Some(flash))
+    })
+    .await
 }
 
 fn form_page(
@@ -571,17 +576,7 @@ pub async fn create(
     let placement = draft
         .as_ref()
         .map_or(Placement::Bearer, |d| d.placement.clone());
-    let credential = match read_credential(&form, &placement) {
-        None => {
-            f.add(vec![("credential", "Enter the credential.".into())]);
-            None
-        }
-        Some(Err(p)) => {
-            f.add(p.into_iter().map(|(_, m)| ("credential", m)).collect());
-            None
-        }
-        Some(Ok(c)) => Some(c),
-    };
+    let credential = entered_credential(&form, &placement, &mut f, true);
     let (Some(draft), Some(credential), Some(mode), false) =
         (draft, credential, mode, f.has_errors())
     else {
@@ -640,14 +635,7 @@ pub async fn update(
     let placement = draft
         .as_ref()
         .map_or_else(|| i.placement(), |d| d.placement.clone());
-    let credential = match read_credential(&form, &placement) {
-        None => None,
-        Some(Err(p)) => {
-            f.add(p.into_iter().map(|(_, m)| ("credential", m)).collect());
-            None
-        }
-        Some(Ok(c)) => Some(c),
-    };
+    let credential = entered_credential(&form, &placement, &mut f, false);
     let Some(draft) = draft.filter(|_| !f.has_errors()) else {
         let page = form_page(&user, &team, f, Some(row()));
         return Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, page)?);

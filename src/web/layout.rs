@@ -343,3 +343,33 @@ pub fn set_flash(session: &Session, message: &str) {
 fn take_flash(session: &Session) -> Option<String> {
     session.remove_as::<String>(FLASH).and_then(Result::ok)
 }
+
+/// After a successful change: 303 to `url` with `flash` kept for the next page (no JS), or —
+/// for htmx — the page `render`ed with the flash, and `HX-Push-Url: url` so the address bar
+/// shows where the user is.
+pub async fn back_to<F, Fut>(
+    session: &Session,
+    htmx: super::htmx::Htmx,
+    url: String,
+    flash: String,
+    render: F,
+) -> Result<actix_web::HttpResponse, super::error::PageError>
+where
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = Result<actix_web::HttpResponse, super::error::PageError>>,
+{
+    use actix_web::http::header;
+    if !htmx.fragment {
+        set_flash(session, &flash);
+        return Ok(actix_web::HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, url))
+            .finish());
+    }
+    let mut res = render(flash).await?;
+    res.headers_mut().insert(
+        header::HeaderName::from_static("hx-push-url"),
+        header::HeaderValue::from_str(&url)
+            .map_err(|_| super::error::PageError::internal("bad url"))?,
+    );
+    Ok(res)
+}
