@@ -105,10 +105,14 @@ fn read_placement(f: &mut Fields) -> Option<(String, String)> {
 fn read_credential(f: &mut Fields, placement: &Placement, required: bool) -> Option<Credential> {
     let raw = f.take("credential");
     let map = match raw {
-        None | Some(Value::Null) => {
+        None => {
             if required {
                 f.error("credential", "This field is required.");
             }
+            return None;
+        }
+        Some(Value::Null) if required => {
+            f.error("credential", "This field is required.");
             return None;
         }
         Some(Value::Object(map)) => map,

@@ -331,9 +331,9 @@ pub fn integration_create_body() -> Value {
     body(
         &["provider", "name", "credential"],
         json!({"provider": provider(), "name": text(1, limits::NAME_MAX),
-               "base_url": {"type": "string", "format": "uri", "maxLength": limits::URL_MAX, "description": "https:// (http:// only to addresses the operator allowlisted). Optional for presets with a fixed API host (Stripe, HubSpot, Zoho CRM, Calendly)."},
+               "base_url": {"type": ["string", "null"], "format": "uri", "maxLength": limits::URL_MAX, "description": "https:// (http:// only to addresses the operator allowlisted). Optional (null or left out) for presets with a fixed API host (Stripe, HubSpot, Zoho CRM, Calendly)."},
                "credential_placement": placement(),
-               "check_path": {"type": "string", "maxLength": limits::URL_MAX, "description": "The read-only request Test connection sends; the preset's by default."},
+               "check_path": {"type": ["string", "null"], "maxLength": limits::URL_MAX, "description": "The read-only request Test connection sends; the preset's when null or left out."},
                "credential": credential()}),
     )
 }
@@ -342,9 +342,9 @@ pub fn integration_create_body() -> Value {
 pub fn integration_update_body() -> Value {
     body(
         &[],
-        json!({"name": text(1, limits::NAME_MAX), "base_url": https_url(),
+        json!({"name": text(1, limits::NAME_MAX), "base_url": nullable(https_url()),
                "credential_placement": placement(),
-               "check_path": {"type": "string", "maxLength": limits::URL_MAX},
+               "check_path": {"type": ["string", "null"], "maxLength": limits::URL_MAX, "description": "null or left out: unchanged."},
                "credential": credential()}),
     )
 }
