@@ -233,6 +233,22 @@ fn integration(
         test_summary: None,
     };
     Integration::insert(c, &row)?;
+    if spec.last_used_ago.is_some_and(|ago| ago < HOUR) {
+        // A busy integration: calls every hour of the last day, more in working hours.
+        let this_hour = now - now.rem_euclid(HOUR);
+        let counts: Vec<(i64, i64)> = (0..30)
+            .map(|h| {
+                let hour = this_hour - h * HOUR;
+                let busy = if (8..19).contains(&(hour / HOUR).rem_euclid(24)) {
+                    40
+                } else {
+                    6
+                };
+                (hour, busy + (h * 5) % 11)
+            })
+            .collect();
+        Integration::insert_hours(c, &id, &counts)?;
+    }
     if let Some((ok, status, ms, hours_ago, excerpt)) = spec.test {
         let outcome = TestOutcome {
             at: now - hours_ago * HOUR,

@@ -315,6 +315,7 @@ diesel::joinable!(agency_members -> users (user_id));
 diesel::joinable!(teams -> agencies (agency_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(api_keys -> teams (team_id));
+diesel::joinable!(integration_usage -> integrations (integration_id));
 diesel::joinable!(api_keys -> users (created_by));
 
 diesel::allow_tables_to_appear_in_same_query!(

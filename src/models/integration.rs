@@ -234,6 +234,50 @@ impl Integration {
             .map(|_| ())
     }
 
+    /// Calls per integration of `team` in the hours starting at `since` or later.
+    pub fn calls_since(
+        conn: &mut DbConnection,
+        team: &str,
+        since: i64,
+    ) -> QueryResult<Vec<(String, i64)>> {
+        let rows: Vec<(String, i64)> = integration_usage::table
+            .inner_join(integrations::table)
+            .filter(integrations::team_id.eq(team))
+            .filter(integration_usage::hour.ge(since))
+            .select((
+                integration_usage::integration_id,
+                integration_usage::requests,
+            ))
+            .load(conn)?;
+        let mut out: Vec<(String, i64)> = Vec::new();
+        for (id, n) in rows {
+            match out.iter_mut().find(|(i, _)| *i == id) {
+                Some(entry) => entry.1 += n,
+                None => out.push((id, n)),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Stores hourly call counts `(hour, calls)` of an integration as given, inside the
+    /// caller's transaction (sample data: the demo).
+    pub fn insert_hours(
+        conn: &mut DbConnection,
+        id: &str,
+        counts: &[(i64, i64)],
+    ) -> QueryResult<()> {
+        for (hour, calls) in counts {
+            diesel::insert_into(integration_usage::table)
+                .values((
+                    integration_usage::integration_id.eq(id),
+                    integration_usage::hour.eq(hour),
+                    integration_usage::requests.eq(calls),
+                ))
+                .execute(conn)?;
+        }
+        Ok(())
+    }
+
     /// Requests per hour of an integration since `since` (hour start, count), oldest first.
     pub fn hourly(conn: &mut DbConnection, id: &str, since: i64) -> QueryResult<Vec<(i64, i64)>> {
         integration_usage::table

@@ -69,6 +69,8 @@ pub struct IntegrationRow {
     pub credential: Option<CredentialView>,
     /// Last call through it.
     pub last_used: Option<TimeView>,
+    /// "1,240 calls in 24 h" (none when there were none).
+    pub calls: Option<String>,
     /// Last connection test.
     pub test: TestView,
     /// Who added it.
@@ -81,6 +83,19 @@ pub struct IntegrationRow {
     pub delete_url: String,
     /// Test action.
     pub test_url: String,
+}
+
+/// "1 call in 24 h", "12,480 calls in 24 h".
+fn calls_text(n: i64) -> String {
+    let digits = n.to_string();
+    let mut grouped = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(ch);
+    }
+    format!("{grouped} call{} in 24 h", if n == 1 { "" } else { "s" })
 }
 
 fn credential_view(i: &Integration, now: i64) -> Option<CredentialView> {
@@ -129,6 +144,7 @@ impl IntegrationRow {
             placement: i.placement().describe(),
             credential: credential_view(i, now),
             last_used: i.last_used_at.map(|t| TimeView::new(now, t)),
+            calls: None,
             test: test_view(i, now),
             created_by: creator.unwrap_or_else(|| "a former member".into()),
             manageable: false,
@@ -395,8 +411,13 @@ async fn list_response(
 ) -> Result<HttpResponse, PageError> {
     let now = state.clock.now();
     let team_id = team.team_id().to_string();
-    let rows = with_read(&state.pool, move |c| {
-        Ok(Integration::for_team(c, &team_id)?)
+    // The hour that started 23 hours ago, and every hour since: the last 24 hours.
+    let since = now - now.rem_euclid(3600) - 23 * 3600;
+    let (rows, calls) = with_read(&state.pool, move |c| {
+        Ok((
+            Integration::for_team(c, &team_id)?,
+            Integration::calls_since(c, &team_id, since)?,
+        ))
     })
     .await?;
     let slug = team.slug().to_owned();
@@ -405,6 +426,11 @@ async fn list_response(
         .map(|(i, creator)| {
             let mut row = IntegrationRow::new(&slug, i, creator.clone(), now);
             row.manageable = may_manage(team, user, i);
+            row.calls = calls
+                .iter()
+                .find(|(id, _)| *id == i.id)
+                .filter(|(_, n)| *n > 0)
+                .map(|(_, n)| calls_text(*n));
             row
         })
         .collect();
@@ -734,6 +760,14 @@ pub async fn test(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn call_counts_read_in_words() {
+        assert_eq!(calls_text(1), "1 call in 24 h");
+        assert_eq!(calls_text(999), "999 calls in 24 h");
+        assert_eq!(calls_text(12_480), "12,480 calls in 24 h");
+        assert_eq!(calls_text(1_000_000), "1,000,000 calls in 24 h");
+    }
 
     #[test]
     fn custom_forms_offer_a_token_and_a_basic_pair() {

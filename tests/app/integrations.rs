@@ -418,6 +418,8 @@ async fn calls_are_counted_in_memory_and_flushed_not_written_per_request() {
         assert_eq!(hours.iter().map(|(_, n)| n).sum::<i64>(), 3);
         let shown = app.api("GET", &format!("/integrations/{id}"), &key, None).await.json();
         assert!(shown["last_used_at"].is_string());
+        let page = app.get("/teams/acme/settings/integrations").await;
+        assert!(page.body.contains("3 calls in 24 h"), "the list shows the day's calls");
     })
     .await;
 }
