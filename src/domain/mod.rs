@@ -13,6 +13,7 @@ pub mod net;
 pub mod role;
 pub mod scope;
 pub mod tenant;
+pub mod webhook;
 
 /// Hex SHA-256: the only form in which secrets (API keys, session keys, tokens) are stored.
 pub fn sha256_hex(input: &str) -> String {

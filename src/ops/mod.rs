@@ -84,7 +84,8 @@ pub fn record(
 ) -> diesel::QueryResult<()> {
     let audit_id = models::audit::insert(conn, owner, actor, change)?;
     let event_id = OutboxEventId::generate_ordered();
-    let body = payload(&event_id, owner, actor, change);
+    let body = payload(&event_id, owner, actor, change)
+        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
     models::outbox::insert(
         conn,
         &event_id,
@@ -98,8 +99,14 @@ pub fn record(
 
 /// The webhook payload of a change: compact JSON with sorted keys, ids and times as strings,
 /// integers only — the bytes that Node's `JSON.stringify(JSON.parse(body))` reproduces
-/// (DESIGN §10). Produced once; every delivery attempt sends these bytes.
-pub fn payload(id: &OutboxEventId, owner: &Owner, actor: &Actor, change: &Change) -> String {
+/// (DESIGN §10). Produced once; every delivery attempt sends these bytes. A change whose
+/// detail Node would not reproduce (a float, a huge integer, an integer-like key) is refused.
+pub fn payload(
+    id: &OutboxEventId,
+    owner: &Owner,
+    actor: &Actor,
+    change: &Change,
+) -> Result<String, crate::domain::webhook::PortabilityError> {
     let (owner_key, owner_id) = match owner {
         Owner::Team(t) => ("team_id", t.as_str()),
         Owner::Agency(a) => ("agency_id", a.as_str()),
@@ -127,5 +134,6 @@ pub fn payload(id: &OutboxEventId, owner: &Owner, actor: &Actor, change: &Change
         "actor": who,
         "data": data,
     });
-    body.to_string()
+    crate::domain::webhook::check_portable(&body)?;
+    Ok(body.to_string())
 }

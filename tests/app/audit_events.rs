@@ -507,6 +507,78 @@ async fn every_change_through_every_surface_writes_one_audit_event_and_one_outbo
             .map(|r| format!("{} {}", r.method, r.path))
             .collect();
         assert!(unwritten.is_empty(), "no row calls: {unwritten:?}");
+
+        // Every event type's payload survives Node's JSON.parse → JSON.stringify byte for
+        // byte, and seed 004's verifier, verbatim, accepts its X-Chatbot-Signature.
+        let payloads: Vec<String> = app.db(|c| {
+            outbox_events::table
+                .select(outbox_events::payload)
+                .load(c)
+                .expect("payloads")
+        });
+        assert!(payloads.len() >= AuditAction::ALL.len());
+        node_accepts_every_payload(&payloads);
     })
     .await;
+}
+
+/// Seed 004's `verifySignature`, character for character.
+const SEED_VERIFIER: &str = r#"const crypto = require('crypto');
+
+function verifySignature(payload, signature, secret) {
+  const hmac = crypto.createHmac('sha256', secret);
+  const computed = 'sha256=' + hmac.update(payload).digest('hex');
+  return crypto.timingSafeEqual(
+    Buffer.from(signature),
+    Buffer.from(computed)
+  );
+}"#;
+
+/// Runs every payload through `node`: `JSON.stringify(JSON.parse(body)) === body`, and the
+/// seed's verifier on `JSON.stringify(req.body)` (what an express.json() receiver hands it)
+/// with our signature. Also that a one-byte change, a missing prefix and upper-case hex fail.
+fn node_accepts_every_payload(payloads: &[String]) {
+    use latchkey::domain::webhook::{SigningSecret, chatbot_signature};
+    let secret = SigningSecret::generate();
+    let cases: Vec<Value> = payloads
+        .iter()
+        .map(|p| json!({"body": p, "signature": chatbot_signature(&secret, p.as_bytes())}))
+        .collect();
+    let dir = tempfile::tempdir().expect("dir");
+    let input = dir.path().join("cases.json");
+    std::fs::write(&input, serde_json::to_string(&cases).expect("json")).expect("write");
+    let script = format!(
+        r#"{SEED_VERIFIER}
+const cases = JSON.parse(require('fs').readFileSync(process.argv[1], 'utf8'));
+const secret = process.env.WEBHOOK_SECRET;
+let bad = [];
+const rejects = (payload, signature) => {{
+  try {{ return !verifySignature(payload, signature, secret); }} catch (e) {{ return true; }}
+}};
+for (const c of cases) {{
+  const payload = JSON.stringify(JSON.parse(c.body));
+  if (payload !== c.body) bad.push('re-serialised differently: ' + c.body);
+  if (!verifySignature(payload, c.signature, secret)) bad.push('signature refused: ' + c.body);
+  const flipped = c.body.slice(0, -2) + (c.body.slice(-2, -1) === 'a' ? 'b' : 'a') + c.body.slice(-1);
+  if (!rejects(flipped, c.signature)) bad.push('a changed byte was accepted');
+  if (!rejects(payload, c.signature.slice(7))) bad.push('no sha256= prefix was accepted');
+  if (!rejects(payload, 'sha256=' + c.signature.slice(7).toUpperCase())) bad.push('upper-case hex was accepted');
+}}
+if (bad.length) {{ console.error(bad.join('\n')); process.exit(1); }}
+console.log(cases.length + ' payloads ok');
+"#
+    );
+    let out = std::process::Command::new("node")
+        .arg("-e")
+        .arg(&script)
+        .arg(&input)
+        .env("WEBHOOK_SECRET", secret.expose())
+        .output()
+        .expect("node runs (CI installs nodejs)");
+    assert!(
+        out.status.success(),
+        "node refused payloads:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

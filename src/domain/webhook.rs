@@ -1,0 +1,216 @@
+//! Webhooks as values: signing secrets and the two signatures every delivery carries
+//! (DESIGN §10), and the guard that keeps a payload's bytes reproducible by Node's
+//! `JSON.stringify(JSON.parse(body))` — what seed 004's verifier signs.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use hmac::{Hmac, Mac};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+use sha2::Sha256;
+use zeroize::Zeroizing;
+
+/// The prefix of a signing secret (Standard Webhooks' convention).
+const PREFIX: &str = "whsec_";
+
+/// A signing secret: `whsec_` + base64 of 32 random bytes. Shown once; kept in the vault.
+/// `Debug` is redacted.
+pub struct SigningSecret(SecretString);
+
+impl std::fmt::Debug for SigningSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SigningSecret(whsec_…)")
+    }
+}
+
+impl SigningSecret {
+    /// A new random secret.
+    pub fn generate() -> Self {
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        super::base62::fill_random(bytes.as_mut_slice());
+        Self(SecretString::from(format!(
+            "{PREFIX}{}",
+            B64.encode(bytes.as_slice())
+        )))
+    }
+
+    /// A secret from its text (as opened from the vault): `whsec_` + base64 of 32 bytes.
+    pub fn parse(text: &str) -> Option<Self> {
+        let key = text.strip_prefix(PREFIX)?;
+        let bytes = Zeroizing::new(B64.decode(key).ok()?);
+        (bytes.len() == 32).then(|| Self(SecretString::from(text.to_owned())))
+    }
+
+    /// The text, for the one reveal and for sealing.
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+
+    /// As a `SecretString` (what the vault seals).
+    pub fn as_secret(&self) -> &SecretString {
+        &self.0
+    }
+
+    /// The HMAC key of the Standard Webhooks signature: the decoded bytes after `whsec_`.
+    fn standard_key(&self) -> Zeroizing<Vec<u8>> {
+        let key = self.expose().strip_prefix(PREFIX).unwrap_or_default();
+        Zeroizing::new(B64.decode(key).unwrap_or_default())
+    }
+}
+
+fn hmac(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+    // HMAC takes keys of any length: this cannot fail.
+    let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(key) else {
+        return Vec::new();
+    };
+    for p in parts {
+        mac.update(p);
+    }
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// `X-Chatbot-Signature`: `sha256=` + lowercase hex of HMAC-SHA256 keyed with the secret's
+/// UTF-8 bytes (the whole `whsec_…` text, as seed 004's `crypto.createHmac('sha256', secret)`
+/// uses it) over the body.
+pub fn chatbot_signature(secret: &SigningSecret, body: &[u8]) -> String {
+    format!(
+        "sha256={}",
+        super::hex(&hmac(secret.expose().as_bytes(), &[body]))
+    )
+}
+
+/// One `webhook-signature` entry: `v1,` + base64 of HMAC-SHA256 keyed with the decoded secret
+/// over `{id}.{timestamp}.{body}` (Standard Webhooks).
+pub fn standard_signature(secret: &SigningSecret, id: &str, timestamp: i64, body: &[u8]) -> String {
+    let ts = timestamp.to_string();
+    let mac = hmac(
+        &secret.standard_key(),
+        &[id.as_bytes(), b".", ts.as_bytes(), b".", body],
+    );
+    format!("v1,{}", B64.encode(mac))
+}
+
+/// The largest integer a JavaScript number holds exactly (2^53 − 1).
+const JS_SAFE_INTEGER: i64 = 9_007_199_254_740_991;
+
+/// Why a payload would not survive `JSON.stringify(JSON.parse(body))` byte for byte.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PortabilityError {
+    /// A float (Node may print it differently: `1.0` → `1`).
+    #[error("{0}: a float; send amounts and ratios as strings")]
+    Float(String),
+    /// An integer beyond ±(2^53 − 1) (Node rounds it).
+    #[error("{0}: an integer beyond 2^53 - 1; send it as a string")]
+    BigInteger(String),
+    /// An object key that looks like an array index (Node orders those first).
+    #[error("{0}: an integer-like object key; Node would reorder it")]
+    IntegerKey(String),
+}
+
+/// Checks that `value` holds only what Node reproduces byte for byte: no floats, integers
+/// within ±(2^53 − 1), no integer-like object keys. (Keys are sorted and unique by
+/// construction: `serde_json`'s map is ordered, and a map cannot hold a key twice.)
+pub fn check_portable(value: &Value) -> Result<(), PortabilityError> {
+    fn walk(v: &Value, at: &str) -> Result<(), PortabilityError> {
+        match v {
+            Value::Number(n) => match n.as_i64() {
+                Some(i) if (-JS_SAFE_INTEGER..=JS_SAFE_INTEGER).contains(&i) => Ok(()),
+                Some(_) => Err(PortabilityError::BigInteger(at.to_owned())),
+                None if n.is_u64() => Err(PortabilityError::BigInteger(at.to_owned())),
+                None => Err(PortabilityError::Float(at.to_owned())),
+            },
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .try_for_each(|(i, item)| walk(item, &format!("{at}[{i}]"))),
+            Value::Object(map) => map.iter().try_for_each(|(k, item)| {
+                let integer_like = k == "0"
+                    || (!k.is_empty()
+                        && !k.starts_with('0')
+                        && k.len() <= 10
+                        && k.bytes().all(|b| b.is_ascii_digit()));
+                if integer_like {
+                    return Err(PortabilityError::IntegerKey(format!("{at}.{k}")));
+                }
+                walk(item, &format!("{at}.{k}"))
+            }),
+            _ => Ok(()),
+        }
+    }
+    walk(value, "$")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn secrets_are_whsec_and_32_random_bytes() {
+        let a = SigningSecret::generate();
+        let b = SigningSecret::generate();
+        assert!(a.expose().starts_with("whsec_"));
+        assert_ne!(a.expose(), b.expose());
+        assert_eq!(a.standard_key().len(), 32);
+        assert!(SigningSecret::parse(a.expose()).is_some());
+        assert!(
+            SigningSecret::parse("whsec_c2hvcnQ=").is_none(),
+            "too short"
+        );
+        assert!(SigningSecret::parse("sk_live_x").is_none());
+        assert!(
+            !format!("{a:?}").contains(&a.expose()[6..]),
+            "Debug is redacted"
+        );
+    }
+
+    #[test]
+    fn the_chatbot_signature_is_lowercase_hex_of_the_body() {
+        // HMAC-SHA256("key", "The quick brown fox jumps over the lazy dog"), RFC 4231 style.
+        let secret = SigningSecret(SecretString::from("key".to_owned()));
+        assert_eq!(
+            chatbot_signature(&secret, b"The quick brown fox jumps over the lazy dog"),
+            "sha256=f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8"
+        );
+    }
+
+    #[test]
+    fn the_standard_signature_matches_the_specs_example() {
+        // The Standard Webhooks specification's example secret, id, timestamp and payload.
+        // (Its key is 24 bytes, not our 32, so it is built directly rather than parsed.)
+        let secret = SigningSecret(SecretString::from(
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".to_owned(),
+        ));
+        let body = br#"{"test": 2432232314}"#;
+        assert_eq!(
+            standard_signature(&secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body),
+            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+        );
+    }
+
+    #[test]
+    fn payloads_node_would_change_are_refused() {
+        assert_eq!(
+            check_portable(&json!({"a": 1, "b": "x", "c": [true, null]})),
+            Ok(())
+        );
+        assert_eq!(check_portable(&json!({"max": JS_SAFE_INTEGER})), Ok(()));
+        assert!(matches!(
+            check_portable(&json!({"amount": 1.5})),
+            Err(PortabilityError::Float(_))
+        ));
+        assert!(matches!(
+            check_portable(&json!({"id": 9_007_199_254_740_993_i64})),
+            Err(PortabilityError::BigInteger(_))
+        ));
+        assert!(matches!(
+            check_portable(&json!({"id": u64::MAX})),
+            Err(PortabilityError::BigInteger(_))
+        ));
+        assert!(matches!(
+            check_portable(&json!({"data": {"2": "x"}})),
+            Err(PortabilityError::IntegerKey(_))
+        ));
+        assert_eq!(check_portable(&json!({"02": 1, "v1": 2, "-1": 3})), Ok(()));
+    }
+}
