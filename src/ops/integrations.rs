@@ -451,6 +451,12 @@ pub async fn test_connection(
     let row = with_read(&state.pool, move |c| Ok(Integration::of_team(c, &t, &key)?))
         .await?
         .ok_or(IntegrationError::NotFound)?;
+    if row.credential.is_none() {
+        return Err(invalid(
+            "credential",
+            "This integration has no credential yet: set one first.",
+        ));
+    }
     let credential = open_credential(&state.vault, &row)?;
     let base = Url::parse(&row.base_url)
         .map_err(|_| AppError::Internal("stored base URL does not parse".into()))?;

@@ -735,8 +735,15 @@ pub async fn test(
     let (saved, outcome) = match ops::test_connection(&state, &actor, &team.team_id(), &i.id).await
     {
         Ok(done) => done,
-        Err(IntegrationError::NotFound | IntegrationError::Invalid(_)) => {
-            return Err(PageError::NotFound);
+        Err(IntegrationError::NotFound) => return Err(PageError::NotFound),
+        Err(IntegrationError::Invalid(fields)) => {
+            let why = fields
+                .into_iter()
+                .next()
+                .map(|(_, m)| m)
+                .unwrap_or_default();
+            let flash = format!("“{}” was not tested. {why}", i.name);
+            return back_to_list(&state, &user, &team, htmx, flash).await;
         }
         Err(IntegrationError::Failed(e)) => return Err(e.into()),
     };

@@ -196,6 +196,39 @@ async fn an_admin_adds_tests_replaces_and_deletes_an_integration_and_never_sees_
         for body in [&page.body, &edit.body, &bad.body, &res.body] {
             assert_eq!(body.matches(CANARY).count(), 0, "the credential came back");
         }
+        // Without a credential (say, after `vault forget`) a test says why, not a 500.
+        let sealed: Option<String> = app.db(|c| {
+            integrations::table
+                .find(&id)
+                .select(integrations::credential)
+                .first(c)
+                .expect("row")
+        });
+        app.db(|c| {
+            diesel::update(integrations::table.find(&id))
+                .set(integrations::credential.eq(None::<String>))
+                .execute(c)
+                .expect("clear")
+        });
+        let res = app
+            .post(
+                &format!("{list}/{id}/test"),
+                &[("csrf_token", &edit.csrf())],
+            )
+            .await;
+        res.assert_status(303);
+        assert!(
+            app.get(&list)
+                .await
+                .body
+                .contains("was not tested. This integration has no credential yet")
+        );
+        app.db(|c| {
+            diesel::update(integrations::table.find(&id))
+                .set(integrations::credential.eq(sealed))
+                .execute(c)
+                .expect("restore")
+        });
         let confirm = app.get(&format!("{list}/{id}/delete")).await;
         assert!(confirm.body.contains("Bot flows that call it will get"));
         let res = app
