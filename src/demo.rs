@@ -13,9 +13,9 @@ use crate::domain::scope::{Scope, ScopeSet};
 use crate::error::AppError;
 use crate::models::agency::{Agency, BrandSettings, add_operator};
 use crate::models::api_key::{ApiKey, KeySettings};
-use crate::models::api_key_usage;
 use crate::models::integration::{Integration, TestOutcome};
 use crate::models::team::{Team, add_member};
+use crate::models::usage as recorded_usage;
 use crate::models::user::{NewUser, User};
 use crate::ops;
 use crate::vault::{Keyring, stores};
@@ -132,7 +132,7 @@ fn key(
         ApiKey::insert(c, &ApiKeyId::generate(), team, &settings, Some(by), created)
             .map_err(|_| AppError::Internal("demo key insert failed".into()))?;
     if let Some(ago) = spec.last_used_ago {
-        api_key_usage::set_last_use(c, &key.id, now - ago, Some(spec.ip))?;
+        recorded_usage::set_last_use(c, &key.id, now - ago, Some(spec.ip))?;
     }
     let actor = demo_actor(c, by, created)?;
     let change = Change::new(
@@ -162,7 +162,7 @@ fn usage(c: &mut DbConnection, key_id: &str, now: i64, scale: i64) -> QueryResul
             (hour, scale * busy * (10 + (h * 7) % 13))
         })
         .collect();
-    api_key_usage::insert_hours(c, key_id, &counts)
+    recorded_usage::insert_hours(c, key_id, &counts)
 }
 
 /// A demo integration: provider, name, base URL, credential, mode, set by, days ago, last use

@@ -58,7 +58,7 @@ impl AppState {
             rate_limiter: Default::default(),
             usage: Default::default(),
             integration_usage: std::sync::Arc::new(crate::keycheck::usage::UsageRecorder::new(
-                crate::models::api_key_usage::Counted::Integrations,
+                crate::models::usage::Counted::Integrations,
             )),
             key_cache: std::sync::Arc::new(crate::keycheck::key_cache::KeyCache::new(
                 config.key_cache,

@@ -9,7 +9,7 @@ use rustc_hash::FxHashMap;
 
 use crate::db::DbConnection;
 use crate::keycheck::slots::{Slots, WORKER_SLOTS};
-use crate::models::api_key_usage::{self, Counted, KeyUsage};
+use crate::models::usage::{self as usage_rows, Counted, KeyUsage};
 
 #[derive(Default)]
 struct Pending {
@@ -109,7 +109,7 @@ impl UsageRecorder {
                 per_hour: &p.per_hour,
             })
             .collect();
-        let result = api_key_usage::write(conn, self.what, &rows);
+        let result = usage_rows::write(conn, self.what, &rows);
         drop(rows);
         match result {
             Ok(n) => Ok(n),

@@ -3,7 +3,6 @@
 pub mod agency;
 pub mod agent_loop;
 pub mod api_key;
-pub mod api_key_usage;
 pub mod audit;
 pub mod bot;
 pub mod channel;
@@ -17,6 +16,7 @@ pub mod setup;
 pub mod team;
 pub mod tenant;
 pub mod throttle;
+pub mod usage;
 pub mod user;
 pub mod vault_check;
 
