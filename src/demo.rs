@@ -471,7 +471,7 @@ pub fn seed(
             at: now - 2 * DAY,
         };
         let change = Change::new(
-            AuditAction::ApiKeyReportedLeaked,
+            AuditAction::ApiKeyLeaked,
             Target::new("api_key", leaked.id.clone(), leaked.name.clone()),
         )
         .with("masked", leaked.masked());

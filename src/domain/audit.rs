@@ -68,7 +68,7 @@ actions! {
     ApiKeyRotated = "api_key.rotated", "Key rotated", Team;
     ApiKeyDeleted = "api_key.deleted", "Key deleted", Team;
     ApiKeyGraceEnded = "api_key.grace_ended", "Key grace period ended", Team;
-    ApiKeyReportedLeaked = "api_key.reported_leaked", "Key reported leaked", Team;
+    ApiKeyLeaked = "api_key.leaked", "Key reported leaked", Team;
     MemberInvited = "member.invited", "Member invited", Team;
     InvitationRevoked = "member.invitation_revoked", "Invitation revoked", Team;
     MemberJoined = "member.joined", "Member joined", Team;
@@ -271,7 +271,7 @@ pub fn describe(
         },
         A::ApiKeyDeleted => format!("Deleted key {target}"),
         A::ApiKeyGraceEnded => format!("Ended the grace period of the old key {target}"),
-        A::ApiKeyReportedLeaked => format!("Revoked key {target} after a leak report"),
+        A::ApiKeyLeaked => format!("Revoked key {target} after a leak report"),
         A::MemberInvited => format!("Invited {target} as {}", text("role")),
         A::InvitationRevoked => format!("Revoked the invitation of {target}"),
         A::MemberJoined => format!("{target} joined as {}", text("role")),

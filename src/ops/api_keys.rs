@@ -263,8 +263,8 @@ pub async fn report_leaked(
             ip,
             at: now,
         };
-        let change = Change::new(AuditAction::ApiKeyReportedLeaked, target(&key))
-            .with("masked", key.masked());
+        let change =
+            Change::new(AuditAction::ApiKeyLeaked, target(&key)).with("masked", key.masked());
         record(c, &owner_of(&key), &actor, &change)?;
         Ok::<_, Abort<AppError>>(Some((key, true)))
     })

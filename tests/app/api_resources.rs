@@ -315,7 +315,7 @@ async fn whoever_holds_a_leaked_key_can_revoke_it_without_other_credentials() {
                 .first(c)
                 .expect("row");
             let reports = audit_events::table
-                .filter(audit_events::action.eq("api_key.reported_leaked"))
+                .filter(audit_events::action.eq("api_key.leaked"))
                 .count()
                 .get_result(c)
                 .expect("audit");

@@ -326,7 +326,7 @@ async fn every_change_through_every_surface_writes_one_audit_event_and_one_outbo
             mode: "live",
         });
         // Possession is the authority: the reported key itself is the actor.
-        api_change!(app, seen, AuditAction::ApiKeyReportedLeaked, "POST", "/revoke",
+        api_change!(app, seen, AuditAction::ApiKeyLeaked, "POST", "/revoke",
             "/revoke", spare, Some(json!({"key": leaked})), 200);
         assert_eq!(newest_event(&app).3.as_deref(), Some(next.as_str()));
 

@@ -53,3 +53,66 @@ fn postgres_runs_in_ci() {
         );
     }
 }
+
+#[actix_web::test]
+async fn the_leak_event_rename_migrates_stored_events_both_ways() {
+    use diesel::prelude::*;
+    use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+    use latchkey::db::DbConnection;
+    use latchkey::db::schema::{audit_events, outbox_events};
+    const SQLITE: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+    const POSTGRES: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+    crate::helpers::each_db(|app| async move {
+        let slug = app.set_up("ada@example.com", "Acme").await;
+        let (_, key) = app.make_key(crate::helpers::KeySpec {
+            team: &slug,
+            scopes: &["bots:read"],
+            mode: "live",
+        });
+        let res = app
+            .send(
+                actix_web::test::TestRequest::post()
+                    .uri("/v1/revoke")
+                    .insert_header(("content-type", "application/json"))
+                    .set_payload(serde_json::json!({"key": key}).to_string()),
+            )
+            .await;
+        res.assert_status(200);
+        let stored = |c: &mut DbConnection| -> (Vec<String>, Vec<(String, String)>) {
+            (
+                audit_events::table
+                    .filter(audit_events::action.like("api_key.%leaked"))
+                    .select(audit_events::action)
+                    .load(c)
+                    .expect("audit"),
+                outbox_events::table
+                    .filter(outbox_events::event_type.like("api_key.%leaked"))
+                    .select((outbox_events::event_type, outbox_events::payload))
+                    .load(c)
+                    .expect("outbox"),
+            )
+        };
+        let step = |c: &mut DbConnection, down: bool| match c {
+            DbConnection::Sqlite(c) if down => c.revert_last_migration(SQLITE).map(|_| ()),
+            DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE).map(|_| ()),
+            DbConnection::Postgres(c) if down => c.revert_last_migration(POSTGRES).map(|_| ()),
+            DbConnection::Postgres(c) => c.run_pending_migrations(POSTGRES).map(|_| ()),
+        };
+        app.db(|c| step(c, true)).expect("down");
+        let (audit, outbox) = app.db(stored);
+        assert_eq!(audit, vec!["api_key.reported_leaked"]);
+        assert_eq!(outbox[0].0, "api_key.reported_leaked");
+        assert!(outbox[0].1.contains(r#""type":"api_key.reported_leaked""#));
+        app.db(|c| step(c, false)).expect("up");
+        let (audit, outbox) = app.db(stored);
+        assert_eq!(audit, vec!["api_key.leaked"]);
+        assert_eq!(outbox[0].0, "api_key.leaked");
+        assert!(
+            outbox[0].1.contains(r#""type":"api_key.leaked""#),
+            "{}",
+            outbox[0].1
+        );
+    })
+    .await;
+}
