@@ -145,7 +145,7 @@ impl Provider {
                 "https://api.example.com/v1",
                 bearer,
                 "/",
-                "Whatever your API expects: a token, or a username and password.",
+                "Whatever your API expects.",
             ),
         };
         Preset {

@@ -31,11 +31,11 @@ for (const javaScriptEnabled of [true, false]) {
       await page.getByRole('link', { name: 'Integrations' }).click();
       await expect(page.locator('h1')).toHaveText('Integrations');
       await page.getByRole('link', { name: 'Add integration' }).first().click();
-      await page.getByRole('link', { name: /Custom HTTP API/ }).click();
+      await page.getByRole('link', { name: 'Custom HTTP API', exact: true }).click();
       await page.getByLabel('Name', { exact: true }).fill(name);
       await page.getByLabel('API base URL').fill(`${target.url}/v1`);
       await page.getByLabel('Send the credential as').selectOption('header');
-      await page.getByLabel(/Header or parameter name/).fill('X-Api-Key');
+      await page.getByLabel('Header or parameter name', { exact: true }).fill('X-Api-Key');
       await page.getByLabel('Token', { exact: true }).fill(TOKEN);
       await page.getByLabel('Connection test request').fill('/health');
       await page.getByRole('button', { name: 'Add integration' }).click();
