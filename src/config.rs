@@ -230,6 +230,8 @@ pub struct Config {
     pub body_timeout_seconds: u64,
     /// Private ranges outbound calls may reach (see `outbound::Policy`).
     pub outbound_allow: Vec<ipnet::IpNet>,
+    /// Seconds an outbound exchange may take in all (15; tests shorten it).
+    pub outbound_timeout_secs: u64,
 }
 
 impl Config {
@@ -290,6 +292,7 @@ impl Config {
             body_timeout_seconds: s.body_timeout_seconds.clamp(1, 3600),
             outbound_allow: parse_cidrs(&s.outbound_allow_cidrs)
                 .map_err(|e| format!("LATCHKEY_OUTBOUND_ALLOW_CIDRS: {e}"))?,
+            outbound_timeout_secs: 15,
         })
     }
 
@@ -322,6 +325,7 @@ impl Config {
             body_timeout_seconds: 10,
             // Loopback only: the tests' receivers listen there.
             outbound_allow: vec![ipnet::IpNet::from(std::net::IpAddr::from([127, 0, 0, 1]))],
+            outbound_timeout_secs: 3,
         }
     }
 }

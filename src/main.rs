@@ -256,6 +256,7 @@ async fn serve(
     });
 
     latchkey::jobs::retention::spawn(state.clone());
+    latchkey::jobs::webhooks::spawn(state.clone());
 
     tracing::info!(bind = %config.bind, url = %config.public_url, "Latchkey listening");
     let final_usage = [state.usage.clone(), state.integration_usage.clone()];

@@ -38,6 +38,8 @@ pub struct AppState {
     pub vault: std::sync::Arc<crate::vault::Keyring>,
     /// The one guarded client for calls to the outside.
     pub outbound: crate::outbound::Outbound,
+    /// Wakes the webhook delivery job after a change (its outbox event) is committed.
+    pub webhook_wake: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -66,9 +68,13 @@ impl AppState {
             )),
             host_brands: Default::default(),
             vault: std::sync::Arc::new(vault),
-            outbound: crate::outbound::Outbound::new(crate::outbound::Settings::new(
-                crate::outbound::Policy::new(config.outbound_allow.clone()),
-            ))
+            webhook_wake: Default::default(),
+            outbound: crate::outbound::Outbound::new(crate::outbound::Settings {
+                total_timeout: std::time::Duration::from_secs(config.outbound_timeout_secs),
+                ..crate::outbound::Settings::new(crate::outbound::Policy::new(
+                    config.outbound_allow.clone(),
+                ))
+            })
             .map_err(crate::error::AppError::Internal)?,
             probes: std::sync::Arc::new(crate::probes::Probes {
                 api_keys: crate::probes::Brake::new(config.failed_key_limit),

@@ -90,6 +90,60 @@ diesel::table! {
         payload -> Text,
         audit_event_id -> Text,
         created_at -> BigInt,
+        fanned_out_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    webhook_endpoints (id) {
+        id -> Text,
+        team_id -> Nullable<Text>,
+        agency_id -> Nullable<Text>,
+        url -> Text,
+        description -> Text,
+        event_types -> Text,
+        enabled -> Bool,
+        disabled_reason -> Nullable<Text>,
+        secret -> Text,
+        secret_version -> BigInt,
+        previous_secret -> Nullable<Text>,
+        previous_secret_version -> Nullable<BigInt>,
+        previous_until -> Nullable<BigInt>,
+        created_by -> Nullable<Text>,
+        since_event -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Text,
+        endpoint_id -> Text,
+        outbox_event_id -> Text,
+        event_type -> Text,
+        status -> Text,
+        attempts -> BigInt,
+        next_attempt_at -> Nullable<BigInt>,
+        locked_until -> Nullable<BigInt>,
+        last_attempt_at -> Nullable<BigInt>,
+        last_status_code -> Nullable<Integer>,
+        last_latency_ms -> Nullable<BigInt>,
+        last_error -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    webhook_attempts (id) {
+        id -> Text,
+        delivery_id -> Text,
+        attempt -> BigInt,
+        at -> BigInt,
+        status_code -> Nullable<Integer>,
+        latency_ms -> BigInt,
+        error -> Nullable<Text>,
+        excerpt -> Nullable<Text>,
     }
 }
 
@@ -316,6 +370,9 @@ diesel::joinable!(teams -> agencies (agency_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(api_keys -> teams (team_id));
 diesel::joinable!(integration_usage -> integrations (integration_id));
+diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
+diesel::joinable!(webhook_deliveries -> outbox_events (outbox_event_id));
+diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
 diesel::joinable!(api_keys -> users (created_by));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -325,6 +382,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     audit_events,
     outbox_events,
+    webhook_endpoints,
+    webhook_deliveries,
+    webhook_attempts,
     security_events,
     sessions,
     setup_tokens,

@@ -95,6 +95,8 @@ actions! {
     ConversationDeleted = "conversation.deleted", "Conversation deleted", Team;
     AgentLoopCreated = "agent_loop.created", "Agent loop created", Team;
     AgentLoopRunQueued = "agent_loop.run_queued", "Agent loop run queued", Team;
+    WebhookEndpointCreated = "webhook_endpoint.created", "Webhook endpoint added", Team;
+    WebhookEndpointDisabled = "webhook_endpoint.disabled", "Webhook endpoint disabled", Team;
     AgencyCreated = "agency.created", "Agency created", Agency;
     ClientCreated = "client.created", "Client created", Agency;
     ClientSuspended = "client.suspended", "Client suspended", Agency;

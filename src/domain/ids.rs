@@ -148,6 +148,18 @@ id_type!(
     OutboxEventId, "evt_"
 );
 id_type!(
+    /// A webhook endpoint.
+    WebhookEndpointId, "whe_"
+);
+id_type!(
+    /// One event's delivery to one endpoint.
+    DeliveryId, "whd_"
+);
+id_type!(
+    /// One attempt of a delivery.
+    AttemptId, "wha_"
+);
+id_type!(
     /// An account's security event (sign-in, sign-out, failures).
     SecurityEventId, "sec_"
 );

@@ -90,6 +90,20 @@ pub fn standard_signature(secret: &SigningSecret, id: &str, timestamp: i64, body
     format!("v1,{}", B64.encode(mac))
 }
 
+/// Seconds before attempts 2, 3, … 10 (the first is made at once): 0, 5 s, 5 min, 30 min, 2 h,
+/// 5 h, 10 h, 14 h, 20 h, 24 h — about three days in all (DESIGN §10).
+pub const RETRY_DELAYS: [i64; 9] = [5, 300, 1_800, 7_200, 18_000, 36_000, 50_400, 72_000, 86_400];
+
+/// The wait before the next attempt after `attempts_made` failed ones, with ±10 % jitter from
+/// `random` (so endpoints that failed together do not retry together); `None` when the
+/// retries are used up.
+pub fn retry_delay(attempts_made: i64, random: u32) -> Option<i64> {
+    let index = usize::try_from(attempts_made.checked_sub(1)?).ok()?;
+    let delay = *RETRY_DELAYS.get(index)?;
+    let spread = i64::from(random % 2001) - 1000; // -1000..=1000 per mille of 10 %
+    Some(delay + delay * spread / 10_000)
+}
+
 /// The largest integer a JavaScript number holds exactly (2^53 − 1).
 const JS_SAFE_INTEGER: i64 = 9_007_199_254_740_991;
 
@@ -185,6 +199,21 @@ mod tests {
         assert_eq!(
             standard_signature(&secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body),
             "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+        );
+    }
+
+    #[test]
+    fn retries_follow_the_schedule_with_ten_percent_jitter_and_stop_after_ten_attempts() {
+        assert_eq!(retry_delay(1, 1000), Some(5), "no jitter at the midpoint");
+        assert_eq!(retry_delay(2, 0), Some(270), "5 min − 10 %");
+        assert_eq!(retry_delay(2, 2000), Some(330), "5 min + 10 %");
+        assert_eq!(retry_delay(9, 1000), Some(86_400));
+        assert_eq!(retry_delay(10, 1000), None, "ten attempts in all");
+        assert_eq!(retry_delay(0, 1000), None);
+        let total: i64 = RETRY_DELAYS.iter().sum();
+        assert!(
+            (2 * 86_400..4 * 86_400).contains(&total),
+            "about three days: {total}"
         );
     }
 

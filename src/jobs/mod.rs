@@ -1,3 +1,4 @@
 //! Background work that runs inside the server process.
 
 pub mod retention;
+pub mod webhooks;

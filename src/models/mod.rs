@@ -19,6 +19,7 @@ pub mod throttle;
 pub mod usage;
 pub mod user;
 pub mod vault_check;
+pub mod webhook;
 
 /// Digests of stored secrets; re-exported here for the models that key rows by them.
 pub use crate::domain::sha256_hex;

@@ -13,6 +13,7 @@ pub mod integrations;
 pub mod members;
 pub mod platform;
 pub mod teams;
+pub mod webhooks;
 
 use serde_json::{Map, Value, json};
 
@@ -56,6 +57,8 @@ where
         Err(Abort::Failed(e)) => Err(e),
     })
     .await;
+    // A change wrote an outbox event: the delivery job looks now, not at its next tick.
+    state.webhook_wake.notify_one();
     match outcome {
         Ok(result) => result,
         Err(e) => Err(E::from(e)),

@@ -1,15 +1,28 @@
 //! Where sealed values are stored, for the commands that walk all of them: the census (how
 //! many values each master key has sealed — checked at start, printed by `vault rewrap`) and
-//! the re-wrap. Integration credentials now; webhook signing secrets join this list.
+//! the re-wrap: integration credentials and webhook signing secrets.
 
 use std::collections::BTreeMap;
 
 use super::{Binding, Keyring, key_id_of};
 use crate::db::DbConnection;
 use crate::models::integration::Integration;
+use crate::models::webhook::WebhookEndpoint;
 
 /// The field integration credentials are sealed under.
 const INTEGRATION_CREDENTIAL: &str = "credential";
+/// The field webhook signing secrets are sealed under.
+const SIGNING_SECRET: &str = "signing_secret";
+
+/// Where endpoint `id`'s signing secret of `version` is sealed (`owner`: its team or agency).
+pub fn webhook_secret<'a>(owner: &'a str, id: &'a str, version: i64) -> Binding<'a> {
+    Binding {
+        team: owner,
+        owner: id,
+        field: SIGNING_SECRET,
+        version,
+    }
+}
 
 /// Where integration `id`'s credential of `version` is sealed.
 pub fn integration_credential<'a>(team: &'a str, id: &'a str, version: i64) -> Binding<'a> {
@@ -24,7 +37,10 @@ pub fn integration_credential<'a>(team: &'a str, id: &'a str, version: i64) -> B
 /// Sealed values per master key id.
 pub fn census(conn: &mut DbConnection) -> diesel::QueryResult<BTreeMap<String, usize>> {
     let mut counts = BTreeMap::new();
-    for (_, _, _, sealed) in Integration::sealed(conn)? {
+    let all = Integration::sealed(conn)?
+        .into_iter()
+        .chain(WebhookEndpoint::sealed(conn)?);
+    for (_, _, _, sealed) in all {
         let id = key_id_of(&sealed).unwrap_or("(unreadable)").to_owned();
         *counts.entry(id).or_insert(0) += 1;
     }
@@ -52,6 +68,17 @@ pub fn rewrap_all(conn: &mut DbConnection, ring: &Keyring) -> diesel::QueryResul
             Ok(None) => report.current += 1,
             Ok(Some(new)) => {
                 if Integration::rewrap(conn, &id, &sealed, &new)? {
+                    report.rewrapped += 1;
+                }
+            }
+            Err(_) => report.failed.push(id),
+        }
+    }
+    for (id, owner, version, sealed) in WebhookEndpoint::sealed(conn)? {
+        match ring.rewrap(&webhook_secret(&owner, &id, version), &sealed) {
+            Ok(None) => report.current += 1,
+            Ok(Some(new)) => {
+                if WebhookEndpoint::rewrap(conn, &id, version, &sealed, &new)? {
                     report.rewrapped += 1;
                 }
             }

@@ -32,3 +32,4 @@ mod sign_in;
 mod structure;
 mod vault;
 mod vault_process;
+mod webhooks;

@@ -1,0 +1,300 @@
+//! Webhook delivery (DESIGN §10): outbox events are fanned out into one delivery per endpoint
+//! that wants them; due deliveries are claimed (a lease, and `SKIP LOCKED` on PostgreSQL, so
+//! several nodes share the work) and sent through the guarded outbound client with both
+//! signatures, signed at send time over the outbox's exact bytes; failures are retried on the
+//! schedule of `domain::webhook::RETRY_DELAYS` with jitter, `Retry-After` honoured; a `410`
+//! disables the endpoint. At least once: a delivery is marked done only after its answer.
+
+use std::time::Duration;
+
+use diesel::prelude::*;
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+
+use crate::db::write_tx;
+use crate::domain::audit::{Actor, AuditAction, Change, Owner, Target, Who};
+use crate::domain::ids::{AgencyId, AttemptId, DeliveryId, TeamId};
+use crate::domain::webhook::{chatbot_signature, retry_delay, standard_signature};
+use crate::error::{AppError, with_read, with_write};
+use crate::models::webhook::{self, Attempt, Delivery, WebhookEndpoint};
+use crate::outbound::Request;
+use crate::state::AppState;
+
+/// Events fanned out per transaction.
+const FAN_OUT_BATCH: i64 = 200;
+/// Deliveries claimed per round.
+const SEND_BATCH: i64 = 50;
+/// How long a claimed delivery is held before another worker may take it (longer than the
+/// outbound client's total timeout).
+const LEASE_SECONDS: i64 = 60;
+/// The longest `Retry-After` honoured.
+const RETRY_AFTER_MAX: i64 = 86_400;
+/// Characters of an answer kept with the attempt.
+const EXCERPT_MAX: usize = 200;
+
+/// What one round did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Round {
+    /// Deliveries created from new events.
+    pub fanned_out: usize,
+    /// Attempts made.
+    pub attempted: usize,
+    /// Of which succeeded.
+    pub succeeded: usize,
+}
+
+/// Turns new outbox events into deliveries, then sends what is due.
+pub async fn run_once(state: &AppState) -> Result<Round, AppError> {
+    let now = state.clock.now();
+    if !with_read(&state.pool, move |c| Ok(webhook::has_work(c, now)?)).await? {
+        return Ok(Round::default());
+    }
+    let fanned_out = fan_out(state).await?;
+    let mut round = Round {
+        fanned_out,
+        ..Round::default()
+    };
+    let now = state.clock.now();
+    let due = with_write(&state.pool, move |c| {
+        Ok(write_tx(c, |c| {
+            Delivery::claim_due(c, now, SEND_BATCH, LEASE_SECONDS)
+        })?)
+    })
+    .await?;
+    for d in due {
+        round.attempted += 1;
+        if send(state, d).await? {
+            round.succeeded += 1;
+        }
+    }
+    Ok(round)
+}
+
+async fn fan_out(state: &AppState) -> Result<usize, AppError> {
+    let now = state.clock.now();
+    with_write(&state.pool, move |c| {
+        Ok(write_tx(c, |c| {
+            let events = webhook::claim_events(c, FAN_OUT_BATCH)?;
+            let mut rows = Vec::new();
+            for e in &events {
+                let endpoints =
+                    webhook::endpoints_for(c, e.team_id.as_deref(), e.agency_id.as_deref(), &e.id)?;
+                for ep in endpoints.iter().filter(|ep| ep.wants(&e.event_type)) {
+                    rows.push(Delivery {
+                        id: DeliveryId::generate_ordered().to_string(),
+                        endpoint_id: ep.id.clone(),
+                        outbox_event_id: e.id.clone(),
+                        event_type: e.event_type.clone(),
+                        status: "pending".into(),
+                        attempts: 0,
+                        next_attempt_at: Some(now),
+                        locked_until: None,
+                        last_attempt_at: None,
+                        last_status_code: None,
+                        last_latency_ms: None,
+                        last_error: None,
+                        created_at: now,
+                    });
+                }
+            }
+            let ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
+            let created = Delivery::insert_new(c, &rows)?;
+            webhook::mark_fanned_out(c, &ids, now)?;
+            Ok::<_, diesel::result::Error>(created)
+        })?)
+    })
+    .await
+}
+
+/// The headers of one attempt: `X-Chatbot-Signature` with the secret the seed's verifier
+/// holds (the previous one until a rotation's overlap ends), the Standard Webhooks trio with
+/// every live secret.
+fn headers(
+    state: &AppState,
+    endpoint: &WebhookEndpoint,
+    event_id: &str,
+    body: &[u8],
+    now: i64,
+) -> Result<HeaderMap, AppError> {
+    let (current, previous) = crate::ops::webhooks::secrets(&state.vault, endpoint, now)?;
+    let chatbot = chatbot_signature(previous.as_ref().unwrap_or(&current), body);
+    let mut standard = standard_signature(&current, event_id, now, body);
+    if let Some(old) = &previous {
+        standard.push(' ');
+        standard.push_str(&standard_signature(old, event_id, now, body));
+    }
+    let mut h = HeaderMap::new();
+    let value = |s: &str| {
+        HeaderValue::from_str(s).map_err(|_| AppError::Internal("bad header value".into()))
+    };
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(
+        HeaderName::from_static("x-chatbot-signature"),
+        value(&chatbot)?,
+    );
+    h.insert(HeaderName::from_static("webhook-id"), value(event_id)?);
+    h.insert(
+        HeaderName::from_static("webhook-timestamp"),
+        value(&now.to_string())?,
+    );
+    h.insert(
+        HeaderName::from_static("webhook-signature"),
+        value(&standard)?,
+    );
+    Ok(h)
+}
+
+/// Seconds of a `Retry-After` given in seconds (the HTTP-date form is treated as absent).
+fn retry_after(headers: &[(String, String)]) -> Option<i64> {
+    headers
+        .iter()
+        .find(|(n, _)| n == "retry-after")
+        .and_then(|(_, v)| v.trim().parse::<i64>().ok())
+        .map(|s| s.clamp(0, RETRY_AFTER_MAX))
+}
+
+/// Makes one attempt of `d` and records it; true when it succeeded.
+async fn send(state: &AppState, d: Delivery) -> Result<bool, AppError> {
+    let (endpoint_id, event_id) = (d.endpoint_id.clone(), d.outbox_event_id.clone());
+    let (endpoint, payload) = with_read(&state.pool, move |c| {
+        Ok((
+            WebhookEndpoint::find(c, &endpoint_id)?,
+            Delivery::payload(c, &event_id)?,
+        ))
+    })
+    .await?;
+    let now = state.clock.now();
+    let attempt_no = d.attempts + 1;
+    let (Some(endpoint), Some(payload)) = (endpoint, payload) else {
+        return Ok(false);
+    };
+    if !endpoint.enabled {
+        // Disabled after it was claimed: it waits, as pending, for the endpoint to come back.
+        let id = d.id.clone();
+        with_write(&state.pool, move |c| {
+            Ok(
+                diesel::update(crate::db::schema::webhook_deliveries::table.find(id))
+                    .set(crate::db::schema::webhook_deliveries::locked_until.eq(None::<i64>))
+                    .execute(c)
+                    .map(|_| ())?,
+            )
+        })
+        .await?;
+        return Ok(false);
+    }
+    let url = url::Url::parse(&endpoint.url)
+        .map_err(|_| AppError::Internal("stored webhook URL does not parse".into()))?;
+    let result = state
+        .outbound
+        .send(Request {
+            method: reqwest::Method::POST,
+            url,
+            headers: headers(
+                state,
+                &endpoint,
+                &d.outbox_event_id,
+                payload.as_bytes(),
+                now,
+            )?,
+            body: payload.into_bytes(),
+            response_cap: 4096,
+        })
+        .await;
+    let mut attempt = Attempt {
+        id: AttemptId::generate_ordered().to_string(),
+        delivery_id: d.id.clone(),
+        attempt: attempt_no,
+        at: now,
+        status_code: None,
+        latency_ms: 0,
+        error: None,
+        excerpt: None,
+    };
+    let mut wait = None;
+    let mut gone = false;
+    let ok = match &result {
+        Ok(r) => {
+            attempt.status_code = Some(i32::from(r.status));
+            attempt.latency_ms = i64::try_from(r.elapsed.as_millis()).unwrap_or(i64::MAX);
+            let text = String::from_utf8_lossy(&r.body);
+            attempt.excerpt = Some(text.chars().take(EXCERPT_MAX).collect());
+            if matches!(r.status, 429 | 503) {
+                wait = retry_after(&r.headers);
+            }
+            gone = r.status == 410;
+            (200..300).contains(&r.status)
+        }
+        Err(e) => {
+            attempt.error = Some(e.to_string());
+            false
+        }
+    };
+    let mut random = [0u8; 4];
+    crate::domain::base62::fill_random(&mut random);
+    let random = u32::from_le_bytes(random);
+    let next = match (ok, gone) {
+        (true, _) | (false, true) => None,
+        (false, false) => {
+            retry_delay(attempt_no, random).map(|delay| now + wait.unwrap_or(0).max(delay))
+        }
+    };
+    let status = match (ok, next) {
+        (true, _) => "succeeded",
+        (false, Some(_)) => "pending",
+        (false, None) => "failed",
+    };
+    let (delivery, status_owned) = (d, status.to_owned());
+    with_write(&state.pool, move |c| {
+        Ok(write_tx(c, |c| {
+            Delivery::record_attempt(c, &delivery, &attempt, &status_owned, next)?;
+            if gone {
+                WebhookEndpoint::disable(c, &endpoint.id, "The endpoint answered 410 Gone.", now)?;
+                let owner = match (&endpoint.team_id, &endpoint.agency_id) {
+                    (Some(t), _) => Owner::Team(TeamId::from_db(t.clone())),
+                    (None, Some(a)) => Owner::Agency(AgencyId::from_db(a.clone())),
+                    (None, None) => return Ok(()),
+                };
+                let actor = Actor {
+                    who: Who::System,
+                    ip: None,
+                    at: now,
+                };
+                let change = Change::new(
+                    AuditAction::WebhookEndpointDisabled,
+                    Target::new(
+                        "webhook_endpoint",
+                        endpoint.id.clone(),
+                        endpoint.url.clone(),
+                    ),
+                )
+                .with("reason", "410 Gone");
+                crate::ops::record(c, &owner, &actor, &change)?;
+            }
+            Ok::<_, diesel::result::Error>(())
+        })?)
+    })
+    .await?;
+    Ok(ok)
+}
+
+/// Runs rounds in the background: woken after every change (the outbox insert), and every
+/// second for retries that come due.
+pub fn spawn(state: AppState) {
+    actix_web::rt::spawn(async move {
+        // During an outage every round fails: say so once a minute, not once a second.
+        let mut last_warning: Option<std::time::Instant> = None;
+        loop {
+            match run_once(&state).await {
+                Ok(r) if r.attempted == SEND_BATCH as usize => continue,
+                Ok(_) => last_warning = None,
+                Err(e) => {
+                    if last_warning.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {
+                        tracing::warn!(error = %e, "webhook delivery round failed; will retry");
+                        last_warning = Some(std::time::Instant::now());
+                    }
+                }
+            }
+            let _ =
+                tokio::time::timeout(Duration::from_secs(1), state.webhook_wake.notified()).await;
+        }
+    });
+}

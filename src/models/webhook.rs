@@ -1,0 +1,401 @@
+//! Webhook endpoints, deliveries and attempts, and the outbox events still to be fanned out.
+//! The claim queries take `FOR UPDATE SKIP LOCKED` on PostgreSQL, so any number of nodes can
+//! run the delivery job; on SQLite the single writer (`BEGIN IMMEDIATE`) serialises them.
+
+use diesel::prelude::*;
+
+use crate::db::DbConnection;
+use crate::db::schema::{
+    outbox_events, teams, webhook_attempts, webhook_deliveries, webhook_endpoints,
+};
+
+/// A webhook endpoint row.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = webhook_endpoints)]
+pub struct WebhookEndpoint {
+    /// Id.
+    pub id: String,
+    /// The team it belongs to (or none: an agency's).
+    pub team_id: Option<String>,
+    /// The agency it belongs to (or none: a team's).
+    pub agency_id: Option<String>,
+    /// Where deliveries go.
+    pub url: String,
+    /// What it is for.
+    pub description: String,
+    /// Space-separated event types, or `*`.
+    pub event_types: String,
+    /// Deliveries are made.
+    pub enabled: bool,
+    /// Why it was disabled (`410 Gone`, five days of failures, by a person).
+    pub disabled_reason: Option<String>,
+    /// The sealed signing secret.
+    pub secret: String,
+    /// Its version (part of the seal's binding).
+    pub secret_version: i64,
+    /// The previous sealed secret, during a rotation's overlap.
+    pub previous_secret: Option<String>,
+    /// Its version.
+    pub previous_secret_version: Option<i64>,
+    /// When the overlap ends.
+    pub previous_until: Option<i64>,
+    /// Who added it.
+    pub created_by: Option<String>,
+    /// The newest outbox event when it was added: it receives the events after it.
+    pub since_event: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub updated_at: i64,
+}
+
+impl WebhookEndpoint {
+    /// Sets the event after which the endpoint receives (inside its creation transaction).
+    pub fn start_after(conn: &mut DbConnection, id: &str, event: &str) -> QueryResult<()> {
+        diesel::update(webhook_endpoints::table.find(id))
+            .set(webhook_endpoints::since_event.eq(event))
+            .execute(conn)
+            .map(|_| ())
+    }
+
+    /// Whether it wants events of `event_type`.
+    pub fn wants(&self, event_type: &str) -> bool {
+        self.event_types == "*" || self.event_types.split(' ').any(|t| t == event_type)
+    }
+
+    /// Inserts an endpoint.
+    pub fn insert(conn: &mut DbConnection, e: &WebhookEndpoint) -> QueryResult<()> {
+        diesel::insert_into(webhook_endpoints::table)
+            .values(e)
+            .execute(conn)
+            .map(|_| ())
+    }
+
+    /// One endpoint by id.
+    pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Self>> {
+        webhook_endpoints::table
+            .find(id)
+            .select(Self::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// Disables an endpoint, saying why.
+    pub fn disable(conn: &mut DbConnection, id: &str, reason: &str, at: i64) -> QueryResult<()> {
+        diesel::update(webhook_endpoints::table.find(id))
+            .set((
+                webhook_endpoints::enabled.eq(false),
+                webhook_endpoints::disabled_reason.eq(reason),
+                webhook_endpoints::updated_at.eq(at),
+            ))
+            .execute(conn)
+            .map(|_| ())
+    }
+
+    /// Every sealed secret (current and previous): (id, owner id, version, sealed) — what
+    /// `vault rewrap` walks and the census counts.
+    pub fn sealed(conn: &mut DbConnection) -> QueryResult<Vec<(String, String, i64, String)>> {
+        let rows: Vec<WebhookEndpoint> = webhook_endpoints::table
+            .order(webhook_endpoints::id.asc())
+            .select(Self::as_select())
+            .load(conn)?;
+        let mut out = Vec::new();
+        for e in rows {
+            let owner = e.owner().to_owned();
+            if let (Some(prev), Some(version)) = (&e.previous_secret, e.previous_secret_version) {
+                out.push((e.id.clone(), owner.clone(), version, prev.clone()));
+            }
+            out.push((e.id, owner, e.secret_version, e.secret));
+        }
+        Ok(out)
+    }
+
+    /// The team or agency id the endpoint belongs to (the vault binds its secret to it).
+    pub fn owner(&self) -> &str {
+        self.team_id
+            .as_deref()
+            .or(self.agency_id.as_deref())
+            .unwrap_or_default()
+    }
+
+    /// Replaces a sealed secret of version `version` by its re-wrapped form, if unchanged.
+    pub fn rewrap(
+        conn: &mut DbConnection,
+        id: &str,
+        version: i64,
+        old: &str,
+        new: &str,
+    ) -> QueryResult<bool> {
+        let current = diesel::update(
+            webhook_endpoints::table
+                .find(id)
+                .filter(webhook_endpoints::secret_version.eq(version))
+                .filter(webhook_endpoints::secret.eq(old)),
+        )
+        .set(webhook_endpoints::secret.eq(new))
+        .execute(conn)?;
+        let previous = diesel::update(
+            webhook_endpoints::table
+                .find(id)
+                .filter(webhook_endpoints::previous_secret_version.eq(version))
+                .filter(webhook_endpoints::previous_secret.eq(old)),
+        )
+        .set(webhook_endpoints::previous_secret.eq(new))
+        .execute(conn)?;
+        Ok(current + previous > 0)
+    }
+}
+
+/// An outbox event waiting to be turned into deliveries.
+#[derive(Debug, Clone, Queryable)]
+pub struct PendingEvent {
+    /// Id (the deliveries' `webhook-id`).
+    pub id: String,
+    /// Team of the change (or none: an agency's own event).
+    pub team_id: Option<String>,
+    /// Agency of an agency-level event.
+    pub agency_id: Option<String>,
+    /// `api_key.created`…
+    pub event_type: String,
+    /// When it happened.
+    pub created_at: i64,
+}
+
+/// Claims up to `limit` outbox events not yet fanned out, oldest first (locked for this
+/// transaction on PostgreSQL; others skip them).
+pub fn claim_events(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<PendingEvent>> {
+    let q = outbox_events::table
+        .filter(outbox_events::fanned_out_at.is_null())
+        .order((outbox_events::created_at.asc(), outbox_events::id.asc()))
+        .limit(limit)
+        .select((
+            outbox_events::id,
+            outbox_events::team_id,
+            outbox_events::agency_id,
+            outbox_events::event_type,
+            outbox_events::created_at,
+        ));
+    match conn {
+        DbConnection::Postgres(c) => q.for_update().skip_locked().load(c),
+        DbConnection::Sqlite(c) => q.load(c),
+    }
+}
+
+/// Whether a round has anything to do at `now`: events to fan out or deliveries due (two
+/// indexed reads, so an idle server takes no write lock for it).
+pub fn has_work(conn: &mut DbConnection, now: i64) -> QueryResult<bool> {
+    let events: i64 = outbox_events::table
+        .filter(outbox_events::fanned_out_at.is_null())
+        .select(diesel::dsl::count_star())
+        .first(conn)?;
+    if events > 0 {
+        return Ok(true);
+    }
+    let due: i64 = webhook_deliveries::table
+        .filter(webhook_deliveries::status.eq("pending"))
+        .filter(webhook_deliveries::next_attempt_at.le(now))
+        .select(diesel::dsl::count_star())
+        .first(conn)?;
+    Ok(due > 0)
+}
+
+/// Marks events as fanned out.
+pub fn mark_fanned_out(conn: &mut DbConnection, ids: &[String], at: i64) -> QueryResult<()> {
+    diesel::update(outbox_events::table.filter(outbox_events::id.eq_any(ids)))
+        .set(outbox_events::fanned_out_at.eq(at))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The newest outbox event's id (none yet: an empty string, which sorts before every id).
+pub fn newest_event(conn: &mut DbConnection) -> QueryResult<String> {
+    outbox_events::table
+        .order(outbox_events::id.desc())
+        .select(outbox_events::id)
+        .first(conn)
+        .optional()
+        .map(Option::unwrap_or_default)
+}
+
+/// The enabled endpoints that may receive event `event` of `team` (its own, and its
+/// agency's) or of `agency` (the agency's own events go to agency endpoints only), added
+/// before it happened.
+pub fn endpoints_for(
+    conn: &mut DbConnection,
+    team: Option<&str>,
+    agency: Option<&str>,
+    event: &str,
+) -> QueryResult<Vec<WebhookEndpoint>> {
+    let agency_of_team: Option<String> = match team {
+        Some(t) => teams::table
+            .find(t)
+            .select(teams::agency_id)
+            .first::<Option<String>>(conn)
+            .optional()?
+            .flatten(),
+        None => None,
+    };
+    let agency = agency.map(str::to_owned).or(agency_of_team);
+    let mut q = webhook_endpoints::table
+        .filter(webhook_endpoints::enabled.eq(true))
+        .filter(webhook_endpoints::since_event.lt(event.to_owned()))
+        .into_boxed();
+    q = match (team, agency) {
+        (Some(t), Some(a)) => q.filter(
+            webhook_endpoints::team_id
+                .eq(t.to_owned())
+                .or(webhook_endpoints::agency_id.eq(a)),
+        ),
+        (Some(t), None) => q.filter(webhook_endpoints::team_id.eq(t.to_owned())),
+        (None, Some(a)) => q.filter(webhook_endpoints::agency_id.eq(a)),
+        (None, None) => return Ok(Vec::new()),
+    };
+    q.select(WebhookEndpoint::as_select()).load(conn)
+}
+
+/// A delivery row.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = webhook_deliveries)]
+pub struct Delivery {
+    /// Id.
+    pub id: String,
+    /// Endpoint.
+    pub endpoint_id: String,
+    /// The event (its payload is what is sent).
+    pub outbox_event_id: String,
+    /// Its type (for filters).
+    pub event_type: String,
+    /// `pending`, `succeeded`, `failed`.
+    pub status: String,
+    /// Attempts made.
+    pub attempts: i64,
+    /// When the next attempt is due (pending only).
+    pub next_attempt_at: Option<i64>,
+    /// A worker holds it until then.
+    pub locked_until: Option<i64>,
+    /// Last attempt.
+    pub last_attempt_at: Option<i64>,
+    /// Its status code.
+    pub last_status_code: Option<i32>,
+    /// Its latency.
+    pub last_latency_ms: Option<i64>,
+    /// Why it failed without an answer.
+    pub last_error: Option<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+impl Delivery {
+    /// Inserts deliveries, skipping an (endpoint, event) pair that exists already.
+    pub fn insert_new(conn: &mut DbConnection, rows: &[Delivery]) -> QueryResult<usize> {
+        let mut n = 0;
+        for d in rows {
+            let exists: i64 = webhook_deliveries::table
+                .filter(webhook_deliveries::endpoint_id.eq(&d.endpoint_id))
+                .filter(webhook_deliveries::outbox_event_id.eq(&d.outbox_event_id))
+                .count()
+                .get_result(conn)?;
+            if exists == 0 {
+                diesel::insert_into(webhook_deliveries::table)
+                    .values(d)
+                    .execute(conn)?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Claims up to `limit` due deliveries for `lease` seconds, oldest due first.
+    pub fn claim_due(
+        conn: &mut DbConnection,
+        now: i64,
+        limit: i64,
+        lease: i64,
+    ) -> QueryResult<Vec<Delivery>> {
+        // The query twice, once per backend: `as_select` fixes the backend where it is used.
+        macro_rules! due {
+            () => {
+                webhook_deliveries::table
+                    .filter(webhook_deliveries::status.eq("pending"))
+                    .filter(webhook_deliveries::next_attempt_at.le(now))
+                    .filter(
+                        webhook_deliveries::locked_until
+                            .is_null()
+                            .or(webhook_deliveries::locked_until.lt(now)),
+                    )
+                    .order((
+                        webhook_deliveries::next_attempt_at.asc(),
+                        webhook_deliveries::id.asc(),
+                    ))
+                    .limit(limit)
+                    .select(Delivery::as_select())
+            };
+        }
+        let rows: Vec<Delivery> = match conn {
+            DbConnection::Postgres(c) => due!().for_update().skip_locked().load(c)?,
+            DbConnection::Sqlite(c) => due!().load(c)?,
+        };
+        let ids: Vec<&str> = rows.iter().map(|d| d.id.as_str()).collect();
+        diesel::update(webhook_deliveries::table.filter(webhook_deliveries::id.eq_any(&ids)))
+            .set(webhook_deliveries::locked_until.eq(now + lease))
+            .execute(conn)?;
+        Ok(rows)
+    }
+
+    /// The payload bytes of a delivery's event.
+    pub fn payload(conn: &mut DbConnection, event_id: &str) -> QueryResult<Option<String>> {
+        outbox_events::table
+            .find(event_id)
+            .select(outbox_events::payload)
+            .first(conn)
+            .optional()
+    }
+
+    /// Records an attempt and the delivery's new state (`next`: when to retry, or none).
+    pub fn record_attempt(
+        conn: &mut DbConnection,
+        d: &Delivery,
+        attempt: &Attempt,
+        status: &str,
+        next: Option<i64>,
+    ) -> QueryResult<()> {
+        diesel::insert_into(webhook_attempts::table)
+            .values(attempt)
+            .execute(conn)?;
+        diesel::update(webhook_deliveries::table.find(&d.id))
+            .set((
+                webhook_deliveries::status.eq(status),
+                webhook_deliveries::attempts.eq(attempt.attempt),
+                webhook_deliveries::next_attempt_at.eq(next),
+                webhook_deliveries::locked_until.eq(None::<i64>),
+                webhook_deliveries::last_attempt_at.eq(attempt.at),
+                webhook_deliveries::last_status_code.eq(attempt.status_code),
+                webhook_deliveries::last_latency_ms.eq(attempt.latency_ms),
+                webhook_deliveries::last_error.eq(&attempt.error),
+            ))
+            .execute(conn)
+            .map(|_| ())
+    }
+}
+
+/// One attempt of a delivery.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = webhook_attempts)]
+pub struct Attempt {
+    /// Id.
+    pub id: String,
+    /// The delivery.
+    pub delivery_id: String,
+    /// 1, 2, …
+    pub attempt: i64,
+    /// When.
+    pub at: i64,
+    /// The answer's status code, if any.
+    pub status_code: Option<i32>,
+    /// How long it took.
+    pub latency_ms: i64,
+    /// Why there was no answer.
+    pub error: Option<String>,
+    /// The first characters of the answer.
+    pub excerpt: Option<String>,
+}

@@ -1,0 +1,463 @@
+//! Webhook delivery: a change reaches the endpoints that want it, signed both ways over the
+//! outbox's exact bytes; retries follow the schedule (an injected clock) with the same bytes;
+//! `410` disables; events of other tenants never arrive; agency endpoints get their clients'.
+
+use diesel::prelude::*;
+use latchkey::db::schema::{
+    outbox_events, webhook_attempts, webhook_deliveries, webhook_endpoints,
+};
+use latchkey::domain::audit::{Actor, Owner, Who};
+use latchkey::domain::ids::{AgencyId, TeamId};
+use latchkey::domain::webhook::{SigningSecret, chatbot_signature, standard_signature};
+use latchkey::jobs::webhooks::run_once;
+use latchkey::ops::webhooks::{EndpointSettings, create_endpoint};
+use serde_json::{Value, json};
+
+use crate::helpers::{KeySpec, TestApp, each_db};
+use crate::receiver::{Receiver, Seen, json_reply};
+
+fn team_id(app: &TestApp, slug: &str) -> String {
+    use latchkey::db::schema::teams;
+    app.db(|c| {
+        teams::table
+            .filter(teams::slug.eq(slug))
+            .select(teams::id)
+            .first(c)
+            .expect("team")
+    })
+}
+
+/// Adds an endpoint for `owner` at `url` wanting `events` (none: all); returns its id and secret.
+pub async fn endpoint(
+    app: &TestApp,
+    owner: Owner,
+    url: &str,
+    events: &[&str],
+) -> (String, SigningSecret) {
+    let actor = Actor {
+        who: Who::System,
+        ip: None,
+        at: app.clock().now(),
+    };
+    let (e, secret) = create_endpoint(
+        &app.state,
+        &actor,
+        &owner,
+        EndpointSettings {
+            url: url::Url::parse(url).expect("url"),
+            description: "test".into(),
+            event_types: events.iter().map(|s| (*s).to_owned()).collect(),
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("endpoint: {e:?}"));
+    (e.id, secret)
+}
+
+fn payload_of(app: &TestApp, event_id: &str) -> String {
+    app.db(|c| {
+        outbox_events::table
+            .find(event_id)
+            .select(outbox_events::payload)
+            .first(c)
+            .expect("event")
+    })
+}
+
+/// Asserts `seen` is a delivery signed by `secret` over the outbox payload of its webhook-id.
+fn assert_signed(app: &TestApp, seen: &Seen, secret: &SigningSecret) -> Value {
+    let id = seen.header("webhook-id").expect("webhook-id");
+    let body = payload_of(app, id);
+    assert_eq!(seen.body, body.as_bytes(), "the outbox's exact bytes");
+    assert_eq!(seen.method, "POST");
+    assert_eq!(seen.header("content-type"), Some("application/json"));
+    assert_eq!(
+        seen.header("x-chatbot-signature"),
+        Some(chatbot_signature(secret, body.as_bytes()).as_str())
+    );
+    let ts: i64 = seen
+        .header("webhook-timestamp")
+        .expect("timestamp")
+        .parse()
+        .expect("seconds");
+    assert_eq!(
+        seen.header("webhook-signature"),
+        Some(standard_signature(secret, id, ts, body.as_bytes()).as_str())
+    );
+    serde_json::from_str(&body).expect("json")
+}
+
+#[actix_web::test]
+async fn a_change_is_delivered_to_the_endpoints_that_want_it_signed_over_the_outbox_bytes() {
+    each_db(|app| async move {
+        let slug = app.set_up("ada@example.com", "Acme").await;
+        let team = TeamId::from_db(team_id(&app, &slug));
+        let all = Receiver::ok().await;
+        let keys_only = Receiver::ok().await;
+        endpoint(
+            &app,
+            Owner::Team(team.clone()),
+            &keys_only.url(),
+            &["api_key.created"],
+        )
+        .await;
+        let (_, secret) = endpoint(&app, Owner::Team(team.clone()), &all.url(), &[]).await;
+        // Events from before an endpoint existed are not sent to it: nothing yet.
+        assert_eq!(run_once(&app.state).await.expect("round").attempted, 0);
+
+        let (_, key) = app.make_key(KeySpec {
+            team: &slug,
+            scopes: &["admin"],
+            mode: "live",
+        });
+        app.api("POST", "/bots", &key, Some(json!({"name": "Support"})))
+            .await
+            .assert_status(201);
+        let round = run_once(&app.state).await.expect("round");
+        assert_eq!(
+            (round.fanned_out, round.attempted, round.succeeded),
+            (1, 1, 1)
+        );
+        let seen = all.seen();
+        assert_eq!(seen.len(), 1);
+        let body = assert_signed(&app, &seen[0], &secret);
+        assert_eq!(body["type"], "bot.created");
+        assert_eq!(body["data"]["object"]["name"], "Support");
+        assert_eq!(keys_only.seen().len(), 0, "it did not ask for bot events");
+        // Delivered once: a second round sends nothing.
+        assert_eq!(run_once(&app.state).await.expect("round").attempted, 0);
+        let status: String = app.db(|c| {
+            webhook_deliveries::table
+                .select(webhook_deliveries::status)
+                .first(c)
+                .expect("d")
+        });
+        assert_eq!(status, "succeeded");
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn failures_are_retried_on_the_schedule_with_the_same_bytes_until_an_answer_comes() {
+    each_db(|app| async move {
+        let slug = app.set_up("ada@example.com", "Acme").await;
+        let team = TeamId::from_db(team_id(&app, &slug));
+        let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let n = calls.clone();
+        // 500, then silence (the client times out), then 200.
+        let flaky =
+            Receiver::start(
+                move |_| match n.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+                    0 => json_reply(500, r#"{"error":"boom"}"#),
+                    1 => String::new(),
+                    _ => json_reply(200, "{}"),
+                },
+            )
+            .await;
+        let (_, secret) = endpoint(&app, Owner::Team(team), &flaky.url(), &[]).await;
+        let (_, key) = app.make_key(KeySpec {
+            team: &slug,
+            scopes: &["admin"],
+            mode: "live",
+        });
+        app.api("POST", "/bots", &key, Some(json!({"name": "Support"})))
+            .await
+            .assert_status(201);
+
+        let next = |app: &TestApp| -> (String, i64, Option<i64>) {
+            app.db(|c| {
+                webhook_deliveries::table
+                    .select((
+                        webhook_deliveries::status,
+                        webhook_deliveries::attempts,
+                        webhook_deliveries::next_attempt_at,
+                    ))
+                    .first(c)
+                    .expect("delivery")
+            })
+        };
+        let t0 = app.clock().now();
+        assert_eq!(run_once(&app.state).await.expect("round").succeeded, 0);
+        let (status, attempts, at) = next(&app);
+        assert_eq!((status.as_str(), attempts), ("pending", 1));
+        let wait = at.expect("a retry") - t0;
+        assert!((4..=6).contains(&wait), "5 s ± 10 %: {wait}");
+        // Not before it is due.
+        assert_eq!(run_once(&app.state).await.expect("round").attempted, 0);
+        app.clock().advance(wait);
+        let t1 = app.clock().now();
+        assert_eq!(
+            run_once(&app.state).await.expect("round").succeeded,
+            0,
+            "timed out"
+        );
+        let (_, attempts, at) = next(&app);
+        assert_eq!(attempts, 2);
+        let wait = at.expect("a retry") - t1;
+        assert!((270..=330).contains(&wait), "5 min ± 10 %: {wait}");
+        app.clock().advance(wait);
+        assert_eq!(run_once(&app.state).await.expect("round").succeeded, 1);
+        assert_eq!(next(&app), ("succeeded".into(), 3, None));
+
+        let seen = flaky.seen();
+        assert_eq!(seen.len(), 3);
+        for s in &seen {
+            assert_signed(&app, s, &secret);
+            assert_eq!(s.body, seen[0].body, "every attempt sends the same bytes");
+            assert_eq!(s.header("webhook-id"), seen[0].header("webhook-id"));
+        }
+        let errors: Vec<(Option<i32>, Option<String>)> = app.db(|c| {
+            webhook_attempts::table
+                .order(webhook_attempts::attempt.asc())
+                .select((webhook_attempts::status_code, webhook_attempts::error))
+                .load(c)
+                .expect("attempts")
+        });
+        assert_eq!(errors[0].0, Some(500));
+        assert!(
+            errors[1]
+                .1
+                .as_deref()
+                .unwrap_or_default()
+                .contains("did not answer"),
+            "{errors:?}"
+        );
+        assert_eq!(errors[2].0, Some(200));
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn a_410_disables_the_endpoint_and_later_events_wait_for_nobody() {
+    each_db(|app| async move {
+        let slug = app.set_up("ada@example.com", "Acme").await;
+        let team = TeamId::from_db(team_id(&app, &slug));
+        let gone = Receiver::start(|_| json_reply(410, "{}")).await;
+        let (id, _) = endpoint(&app, Owner::Team(team), &gone.url(), &[]).await;
+        let (_, key) = app.make_key(KeySpec {
+            team: &slug,
+            scopes: &["admin"],
+            mode: "live",
+        });
+        app.api("POST", "/bots", &key, Some(json!({"name": "One"})))
+            .await
+            .assert_status(201);
+        run_once(&app.state).await.expect("round");
+        let (enabled, reason): (bool, Option<String>) = app.db(|c| {
+            webhook_endpoints::table
+                .find(&id)
+                .select((
+                    webhook_endpoints::enabled,
+                    webhook_endpoints::disabled_reason,
+                ))
+                .first(c)
+                .expect("e")
+        });
+        assert!(!enabled);
+        assert_eq!(reason.as_deref(), Some("The endpoint answered 410 Gone."));
+        let status: String = app.db(|c| {
+            webhook_deliveries::table
+                .select(webhook_deliveries::status)
+                .first(c)
+                .expect("d")
+        });
+        assert_eq!(status, "failed", "a 410 is not retried");
+        app.api("POST", "/bots", &key, Some(json!({"name": "Two"})))
+            .await
+            .assert_status(201);
+        run_once(&app.state).await.expect("round");
+        assert_eq!(
+            gone.seen().len(),
+            1,
+            "nothing more is sent to a disabled endpoint"
+        );
+        let actions: Vec<String> = app.db(|c| {
+            use latchkey::db::schema::audit_events;
+            audit_events::table
+                .select(audit_events::action)
+                .load(c)
+                .expect("audit")
+        });
+        assert!(actions.contains(&"webhook_endpoint.disabled".to_owned()));
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn a_team_never_receives_another_teams_events_and_an_agency_receives_only_its_clients() {
+    each_db(|app| async move {
+        let home = app.set_up("ada@example.com", "Ada Home").await;
+        let agency = crate::agencies::create_agency(&app, "Northstar").await;
+        let client = crate::agencies::create_client(&app, &agency, "Harbor").await;
+        let other = app.team_owned_by("ada@example.com", "Globex");
+        let agency_id = {
+            use latchkey::db::schema::agencies;
+            app.db(|c| {
+                agencies::table
+                    .filter(agencies::slug.eq(&agency))
+                    .select(agencies::id)
+                    .first::<String>(c)
+                    .expect("agency")
+            })
+        };
+        let home_rx = Receiver::ok().await;
+        let other_rx = Receiver::ok().await;
+        let agency_rx = Receiver::ok().await;
+        endpoint(
+            &app,
+            Owner::Team(TeamId::from_db(team_id(&app, &home))),
+            &home_rx.url(),
+            &[],
+        )
+        .await;
+        endpoint(
+            &app,
+            Owner::Team(TeamId::from_db(team_id(&app, &other))),
+            &other_rx.url(),
+            &[],
+        )
+        .await;
+        let (_, agency_secret) = endpoint(
+            &app,
+            Owner::Agency(AgencyId::from_db(agency_id)),
+            &agency_rx.url(),
+            &[],
+        )
+        .await;
+        for slug in [&home, &client] {
+            let (_, key) = app.make_key(KeySpec {
+                team: slug,
+                scopes: &["admin"],
+                mode: "live",
+            });
+            app.api(
+                "POST",
+                "/bots",
+                &key,
+                Some(json!({"name": format!("{slug} bot")})),
+            )
+            .await
+            .assert_status(201);
+        }
+        run_once(&app.state).await.expect("round");
+        assert_eq!(home_rx.seen().len(), 1, "its own event");
+        assert_eq!(other_rx.seen().len(), 0, "no other team's event");
+        let got = agency_rx.seen();
+        assert_eq!(got.len(), 1, "only its client's event: {got:?}");
+        let body = assert_signed(&app, &got[0], &agency_secret);
+        assert_eq!(
+            body["team_id"],
+            team_id(&app, &client),
+            "each event names its client"
+        );
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn a_delivery_claimed_by_a_worker_that_died_is_sent_once_its_lease_runs_out() {
+    each_db(|app| async move {
+        let slug = app.set_up("ada@example.com", "Acme").await;
+        let team = TeamId::from_db(team_id(&app, &slug));
+        let rx = Receiver::ok().await;
+        let (_, secret) = endpoint(&app, Owner::Team(team), &rx.url(), &[]).await;
+        let (_, key) = app.make_key(KeySpec {
+            team: &slug,
+            scopes: &["admin"],
+            mode: "live",
+        });
+        app.api("POST", "/bots", &key, Some(json!({"name": "Support"})))
+            .await
+            .assert_status(201);
+        // Fan out, then a "worker" claims the delivery and dies before sending it.
+        let now = app.clock().now();
+        let claimed = app.db(|c| {
+            latchkey::db::write_tx(c, |c| {
+                latchkey::models::webhook::claim_events(c, 10).and_then(|events| {
+                    let ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
+                    let ev = events
+                        .iter()
+                        .find(|e| e.event_type == "bot.created")
+                        .expect("the bot's event");
+                    let eps = latchkey::models::webhook::endpoints_for(
+                        c,
+                        ev.team_id.as_deref(),
+                        None,
+                        &ev.id,
+                    )?;
+                    let rows: Vec<latchkey::models::webhook::Delivery> = eps
+                        .iter()
+                        .map(|ep| latchkey::models::webhook::Delivery {
+                            id: latchkey::domain::ids::DeliveryId::generate_ordered().to_string(),
+                            endpoint_id: ep.id.clone(),
+                            outbox_event_id: ev.id.clone(),
+                            event_type: ev.event_type.clone(),
+                            status: "pending".into(),
+                            attempts: 0,
+                            next_attempt_at: Some(now),
+                            locked_until: None,
+                            last_attempt_at: None,
+                            last_status_code: None,
+                            last_latency_ms: None,
+                            last_error: None,
+                            created_at: now,
+                        })
+                        .collect();
+                    latchkey::models::webhook::Delivery::insert_new(c, &rows)?;
+                    latchkey::models::webhook::mark_fanned_out(c, &ids, now)?;
+                    latchkey::models::webhook::Delivery::claim_due(c, now, 10, 60)
+                })
+            })
+            .expect("claim")
+        });
+        assert_eq!(claimed.len(), 1);
+        // Held by the dead worker: nobody sends it during the lease…
+        assert_eq!(run_once(&app.state).await.expect("round").attempted, 0);
+        app.clock().advance(61);
+        // …and once it runs out, the next round does, exactly once.
+        assert_eq!(run_once(&app.state).await.expect("round").succeeded, 1);
+        assert_eq!(rx.seen().len(), 1);
+        assert_signed(&app, &rx.seen()[0], &secret);
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn signing_secrets_are_sealed_in_the_vault_and_survive_a_rewrap_to_a_new_master_key() {
+    use latchkey::vault::{Keyring, MasterKey, stores};
+    each_db(|app| async move {
+        let slug = app.set_up("ada@example.com", "Acme").await;
+        let team = TeamId::from_db(team_id(&app, &slug));
+        let rx = Receiver::ok().await;
+        let (id, secret) = endpoint(&app, Owner::Team(team), &rx.url(), &[]).await;
+        let stored: String = app.db(|c| {
+            webhook_endpoints::table
+                .find(&id)
+                .select(webhook_endpoints::secret)
+                .first(c)
+                .expect("row")
+        });
+        assert!(stored.starts_with("v1."), "sealed: {stored}");
+        assert!(!stored.contains(&secret.expose()[6..]));
+        // The test app's key is [9; 32]: rotate to a new one, rewrap, then the new key alone.
+        let both = Keyring::new(vec![
+            MasterKey::from_bytes([4u8; 32]),
+            MasterKey::from_bytes([9u8; 32]),
+        ])
+        .expect("ring");
+        let report = app.db(|c| stores::rewrap_all(c, &both)).expect("rewrap");
+        assert_eq!(report.rewrapped, 1);
+        let alone = Keyring::new(vec![MasterKey::from_bytes([4u8; 32])]).expect("ring");
+        let row = app
+            .db(|c| latchkey::models::webhook::WebhookEndpoint::find(c, &id))
+            .expect("find")
+            .expect("row");
+        let (opened, previous) =
+            latchkey::ops::webhooks::secrets(&alone, &row, app.clock().now()).expect("opens");
+        assert_eq!(opened.expose(), secret.expose());
+        assert!(previous.is_none());
+        let census = app.db(stores::census).expect("census");
+        assert_eq!(census.get(MasterKey::from_bytes([4u8; 32]).id()), Some(&1));
+    })
+    .await;
+}
