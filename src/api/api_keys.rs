@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderValue};
+
 use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
 
@@ -49,10 +49,7 @@ fn to_json(k: &ApiKey, now: i64) -> Value {
 fn with_secret(status: StatusCode, key: &ApiKey, secret: &ApiKeySecret, now: i64) -> HttpResponse {
     let mut body = to_json(key, now);
     body["secret"] = json!(secret.expose());
-    let mut res = render::object(status, body);
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res
+    render::shown_once(status, body)
 }
 
 fn actor(state: &AppState, p: &Principal) -> Actor {

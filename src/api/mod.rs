@@ -17,6 +17,7 @@ pub mod openapi;
 pub mod render;
 pub mod request;
 pub mod revoke;
+pub mod webhook_endpoints;
 
 use actix_web::{HttpResponse, Resource, web};
 
@@ -222,6 +223,70 @@ pub const ROUTES: &[ApiRoute] = &[
             "IntegrationResponse",
             openapi::integration_request_body,
         ),
+    },
+    ApiRoute {
+        method: "GET",
+        path: "/webhook-endpoints",
+        scope: Some(Scope::Admin),
+        summary: "List webhook endpoints (live keys)",
+        attach: |r| r.route(web::get().to(webhook_endpoints::list)),
+        shape: Shape::list("WebhookEndpoint"),
+    },
+    ApiRoute {
+        method: "POST",
+        path: "/webhook-endpoints",
+        scope: Some(Scope::Admin),
+        summary: "Add a webhook endpoint; the signing secret is in this response only",
+        attach: |r| r.route(web::post().to(webhook_endpoints::create)),
+        shape: Shape::with_body(
+            "201",
+            "WebhookEndpoint",
+            openapi::webhook_endpoint_create_body,
+        ),
+    },
+    ApiRoute {
+        method: "GET",
+        path: "/webhook-endpoints/{id}",
+        scope: Some(Scope::Admin),
+        summary: "Retrieve a webhook endpoint",
+        attach: |r| r.route(web::get().to(webhook_endpoints::show)),
+        shape: Shape::one("WebhookEndpoint"),
+    },
+    ApiRoute {
+        method: "PATCH",
+        path: "/webhook-endpoints/{id}",
+        scope: Some(Scope::Admin),
+        summary: "Update a webhook endpoint (URL, description, event types, enabled)",
+        attach: |r| r.route(web::patch().to(webhook_endpoints::update)),
+        shape: Shape::with_body(
+            "200",
+            "WebhookEndpoint",
+            openapi::webhook_endpoint_update_body,
+        ),
+    },
+    ApiRoute {
+        method: "DELETE",
+        path: "/webhook-endpoints/{id}",
+        scope: Some(Scope::Admin),
+        summary: "Delete a webhook endpoint",
+        attach: |r| r.route(web::delete().to(webhook_endpoints::delete)),
+        shape: Shape::DELETED,
+    },
+    ApiRoute {
+        method: "POST",
+        path: "/webhook-endpoints/{id}/rotate-secret",
+        scope: Some(Scope::Admin),
+        summary: "Rotate the signing secret, the old one signing too for an overlap",
+        attach: |r| r.route(web::post().to(webhook_endpoints::rotate)),
+        shape: Shape::with_body("200", "WebhookEndpoint", openapi::webhook_rotate_body),
+    },
+    ApiRoute {
+        method: "POST",
+        path: "/webhook-endpoints/{id}/test",
+        scope: Some(Scope::Admin),
+        summary: "Send a webhook.test event to this endpoint",
+        attach: |r| r.route(web::post().to(webhook_endpoints::test)),
+        shape: Shape::one("WebhookTest").with_status("202"),
     },
     ApiRoute {
         method: "GET",

@@ -99,6 +99,16 @@ fn schemas() -> Value {
             "last_test": nullable(object(&["at", "ok"], json!({"at": time(), "ok": {"type": "boolean"}, "status": nullable(json!({"type": "integer"})), "latency_ms": nullable(json!({"type": "integer"})), "summary": nullable(json!({"type": "string"}))}))),
             "created_at": time(), "updated_at": time()
         })),
+        "WebhookEndpoint": object(&["id", "object", "url", "description", "event_types", "enabled", "created_at", "updated_at"], json!({
+            "id": id("whe_"), "object": {"const": "webhook_endpoint"}, "url": {"type": "string"},
+            "description": {"type": "string"},
+            "event_types": {"type": "array", "items": webhook_event_type(), "description": "Empty: every event."},
+            "enabled": {"type": "boolean"}, "disabled_reason": nullable(json!({"type": "string"})),
+            "previous_secret_expires_at": nullable(time()),
+            "secret": {"type": "string", "pattern": "^whsec_[A-Za-z0-9+/]{43}=$", "description": "The signing secret: in the create and rotate responses only."},
+            "created_at": time(), "updated_at": time()
+        })),
+        "WebhookTest": object(&["object", "event_id"], json!({"object": {"const": "webhook_test"}, "event_id": id("evt_")})),
         "IntegrationResponse": object(&["object", "status", "headers", "body", "latency_ms"], json!({
             "object": {"const": "integration_response"},
             "status": {"type": "integer", "description": "The status the integration's API answered (redirects are returned, never followed)."},
@@ -214,6 +224,11 @@ impl Shape {
 
     /// A delete (200 with the `Deleted` object).
     pub const DELETED: Self = Self::one("Deleted");
+
+    /// The same shape answering `status` instead.
+    pub const fn with_status(self, status: &'static str) -> Self {
+        Self { status, ..self }
+    }
 
     /// A write with a body, answering `status` with one `schema`.
     pub const fn with_body(
@@ -346,6 +361,41 @@ pub fn integration_update_body() -> Value {
                "credential_placement": placement(),
                "check_path": {"type": ["string", "null"], "maxLength": limits::URL_MAX, "description": "null or left out: unchanged."},
                "credential": credential()}),
+    )
+}
+
+fn webhook_event_type() -> Value {
+    json!({"type": "string", "enum": crate::domain::webhook::EVENT_TYPES.iter()
+        .filter(|e| e.audience == crate::domain::webhook::Audience::Team)
+        .map(|e| e.name).collect::<Vec<_>>()})
+}
+
+/// `POST /webhook-endpoints`.
+pub fn webhook_endpoint_create_body() -> Value {
+    body(
+        &["url"],
+        json!({"url": {"type": "string", "format": "uri", "maxLength": limits::URL_MAX, "description": "https:// on a public host (http:// only to addresses the operator allowlisted)."},
+               "description": nullable(multiline(limits::DESCRIPTION_MAX)),
+               "event_types": {"type": ["array", "null"], "maxItems": 64, "items": webhook_event_type()}}),
+    )
+}
+
+/// `PATCH /webhook-endpoints/{id}`.
+pub fn webhook_endpoint_update_body() -> Value {
+    body(
+        &[],
+        json!({"url": {"type": "string", "format": "uri", "maxLength": limits::URL_MAX},
+               "description": nullable(multiline(limits::DESCRIPTION_MAX)),
+               "event_types": {"type": ["array", "null"], "maxItems": 64, "items": webhook_event_type()},
+               "enabled": {"type": ["boolean", "null"]}}),
+    )
+}
+
+/// `POST /webhook-endpoints/{id}/rotate-secret`.
+pub fn webhook_rotate_body() -> Value {
+    body(
+        &[],
+        json!({"overlap_seconds": {"type": ["integer", "null"], "enum": [0, 86400, 604800, null], "description": "How long the old secret keeps signing too: 0 (default), 24 hours, 7 days."}}),
     )
 }
 

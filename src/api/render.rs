@@ -98,3 +98,13 @@ pub fn deleted(object: &str, id: &str) -> HttpResponse {
         &json!({ "id": id, "object": object, "deleted": true }),
     )
 }
+
+/// A response that carries a secret shown once (a key, a signing secret): never cached.
+pub fn shown_once(status: StatusCode, body: Value) -> HttpResponse {
+    let mut res = object(status, body);
+    res.headers_mut().insert(
+        actix_web::http::header::CACHE_CONTROL,
+        actix_web::http::header::HeaderValue::from_static("no-store"),
+    );
+    res
+}

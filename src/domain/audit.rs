@@ -96,6 +96,10 @@ actions! {
     AgentLoopCreated = "agent_loop.created", "Agent loop created", Team;
     AgentLoopRunQueued = "agent_loop.run_queued", "Agent loop run queued", Team;
     WebhookEndpointCreated = "webhook_endpoint.created", "Webhook endpoint added", Team;
+    WebhookEndpointUpdated = "webhook_endpoint.updated", "Webhook endpoint updated", Team;
+    WebhookEndpointDeleted = "webhook_endpoint.deleted", "Webhook endpoint deleted", Team;
+    WebhookSecretRotated = "webhook_endpoint.secret_rotated", "Webhook signing secret rotated", Team;
+    WebhookEndpointTested = "webhook_endpoint.tested", "Webhook test event sent", Team;
     WebhookEndpointDisabled = "webhook_endpoint.disabled", "Webhook endpoint disabled", Team;
     AgencyCreated = "agency.created", "Agency created", Agency;
     ClientCreated = "client.created", "Client created", Agency;

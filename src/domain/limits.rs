@@ -33,3 +33,5 @@ pub const INTEGRATION_HEADERS_MAX: usize = 32;
 pub const TEST_EXCERPT_MAX: usize = 200;
 /// Integrations per team.
 pub const INTEGRATIONS_MAX: i64 = 100;
+/// Webhook endpoints per team.
+pub const WEBHOOK_ENDPOINTS_MAX: usize = 16;

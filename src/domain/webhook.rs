@@ -90,6 +90,73 @@ pub fn standard_signature(secret: &SigningSecret, id: &str, timestamp: i64, body
     format!("v1,{}", B64.encode(mac))
 }
 
+/// Whose endpoints an event type goes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Audience {
+    /// A team's endpoints (and, for a client, its agency's).
+    Team,
+    /// An agency's endpoints only (its own events, about its clients).
+    Agency,
+}
+
+/// One deliverable event type of the catalogue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EventType {
+    /// Its name, the `type` of the payload: `api_key.created`.
+    pub name: &'static str,
+    /// What happened, for the docs and the picker.
+    pub description: &'static str,
+    /// Who may subscribe.
+    pub audience: Audience,
+}
+
+macro_rules! catalogue {
+    ($($name:literal, $audience:ident, $description:literal;)*) => {
+        /// Every event a webhook endpoint can receive. A payload is thin: ids, names, masked
+        /// keys and times — never a secret.
+        pub const EVENT_TYPES: &[EventType] = &[
+            $(EventType { name: $name, description: $description, audience: Audience::$audience },)*
+        ];
+    };
+}
+
+catalogue! {
+    "api_key.created", Team, "A key was created.";
+    "api_key.updated", Team, "A key's name, scopes, limits or allowlist changed.";
+    "api_key.rotated", Team, "A key was rotated; the payload says until when the old key works.";
+    "api_key.grace_ended", Team, "An old key's grace period after a rotation ended.";
+    "api_key.deleted", Team, "A key was deleted; requests with it now fail.";
+    "api_key.leaked", Team, "A key was reported leaked through /v1/revoke and revoked.";
+    "api_key.expiring", Team, "A key expires in 7 days, or in 1 day.";
+    "api_key.expired", Team, "A key expired.";
+    "member.invited", Team, "Someone was invited to the team.";
+    "member.joined", Team, "An invitee joined.";
+    "member.role_changed", Team, "A member's role changed.";
+    "member.removed", Team, "A member was removed.";
+    "integration.created", Team, "An integration was added.";
+    "integration.updated", Team, "An integration's settings changed.";
+    "integration.deleted", Team, "An integration was deleted.";
+    "integration.test_failed", Team, "An integration's connection test failed.";
+    "bot.created", Team, "A bot was created.";
+    "bot.updated", Team, "A bot changed.";
+    "bot.deleted", Team, "A bot was deleted.";
+    "channel.created", Team, "A channel was created.";
+    "channel.updated", Team, "A channel changed.";
+    "channel.deleted", Team, "A channel was deleted.";
+    "conversation.created", Team, "A conversation was imported.";
+    "conversation.deleted", Team, "A conversation was deleted.";
+    "agent_loop.run.started", Team, "An agent loop run started.";
+    "agent_loop.run.finished", Team, "An agent loop run finished.";
+    "client.suspended", Agency, "A client account was suspended.";
+    "client.resumed", Agency, "A client account was resumed.";
+    "webhook.test", Team, "A test event sent from the dashboard or the API.";
+}
+
+/// The catalogue entry named `name`.
+pub fn event_type(name: &str) -> Option<&'static EventType> {
+    EVENT_TYPES.iter().find(|e| e.name == name)
+}
+
 /// Seconds before attempts 2, 3, … 10 (the first is made at once): 0, 5 s, 5 min, 30 min, 2 h,
 /// 5 h, 10 h, 14 h, 20 h, 24 h — about three days in all (DESIGN §10).
 pub const RETRY_DELAYS: [i64; 9] = [5, 300, 1_800, 7_200, 18_000, 36_000, 50_400, 72_000, 86_400];
@@ -215,6 +282,39 @@ mod tests {
             (2 * 86_400..4 * 86_400).contains(&total),
             "about three days: {total}"
         );
+    }
+
+    #[test]
+    fn the_catalogue_names_each_event_once_and_matches_the_audit_vocabulary() {
+        use crate::domain::audit::AuditAction;
+        let mut names: Vec<&str> = EVENT_TYPES.iter().map(|e| e.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), EVENT_TYPES.len(), "no duplicates");
+        // Every change-driven event is an audit action of the same name (timer-driven and
+        // test events are written by their jobs and the test button).
+        let not_changes = [
+            "api_key.expiring",
+            "api_key.expired",
+            "agent_loop.run.started",
+            "agent_loop.run.finished",
+            "webhook.test",
+        ];
+        for e in EVENT_TYPES
+            .iter()
+            .filter(|e| !not_changes.contains(&e.name))
+        {
+            assert!(
+                AuditAction::parse(e.name).is_some(),
+                "{} is not an audit action",
+                e.name
+            );
+        }
+        assert_eq!(
+            event_type("client.suspended").map(|e| e.audience),
+            Some(Audience::Agency)
+        );
+        assert!(event_type("team.updated").is_none());
     }
 
     #[test]

@@ -13,7 +13,7 @@ use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use crate::db::write_tx;
 use crate::domain::audit::{Actor, AuditAction, Change, Owner, Target, Who};
 use crate::domain::ids::{AgencyId, AttemptId, DeliveryId, TeamId};
-use crate::domain::webhook::{chatbot_signature, retry_delay, standard_signature};
+use crate::domain::webhook::{chatbot_signature, event_type, retry_delay, standard_signature};
 use crate::error::{AppError, with_read, with_write};
 use crate::models::webhook::{self, Attempt, Delivery, WebhookEndpoint};
 use crate::outbound::Request;
@@ -75,7 +75,11 @@ async fn fan_out(state: &AppState) -> Result<usize, AppError> {
         Ok(write_tx(c, |c| {
             let events = webhook::claim_events(c, FAN_OUT_BATCH)?;
             let mut rows = Vec::new();
-            for e in &events {
+            // Only the catalogue's event types are delivered (not, say, team.updated).
+            for e in events
+                .iter()
+                .filter(|e| event_type(&e.event_type).is_some())
+            {
                 let endpoints =
                     webhook::endpoints_for(c, e.team_id.as_deref(), e.agency_id.as_deref(), &e.id)?;
                 for ep in endpoints.iter().filter(|ep| ep.wants(&e.event_type)) {

@@ -80,6 +80,49 @@ impl WebhookEndpoint {
             .optional()
     }
 
+    /// The endpoints of `owner` (a team or agency id), oldest first.
+    pub fn of_owner(conn: &mut DbConnection, owner: &str) -> QueryResult<Vec<Self>> {
+        webhook_endpoints::table
+            .filter(
+                webhook_endpoints::team_id
+                    .eq(owner)
+                    .or(webhook_endpoints::agency_id.eq(owner)),
+            )
+            .order((
+                webhook_endpoints::created_at.asc(),
+                webhook_endpoints::id.asc(),
+            ))
+            .select(Self::as_select())
+            .load(conn)
+    }
+
+    /// Saves what an edit or a rotation may change.
+    pub fn save(conn: &mut DbConnection, e: &WebhookEndpoint) -> QueryResult<()> {
+        diesel::update(webhook_endpoints::table.find(&e.id))
+            .set((
+                webhook_endpoints::url.eq(&e.url),
+                webhook_endpoints::description.eq(&e.description),
+                webhook_endpoints::event_types.eq(&e.event_types),
+                webhook_endpoints::enabled.eq(e.enabled),
+                webhook_endpoints::disabled_reason.eq(&e.disabled_reason),
+                webhook_endpoints::secret.eq(&e.secret),
+                webhook_endpoints::secret_version.eq(e.secret_version),
+                webhook_endpoints::previous_secret.eq(&e.previous_secret),
+                webhook_endpoints::previous_secret_version.eq(e.previous_secret_version),
+                webhook_endpoints::previous_until.eq(e.previous_until),
+                webhook_endpoints::updated_at.eq(e.updated_at),
+            ))
+            .execute(conn)
+            .map(|_| ())
+    }
+
+    /// Deletes an endpoint (its deliveries and attempts go with it).
+    pub fn delete(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
+        diesel::delete(webhook_endpoints::table.find(id))
+            .execute(conn)
+            .map(|n| n == 1)
+    }
+
     /// Disables an endpoint, saying why.
     pub fn disable(conn: &mut DbConnection, id: &str, reason: &str, at: i64) -> QueryResult<()> {
         diesel::update(webhook_endpoints::table.find(id))

@@ -84,7 +84,7 @@ pub fn record(
     owner: &Owner,
     actor: &Actor,
     change: &Change,
-) -> diesel::QueryResult<()> {
+) -> diesel::QueryResult<crate::domain::ids::AuditEventId> {
     let audit_id = models::audit::insert(conn, owner, actor, change)?;
     let event_id = OutboxEventId::generate_ordered();
     let body = payload(&event_id, owner, actor, change)
@@ -97,7 +97,8 @@ pub fn record(
         &body,
         &audit_id,
         actor.at,
-    )
+    )?;
+    Ok(audit_id)
 }
 
 /// The webhook payload of a change: compact JSON with sorted keys, ids and times as strings,

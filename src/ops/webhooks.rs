@@ -153,3 +153,213 @@ pub async fn create_endpoint(
     .await?;
     Ok((row, secret))
 }
+
+/// A change to an endpoint: `None` keeps what is there.
+#[derive(Debug, Default)]
+pub struct EndpointEdit {
+    /// New URL.
+    pub url: Option<Url>,
+    /// New description.
+    pub description: Option<String>,
+    /// New event types (empty: every event).
+    pub event_types: Option<Vec<String>>,
+    /// Enable (clearing why it was disabled) or disable.
+    pub enabled: Option<bool>,
+}
+
+fn target(e: &WebhookEndpoint) -> Target {
+    Target::new("webhook_endpoint", e.id.clone(), e.url.clone())
+}
+
+fn owned(
+    c: &mut crate::db::DbConnection,
+    owner: &Owner,
+    id: &str,
+) -> Result<WebhookEndpoint, Abort<WebhookError>> {
+    WebhookEndpoint::find(c, id)?
+        .filter(|e| e.owner() == owner_id(owner))
+        .ok_or(Abort::Refused(WebhookError::NotFound))
+}
+
+/// Applies `edit` to endpoint `id` of `owner`.
+pub async fn update_endpoint(
+    state: &AppState,
+    actor: &Actor,
+    owner: &Owner,
+    id: &str,
+    edit: EndpointEdit,
+) -> Result<WebhookEndpoint, WebhookError> {
+    if let Some(url) = &edit.url {
+        if let Err(e) = state.outbound.vet(url).await {
+            let message = match e {
+                OutboundError::Scheme => "Use an https:// URL.".to_owned(),
+                other => other.to_string(),
+            };
+            return Err(WebhookError::Invalid(vec![("url".into(), message)]));
+        }
+    }
+    let (actor, owner, id) = (actor.clone(), owner.clone(), id.to_owned());
+    transact(state, move |c| {
+        let mut e = owned(c, &owner, &id)?;
+        let mut changed: Vec<&str> = Vec::new();
+        if let Some(url) = edit.url.map(|u| u.to_string()).filter(|u| *u != e.url) {
+            e.url = url;
+            changed.push("url");
+        }
+        if let Some(d) = edit.description.filter(|d| *d != e.description) {
+            e.description = d;
+            changed.push("description");
+        }
+        if let Some(types) = edit.event_types {
+            let joined = if types.is_empty() {
+                "*".to_owned()
+            } else {
+                types.join(" ")
+            };
+            if joined != e.event_types {
+                e.event_types = joined;
+                changed.push("event_types");
+            }
+        }
+        if let Some(on) = edit.enabled.filter(|on| *on != e.enabled) {
+            e.enabled = on;
+            e.disabled_reason = (!on).then(|| "Disabled by a person.".to_owned());
+            changed.push("enabled");
+        }
+        if changed.is_empty() {
+            return Ok(e);
+        }
+        e.updated_at = actor.at;
+        WebhookEndpoint::save(c, &e)?;
+        let change =
+            Change::new(AuditAction::WebhookEndpointUpdated, target(&e)).with("changed", changed);
+        record(c, &owner, &actor, &change)?;
+        Ok(e)
+    })
+    .await
+}
+
+/// Deletes endpoint `id` of `owner` (its pending deliveries go with it).
+pub async fn delete_endpoint(
+    state: &AppState,
+    actor: &Actor,
+    owner: &Owner,
+    id: &str,
+) -> Result<(), WebhookError> {
+    let (actor, owner, id) = (actor.clone(), owner.clone(), id.to_owned());
+    transact(state, move |c| {
+        let e = owned(c, &owner, &id)?;
+        WebhookEndpoint::delete(c, &e.id)?;
+        record(
+            c,
+            &owner,
+            &actor,
+            &Change::new(AuditAction::WebhookEndpointDeleted, target(&e)),
+        )?;
+        Ok(())
+    })
+    .await
+}
+
+/// The overlaps a rotation may keep the old secret signing for: none, 24 hours, 7 days.
+pub const ROTATION_OVERLAPS: [i64; 3] = [0, 86_400, 7 * 86_400];
+
+/// Gives endpoint `id` of `owner` a new signing secret, returned once. For `overlap` seconds
+/// the old one keeps signing too (both in `webhook-signature`; the old one alone in
+/// `X-Chatbot-Signature`, which the seed's verifier checks with one secret).
+pub async fn rotate_secret(
+    state: &AppState,
+    actor: &Actor,
+    owner: &Owner,
+    id: &str,
+    overlap: i64,
+) -> Result<(WebhookEndpoint, SigningSecret), WebhookError> {
+    if !ROTATION_OVERLAPS.contains(&overlap) {
+        return Err(WebhookError::Invalid(vec![(
+            "overlap".into(),
+            "Choose now, 24 hours or 7 days.".into(),
+        )]));
+    }
+    let secret = SigningSecret::generate();
+    let (actor, owner, id) = (actor.clone(), owner.clone(), id.to_owned());
+    let vault = state.vault.clone();
+    let sealed_for = secret.expose().to_owned();
+    let row = transact(state, move |c| {
+        let mut e = owned(c, &owner, &id)?;
+        let version = e.secret_version.max(e.previous_secret_version.unwrap_or(0)) + 1;
+        let fresh = SigningSecret::parse(&sealed_for)
+            .ok_or_else(|| AppError::Internal("generated secret does not parse".into()))?;
+        let sealed = seal(&vault, e.owner(), &e.id, version, &fresh)?;
+        if overlap > 0 {
+            e.previous_secret = Some(std::mem::take(&mut e.secret));
+            e.previous_secret_version = Some(e.secret_version);
+            e.previous_until = Some(actor.at + overlap);
+        } else {
+            e.previous_secret = None;
+            e.previous_secret_version = None;
+            e.previous_until = None;
+        }
+        e.secret = sealed;
+        e.secret_version = version;
+        e.updated_at = actor.at;
+        WebhookEndpoint::save(c, &e)?;
+        let change = Change::new(AuditAction::WebhookSecretRotated, target(&e))
+            .with("overlap_seconds", overlap);
+        record(c, &owner, &actor, &change)?;
+        Ok(e)
+    })
+    .await?;
+    Ok((row, secret))
+}
+
+/// Sends a `webhook.test` event to endpoint `id` of `owner` only: an outbox event and its one
+/// delivery, made by the job like any other.
+pub async fn send_test(
+    state: &AppState,
+    actor: &Actor,
+    owner: &Owner,
+    id: &str,
+) -> Result<String, WebhookError> {
+    use crate::domain::ids::{DeliveryId, OutboxEventId};
+    let (actor, owner, id) = (actor.clone(), owner.clone(), id.to_owned());
+    transact(state, move |c| {
+        let e = owned(c, &owner, &id)?;
+        let audit_id = record(c, &owner, &actor, &Change::new(AuditAction::WebhookEndpointTested, target(&e)))?;
+        let event_id = OutboxEventId::generate_ordered();
+        let (owner_key, owner_value) = match &owner {
+            Owner::Team(t) => ("team_id", t.as_str()),
+            Owner::Agency(a) => ("agency_id", a.as_str()),
+        };
+        let body = serde_json::json!({
+            "id": event_id.as_str(),
+            "type": "webhook.test",
+            "created_at": crate::timefmt::iso(actor.at),
+            owner_key: owner_value,
+            "data": {"object": {"type": "webhook_endpoint", "id": e.id, "name": e.url}, "detail": {}},
+        });
+        crate::domain::webhook::check_portable(&body)
+            .map_err(|err| AppError::Internal(err.to_string()))?;
+        crate::models::outbox::insert(c, &event_id, &owner, "webhook.test", &body.to_string(), &audit_id, actor.at)?;
+        crate::models::webhook::mark_fanned_out(c, &[event_id.to_string()], actor.at)?;
+        crate::models::webhook::Delivery::insert_new(
+            c,
+            &[crate::models::webhook::Delivery {
+                id: DeliveryId::generate_ordered().to_string(),
+                endpoint_id: e.id.clone(),
+                outbox_event_id: event_id.to_string(),
+                event_type: "webhook.test".into(),
+                status: "pending".into(),
+                attempts: 0,
+                next_attempt_at: Some(actor.at),
+                locked_until: None,
+                last_attempt_at: None,
+                last_status_code: None,
+                last_latency_ms: None,
+                last_error: None,
+                created_at: actor.at,
+            }],
+        )?;
+        Ok(event_id.to_string())
+    })
+    .await
+}

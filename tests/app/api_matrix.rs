@@ -28,6 +28,7 @@ fn concrete(path: &str) -> String {
         Some("integrations") => "int_",
         Some("agent-loops") => "loop_",
         Some("api-keys") => "key_",
+        Some("webhook-endpoints") => "whe_",
         _ => "x_",
     };
     path.replace("{id}", &format!("{prefix}AAAAAAAAAAAAAAAAAAAA"))

@@ -365,24 +365,27 @@ async fn every_change_through_every_surface_writes_one_audit_event_and_one_outbo
             assert_eq!(written_since(&app, &before), (0, 0), "a call writes no event");
             seen.routes.insert(("POST", "/integrations/{id}/requests"));
         }
-        // Webhook endpoints (their API and page come with the rest of issue 13): added by an
-        // operation, and disabled by the delivery job when the endpoint answers 410.
+        // Webhook endpoints through /v1; the delivery job disables one that answers 410.
         let gone = crate::receiver::Receiver::start(|_| crate::receiver::json_reply(410, "{}")).await;
-        let team_id = latchkey::domain::ids::TeamId::from_db(app.db(|c| {
-            use latchkey::db::schema::teams;
-            teams::table
-                .filter(teams::slug.eq(&team))
-                .select(teams::id)
-                .first::<String>(c)
-                .expect("team")
-        }));
-        change!(app, seen, AuditAction::WebhookEndpointCreated, "system", None, {
-            crate::webhooks::endpoint(&app, latchkey::domain::audit::Owner::Team(team_id.clone()), &gone.url(), &["bot.updated"]).await
-        });
+        let hook = api_change!(app, seen, AuditAction::WebhookEndpointCreated, "POST", "/webhook-endpoints",
+            "/webhook-endpoints", admin, Some(json!({"url": gone.url(), "event_types": ["bot.updated"]})), 201);
+        let hook = hook.json()["id"].as_str().expect("id").to_owned();
+        api_change!(app, seen, AuditAction::WebhookEndpointUpdated, "PATCH", "/webhook-endpoints/{id}",
+            format!("/webhook-endpoints/{hook}"), admin, Some(json!({"description": "CRM"})), 200);
+        api_change!(app, seen, AuditAction::WebhookSecretRotated, "POST", "/webhook-endpoints/{id}/rotate-secret",
+            format!("/webhook-endpoints/{hook}/rotate-secret"), admin, Some(json!({"overlap_seconds": 0})), 200);
+        // The test event is a change (audited) and one more outbox row: the event itself.
+        seen.routes.insert(("POST", "/webhook-endpoints/{id}/test"));
+        app.api("POST", &format!("/webhook-endpoints/{hook}/test"), &admin, None).await.assert_status(202);
+        seen.actions.insert(AuditAction::WebhookEndpointTested);
+        latchkey::jobs::webhooks::run_once(&app.state).await.expect("the 410 disables it");
+        app.api("PATCH", &format!("/webhook-endpoints/{hook}"), &admin, Some(json!({"enabled": true}))).await.assert_status(200);
         app.api("PATCH", &format!("/bots/{bot}"), &admin, Some(json!({"name": "Support 3"}))).await.assert_status(200);
         change!(app, seen, AuditAction::WebhookEndpointDisabled, "system", None, {
             latchkey::jobs::webhooks::run_once(&app.state).await.expect("round")
         });
+        api_change!(app, seen, AuditAction::WebhookEndpointDeleted, "DELETE", "/webhook-endpoints/{id}",
+            format!("/webhook-endpoints/{hook}"), admin, None, 200);
         // `latchkey vault forget`: a credential sealed by a lost master key is discarded, and
         // its team's log says so (Latchkey itself is the actor).
         let int = app.api("GET", "/integrations", &admin, None).await.json()["data"][0]["id"]

@@ -461,3 +461,94 @@ async fn signing_secrets_are_sealed_in_the_vault_and_survive_a_rewrap_to_a_new_m
     })
     .await;
 }
+
+#[actix_web::test]
+async fn endpoints_are_managed_through_the_api_with_the_secret_shown_once_and_bad_input_refused() {
+    each_db(|app| async move {
+        let slug = app.set_up("ada@example.com", "Acme").await;
+        let (_, key) = app.make_key(KeySpec { team: &slug, scopes: &["admin"], mode: "live" });
+        let rx = Receiver::ok().await;
+        let before: i64 = app.db(|c| webhook_endpoints::table.count().get_result(c).expect("count"));
+        for (body, field) in [
+            (json!({"url": "http://example.com/hook"}), "url"),
+            (json!({"url": "https://10.0.0.9/hook"}), "url"),
+            (json!({"url": "https://169.254.169.254/latest"}), "url"),
+            (json!({"url": "ftp://x.example/"}), "url"),
+            (json!({}), "url"),
+            (json!({"url": rx.url(), "event_types": ["api_key.exploded"]}), "event_types"),
+            (json!({"url": rx.url(), "event_types": ["client.suspended"]}), "event_types"),
+            (json!({"url": rx.url(), "colour": "red"}), "colour"),
+        ] {
+            let res = app.api("POST", "/webhook-endpoints", &key, Some(body.clone())).await;
+            res.assert_status(422);
+            assert!(res.json()["error"]["fields"][field].is_string(), "{body}: {}", res.body);
+        }
+        let after: i64 = app.db(|c| webhook_endpoints::table.count().get_result(c).expect("count"));
+        assert_eq!(before, after, "nothing stored");
+
+        let res = app.api("POST", "/webhook-endpoints", &key, Some(json!({"url": format!("{}/hooks", rx.url()), "description": "CRM sync", "event_types": ["bot.created", "webhook.test"]}))).await;
+        res.assert_status(201);
+        assert_eq!(res.header("cache-control"), "no-store");
+        let created = res.json();
+        let secret = created["secret"].as_str().expect("secret").to_owned();
+        assert!(secret.starts_with("whsec_"));
+        let id = created["id"].as_str().expect("id").to_owned();
+        let shown = app.api("GET", &format!("/webhook-endpoints/{id}"), &key, None).await;
+        assert!(shown.json()["secret"].is_null());
+        assert!(!shown.body.contains(&secret[6..]));
+        assert_eq!(shown.json()["event_types"], json!(["bot.created", "webhook.test"]));
+        let listed = app.api("GET", "/webhook-endpoints", &key, None).await;
+        assert!(!listed.body.contains(&secret[6..]));
+
+        // A test event reaches it, signed with the revealed secret.
+        let res = app.api("POST", &format!("/webhook-endpoints/{id}/test"), &key, None).await;
+        res.assert_status(202);
+        run_once(&app.state).await.expect("round");
+        let secret = SigningSecret::parse(&secret).expect("parses");
+        let body = assert_signed(&app, &rx.seen()[0], &secret);
+        assert_eq!(body["type"], "webhook.test");
+        assert_eq!(rx.seen()[0].target, "/hooks");
+
+        // Rotation with a 24-hour overlap: both secrets sign the Standard Webhooks header, the
+        // old one still signs X-Chatbot-Signature; after the overlap only the new one.
+        let res = app.api("POST", &format!("/webhook-endpoints/{id}/rotate-secret"), &key, Some(json!({"overlap_seconds": 86400}))).await;
+        res.assert_status(200);
+        let fresh = SigningSecret::parse(res.json()["secret"].as_str().expect("secret")).expect("parses");
+        app.api("POST", "/bots", &key, Some(json!({"name": "Support"}))).await.assert_status(201);
+        run_once(&app.state).await.expect("round");
+        let seen = rx.seen().pop().expect("delivered");
+        let payload = payload_of(&app, seen.header("webhook-id").expect("id"));
+        assert_eq!(seen.header("x-chatbot-signature"), Some(chatbot_signature(&secret, payload.as_bytes()).as_str()));
+        let ts: i64 = seen.header("webhook-timestamp").expect("ts").parse().expect("n");
+        let both = format!(
+            "{} {}",
+            standard_signature(&fresh, seen.header("webhook-id").expect("id"), ts, payload.as_bytes()),
+            standard_signature(&secret, seen.header("webhook-id").expect("id"), ts, payload.as_bytes())
+        );
+        assert_eq!(seen.header("webhook-signature"), Some(both.as_str()));
+        app.clock().advance(86_401);
+        app.api("POST", &format!("/webhook-endpoints/{id}/test"), &key, None).await.assert_status(202);
+        run_once(&app.state).await.expect("round");
+        assert_signed(&app, &rx.seen().pop().expect("delivered"), &fresh);
+
+        // Disabled: nothing is sent; another team's key and a test key cannot see it.
+        let res = app.api("PATCH", &format!("/webhook-endpoints/{id}"), &key, Some(json!({"enabled": false}))).await;
+        assert_eq!(res.json()["enabled"], false);
+        let count = rx.seen().len();
+        app.api("POST", "/bots", &key, Some(json!({"name": "Two"}))).await.assert_status(201);
+        run_once(&app.state).await.expect("round");
+        assert_eq!(rx.seen().len(), count);
+        let other = app.team_owned_by("ada@example.com", "Globex");
+        let (_, foreign) = app.make_key(KeySpec { team: &other, scopes: &["admin"], mode: "live" });
+        let missing = format!("/webhook-endpoints/whe_{}", "0".repeat(20));
+        let theirs = app.api("GET", &format!("/webhook-endpoints/{id}"), &foreign, None).await;
+        theirs.assert_status(404);
+        assert_eq!(theirs.body, app.api("GET", &missing, &foreign, None).await.body);
+        app.api("DELETE", &format!("/webhook-endpoints/{id}"), &foreign, None).await.assert_status(404);
+        let (_, test_key) = app.make_key(KeySpec { team: &slug, scopes: &["admin"], mode: "test" });
+        app.api("GET", "/webhook-endpoints", &test_key, None).await.assert_status(403);
+        app.api("DELETE", &format!("/webhook-endpoints/{id}"), &key, None).await.assert_status(200);
+        app.api("GET", &format!("/webhook-endpoints/{id}"), &key, None).await.assert_status(404);
+    })
+    .await;
+}

@@ -14,8 +14,9 @@ from harness import BASE, Latchkey, create_key
 # - lists: `starting_after` must name an existing object of the caller's team and mode;
 # - creates: `bot_id` must name one of the caller's bots; key names are unique per team;
 # - /revoke: the key's checksum must be right (a pattern cannot check a CRC);
-# - integrations: the base URL's host must be one Latchkey may call (public, or allowlisted),
-#   and a placement must fit the credential given.
+# - integrations and webhook endpoints: the host must be one Latchkey may call (public, or
+#   allowlisted), a placement must fit the credential given, and a team has at most 16
+#   webhook endpoints.
 CONFIG = """
 [auth.wfc]
 path = "{auth_path}"
@@ -26,11 +27,11 @@ peers = ["alpha", "beta"]
 expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429"]
 
 [[operations]]
-include-name-regex = '^GET /(bots|channels|conversations|integrations|agent-loops|api-keys|audit-events|agent-loops/\\{{id\\}}/runs)$'
+include-name-regex = '^GET /(bots|channels|conversations|integrations|agent-loops|api-keys|audit-events|webhook-endpoints|agent-loops/\\{{id\\}}/runs)$'
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "422", "429"]
 
 [[operations]]
-include-name-regex = '^POST /(channels|conversations|agent-loops|api-keys|revoke|integrations)$'
+include-name-regex = '^POST /(channels|conversations|agent-loops|api-keys|revoke|integrations|webhook-endpoints)$'
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "422", "429"]
 
 # A channel belongs to its bot and is deleted with it (ON DELETE CASCADE): the stateful phase
