@@ -83,21 +83,13 @@ async fn fan_out(state: &AppState) -> Result<usize, AppError> {
                 let endpoints =
                     webhook::endpoints_for(c, e.team_id.as_deref(), e.agency_id.as_deref(), &e.id)?;
                 for ep in endpoints.iter().filter(|ep| ep.wants(&e.event_type)) {
-                    rows.push(Delivery {
-                        id: DeliveryId::generate_ordered().to_string(),
-                        endpoint_id: ep.id.clone(),
-                        outbox_event_id: e.id.clone(),
-                        event_type: e.event_type.clone(),
-                        status: "pending".into(),
-                        attempts: 0,
-                        next_attempt_at: Some(now),
-                        locked_until: None,
-                        last_attempt_at: None,
-                        last_status_code: None,
-                        last_latency_ms: None,
-                        last_error: None,
-                        created_at: now,
-                    });
+                    rows.push(Delivery::pending(
+                        DeliveryId::generate_ordered().to_string(),
+                        &ep.id,
+                        &e.id,
+                        &e.event_type,
+                        now,
+                    ));
                 }
             }
             let ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();

@@ -329,6 +329,25 @@ pub struct Delivery {
 }
 
 impl Delivery {
+    /// A new delivery of event `event` (of `event_type`) to `endpoint`, due at `now`.
+    pub fn pending(id: String, endpoint: &str, event: &str, event_type: &str, now: i64) -> Self {
+        Self {
+            id,
+            endpoint_id: endpoint.to_owned(),
+            outbox_event_id: event.to_owned(),
+            event_type: event_type.to_owned(),
+            status: "pending".into(),
+            attempts: 0,
+            next_attempt_at: Some(now),
+            locked_until: None,
+            last_attempt_at: None,
+            last_status_code: None,
+            last_latency_ms: None,
+            last_error: None,
+            created_at: now,
+        }
+    }
+
     /// Inserts deliveries, skipping an (endpoint, event) pair that exists already.
     pub fn insert_new(conn: &mut DbConnection, rows: &[Delivery]) -> QueryResult<usize> {
         let mut n = 0;

@@ -343,21 +343,13 @@ pub async fn send_test(
         crate::models::webhook::mark_fanned_out(c, &[event_id.to_string()], actor.at)?;
         crate::models::webhook::Delivery::insert_new(
             c,
-            &[crate::models::webhook::Delivery {
-                id: DeliveryId::generate_ordered().to_string(),
-                endpoint_id: e.id.clone(),
-                outbox_event_id: event_id.to_string(),
-                event_type: "webhook.test".into(),
-                status: "pending".into(),
-                attempts: 0,
-                next_attempt_at: Some(actor.at),
-                locked_until: None,
-                last_attempt_at: None,
-                last_status_code: None,
-                last_latency_ms: None,
-                last_error: None,
-                created_at: actor.at,
-            }],
+            &[crate::models::webhook::Delivery::pending(
+                DeliveryId::generate_ordered().to_string(),
+                &e.id,
+                event_id.as_str(),
+                "webhook.test",
+                actor.at,
+            )],
         )?;
         Ok(event_id.to_string())
     })

@@ -387,20 +387,14 @@ async fn a_delivery_claimed_by_a_worker_that_died_is_sent_once_its_lease_runs_ou
                     )?;
                     let rows: Vec<latchkey::models::webhook::Delivery> = eps
                         .iter()
-                        .map(|ep| latchkey::models::webhook::Delivery {
-                            id: latchkey::domain::ids::DeliveryId::generate_ordered().to_string(),
-                            endpoint_id: ep.id.clone(),
-                            outbox_event_id: ev.id.clone(),
-                            event_type: ev.event_type.clone(),
-                            status: "pending".into(),
-                            attempts: 0,
-                            next_attempt_at: Some(now),
-                            locked_until: None,
-                            last_attempt_at: None,
-                            last_status_code: None,
-                            last_latency_ms: None,
-                            last_error: None,
-                            created_at: now,
+                        .map(|ep| {
+                            latchkey::models::webhook::Delivery::pending(
+                                latchkey::domain::ids::DeliveryId::generate_ordered().to_string(),
+                                &ep.id,
+                                &ev.id,
+                                &ev.event_type,
+                                now,
+                            )
                         })
                         .collect();
                     latchkey::models::webhook::Delivery::insert_new(c, &rows)?;
