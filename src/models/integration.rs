@@ -278,13 +278,11 @@ impl Integration {
         Ok(())
     }
 
-    /// Requests per hour of an integration since `since` (hour start, count), oldest first.
-    pub fn hourly(conn: &mut DbConnection, id: &str, since: i64) -> QueryResult<Vec<(i64, i64)>> {
-        integration_usage::table
-            .filter(integration_usage::integration_id.eq(id))
-            .filter(integration_usage::hour.ge(since))
-            .order(integration_usage::hour.asc())
-            .select((integration_usage::hour, integration_usage::requests))
-            .load(conn)
+    /// How many integrations `team` has (both modes).
+    pub fn count_for_team(conn: &mut DbConnection, team: &str) -> QueryResult<i64> {
+        integrations::table
+            .filter(integrations::team_id.eq(team))
+            .count()
+            .get_result(conn)
     }
 }

@@ -191,7 +191,7 @@ pub async fn create(
     };
     let (actor, owner) = (actor.clone(), Owner::Team(tenant.team.clone()));
     transact(state, move |c| {
-        if count(c, &row.team_id)? >= limits::INTEGRATIONS_MAX {
+        if Integration::count_for_team(c, &row.team_id)? >= limits::INTEGRATIONS_MAX {
             return Err(Abort::Refused(invalid(
                 "name",
                 format!(
@@ -209,10 +209,6 @@ pub async fn create(
         Ok(row)
     })
     .await
-}
-
-fn count(c: &mut DbConnection, team: &str) -> diesel::QueryResult<i64> {
-    Integration::for_team(c, team).map(|rows| i64::try_from(rows.len()).unwrap_or(i64::MAX))
 }
 
 /// Applies `edit` to integration `id` of `team` (restricted to `mode` when given: the API's

@@ -73,8 +73,6 @@ pub struct IntegrationRow {
     pub calls: Option<String>,
     /// Last connection test.
     pub test: TestView,
-    /// Who added it.
-    pub created_by: String,
     /// The viewer may test, edit and delete it.
     pub manageable: bool,
     /// Edit page.
@@ -134,7 +132,7 @@ fn test_view(i: &Integration, now: i64) -> TestView {
 }
 
 impl IntegrationRow {
-    fn new(slug: &str, i: &Integration, creator: Option<String>, now: i64) -> Self {
+    fn new(slug: &str, i: &Integration, now: i64) -> Self {
         Self {
             id: i.id.clone(),
             name: i.name.clone(),
@@ -146,7 +144,6 @@ impl IntegrationRow {
             last_used: i.last_used_at.map(|t| TimeView::new(now, t)),
             calls: None,
             test: test_view(i, now),
-            created_by: creator.unwrap_or_else(|| "a former member".into()),
             manageable: false,
             edit_url: urls::integration_action(slug, &i.id, "edit"),
             delete_url: urls::integration_action(slug, &i.id, "delete"),
@@ -423,8 +420,8 @@ async fn list_response(
     let slug = team.slug().to_owned();
     let integrations: Vec<IntegrationRow> = rows
         .iter()
-        .map(|(i, creator)| {
-            let mut row = IntegrationRow::new(&slug, i, creator.clone(), now);
+        .map(|(i, _creator)| {
+            let mut row = IntegrationRow::new(&slug, i, now);
             row.manageable = may_manage(team, user, i);
             row.calls = calls
                 .iter()
@@ -634,7 +631,7 @@ pub async fn edit_form(
     htmx: Htmx,
 ) -> Result<HttpResponse, PageError> {
     let (team, i) = managed(&state, &user, path.into_inner()).await?;
-    let row = IntegrationRow::new(team.slug(), &i, None, state.clock.now());
+    let row = IntegrationRow::new(team.slug(), &i, state.clock.now());
     let page = form_page(
         &user,
         &team,
@@ -654,7 +651,7 @@ pub async fn update(
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
     let (team, i) = managed(&state, &user, path.into_inner()).await?;
-    let row = || IntegrationRow::new(team.slug(), &i, None, state.clock.now());
+    let row = || IntegrationRow::new(team.slug(), &i, state.clock.now());
     let mut f = IntegrationForm::read(&form, i.provider().slug());
     f.mode = i.mode.clone();
     let draft = Draft::parse(&f.draft()).map_err(|p| f.add(p)).ok();
@@ -694,7 +691,7 @@ pub async fn delete_form(
     let page = DeletePage {
         ctx: PageCtx::new(format!("Delete {}", i.name), &user, &team, "integrations"),
         action: urls::integration_action(team.slug(), &i.id, "delete"),
-        integration: IntegrationRow::new(team.slug(), &i, None, state.clock.now()),
+        integration: IntegrationRow::new(team.slug(), &i, state.clock.now()),
         cancel_url: urls::integrations(team.slug()),
     };
     Ok(render!(htmx, StatusCode::OK, page)?)
