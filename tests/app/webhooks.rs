@@ -546,3 +546,263 @@ async fn endpoints_are_managed_through_the_api_with_the_secret_shown_once_and_ba
     })
     .await;
 }
+
+#[actix_web::test]
+async fn the_seed_verifier_under_express_and_the_standard_webhooks_library_accept_every_delivery() {
+    use std::io::BufRead;
+    each_db(|app| async move {
+        // Real time: the Standard Webhooks library refuses timestamps five minutes off.
+        let real = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_secs();
+        app.clock()
+            .advance(i64::try_from(real).expect("secs") - app.clock().now());
+        let slug = app.set_up("ada@example.com", "Acme").await;
+        let team = TeamId::from_db(team_id(&app, &slug));
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("port")
+            .local_addr()
+            .expect("addr")
+            .port();
+        let base = format!("http://127.0.0.1:{port}");
+        let (_, seed_secret) = endpoint(
+            &app,
+            Owner::Team(team.clone()),
+            &format!("{base}/webhook"),
+            &[],
+        )
+        .await;
+        let (_, std_secret) =
+            endpoint(&app, Owner::Team(team), &format!("{base}/standard"), &[]).await;
+        let mut node = NodeReceiver(
+            std::process::Command::new("node")
+                .arg("tests/webhooks/receiver.js")
+                .env("PORT", port.to_string())
+                .env("WEBHOOK_SECRET", seed_secret.expose())
+                .env("STANDARD_SECRET", std_secret.expose())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .expect("node runs the receiver (CI runs npm ci in tests/webhooks)"),
+        );
+        let mut line = String::new();
+        std::io::BufReader::new(node.0.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("receiver starts");
+        assert_eq!(line.trim(), "listening");
+
+        // Changes of many event types, through the API.
+        let (_, key) = app.make_key(KeySpec {
+            team: &slug,
+            scopes: &["admin"],
+            mode: "live",
+        });
+        let bot = app
+            .api(
+                "POST",
+                "/bots",
+                &key,
+                Some(json!({"name": "Support \u{e9}\u{1f600} \"quoted\""})),
+            )
+            .await
+            .json()["id"]
+            .as_str()
+            .expect("bot")
+            .to_owned();
+        app.api(
+            "PATCH",
+            &format!("/bots/{bot}"),
+            &key,
+            Some(json!({"description": "<b>line\nbreak</b> & \\ back"})),
+        )
+        .await
+        .assert_status(200);
+        let ch = app
+            .api(
+                "POST",
+                "/channels",
+                &key,
+                Some(json!({"bot_id": bot, "kind": "web", "name": "Site"})),
+            )
+            .await
+            .json()["id"]
+            .as_str()
+            .expect("ch")
+            .to_owned();
+        app.api(
+            "PATCH",
+            &format!("/channels/{ch}"),
+            &key,
+            Some(json!({"name": "Site 2"})),
+        )
+        .await
+        .assert_status(200);
+        app.api("DELETE", &format!("/channels/{ch}"), &key, None)
+            .await
+            .assert_status(200);
+        let created = app
+            .api(
+                "POST",
+                "/api-keys",
+                &key,
+                Some(json!({"name": "CI", "scopes": ["bots:read"]})),
+            )
+            .await;
+        let new_key = created.json()["id"].as_str().expect("key").to_owned();
+        app.api(
+            "PATCH",
+            &format!("/api-keys/{new_key}"),
+            &key,
+            Some(json!({"name": "CI 2"})),
+        )
+        .await
+        .assert_status(200);
+        app.api(
+            "POST",
+            &format!("/api-keys/{new_key}/rotate"),
+            &key,
+            Some(json!({"grace_period_seconds": 3600})),
+        )
+        .await
+        .assert_status(201);
+        app.api("DELETE", &format!("/bots/{bot}"), &key, None)
+            .await
+            .assert_status(200);
+        let conv = app
+            .api(
+                "POST",
+                "/conversations",
+                &key,
+                Some(json!({"title": "Hi", "messages": [{"role": "user", "content": "Hello"}]})),
+            )
+            .await
+            .json()["id"]
+            .as_str()
+            .expect("conv")
+            .to_owned();
+        app.api("DELETE", &format!("/conversations/{conv}"), &key, None)
+            .await
+            .assert_status(200);
+
+        let mut sent = 0;
+        for _ in 0..10 {
+            let round = run_once(&app.state).await.expect("round");
+            sent += round.attempted;
+            if round.attempted == 0 && round.fanned_out == 0 {
+                break;
+            }
+        }
+        let stats = receiver_stats(&base).await;
+        assert_eq!(stats["seed"]["rejected"], 0, "{stats}");
+        assert_eq!(stats["standard"]["rejected"], 0, "{stats}");
+        let seed = stats["seed"]["accepted"].as_array().expect("list").len();
+        let standard = stats["standard"]["accepted"]
+            .as_array()
+            .expect("list")
+            .len();
+        assert_eq!(seed + standard, sent, "every delivery verified: {stats}");
+        assert_eq!(seed, standard);
+        let types: std::collections::BTreeSet<&str> = stats["seed"]["accepted"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        for t in [
+            "bot.created",
+            "bot.updated",
+            "bot.deleted",
+            "channel.created",
+            "channel.updated",
+            "channel.deleted",
+            "api_key.created",
+            "api_key.updated",
+            "api_key.rotated",
+            "conversation.created",
+            "conversation.deleted",
+        ] {
+            assert!(
+                types.contains(t),
+                "{t} was delivered and verified: {types:?}"
+            );
+        }
+
+        // The verifiers refuse what is not a real delivery: one changed byte, the signature
+        // without `sha256=`, upper-case hex, and (Standard Webhooks) a stale timestamp.
+        let body = app.db(|c| {
+            outbox_events::table
+                .filter(outbox_events::event_type.eq("bot.created"))
+                .select(outbox_events::payload)
+                .first::<String>(c)
+                .expect("payload")
+        });
+        let good = chatbot_signature(&seed_secret, body.as_bytes());
+        let hex = good.trim_start_matches("sha256=").to_owned();
+        let changed = body.replacen("\"type\":\"bot", "\"type\":\"Bot", 1);
+        assert_eq!(changed.len(), body.len());
+        let client = reqwest::Client::new();
+        let post_seed = |b: String, sig: String| {
+            client
+                .post(format!("{base}/webhook"))
+                .header("content-type", "application/json")
+                .header("x-chatbot-signature", sig)
+                .body(b)
+                .send()
+        };
+        assert_eq!(
+            post_seed(body.clone(), good.clone())
+                .await
+                .expect("post")
+                .status(),
+            200,
+            "the genuine article passes"
+        );
+        for (b, sig) in [
+            (changed, good.clone()),
+            (body.clone(), hex.clone()),
+            (body.clone(), format!("sha256={}", hex.to_uppercase())),
+        ] {
+            assert_eq!(post_seed(b, sig).await.expect("post").status(), 401);
+        }
+        let stale = app.clock().now() - 600;
+        let resp = client
+            .post(format!("{base}/standard"))
+            .header("content-type", "application/json")
+            .header("webhook-id", "evt_stale")
+            .header("webhook-timestamp", stale.to_string())
+            .header(
+                "webhook-signature",
+                standard_signature(&std_secret, "evt_stale", stale, body.as_bytes()),
+            )
+            .body(body.clone())
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(resp.status(), 401, "a stale timestamp is refused");
+        let stats = receiver_stats(&base).await;
+        assert_eq!(stats["seed"]["rejected"], 3, "{stats}");
+        assert_eq!(stats["standard"]["rejected"], 1, "{stats}");
+    })
+    .await;
+}
+
+/// The Node receiver, killed when the test ends (also on a panic, so it never outlives the
+/// test holding its output pipe).
+struct NodeReceiver(std::process::Child);
+
+impl Drop for NodeReceiver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn receiver_stats(base: &str) -> Value {
+    let text = reqwest::get(format!("{base}/stats"))
+        .await
+        .expect("stats")
+        .text()
+        .await
+        .expect("body");
+    serde_json::from_str(&text).expect("json")
+}
