@@ -495,6 +495,8 @@ pub fn seed(
             now,
         )?;
 
+        webhooks(c, vault, &acme_id, &ada, now)?;
+
         // A second team of Ada's without keys yet (the empty state).
         let labs = Team::create_with_owner(c, "Acme Labs", &ada, now - 2 * DAY)?;
         add_member(c, &labs.team_id(), &cara, Role::Developer, now - DAY)?;
@@ -615,6 +617,127 @@ pub fn seed(
 }
 
 /// A demo user acting at `at` from the documentation address.
+/// Two webhook endpoints with a delivery history: one enabled (a leaked-key alert that
+/// succeeded on its second attempt), one disabled after a `410`. They want only events that
+/// the dashboard's own suites never cause, and start after the seeded events, so the pages
+/// look the same on every start.
+fn webhooks(
+    c: &mut DbConnection,
+    vault: &Keyring,
+    team: &TeamId,
+    by: &UserId,
+    now: i64,
+) -> Result<(), AppError> {
+    use crate::db::schema::outbox_events;
+    use crate::domain::ids::{AttemptId, DeliveryId, WebhookEndpointId};
+    use crate::domain::webhook::SigningSecret;
+    use crate::models::webhook::{self, Attempt, Delivery, WebhookEndpoint};
+    let since = webhook::newest_event(c)?;
+    let event_of = |c: &mut DbConnection, kind: &str| -> QueryResult<(String, i64)> {
+        outbox_events::table
+            .filter(outbox_events::team_id.eq(team.as_str()))
+            .filter(outbox_events::event_type.eq(kind))
+            .order(outbox_events::id.desc())
+            .select((outbox_events::id, outbox_events::created_at))
+            .first(c)
+    };
+    // (url, description, events, disabled because, event, attempts: (after s, status, ms, excerpt))
+    type Attempts<'a> = &'a [(i64, i32, i64, &'a str)];
+    type Spec<'a> = (
+        &'a str,
+        &'a str,
+        &'a str,
+        Option<&'a str>,
+        &'a str,
+        Attempts<'a>,
+    );
+    let specs: [Spec<'_>; 2] = [
+        (
+            "https://hooks.acme-robotics.example/latchkey",
+            "Security alerts to the on-call channel",
+            "api_key.leaked api_key.deleted",
+            None,
+            "api_key.leaked",
+            &[
+                (0, 503, 2_003, r#"{"error":"upstream busy, retry later"}"#),
+                (5, 200, 142, r#"{"ok":true}"#),
+            ],
+        ),
+        (
+            "https://crm.acme-robotics.example/webhooks/latchkey",
+            "Old CRM sync",
+            "*",
+            Some("The endpoint answered 410 Gone."),
+            "api_key.rotated",
+            &[(0, 410, 38, r#"{"error":"this integration was removed"}"#)],
+        ),
+    ];
+    for (i, (url, description, events, disabled, kind, attempts)) in specs.into_iter().enumerate() {
+        let id = WebhookEndpointId::generate().to_string();
+        let sealed = vault
+            .seal(
+                &stores::webhook_secret(team.as_str(), &id, 1),
+                SigningSecret::generate().as_secret(),
+            )
+            .map_err(|e| AppError::Internal(format!("demo vault: {e}")))?;
+        let created = now - (30 + 10 * i64::try_from(i).unwrap_or(0)) * DAY;
+        WebhookEndpoint::insert(
+            c,
+            &WebhookEndpoint {
+                id: id.clone(),
+                team_id: Some(team.to_string()),
+                agency_id: None,
+                url: url.to_owned(),
+                description: description.to_owned(),
+                event_types: events.to_owned(),
+                enabled: disabled.is_none(),
+                disabled_reason: disabled.map(str::to_owned),
+                secret: sealed,
+                secret_version: 1,
+                previous_secret: None,
+                previous_secret_version: None,
+                previous_until: None,
+                created_by: Some(by.to_string()),
+                since_event: since.clone(),
+                created_at: created,
+                updated_at: created,
+                failing_since: None,
+            },
+        )?;
+        let (event, at) = event_of(c, kind)?;
+        let delivery = Delivery::pending(
+            DeliveryId::generate_ordered().to_string(),
+            &id,
+            &event,
+            kind,
+            at,
+        );
+        Delivery::insert_new(c, std::slice::from_ref(&delivery))?;
+        for (n, (after, status, ms, excerpt)) in attempts.iter().enumerate() {
+            let number = i64::try_from(n).unwrap_or(0) + 1;
+            let ok = (200..300).contains(status);
+            let attempt = Attempt {
+                id: AttemptId::generate_ordered().to_string(),
+                delivery_id: delivery.id.clone(),
+                attempt: number,
+                at: at + after,
+                status_code: Some(*status),
+                latency_ms: *ms,
+                error: None,
+                excerpt: Some((*excerpt).to_owned()),
+            };
+            let last = n + 1 == attempts.len();
+            let state = match (ok, last) {
+                (true, _) => "succeeded",
+                (false, true) => "failed",
+                (false, false) => "pending",
+            };
+            Delivery::record_attempt(c, &delivery, &attempt, state, None)?;
+        }
+    }
+    Ok(())
+}
+
 fn demo_actor(c: &mut DbConnection, user: &UserId, at: i64) -> QueryResult<Actor> {
     let name = crate::models::user::User::find(c, user)?
         .map(|u| u.name)

@@ -14,7 +14,7 @@ use crate::domain::audit::Owner;
 use crate::domain::ids::WebhookEndpointId;
 use crate::domain::limits;
 use crate::domain::scope::Scope;
-use crate::domain::webhook::{Audience, SigningSecret, event_type};
+use crate::domain::webhook::{Audience, SigningSecret, event_type_problems, parse_endpoint_url};
 use crate::error::with_read;
 use crate::models::webhook::WebhookEndpoint;
 use crate::ops::webhooks::{
@@ -72,34 +72,14 @@ fn valid_id(id: &str) -> Result<(), ApiError> {
 /// `url`: https (http only to allowlisted addresses — the operation checks the host).
 fn read_url(f: &mut Fields, required: bool) -> Option<url::Url> {
     let raw = f.string("url", required, 1, limits::URL_MAX)?;
-    match url::Url::parse(&raw) {
-        Ok(u)
-            if matches!(u.scheme(), "https" | "http")
-                && u.host_str().is_some()
-                && u.username().is_empty()
-                && u.password().is_none() =>
-        {
-            Some(u)
-        }
-        _ => {
-            f.error("url", "Enter an absolute https:// URL without credentials.");
-            None
-        }
-    }
+    parse_endpoint_url(&raw).map_err(|m| f.error("url", m)).ok()
 }
 
 /// `event_types`: known team event types (empty or absent: every event).
 fn read_events(f: &mut Fields) -> Option<Vec<String>> {
     let list = f.strings("event_types", 64)?;
-    for name in &list {
-        match event_type(name) {
-            Some(e) if e.audience == Audience::Team => {}
-            Some(_) => f.error(
-                "event_types",
-                &format!("{name} goes to agency endpoints only."),
-            ),
-            None => f.error("event_types", &format!("Unknown event type: {name}.")),
-        }
+    for problem in event_type_problems(&list, Audience::Team) {
+        f.error("event_types", &problem);
     }
     Some(list)
 }
@@ -148,22 +128,6 @@ pub async fn create(
         .text("description", false, limits::DESCRIPTION_MAX)
         .unwrap_or_default();
     let events = read_events(&mut f).unwrap_or_default();
-    let count = {
-        let team = auth.tenant.team.to_string();
-        with_read(&state.pool, move |c| {
-            Ok(WebhookEndpoint::of_owner(c, &team)?.len())
-        })
-        .await?
-    };
-    if count >= limits::WEBHOOK_ENDPOINTS_MAX {
-        f.error(
-            "url",
-            &format!(
-                "A team can have at most {} webhook endpoints.",
-                limits::WEBHOOK_ENDPOINTS_MAX
-            ),
-        );
-    }
     f.finish()?;
     let url = url.ok_or_else(|| ApiError::field("url", "This field is required."))?;
     let actor = auth.actor(state.clock.now());

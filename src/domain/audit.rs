@@ -101,6 +101,7 @@ actions! {
     WebhookSecretRotated = "webhook_endpoint.secret_rotated", "Webhook signing secret rotated", Team;
     WebhookEndpointTested = "webhook_endpoint.tested", "Webhook test event sent", Team;
     WebhookEndpointDisabled = "webhook_endpoint.disabled", "Webhook endpoint disabled", Team;
+    WebhookDeliveriesReplayed = "webhook_endpoint.replayed", "Webhook deliveries replayed", Team;
     AgencyCreated = "agency.created", "Agency created", Agency;
     ClientCreated = "client.created", "Client created", Agency;
     ClientSuspended = "client.suspended", "Client suspended", Agency;
@@ -313,6 +314,15 @@ pub fn describe(
         A::IntegrationTestFailed => match int("status") {
             Some(status) => format!("Tested integration {target}: failed with {status}"),
             None => format!("Tested integration {target}: {}", text("error")),
+        },
+        A::WebhookDeliveriesReplayed => match int("count") {
+            Some(1) => format!("Replayed 1 delivery to webhook endpoint {target}"),
+            Some(n) => format!("Replayed {n} deliveries to webhook endpoint {target}"),
+            None => format!("Replayed deliveries to webhook endpoint {target}"),
+        },
+        A::WebhookEndpointDisabled => match text("reason") {
+            "" => format!("Disabled webhook endpoint {target}"),
+            r => format!("Disabled webhook endpoint {target}: {r}"),
         },
         other => {
             // Platform objects: "Bot created" → "Created bot Support".

@@ -157,6 +157,35 @@ pub fn event_type(name: &str) -> Option<&'static EventType> {
     EVENT_TYPES.iter().find(|e| e.name == name)
 }
 
+/// An endpoint URL as typed: absolute http(s) with a host and no credentials in it (the
+/// operation then refuses plain http and private hosts unless the operator allowlisted them).
+pub fn parse_endpoint_url(raw: &str) -> Result<url::Url, &'static str> {
+    match url::Url::parse(raw.trim()) {
+        Ok(u)
+            if matches!(u.scheme(), "https" | "http")
+                && u.host_str().is_some()
+                && u.username().is_empty()
+                && u.password().is_none() =>
+        {
+            Ok(u)
+        }
+        _ => Err("Enter an absolute https:// URL without credentials."),
+    }
+}
+
+/// What `names` gets wrong for an endpoint of `owner` (agency endpoints take every type;
+/// team endpoints not the agency-only ones): one message per problem.
+pub fn event_type_problems(names: &[String], owner: Audience) -> Vec<String> {
+    names
+        .iter()
+        .filter_map(|name| match event_type(name) {
+            Some(e) if owner == Audience::Agency || e.audience == Audience::Team => None,
+            Some(_) => Some(format!("{name} goes to agency endpoints only.")),
+            None => Some(format!("Unknown event type: {name}.")),
+        })
+        .collect()
+}
+
 /// Seconds before attempts 2, 3, … 10 (the first is made at once): 0, 5 s, 5 min, 30 min, 2 h,
 /// 5 h, 10 h, 14 h, 20 h, 24 h — about three days in all (DESIGN §10).
 pub const RETRY_DELAYS: [i64; 9] = [5, 300, 1_800, 7_200, 18_000, 36_000, 50_400, 72_000, 86_400];

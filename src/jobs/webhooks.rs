@@ -11,11 +11,11 @@ use diesel::prelude::*;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 
 use crate::db::write_tx;
-use crate::domain::audit::{Actor, AuditAction, Change, Owner, Target, Who};
-use crate::domain::ids::{AgencyId, AttemptId, DeliveryId, TeamId};
+use crate::domain::ids::{AttemptId, DeliveryId};
 use crate::domain::webhook::{chatbot_signature, event_type, retry_delay, standard_signature};
 use crate::error::{AppError, with_read, with_write};
 use crate::models::webhook::{self, Attempt, Delivery, WebhookEndpoint};
+use crate::ops::webhooks::{FAILING_DISABLES_AFTER, disable_for};
 use crate::outbound::Request;
 use crate::state::AppState;
 
@@ -242,28 +242,11 @@ async fn send(state: &AppState, d: Delivery) -> Result<bool, AppError> {
     with_write(&state.pool, move |c| {
         Ok(write_tx(c, |c| {
             Delivery::record_attempt(c, &delivery, &attempt, &status_owned, next)?;
+            let failing_since = WebhookEndpoint::note_outcome(c, &endpoint.id, ok, now)?;
             if gone {
-                WebhookEndpoint::disable(c, &endpoint.id, "The endpoint answered 410 Gone.", now)?;
-                let owner = match (&endpoint.team_id, &endpoint.agency_id) {
-                    (Some(t), _) => Owner::Team(TeamId::from_db(t.clone())),
-                    (None, Some(a)) => Owner::Agency(AgencyId::from_db(a.clone())),
-                    (None, None) => return Ok(()),
-                };
-                let actor = Actor {
-                    who: Who::System,
-                    ip: None,
-                    at: now,
-                };
-                let change = Change::new(
-                    AuditAction::WebhookEndpointDisabled,
-                    Target::new(
-                        "webhook_endpoint",
-                        endpoint.id.clone(),
-                        endpoint.url.clone(),
-                    ),
-                )
-                .with("reason", "410 Gone");
-                crate::ops::record(c, &owner, &actor, &change)?;
+                disable_for(c, &endpoint, "The endpoint answered 410 Gone.", now)?;
+            } else if failing_since.is_some_and(|t| now - t >= FAILING_DISABLES_AFTER) {
+                disable_for(c, &endpoint, "Every delivery failed for five days.", now)?;
             }
             Ok::<_, diesel::result::Error>(())
         })?)

@@ -47,6 +47,8 @@ pub struct WebhookEndpoint {
     pub created_at: i64,
     /// Unix seconds.
     pub updated_at: i64,
+    /// When the current run of failures began (none after a success).
+    pub failing_since: Option<i64>,
 }
 
 impl WebhookEndpoint {
@@ -111,6 +113,7 @@ impl WebhookEndpoint {
                 webhook_endpoints::previous_secret_version.eq(e.previous_secret_version),
                 webhook_endpoints::previous_until.eq(e.previous_until),
                 webhook_endpoints::updated_at.eq(e.updated_at),
+                webhook_endpoints::failing_since.eq(e.failing_since),
             ))
             .execute(conn)
             .map(|_| ())
@@ -133,6 +136,30 @@ impl WebhookEndpoint {
             ))
             .execute(conn)
             .map(|_| ())
+    }
+
+    /// Notes a delivery's outcome: a success ends a run of failures; a failure starts one if
+    /// none is running. Returns when the current run of failures began (none: healthy).
+    pub fn note_outcome(
+        conn: &mut DbConnection,
+        id: &str,
+        ok: bool,
+        at: i64,
+    ) -> QueryResult<Option<i64>> {
+        let row = webhook_endpoints::table.find(id);
+        if ok {
+            diesel::update(row)
+                .set(webhook_endpoints::failing_since.eq(None::<i64>))
+                .execute(conn)?;
+            return Ok(None);
+        }
+        diesel::update(row.filter(webhook_endpoints::failing_since.is_null()))
+            .set(webhook_endpoints::failing_since.eq(at))
+            .execute(conn)?;
+        row.select(webhook_endpoints::failing_since)
+            .first(conn)
+            .optional()
+            .map(Option::flatten)
     }
 
     /// Every sealed secret (current and previous): (id, owner id, version, sealed) — what
@@ -224,6 +251,16 @@ pub fn claim_events(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<Pend
     }
 }
 
+/// The ids of enabled endpoints, as a subquery: a disabled endpoint's deliveries wait, pending,
+/// for it to be enabled again. (A macro: `claim_due` uses it once per backend.)
+macro_rules! enabled_endpoints {
+    () => {
+        webhook_endpoints::table
+            .filter(webhook_endpoints::enabled.eq(true))
+            .select(webhook_endpoints::id)
+    };
+}
+
 /// Whether a round has anything to do at `now`: events to fan out or deliveries due (two
 /// indexed reads, so an idle server takes no write lock for it).
 pub fn has_work(conn: &mut DbConnection, now: i64) -> QueryResult<bool> {
@@ -237,6 +274,7 @@ pub fn has_work(conn: &mut DbConnection, now: i64) -> QueryResult<bool> {
     let due: i64 = webhook_deliveries::table
         .filter(webhook_deliveries::status.eq("pending"))
         .filter(webhook_deliveries::next_attempt_at.le(now))
+        .filter(webhook_deliveries::endpoint_id.eq_any(enabled_endpoints!()))
         .select(diesel::dsl::count_star())
         .first(conn)?;
     Ok(due > 0)
@@ -380,6 +418,7 @@ impl Delivery {
                 webhook_deliveries::table
                     .filter(webhook_deliveries::status.eq("pending"))
                     .filter(webhook_deliveries::next_attempt_at.le(now))
+                    .filter(webhook_deliveries::endpoint_id.eq_any(enabled_endpoints!()))
                     .filter(
                         webhook_deliveries::locked_until
                             .is_null()
@@ -437,6 +476,129 @@ impl Delivery {
             ))
             .execute(conn)
             .map(|_| ())
+    }
+}
+
+/// Which deliveries of an endpoint the log shows.
+#[derive(Debug, Default, Clone)]
+pub struct DeliveryFilter {
+    /// `pending`, `succeeded` or `failed`.
+    pub status: Option<String>,
+    /// One event type.
+    pub event_type: Option<String>,
+    /// Older than this delivery id (the next page).
+    pub before: Option<String>,
+}
+
+impl Delivery {
+    /// Endpoint `endpoint`'s deliveries matching `f`, newest first, at most `limit`.
+    pub fn log(
+        conn: &mut DbConnection,
+        endpoint: &str,
+        f: &DeliveryFilter,
+        limit: i64,
+    ) -> QueryResult<Vec<Delivery>> {
+        let mut q = webhook_deliveries::table
+            .filter(webhook_deliveries::endpoint_id.eq(endpoint.to_owned()))
+            .into_boxed();
+        if let Some(s) = &f.status {
+            q = q.filter(webhook_deliveries::status.eq(s.clone()));
+        }
+        if let Some(t) = &f.event_type {
+            q = q.filter(webhook_deliveries::event_type.eq(t.clone()));
+        }
+        if let Some(b) = &f.before {
+            q = q.filter(webhook_deliveries::id.lt(b.clone()));
+        }
+        q.order(webhook_deliveries::id.desc())
+            .limit(limit)
+            .select(Delivery::as_select())
+            .load(conn)
+    }
+
+    /// Endpoint `endpoint`'s delivery `id`.
+    pub fn of_endpoint(
+        conn: &mut DbConnection,
+        endpoint: &str,
+        id: &str,
+    ) -> QueryResult<Option<Delivery>> {
+        webhook_deliveries::table
+            .find(id)
+            .filter(webhook_deliveries::endpoint_id.eq(endpoint))
+            .select(Delivery::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// Makes deliveries `ids` of `endpoint` due again at `now`, whatever their state: one
+    /// more attempt (and, if it fails, the retries that are left). Returns how many.
+    pub fn replay(
+        conn: &mut DbConnection,
+        endpoint: &str,
+        ids: &[String],
+        now: i64,
+    ) -> QueryResult<usize> {
+        diesel::update(
+            webhook_deliveries::table
+                .filter(webhook_deliveries::endpoint_id.eq(endpoint))
+                .filter(webhook_deliveries::id.eq_any(ids)),
+        )
+        .set((
+            webhook_deliveries::status.eq("pending"),
+            webhook_deliveries::next_attempt_at.eq(now),
+            webhook_deliveries::locked_until.eq(None::<i64>),
+        ))
+        .execute(conn)
+    }
+
+    /// The ids of `endpoint`'s failed deliveries created at or after `since`.
+    pub fn failed_since(
+        conn: &mut DbConnection,
+        endpoint: &str,
+        since: i64,
+    ) -> QueryResult<Vec<String>> {
+        webhook_deliveries::table
+            .filter(webhook_deliveries::endpoint_id.eq(endpoint))
+            .filter(webhook_deliveries::status.eq("failed"))
+            .filter(webhook_deliveries::created_at.ge(since))
+            .select(webhook_deliveries::id)
+            .load(conn)
+    }
+}
+
+impl Attempt {
+    /// The attempts of deliveries `ids`, newest first.
+    pub fn of_deliveries(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<Attempt>> {
+        webhook_attempts::table
+            .filter(webhook_attempts::delivery_id.eq_any(ids))
+            .order((
+                webhook_attempts::at.desc(),
+                webhook_attempts::attempt.desc(),
+            ))
+            .select(Attempt::as_select())
+            .load(conn)
+    }
+
+    /// Attempts to `endpoint` at or after `since`: (succeeded, all).
+    pub fn outcomes_since(
+        conn: &mut DbConnection,
+        endpoint: &str,
+        since: i64,
+    ) -> QueryResult<(i64, i64)> {
+        macro_rules! window {
+            () => {
+                webhook_attempts::table
+                    .inner_join(webhook_deliveries::table)
+                    .filter(webhook_deliveries::endpoint_id.eq(endpoint))
+                    .filter(webhook_attempts::at.ge(since))
+            };
+        }
+        let all: i64 = window!().count().get_result(conn)?;
+        let ok: i64 = window!()
+            .filter(webhook_attempts::status_code.between(200, 299))
+            .count()
+            .get_result(conn)?;
+        Ok((ok, all))
     }
 }
 

@@ -7,6 +7,7 @@ use url::Url;
 use super::{Abort, record, transact};
 use crate::domain::audit::{Actor, AuditAction, Change, Owner, Target};
 use crate::domain::ids::WebhookEndpointId;
+use crate::domain::limits;
 use crate::domain::webhook::SigningSecret;
 use crate::error::AppError;
 use crate::models::webhook::WebhookEndpoint;
@@ -91,6 +92,18 @@ pub fn secrets(
     Ok((current, previous))
 }
 
+/// Refuses a URL the guarded client would not send to (the SSRF table, plain http), as a
+/// field message: checked when saved, and again by the client at every send.
+async fn vetted(state: &AppState, url: &Url) -> Result<(), WebhookError> {
+    state.outbound.vet(url).await.map_err(|e| {
+        let message = match e {
+            OutboundError::Scheme => "Use an https:// URL.".to_owned(),
+            other => other.to_string(),
+        };
+        WebhookError::Invalid(vec![("url".into(), message)])
+    })
+}
+
 /// Adds an endpoint for `owner`; returns it with its signing secret, to be shown once.
 pub async fn create_endpoint(
     state: &AppState,
@@ -98,13 +111,7 @@ pub async fn create_endpoint(
     owner: &Owner,
     settings: EndpointSettings,
 ) -> Result<(WebhookEndpoint, SigningSecret), WebhookError> {
-    if let Err(e) = state.outbound.vet(&settings.url).await {
-        let message = match e {
-            OutboundError::Scheme => "Use an https:// URL.".to_owned(),
-            other => other.to_string(),
-        };
-        return Err(WebhookError::Invalid(vec![("url".into(), message)]));
-    }
+    vetted(state, &settings.url).await?;
     let id = WebhookEndpointId::generate().to_string();
     let secret = SigningSecret::generate();
     let sealed = seal(&state.vault, owner_id(owner), &id, 1, &secret)?;
@@ -132,11 +139,25 @@ pub async fn create_endpoint(
         previous_until: None,
         created_by: actor.who.user().map(ToString::to_string),
         since_event: String::new(),
+        failing_since: None,
         created_at: actor.at,
         updated_at: actor.at,
     };
     let (actor, owner) = (actor.clone(), owner.clone());
     let row = transact(state, move |c| {
+        if WebhookEndpoint::of_owner(c, row.owner())?.len() >= limits::WEBHOOK_ENDPOINTS_MAX {
+            return Err(Abort::Refused(WebhookError::Invalid(vec![(
+                "url".into(),
+                format!(
+                    "{} can have at most {} webhook endpoints; delete one first.",
+                    match owner {
+                        Owner::Team(_) => "A team",
+                        Owner::Agency(_) => "An agency",
+                    },
+                    limits::WEBHOOK_ENDPOINTS_MAX
+                ),
+            )])));
+        }
         WebhookEndpoint::insert(c, &row)?;
         let change = Change::new(
             AuditAction::WebhookEndpointCreated,
@@ -190,13 +211,7 @@ pub async fn update_endpoint(
     edit: EndpointEdit,
 ) -> Result<WebhookEndpoint, WebhookError> {
     if let Some(url) = &edit.url {
-        if let Err(e) = state.outbound.vet(url).await {
-            let message = match e {
-                OutboundError::Scheme => "Use an https:// URL.".to_owned(),
-                other => other.to_string(),
-            };
-            return Err(WebhookError::Invalid(vec![("url".into(), message)]));
-        }
+        vetted(state, url).await?;
     }
     let (actor, owner, id) = (actor.clone(), owner.clone(), id.to_owned());
     transact(state, move |c| {
@@ -224,6 +239,8 @@ pub async fn update_endpoint(
         if let Some(on) = edit.enabled.filter(|on| *on != e.enabled) {
             e.enabled = on;
             e.disabled_reason = (!on).then(|| "Disabled by a person.".to_owned());
+            // Enabled again: a fresh start for the five-day rule.
+            e.failing_since = None;
             changed.push("enabled");
         }
         if changed.is_empty() {
@@ -354,4 +371,71 @@ pub async fn send_test(
         Ok(event_id.to_string())
     })
     .await
+}
+
+/// What to send again.
+#[derive(Debug, Clone)]
+pub enum Replay {
+    /// One delivery (any state).
+    One(String),
+    /// Every failed delivery created at or after this time (Unix seconds).
+    FailedSince(i64),
+}
+
+/// Makes deliveries of endpoint `id` of `owner` due now; returns how many. The job sends them
+/// with the same event id and bytes, so receivers that dedupe by `webhook-id` stay correct.
+pub async fn replay(
+    state: &AppState,
+    actor: &Actor,
+    owner: &Owner,
+    id: &str,
+    what: Replay,
+) -> Result<usize, WebhookError> {
+    use crate::models::webhook::Delivery;
+    let (actor, owner, id) = (actor.clone(), owner.clone(), id.to_owned());
+    transact(state, move |c| {
+        let e = owned(c, &owner, &id)?;
+        let ids = match &what {
+            Replay::One(d) => match Delivery::of_endpoint(c, &e.id, d)? {
+                Some(d) => vec![d.id],
+                None => return Err(Abort::Refused(WebhookError::NotFound)),
+            },
+            Replay::FailedSince(since) => Delivery::failed_since(c, &e.id, *since)?,
+        };
+        let n = Delivery::replay(c, &e.id, &ids, actor.at)?;
+        if n > 0 {
+            let change = Change::new(AuditAction::WebhookDeliveriesReplayed, target(&e))
+                .with("count", i64::try_from(n).unwrap_or(i64::MAX));
+            record(c, &owner, &actor, &change)?;
+        }
+        Ok(n)
+    })
+    .await
+}
+
+/// How long an endpoint may fail every delivery before it is disabled.
+pub const FAILING_DISABLES_AFTER: i64 = 5 * 86_400;
+
+/// Disables endpoint `e` for `reason` (inside the delivery job's transaction), with an audit
+/// event from the system: the owner sees a banner and the log says why.
+pub fn disable_for(
+    c: &mut crate::db::DbConnection,
+    e: &WebhookEndpoint,
+    reason: &str,
+    at: i64,
+) -> diesel::QueryResult<()> {
+    WebhookEndpoint::disable(c, &e.id, reason, at)?;
+    let owner = match (&e.team_id, &e.agency_id) {
+        (Some(t), _) => Owner::Team(crate::domain::ids::TeamId::from_db(t.clone())),
+        (None, Some(a)) => Owner::Agency(crate::domain::ids::AgencyId::from_db(a.clone())),
+        (None, None) => return Ok(()),
+    };
+    let actor = Actor {
+        who: crate::domain::audit::Who::System,
+        ip: None,
+        at,
+    };
+    let change =
+        Change::new(AuditAction::WebhookEndpointDisabled, target(e)).with("reason", reason);
+    record(c, &owner, &actor, &change).map(|_| ())
 }

@@ -145,6 +145,15 @@ impl PageCtx {
                     "nav-audit-log",
                 ),
             );
+            nav.insert(
+                3,
+                link(
+                    "Webhooks",
+                    urls::webhooks_of_team(slug),
+                    section == "webhooks",
+                    "nav-webhooks",
+                ),
+            );
         }
         let mut crumbs = vec![];
         if let Some(agency) = &current.agency
@@ -222,6 +231,41 @@ impl PageCtx {
                 "switch-agency",
             )
         }));
+        let mut nav = vec![
+            link(
+                "Clients",
+                urls::agency(slug),
+                section == "clients",
+                "nav-clients",
+            ),
+            link(
+                "Operators",
+                urls::agency_operators(slug),
+                section == "operators",
+                "nav-operators",
+            ),
+            link(
+                "Brand",
+                urls::agency_brand(slug),
+                section == "brand",
+                "nav-brand",
+            ),
+            link(
+                "Audit log",
+                urls::agency_audit_log(slug),
+                section == "audit-log",
+                "nav-audit-log",
+            ),
+        ];
+        // Agency endpoints receive every client's events: the agency's owners manage them.
+        if agency.role == crate::domain::role::AgencyRole::Owner {
+            nav.push(link(
+                "Webhooks",
+                urls::agency_webhooks(slug),
+                section == "webhooks",
+                "nav-webhooks",
+            ));
+        }
         Self {
             title: title.into(),
             brand: agency.brand.clone(),
@@ -232,32 +276,7 @@ impl PageCtx {
             switcher_name: agency.agency.name.clone(),
             switcher_agency: None,
             switch_to,
-            nav: vec![
-                link(
-                    "Clients",
-                    urls::agency(slug),
-                    section == "clients",
-                    "nav-clients",
-                ),
-                link(
-                    "Operators",
-                    urls::agency_operators(slug),
-                    section == "operators",
-                    "nav-operators",
-                ),
-                link(
-                    "Brand",
-                    urls::agency_brand(slug),
-                    section == "brand",
-                    "nav-brand",
-                ),
-                link(
-                    "Audit log",
-                    urls::agency_audit_log(slug),
-                    section == "audit-log",
-                    "nav-audit-log",
-                ),
-            ],
+            nav,
             crumbs: vec![],
             role: format!("agency {}", agency.role.as_str()),
             suspended: false,
@@ -331,6 +350,7 @@ fn title_of(section: &str) -> &'static str {
         "api-reference" => "API reference",
         "audit-log" => "Audit log",
         "integrations" => "Integrations",
+        "webhooks" => "Webhooks",
         _ => "Settings",
     }
 }

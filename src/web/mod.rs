@@ -20,6 +20,7 @@ pub mod team_context;
 pub mod team_settings;
 pub mod teams;
 pub mod urls;
+pub mod webhooks;
 
 use actix_web::dev::Handler;
 use actix_web::{FromRequest, Resource, Responder, web};
@@ -69,6 +70,54 @@ impl Page {
             async move { error::method_not_allowed(&allow) }
         }))
     }
+}
+
+/// The webhook pages, under a team's settings or an agency (the handlers tell which by the
+/// route's `{team}` or `{agency}`).
+fn webhook_pages(scope: actix_web::Scope) -> actix_web::Scope {
+    scope
+        .service(page("").get(webhooks::list).post(webhooks::create).done())
+        .service(page("/new").get(webhooks::new_form).done())
+        .service(
+            page("/{endpoint}")
+                .get(webhooks::show)
+                .post(webhooks::update)
+                .done(),
+        )
+        .service(page("/{endpoint}/edit").get(webhooks::edit_form).done())
+        .service(
+            page("/{endpoint}/rotate")
+                .get(webhooks::rotate_form)
+                .post(webhooks::rotate)
+                .done(),
+        )
+        .service(
+            page("/{endpoint}/delete")
+                .get(webhooks::delete_form)
+                .post(webhooks::delete)
+                .done(),
+        )
+        .service(page("/{endpoint}/test").post(webhooks::test).done())
+        .service(
+            page("/{endpoint}/enable")
+                .post(webhooks::set_enabled)
+                .done(),
+        )
+        .service(
+            page("/{endpoint}/disable")
+                .post(webhooks::set_enabled)
+                .done(),
+        )
+        .service(
+            page("/{endpoint}/replay")
+                .post(webhooks::replay_failed)
+                .done(),
+        )
+        .service(
+            page("/{endpoint}/deliveries/{delivery}/replay")
+                .post(webhooks::replay_one)
+                .done(),
+        )
 }
 
 /// The dashboard's public, session-free routes: static files, and brand assets (the sign-in
@@ -170,6 +219,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .post(agencies::save_brand)
                         .done(),
                 )
+                .service(webhook_pages(web::scope("/webhooks")))
                 .service(page("/audit-log").get(audit_log::agency_log).done())
                 .service(
                     page("/audit-log/{export}")
@@ -191,6 +241,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(page("/{user}/role").post(members::change_role).done())
                 .service(page("/{user}/remove").post(members::remove).done()),
         )
+        .service(webhook_pages(web::scope("/teams/{team}/settings/webhooks")))
         .service(
             web::scope("/teams/{team}/settings/integrations")
                 .service(

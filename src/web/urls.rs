@@ -40,6 +40,16 @@ pub fn integration_action(team_slug: &str, id: &str, action: &str) -> String {
     format!("/teams/{team_slug}/settings/integrations/{id}/{action}")
 }
 
+/// A team's webhook endpoints.
+pub fn webhooks_of_team(team_slug: &str) -> String {
+    format!("/teams/{team_slug}/settings/webhooks")
+}
+
+/// An agency's webhook endpoints (they receive every client's events).
+pub fn agency_webhooks(agency_slug: &str) -> String {
+    format!("/agencies/{agency_slug}/webhooks")
+}
+
 /// A team's general settings.
 pub fn team_settings(team_slug: &str) -> String {
     format!("/teams/{team_slug}/settings")

@@ -384,6 +384,15 @@ async fn every_change_through_every_surface_writes_one_audit_event_and_one_outbo
         change!(app, seen, AuditAction::WebhookEndpointDisabled, "system", None, {
             latchkey::jobs::webhooks::run_once(&app.state).await.expect("round")
         });
+        // The 410'd delivery, replayed from the endpoint's page (one event for the batch).
+        change!(app, seen, AuditAction::WebhookDeliveriesReplayed, "user", Some(hook.clone()), {
+            app.post(
+                &format!("/teams/{team}/settings/webhooks/{hook}/replay"),
+                &[("csrf_token", &csrf), ("window", "86400")],
+            )
+            .await
+            .assert_status(303);
+        });
         api_change!(app, seen, AuditAction::WebhookEndpointDeleted, "DELETE", "/webhook-endpoints/{id}",
             format!("/webhook-endpoints/{hook}"), admin, None, 200);
         // `latchkey vault forget`: a credential sealed by a lost master key is discarded, and

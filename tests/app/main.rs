@@ -33,3 +33,4 @@ mod structure;
 mod vault;
 mod vault_process;
 mod webhooks;
+mod webhooks_pages;

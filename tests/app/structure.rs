@@ -99,7 +99,8 @@ async fn the_leak_event_rename_migrates_stored_events_both_ways() {
             DbConnection::Postgres(c) if down => c.revert_last_migration(POSTGRES).map(|_| ()),
             DbConnection::Postgres(c) => c.run_pending_migrations(POSTGRES).map(|_| ()),
         };
-        // Down through the webhooks migration to the rename, then up again.
+        // Down through the webhook migrations to the rename, then up again.
+        app.db(|c| step(c, true)).expect("down 10");
         app.db(|c| step(c, true)).expect("down 9");
         app.db(|c| step(c, true)).expect("down 8");
         let (audit, outbox) = app.db(stored);

@@ -26,6 +26,9 @@ const PAGES = [
   ['ada@acme.test', DEMO, '/teams/acme-robotics/settings/integrations/new?provider=woocommerce'],
   ['ada@acme.test', DEMO, '/teams/acme-robotics/settings/integrations/new?provider=custom'],
   ['ada@acme.test', DEMO, '/teams/acme-robotics/settings/audit-log?action=nope'],
+  ['ada@acme.test', DEMO, '/teams/acme-robotics/settings/webhooks'],
+  ['ada@acme.test', DEMO, '/teams/acme-robotics/settings/webhooks/new'],
+  ['ada@acme.test', DEMO, '/teams/acme-labs/settings/webhooks'],
   ['ada@acme.test', DEMO, '/account'],
   ['ada@acme.test', DEMO, '/teams/new'],
   ['ada@acme.test', DEMO, '/agencies/new'],
@@ -34,6 +37,8 @@ const PAGES = [
   ['nora@northstar.test', BRANDED, '/agencies/northstar-digital/operators'],
   ['nora@northstar.test', BRANDED, '/agencies/northstar-digital/brand'],
   ['nora@northstar.test', BRANDED, '/agencies/northstar-digital/audit-log'],
+  ['nora@northstar.test', BRANDED, '/agencies/northstar-digital/webhooks'],
+  ['nora@northstar.test', BRANDED, '/agencies/northstar-digital/webhooks/new'],
   ['nora@northstar.test', BRANDED, '/teams/harbor-coffee/settings/api-keys'],
   ['nora@northstar.test', BRANDED, '/teams/harbor-coffee/settings/members'],
   ['nora@northstar.test', BRANDED, '/teams/harbor-coffee/settings/integrations'],
@@ -46,6 +51,15 @@ async function integrationActionPages(page) {
   await page.goto(`${DEMO}/teams/acme-robotics/settings/integrations`);
   const id = await page.locator('[data-testid=integration-row]').first().getAttribute('data-integration-id');
   return ['edit', 'delete'].map((a) => `/teams/acme-robotics/settings/integrations/${id}/${a}`);
+}
+
+/** Pages reached through each webhook endpoint's id (its log, edit, rotate, delete). */
+async function webhookActionPages(page) {
+  await page.goto(`${DEMO}/teams/acme-robotics/settings/webhooks`);
+  const ids = await page.locator('[data-testid=endpoint-row]').evaluateAll((rows) => rows.map((r) => r.dataset.endpointId));
+  const base = '/teams/acme-robotics/settings/webhooks';
+  return ids.flatMap((id) => [`${base}/${id}`, `${base}/${id}?status=failed`]).concat(
+    ['edit', 'rotate', 'delete'].map((a) => `${base}/${ids[0]}/${a}`));
 }
 
 /** Pages reached through a key's id (rotate, delete, edit). */
@@ -96,6 +110,12 @@ for (const size of [{ width: 1280, height: 800 }, { width: 390, height: 844 }]) 
       await audit(page, `${who || 'anonymous'} ${base}${path}`, problems);
       if (who === 'ada@acme.test' && path.endsWith('/integrations') && path.includes('acme-robotics')) {
         for (const p of await integrationActionPages(page)) {
+          await page.goto(DEMO + p);
+          await audit(page, p, problems);
+        }
+      }
+      if (who === 'ada@acme.test' && path.endsWith('/webhooks') && path.includes('acme-robotics')) {
+        for (const p of await webhookActionPages(page)) {
           await page.goto(DEMO + p);
           await audit(page, p, problems);
         }

@@ -94,6 +94,37 @@ for (const [size, viewport] of Object.entries(SIZES)) {
       await snap(page, `${size}-integration-delete`);
     });
 
+    test(`webhook pages (${size})`, async ({ page }) => {
+      await demoSignIn(page, 'ada@acme.test');
+      const list = `${DEMO}/teams/acme-robotics/settings/webhooks`;
+      await page.goto(list);
+      await snap(page, `${size}-webhooks`);
+      const idOf = (url) => page.locator(`[data-testid=endpoint-row][data-endpoint-url="${url}"]`).getAttribute('data-endpoint-id');
+      const alerts = await idOf('https://hooks.acme-robotics.example/latchkey');
+      const crm = await idOf('https://crm.acme-robotics.example/webhooks/latchkey');
+      await page.goto(`${list}/${alerts}`);
+      await snap(page, `${size}-webhook-log`);
+      await page.goto(`${list}/${crm}`);
+      await expect(page.locator('[data-testid=disabled-banner]')).toBeVisible();
+      await snap(page, `${size}-webhook-disabled`);
+      await page.goto(`${list}/new`);
+      await snap(page, `${size}-webhook-form`);
+      await page.check('input[name=events][value=selected]');
+      await page.click('[data-testid=endpoint-submit]');
+      await expect(page.locator('[data-testid=form-errors]')).toBeVisible();
+      await snap(page, `${size}-webhook-form-errors`);
+      await page.goto(`${list}/${alerts}/rotate`);
+      await snap(page, `${size}-webhook-rotate`);
+      await page.goto(`${list}/${alerts}/delete`);
+      await snap(page, `${size}-webhook-delete`);
+      // The new secret is random: masked, like every data-volatile value.
+      await page.goto(`${list}/${crm}/rotate`);
+      await page.check('input[name=overlap][value="0"]');
+      await page.click('[data-testid=rotate-submit]');
+      await expect(page.locator('[data-testid=reveal-panel]')).toBeVisible();
+      await snap(page, `${size}-webhook-secret`, [page.locator('[data-testid=reveal-panel] [data-volatile]')]);
+    });
+
     test(`agency and brands (${size})`, async ({ page }) => {
       await demoSignIn(page, 'nora@northstar.test', BRANDED);
       await page.goto(`${BRANDED}/agencies/northstar-digital`);
