@@ -166,6 +166,11 @@ pub struct Settings {
     /// `http` or `https`; by default only public addresses over `https` are called.
     #[arg(long, env = "LATCHKEY_OUTBOUND_ALLOW_CIDRS", default_value = "")]
     pub outbound_allow_cidrs: String,
+
+    /// Seconds an outbound call (an integration request, a webhook delivery) may take in all,
+    /// connecting included, before it counts as a timeout (1–60).
+    #[arg(long, env = "LATCHKEY_OUTBOUND_TIMEOUT_SECONDS", default_value_t = 15)]
+    pub outbound_timeout_seconds: u64,
 }
 
 /// argon2id cost parameters. Production values are fixed by the foundation issue; tests use
@@ -292,7 +297,7 @@ impl Config {
             body_timeout_seconds: s.body_timeout_seconds.clamp(1, 3600),
             outbound_allow: parse_cidrs(&s.outbound_allow_cidrs)
                 .map_err(|e| format!("LATCHKEY_OUTBOUND_ALLOW_CIDRS: {e}"))?,
-            outbound_timeout_secs: 15,
+            outbound_timeout_secs: s.outbound_timeout_seconds.clamp(1, 60),
         })
     }
 

@@ -206,6 +206,11 @@ async fn serve(
         let seeded = with_conn(&pool, move |c| latchkey::demo::seed(c, &hash, &vault, now))
             .await
             .map_err(|e| e.to_string())?;
+        // The lifecycle notices of the seeded keys, before anyone looks: every start shows the
+        // same audit log, whenever the sweep's first tick lands.
+        latchkey::jobs::key_notices::run_once(&state)
+            .await
+            .map_err(|e| e.to_string())?;
         let mut accounts = String::new();
         for (email, _, what) in latchkey::demo::ACCOUNTS {
             accounts.push_str(&format!("      {email:<22} {what}\n"));
@@ -257,6 +262,7 @@ async fn serve(
 
     latchkey::jobs::retention::spawn(state.clone());
     latchkey::jobs::webhooks::spawn(state.clone());
+    latchkey::jobs::key_notices::spawn(state.clone());
 
     tracing::info!(bind = %config.bind, url = %config.public_url, "Latchkey listening");
     let final_usage = [state.usage.clone(), state.integration_usage.clone()];

@@ -118,6 +118,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    api_key_notices (api_key_id, kind) {
+        api_key_id -> Text,
+        kind -> Text,
+        at -> BigInt,
+    }
+}
+
+diesel::table! {
     webhook_deliveries (id) {
         id -> Text,
         endpoint_id -> Text,
@@ -372,6 +380,7 @@ diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(api_keys -> teams (team_id));
 diesel::joinable!(integration_usage -> integrations (integration_id));
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
+diesel::joinable!(api_key_notices -> api_keys (api_key_id));
 diesel::joinable!(webhook_deliveries -> outbox_events (outbox_event_id));
 diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
 diesel::joinable!(api_keys -> users (created_by));
@@ -386,6 +395,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_endpoints,
     webhook_deliveries,
     webhook_attempts,
+    api_key_notices,
     security_events,
     sessions,
     setup_tokens,

@@ -69,6 +69,8 @@ actions! {
     ApiKeyDeleted = "api_key.deleted", "Key deleted", Team;
     ApiKeyGraceEnded = "api_key.grace_ended", "Key grace period ended", Team;
     ApiKeyLeaked = "api_key.leaked", "Key reported leaked", Team;
+    ApiKeyExpiring = "api_key.expiring", "Key expiring soon", Team;
+    ApiKeyExpired = "api_key.expired", "Key expired", Team;
     MemberInvited = "member.invited", "Member invited", Team;
     InvitationRevoked = "member.invitation_revoked", "Invitation revoked", Team;
     MemberJoined = "member.joined", "Member joined", Team;
@@ -315,6 +317,12 @@ pub fn describe(
             Some(status) => format!("Tested integration {target}: failed with {status}"),
             None => format!("Tested integration {target}: {}", text("error")),
         },
+        A::ApiKeyExpiring => match int("days") {
+            Some(1) => format!("Key {target} expires within a day"),
+            Some(d) => format!("Key {target} expires within {d} days"),
+            None => format!("Key {target} expires soon"),
+        },
+        A::ApiKeyExpired => format!("Key {target} expired"),
         A::WebhookDeliveriesReplayed => match int("count") {
             Some(1) => format!("Replayed 1 delivery to webhook endpoint {target}"),
             Some(n) => format!("Replayed {n} deliveries to webhook endpoint {target}"),

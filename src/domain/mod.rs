@@ -7,6 +7,7 @@ pub mod brand;
 pub mod ids;
 pub mod inputs;
 pub mod integration;
+pub mod key_notice;
 pub mod limits;
 pub mod local_path;
 pub mod net;

@@ -1,4 +1,5 @@
 //! Background work that runs inside the server process.
 
+pub mod key_notices;
 pub mod retention;
 pub mod webhooks;

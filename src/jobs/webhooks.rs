@@ -23,9 +23,9 @@ use crate::state::AppState;
 const FAN_OUT_BATCH: i64 = 200;
 /// Deliveries claimed per round.
 const SEND_BATCH: i64 = 50;
-/// How long a claimed delivery is held before another worker may take it (longer than the
-/// outbound client's total timeout).
-const LEASE_SECONDS: i64 = 60;
+/// How long a claimed delivery is held beyond the outbound client's total timeout before
+/// another worker may take it (a worker killed mid-delivery delays it by no more than this).
+const LEASE_MARGIN_SECONDS: i64 = 15;
 /// The longest `Retry-After` honoured.
 const RETRY_AFTER_MAX: i64 = 86_400;
 /// Characters of an answer kept with the attempt.
@@ -54,9 +54,11 @@ pub async fn run_once(state: &AppState) -> Result<Round, AppError> {
         ..Round::default()
     };
     let now = state.clock.now();
+    let lease =
+        i64::try_from(state.config.outbound_timeout_secs).unwrap_or(60) + LEASE_MARGIN_SECONDS;
     let due = with_write(&state.pool, move |c| {
         Ok(write_tx(c, |c| {
-            Delivery::claim_due(c, now, SEND_BATCH, LEASE_SECONDS)
+            Delivery::claim_due(c, now, SEND_BATCH, lease)
         })?)
     })
     .await?;

@@ -9,6 +9,7 @@ pub mod channel;
 pub mod conversation;
 pub mod integration;
 pub mod invitation;
+pub mod key_notice;
 pub mod outbox;
 pub mod security_event;
 pub mod session;

@@ -274,3 +274,46 @@ pub async fn report_leaked(
     }
     Ok(found)
 }
+
+/// Announces `notice` about `key` (from the lifecycle sweep, as Latchkey itself): one audit
+/// event and its webhook, once per key and notice even with several nodes sweeping. Returns
+/// false when it had been announced already.
+pub async fn announce(
+    state: &AppState,
+    key: &ApiKey,
+    notice: crate::domain::key_notice::Notice,
+    at: i64,
+) -> Result<bool, AppError> {
+    use crate::domain::key_notice::Notice;
+    let key = key.clone();
+    transact(state, move |c| {
+        if !crate::models::key_notice::claim(c, key.id.as_str(), notice, at)? {
+            return Ok(false);
+        }
+        let action = match notice {
+            Notice::Expiring7d | Notice::Expiring1d => AuditAction::ApiKeyExpiring,
+            Notice::Expired => AuditAction::ApiKeyExpired,
+            Notice::GraceEnded => AuditAction::ApiKeyGraceEnded,
+        };
+        let mut change = Change::new(action, target(&key))
+            .with("masked", key.masked())
+            .with("mode", key.mode.as_str());
+        if let Some(days) = notice.days() {
+            change = change.with("days", days);
+        }
+        if let Some(expires) = key.expires_at.filter(|_| notice != Notice::GraceEnded) {
+            change = change.with("expires_at", expires);
+        }
+        if let Some(until) = key.retiring_until.filter(|_| notice == Notice::GraceEnded) {
+            change = change.with("ended_at", until);
+        }
+        let actor = Actor {
+            who: Who::System,
+            ip: None,
+            at,
+        };
+        record(c, &Owner::Team(key.team_id.clone()), &actor, &change)?;
+        Ok::<_, Abort<AppError>>(true)
+    })
+    .await
+}

@@ -365,6 +365,31 @@ async fn every_change_through_every_surface_writes_one_audit_event_and_one_outbo
             assert_eq!(written_since(&app, &before), (0, 0), "a call writes no event");
             seen.routes.insert(("POST", "/integrations/{id}/requests"));
         }
+        // The lifecycle sweep announces a key a week before expiry, and once it expired.
+        {
+            use latchkey::db::schema::api_keys;
+            let (soon, _) = app.make_key(KeySpec {
+                team: &team,
+                scopes: &["bots:read"],
+                mode: "live",
+            });
+            let expire = |at: i64| {
+                app.db(|c| {
+                    diesel::update(api_keys::table.find(&soon))
+                        .set(api_keys::expires_at.eq(at))
+                        .execute(c)
+                        .expect("expiry")
+                })
+            };
+            expire(app.clock().now() + 3 * 86_400);
+            change!(app, seen, AuditAction::ApiKeyExpiring, "system", Some(soon.clone()), {
+                latchkey::jobs::key_notices::run_once(&app.state).await.expect("sweep")
+            });
+            expire(app.clock().now() - 60);
+            change!(app, seen, AuditAction::ApiKeyExpired, "system", Some(soon.clone()), {
+                latchkey::jobs::key_notices::run_once(&app.state).await.expect("sweep")
+            });
+        }
         // Webhook endpoints through /v1; the delivery job disables one that answers 410.
         let gone = crate::receiver::Receiver::start(|_| crate::receiver::json_reply(410, "{}")).await;
         let hook = api_change!(app, seen, AuditAction::WebhookEndpointCreated, "POST", "/webhook-endpoints",

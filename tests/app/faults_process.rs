@@ -437,6 +437,141 @@ fn kill_9_during_key_creation_loses_no_acknowledged_key() {
     assert!(lost.is_empty(), "acknowledged but lost: {lost:?}");
 }
 
+/// A webhook receiver on a plain socket: answers every request `200` after `delay` (so a kill
+/// often lands mid-delivery) and records each `webhook-id` it was sent, repeats included.
+fn slow_webhook_receiver(delay: Duration) -> (u16, Arc<Mutex<Vec<String>>>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                let mut stream = stream;
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                // Headers, then the body by Content-Length.
+                let (head_end, length) = loop {
+                    match stream.read(&mut chunk) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                    if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&buf[..end]).to_lowercase();
+                        let length = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .and_then(|v| v.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        break (end + 4, length);
+                    }
+                };
+                while buf.len() < head_end + length {
+                    match stream.read(&mut chunk) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+                let id = head.lines().find_map(|l| {
+                    let (name, value) = l.split_once(':')?;
+                    name.eq_ignore_ascii_case("webhook-id")
+                        .then(|| value.trim().to_owned())
+                });
+                std::thread::sleep(delay);
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
+                );
+                if let (Some(id), Ok(mut seen)) = (id, log.lock()) {
+                    seen.push(id);
+                }
+            });
+        }
+    });
+    (port, seen)
+}
+
+#[test]
+fn kill_9_mid_delivery_loses_no_webhook_every_event_arrives_after_restart() {
+    let dir = tempfile::tempdir().expect("dir");
+    let url = format!("sqlite://{}", dir.path().join("latchkey.db").display());
+    let admin = seed_admin_key(&url);
+    let (receiver, seen) = slow_webhook_receiver(Duration::from_millis(25));
+    // Loopback allowed for the receiver; a short timeout, so a lease held by a killed
+    // server runs out (timeout + 15 s) within the test.
+    let env = [
+        ("LATCHKEY_OUTBOUND_ALLOW_CIDRS", "127.0.0.0/8"),
+        ("LATCHKEY_OUTBOUND_TIMEOUT_SECONDS", "2"),
+    ];
+    let mut server = Server::start(dir.path(), &url, &env);
+    let body = format!(r#"{{"url":"http://127.0.0.1:{receiver}/hook"}}"#);
+    let res = http(
+        server.port,
+        "POST",
+        "/v1/webhook-endpoints",
+        Some(&admin),
+        Some(&body),
+    );
+    assert_eq!(res.status, 201, "{}", res.body);
+    let rounds = 3;
+    let mut acknowledged = 0;
+    for round in 0..rounds {
+        if round > 0 {
+            server = Server::start(dir.path(), &url, &env);
+        }
+        let started = Instant::now();
+        let mut i = 0;
+        while started.elapsed() < Duration::from_millis(600 + 200 * round) {
+            let body = format!(r#"{{"name":"r{round} bot {i}"}}"#);
+            if http(server.port, "POST", "/v1/bots", Some(&admin), Some(&body)).status == 201 {
+                acknowledged += 1;
+            }
+            i += 1;
+        }
+        server.kill9();
+    }
+    // After the last restart every committed event is delivered (leases of the killed
+    // servers run out, fan-out resumes where it stopped).
+    let _server = Server::start(dir.path(), &url, &env);
+    let pool = latchkey::db::connect(&url, Default::default()).expect("database");
+    let events: Vec<String> = {
+        use latchkey::db::schema::outbox_events;
+        let mut pooled = pool.get().expect("connection");
+        let c: &mut latchkey::db::DbConnection = &mut pooled;
+        outbox_events::table
+            .filter(outbox_events::event_type.eq("bot.created"))
+            .select(outbox_events::id)
+            .load(c)
+            .expect("events")
+    };
+    let waited = Instant::now();
+    let missing = loop {
+        let got = seen.lock().expect("seen").clone();
+        let missing: Vec<&String> = events.iter().filter(|e| !got.contains(e)).collect();
+        if missing.is_empty() || waited.elapsed() > Duration::from_secs(90) {
+            break missing.into_iter().cloned().collect::<Vec<_>>();
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let received = seen.lock().expect("seen").len();
+    println!(
+        "kill -9 mid-delivery: {rounds} kills, {acknowledged} bots created, {} events, {received} \
+         deliveries received ({} repeats), all in within {:?} of the restart, {} missing",
+        events.len(),
+        received.saturating_sub(events.len()),
+        waited.elapsed(),
+        missing.len()
+    );
+    assert!(
+        events.len() >= acknowledged,
+        "every acknowledged change has its event"
+    );
+    assert!(events.len() > 10, "the writers ran: {}", events.len());
+    assert!(missing.is_empty(), "never delivered: {missing:?}");
+}
+
 /// A connection that sends headers and one byte of a longer body, then waits.
 fn slow_client(port: u16, path: &str, content_type: &str, key: Option<&str>) -> Option<TcpStream> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;

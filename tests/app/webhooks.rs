@@ -806,3 +806,113 @@ async fn receiver_stats(base: &str) -> Value {
         .expect("body");
     serde_json::from_str(&text).expect("json")
 }
+
+#[actix_web::test]
+async fn keys_announce_expiring_expired_and_a_grace_period_s_end_once_each() {
+    use latchkey::db::schema::api_keys;
+    use latchkey::jobs::key_notices;
+    each_db(|app| async move {
+        let slug = app.set_up("ada@example.com", "Acme").await;
+        let team = TeamId::from_db(team_id(&app, &slug));
+        let rx = Receiver::ok().await;
+        endpoint(&app, Owner::Team(team), &rx.url(), &[]).await;
+        let day = 86_400;
+        let now = app.clock().now();
+        let spec = || KeySpec {
+            team: &slug,
+            scopes: &["bots:read"],
+            mode: "live",
+        };
+        let set_expiry = |id: &str, at: Option<i64>| {
+            app.db(|c| {
+                diesel::update(api_keys::table.find(id))
+                    .set(api_keys::expires_at.eq(at))
+                    .execute(c)
+                    .expect("expiry")
+            })
+        };
+        let (soon, _) = app.make_key(spec());
+        set_expiry(&soon, Some(now + 6 * day));
+        let (later, _) = app.make_key(spec());
+        set_expiry(&later, Some(now + 30 * day));
+        let (long_gone, _) = app.make_key(spec());
+        set_expiry(&long_gone, Some(now - 10 * day));
+        let (_, admin) = app.make_key(KeySpec {
+            team: &slug,
+            scopes: &["admin"],
+            mode: "live",
+        });
+        let (rotated, _) = app.make_key(spec());
+        app.api(
+            "POST",
+            &format!("/api-keys/{rotated}/rotate"),
+            &admin,
+            Some(json!({"grace_period_seconds": 3600})),
+        )
+        .await
+        .assert_status(201);
+
+        // Now: the seven-day notice for `soon`, nothing for the others; once.
+        assert_eq!(key_notices::run_once(&app.state).await.expect("sweep"), 1);
+        assert_eq!(key_notices::run_once(&app.state).await.expect("sweep"), 0);
+        // Two hours on: the rotated key's grace period ended by itself.
+        app.clock().advance(2 * 3600);
+        assert_eq!(key_notices::run_once(&app.state).await.expect("sweep"), 1);
+        // Five and a half days on: within a day of expiry; then past it.
+        app.clock().advance(5 * day + 12 * 3600 - 2 * 3600);
+        assert_eq!(key_notices::run_once(&app.state).await.expect("sweep"), 1);
+        app.clock().advance(day);
+        assert_eq!(key_notices::run_once(&app.state).await.expect("sweep"), 1);
+        assert_eq!(key_notices::run_once(&app.state).await.expect("sweep"), 0);
+
+        for _ in 0..5 {
+            run_once(&app.state).await.expect("round");
+        }
+        let bodies: Vec<Value> = rx
+            .seen()
+            .iter()
+            .map(|s| serde_json::from_slice(&s.body).expect("json"))
+            .filter(|b: &Value| b["type"] != "api_key.rotated")
+            .collect();
+        let summary: Vec<(String, String, Value)> = bodies
+            .iter()
+            .map(|b| {
+                (
+                    b["type"].as_str().unwrap_or_default().to_owned(),
+                    b["data"]["object"]["id"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    b["data"]["detail"]["days"].clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                ("api_key.expiring".to_owned(), soon.clone(), json!(7)),
+                (
+                    "api_key.grace_ended".to_owned(),
+                    rotated.clone(),
+                    Value::Null
+                ),
+                ("api_key.expiring".to_owned(), soon.clone(), json!(1)),
+                ("api_key.expired".to_owned(), soon.clone(), Value::Null),
+            ]
+        );
+        assert_eq!(bodies[0]["actor"]["type"], "system");
+        assert_eq!(
+            bodies[0]["data"]["detail"]["expires_at"],
+            json!(now + 6 * day)
+        );
+        assert!(
+            bodies[0]["data"]["detail"]["masked"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("sk_live_") && m.contains('…')),
+            "a masked key, never the secret: {}",
+            bodies[0]
+        );
+        let _ = (later, long_gone);
+    })
+    .await;
+}
