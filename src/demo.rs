@@ -655,7 +655,7 @@ fn webhooks(
         (
             "https://hooks.acme-robotics.example/latchkey",
             "Security alerts to the on-call channel",
-            "api_key.leaked api_key.deleted",
+            "api_key.leaked",
             None,
             "api_key.leaked",
             &[
