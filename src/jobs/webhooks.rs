@@ -7,7 +7,8 @@
 
 use std::time::Duration;
 
-use diesel::prelude::*;
+use futures_util::StreamExt;
+
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 
 use crate::db::write_tx;
@@ -22,7 +23,9 @@ use crate::state::AppState;
 /// Events fanned out per transaction.
 const FAN_OUT_BATCH: i64 = 200;
 /// Deliveries claimed per round.
-const SEND_BATCH: i64 = 50;
+const SEND_BATCH: i64 = 64;
+/// Attempts of a round in flight at once.
+const SEND_CONCURRENCY: usize = 16;
 /// How long a claimed delivery is held beyond the outbound client's total timeout before
 /// another worker may take it (a worker killed mid-delivery delays it by no more than this).
 const LEASE_MARGIN_SECONDS: i64 = 15;
@@ -62,11 +65,23 @@ pub async fn run_once(state: &AppState) -> Result<Round, AppError> {
         })?)
     })
     .await?;
-    for d in due {
-        round.attempted += 1;
-        if send(state, d).await? {
-            round.succeeded += 1;
+    // The batch is sent concurrently (each attempt waits on its receiver, not on the others),
+    // and its outcomes are written in one transaction: one commit per batch, not per attempt.
+    let outcomes: Vec<Result<Option<Outcome>, AppError>> = futures_util::stream::iter(due)
+        .map(|d| attempt(state, d))
+        .buffer_unordered(SEND_CONCURRENCY)
+        .collect()
+        .await;
+    let mut made = Vec::with_capacity(outcomes.len());
+    for o in outcomes {
+        if let Some(o) = o? {
+            round.attempted += 1;
+            round.succeeded += usize::from(o.ok);
+            made.push(o);
         }
+    }
+    if !made.is_empty() {
+        with_write(&state.pool, move |c| Ok(write_tx(c, |c| record(c, &made))?)).await?;
     }
     Ok(round)
 }
@@ -150,8 +165,20 @@ fn retry_after(headers: &[(String, String)]) -> Option<i64> {
         .map(|s| s.clamp(0, RETRY_AFTER_MAX))
 }
 
-/// Makes one attempt of `d` and records it; true when it succeeded.
-async fn send(state: &AppState, d: Delivery) -> Result<bool, AppError> {
+/// What one attempt came to, to be written with the rest of its batch.
+struct Outcome {
+    delivery: Delivery,
+    endpoint: WebhookEndpoint,
+    attempt: Attempt,
+    status: &'static str,
+    next: Option<i64>,
+    ok: bool,
+    gone: bool,
+}
+
+/// Makes one attempt of `d`; `None` when there is nothing to send (the endpoint or event is
+/// gone, or the endpoint was disabled after the claim: its lease is released and it waits).
+async fn attempt(state: &AppState, d: Delivery) -> Result<Option<Outcome>, AppError> {
     let (endpoint_id, event_id) = (d.endpoint_id.clone(), d.outbox_event_id.clone());
     let (endpoint, payload) = with_read(&state.pool, move |c| {
         Ok((
@@ -163,21 +190,12 @@ async fn send(state: &AppState, d: Delivery) -> Result<bool, AppError> {
     let now = state.clock.now();
     let attempt_no = d.attempts + 1;
     let (Some(endpoint), Some(payload)) = (endpoint, payload) else {
-        return Ok(false);
+        return Ok(None);
     };
     if !endpoint.enabled {
-        // Disabled after it was claimed: it waits, as pending, for the endpoint to come back.
         let id = d.id.clone();
-        with_write(&state.pool, move |c| {
-            Ok(
-                diesel::update(crate::db::schema::webhook_deliveries::table.find(id))
-                    .set(crate::db::schema::webhook_deliveries::locked_until.eq(None::<i64>))
-                    .execute(c)
-                    .map(|_| ())?,
-            )
-        })
-        .await?;
-        return Ok(false);
+        with_write(&state.pool, move |c| Ok(Delivery::release(c, &id)?)).await?;
+        return Ok(None);
     }
     let url = url::Url::parse(&endpoint.url)
         .map_err(|_| AppError::Internal("stored webhook URL does not parse".into()))?;
@@ -240,21 +258,42 @@ async fn send(state: &AppState, d: Delivery) -> Result<bool, AppError> {
         (false, Some(_)) => "pending",
         (false, None) => "failed",
     };
-    let (delivery, status_owned) = (d, status.to_owned());
-    with_write(&state.pool, move |c| {
-        Ok(write_tx(c, |c| {
-            Delivery::record_attempt(c, &delivery, &attempt, &status_owned, next)?;
-            let failing_since = WebhookEndpoint::note_outcome(c, &endpoint.id, ok, now)?;
-            if gone {
-                disable_for(c, &endpoint, "The endpoint answered 410 Gone.", now)?;
-            } else if failing_since.is_some_and(|t| now - t >= FAILING_DISABLES_AFTER) {
-                disable_for(c, &endpoint, "Every delivery failed for five days.", now)?;
-            }
-            Ok::<_, diesel::result::Error>(())
-        })?)
-    })
-    .await?;
-    Ok(ok)
+    Ok(Some(Outcome {
+        delivery: d,
+        endpoint,
+        attempt,
+        status,
+        next,
+        ok,
+        gone,
+    }))
+}
+
+/// Writes a batch's attempts and their consequences: the deliveries' new state, each
+/// endpoint's run of failures, and an endpoint disabled by a `410` or five days of failures.
+fn record(c: &mut crate::db::DbConnection, batch: &[Outcome]) -> diesel::QueryResult<()> {
+    let mut disabled: Vec<&str> = Vec::new();
+    for o in batch {
+        if !Delivery::record_attempt(c, &o.delivery, &o.attempt, o.status, o.next)? {
+            continue; // its endpoint was deleted while it was in flight
+        }
+        let failing_since = WebhookEndpoint::note_outcome(c, &o.endpoint.id, o.ok, o.attempt.at)?;
+        if disabled.contains(&o.endpoint.id.as_str()) {
+            continue;
+        }
+        let reason = if o.gone {
+            Some("The endpoint answered 410 Gone.")
+        } else if failing_since.is_some_and(|t| o.attempt.at - t >= FAILING_DISABLES_AFTER) {
+            Some("Every delivery failed for five days.")
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            disable_for(c, &o.endpoint, reason, o.attempt.at)?;
+            disabled.push(&o.endpoint.id);
+        }
+    }
+    Ok(())
 }
 
 /// Runs rounds in the background: woken after every change (the outbox insert), and every

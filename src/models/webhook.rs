@@ -443,6 +443,25 @@ impl Delivery {
         Ok(rows)
     }
 
+    /// Makes every pending delivery of `endpoint` due at `now` (it was just enabled again).
+    pub fn all_due(conn: &mut DbConnection, endpoint: &str, now: i64) -> QueryResult<usize> {
+        diesel::update(
+            webhook_deliveries::table
+                .filter(webhook_deliveries::endpoint_id.eq(endpoint))
+                .filter(webhook_deliveries::status.eq("pending")),
+        )
+        .set(webhook_deliveries::next_attempt_at.eq(now))
+        .execute(conn)
+    }
+
+    /// Gives up a claim without an attempt (its endpoint was disabled meanwhile).
+    pub fn release(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
+        diesel::update(webhook_deliveries::table.find(id))
+            .set(webhook_deliveries::locked_until.eq(None::<i64>))
+            .execute(conn)
+            .map(|_| ())
+    }
+
     /// The payload bytes of a delivery's event.
     pub fn payload(conn: &mut DbConnection, event_id: &str) -> QueryResult<Option<String>> {
         outbox_events::table
@@ -452,18 +471,16 @@ impl Delivery {
             .optional()
     }
 
-    /// Records an attempt and the delivery's new state (`next`: when to retry, or none).
+    /// Records an attempt and the delivery's new state (`next`: when to retry, or none). A
+    /// delivery deleted meanwhile (its endpoint was) is skipped: false.
     pub fn record_attempt(
         conn: &mut DbConnection,
         d: &Delivery,
         attempt: &Attempt,
         status: &str,
         next: Option<i64>,
-    ) -> QueryResult<()> {
-        diesel::insert_into(webhook_attempts::table)
-            .values(attempt)
-            .execute(conn)?;
-        diesel::update(webhook_deliveries::table.find(&d.id))
+    ) -> QueryResult<bool> {
+        let updated = diesel::update(webhook_deliveries::table.find(&d.id))
             .set((
                 webhook_deliveries::status.eq(status),
                 webhook_deliveries::attempts.eq(attempt.attempt),
@@ -474,8 +491,14 @@ impl Delivery {
                 webhook_deliveries::last_latency_ms.eq(attempt.latency_ms),
                 webhook_deliveries::last_error.eq(&attempt.error),
             ))
-            .execute(conn)
-            .map(|_| ())
+            .execute(conn)?;
+        if updated == 0 {
+            return Ok(false);
+        }
+        diesel::insert_into(webhook_attempts::table)
+            .values(attempt)
+            .execute(conn)?;
+        Ok(true)
     }
 }
 

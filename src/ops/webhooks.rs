@@ -248,6 +248,10 @@ pub async fn update_endpoint(
         }
         e.updated_at = actor.at;
         WebhookEndpoint::save(c, &e)?;
+        if edit.enabled == Some(true) {
+            // Back in service: what waited is tried now, not at its old retry time.
+            crate::models::webhook::Delivery::all_due(c, &e.id, actor.at)?;
+        }
         let change =
             Change::new(AuditAction::WebhookEndpointUpdated, target(&e)).with("changed", changed);
         record(c, &owner, &actor, &change)?;

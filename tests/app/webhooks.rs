@@ -868,12 +868,14 @@ async fn keys_announce_expiring_expired_and_a_grace_period_s_end_once_each() {
         for _ in 0..5 {
             run_once(&app.state).await.expect("round");
         }
-        let bodies: Vec<Value> = rx
+        // Deliveries may arrive in any order; event ids sort by time.
+        let mut bodies: Vec<Value> = rx
             .seen()
             .iter()
             .map(|s| serde_json::from_slice(&s.body).expect("json"))
             .filter(|b: &Value| b["type"] != "api_key.rotated")
             .collect();
+        bodies.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
         let summary: Vec<(String, String, Value)> = bodies
             .iter()
             .map(|b| {
