@@ -137,6 +137,17 @@ async fn load(
     .ok_or(PageError::NotFound)
 }
 
+/// The host and its endpoint named in the URL, for a user who may manage them.
+async fn endpoint_of(
+    state: &AppState,
+    user: &SignedIn,
+    req: &HttpRequest,
+) -> Result<(Host, WebhookEndpoint), PageError> {
+    let host = Host::load(state, user, req).await?;
+    let e = load(state, &host, req).await?;
+    Ok((host, e))
+}
+
 // ----- view models ----------------------------------------------------------------------
 
 /// One endpoint, as the list and its own page show it.
@@ -823,8 +834,7 @@ pub async fn show(
     query: web::Query<LogQuery>,
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    let host = Host::load(&state, &user, &req).await?;
-    let e = load(&state, &host, &req).await?;
+    let (host, e) = endpoint_of(&state, &user, &req).await?;
     show_response(&state, &user, &host, &e, &query, htmx, None).await
 }
 
@@ -835,8 +845,7 @@ pub async fn edit_form(
     htmx: Htmx,
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    let host = Host::load(&state, &user, &req).await?;
-    let e = load(&state, &host, &req).await?;
+    let (host, e) = endpoint_of(&state, &user, &req).await?;
     let page = form_page(&host, &user, EndpointForm::of(&e), Some(&e));
     Ok(render!(htmx, StatusCode::OK, page)?)
 }
@@ -849,8 +858,7 @@ pub async fn update(
     form: FormData,
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    let host = Host::load(&state, &user, &req).await?;
-    let e = load(&state, &host, &req).await?;
+    let (host, e) = endpoint_of(&state, &user, &req).await?;
     let (f, settings) = EndpointForm::read(&form, host.audience());
     let Some(settings) = settings else {
         let page = form_page(&host, &user, f, Some(&e));
@@ -880,8 +888,7 @@ pub async fn set_enabled(
     _form: FormData,
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    let host = Host::load(&state, &user, &req).await?;
-    let e = load(&state, &host, &req).await?;
+    let (host, e) = endpoint_of(&state, &user, &req).await?;
     let on = req.path().ends_with("/enable");
     let edit = EndpointEdit {
         enabled: Some(on),
@@ -912,8 +919,7 @@ pub async fn rotate_form(
     htmx: Htmx,
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    let host = Host::load(&state, &user, &req).await?;
-    let e = load(&state, &host, &req).await?;
+    let (host, e) = endpoint_of(&state, &user, &req).await?;
     Ok(render!(
         htmx,
         StatusCode::OK,
@@ -946,8 +952,7 @@ pub async fn rotate(
     form: FormData,
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    let host = Host::load(&state, &user, &req).await?;
-    let e = load(&state, &host, &req).await?;
+    let (host, e) = endpoint_of(&state, &user, &req).await?;
     let overlap = form.get("overlap").parse::<i64>().ok();
     let Some(overlap) = overlap.filter(|o| ROTATION_OVERLAPS.contains(o)) else {
         let page = rotate_page(
@@ -974,8 +979,7 @@ pub async fn test(
     _form: FormData,
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    let host = Host::load(&state, &user, &req).await?;
-    let e = load(&state, &host, &req).await?;
+    let (host, e) = endpoint_of(&state, &user, &req).await?;
     let actor = host.actor(&state, &user, &req);
     let event = ops::send_test(&state, &actor, &host.owner(), &e.id)
         .await
@@ -996,8 +1000,7 @@ pub async fn replay_one(
     _form: FormData,
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    let host = Host::load(&state, &user, &req).await?;
-    let e = load(&state, &host, &req).await?;
+    let (host, e) = endpoint_of(&state, &user, &req).await?;
     let delivery = req.match_info().get("delivery").unwrap_or_default();
     DeliveryId::parse(delivery).ok_or(PageError::NotFound)?;
     let actor = host.actor(&state, &user, &req);
@@ -1022,8 +1025,7 @@ pub async fn replay_failed(
     form: FormData,
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    let host = Host::load(&state, &user, &req).await?;
-    let e = load(&state, &host, &req).await?;
+    let (host, e) = endpoint_of(&state, &user, &req).await?;
     let Some((window, label)) = form
         .get("window")
         .parse::<i64>()
@@ -1058,8 +1060,7 @@ pub async fn delete_form(
     htmx: Htmx,
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    let host = Host::load(&state, &user, &req).await?;
-    let e = load(&state, &host, &req).await?;
+    let (host, e) = endpoint_of(&state, &user, &req).await?;
     let page = DeletePage {
         ctx: host.ctx(format!("Delete {}", e.url), &user),
         endpoint: EndpointView::new(&host, &e, state.clock.now()),
@@ -1078,8 +1079,7 @@ pub async fn delete(
     _form: FormData,
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    let host = Host::load(&state, &user, &req).await?;
-    let e = load(&state, &host, &req).await?;
+    let (host, e) = endpoint_of(&state, &user, &req).await?;
     let actor = host.actor(&state, &user, &req);
     ops::delete_endpoint(&state, &actor, &host.owner(), &e.id)
         .await
