@@ -1,5 +1,6 @@
 //! `/v1/agent-loops`: `agent-loops:read` / `agent-loops:write`. Runs are recorded as
-//! requests (`queued`); executing them is the platform's job, not the key manager's.
+//! requests (`queued`); executing them is the platform's job, not the key manager's — its
+//! executor reports each run `running`, then `succeeded` or `failed`, with `PATCH`.
 
 use std::collections::HashMap;
 
@@ -12,6 +13,7 @@ use super::error::ApiError;
 use super::objects::{self, ApiObject};
 use super::render;
 use super::request::{Fields, JsonObject, Page, paginate};
+use crate::domain::agent_loop::RunStatus;
 use crate::domain::ids::{AgentLoopId, AgentLoopRunId};
 use crate::domain::limits;
 use crate::error::with_read;
@@ -49,6 +51,8 @@ fn run_json(r: &AgentLoopRun) -> Value {
         "status": r.status,
         "input": serde_json::from_str::<Value>(&r.input).unwrap_or(Value::Null),
         "created_at": render::time(Some(r.created_at)),
+        "started_at": render::time(r.started_at),
+        "finished_at": render::time(r.finished_at),
     })
 }
 
@@ -124,6 +128,8 @@ pub async fn start_run(
         input: input.to_string(),
         api_key_id: Some(auth.key().id.to_string()),
         created_at: state.clock.now(),
+        started_at: None,
+        finished_at: None,
     };
     let body = run_json(&run);
     let actor = auth.actor(state.clock.now());
@@ -161,4 +167,41 @@ pub async fn list_runs(
     .await?;
     let (rows, has_more) = paginate(rows, limit);
     Ok(render::list(rows.iter().map(run_json).collect(), has_more))
+}
+
+/// PATCH /v1/agent-loops/{id}/runs/{run_id}: the executor reports progress — `running`, then
+/// `succeeded` or `failed` (a finished run stays finished).
+pub async fn update_run(
+    auth: Authorized<need::AgentLoopsWrite>,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    body: JsonObject,
+) -> Result<HttpResponse, ApiError> {
+    let (loop_id, run_id) = path.into_inner();
+    let l: AgentLoop = objects::find(&state, &auth.tenant, &loop_id).await?;
+    AgentLoopRunId::parse(&run_id).ok_or(ApiError::NotFound)?;
+    let mut f = Fields::new(body.0, &["status"]);
+    let status = f
+        .string("status", true, 1, 16)
+        .and_then(|s| match RunStatus::parse(&s) {
+            Some(RunStatus::Queued) | None => {
+                f.error("status", "Must be running, succeeded or failed.");
+                None
+            }
+            Some(s) => Some(s),
+        });
+    f.finish()?;
+    let status = status.ok_or_else(|| ApiError::field("status", "This field is required."))?;
+    let actor = auth.actor(state.clock.now());
+    let run = ops::platform::progress_run(&state, &actor, &auth.tenant, &l, &run_id, status)
+        .await
+        .map_err(|e| match e {
+            ops::platform::RunProgressError::NotFound => ApiError::NotFound,
+            ops::platform::RunProgressError::Finished(s) => ApiError::field(
+                "status",
+                &format!("The run already {s}; a finished run does not change."),
+            ),
+            ops::platform::RunProgressError::Failed(e) => e.into(),
+        })?;
+    Ok(render::object(StatusCode::OK, run_json(&run)))
 }

@@ -329,6 +329,14 @@ pub const ROUTES: &[ApiRoute] = &[
         shape: Shape::list("AgentLoopRun"),
     },
     ApiRoute {
+        method: "PATCH",
+        path: "/agent-loops/{id}/runs/{run_id}",
+        scope: Some(Scope::AgentLoopsWrite),
+        summary: "Report a run's progress: running, then succeeded or failed",
+        attach: |r| r.route(web::patch().to(agent_loops::update_run)),
+        shape: Shape::with_body("200", "AgentLoopRun", openapi::run_update_body),
+    },
+    ApiRoute {
         method: "GET",
         path: "/api-keys",
         scope: Some(Scope::Admin),

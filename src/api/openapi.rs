@@ -130,7 +130,9 @@ fn schemas() -> Value {
         })),
         "AgentLoopRun": object(&["id", "object", "agent_loop_id", "status", "input", "created_at"], json!({
             "id": id("run_"), "object": {"const": "agent_loop_run"}, "agent_loop_id": id("loop_"),
-            "status": {"type": "string"}, "input": {"type": "object"}, "created_at": time()
+            "status": {"type": "string", "enum": ["queued", "running", "succeeded", "failed"]},
+            "input": {"type": "object"}, "created_at": time(),
+            "started_at": nullable(time()), "finished_at": nullable(time())
         })),
         "ApiKey": object(&["id", "object", "name", "masked", "mode", "scopes", "status", "created_at"], json!({
             "id": id("key_"), "object": {"const": "api_key"}, "name": {"type": "string"}, "masked": {"type": "string"},
@@ -426,6 +428,14 @@ pub fn run_body() -> Value {
     optional_body(json!({"input": {"type": ["object", "null"]}}))
 }
 
+/// `PATCH /agent-loops/{id}/runs/{run_id}`.
+pub fn run_update_body() -> Value {
+    body(
+        &["status"],
+        json!({"status": {"type": "string", "enum": ["running", "succeeded", "failed"]}}),
+    )
+}
+
 /// `POST /api-keys`.
 pub fn api_key_create_body() -> Value {
     body(
@@ -585,8 +595,13 @@ pub fn document(server: &str) -> Value {
             None if keyed => op["description"] = json!("Any valid key."),
             None => op["security"] = json!([]),
         }
-        if route.path.contains("{id}") {
-            op["parameters"] = json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string", "maxLength": limits::REFERENCE_MAX}}]);
+        let path_params: Vec<Value> = ["id", "run_id"]
+            .iter()
+            .filter(|name| route.path.contains(&format!("{{{name}}}")))
+            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string", "maxLength": limits::REFERENCE_MAX}}))
+            .collect();
+        if !path_params.is_empty() {
+            op["parameters"] = Value::Array(path_params);
         }
         if matches!(route.shape.reply, Reply::List(_)) {
             let params = op["parameters"].as_array().cloned().unwrap_or_default();

@@ -304,6 +304,8 @@ diesel::table! {
         input -> Text,
         api_key_id -> Nullable<Text>,
         created_at -> BigInt,
+        started_at -> Nullable<BigInt>,
+        finished_at -> Nullable<BigInt>,
     }
 }
 

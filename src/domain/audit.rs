@@ -97,6 +97,8 @@ actions! {
     ConversationDeleted = "conversation.deleted", "Conversation deleted", Team;
     AgentLoopCreated = "agent_loop.created", "Agent loop created", Team;
     AgentLoopRunQueued = "agent_loop.run_queued", "Agent loop run queued", Team;
+    AgentLoopRunStarted = "agent_loop.run.started", "Agent loop run started", Team;
+    AgentLoopRunFinished = "agent_loop.run.finished", "Agent loop run finished", Team;
     WebhookEndpointCreated = "webhook_endpoint.created", "Webhook endpoint added", Team;
     WebhookEndpointUpdated = "webhook_endpoint.updated", "Webhook endpoint updated", Team;
     WebhookEndpointDeleted = "webhook_endpoint.deleted", "Webhook endpoint deleted", Team;
@@ -323,6 +325,8 @@ pub fn describe(
             None => format!("Key {target} expires soon"),
         },
         A::ApiKeyExpired => format!("Key {target} expired"),
+        A::AgentLoopRunStarted => format!("A run of agent loop {target} started"),
+        A::AgentLoopRunFinished => format!("A run of agent loop {target} {}", text("status")),
         A::WebhookDeliveriesReplayed => match int("count") {
             Some(1) => format!("Replayed 1 delivery to webhook endpoint {target}"),
             Some(n) => format!("Replayed {n} deliveries to webhook endpoint {target}"),

@@ -1,5 +1,6 @@
 //! Parsed, valid values. Once a value has one of these types it needs no further checks.
 
+pub mod agent_loop;
 pub mod api_key_secret;
 pub mod audit;
 pub mod base62;

@@ -37,7 +37,7 @@ pub struct AgentLoopRun {
     pub id: String,
     /// The loop.
     pub agent_loop_id: String,
-    /// `queued` when recorded.
+    /// `queued` when recorded, then `running`, `succeeded` or `failed` as the executor reports.
     pub status: String,
     /// The caller's input object, as JSON text.
     pub input: String,
@@ -45,6 +45,10 @@ pub struct AgentLoopRun {
     pub api_key_id: Option<String>,
     /// Unix seconds.
     pub created_at: i64,
+    /// When the executor reported it running.
+    pub started_at: Option<i64>,
+    /// When it reported it done.
+    pub finished_at: Option<i64>,
 }
 
 impl AgentLoop {
@@ -93,6 +97,19 @@ impl AgentLoop {
     }
 
     /// One run of the loop.
+    /// Saves a run's progress (status and its times).
+    pub fn save_run(conn: &mut DbConnection, run: &AgentLoopRun) -> QueryResult<()> {
+        diesel::update(agent_loop_runs::table.find(&run.id))
+            .set((
+                agent_loop_runs::status.eq(&run.status),
+                agent_loop_runs::started_at.eq(run.started_at),
+                agent_loop_runs::finished_at.eq(run.finished_at),
+            ))
+            .execute(conn)
+            .map(|_| ())
+    }
+
+    /// A run of loop `loop_id`.
     pub fn find_run(
         conn: &mut DbConnection,
         loop_id: &str,

@@ -174,3 +174,68 @@ pub async fn queue_run(
     })
     .await
 }
+
+/// Why a run's progress was not recorded.
+#[derive(Debug)]
+pub enum RunProgressError {
+    /// No such run of this loop.
+    NotFound,
+    /// It already finished (`succeeded` or `failed`).
+    Finished(&'static str),
+    /// Something below failed.
+    Failed(AppError),
+}
+
+impl From<AppError> for RunProgressError {
+    fn from(e: AppError) -> Self {
+        Self::Failed(e)
+    }
+}
+
+/// Records the executor's report on run `run_id` of loop `l`: `running` starts it
+/// (`agent_loop.run.started`), `succeeded` or `failed` finishes it (`agent_loop.run.finished`,
+/// its status in the detail). Reporting the status it has is a no-op; a finished run is final.
+pub async fn progress_run(
+    state: &AppState,
+    actor: &Actor,
+    tenant: &Tenant,
+    l: &AgentLoop,
+    run_id: &str,
+    to: crate::domain::agent_loop::RunStatus,
+) -> Result<AgentLoopRun, RunProgressError> {
+    use crate::domain::agent_loop::RunStatus;
+    let (actor, tenant, target, loop_id, run_id) = (
+        actor.clone(),
+        tenant.clone(),
+        target(l),
+        l.id.clone(),
+        run_id.to_owned(),
+    );
+    transact(state, move |c| {
+        let mut run = AgentLoop::find_run(c, &loop_id, &run_id)?
+            .ok_or(Abort::Refused(RunProgressError::NotFound))?;
+        let from = RunStatus::parse(&run.status).unwrap_or(RunStatus::Queued);
+        if from == to {
+            return Ok(run);
+        }
+        if from.is_finished() {
+            return Err(Abort::Refused(RunProgressError::Finished(from.as_str())));
+        }
+        run.status = to.as_str().to_owned();
+        let action = if to.is_finished() {
+            run.finished_at = Some(actor.at);
+            AuditAction::AgentLoopRunFinished
+        } else {
+            run.started_at = Some(actor.at);
+            AuditAction::AgentLoopRunStarted
+        };
+        AgentLoop::save_run(c, &run)?;
+        let change = Change::new(action, target)
+            .with("run_id", run.id.clone())
+            .with("status", to.as_str())
+            .with("mode", tenant.mode.as_str());
+        record(c, &owner(&tenant), &actor, &change)?;
+        Ok(run)
+    })
+    .await
+}

@@ -447,8 +447,13 @@ async fn every_change_through_every_surface_writes_one_audit_event_and_one_outbo
         let lp = api_change!(app, seen, AuditAction::AgentLoopCreated, "POST", "/agent-loops",
             "/agent-loops", admin, Some(json!({"name": "Nightly"})), 201);
         let lp = lp.json()["id"].as_str().expect("id").to_owned();
-        api_change!(app, seen, AuditAction::AgentLoopRunQueued, "POST", "/agent-loops/{id}/runs",
+        let run = api_change!(app, seen, AuditAction::AgentLoopRunQueued, "POST", "/agent-loops/{id}/runs",
             format!("/agent-loops/{lp}/runs"), admin, Some(json!({"input": {}})), 202);
+        let run = run.json()["id"].as_str().expect("run id").to_owned();
+        api_change!(app, seen, AuditAction::AgentLoopRunStarted, "PATCH", "/agent-loops/{id}/runs/{run_id}",
+            format!("/agent-loops/{lp}/runs/{run}"), admin, Some(json!({"status": "running"})), 200);
+        api_change!(app, seen, AuditAction::AgentLoopRunFinished, "PATCH", "/agent-loops/{id}/runs/{run_id}",
+            format!("/agent-loops/{lp}/runs/{run}"), admin, Some(json!({"status": "succeeded"})), 200);
         api_change!(app, seen, AuditAction::BotDeleted, "DELETE", "/bots/{id}",
             format!("/bots/{bot}"), admin, None, 200);
 

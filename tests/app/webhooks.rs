@@ -918,3 +918,131 @@ async fn keys_announce_expiring_expired_and_a_grace_period_s_end_once_each() {
     })
     .await;
 }
+
+#[actix_web::test]
+async fn the_platform_s_executor_reports_runs_and_endpoints_hear_them_start_and_finish() {
+    each_db(|app| async move {
+        let slug = app.set_up("ada@example.com", "Acme").await;
+        let other = app.team_owned_by("ada@example.com", "Globex");
+        let team = TeamId::from_db(team_id(&app, &slug));
+        let rx = Receiver::ok().await;
+        endpoint(
+            &app,
+            Owner::Team(team),
+            &rx.url(),
+            &["agent_loop.run.started", "agent_loop.run.finished"],
+        )
+        .await;
+        let (_, key) = app.make_key(KeySpec {
+            team: &slug,
+            scopes: &["agent-loops:write"],
+            mode: "live",
+        });
+        let lp = app
+            .api(
+                "POST",
+                "/agent-loops",
+                &key,
+                Some(json!({"name": "Nightly"})),
+            )
+            .await
+            .json()["id"]
+            .as_str()
+            .expect("loop")
+            .to_owned();
+        let queued = app
+            .api(
+                "POST",
+                &format!("/agent-loops/{lp}/runs"),
+                &key,
+                Some(json!({})),
+            )
+            .await;
+        queued.assert_status(202);
+        assert_eq!(queued.json()["started_at"], Value::Null);
+        let run = queued.json()["id"].as_str().expect("run").to_owned();
+        let url = format!("/agent-loops/{lp}/runs/{run}");
+
+        // Bad reports: 422 with the field's message, nothing written.
+        for body in [
+            json!({}),
+            json!({"status": "queued"}),
+            json!({"status": "done"}),
+            json!({"status": 1}),
+        ] {
+            let res = app.api("PATCH", &url, &key, Some(body.clone())).await;
+            res.assert_status(422);
+            assert!(res.body.contains("\"status\""), "{body}: {}", res.body);
+        }
+        // Another team's key, a run id that is not one: 404.
+        let (_, foreign) = app.make_key(KeySpec {
+            team: &other,
+            scopes: &["agent-loops:write"],
+            mode: "live",
+        });
+        app.api("PATCH", &url, &foreign, Some(json!({"status": "running"})))
+            .await
+            .assert_status(404);
+        app.api(
+            "PATCH",
+            &format!("/agent-loops/{lp}/runs/nope"),
+            &key,
+            Some(json!({"status": "running"})),
+        )
+        .await
+        .assert_status(404);
+
+        let running = app
+            .api("PATCH", &url, &key, Some(json!({"status": "running"})))
+            .await;
+        running.assert_status(200);
+        assert_eq!(running.json()["status"], "running");
+        assert!(running.json()["started_at"].is_string());
+        // The same report twice is one event.
+        app.api("PATCH", &url, &key, Some(json!({"status": "running"})))
+            .await
+            .assert_status(200);
+        let done = app
+            .api("PATCH", &url, &key, Some(json!({"status": "failed"})))
+            .await;
+        done.assert_status(200);
+        assert!(done.json()["finished_at"].is_string());
+        let refused = app
+            .api("PATCH", &url, &key, Some(json!({"status": "succeeded"})))
+            .await;
+        refused.assert_status(422);
+        assert!(
+            refused.body.contains("The run already failed"),
+            "{}",
+            refused.body
+        );
+
+        for _ in 0..3 {
+            run_once(&app.state).await.expect("round");
+        }
+        let mut bodies: Vec<Value> = rx
+            .seen()
+            .iter()
+            .map(|s| serde_json::from_slice(&s.body).expect("json"))
+            .collect();
+        bodies.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+        let got: Vec<(&str, &str)> = bodies
+            .iter()
+            .map(|b| {
+                (
+                    b["type"].as_str().unwrap_or_default(),
+                    b["data"]["detail"]["status"].as_str().unwrap_or_default(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("agent_loop.run.started", "running"),
+                ("agent_loop.run.finished", "failed")
+            ]
+        );
+        assert_eq!(bodies[0]["data"]["detail"]["run_id"], run.as_str());
+    })
+    .await;
+}

@@ -45,6 +45,11 @@ checks.ensure_resource_availability.enabled = false
 [[operations]]
 include-name-regex = '^PATCH /integrations/\\{{id\\}}$'
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "422", "429"]
+
+# A finished run is final: reporting it again with another status is a 422 by design.
+[[operations]]
+include-name-regex = '^PATCH /agent-loops/\\{{id\\}}/runs/\\{{run_id\\}}$'
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "422", "429"]
 """
 
 
