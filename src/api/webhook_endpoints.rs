@@ -151,14 +151,12 @@ pub async fn create(
 
 async fn find(state: &AppState, owner: &Owner, id: &str) -> Result<WebhookEndpoint, ApiError> {
     valid_id(id)?;
-    let (id, owner) = (id.to_owned(), owner.clone());
-    with_read(&state.pool, move |c| Ok(WebhookEndpoint::find(c, &id)?))
-        .await?
-        .filter(|e| match &owner {
-            Owner::Team(t) => e.team_id.as_deref() == Some(t.as_str()),
-            Owner::Agency(a) => e.agency_id.as_deref() == Some(a.as_str()),
-        })
-        .ok_or(ApiError::NotFound)
+    let (id, owner) = (id.to_owned(), owner.id().to_owned());
+    with_read(&state.pool, move |c| {
+        Ok(WebhookEndpoint::of(c, &owner, &id)?)
+    })
+    .await?
+    .ok_or(ApiError::NotFound)
 }
 
 /// GET /v1/webhook-endpoints/{id}

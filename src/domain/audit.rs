@@ -203,6 +203,24 @@ pub enum Owner {
     Agency(AgencyId),
 }
 
+impl Owner {
+    /// The team's or agency's id.
+    pub fn id(&self) -> &str {
+        match self {
+            Self::Team(t) => t.as_str(),
+            Self::Agency(a) => a.as_str(),
+        }
+    }
+
+    /// The payload field that names it: `team_id` or `agency_id`.
+    pub fn key(&self) -> &'static str {
+        match self {
+            Self::Team(_) => "team_id",
+            Self::Agency(_) => "agency_id",
+        }
+    }
+}
+
 /// What an event is about: kind (`api_key`, `member`, `team`, `client`…), id and the name it
 /// had.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

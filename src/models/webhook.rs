@@ -180,6 +180,22 @@ impl WebhookEndpoint {
         Ok(out)
     }
 
+    /// Endpoint `id` if it belongs to the team or agency `owner` (another's is as missing).
+    pub fn of(conn: &mut DbConnection, owner: &str, id: &str) -> QueryResult<Option<Self>> {
+        Ok(Self::find(conn, id)?.filter(|e| e.owner() == owner))
+    }
+
+    /// Whose endpoint it is, as the audit log names owners.
+    pub fn belongs_to(&self) -> Option<crate::domain::audit::Owner> {
+        use crate::domain::audit::Owner;
+        use crate::domain::ids::{AgencyId, TeamId};
+        match (&self.team_id, &self.agency_id) {
+            (Some(t), _) => Some(Owner::Team(TeamId::from_db(t.clone()))),
+            (None, Some(a)) => Some(Owner::Agency(AgencyId::from_db(a.clone()))),
+            (None, None) => None,
+        }
+    }
+
     /// The team or agency id the endpoint belongs to (the vault binds its secret to it).
     pub fn owner(&self) -> &str {
         self.team_id

@@ -111,10 +111,6 @@ pub fn payload(
     actor: &Actor,
     change: &Change,
 ) -> Result<String, crate::domain::webhook::PortabilityError> {
-    let (owner_key, owner_id) = match owner {
-        Owner::Team(t) => ("team_id", t.as_str()),
-        Owner::Agency(a) => ("agency_id", a.as_str()),
-    };
     let who = match &actor.who {
         Who::User { id, name } => json!({"type": "user", "id": id.as_str(), "name": name}),
         Who::Operator { id, name, agency } => json!({
@@ -134,7 +130,7 @@ pub fn payload(
         "id": id.as_str(),
         "type": change.action.as_str(),
         "created_at": crate::timefmt::iso(actor.at),
-        owner_key: owner_id,
+        owner.key(): owner.id(),
         "actor": who,
         "data": data,
     });

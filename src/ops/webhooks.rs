@@ -43,13 +43,6 @@ impl From<AppError> for WebhookError {
     }
 }
 
-fn owner_id(owner: &Owner) -> &str {
-    match owner {
-        Owner::Team(t) => t.as_str(),
-        Owner::Agency(a) => a.as_str(),
-    }
-}
-
 /// Seals a signing secret for endpoint `id` of `owner` at `version`.
 fn seal(
     vault: &Keyring,
@@ -114,7 +107,7 @@ pub async fn create_endpoint(
     vetted(state, &settings.url).await?;
     let id = WebhookEndpointId::generate().to_string();
     let secret = SigningSecret::generate();
-    let sealed = seal(&state.vault, owner_id(owner), &id, 1, &secret)?;
+    let sealed = seal(&state.vault, owner.id(), &id, 1, &secret)?;
     let (team_id, agency_id) = match owner {
         Owner::Team(t) => (Some(t.to_string()), None),
         Owner::Agency(a) => (None, Some(a.to_string())),
@@ -197,9 +190,7 @@ fn owned(
     owner: &Owner,
     id: &str,
 ) -> Result<WebhookEndpoint, Abort<WebhookError>> {
-    WebhookEndpoint::find(c, id)?
-        .filter(|e| e.owner() == owner_id(owner))
-        .ok_or(Abort::Refused(WebhookError::NotFound))
+    WebhookEndpoint::of(c, owner.id(), id)?.ok_or(Abort::Refused(WebhookError::NotFound))
 }
 
 /// Applies `edit` to endpoint `id` of `owner`.
@@ -347,15 +338,11 @@ pub async fn send_test(
         let e = owned(c, &owner, &id)?;
         let audit_id = record(c, &owner, &actor, &Change::new(AuditAction::WebhookEndpointTested, target(&e)))?;
         let event_id = OutboxEventId::generate_ordered();
-        let (owner_key, owner_value) = match &owner {
-            Owner::Team(t) => ("team_id", t.as_str()),
-            Owner::Agency(a) => ("agency_id", a.as_str()),
-        };
         let body = serde_json::json!({
             "id": event_id.as_str(),
             "type": "webhook.test",
             "created_at": crate::timefmt::iso(actor.at),
-            owner_key: owner_value,
+            owner.key(): owner.id(),
             "data": {"object": {"type": "webhook_endpoint", "id": e.id, "name": e.url}, "detail": {}},
         });
         crate::domain::webhook::check_portable(&body)
@@ -429,10 +416,8 @@ pub fn disable_for(
     at: i64,
 ) -> diesel::QueryResult<()> {
     WebhookEndpoint::disable(c, &e.id, reason, at)?;
-    let owner = match (&e.team_id, &e.agency_id) {
-        (Some(t), _) => Owner::Team(crate::domain::ids::TeamId::from_db(t.clone())),
-        (None, Some(a)) => Owner::Agency(crate::domain::ids::AgencyId::from_db(a.clone())),
-        (None, None) => return Ok(()),
+    let Some(owner) = e.belongs_to() else {
+        return Ok(());
     };
     let actor = Actor {
         who: crate::domain::audit::Who::System,

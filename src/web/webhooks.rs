@@ -125,15 +125,11 @@ async fn load(
 ) -> Result<WebhookEndpoint, PageError> {
     let raw = req.match_info().get("endpoint").unwrap_or_default();
     let id = WebhookEndpointId::parse(raw).ok_or(PageError::NotFound)?;
-    let owner = match host.owner() {
-        Owner::Team(t) => t.to_string(),
-        Owner::Agency(a) => a.to_string(),
-    };
+    let owner = host.owner().id().to_owned();
     with_read(&state.pool, move |c| {
-        Ok(WebhookEndpoint::find(c, id.as_str())?)
+        Ok(WebhookEndpoint::of(c, &owner, id.as_str())?)
     })
     .await?
-    .filter(|e| e.owner() == owner)
     .ok_or(PageError::NotFound)
 }
 
@@ -509,10 +505,7 @@ async fn list_response(
     flash: Option<String>,
 ) -> Result<HttpResponse, PageError> {
     let now = state.clock.now();
-    let owner = match host.owner() {
-        Owner::Team(t) => t.to_string(),
-        Owner::Agency(a) => a.to_string(),
-    };
+    let owner = host.owner().id().to_owned();
     let since = now - 86_400;
     let rows = with_read(&state.pool, move |c| {
         let mut rows = Vec::new();
