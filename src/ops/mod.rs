@@ -111,6 +111,26 @@ pub fn payload(
     actor: &Actor,
     change: &Change,
 ) -> Result<String, crate::domain::webhook::PortabilityError> {
+    event_body(
+        id,
+        change.action.as_str(),
+        owner,
+        actor,
+        &change.target,
+        &change.detail,
+    )
+}
+
+/// The body of an event of `event_type` (a change's action, or `webhook.test`): the one shape
+/// every delivery has.
+pub fn event_body(
+    id: &OutboxEventId,
+    event_type: &str,
+    owner: &Owner,
+    actor: &Actor,
+    target: &crate::domain::audit::Target,
+    detail: &Map<String, Value>,
+) -> Result<String, crate::domain::webhook::PortabilityError> {
     let who = match &actor.who {
         Who::User { id, name } => json!({"type": "user", "id": id.as_str(), "name": name}),
         Who::Operator { id, name, agency } => json!({
@@ -119,16 +139,15 @@ pub fn payload(
         Who::Key { id, name } => json!({"type": "api_key", "id": id.as_str(), "name": name}),
         Who::System => json!({"type": "system", "name": "Latchkey"}),
     };
-    let target = &change.target;
     let mut data = Map::new();
     data.insert(
         "object".to_owned(),
         json!({"type": target.kind, "id": target.id, "name": target.label}),
     );
-    data.insert("detail".to_owned(), Value::Object(change.detail.clone()));
+    data.insert("detail".to_owned(), Value::Object(detail.clone()));
     let body = json!({
         "id": id.as_str(),
-        "type": change.action.as_str(),
+        "type": event_type,
         "created_at": crate::timefmt::iso(actor.at),
         owner.key(): owner.id(),
         "actor": who,

@@ -336,18 +336,31 @@ pub async fn send_test(
     let (actor, owner, id) = (actor.clone(), owner.clone(), id.to_owned());
     transact(state, move |c| {
         let e = owned(c, &owner, &id)?;
-        let audit_id = record(c, &owner, &actor, &Change::new(AuditAction::WebhookEndpointTested, target(&e)))?;
+        let audit_id = record(
+            c,
+            &owner,
+            &actor,
+            &Change::new(AuditAction::WebhookEndpointTested, target(&e)),
+        )?;
         let event_id = OutboxEventId::generate_ordered();
-        let body = serde_json::json!({
-            "id": event_id.as_str(),
-            "type": "webhook.test",
-            "created_at": crate::timefmt::iso(actor.at),
-            owner.key(): owner.id(),
-            "data": {"object": {"type": "webhook_endpoint", "id": e.id, "name": e.url}, "detail": {}},
-        });
-        crate::domain::webhook::check_portable(&body)
-            .map_err(|err| AppError::Internal(err.to_string()))?;
-        crate::models::outbox::insert(c, &event_id, &owner, "webhook.test", &body.to_string(), &audit_id, actor.at)?;
+        let body = super::event_body(
+            &event_id,
+            "webhook.test",
+            &owner,
+            &actor,
+            &target(&e),
+            &Default::default(),
+        )
+        .map_err(|err| AppError::Internal(err.to_string()))?;
+        crate::models::outbox::insert(
+            c,
+            &event_id,
+            &owner,
+            "webhook.test",
+            &body,
+            &audit_id,
+            actor.at,
+        )?;
         crate::models::webhook::mark_fanned_out(c, &[event_id.to_string()], actor.at)?;
         crate::models::webhook::Delivery::insert_new(
             c,

@@ -501,6 +501,8 @@ async fn endpoints_are_managed_through_the_api_with_the_secret_shown_once_and_ba
         let secret = SigningSecret::parse(&secret).expect("parses");
         let body = assert_signed(&app, &rx.seen()[0], &secret);
         assert_eq!(body["type"], "webhook.test");
+        assert_eq!(body["actor"]["type"], "api_key", "the shape every payload has: {body}");
+        assert_eq!(body["data"]["object"]["type"], "webhook_endpoint");
         assert_eq!(rx.seen()[0].target, "/hooks");
 
         // Rotation with a 24-hour overlap: both secrets sign the Standard Webhooks header, the
