@@ -277,6 +277,17 @@ macro_rules! enabled_endpoints {
     };
 }
 
+/// The change that makes a delivery due at `$now` (a replay).
+macro_rules! due_again {
+    ($now:expr) => {
+        (
+            webhook_deliveries::status.eq("pending"),
+            webhook_deliveries::next_attempt_at.eq($now),
+            webhook_deliveries::locked_until.eq(None::<i64>),
+        )
+    };
+}
+
 /// Whether a round has anything to do at `now`: events to fan out or deliveries due (two
 /// indexed reads, so an idle server takes no write lock for it).
 pub fn has_work(conn: &mut DbConnection, now: i64) -> QueryResult<bool> {
@@ -555,53 +566,39 @@ impl Delivery {
             .load(conn)
     }
 
-    /// Endpoint `endpoint`'s delivery `id`.
-    pub fn of_endpoint(
+    /// Makes delivery `id` of `endpoint` due again at `now`, whatever its state: one more
+    /// attempt (and, if it fails, the retries that are left). 0 when it is not the endpoint's.
+    pub fn replay_one(
         conn: &mut DbConnection,
         endpoint: &str,
         id: &str,
-    ) -> QueryResult<Option<Delivery>> {
-        webhook_deliveries::table
-            .find(id)
-            .filter(webhook_deliveries::endpoint_id.eq(endpoint))
-            .select(Delivery::as_select())
-            .first(conn)
-            .optional()
-    }
-
-    /// Makes deliveries `ids` of `endpoint` due again at `now`, whatever their state: one
-    /// more attempt (and, if it fails, the retries that are left). Returns how many.
-    pub fn replay(
-        conn: &mut DbConnection,
-        endpoint: &str,
-        ids: &[String],
         now: i64,
     ) -> QueryResult<usize> {
         diesel::update(
             webhook_deliveries::table
                 .filter(webhook_deliveries::endpoint_id.eq(endpoint))
-                .filter(webhook_deliveries::id.eq_any(ids)),
+                .filter(webhook_deliveries::id.eq(id)),
         )
-        .set((
-            webhook_deliveries::status.eq("pending"),
-            webhook_deliveries::next_attempt_at.eq(now),
-            webhook_deliveries::locked_until.eq(None::<i64>),
-        ))
+        .set(due_again!(now))
         .execute(conn)
     }
 
-    /// The ids of `endpoint`'s failed deliveries created at or after `since`.
-    pub fn failed_since(
+    /// Makes every failed delivery of `endpoint` created at or after `since` due again at
+    /// `now` (one statement, however many there are); returns how many.
+    pub fn replay_failed_since(
         conn: &mut DbConnection,
         endpoint: &str,
         since: i64,
-    ) -> QueryResult<Vec<String>> {
-        webhook_deliveries::table
-            .filter(webhook_deliveries::endpoint_id.eq(endpoint))
-            .filter(webhook_deliveries::status.eq("failed"))
-            .filter(webhook_deliveries::created_at.ge(since))
-            .select(webhook_deliveries::id)
-            .load(conn)
+        now: i64,
+    ) -> QueryResult<usize> {
+        diesel::update(
+            webhook_deliveries::table
+                .filter(webhook_deliveries::endpoint_id.eq(endpoint))
+                .filter(webhook_deliveries::status.eq("failed"))
+                .filter(webhook_deliveries::created_at.ge(since)),
+        )
+        .set(due_again!(now))
+        .execute(conn)
     }
 }
 

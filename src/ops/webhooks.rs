@@ -399,14 +399,15 @@ pub async fn replay(
     let (actor, owner, id) = (actor.clone(), owner.clone(), id.to_owned());
     transact(state, move |c| {
         let e = owned(c, &owner, &id)?;
-        let ids = match &what {
-            Replay::One(d) => match Delivery::of_endpoint(c, &e.id, d)? {
-                Some(d) => vec![d.id],
-                None => return Err(Abort::Refused(WebhookError::NotFound)),
+        let n = match &what {
+            Replay::One(d) => match Delivery::replay_one(c, &e.id, d, actor.at)? {
+                0 => return Err(Abort::Refused(WebhookError::NotFound)),
+                n => n,
             },
-            Replay::FailedSince(since) => Delivery::failed_since(c, &e.id, *since)?,
+            Replay::FailedSince(since) => {
+                Delivery::replay_failed_since(c, &e.id, *since, actor.at)?
+            }
         };
-        let n = Delivery::replay(c, &e.id, &ids, actor.at)?;
         if n > 0 {
             let change = Change::new(AuditAction::WebhookDeliveriesReplayed, target(&e))
                 .with("count", i64::try_from(n).unwrap_or(i64::MAX));

@@ -502,6 +502,12 @@ async fn only_owners_and_admins_manage_webhooks_and_another_teams_endpoint_is_a_
         app.get(&format!("{list}/not-an-id"))
             .await
             .assert_status(404);
+        app.post(
+            &format!("{list}/{id}/deliveries/whd_00000000000000000000/replay"),
+            &[("csrf_token", &page.csrf())],
+        )
+        .await
+        .assert_status(404);
         assert_eq!(endpoint_count(&app), 1);
         // Without the CSRF token: refused.
         app.post(&format!("{list}/{id}/delete"), &[])
