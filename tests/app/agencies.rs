@@ -530,6 +530,19 @@ async fn an_agency_host_wears_the_agency_brand_everywhere_and_unknown_hosts_fall
             !keys.body.contains("Latchkey"),
             "no Latchkey name for clients"
         );
+        // Every page of a client and of the agency says the brand's name, never Latchkey's.
+        for path in [
+            format!("/teams/{north}/settings/integrations"),
+            format!("/teams/{north}/settings/integrations/new?provider=custom"),
+            format!("/teams/{north}/settings/webhooks"),
+            format!("/teams/{north}/api-reference"),
+            format!("/agencies/{agency}/webhooks"),
+        ] {
+            let page = app.get(&path).await;
+            page.assert_status(200);
+            assert!(page.body.contains("AcmeDesk"), "{path}");
+            assert!(!page.body.contains("Latchkey"), "{path} names Latchkey");
+        }
         assert!(
             keys.body
                 .contains(&format!("/brand/{agency_id}/brand.css?v={version}"))
