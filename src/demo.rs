@@ -631,8 +631,8 @@ fn webhooks(
     use crate::db::schema::outbox_events;
     use crate::domain::ids::{AttemptId, DeliveryId, WebhookEndpointId};
     use crate::domain::webhook::SigningSecret;
-    use crate::models::webhook::{self, Attempt, Delivery, WebhookEndpoint};
-    let since = webhook::newest_event(c)?;
+    use crate::models::webhook::{Attempt, Delivery, WebhookEndpoint};
+    let since = crate::models::outbox::newest_event(c)?;
     let event_of = |c: &mut DbConnection, kind: &str| -> QueryResult<(String, i64)> {
         outbox_events::table
             .filter(outbox_events::team_id.eq(team.as_str()))

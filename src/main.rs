@@ -3,8 +3,8 @@
 use clap::Parser;
 use latchkey::clock::Clock;
 use latchkey::config::{Cli, Command, Config, SecretKeySource, resolve_secret_key};
+use latchkey::db::{with_conn, with_write};
 use latchkey::domain::base62;
-use latchkey::error::{with_conn, with_write};
 use latchkey::models::{setup, user::User};
 use latchkey::startup::build_app;
 use latchkey::state::AppState;
@@ -95,7 +95,7 @@ async fn vault_command(
             );
         }
     }
-    let census = latchkey::error::with_read(&pool, |c| Ok(latchkey::vault::stores::census(c)?))
+    let census = latchkey::db::with_read(&pool, |c| Ok(latchkey::vault::stores::census(c)?))
         .await
         .map_err(|e| e.to_string())?;
     for id in ring.key_ids() {

@@ -164,7 +164,7 @@ async fn rebrand_error_page(
 /// GET /readyz — 200 when the database answers, 503 when it does not (for load balancers:
 /// take the node out of rotation). `/healthz` only says the process is alive.
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let checked = crate::error::with_read(&state.pool, |c| {
+    let checked = crate::db::with_read(&state.pool, |c| {
         use diesel::connection::SimpleConnection;
         Ok(c.batch_execute("SELECT 1")?)
     })

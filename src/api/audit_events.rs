@@ -10,10 +10,10 @@ use super::auth::{Authorized, need};
 use super::error::ApiError;
 use super::render;
 use super::request::Page;
+use crate::db::with_read;
 use crate::domain::api_key_secret::KeyMode;
 use crate::domain::audit::{FilterInput, Owner};
 use crate::domain::scope::Scope;
-use crate::error::with_read;
 use crate::models::audit;
 use crate::state::AppState;
 

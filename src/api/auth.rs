@@ -15,7 +15,6 @@ use crate::domain::api_key_secret::KeyDigest;
 use crate::domain::ids::ApiKeyId;
 use crate::domain::scope::{Scope, ScopeSet};
 use crate::domain::tenant::Tenant;
-use crate::error::{run_with_conn, with_read};
 use crate::keycheck::key_cache::Cached;
 use crate::models::api_key::{ApiKey, KeyStatus};
 use crate::net::client_ip;
@@ -156,24 +155,6 @@ pub fn presented_digest(req: &HttpRequest) -> Result<KeyDigest, ApiError> {
     KeyDigest::of_presented(bearer_token(req)?).map_err(|_| ApiError::InvalidApiKey)
 }
 
-/// The key-record lookup. On SQLite it runs on the calling worker thread: an indexed read in
-/// WAL mode never waits for writers, and handing it to the blocking pool cost more than the
-/// read itself (measured, docs/benchmarks.md). On PostgreSQL a network round-trip
-/// must not stall a worker, so it goes to the blocking pool.
-async fn lookup_key(
-    state: &AppState,
-    digest: &KeyDigest,
-) -> Result<Option<crate::models::api_key::KeyLookup>, ApiError> {
-    let hex = digest.to_hex();
-    if state.config.database_is_sqlite {
-        return Ok(run_with_conn(&state.pool, |c| {
-            Ok(ApiKey::find_by_digest(c, &hex)?)
-        })?);
-    }
-    // A read: retried once on a fresh connection if PostgreSQL restarted since the last use.
-    Ok(with_read(&state.pool, move |c| Ok(ApiKey::find_by_digest(c, &hex)?)).await?)
-}
-
 /// The checks after the lookup, in the documented order: status → IP allowlist → suspended
 /// team → scope → rate limit; then usage is noted.
 fn authorize<R: Requirement>(
@@ -255,7 +236,7 @@ impl<R: Requirement + 'static> FromRequest for Authorized<R> {
         let (state, req) = (state.clone(), req.clone());
         Either::Right(Box::pin(async move {
             let generation = state.key_cache.generation();
-            let found = lookup_key(&state, &digest).await?;
+            let found = crate::keycheck::lookup::find(&state.pool, digest).await?;
             let Some(found) = found else {
                 return noted(&state, &req, now, Err(ApiError::InvalidApiKey));
             };

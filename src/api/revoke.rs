@@ -9,7 +9,7 @@ use serde_json::json;
 use super::error::ApiError;
 use super::render;
 use super::request::{Fields, JsonObject};
-use crate::domain::api_key_secret::ApiKeySecret;
+use crate::domain::api_key_secret::{ApiKeySecret, KeyDigest};
 use crate::ops;
 use crate::state::AppState;
 
@@ -31,7 +31,7 @@ pub async fn revoke(
         state.probes.api_keys.fail(ip_addr, now);
         return Err(ApiError::field("key", "This is not a Latchkey API key."));
     };
-    let digest = secret.digest();
+    let digest = KeyDigest::of_secret(&secret);
     drop(secret);
     let ip = ip_addr.map(|ip| ip.to_string());
     let Some((key, newly)) = ops::api_keys::report_leaked(&state, digest, ip).await? else {

@@ -9,13 +9,13 @@ use super::auth::{Authorized, need};
 use super::error::ApiError;
 use super::render;
 use super::request::{Fields, JsonObject, Page, paginate};
+use crate::db::with_read;
 use crate::domain::api_key_secret::KeyMode;
 use crate::domain::audit::Owner;
 use crate::domain::ids::WebhookEndpointId;
 use crate::domain::limits;
 use crate::domain::scope::Scope;
 use crate::domain::webhook::{Audience, SigningSecret, event_type_problems, parse_endpoint_url};
-use crate::error::with_read;
 use crate::models::webhook::WebhookEndpoint;
 use crate::ops::webhooks::{
     self as ops, EndpointEdit, EndpointSettings, ROTATION_OVERLAPS, WebhookError,

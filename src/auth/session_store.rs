@@ -10,8 +10,8 @@ use actix_web::cookie::time::Duration;
 
 use crate::clock::Clock;
 use crate::db::DbPool;
+use crate::db::{with_read, with_write};
 use crate::domain::base62;
-use crate::error::{with_read, with_write};
 use crate::models::{session, sha256_hex};
 
 /// The session cookie when cookies are `Secure`: the `__Host-` prefix makes browsers refuse it

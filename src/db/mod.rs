@@ -3,6 +3,7 @@
 
 pub mod outage;
 mod pool;
+mod run;
 pub mod schema;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -10,6 +11,7 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 pub use outage::Outage;
 pub use pool::{DbManager, DbPool, PoolConn, PoolSettings};
+pub use run::{run_with_conn, with_conn, with_read, with_write};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");

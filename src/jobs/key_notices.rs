@@ -2,8 +2,9 @@
 //! day, that expired, and old keys whose grace period after a rotation ran out
 //! (`domain::key_notice`). Each announcement is an audit event and a webhook, made once.
 
+use crate::db::with_read;
 use crate::domain::key_notice::{Notice, expiry_notice};
-use crate::error::{AppError, with_read};
+use crate::error::AppError;
 use crate::models::key_notice;
 use crate::ops::api_keys::announce;
 use crate::state::AppState;

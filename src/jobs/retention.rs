@@ -3,9 +3,10 @@
 //! Runs at start and then hourly; each team is one short write, so it never holds the
 //! database for long.
 
+use crate::db::{with_read, with_write};
 use crate::domain::audit::FIXED_RETENTION_DAYS;
 use crate::domain::ids::TeamId;
-use crate::error::{AppError, with_read, with_write};
+use crate::error::AppError;
 use crate::models::team::Team;
 use crate::models::{audit, security_event};
 use crate::state::AppState;

@@ -12,9 +12,11 @@ use futures_util::StreamExt;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 
 use crate::db::write_tx;
+use crate::db::{with_read, with_write};
 use crate::domain::ids::{AttemptId, DeliveryId};
 use crate::domain::webhook::{chatbot_signature, event_type, retry_delay, standard_signature};
-use crate::error::{AppError, with_read, with_write};
+use crate::error::AppError;
+use crate::models::outbox;
 use crate::models::webhook::{self, Attempt, Delivery, WebhookEndpoint};
 use crate::ops::webhooks::{FAILING_DISABLES_AFTER, disable_for};
 use crate::outbound::Request;
@@ -90,7 +92,7 @@ async fn fan_out(state: &AppState) -> Result<usize, AppError> {
     let now = state.clock.now();
     with_write(&state.pool, move |c| {
         Ok(write_tx(c, |c| {
-            let events = webhook::claim_events(c, FAN_OUT_BATCH)?;
+            let events = outbox::claim_events(c, FAN_OUT_BATCH)?;
             let mut rows = Vec::new();
             // Only the catalogue's event types are delivered (not, say, team.updated).
             for e in events
@@ -111,7 +113,7 @@ async fn fan_out(state: &AppState) -> Result<usize, AppError> {
             }
             let ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
             let created = Delivery::insert_new(c, &rows)?;
-            webhook::mark_fanned_out(c, &ids, now)?;
+            outbox::mark_fanned_out(c, &ids, now)?;
             Ok::<_, diesel::result::Error>(created)
         })?)
     })
@@ -183,7 +185,7 @@ async fn attempt(state: &AppState, d: Delivery) -> Result<Option<Outcome>, AppEr
     let (endpoint, payload) = with_read(&state.pool, move |c| {
         Ok((
             WebhookEndpoint::find(c, &endpoint_id)?,
-            Delivery::payload(c, &event_id)?,
+            outbox::payload(c, &event_id)?,
         ))
     })
     .await?;

@@ -3,6 +3,7 @@
 //! path), and the per-worker slots they share. Nothing here waits on the database.
 
 pub mod key_cache;
+pub mod lookup;
 pub mod ratelimit;
 pub mod slots;
 pub mod usage;

@@ -320,12 +320,16 @@ impl ApiKey {
     /// The key with this secret digest and what the API needs of its team: the one lookup of
     /// the authentication hot path (unique index on `secret_digest`). It runs on the concrete
     /// connection so diesel's prepared-statement cache applies (measured in docs/benchmarks.md).
-    pub fn find_by_digest(conn: &mut DbConnection, digest: &str) -> QueryResult<Option<KeyLookup>> {
+    pub fn find_by_digest(
+        conn: &mut DbConnection,
+        digest: &KeyDigest,
+    ) -> QueryResult<Option<KeyLookup>> {
+        let digest = digest.to_hex();
         macro_rules! lookup {
             ($c:expr) => {
                 api_keys::table
                     .inner_join(teams::table)
-                    .filter(api_keys::secret_digest.eq(digest))
+                    .filter(api_keys::secret_digest.eq(&digest))
                     .select((
                         ApiKey::as_select(),
                         teams::rate_limit_per_minute,

@@ -1,5 +1,7 @@
 //! The outbox: one row per change, holding the exact bytes a webhook will carry (DESIGN §10).
-//! Written in the change's transaction; delivery reads from here.
+//! Written in the change's transaction; the delivery job claims events from here, fans them
+//! out into deliveries and reads their bytes back for every attempt. The claim takes
+//! `FOR UPDATE SKIP LOCKED` on PostgreSQL, so any number of nodes can run it.
 
 use diesel::prelude::*;
 
@@ -34,4 +36,75 @@ pub fn insert(
         ))
         .execute(conn)
         .map(|_| ())
+}
+
+/// An outbox event waiting to be turned into deliveries.
+#[derive(Debug, Clone, Queryable)]
+pub struct PendingEvent {
+    /// Id (the deliveries' `webhook-id`).
+    pub id: String,
+    /// Team of the change (or none: an agency's own event).
+    pub team_id: Option<String>,
+    /// Agency of an agency-level event.
+    pub agency_id: Option<String>,
+    /// `api_key.created`…
+    pub event_type: String,
+    /// When it happened.
+    pub created_at: i64,
+}
+
+/// Claims up to `limit` outbox events not yet fanned out, oldest first (locked for this
+/// transaction on PostgreSQL; others skip them).
+pub fn claim_events(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<PendingEvent>> {
+    let q = outbox_events::table
+        .filter(outbox_events::fanned_out_at.is_null())
+        .order((outbox_events::created_at.asc(), outbox_events::id.asc()))
+        .limit(limit)
+        .select((
+            outbox_events::id,
+            outbox_events::team_id,
+            outbox_events::agency_id,
+            outbox_events::event_type,
+            outbox_events::created_at,
+        ));
+    match conn {
+        DbConnection::Postgres(c) => q.for_update().skip_locked().load(c),
+        DbConnection::Sqlite(c) => q.load(c),
+    }
+}
+
+/// Whether any event still waits to be fanned out (an indexed read).
+pub fn any_to_fan_out(conn: &mut DbConnection) -> QueryResult<bool> {
+    let events: i64 = outbox_events::table
+        .filter(outbox_events::fanned_out_at.is_null())
+        .select(diesel::dsl::count_star())
+        .first(conn)?;
+    Ok(events > 0)
+}
+
+/// Marks events as fanned out.
+pub fn mark_fanned_out(conn: &mut DbConnection, ids: &[String], at: i64) -> QueryResult<()> {
+    diesel::update(outbox_events::table.filter(outbox_events::id.eq_any(ids)))
+        .set(outbox_events::fanned_out_at.eq(at))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The newest outbox event's id (none yet: an empty string, which sorts before every id).
+pub fn newest_event(conn: &mut DbConnection) -> QueryResult<String> {
+    outbox_events::table
+        .order(outbox_events::id.desc())
+        .select(outbox_events::id)
+        .first(conn)
+        .optional()
+        .map(Option::unwrap_or_default)
+}
+
+/// The payload bytes of event `event_id` (what every delivery of it sends).
+pub fn payload(conn: &mut DbConnection, event_id: &str) -> QueryResult<Option<String>> {
+    outbox_events::table
+        .find(event_id)
+        .select(outbox_events::payload)
+        .first(conn)
+        .optional()
 }

@@ -1,13 +1,12 @@
-//! Webhook endpoints, deliveries and attempts, and the outbox events still to be fanned out.
+//! Webhook endpoints, deliveries and attempts (the outbox events they come from are
+//! `models/outbox.rs`).
 //! The claim queries take `FOR UPDATE SKIP LOCKED` on PostgreSQL, so any number of nodes can
 //! run the delivery job; on SQLite the single writer (`BEGIN IMMEDIATE`) serialises them.
 
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
-use crate::db::schema::{
-    outbox_events, teams, webhook_attempts, webhook_deliveries, webhook_endpoints,
-};
+use crate::db::schema::{teams, webhook_attempts, webhook_deliveries, webhook_endpoints};
 
 /// A webhook endpoint row.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -232,41 +231,6 @@ impl WebhookEndpoint {
     }
 }
 
-/// An outbox event waiting to be turned into deliveries.
-#[derive(Debug, Clone, Queryable)]
-pub struct PendingEvent {
-    /// Id (the deliveries' `webhook-id`).
-    pub id: String,
-    /// Team of the change (or none: an agency's own event).
-    pub team_id: Option<String>,
-    /// Agency of an agency-level event.
-    pub agency_id: Option<String>,
-    /// `api_key.created`…
-    pub event_type: String,
-    /// When it happened.
-    pub created_at: i64,
-}
-
-/// Claims up to `limit` outbox events not yet fanned out, oldest first (locked for this
-/// transaction on PostgreSQL; others skip them).
-pub fn claim_events(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<PendingEvent>> {
-    let q = outbox_events::table
-        .filter(outbox_events::fanned_out_at.is_null())
-        .order((outbox_events::created_at.asc(), outbox_events::id.asc()))
-        .limit(limit)
-        .select((
-            outbox_events::id,
-            outbox_events::team_id,
-            outbox_events::agency_id,
-            outbox_events::event_type,
-            outbox_events::created_at,
-        ));
-    match conn {
-        DbConnection::Postgres(c) => q.for_update().skip_locked().load(c),
-        DbConnection::Sqlite(c) => q.load(c),
-    }
-}
-
 /// The ids of enabled endpoints, as a subquery: a disabled endpoint's deliveries wait, pending,
 /// for it to be enabled again. (A macro: `claim_due` uses it once per backend.)
 macro_rules! enabled_endpoints {
@@ -291,11 +255,7 @@ macro_rules! due_again {
 /// Whether a round has anything to do at `now`: events to fan out or deliveries due (two
 /// indexed reads, so an idle server takes no write lock for it).
 pub fn has_work(conn: &mut DbConnection, now: i64) -> QueryResult<bool> {
-    let events: i64 = outbox_events::table
-        .filter(outbox_events::fanned_out_at.is_null())
-        .select(diesel::dsl::count_star())
-        .first(conn)?;
-    if events > 0 {
+    if super::outbox::any_to_fan_out(conn)? {
         return Ok(true);
     }
     let due: i64 = webhook_deliveries::table
@@ -305,24 +265,6 @@ pub fn has_work(conn: &mut DbConnection, now: i64) -> QueryResult<bool> {
         .select(diesel::dsl::count_star())
         .first(conn)?;
     Ok(due > 0)
-}
-
-/// Marks events as fanned out.
-pub fn mark_fanned_out(conn: &mut DbConnection, ids: &[String], at: i64) -> QueryResult<()> {
-    diesel::update(outbox_events::table.filter(outbox_events::id.eq_any(ids)))
-        .set(outbox_events::fanned_out_at.eq(at))
-        .execute(conn)
-        .map(|_| ())
-}
-
-/// The newest outbox event's id (none yet: an empty string, which sorts before every id).
-pub fn newest_event(conn: &mut DbConnection) -> QueryResult<String> {
-    outbox_events::table
-        .order(outbox_events::id.desc())
-        .select(outbox_events::id)
-        .first(conn)
-        .optional()
-        .map(Option::unwrap_or_default)
 }
 
 /// The enabled endpoints that may receive event `event` of `team` (its own, and its
@@ -487,15 +429,6 @@ impl Delivery {
             .set(webhook_deliveries::locked_until.eq(None::<i64>))
             .execute(conn)
             .map(|_| ())
-    }
-
-    /// The payload bytes of a delivery's event.
-    pub fn payload(conn: &mut DbConnection, event_id: &str) -> QueryResult<Option<String>> {
-        outbox_events::table
-            .find(event_id)
-            .select(outbox_events::payload)
-            .first(conn)
-            .optional()
     }
 
     /// Records an attempt and the delivery's new state (`next`: when to retry, or none). A

@@ -3,10 +3,11 @@
 //! account" page shows.
 
 use super::{Abort, transact};
+use crate::db::{with_read, with_write};
 use crate::domain::audit::SecurityAction;
 use crate::domain::ids::UserId;
 use crate::domain::inputs::{Email, Name, Password};
-use crate::error::{AppError, with_read, with_write};
+use crate::error::AppError;
 use crate::models::user::{NewUser, User};
 use crate::models::{security_event, throttle};
 use crate::state::AppState;

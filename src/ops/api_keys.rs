@@ -3,7 +3,7 @@
 //! the key see the change (the key cache is invalidated after the commit, here and only here).
 
 use super::{Abort, record, transact};
-use crate::domain::api_key_secret::ApiKeySecret;
+use crate::domain::api_key_secret::{ApiKeySecret, KeyDigest};
 use crate::domain::audit::{Actor, AuditAction, Change, Owner, Target, Who};
 use crate::domain::ids::{ApiKeyId, TeamId};
 use crate::domain::scope::{Scope, ScopeSet};
@@ -244,7 +244,7 @@ async fn revoke(
 /// already revoked), or None when no key has this digest.
 pub async fn report_leaked(
     state: &AppState,
-    digest: String,
+    digest: KeyDigest,
     ip: Option<String>,
 ) -> Result<Option<(ApiKey, bool)>, AppError> {
     let now = state.clock.now();

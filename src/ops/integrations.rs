@@ -12,12 +12,13 @@ use url::Url;
 
 use super::{Abort, record, transact};
 use crate::db::DbConnection;
+use crate::db::with_read;
 use crate::domain::audit::{Actor, AuditAction, Change, Owner, Target};
 use crate::domain::ids::{IntegrationId, TeamId};
 use crate::domain::integration::{self, Credential, Draft, Placement};
 use crate::domain::limits;
 use crate::domain::tenant::Tenant;
-use crate::error::{AppError, with_read};
+use crate::error::AppError;
 use crate::models::integration::{Integration, TestOutcome};
 use crate::outbound::{self, OutboundError};
 use crate::state::AppState;

@@ -17,10 +17,11 @@ pub mod webhooks;
 
 use serde_json::{Map, Value, json};
 
+use crate::db::with_write;
 use crate::db::{DbConnection, write_tx};
 use crate::domain::audit::{Actor, Change, Owner, Who};
 use crate::domain::ids::OutboxEventId;
-use crate::error::{AppError, with_write};
+use crate::error::AppError;
 use crate::models;
 use crate::state::AppState;
 

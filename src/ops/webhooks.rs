@@ -160,7 +160,7 @@ pub async fn create_endpoint(
         record(c, &owner, &actor, &change)?;
         // From its own creation event on: only what happens after it is added is sent.
         let mut row = row;
-        row.since_event = crate::models::webhook::newest_event(c)?;
+        row.since_event = crate::models::outbox::newest_event(c)?;
         WebhookEndpoint::start_after(c, &row.id, &row.since_event)?;
         Ok::<_, Abort<WebhookError>>(row)
     })
@@ -361,7 +361,7 @@ pub async fn send_test(
             &audit_id,
             actor.at,
         )?;
-        crate::models::webhook::mark_fanned_out(c, &[event_id.to_string()], actor.at)?;
+        crate::models::outbox::mark_fanned_out(c, &[event_id.to_string()], actor.at)?;
         crate::models::webhook::Delivery::insert_new(
             c,
             &[crate::models::webhook::Delivery::pending(

@@ -4,7 +4,7 @@
 
 use super::{Keyring, stores};
 use crate::db::DbPool;
-use crate::error::{with_read, with_write};
+use crate::db::{with_read, with_write};
 use crate::models::vault_check;
 
 /// Checks `ring` against the stored checks and stores the current key's check when it has

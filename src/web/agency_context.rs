@@ -1,8 +1,8 @@
 //! Loading the agency named in the URL, for one of its members; anyone else gets 404.
 
+use crate::db::with_read;
 use crate::domain::audit::Actor;
 use crate::domain::role::AgencyRole;
-use crate::error::with_read;
 use crate::models::agency::Agency;
 use crate::models::team::{AgencyRef, MemberTeam, Team};
 use crate::state::AppState;

@@ -7,8 +7,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use diesel::QueryResult;
 
 use crate::db::DbConnection;
+use crate::db::with_read;
 use crate::domain::brand::{HexColor, palette};
-use crate::error::with_read;
 use crate::models::agency::Agency;
 use crate::state::AppState;
 

@@ -67,8 +67,7 @@ impl FromRequest for SignedIn {
             let Some(id) = session_user(&session, now, state.config.session_max_secs) else {
                 return Err(PageError::SignInRequired { next });
             };
-            let user =
-                crate::error::with_read(&state.pool, move |c| Ok(User::find(c, &id)?)).await?;
+            let user = crate::db::with_read(&state.pool, move |c| Ok(User::find(c, &id)?)).await?;
             match user {
                 Some(user) => Ok(SignedIn {
                     user,

@@ -103,7 +103,7 @@ impl Preamble {
                 .as_ref()
                 .ok_or_else(|| PageError::internal("app state missing"))?;
             let host = host.clone();
-            let claimed = crate::error::with_read(&state.pool, move |c| {
+            let claimed = crate::db::with_read(&state.pool, move |c| {
                 Ok(Agency::find_by_host(c, &host)?.is_some())
             })
             .await?;

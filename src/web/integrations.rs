@@ -13,13 +13,13 @@ use super::htmx::Htmx;
 use super::layout::{PageCtx, back_to};
 use super::team_context::TeamCtx;
 use super::urls;
+use crate::db::with_read;
 use crate::domain::api_key_secret::KeyMode;
 use crate::domain::ids::IntegrationId;
 use crate::domain::integration::{
     Credential, CredentialField, Draft, DraftInput, Placement, Problems, Provider,
 };
 use crate::domain::tenant::Tenant;
-use crate::error::with_read;
 use crate::models::integration::Integration;
 use crate::ops::integrations::{self as ops, Edit, IntegrationError};
 use crate::render;

@@ -2,7 +2,7 @@
 //! gets 404, exactly as for a team that does not exist. Every URL names its team, so no form
 //! of one client's page can act on another.
 
-use crate::error::with_read;
+use crate::db::with_read;
 use crate::models::agency::Agency;
 use crate::models::team::{AgencyRef, MemberTeam, Team};
 use crate::state::AppState;

@@ -14,13 +14,13 @@ use super::htmx::{Htmx, no_store};
 use super::layout::{PageCtx, back_to};
 use super::team_context::TeamCtx;
 use super::urls;
+use crate::db::with_read;
 use crate::domain::audit::{Actor, Owner};
 use crate::domain::ids::{AgencyId, DeliveryId, WebhookEndpointId};
 use crate::domain::limits;
 use crate::domain::webhook::{
     Audience, EVENT_TYPES, SigningSecret, event_type_problems, parse_endpoint_url,
 };
-use crate::error::with_read;
 use crate::models::webhook::{Attempt, Delivery, DeliveryFilter, WebhookEndpoint};
 use crate::ops::webhooks::{
     self as ops, EndpointEdit, EndpointSettings, ROTATION_OVERLAPS, Replay, WebhookError,

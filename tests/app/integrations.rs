@@ -407,7 +407,7 @@ async fn calls_are_counted_in_memory_and_flushed_not_written_per_request() {
         assert_eq!(last_used, None, "a call wrote nothing to the database");
         assert_eq!(rows(&app), (count, audits), "a call is not an audited change");
         let state = app.state.clone();
-        latchkey::error::with_write(&state.pool, move |c| Ok(state.integration_usage.flush(c)?)).await.expect("flush");
+        latchkey::db::with_write(&state.pool, move |c| Ok(state.integration_usage.flush(c)?)).await.expect("flush");
         let (last_used, hours): (Option<i64>, Vec<(i64, i64)>) = app.db(|c| {
             (
                 integrations::table.find(&id).select(integrations::last_used_at).first(c).expect("row"),

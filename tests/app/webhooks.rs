@@ -373,7 +373,7 @@ async fn a_delivery_claimed_by_a_worker_that_died_is_sent_once_its_lease_runs_ou
         let now = app.clock().now();
         let claimed = app.db(|c| {
             latchkey::db::write_tx(c, |c| {
-                latchkey::models::webhook::claim_events(c, 10).and_then(|events| {
+                latchkey::models::outbox::claim_events(c, 10).and_then(|events| {
                     let ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
                     let ev = events
                         .iter()
@@ -398,7 +398,7 @@ async fn a_delivery_claimed_by_a_worker_that_died_is_sent_once_its_lease_runs_ou
                         })
                         .collect();
                     latchkey::models::webhook::Delivery::insert_new(c, &rows)?;
-                    latchkey::models::webhook::mark_fanned_out(c, &ids, now)?;
+                    latchkey::models::outbox::mark_fanned_out(c, &ids, now)?;
                     latchkey::models::webhook::Delivery::claim_due(c, now, 10, 60)
                 })
             })
