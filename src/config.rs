@@ -125,8 +125,8 @@ pub struct Settings {
     #[arg(long, env = "LATCHKEY_WORKERS")]
     pub workers: Option<usize>,
 
-    /// Cache key lookups in memory: `auto` (on for SQLite, off for PostgreSQL, where several
-    /// nodes may share the database and could not invalidate each other at once), `on`, `off`.
+    /// Cache key lookups in memory: `auto` or `on` (on; with PostgreSQL each node uses its
+    /// cache only while it holds a lease and hears every change), or `off`.
     #[arg(long, env = "LATCHKEY_KEY_CACHE", default_value = "auto")]
     pub key_cache: String,
 
@@ -166,6 +166,11 @@ pub struct Settings {
     /// `http` or `https`; by default only public addresses over `https` are called.
     #[arg(long, env = "LATCHKEY_OUTBOUND_ALLOW_CIDRS", default_value = "")]
     pub outbound_allow_cidrs: String,
+
+    /// Redis for rate limits and guessing brakes shared by every node (`redis://host:6379/0`).
+    /// Unset: each node counts on its own. Authentication never depends on it.
+    #[arg(long, env = "LATCHKEY_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
 
     /// Seconds an outbound call (an integration request, a webhook delivery) may take in all,
     /// connecting included, before it counts as a timeout (1–60).
@@ -237,6 +242,8 @@ pub struct Config {
     pub outbound_allow: Vec<ipnet::IpNet>,
     /// Seconds an outbound exchange may take in all (15; tests shorten it).
     pub outbound_timeout_secs: u64,
+    /// Redis for shared rate limits and brakes, if any.
+    pub redis_url: Option<String>,
 }
 
 impl Config {
@@ -277,9 +284,8 @@ impl Config {
             workers: s.workers,
             trusted_proxies: parse_cidrs(&s.trusted_proxies)?,
             key_cache: match s.key_cache.as_str() {
-                "on" => true,
+                "on" | "auto" => true,
                 "off" => false,
-                "auto" => crate::db::DbTarget::parse(&s.database_url).is_ok_and(|t| t.is_sqlite()),
                 other => {
                     return Err(format!(
                         "LATCHKEY_KEY_CACHE must be auto, on or off (got {other})"
@@ -298,6 +304,7 @@ impl Config {
             outbound_allow: parse_cidrs(&s.outbound_allow_cidrs)
                 .map_err(|e| format!("LATCHKEY_OUTBOUND_ALLOW_CIDRS: {e}"))?,
             outbound_timeout_secs: s.outbound_timeout_seconds.clamp(1, 60),
+            redis_url: s.redis_url.clone().filter(|u| !u.trim().is_empty()),
         })
     }
 
@@ -317,8 +324,8 @@ impl Config {
             },
             workers: Some(1),
             trusted_proxies: Vec::new(),
-            // As in production: on for SQLite, off for PostgreSQL. Both paths get tested.
-            key_cache: crate::db::DbTarget::parse(database_url).is_ok_and(|t| t.is_sqlite()),
+            // As in production; tests that need the uncached path turn it off.
+            key_cache: true,
             usage_flush_seconds: 2,
             database_is_sqlite: crate::db::DbTarget::parse(database_url)
                 .is_ok_and(|t| t.is_sqlite()),
@@ -331,8 +338,38 @@ impl Config {
             // Loopback only: the tests' receivers listen there.
             outbound_allow: vec![ipnet::IpNet::from(std::net::IpAddr::from([127, 0, 0, 1]))],
             outbound_timeout_secs: 3,
+            redis_url: None,
         }
     }
+}
+
+/// On PostgreSQL several nodes may share the database, and they must share the cookie key
+/// and the vault's master key too: one generated into a node's own data directory would
+/// differ from every other node's (sessions would end at random, stored secrets would not
+/// open). So there they must be set explicitly.
+pub fn require_shared_keys(s: &Settings, config: &Config) -> Result<(), String> {
+    if config.database_is_sqlite {
+        return Ok(());
+    }
+    let mut missing = Vec::new();
+    if s.secret_key.is_none() {
+        missing.push("LATCHKEY_SECRET_KEY (e.g. `openssl rand -base64 48`)");
+    }
+    if s.master_key.is_none() && s.master_key_file.is_none() {
+        missing.push(
+            "LATCHKEY_MASTER_KEY (e.g. `openssl rand -base64 32`) or LATCHKEY_MASTER_KEY_FILE",
+        );
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "on PostgreSQL every node must use the same keys, so set {} explicitly, with the same \
+         value on every node. If this node generated them before, reuse those: \
+         LATCHKEY_SECRET_KEY=\"$(cat {dir}/secret.key)\" LATCHKEY_MASTER_KEY_FILE={dir}/master.key",
+        missing.join(" and "),
+        dir = s.data_dir.display(),
+    ))
 }
 
 /// Parses a comma- or space-separated CIDR list; a bare address means that one host.

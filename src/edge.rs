@@ -122,7 +122,11 @@ pub fn after<B>(res: &mut ServiceResponse<B>, surface: Surface, state: &AppState
         Surface::Dashboard => {
             if res.status() == actix_web::http::StatusCode::NOT_FOUND {
                 let ip = crate::net::client_ip(res.request(), &state.config.trusted_proxies);
-                state.probes.not_found.fail(ip, state.clock.now());
+                let shared = state.shared_limits.as_ref();
+                let now = state.clock.now();
+                state
+                    .probes
+                    .fail(crate::probes::Kind::NotFound, shared, ip, now);
             }
             let headers = res.headers_mut();
             // Pages show team data: no browser or proxy cache may keep them.

@@ -5,6 +5,7 @@ pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod db;
 pub mod deadline;

@@ -50,6 +50,7 @@ async fn vault_command(
     action: latchkey::config::VaultCommand,
 ) -> Result<(), String> {
     let config = Config::from_settings(settings)?;
+    latchkey::config::require_shared_keys(settings, &config)?;
     let pool = latchkey::db::connect(&config.database_url, config.pool_settings(2))
         .map_err(|e| e.to_string())?;
     if let latchkey::config::VaultCommand::Forget { key_id } = &action {
@@ -132,6 +133,9 @@ async fn serve(
     demo: Option<(i64, String)>,
 ) -> Result<(), String> {
     let mut config = Config::from_settings(settings)?;
+    if demo.is_none() {
+        latchkey::config::require_shared_keys(settings, &config)?;
+    }
     if demo.is_some() {
         config.database_url = prepare_demo(settings)?;
         config.database_is_sqlite = true;
@@ -233,7 +237,7 @@ async fn serve(
     let needs_setup = with_conn(&pool, move |c| {
         let empty = !User::any_exist(c)?;
         if empty {
-            setup::replace(c, &t, now)?;
+            setup::add(c, &t, now)?;
         }
         Ok(empty)
     })
@@ -264,6 +268,13 @@ async fn serve(
     latchkey::jobs::webhooks::spawn(state.clone());
     latchkey::jobs::key_notices::spawn(state.clone());
 
+    // On PostgreSQL: this node's lease and notification connection (the key cache answers
+    // only while they hold).
+    let listener = state
+        .start_listener()
+        .map_err(|e| format!("cannot start the notification listener: {e}"))?;
+    let cluster = state.cluster.clone();
+
     tracing::info!(bind = %config.bind, url = %config.public_url, "Latchkey listening");
     let final_usage = [state.usage.clone(), state.integration_usage.clone()];
     let workers = config.worker_count();
@@ -284,6 +295,11 @@ async fn serve(
         .run()
         .await
         .map_err(|e| e.to_string())?;
+    // End the lease, so no other node's change waits for this one.
+    cluster.stop();
+    if let Some(listener) = listener {
+        let _ = actix_web::rt::task::spawn_blocking(move || listener.join()).await;
+    }
     for recorder in &final_usage {
         flush_usage(recorder, &pool).await;
     }

@@ -1,13 +1,15 @@
 //! Per-address brakes on guessing: failed API key checks, and dashboard lookups that find
 //! nothing. Each address (an IPv6 address by its /64, which one subscriber usually holds) may
 //! fail `limit` times in a fixed one-minute window; after that, its requests get 429 with
-//! `Retry-After` until the window ends. Counted in memory only — never a database write —
-//! and a request from an address that is not braked costs one atomic load.
+//! `Retry-After` until the window ends. Counted in memory — never a database write — and,
+//! with Redis configured, also in Redis in the background, so every node brakes an address on
+//! the failures it made at any node. A request from an address that is not braked costs one
+//! atomic load.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// Length of a counting window, seconds.
 pub const WINDOW_SECS: i64 = 60;
@@ -31,6 +33,7 @@ pub struct Brake {
 }
 
 use crate::domain::net::address_bucket as bucket;
+use crate::keycheck::shared_limits::SharedLimits;
 
 impl Brake {
     /// A brake allowing `limit` failures per address per minute (0 = off).
@@ -98,12 +101,97 @@ impl Brake {
     }
 }
 
+impl Brake {
+    /// Takes in the cluster-wide count of `ip`'s window (from Redis): `failures` so far, the
+    /// window ending in `window_left` seconds.
+    pub fn observe(&self, ip: IpAddr, failures: u32, window_left: i64, now: i64) {
+        if self.limit == 0 {
+            return;
+        }
+        let ip = bucket(ip);
+        let Ok(mut windows) = self.windows.lock() else {
+            return;
+        };
+        if windows.len() >= MAX_TRACKED && !windows.contains_key(&ip) {
+            return;
+        }
+        let started = now - (WINDOW_SECS - window_left.clamp(0, WINDOW_SECS));
+        let w = windows.entry(ip).or_insert(Window {
+            started,
+            failures: 0,
+        });
+        if now - w.started >= WINDOW_SECS {
+            *w = Window {
+                started,
+                failures: 0,
+            };
+        }
+        w.failures = w.failures.max(failures);
+        if w.failures > self.limit {
+            self.braked_until
+                .fetch_max(w.started + WINDOW_SECS, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Which brake a failure counts on.
+#[derive(Clone, Copy, Debug)]
+pub enum Kind {
+    /// Invalid API keys.
+    ApiKeys,
+    /// Dashboard not-found answers.
+    NotFound,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Self::ApiKeys => "keys",
+            Self::NotFound => "404",
+        }
+    }
+}
+
 /// The brakes of one process.
 pub struct Probes {
     /// Presented API keys that were not valid.
     pub api_keys: Brake,
     /// Dashboard requests answered 404.
     pub not_found: Brake,
+}
+
+impl Probes {
+    /// The brake of `kind`.
+    pub fn brake(&self, kind: Kind) -> &Brake {
+        match kind {
+            Kind::ApiKeys => &self.api_keys,
+            Kind::NotFound => &self.not_found,
+        }
+    }
+
+    /// Counts one failure of `ip` here and returns the seconds it must wait if that braked
+    /// it. With Redis, the failure is also counted there, in the background (the request does
+    /// not wait), and the cluster-wide count taken back when it arrives.
+    pub fn fail(
+        self: &Arc<Self>,
+        kind: Kind,
+        shared: Option<&Arc<SharedLimits>>,
+        ip: Option<IpAddr>,
+        now: i64,
+    ) -> Option<i64> {
+        let brake = self.brake(kind);
+        brake.fail(ip, now);
+        if let (Some(shared), Some(ip), true) = (shared, ip, brake.limit > 0) {
+            let (shared, probes) = (shared.clone(), self.clone());
+            actix_web::rt::spawn(async move {
+                let bucket = bucket(ip);
+                if let Some((failures, left)) = shared.count_failure(kind.name(), bucket).await {
+                    probes.brake(kind).observe(bucket, failures, left, now);
+                }
+            });
+        }
+        brake.check(ip, now)
+    }
 }
 
 #[cfg(test)]
@@ -134,6 +222,20 @@ mod tests {
         brake.fail(ip("2001:db8:1:2:ffff::9"), 0);
         assert!(brake.check(ip("2001:db8:1:2::42"), 1).is_some());
         assert!(brake.check(ip("2001:db8:1:3::1"), 1).is_none());
+    }
+
+    #[test]
+    fn a_count_from_the_other_nodes_brakes_an_address_here_too() {
+        let brake = Brake::new(3);
+        brake.fail(ip("203.0.113.7"), 100);
+        assert_eq!(brake.check(ip("203.0.113.7"), 100), None);
+        // Redis says the address failed 5 times across the nodes, its window ending in 50 s.
+        brake.observe("203.0.113.7".parse().expect("ip"), 5, 50, 100);
+        assert_eq!(brake.check(ip("203.0.113.7"), 100), Some(50));
+        // An address that never failed here is braked too.
+        brake.observe("203.0.113.9".parse().expect("ip"), 4, 30, 100);
+        assert_eq!(brake.check(ip("203.0.113.9"), 101), Some(29));
+        assert_eq!(brake.check(ip("203.0.113.9"), 131), None);
     }
 
     #[test]

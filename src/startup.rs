@@ -162,13 +162,26 @@ async fn rebrand_error_page(
 }
 
 /// GET /readyz — 200 when the database answers, 503 when it does not (for load balancers:
-/// take the node out of rotation). `/healthz` only says the process is alive.
+/// take the node out of rotation). `/healthz` only says the process is alive. Redis, when
+/// configured, is reported on its own line but never makes a node unready: without it every
+/// node still authenticates and limits on its own, and taking every node out of rotation
+/// because Redis is down would turn a degradation into an outage.
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let checked = crate::db::with_read(&state.pool, |c| {
         use diesel::connection::SimpleConnection;
         Ok(c.batch_execute("SELECT 1")?)
     })
     .await;
+    let redis = match &state.shared_limits {
+        None => "",
+        Some(shared) => match shared.ping().await {
+            Ok(()) => "redis: ok\n",
+            Err(e) => {
+                tracing::warn!(error = %e, "readiness: Redis does not answer");
+                "redis: unavailable (rate limits are counted by each node alone)\n"
+            }
+        },
+    };
     let mut res = match &checked {
         Ok(()) => HttpResponse::Ok(),
         Err(_) => HttpResponse::ServiceUnavailable(),
@@ -176,12 +189,12 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     res.content_type("text/plain; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"));
     match checked {
-        Ok(()) => res.body("ready\n"),
+        Ok(()) => res.body(format!("ready\ndatabase: ok\n{redis}")),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
             res.insert_header((header::RETRY_AFTER, crate::error::RETRY_AFTER_UNAVAILABLE))
                 .body(format!(
-                    "not ready: {}\n",
+                    "not ready: {}\n{redis}",
                     e.outage().map_or("internal error", |o| o.as_str())
                 ))
         }

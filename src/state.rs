@@ -24,12 +24,17 @@ pub struct AppState {
     pub cookie_key: Key,
     /// Per-key request windows, shared by all workers.
     pub rate_limiter: std::sync::Arc<crate::keycheck::ratelimit::RateLimiter>,
+    /// The same windows (and the brakes' counts) shared by every node through Redis, when
+    /// `LATCHKEY_REDIS_URL` is set; the local ones stand in while Redis is unavailable.
+    pub shared_limits: Option<std::sync::Arc<crate::keycheck::shared_limits::SharedLimits>>,
     /// Key usage gathered in memory, flushed in batches.
     pub usage: std::sync::Arc<crate::keycheck::usage::UsageRecorder>,
     /// Calls made through integrations, gathered in memory like key usage.
     pub integration_usage: std::sync::Arc<crate::keycheck::usage::UsageRecorder>,
     /// Key records for the authentication hot path.
     pub key_cache: std::sync::Arc<crate::keycheck::key_cache::KeyCache>,
+    /// This node among the others sharing the database (leases, acknowledged invalidation).
+    pub cluster: std::sync::Arc<crate::cluster::Cluster>,
     /// Per-address brakes on guessing keys and probing for pages.
     pub probes: std::sync::Arc<crate::probes::Probes>,
     /// The brand each agency host showed last (for outage pages).
@@ -58,14 +63,27 @@ impl AppState {
             passwords: Passwords::new(config.password_params, (parallel / 2).max(1))?,
             cookie_key: Key::derive_from(secret),
             rate_limiter: Default::default(),
+            shared_limits: match &config.redis_url {
+                Some(url) => Some(std::sync::Arc::new(
+                    crate::keycheck::shared_limits::SharedLimits::new(url)
+                        .map_err(crate::error::AppError::Internal)?,
+                )),
+                None => None,
+            },
             usage: Default::default(),
             integration_usage: std::sync::Arc::new(crate::keycheck::usage::UsageRecorder::new(
                 crate::models::usage::Counted::Integrations,
             )),
-            key_cache: std::sync::Arc::new(crate::keycheck::key_cache::KeyCache::new(
-                config.key_cache,
-                config.worker_count(),
-            )),
+            // Alone on SQLite the cache is always good; on PostgreSQL only under a lease.
+            key_cache: std::sync::Arc::new(if config.database_is_sqlite {
+                crate::keycheck::key_cache::KeyCache::new(config.key_cache, config.worker_count())
+            } else {
+                crate::keycheck::key_cache::KeyCache::leased(
+                    config.key_cache,
+                    config.worker_count(),
+                )
+            }),
+            cluster: std::sync::Arc::new(crate::cluster::Cluster::new(!config.database_is_sqlite)),
             host_brands: Default::default(),
             vault: std::sync::Arc::new(vault),
             webhook_wake: Default::default(),
@@ -107,12 +125,6 @@ impl AppState {
         }
     }
 
-    /// Call after a key's record changed (committed), before answering: the next request
-    /// with that key must see the change.
-    pub fn key_changed(&self, key_id: &str) {
-        self.key_cache.invalidate_key(key_id);
-    }
-
     /// The session cookie's name: `__Host-` prefixed when cookies are `Secure`, so no other
     /// host (a sibling subdomain) can set or shadow it.
     pub fn session_cookie_name(&self) -> &'static str {
@@ -123,8 +135,23 @@ impl AppState {
         }
     }
 
-    /// Call after a team's settings changed (committed), before answering.
-    pub fn team_changed(&self, team_id: &str) {
-        self.key_cache.invalidate_team(team_id);
+    /// Starts this node's notification listener when it needs one (PostgreSQL with the key
+    /// cache on): until it holds a lease, every key is looked up in the database.
+    pub fn start_listener(&self) -> std::io::Result<Option<std::thread::JoinHandle<()>>> {
+        let Some(url) = self.pool.postgres_url() else {
+            return Ok(None);
+        };
+        if !self.config.key_cache {
+            return Ok(None);
+        }
+        crate::cluster::listener::Listener {
+            cluster: self.cluster.clone(),
+            cache: self.key_cache.clone(),
+            url: url.to_owned(),
+            address: self.config.bind.clone(),
+            started_at: self.clock.now(),
+        }
+        .spawn()
+        .map(Some)
     }
 }

@@ -1,5 +1,5 @@
 //! `Authorization: Bearer <key>` → an authorized principal, in the documented order:
-//! strict header parse → format + checksum (no DB) → SHA-256 → one indexed lookup → revoked /
+//! strict header parse → format + checksum (no DB) → SHA-256 → cache or one indexed lookup → revoked /
 //! retired / expired → IP allowlist → team suspended → scope → rate limit → usage noted in memory → handler.
 //! The required scope is part of the handler's signature (`Authorized<need::BotsWrite>`), so
 //! a route cannot forget it and the route table can be checked against it.
@@ -16,8 +16,11 @@ use crate::domain::ids::ApiKeyId;
 use crate::domain::scope::{Scope, ScopeSet};
 use crate::domain::tenant::Tenant;
 use crate::keycheck::key_cache::Cached;
+use crate::keycheck::ratelimit::RateDecision;
+use crate::keycheck::shared_limits::SharedLimits;
 use crate::models::api_key::{ApiKey, KeyStatus};
 use crate::net::client_ip;
+use crate::probes::Kind;
 use crate::state::AppState;
 
 /// Longest `Authorization` token accepted.
@@ -155,14 +158,21 @@ pub fn presented_digest(req: &HttpRequest) -> Result<KeyDigest, ApiError> {
     KeyDigest::of_presented(bearer_token(req)?).map_err(|_| ApiError::InvalidApiKey)
 }
 
+/// A key that passed every check before the rate limit.
+struct Admitted {
+    lookup: Cached,
+    ip: Option<std::net::IpAddr>,
+    limit: i64,
+}
+
 /// The checks after the lookup, in the documented order: status → IP allowlist → suspended
-/// team → scope → rate limit; then usage is noted.
-fn authorize<R: Requirement>(
+/// team → scope (the rate limit comes next, in [`limit_here`] or [`limit_shared`]).
+fn admit<R: Requirement>(
     state: &AppState,
     req: &HttpRequest,
     lookup: Cached,
     now: i64,
-) -> Result<Authorized<R>, ApiError> {
+) -> Result<Admitted, ApiError> {
     let key = &lookup.key;
     match key.status(now) {
         KeyStatus::Revoked | KeyStatus::Leaked => return Err(ApiError::InvalidApiKey),
@@ -176,25 +186,59 @@ fn authorize<R: Requirement>(
     if lookup.team_suspended {
         return Err(ApiError::AccountSuspended);
     }
-    let scopes = key.scopes;
     if let Some(required) = R::SCOPE
-        && !scopes.grants(required)
+        && !key.scopes.grants(required)
     {
         return Err(ApiError::InsufficientPermissions(required));
     }
     let limit = i64::from(key.rate_limit_per_minute.unwrap_or(lookup.team_rate_limit));
-    let decision = state.rate_limiter.check(&key.id, limit, now);
+    Ok(Admitted { lookup, ip, limit })
+}
+
+/// The rate limit counted by this node (no Redis, or Redis unavailable).
+fn limit_here(state: &AppState, admitted: &Admitted, now: i64) -> RateDecision {
+    state
+        .rate_limiter
+        .check(&admitted.lookup.key.id, admitted.limit, now)
+}
+
+/// The rate limit counted across every node in Redis; this node's own count when Redis
+/// fails or is slow.
+async fn limit_shared(
+    state: &AppState,
+    shared: &SharedLimits,
+    admitted: &Admitted,
+    now: i64,
+) -> RateDecision {
+    match shared.check(&admitted.lookup.key.id, admitted.limit).await {
+        Some(decision) => decision,
+        None => limit_here(state, admitted, now),
+    }
+}
+
+/// After the rate limit: its headers, a 429 over it, else usage noted and the principal.
+fn finish<R: Requirement>(
+    state: &AppState,
+    req: &HttpRequest,
+    admitted: Admitted,
+    decision: RateDecision,
+    now: i64,
+) -> Result<Authorized<R>, ApiError> {
     req.extensions_mut().insert(decision);
     if !decision.allowed {
         return Err(ApiError::RateLimited {
-            retry_after: decision.reset_at - now,
+            // Redis's clock may differ a little from ours: always ask for at least a second.
+            retry_after: (decision.reset_at - now).max(1),
         });
     }
+    let Admitted { lookup, ip, .. } = admitted;
+    let key = &lookup.key;
     state.usage.record(&key.id, ip, now);
     let tenant = Tenant {
         team: key.team_id.clone(),
         mode: key.mode,
     };
+    let scopes = key.scopes;
     Ok(Authorized {
         principal: Principal {
             lookup,
@@ -206,9 +250,25 @@ fn authorize<R: Requirement>(
     })
 }
 
+/// Every check after the lookup, awaiting Redis for the rate limit when it is configured.
+async fn authorize<R: Requirement>(
+    state: &AppState,
+    req: &HttpRequest,
+    lookup: Cached,
+    now: i64,
+) -> Result<Authorized<R>, ApiError> {
+    let admitted = admit::<R>(state, req, lookup, now)?;
+    let decision = match &state.shared_limits {
+        Some(shared) => limit_shared(state, shared, &admitted, now).await,
+        None => limit_here(state, &admitted, now),
+    };
+    finish(state, req, admitted, decision, now)
+}
+
 impl<R: Requirement + 'static> FromRequest for Authorized<R> {
     type Error = ApiError;
-    // A cache hit is decided without awaiting anything: no boxed future on the hot path.
+    // A cache hit without Redis is decided without awaiting anything: no boxed future on the
+    // hot path.
     type Future =
         Either<Ready<Result<Self, ApiError>>, LocalBoxFuture<'static, Result<Self, ApiError>>>;
 
@@ -219,36 +279,46 @@ impl<R: Requirement + 'static> FromRequest for Authorized<R> {
             ))));
         };
         let now = state.clock.now();
-        let brake = &state.probes.api_keys;
-        if brake.any_braked(now)
-            && let Some(wait) = brake.check(client_ip(req, &state.config.trusted_proxies), now)
-        {
-            return Either::Left(ready(Err(ApiError::TooManyFailures { retry_after: wait })));
-        }
+        // No brake before the lookup: a braked address (a NAT, a cloud egress shared with an
+        // attacker) still gets in with a valid key; only its invalid ones are refused.
         let digest = match presented_digest(req) {
             Ok(digest) => digest,
             Err(e) => return Either::Left(ready(noted(state, req, now, Err(e)))),
         };
-        if let Some(hit) = state.key_cache.get(&digest) {
-            let authorized = authorize(state, req, hit, now);
+        let hit = state.key_cache.get(&digest);
+        if let Some(hit) = &hit
+            && state.shared_limits.is_none()
+        {
+            let authorized = admit::<R>(state, req, hit.clone(), now).and_then(|admitted| {
+                let decision = limit_here(state, &admitted, now);
+                finish(state, req, admitted, decision, now)
+            });
             return Either::Left(ready(noted(state, req, now, authorized)));
         }
         let (state, req) = (state.clone(), req.clone());
         Either::Right(Box::pin(async move {
-            let generation = state.key_cache.generation();
-            let found = crate::keycheck::lookup::find(&state.pool, digest).await?;
-            let Some(found) = found else {
-                return noted(&state, &req, now, Err(ApiError::InvalidApiKey));
+            let entry = match hit {
+                Some(hit) => hit,
+                None => {
+                    let generation = state.key_cache.generation();
+                    let found = crate::keycheck::lookup::find(&state.pool, digest).await?;
+                    let Some(found) = found else {
+                        return noted(&state, &req, now, Err(ApiError::InvalidApiKey));
+                    };
+                    let entry = std::sync::Arc::new(found);
+                    state.key_cache.insert(digest, entry.clone(), generation);
+                    entry
+                }
             };
-            let entry = std::sync::Arc::new(found);
-            state.key_cache.insert(digest, entry.clone(), generation);
-            noted(&state, &req, now, authorize(&state, &req, entry, now))
+            let authorized = authorize(&state, &req, entry, now).await;
+            noted(&state, &req, now, authorized)
         }))
     }
 }
 
 /// Counts a presented key that was not valid against the caller's address (the brake on
-/// guessing); other outcomes pass through untouched.
+/// guessing), and answers a braked address's invalid key with 429 instead of 401; other
+/// outcomes, valid keys from a braked address included, pass through untouched.
 fn noted<T>(
     state: &AppState,
     req: &HttpRequest,
@@ -257,7 +327,10 @@ fn noted<T>(
 ) -> Result<T, ApiError> {
     if let Err(ApiError::InvalidApiKey) = &result {
         let ip = client_ip(req, &state.config.trusted_proxies);
-        state.probes.api_keys.fail(ip, now);
+        let shared = state.shared_limits.as_ref();
+        if let Some(wait) = state.probes.fail(Kind::ApiKeys, shared, ip, now) {
+            return Err(ApiError::TooManyFailures { retry_after: wait });
+        }
     }
     result
 }

@@ -11,6 +11,7 @@ use super::render;
 use super::request::{Fields, JsonObject};
 use crate::domain::api_key_secret::{ApiKeySecret, KeyDigest};
 use crate::ops;
+use crate::probes::Kind;
 use crate::state::AppState;
 
 /// POST /v1/revoke
@@ -21,23 +22,30 @@ pub async fn revoke(
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
     let ip_addr = crate::net::client_ip(&req, &state.config.trusted_proxies);
-    if let Some(wait) = state.probes.api_keys.check(ip_addr, now) {
-        return Err(ApiError::TooManyFailures { retry_after: wait });
-    }
+    // A braked address can still report a real key (it may share a NAT with the guesser);
+    // only its guesses are refused, with 429.
+    let guessed = |answer: ApiError| {
+        let shared = state.shared_limits.as_ref();
+        match state.probes.fail(Kind::ApiKeys, shared, ip_addr, now) {
+            Some(wait) => ApiError::TooManyFailures { retry_after: wait },
+            None => answer,
+        }
+    };
     let mut f = Fields::new(body.0, &["key"]);
     let raw = f.string("key", true, 1, 300);
     f.finish()?;
     let Ok(secret) = ApiKeySecret::parse(&raw.unwrap_or_default()) else {
-        state.probes.api_keys.fail(ip_addr, now);
-        return Err(ApiError::field("key", "This is not a Latchkey API key."));
+        return Err(guessed(ApiError::field(
+            "key",
+            "This is not a Latchkey API key.",
+        )));
     };
     let digest = KeyDigest::of_secret(&secret);
     drop(secret);
     let ip = ip_addr.map(|ip| ip.to_string());
     let Some((key, newly)) = ops::api_keys::report_leaked(&state, digest, ip).await? else {
         // Presenting keys that do not exist is guessing: it counts against the address.
-        state.probes.api_keys.fail(ip_addr, now);
-        return Err(ApiError::NotFound);
+        return Err(guessed(ApiError::NotFound));
     };
     tracing::warn!(key_id = %key.id, newly, "API key reported as leaked and revoked");
     Ok(render::object(

@@ -124,11 +124,21 @@ pub fn connect(url: &str, settings: PoolSettings) -> Result<DbPool, DbSetupError
     Ok(pool)
 }
 
-/// Applies the backend's embedded migrations.
+/// The advisory lock nodes take to migrate one at a time ("latchkey" in ASCII).
+const MIGRATION_LOCK: i64 = 0x6c61_7463_686b_6579;
+
+/// Applies the backend's embedded migrations. On PostgreSQL under an advisory lock: nodes
+/// that start together migrate one after the other, and the later ones find nothing to do.
 pub fn run_migrations(conn: &mut DbConnection) -> Result<(), DbSetupError> {
     let result = match conn {
         DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
-        DbConnection::Postgres(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ()),
+        DbConnection::Postgres(c) => {
+            c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
+            let result = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ());
+            // Also released when the connection closes, should this fail.
+            let unlocked = c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"));
+            result.and_then(|()| unlocked.map_err(Into::into))
+        }
     };
     result.map_err(|e| DbSetupError::Migrate(e.to_string()))
 }

@@ -172,6 +172,7 @@ pub struct DbPool {
     writers: Option<Arc<Semaphore>>,
     busy_timeout: Duration,
     connection_timeout: Duration,
+    postgres_url: Option<Arc<str>>,
 }
 
 impl DbPool {
@@ -179,6 +180,10 @@ impl DbPool {
     pub(super) fn build(target: DbTarget, settings: PoolSettings) -> Result<Self, r2d2::Error> {
         let health = Arc::new(Health::default());
         let writers = target.is_sqlite().then(|| Arc::new(Semaphore::new(1)));
+        let postgres_url = match &target {
+            DbTarget::Postgres(url) => Some(Arc::from(url.as_str())),
+            DbTarget::Sqlite(_) => None,
+        };
         let inner = r2d2::Pool::builder()
             .max_size(settings.max_size)
             .connection_timeout(settings.connection_timeout)
@@ -195,6 +200,7 @@ impl DbPool {
             writers,
             busy_timeout: settings.busy_timeout,
             connection_timeout: settings.connection_timeout,
+            postgres_url,
         })
     }
 
@@ -237,6 +243,12 @@ impl DbPool {
                 Err(e)
             }
         }
+    }
+
+    /// The URL PostgreSQL connections are opened with (with its connect timeout); `None` on
+    /// SQLite.
+    pub fn postgres_url(&self) -> Option<&str> {
+        self.postgres_url.as_deref()
     }
 
     /// True for the embedded backend.

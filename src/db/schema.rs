@@ -373,6 +373,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    cluster_nodes (node_id) {
+        node_id -> Text,
+        lease_until_ms -> BigInt,
+        acked_seq -> BigInt,
+        started_at -> BigInt,
+        address -> Text,
+    }
+}
+
+diesel::table! {
+    cache_epoch (id) {
+        id -> Integer,
+        seq -> BigInt,
+    }
+}
+
 diesel::joinable!(memberships -> teams (team_id));
 diesel::joinable!(agency_hosts -> agencies (agency_id));
 diesel::joinable!(agency_members -> agencies (agency_id));
@@ -417,4 +434,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     agency_members,
     invitations,
     vault_checks,
+    cluster_nodes,
+    cache_epoch,
 );

@@ -4,14 +4,18 @@
 //! the request that changes a key (before its response is sent), and a lookup that raced with
 //! such a change never stores what it read: every invalidation bumps a generation, and an
 //! entry is only inserted if the generation is unchanged since its database read began.
-//! Invalidation reaches this process only; with several nodes sharing PostgreSQL the cache
-//! stays off (see `KeyCacheMode`).
+//!
+//! With several nodes on PostgreSQL, a node may use its entries only while it holds a lease
+//! (`cluster/`): the cache carries a trust deadline, set by the node's listener after each
+//! lease renewal, and answers nothing once it has passed. On SQLite (one node) the cache is
+//! always trusted.
 //!
 //! Each worker thread fills its own map (`Slots::for_thread`): one shared lock touched by every
 //! request bounced between the cores. Invalidation visits every map.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 use rustc_hash::FxHashMap;
 
@@ -34,20 +38,69 @@ pub struct KeyCache {
     enabled: bool,
     per_map: usize,
     generation: AtomicU64,
+    /// Until when entries may be used, in milliseconds since `epoch`: [`ALWAYS`] for a single
+    /// node; otherwise the end of this node's lease (0 until it holds one).
+    trusted_until: AtomicU64,
+    epoch: Instant,
     // Fx rather than SipHash: entries are only ever inserted for digests of keys that exist,
     // so callers cannot choose colliding map keys.
     entries: Slots<FxHashMap<KeyDigest, Cached>>,
 }
 
+/// The trust deadline of a cache that needs no lease.
+const ALWAYS: u64 = u64::MAX;
+
 impl KeyCache {
-    /// A cache that is on or off for the process's lifetime, for `workers` worker threads.
+    /// A cache that is on or off for the process's lifetime, for `workers` worker threads,
+    /// trusted for good (one node).
     pub fn new(enabled: bool, workers: usize) -> Self {
         Self {
             enabled,
             per_map: CAPACITY / workers.clamp(1, WORKER_SLOTS),
             generation: AtomicU64::new(0),
+            trusted_until: AtomicU64::new(ALWAYS),
+            epoch: Instant::now(),
             entries: Slots::new(WORKER_SLOTS),
         }
+    }
+
+    /// A cache that answers only under a lease: nothing until the first
+    /// [`trust_until`](Self::trust_until).
+    pub fn leased(enabled: bool, workers: usize) -> Self {
+        let cache = Self::new(enabled, workers);
+        cache.trusted_until.store(0, Ordering::Release);
+        cache
+    }
+
+    /// Whether its entries may be used now.
+    fn trusted(&self) -> bool {
+        let until = self.trusted_until.load(Ordering::Acquire);
+        until == ALWAYS || self.millis(Instant::now()) < until
+    }
+
+    fn millis(&self, at: Instant) -> u64 {
+        u64::try_from(at.saturating_duration_since(self.epoch).as_millis()).unwrap_or(ALWAYS - 1)
+    }
+
+    /// Entries may be used until `deadline` (the end of the lease just renewed, less a margin).
+    pub fn trust_until(&self, deadline: Instant) {
+        if self.trusted_until.load(Ordering::Acquire) != ALWAYS {
+            self.trusted_until
+                .store(self.millis(deadline), Ordering::Release);
+        }
+    }
+
+    /// Entries may not be used until the next [`trust_until`](Self::trust_until) (the lease
+    /// or the notifications were lost).
+    pub fn distrust(&self) {
+        if self.trusted_until.load(Ordering::Acquire) != ALWAYS {
+            self.trusted_until.store(0, Ordering::Release);
+        }
+    }
+
+    /// Whether entries may be used right now (tests, and the listener's log lines).
+    pub fn is_trusted(&self) -> bool {
+        self.enabled && self.trusted()
     }
 
     /// Whether lookups are cached at all.
@@ -62,7 +115,7 @@ impl KeyCache {
 
     /// A cached entry.
     pub fn get(&self, digest: &KeyDigest) -> Option<Cached> {
-        if !self.enabled {
+        if !self.enabled || !self.trusted() {
             return None;
         }
         self.entries.for_thread().get(digest).cloned()
@@ -70,7 +123,7 @@ impl KeyCache {
 
     /// Stores a lookup result read at `generation`, unless keys changed since.
     pub fn insert(&self, digest: KeyDigest, value: Cached, generation: u64) {
-        if !self.enabled {
+        if !self.enabled || !self.trusted() {
             return;
         }
         let mut entries = self.entries.for_thread();
@@ -94,6 +147,11 @@ impl KeyCache {
     /// Forgets every key of a team (after its settings changed).
     pub fn invalidate_team(&self, team_id: &str) {
         self.invalidate(|entry| entry.key.team_id.as_str() == team_id);
+    }
+
+    /// Forgets every entry (after notifications may have been missed).
+    pub fn clear(&self) {
+        self.invalidate(|_| true);
     }
 
     fn invalidate(&self, matches: impl Fn(&Cached) -> bool) {
@@ -163,6 +221,31 @@ mod tests {
         let off = KeyCache::new(false, 2);
         off.insert(digest("d"), entry("key_1", "team_a"), off.generation());
         assert!(off.get(&digest("d")).is_none());
+    }
+
+    #[test]
+    fn a_leased_cache_answers_only_until_its_deadline() {
+        let cache = KeyCache::leased(true, 2);
+        cache.insert(digest("d1"), entry("key_1", "team_a"), cache.generation());
+        assert!(cache.is_empty(), "nothing is stored before the first lease");
+        cache.trust_until(Instant::now() + std::time::Duration::from_secs(60));
+        cache.insert(digest("d1"), entry("key_1", "team_a"), cache.generation());
+        assert!(cache.get(&digest("d1")).is_some());
+        cache.distrust();
+        assert!(cache.get(&digest("d1")).is_none(), "no lease, no answers");
+        cache.trust_until(Instant::now());
+        assert!(
+            cache.get(&digest("d1")).is_none(),
+            "a lease that ended is no lease"
+        );
+        cache.trust_until(Instant::now() + std::time::Duration::from_secs(60));
+        cache.clear();
+        assert!(cache.get(&digest("d1")).is_none() && cache.is_empty());
+        // A single node's cache needs no lease and ignores the calls.
+        let single = KeyCache::new(true, 2);
+        single.distrust();
+        single.insert(digest("d1"), entry("key_1", "team_a"), single.generation());
+        assert!(single.get(&digest("d1")).is_some());
     }
 
     #[test]

@@ -5,5 +5,6 @@
 pub mod key_cache;
 pub mod lookup;
 pub mod ratelimit;
+pub mod shared_limits;
 pub mod slots;
 pub mod usage;

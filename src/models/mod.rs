@@ -6,6 +6,7 @@ pub mod api_key;
 pub mod audit;
 pub mod bot;
 pub mod channel;
+pub mod cluster;
 pub mod conversation;
 pub mod integration;
 pub mod invitation;

@@ -9,9 +9,11 @@ use crate::db::schema::setup_tokens;
 /// How long a printed set-up link works.
 pub const SETUP_TOKEN_TTL: i64 = 24 * 3600;
 
-/// Replaces any earlier set-up token with this one.
-pub fn replace(conn: &mut DbConnection, token: &str, now: i64) -> QueryResult<()> {
-    diesel::delete(setup_tokens::table).execute(conn)?;
+/// Adds a set-up token (and forgets expired ones). Earlier tokens stay valid until they
+/// expire or set-up is done: with several nodes starting on one database, each prints its own
+/// link, and whichever one the operator opens must work.
+pub fn add(conn: &mut DbConnection, token: &str, now: i64) -> QueryResult<()> {
+    diesel::delete(setup_tokens::table.filter(setup_tokens::expires_at.le(now))).execute(conn)?;
     diesel::insert_into(setup_tokens::table)
         .values((
             setup_tokens::token_digest.eq(sha256_hex(token)),
@@ -21,7 +23,7 @@ pub fn replace(conn: &mut DbConnection, token: &str, now: i64) -> QueryResult<()
         .map(|_| ())
 }
 
-/// True when `token` is the current, unexpired set-up token. The lookup is by digest, so the
+/// True when `token` is one of the unexpired set-up tokens. The lookup is by digest, so the
 /// comparison never touches the plaintext.
 pub fn is_valid(conn: &mut DbConnection, token: &str, now: i64) -> QueryResult<bool> {
     if token.is_empty() || token.len() > 128 {

@@ -13,16 +13,25 @@ pub fn all(conn: &mut DbConnection) -> QueryResult<Vec<(String, String)>> {
         .load(conn)
 }
 
-/// Stores the check of a master key.
-pub fn insert(conn: &mut DbConnection, key_id: &str, sealed: &str, at: i64) -> QueryResult<()> {
-    diesel::insert_into(vault_checks::table)
-        .values((
-            vault_checks::key_id.eq(key_id),
-            vault_checks::sealed.eq(sealed),
-            vault_checks::created_at.eq(at),
-        ))
-        .execute(conn)
-        .map(|_| ())
+/// Stores the check of a master key unless one is stored already (another node starting at
+/// the same moment may have stored it first): true when this call stored it.
+pub fn insert(conn: &mut DbConnection, key_id: &str, sealed: &str, at: i64) -> QueryResult<bool> {
+    let row = (
+        vault_checks::key_id.eq(key_id),
+        vault_checks::sealed.eq(sealed),
+        vault_checks::created_at.eq(at),
+    );
+    let inserted = match conn {
+        DbConnection::Postgres(c) => diesel::insert_into(vault_checks::table)
+            .values(row)
+            .on_conflict_do_nothing()
+            .execute(c)?,
+        // One node: nobody else stores checks meanwhile.
+        DbConnection::Sqlite(c) => diesel::insert_into(vault_checks::table)
+            .values(row)
+            .execute(c)?,
+    };
+    Ok(inserted == 1)
 }
 
 /// Forgets the check of a master key (the key is lost; its values were discarded).

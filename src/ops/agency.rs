@@ -2,7 +2,8 @@
 //! operators (invite, remove) and its brand. These events go to the agency's own log, so they
 //! outlive a deleted client; a client's members never see them.
 
-use super::{Abort, person, record, transact};
+use super::{Abort, person, record, transact, transact_weakening};
+use crate::cluster::Stale;
 use crate::domain::audit::{Actor, AuditAction, Change, Owner, Target};
 use crate::domain::ids::{AgencyId, UserId};
 use crate::domain::inputs::{Email, Name};
@@ -98,7 +99,8 @@ pub async fn set_suspended(
     suspend: bool,
 ) -> Result<(), AppError> {
     let (actor, agency, t) = (actor.clone(), agency.clone(), team.clone());
-    let result = transact(state, move |c| {
+    let stale = Stale::Team(team.team_id());
+    transact_weakening(state, stale, move |c| {
         Team::set_suspended(c, &t.team_id(), suspend.then_some(actor.at))?;
         let action = if suspend {
             AuditAction::ClientSuspended
@@ -113,9 +115,7 @@ pub async fn set_suspended(
         )?;
         Ok::<_, Abort<AppError>>(())
     })
-    .await;
-    state.team_changed(&team.id);
-    result
+    .await
 }
 
 /// Deletes a client with its keys, members and data; the agency's log keeps the event.
@@ -126,7 +126,8 @@ pub async fn delete_client(
     team: &Team,
 ) -> Result<(), AppError> {
     let (actor, agency, t) = (actor.clone(), agency.clone(), team.clone());
-    let result = transact(state, move |c| {
+    let stale = Stale::Team(team.team_id());
+    transact_weakening(state, stale, move |c| {
         record(
             c,
             &Owner::Agency(agency),
@@ -136,9 +137,7 @@ pub async fn delete_client(
         Team::delete(c, &t.team_id())?;
         Ok::<_, Abort<AppError>>(())
     })
-    .await;
-    state.team_changed(&team.id);
-    result
+    .await
 }
 
 /// Invites `email` to operate the agency; returns the one-time link token.

@@ -2,7 +2,9 @@
 //! Each is one transaction with its audit and outbox events; each makes the next request with
 //! the key see the change (the key cache is invalidated after the commit, here and only here).
 
-use super::{Abort, record, transact};
+use super::{Abort, record, transact, transact_weakening};
+use crate::cluster::Stale;
+use crate::db::with_read;
 use crate::domain::api_key_secret::{ApiKeySecret, KeyDigest};
 use crate::domain::audit::{Actor, AuditAction, Change, Owner, Target, Who};
 use crate::domain::ids::{ApiKeyId, TeamId};
@@ -145,7 +147,8 @@ pub async fn update(
     changes: KeyChanges,
 ) -> Result<(), ChangeKeyError> {
     let (actor, old) = (actor.clone(), key.clone());
-    let result = transact(state, move |c| {
+    let stale = Stale::Key(key.id.clone());
+    transact_weakening(state, stale, move |c| {
         let team = old.team_id.clone();
         let id = old.key_id();
         ApiKey::update_settings(c, &team, &id, &changes.name, changes.scopes)?;
@@ -175,9 +178,7 @@ pub async fn update(
         record(c, &Owner::Team(team), &actor, &change)?;
         Ok(())
     })
-    .await;
-    state.key_changed(&key.id);
-    result
+    .await
 }
 
 /// Replaces `key` with a successor of the same settings; the old key keeps working for
@@ -192,7 +193,8 @@ pub async fn rotate(
         return Err(RotateKeyError::AlreadyRetiring);
     }
     let (actor, old) = (actor.clone(), key.clone());
-    let result = transact(state, move |c| {
+    let stale = Stale::Key(key.id.clone());
+    transact_weakening(state, stale, move |c| {
         let (successor, secret) = ApiKey::rotate(c, &old, grace, actor.who.user(), actor.at)?;
         let change = Change::new(AuditAction::ApiKeyRotated, target(&old))
             .with("successor_id", successor.id.clone())
@@ -201,9 +203,7 @@ pub async fn rotate(
         record(c, &owner_of(&old), &actor, &change)?;
         Ok((successor, secret))
     })
-    .await;
-    state.key_changed(&key.id);
-    result
+    .await
 }
 
 /// Deletes a key: the next request with it fails.
@@ -227,16 +227,15 @@ async fn revoke(
     action: AuditAction,
 ) -> Result<(), ChangeKeyError> {
     let (actor, old) = (actor.clone(), key.clone());
-    let result = transact(state, move |c| {
+    let stale = Stale::Key(key.id.clone());
+    transact_weakening(state, stale, move |c| {
         let team = old.team_id.clone();
         ApiKey::revoke(c, &team, &old.key_id(), actor.at)?;
         let change = Change::new(action, target(&old)).with("masked", old.masked());
         record(c, &Owner::Team(team), &actor, &change)?;
         Ok(())
     })
-    .await;
-    state.key_changed(&key.id);
-    result
+    .await
 }
 
 /// A leak report through `POST /v1/revoke`: possession of the secret is the authority, so the
@@ -248,7 +247,16 @@ pub async fn report_leaked(
     ip: Option<String>,
 ) -> Result<Option<(ApiKey, bool)>, AppError> {
     let now = state.clock.now();
-    let found = transact(state, move |c| {
+    // The key's id names what goes stale; a digest that names no key changes nothing.
+    let Some(known) = with_read(&state.pool, move |c| {
+        Ok(ApiKey::find_by_digest(c, &digest)?)
+    })
+    .await?
+    else {
+        return Ok(None);
+    };
+    let stale = Stale::Key(known.key.id.clone());
+    transact_weakening(state, stale, move |c| {
         let Some(KeyLookup { key, .. }) = ApiKey::find_by_digest(c, &digest)? else {
             return Ok(None);
         };
@@ -268,11 +276,7 @@ pub async fn report_leaked(
         record(c, &owner_of(&key), &actor, &change)?;
         Ok::<_, Abort<AppError>>(Some((key, true)))
     })
-    .await?;
-    if let Some((key, _)) = &found {
-        state.key_changed(&key.id);
-    }
-    Ok(found)
+    .await
 }
 
 /// Announces `notice` about `key` (from the lifecycle sweep, as Latchkey itself): one audit

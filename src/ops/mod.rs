@@ -17,8 +17,8 @@ pub mod webhooks;
 
 use serde_json::{Map, Value, json};
 
-use crate::db::with_write;
-use crate::db::{DbConnection, write_tx};
+use crate::cluster::Stale;
+use crate::db::{DbConnection, with_write, write_tx};
 use crate::domain::audit::{Actor, Change, Owner, Who};
 use crate::domain::ids::OutboxEventId;
 use crate::error::AppError;
@@ -52,16 +52,62 @@ where
     E: From<AppError> + Send + 'static,
     F: FnOnce(&mut DbConnection) -> Result<T, Abort<E>> + Send + 'static,
 {
-    let outcome = with_write(&state.pool, move |c| match write_tx(c, body) {
-        Ok(value) => Ok(Ok(value)),
-        Err(Abort::Refused(e)) => Ok(Err(e)),
-        Err(Abort::Failed(e)) => Err(e),
+    run(state, None, body).await
+}
+
+/// Like [`transact`], for a change that weakens keys (delete, rotate, end grace, leak report,
+/// narrowed scopes or limits, suspension): the transaction also announces what it made stale
+/// to every node, and this returns only once no node can still admit the old state
+/// (`cluster::Cluster::settle`), so the very next request anywhere sees the change.
+pub(crate) async fn transact_weakening<T, E, F>(
+    state: &AppState,
+    stale: Stale,
+    body: F,
+) -> Result<T, E>
+where
+    T: Send + 'static,
+    E: From<AppError> + Send + 'static,
+    F: FnOnce(&mut DbConnection) -> Result<T, Abort<E>> + Send + 'static,
+{
+    run(state, Some(stale), body).await
+}
+
+async fn run<T, E, F>(state: &AppState, stale: Option<Stale>, body: F) -> Result<T, E>
+where
+    T: Send + 'static,
+    E: From<AppError> + Send + 'static,
+    F: FnOnce(&mut DbConnection) -> Result<T, Abort<E>> + Send + 'static,
+{
+    let announced = stale.clone();
+    let outcome = with_write(&state.pool, move |c| {
+        let tx = write_tx(c, |c| {
+            let value = body(c)?;
+            // Last, so the announcement's row lock is held for as short a time as possible.
+            let seq = match &announced {
+                Some(stale) => crate::cluster::announce(c, stale)?,
+                None => None,
+            };
+            Ok((value, seq))
+        });
+        match tx {
+            Ok(done) => Ok(Ok(done)),
+            Err(Abort::Refused(e)) => Ok(Err(e)),
+            Err(Abort::Failed(e)) => Err(e),
+        }
     })
     .await;
     // A change wrote an outbox event: the delivery job looks now, not at its next tick.
     state.webhook_wake.notify_one();
+    // This node forgets at once, whatever the outcome (forgetting is always safe).
+    if let Some(stale) = &stale {
+        stale.apply(&state.key_cache);
+    }
     match outcome {
-        Ok(result) => result,
+        Ok(Ok((value, seq))) => {
+            state.cluster.settle(&state.pool, seq).await;
+            Ok(value)
+        }
+        Ok(Err(refused)) => Err(refused),
         Err(e) => Err(E::from(e)),
     }
 }

@@ -1,6 +1,7 @@
 //! Team operations: the first owner's set-up, creating a team, saving its settings.
 
-use super::{Abort, person, record, transact};
+use super::{Abort, person, record, transact, transact_weakening};
+use crate::cluster::Stale;
 use crate::db::DbConnection;
 use crate::domain::audit::{Actor, AuditAction, Change, Owner, Target};
 use crate::domain::ids::UserId;
@@ -102,7 +103,9 @@ pub async fn update_settings(
     settings: TeamSettings,
 ) -> Result<(), AppError> {
     let (actor, before) = (actor.clone(), team.clone());
-    let result = transact(state, move |c| {
+    // The default rate limit is part of every cached key of the team.
+    let stale = Stale::Team(team.team_id());
+    transact_weakening(state, stale, move |c| {
         let id = before.team_id();
         Team::update_settings(
             c,
@@ -123,8 +126,5 @@ pub async fn update_settings(
         record(c, &Owner::Team(id), &actor, &change)?;
         Ok::<_, Abort<AppError>>(())
     })
-    .await;
-    // The default rate limit is part of every cached key of the team.
-    state.team_changed(&team.id);
-    result
+    .await
 }

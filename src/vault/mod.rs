@@ -10,7 +10,7 @@
 //! base64url without padding, each `nonce ‖ ciphertext+tag`.
 
 use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD as B64};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use hmac::{Hmac, Mac};
@@ -50,7 +50,9 @@ impl MasterKey {
         Self { id, key }
     }
 
-    /// A master key from its text form: 64 hex digits or 43 base64url characters.
+    /// A master key from its text form: 64 hex digits, or base64 in either alphabet with or
+    /// without padding (what `openssl rand -hex 32` and `openssl rand -base64 32` print, and
+    /// the base64url of a generated key file).
     pub fn parse(text: &str) -> Result<Self, VaultError> {
         let text = text.trim();
         let bytes: Vec<u8> = if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -62,7 +64,13 @@ impl MasterKey {
                 .collect::<Option<_>>()
                 .ok_or(VaultError::BadMasterKey)?
         } else {
-            B64.decode(text).map_err(|_| VaultError::BadMasterKey)?
+            let unpadded = text.strip_suffix('=').unwrap_or(text);
+            let unpadded = unpadded.strip_suffix('=').unwrap_or(unpadded);
+            let standard = unpadded.contains(['+', '/']);
+            let engine = if standard { &STANDARD_NO_PAD } else { &B64 };
+            engine
+                .decode(unpadded)
+                .map_err(|_| VaultError::BadMasterKey)?
         };
         let bytes = Zeroizing::new(bytes);
         let array: [u8; KEY_LEN] = bytes
@@ -130,7 +138,9 @@ impl Binding<'_> {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum VaultError {
     /// The configured master key is not 32 bytes in hex or base64url.
-    #[error("the master key must be 32 bytes, as 64 hex digits or 43 base64url characters")]
+    #[error(
+        "the master key must be 32 bytes, as 64 hex digits or base64 (openssl rand -base64 32)"
+    )]
     BadMasterKey,
     /// No master key is configured.
     #[error("no master key is configured")]
@@ -450,6 +460,21 @@ mod tests {
         assert_eq!(again.id(), key.id());
         let hex = "00".repeat(32);
         assert!(MasterKey::parse(&hex).is_ok());
+        // `openssl rand -base64 32`: standard alphabet, padded; the same key unpadded and in
+        // base64url is the same key.
+        let bytes: Vec<u8> = [0xfb, 0xff, 0xbf].into_iter().chain(3u8..32).collect();
+        let padded = base64::engine::general_purpose::STANDARD.encode(&bytes);
+        assert!(
+            padded.ends_with('=') && padded.contains(['+', '/']),
+            "{padded}"
+        );
+        let from_padded = MasterKey::parse(&padded).expect("padded standard base64");
+        let from_url = MasterKey::parse(&B64.encode(&bytes)).expect("base64url");
+        assert_eq!(from_padded.id(), from_url.id());
+        assert_eq!(
+            MasterKey::parse(&format!("{padded}==")).err(),
+            Some(VaultError::BadMasterKey)
+        );
         for bad in ["", "short", &"zz".repeat(32), &"00".repeat(31)] {
             assert_eq!(
                 MasterKey::parse(bad).err(),

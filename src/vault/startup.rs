@@ -31,11 +31,18 @@ pub async fn check(pool: &DbPool, ring: &Keyring, now: i64) -> Result<(), String
         ));
     }
     if let Some((id, sealed)) = check {
-        with_write(pool, move |c| {
+        let stored = with_write(pool, move |c| {
             Ok(vault_check::insert(c, &id, &sealed, now)?)
         })
         .await
         .map_err(|e| format!("cannot store the vault's check value: {e}"))?;
+        if !stored {
+            // A node that started at the same moment stored it: it must open with ours too.
+            let checks = with_read(pool, |c| Ok(vault_check::all(c)?))
+                .await
+                .map_err(|e| format!("cannot read the vault's check values: {e}"))?;
+            ring.verify_checks(&checks).map_err(|e| e.to_string())?;
+        }
     }
     Ok(())
 }

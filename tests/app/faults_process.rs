@@ -16,61 +16,7 @@ use std::time::{Duration, Instant};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
-use crate::process::{Server, free_port, http, seed_admin_key};
-
-/// A fresh database on the machine's PostgreSQL (dropped afterwards); its URL.
-struct PgDatabase {
-    admin: String,
-    name: String,
-}
-
-impl PgDatabase {
-    fn create() -> Option<PgDatabase> {
-        let admin = std::env::var("TEST_DATABASE_URL")
-            .ok()
-            .filter(|u| !u.is_empty())?;
-        let name = format!(
-            "latchkey_fault_{}",
-            latchkey::domain::base62::random(10).to_lowercase()
-        );
-        let mut c = PgConnection::establish(&admin).expect("TEST_DATABASE_URL");
-        c.batch_execute(&format!("CREATE DATABASE \"{name}\""))
-            .expect("create");
-        Some(PgDatabase { admin, name })
-    }
-
-    fn url(&self) -> String {
-        let base = self
-            .admin
-            .rsplit_once('/')
-            .map_or(self.admin.as_str(), |(b, _)| b);
-        format!("{base}/{}", self.name)
-    }
-
-    /// Terminates every backend of this database (what a failover or an operator does).
-    fn terminate_backends(&self) -> i64 {
-        let mut c = PgConnection::establish(&self.admin).expect("admin");
-        diesel::sql_query(format!(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-             WHERE datname = '{}' AND pid <> pg_backend_pid()",
-            self.name
-        ))
-        .execute(&mut c)
-        .map(|n| n as i64)
-        .unwrap_or(0)
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        if let Ok(mut c) = PgConnection::establish(&self.admin) {
-            let _ = c.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-                self.name
-            ));
-        }
-    }
-}
+use crate::process::{PgDatabase, Server, free_port, http, seed_admin_key};
 
 /// Counts of statuses.
 #[derive(Default, Debug)]

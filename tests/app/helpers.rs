@@ -177,7 +177,19 @@ pub struct TestApp {
     host: RefCell<String>,
     /// The address requests come from.
     peer: RefCell<std::net::SocketAddr>,
+    /// The node's notification listener (PostgreSQL with the key cache on), as a server runs.
+    listener: Option<std::thread::JoinHandle<()>>,
     _db: TestDb,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Before the database is dropped: end the lease and the listener's connection.
+        self.state.cluster.stop();
+        if let Some(listener) = self.listener.take() {
+            let _ = listener.join();
+        }
+    }
 }
 
 /// Logs of all tests, to check that no secret is ever logged.
@@ -263,11 +275,13 @@ impl TestApp {
             .expect("vault check");
         let state =
             AppState::new(pool, config, Clock::fixed(T0), &[7u8; 64], vault).expect("state");
+        let listener = state.start_listener().expect("listener thread");
         let svc = test::init_service(build_app(state.clone())).await;
         let svc: BoxedService = Box::new(MapBody { inner: svc });
         TestApp {
             svc,
             state,
+            listener,
             jar: RefCell::new(HashMap::new()),
             host: RefCell::new("localhost:8080".to_owned()),
             peer: RefCell::new("203.0.113.7:50000".parse().expect("addr")),
@@ -387,7 +401,7 @@ impl TestApp {
     pub async fn set_up(&self, email: &str, team: &str) -> String {
         let token = base62::random(32);
         let now = self.clock().now();
-        self.db(|c| latchkey::models::setup::replace(c, &token, now))
+        self.db(|c| latchkey::models::setup::add(c, &token, now))
             .expect("store token");
         let page = self.get(&format!("/setup?token={token}")).await;
         page.assert_status(200);

@@ -16,6 +16,8 @@ mod api_matrix;
 mod api_resources;
 mod audit_events;
 mod audit_log;
+mod cluster;
+mod cluster_process;
 mod dashboard_api_settings;
 mod demo;
 mod faults_process;

@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+
 use latchkey::domain::api_key_secret::KeyMode;
 use latchkey::domain::ids::{ApiKeyId, UserId};
 use latchkey::domain::scope::ScopeSet;
@@ -75,6 +78,64 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
+/// A fresh database on the machine's PostgreSQL (dropped afterwards).
+pub struct PgDatabase {
+    admin: String,
+    name: String,
+}
+
+impl PgDatabase {
+    pub fn create() -> Option<PgDatabase> {
+        let admin = std::env::var("TEST_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.is_empty())?;
+        let name = format!(
+            "latchkey_proc_{}",
+            latchkey::domain::base62::random(10).to_lowercase()
+        );
+        let mut c = PgConnection::establish(&admin).expect("TEST_DATABASE_URL");
+        c.batch_execute(&format!("CREATE DATABASE \"{name}\""))
+            .expect("create");
+        Some(PgDatabase { admin, name })
+    }
+
+    pub fn url(&self) -> String {
+        let base = self
+            .admin
+            .rsplit_once('/')
+            .map_or(self.admin.as_str(), |(b, _)| b);
+        format!("{base}/{}", self.name)
+    }
+
+    /// Terminates every backend of this database (what a failover or an operator does).
+    pub fn terminate_backends(&self) -> i64 {
+        let mut c = PgConnection::establish(&self.admin).expect("admin");
+        diesel::sql_query(format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = '{}' AND pid <> pg_backend_pid()",
+            self.name
+        ))
+        .execute(&mut c)
+        .map(|n| n as i64)
+        .unwrap_or(0)
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut c) = PgConnection::establish(&self.admin) {
+            let _ = c.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
+
+/// The master key the servers of these tests share on PostgreSQL.
+pub const TEST_MASTER_KEY: &str =
+    "0909090909090909090909090909090909090909090909090909090909090909";
+
 /// A running `latchkey` process; killed when dropped.
 pub struct Server {
     pub child: Child,
@@ -83,7 +144,15 @@ pub struct Server {
 }
 
 impl Server {
+    /// Starts a server and waits until it answers.
     pub fn start(data_dir: &Path, database_url: &str, env: &[(&str, &str)]) -> Server {
+        let server = Self::spawn(data_dir, database_url, env);
+        server.wait_until_up();
+        server
+    }
+
+    /// Starts a server without waiting for it (several nodes started at once).
+    pub fn spawn(data_dir: &Path, database_url: &str, env: &[(&str, &str)]) -> Server {
         let port = free_port();
         let log = data_dir.join(format!("server-{port}.log"));
         let out = std::fs::File::create(&log).expect("log file");
@@ -99,21 +168,29 @@ impl Server {
             .env("RUST_LOG", "warn")
             .stdout(Stdio::from(out))
             .stderr(Stdio::from(err));
+        if database_url.starts_with("postgres") {
+            // Several nodes must share the master key, so PostgreSQL requires one (the tests
+            // that check the vault's keys pass their own).
+            cmd.env("LATCHKEY_MASTER_KEY", TEST_MASTER_KEY);
+        }
         for (k, v) in env {
             cmd.env(k, v);
         }
         let child = cmd.spawn().expect("start latchkey");
-        let server = Server { child, port, log };
+        Server { child, port, log }
+    }
+
+    /// Waits until `/healthz` answers.
+    pub fn wait_until_up(&self) {
         let started = Instant::now();
-        while http(server.port, "GET", "/healthz", None, None).status != 200 {
+        while http(self.port, "GET", "/healthz", None, None).status != 200 {
             assert!(
                 started.elapsed() < Duration::from_secs(30),
                 "latchkey did not start:\n{}",
-                server.log()
+                self.log()
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        server
     }
 
     pub fn log(&self) -> String {

@@ -32,7 +32,7 @@ async fn setup_link_creates_the_owner_and_first_team_then_stops_working() {
         // Set-up is closed now, even with a fresh token.
         let token = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
         let now = app.clock().now();
-        app.db(|c| latchkey::models::setup::replace(c, token, now))
+        app.db(|c| latchkey::models::setup::add(c, token, now))
             .expect("token");
         app.get(&format!("/setup?token={token}"))
             .await
@@ -46,7 +46,7 @@ async fn setup_with_bad_input_gives_422_with_messages_and_writes_nothing() {
     each_db(|app| async move {
         let token = "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB";
         let now = app.clock().now();
-        app.db(|c| latchkey::models::setup::replace(c, token, now))
+        app.db(|c| latchkey::models::setup::add(c, token, now))
             .expect("token");
         let page = app.get(&format!("/setup?token={token}")).await;
         let res = app

@@ -1,0 +1,2 @@
+DROP TABLE cache_epoch;
+DROP TABLE cluster_nodes;
