@@ -117,7 +117,8 @@ async fn vault_command(
 /// replaced). Returns the database URL.
 fn prepare_demo(settings: &latchkey::config::Settings) -> Result<String, String> {
     let dir = std::path::Path::new(&settings.data_dir);
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    latchkey::config::create_private_dir(dir)
+        .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let db = dir.join("demo.db");
     for suffix in ["", "-wal", "-shm"] {
         let f = std::path::PathBuf::from(format!("{}{suffix}", db.display()));

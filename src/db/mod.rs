@@ -110,10 +110,14 @@ pub fn connect(url: &str, settings: PoolSettings) -> Result<DbPool, DbSetupError
     let target = DbTarget::parse(url).map_err(DbSetupError::Config)?;
     if let DbTarget::Sqlite(path) = &target
         && !path.starts_with("file:")
-        && let Some(dir) = std::path::Path::new(path).parent()
-        && !dir.as_os_str().is_empty()
     {
-        std::fs::create_dir_all(dir)?;
+        // The database holds key digests, sessions and sealed secrets: owner-only, like the
+        // key files beside it.
+        let path = std::path::Path::new(path);
+        if let Some(dir) = path.parent() {
+            crate::config::create_private_dir(dir)?;
+        }
+        crate::config::private_file(path)?;
     }
     let pool = DbPool::build(target, settings)?;
     let mut conn = pool.get()?;

@@ -79,7 +79,7 @@ pub fn resolve(
             MasterKeyError::Io(format!("cannot read {}: {e}", path.display())),
         ),
         Err(_) => {
-            std::fs::create_dir_all(data_dir)
+            crate::config::create_private_dir(data_dir)
                 .map_err(|e| MasterKeyError::Io(format!("cannot create data dir: {e}")))?;
             let key = MasterKey::generate();
             crate::config::write_private(&path, &format!("{}\n", key.to_text().expose_secret()))

@@ -26,6 +26,7 @@ mod hardening;
 mod integrations;
 mod integrations_pages;
 mod members;
+mod operations;
 mod outbound;
 mod process;
 mod roles_and_tenancy;

@@ -173,8 +173,13 @@ impl Server {
             // that check the vault's keys pass their own).
             cmd.env("LATCHKEY_MASTER_KEY", TEST_MASTER_KEY);
         }
+        // An empty value removes a variable the servers otherwise get.
         for (k, v) in env {
-            cmd.env(k, v);
+            if v.is_empty() {
+                cmd.env_remove(k);
+            } else {
+                cmd.env(k, v);
+            }
         }
         let child = cmd.spawn().expect("start latchkey");
         Server { child, port, log }

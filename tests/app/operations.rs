@@ -1,0 +1,87 @@
+//! What an operator meets running the real binary: the files it creates, backups, metrics
+//! and the per-address connection cap.
+
+use std::os::unix::fs::PermissionsExt;
+
+use crate::process::{Server, http};
+
+fn mode(path: &std::path::Path) -> u32 {
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+#[test]
+fn a_first_start_keeps_its_data_directory_and_every_file_in_it_to_its_owner() {
+    let root = tempfile::tempdir().expect("dir");
+    let data = root.path().join("data");
+    let db = format!("sqlite://{}", data.join("latchkey.db").display());
+    // Like `cargo run --release` on a fresh clone: nothing configured, nothing there yet.
+    let data_dir = data.to_string_lossy().into_owned();
+    let server = Server::start(
+        root.path(),
+        &db,
+        &[
+            ("LATCHKEY_DATA_DIR", &data_dir),
+            ("LATCHKEY_SECRET_KEY", ""),
+        ],
+    );
+    let _ = http(server.port, "GET", "/readyz", None, None);
+    assert_eq!(mode(&data), 0o700, "data directory");
+    let mut files: Vec<String> = std::fs::read_dir(&data)
+        .expect("data dir")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| !name.starts_with("server-"))
+        .collect();
+    files.sort();
+    for expected in ["latchkey.db", "latchkey.db-wal", "master.key", "secret.key"] {
+        assert!(
+            files.iter().any(|f| f == expected),
+            "{expected} in {files:?}"
+        );
+    }
+    for file in &files {
+        assert_eq!(mode(&data.join(file)), 0o600, "{file}");
+    }
+}
+
+#[test]
+fn on_postgresql_a_node_refuses_to_start_without_shared_keys_and_says_how() {
+    let db = crate::process::PgDatabase::create()
+        .expect("set TEST_DATABASE_URL (CI does) to run the PostgreSQL start-up test");
+    let dir = tempfile::tempdir().expect("dir");
+    let run = |env: &[(&str, &str)]| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_latchkey"));
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DATABASE_URL", db.url())
+            .env("LATCHKEY_DATA_DIR", dir.path())
+            .env("LATCHKEY_BIND", "127.0.0.1:1");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("latchkey runs");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    };
+    let (ok, text) = run(&[]);
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("LATCHKEY_SECRET_KEY") && text.contains("LATCHKEY_MASTER_KEY"),
+        "{text}"
+    );
+    assert!(text.contains("openssl rand -base64 32"), "{text}");
+    let secret = "s".repeat(48);
+    let (ok, text) = run(&[("LATCHKEY_SECRET_KEY", &secret)]);
+    assert!(!ok && !text.contains("LATCHKEY_SECRET_KEY (") && text.contains("LATCHKEY_MASTER_KEY"));
+    // Nothing was generated into the data directory, and nothing was written to the database.
+    assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 0);
+}
