@@ -167,6 +167,10 @@ pub struct Settings {
     #[arg(long, env = "LATCHKEY_OUTBOUND_ALLOW_CIDRS", default_value = "")]
     pub outbound_allow_cidrs: String,
 
+    /// Days webhook events, their deliveries and delivery attempts are kept (1–3650).
+    #[arg(long, env = "LATCHKEY_WEBHOOK_RETENTION_DAYS", default_value_t = 30)]
+    pub webhook_retention_days: u32,
+
     /// Redis for rate limits and guessing brakes shared by every node (`redis://host:6379/0`).
     /// Unset: each node counts on its own. Authentication never depends on it.
     #[arg(long, env = "LATCHKEY_REDIS_URL", hide_env_values = true)]
@@ -244,6 +248,8 @@ pub struct Config {
     pub outbound_timeout_secs: u64,
     /// Redis for shared rate limits and brakes, if any.
     pub redis_url: Option<String>,
+    /// Days webhook events and their deliveries are kept.
+    pub webhook_retention_days: u32,
 }
 
 impl Config {
@@ -305,6 +311,7 @@ impl Config {
                 .map_err(|e| format!("LATCHKEY_OUTBOUND_ALLOW_CIDRS: {e}"))?,
             outbound_timeout_secs: s.outbound_timeout_seconds.clamp(1, 60),
             redis_url: s.redis_url.clone().filter(|u| !u.trim().is_empty()),
+            webhook_retention_days: s.webhook_retention_days.clamp(1, 3650),
         })
     }
 
@@ -339,6 +346,7 @@ impl Config {
             outbound_allow: vec![ipnet::IpNet::from(std::net::IpAddr::from([127, 0, 0, 1]))],
             outbound_timeout_secs: 3,
             redis_url: None,
+            webhook_retention_days: 30,
         }
     }
 }

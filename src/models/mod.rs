@@ -12,6 +12,7 @@ pub mod integration;
 pub mod invitation;
 pub mod key_notice;
 pub mod outbox;
+pub mod retention;
 pub mod security_event;
 pub mod session;
 pub mod setup;

@@ -29,6 +29,7 @@ mod members;
 mod operations;
 mod outbound;
 mod process;
+mod retention;
 mod roles_and_tenancy;
 mod security;
 mod sign_in;

@@ -1,0 +1,6 @@
+DROP INDEX login_known_addresses_last_success_idx;
+DROP INDEX login_throttles_last_failure_idx;
+DROP INDEX integration_usage_hour_idx;
+DROP INDEX api_key_usage_hour_idx;
+DROP INDEX webhook_deliveries_event_idx;
+DROP INDEX outbox_events_created_idx;
