@@ -99,7 +99,7 @@ impl Rule {
 }
 
 /// The advisory lock the pruning node holds for each batch ("prune" in ASCII).
-pub const RETENTION_LOCK: i64 = 0x7072_756e_65;
+pub const RETENTION_LOCK: i64 = 0x0070_7275_6e65;
 
 #[derive(QueryableByName)]
 struct Locked {
