@@ -167,6 +167,11 @@ pub struct Settings {
     #[arg(long, env = "LATCHKEY_OUTBOUND_ALLOW_CIDRS", default_value = "")]
     pub outbound_allow_cidrs: String,
 
+    /// Connections one address (an IPv6 /64) may hold open at once; more are closed as they
+    /// are accepted. Trusted proxies are exempt. 0 = no cap.
+    #[arg(long, env = "LATCHKEY_CONNECTIONS_PER_ADDRESS", default_value_t = 64)]
+    pub connections_per_address: u32,
+
     /// Days webhook events, their deliveries and delivery attempts are kept (1–3650).
     #[arg(long, env = "LATCHKEY_WEBHOOK_RETENTION_DAYS", default_value_t = 30)]
     pub webhook_retention_days: u32,
@@ -250,6 +255,8 @@ pub struct Config {
     pub redis_url: Option<String>,
     /// Days webhook events and their deliveries are kept.
     pub webhook_retention_days: u32,
+    /// Open connections per address (0 = no cap).
+    pub connections_per_address: u32,
 }
 
 impl Config {
@@ -312,6 +319,7 @@ impl Config {
             outbound_timeout_secs: s.outbound_timeout_seconds.clamp(1, 60),
             redis_url: s.redis_url.clone().filter(|u| !u.trim().is_empty()),
             webhook_retention_days: s.webhook_retention_days.clamp(1, 3650),
+            connections_per_address: s.connections_per_address,
         })
     }
 
@@ -347,6 +355,7 @@ impl Config {
             outbound_timeout_secs: 3,
             redis_url: None,
             webhook_retention_days: 30,
+            connections_per_address: 64,
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod clock;
 pub mod cluster;
 pub mod config;
+pub mod connections;
 pub mod db;
 pub mod deadline;
 pub mod demo;

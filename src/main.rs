@@ -280,7 +280,13 @@ async fn serve(
     let final_usage = [state.usage.clone(), state.integration_usage.clone()];
     let workers = config.worker_count();
     let max_connections = connection_limit(workers);
+    let cap = latchkey::connections::ConnectionCap::new(
+        config.connections_per_address,
+        config.trusted_proxies.clone(),
+    );
     let server = actix_web::HttpServer::new(move || build_app(state.clone()))
+        // One address may hold only so many of the slots below.
+        .on_connect(move |conn, ext| cap.on_connect(conn, ext))
         .workers(workers)
         // Below the open-file limit, so a flood of (slow) clients makes new ones wait in the
         // listen backlog instead of failing every accept with "too many open files".

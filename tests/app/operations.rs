@@ -85,3 +85,69 @@ fn on_postgresql_a_node_refuses_to_start_without_shared_keys_and_says_how() {
     // Nothing was generated into the data directory, and nothing was written to the database.
     assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 0);
 }
+
+/// Sends `request` on `stream` and reads the answer to its end ("" when the server closed the
+/// connection without one).
+fn exchange(mut stream: std::net::TcpStream, request: &str) -> String {
+    use std::io::{Read, Write};
+    let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(10)));
+    let _ = stream.write_all(request.as_bytes());
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// A connection to `port` from the local address `from` (any of 127.0.0.0/8).
+fn connect_from(from: &str, port: u16) -> std::net::TcpStream {
+    let socket =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
+    let local: std::net::SocketAddr = format!("{from}:0").parse().expect("addr");
+    socket.bind(&local.into()).expect("bind");
+    let server: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    socket.connect(&server.into()).expect("connect");
+    socket.into()
+}
+
+#[test]
+fn a_65th_connection_from_one_address_is_refused_while_another_address_is_served() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().expect("dir");
+    let db = format!("sqlite://{}", dir.path().join("latchkey.db").display());
+    let server = Server::start(dir.path(), &db, &[("LATCHKEY_WORKERS", "2")]);
+    let get = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    // 64 slow uploads from one address: each sent its head and is trickling its body.
+    let slow: Vec<std::net::TcpStream> = (0..64)
+        .map(|_| {
+            let mut s = connect_from("127.0.0.1", server.port);
+            s.write_all(
+                b"POST /v1/bots HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+                  Content-Length: 1000\r\n\r\n{\"na",
+            )
+            .expect("write");
+            s
+        })
+        .collect();
+    // Let the server accept them all.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let refused = exchange(connect_from("127.0.0.1", server.port), get);
+    assert_eq!(
+        refused, "",
+        "the 65th connection is closed without an answer"
+    );
+    let served = exchange(connect_from("127.0.0.2", server.port), get);
+    assert!(served.starts_with("HTTP/1.1 200"), "{served}");
+    // A slow upload that ends gives its slot back.
+    drop(slow);
+    let started = std::time::Instant::now();
+    loop {
+        let again = exchange(connect_from("127.0.0.1", server.port), get);
+        if again.starts_with("HTTP/1.1 200") {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{again}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
