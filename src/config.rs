@@ -172,6 +172,11 @@ pub struct Settings {
     #[arg(long, env = "LATCHKEY_CONNECTIONS_PER_ADDRESS", default_value_t = 64)]
     pub connections_per_address: u32,
 
+    /// Address and port for `GET /metrics` (Prometheus text format), apart from the API and
+    /// dashboard, e.g. `127.0.0.1:9464`. Unset: no metrics listener.
+    #[arg(long, env = "LATCHKEY_METRICS_BIND")]
+    pub metrics_bind: Option<String>,
+
     /// Days webhook events, their deliveries and delivery attempts are kept (1–3650).
     #[arg(long, env = "LATCHKEY_WEBHOOK_RETENTION_DAYS", default_value_t = 30)]
     pub webhook_retention_days: u32,
@@ -257,6 +262,8 @@ pub struct Config {
     pub webhook_retention_days: u32,
     /// Open connections per address (0 = no cap).
     pub connections_per_address: u32,
+    /// Where `/metrics` listens, if anywhere.
+    pub metrics_bind: Option<String>,
 }
 
 impl Config {
@@ -320,6 +327,7 @@ impl Config {
             redis_url: s.redis_url.clone().filter(|u| !u.trim().is_empty()),
             webhook_retention_days: s.webhook_retention_days.clamp(1, 3650),
             connections_per_address: s.connections_per_address,
+            metrics_bind: s.metrics_bind.clone().filter(|b| !b.trim().is_empty()),
         })
     }
 
@@ -356,6 +364,7 @@ impl Config {
             redis_url: None,
             webhook_retention_days: 30,
             connections_per_address: 64,
+            metrics_bind: None,
         }
     }
 }

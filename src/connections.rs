@@ -6,7 +6,6 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::domain::net::address_bucket;
@@ -16,7 +15,7 @@ pub struct ConnectionCap {
     per_address: u32,
     trusted: Vec<ipnet::IpNet>,
     open: Mutex<HashMap<IpAddr, u32>>,
-    refused: AtomicU64,
+    refused: prometheus::IntCounter,
 }
 
 /// Held in a connection's extensions while it is open; gives its slot back when dropped.
@@ -45,13 +44,17 @@ impl ConnectionCap {
             per_address,
             trusted,
             open: Mutex::new(HashMap::new()),
-            refused: AtomicU64::new(0),
+            refused: crate::instrument::counter(
+                "latchkey_connections_refused_total",
+                "Connections closed as they were accepted: their address held the most allowed",
+                &[],
+            ),
         })
     }
 
     /// Connections refused so far.
-    pub fn refused(&self) -> u64 {
-        self.refused.load(Ordering::Relaxed)
+    pub fn refused(&self) -> &prometheus::IntCounter {
+        &self.refused
     }
 
     /// A slot for a new connection from `peer`, or `None` when its address holds the cap
@@ -65,7 +68,8 @@ impl ConnectionCap {
         let n = open.entry(bucket).or_insert(0);
         if *n >= self.per_address {
             drop(open);
-            if self.refused.fetch_add(1, Ordering::Relaxed) % 1000 == 0 {
+            self.refused.inc();
+            if self.refused.get() % 1000 == 1 {
                 tracing::warn!(
                     address = %bucket,
                     cap = self.per_address,
@@ -128,7 +132,7 @@ mod tests {
         }
         drop(first);
         assert!(cap.admit(a).is_some(), "a slot came back");
-        assert_eq!(cap.refused(), 1);
+        assert_eq!(cap.refused().get(), 1);
         // IPv6 by its /64.
         let cap = ConnectionCap::new(1, vec![]);
         let _v6 = cap

@@ -30,6 +30,15 @@ pub enum Surface {
 }
 
 impl Surface {
+    /// Its name in metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Api => "api",
+            Self::Dashboard => "dashboard",
+            Self::Asset => "asset",
+        }
+    }
+
     /// The surface of `path`.
     pub fn of(path: &str) -> Self {
         if path == "/v1" || path.starts_with("/v1/") {

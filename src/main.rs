@@ -280,10 +280,25 @@ async fn serve(
     let final_usage = [state.usage.clone(), state.integration_usage.clone()];
     let workers = config.worker_count();
     let max_connections = connection_limit(workers);
-    let cap = latchkey::connections::ConnectionCap::new(
-        config.connections_per_address,
-        config.trusted_proxies.clone(),
-    );
+    let cap = state.connections.clone();
+    let metrics_server = match &config.metrics_bind {
+        Some(bind) => {
+            let state = state.clone();
+            let server =
+                actix_web::HttpServer::new(move || latchkey::operator::metrics_app(state.clone()))
+                    .workers(1)
+                    // Stopped with the main server, below.
+                    .disable_signals()
+                    .bind(bind)
+                    .map_err(|e| format!("cannot listen on LATCHKEY_METRICS_BIND {bind}: {e}"))?
+                    .run();
+            tracing::info!(bind = %bind, "metrics at /metrics");
+            let handle = server.handle();
+            actix_web::rt::spawn(server);
+            Some(handle)
+        }
+        None => None,
+    };
     let server = actix_web::HttpServer::new(move || build_app(state.clone()))
         // One address may hold only so many of the slots below.
         .on_connect(move |conn, ext| cap.on_connect(conn, ext))
@@ -302,6 +317,9 @@ async fn serve(
         .run()
         .await
         .map_err(|e| e.to_string())?;
+    if let Some(metrics) = metrics_server {
+        metrics.stop(true).await;
+    }
     // End the lease, so no other node's change waits for this one.
     cluster.stop();
     if let Some(listener) = listener {

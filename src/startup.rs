@@ -7,8 +7,7 @@ use actix_session::config::{PersistentSession, TtlExtensionPolicy};
 use actix_web::body::MessageBody;
 use actix_web::cookie::SameSite;
 use actix_web::dev::{Service, ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::http::header;
-use actix_web::{App, HttpResponse, ResponseError, web};
+use actix_web::{App, ResponseError, web};
 use futures_util::future::Either;
 
 use crate::auth::session_store::DbSessionStore;
@@ -48,8 +47,8 @@ pub fn build_app(
         .app_data(web::Data::new(state))
         .app_data(web::PathConfig::default().error_handler(|_, _| PageError::NotFound.into()))
         .app_data(web::QueryConfig::default().error_handler(|_, _| PageError::NotFound.into()))
-        .route("/healthz", web::get().to(healthz))
-        .route("/readyz", web::get().to(readyz))
+        .route("/healthz", web::get().to(crate::operator::healthz))
+        .route("/readyz", web::get().to(crate::operator::readyz))
         .service(
             // No session middleware here: /v1 ignores cookies; keys are the only credential.
             web::scope("/v1").configure(crate::api::routes),
@@ -126,6 +125,21 @@ pub fn build_app(
                 };
                 if let Some(state) = &state {
                     crate::edge::after(&mut res, surface, state);
+                    let route = res.request().match_pattern();
+                    let status = res.status();
+                    let metrics = &state.metrics;
+                    metrics
+                        .requests
+                        .with_label_values(&[
+                            surface.as_str(),
+                            route.as_deref().unwrap_or("unmatched"),
+                            status.as_str(),
+                        ])
+                        .inc();
+                    metrics
+                        .request_seconds
+                        .with_label_values(&[surface.as_str()])
+                        .observe(started.elapsed().as_secs_f64());
                 }
                 let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
                 tracing::info!(%method, %path, status = res.status().as_u16(), ms, "request");
@@ -159,50 +173,4 @@ async fn rebrand_error_page(
         Some(html) => res.map_body(|_, _| actix_web::body::BoxBody::new(html)),
         None => res,
     }
-}
-
-/// GET /readyz — 200 when the database answers, 503 when it does not (for load balancers:
-/// take the node out of rotation). `/healthz` only says the process is alive. Redis, when
-/// configured, is reported on its own line but never makes a node unready: without it every
-/// node still authenticates and limits on its own, and taking every node out of rotation
-/// because Redis is down would turn a degradation into an outage.
-async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let checked = crate::db::with_read(&state.pool, |c| {
-        use diesel::connection::SimpleConnection;
-        Ok(c.batch_execute("SELECT 1")?)
-    })
-    .await;
-    let redis = match &state.shared_limits {
-        None => "",
-        Some(shared) => match shared.ping().await {
-            Ok(()) => "redis: ok\n",
-            Err(e) => {
-                tracing::warn!(error = %e, "readiness: Redis does not answer");
-                "redis: unavailable (rate limits are counted by each node alone)\n"
-            }
-        },
-    };
-    let mut res = match &checked {
-        Ok(()) => HttpResponse::Ok(),
-        Err(_) => HttpResponse::ServiceUnavailable(),
-    };
-    res.content_type("text/plain; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"));
-    match checked {
-        Ok(()) => res.body(format!("ready\ndatabase: ok\n{redis}")),
-        Err(e) => {
-            tracing::warn!(error = %e, "readiness check failed");
-            res.insert_header((header::RETRY_AFTER, crate::error::RETRY_AFTER_UNAVAILABLE))
-                .body(format!(
-                    "not ready: {}\n{redis}",
-                    e.outage().map_or("internal error", |o| o.as_str())
-                ))
-        }
-    }
-}
-
-async fn healthz() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/plain; charset=utf-8")
-        .body("ok")
 }

@@ -43,6 +43,10 @@ pub struct AppState {
     pub vault: std::sync::Arc<crate::vault::Keyring>,
     /// The one guarded client for calls to the outside.
     pub outbound: crate::outbound::Outbound,
+    /// Open connections per address.
+    pub connections: std::sync::Arc<crate::connections::ConnectionCap>,
+    /// Counters and histograms of the hot path, exported by `/metrics`.
+    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
     /// Wakes the webhook delivery job after a change (its outbox event) is committed.
     pub webhook_wake: std::sync::Arc<tokio::sync::Notify>,
 }
@@ -87,6 +91,11 @@ impl AppState {
             host_brands: Default::default(),
             vault: std::sync::Arc::new(vault),
             webhook_wake: Default::default(),
+            connections: crate::connections::ConnectionCap::new(
+                config.connections_per_address,
+                config.trusted_proxies.clone(),
+            ),
+            metrics: std::sync::Arc::new(crate::metrics::Metrics::new()),
             outbound: crate::outbound::Outbound::new(crate::outbound::Settings {
                 total_timeout: std::time::Duration::from_secs(config.outbound_timeout_secs),
                 ..crate::outbound::Settings::new(crate::outbound::Policy::new(

@@ -195,11 +195,15 @@ fn admit<R: Requirement>(
     Ok(Admitted { lookup, ip, limit })
 }
 
+/// A rate-limit decision and who counted it (`redis` for every node, `node` for this one).
+type Counted = (RateDecision, &'static str);
+
 /// The rate limit counted by this node (no Redis, or Redis unavailable).
-fn limit_here(state: &AppState, admitted: &Admitted, now: i64) -> RateDecision {
-    state
+fn limit_here(state: &AppState, admitted: &Admitted, now: i64) -> Counted {
+    let decision = state
         .rate_limiter
-        .check(&admitted.lookup.key.id, admitted.limit, now)
+        .check(&admitted.lookup.key.id, admitted.limit, now);
+    (decision, "node")
 }
 
 /// The rate limit counted across every node in Redis; this node's own count when Redis
@@ -209,9 +213,9 @@ async fn limit_shared(
     shared: &SharedLimits,
     admitted: &Admitted,
     now: i64,
-) -> RateDecision {
+) -> Counted {
     match shared.check(&admitted.lookup.key.id, admitted.limit).await {
-        Some(decision) => decision,
+        Some(decision) => (decision, "redis"),
         None => limit_here(state, admitted, now),
     }
 }
@@ -221,11 +225,16 @@ fn finish<R: Requirement>(
     state: &AppState,
     req: &HttpRequest,
     admitted: Admitted,
-    decision: RateDecision,
+    (decision, counted): Counted,
     now: i64,
 ) -> Result<Authorized<R>, ApiError> {
     req.extensions_mut().insert(decision);
     if !decision.allowed {
+        state
+            .metrics
+            .rate_limited
+            .with_label_values(&[counted])
+            .inc();
         return Err(ApiError::RateLimited {
             // Redis's clock may differ a little from ours: always ask for at least a second.
             retry_after: (decision.reset_at - now).max(1),
@@ -286,6 +295,8 @@ impl<R: Requirement + 'static> FromRequest for Authorized<R> {
             Err(e) => return Either::Left(ready(noted(state, req, now, Err(e)))),
         };
         let hit = state.key_cache.get(&digest);
+        let result = if hit.is_some() { "hit" } else { "miss" };
+        state.metrics.key_cache.with_label_values(&[result]).inc();
         if let Some(hit) = &hit
             && state.shared_limits.is_none()
         {
@@ -325,12 +336,29 @@ fn noted<T>(
     now: i64,
     result: Result<T, ApiError>,
 ) -> Result<T, ApiError> {
-    if let Err(ApiError::InvalidApiKey) = &result {
-        let ip = client_ip(req, &state.config.trusted_proxies);
-        let shared = state.shared_limits.as_ref();
-        if let Some(wait) = state.probes.fail(Kind::ApiKeys, shared, ip, now) {
-            return Err(ApiError::TooManyFailures { retry_after: wait });
+    let result = match result {
+        Err(ApiError::InvalidApiKey) => {
+            let ip = client_ip(req, &state.config.trusted_proxies);
+            let shared = state.shared_limits.as_ref();
+            match state.probes.fail(Kind::ApiKeys, shared, ip, now) {
+                Some(wait) => Err(ApiError::TooManyFailures { retry_after: wait }),
+                None => Err(ApiError::InvalidApiKey),
+            }
         }
-    }
+        other => other,
+    };
+    let outcome = match &result {
+        Ok(_) => "accepted",
+        Err(ApiError::InvalidApiKey) => "invalid",
+        Err(ApiError::TooManyFailures { .. }) => "braked",
+        Err(ApiError::MissingApiKey) => "missing",
+        Err(ApiError::ApiKeyExpired) => "expired",
+        Err(ApiError::IpNotAllowed) => "ip_not_allowed",
+        Err(ApiError::AccountSuspended) => "suspended",
+        Err(ApiError::InsufficientPermissions(_)) => "insufficient_scope",
+        Err(ApiError::RateLimited { .. }) => "rate_limited",
+        Err(_) => "unavailable",
+    };
+    state.metrics.key_checks.with_label_values(&[outcome]).inc();
     result
 }

@@ -20,7 +20,7 @@
 
 pub mod listener;
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::db::{DbConnection, DbPool, with_read};
@@ -93,16 +93,36 @@ pub struct Cluster {
     settled: SettleCounts,
 }
 
-/// Counts of [`Cluster::settle`] outcomes.
-#[derive(Default)]
+/// How [`Cluster::settle`] waits ended (exported by `/metrics`).
 pub struct SettleCounts {
     /// Every live node acknowledged.
-    pub acknowledged: AtomicU64,
+    pub acknowledged: prometheus::IntCounter,
     /// A node neither acknowledged nor let its lease run out before the bound; the bound is a
     /// whole lease, so it had expired anyway.
-    pub lease_bound: AtomicU64,
-    /// Total microseconds waited.
-    pub waited_us: AtomicU64,
+    pub lease_bound: prometheus::IntCounter,
+    /// How long the writers waited.
+    pub wait_seconds: prometheus::Histogram,
+}
+
+impl Default for SettleCounts {
+    fn default() -> Self {
+        let counter = |outcome| {
+            crate::instrument::counter(
+                "latchkey_invalidations_total",
+                "Key changes announced to the other nodes, by how the wait ended",
+                &[("outcome", outcome)],
+            )
+        };
+        Self {
+            acknowledged: counter("acknowledged"),
+            lease_bound: counter("lease_bound"),
+            wait_seconds: crate::instrument::histogram(
+                "latchkey_invalidation_wait_seconds",
+                "How long a weakening change waited for the other nodes to acknowledge it",
+                crate::instrument::LATENCY_BUCKETS,
+            ),
+        }
+    }
 }
 
 /// How a wait after a change ended.
@@ -187,17 +207,17 @@ impl Cluster {
             let nap = RECHECK_EVERY.min(bound - now);
             let _ = tokio::time::timeout(nap, acks.changed()).await;
         };
-        let waited = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-        self.settled.waited_us.fetch_add(waited, Ordering::Relaxed);
+        let waited = started.elapsed();
+        self.settled.wait_seconds.observe(waited.as_secs_f64());
         match outcome {
             Settled::Acknowledged => &self.settled.acknowledged,
             _ => &self.settled.lease_bound,
         }
-        .fetch_add(1, Ordering::Relaxed);
+        .inc();
         if outcome == Settled::LeaseBound {
             tracing::warn!(
                 seq,
-                waited_ms = waited / 1000,
+                waited_ms = waited.as_millis(),
                 "a node did not acknowledge a key change; waited until its lease ran out"
             );
         }

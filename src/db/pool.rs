@@ -173,6 +173,8 @@ pub struct DbPool {
     busy_timeout: Duration,
     connection_timeout: Duration,
     postgres_url: Option<Arc<str>>,
+    /// How long checkouts waited for a connection (exported by `/metrics`).
+    waits: prometheus::Histogram,
 }
 
 impl DbPool {
@@ -201,12 +203,35 @@ impl DbPool {
             busy_timeout: settings.busy_timeout,
             connection_timeout: settings.connection_timeout,
             postgres_url,
+            waits: crate::instrument::histogram(
+                "latchkey_db_pool_wait_seconds",
+                "How long a request waited for a database connection",
+                crate::instrument::LATENCY_BUCKETS,
+            ),
         })
     }
 
     /// A connection known to work in the current epoch. Waits up to the pool timeout (a tenth
     /// of a second while the database is known to be unreachable).
     pub fn get(&self) -> Result<r2d2::PooledConnection<DbManager>, r2d2::Error> {
+        let started = std::time::Instant::now();
+        let conn = self.get_checked();
+        self.waits.observe(started.elapsed().as_secs_f64());
+        conn
+    }
+
+    /// The wait histogram of [`get`](Self::get), to register with the others.
+    pub fn wait_histogram(&self) -> prometheus::Histogram {
+        self.waits.clone()
+    }
+
+    /// Connections open now and idle among them.
+    pub fn connections(&self) -> (u32, u32) {
+        let state = self.inner.state();
+        (state.connections, state.idle_connections)
+    }
+
+    fn get_checked(&self) -> Result<r2d2::PooledConnection<DbManager>, r2d2::Error> {
         let attempts = self.inner.max_size() + 1;
         for _ in 0..attempts {
             let mut conn = self.checkout()?;

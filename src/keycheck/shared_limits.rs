@@ -59,7 +59,7 @@ pub struct SharedLimits {
     alone_until: AtomicU64,
     degraded: AtomicBool,
     /// Requests whose limit this node decided alone because Redis failed or was slow.
-    fallbacks: AtomicU64,
+    fallbacks: prometheus::IntCounter,
 }
 
 impl SharedLimits {
@@ -76,7 +76,11 @@ impl SharedLimits {
             epoch: Instant::now(),
             alone_until: AtomicU64::new(0),
             degraded: AtomicBool::new(false),
-            fallbacks: AtomicU64::new(0),
+            fallbacks: crate::instrument::counter(
+                "latchkey_redis_fallbacks_total",
+                "Rate-limit decisions this node made alone because Redis failed or was slow",
+                &[],
+            ),
         })
     }
 
@@ -86,8 +90,8 @@ impl SharedLimits {
     }
 
     /// How many requests were limited by this node alone because Redis failed.
-    pub fn fallbacks(&self) -> u64 {
-        self.fallbacks.load(Ordering::Relaxed)
+    pub fn fallbacks(&self) -> &prometheus::IntCounter {
+        &self.fallbacks
     }
 
     fn millis(&self) -> u64 {
@@ -148,7 +152,7 @@ impl SharedLimits {
         Fut: std::future::Future<Output = redis::RedisResult<T>>,
     {
         if self.millis() < self.alone_until.load(Ordering::Relaxed) {
-            self.fallbacks.fetch_add(1, Ordering::Relaxed);
+            self.fallbacks.inc();
             return None;
         }
         let outcome = tokio::time::timeout(TIMEOUT, async {
@@ -174,7 +178,7 @@ impl SharedLimits {
                 }
                 let retry = self.millis() + u64::try_from(RETRY_AFTER.as_millis()).unwrap_or(0);
                 self.alone_until.store(retry, Ordering::Relaxed);
-                self.fallbacks.fetch_add(1, Ordering::Relaxed);
+                self.fallbacks.inc();
                 if !self.degraded.swap(true, Ordering::Relaxed) {
                     tracing::warn!(
                         error = %why,

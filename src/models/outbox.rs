@@ -75,11 +75,15 @@ pub fn claim_events(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<Pend
 
 /// Whether any event still waits to be fanned out (an indexed read).
 pub fn any_to_fan_out(conn: &mut DbConnection) -> QueryResult<bool> {
-    let events: i64 = outbox_events::table
+    Ok(waiting(conn)? > 0)
+}
+
+/// How many events wait to be fanned out (the queue's depth, for `/metrics`).
+pub fn waiting(conn: &mut DbConnection) -> QueryResult<i64> {
+    outbox_events::table
         .filter(outbox_events::fanned_out_at.is_null())
         .select(diesel::dsl::count_star())
-        .first(conn)?;
-    Ok(events > 0)
+        .first(conn)
 }
 
 /// Marks events as fanned out.

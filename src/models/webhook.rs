@@ -267,6 +267,14 @@ pub fn has_work(conn: &mut DbConnection, now: i64) -> QueryResult<bool> {
     Ok(due > 0)
 }
 
+/// Deliveries still to be sent (pending, due or waiting for a retry), for `/metrics`.
+pub fn pending_deliveries(conn: &mut DbConnection) -> QueryResult<i64> {
+    webhook_deliveries::table
+        .filter(webhook_deliveries::status.eq("pending"))
+        .select(diesel::dsl::count_star())
+        .first(conn)
+}
+
 /// The enabled endpoints that may receive event `event` of `team` (its own, and its
 /// agency's) or of `agency` (the agency's own events go to agency endpoints only), added
 /// before it happened.

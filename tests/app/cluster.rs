@@ -117,10 +117,7 @@ async fn a_key_weakened_through_either_node_is_refused_by_the_other_on_its_very_
     // The writers never had to wait out a lease: every change was acknowledged.
     let counts = |n: &TestApp| {
         let c = n.state.cluster.settle_counts();
-        (
-            c.acknowledged.load(std::sync::atomic::Ordering::Relaxed),
-            c.lease_bound.load(std::sync::atomic::Ordering::Relaxed),
-        )
+        (c.acknowledged.get(), c.lease_bound.get())
     };
     let (acked_a, bound_a) = counts(&a);
     let (acked_b, bound_b) = counts(&b);

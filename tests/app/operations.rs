@@ -151,3 +151,85 @@ fn a_65th_connection_from_one_address_is_refused_while_another_address_is_served
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+#[test]
+fn metrics_are_served_in_the_prometheus_format_on_their_own_address_only() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = format!("sqlite://{}", dir.path().join("latchkey.db").display());
+    let key = crate::process::seed_admin_key(&db);
+    let metrics_port = crate::process::free_port();
+    let bind = format!("127.0.0.1:{metrics_port}");
+    // One worker: one key cache, so the first request misses and the others hit.
+    let server = Server::start(
+        dir.path(),
+        &db,
+        &[("LATCHKEY_METRICS_BIND", &bind), ("LATCHKEY_WORKERS", "1")],
+    );
+    for _ in 0..3 {
+        assert_eq!(
+            http(server.port, "GET", "/v1/me", Some(&key), None).status,
+            200
+        );
+    }
+    let unknown = "sk_live_00000000000000000000000000000000000000";
+    assert_eq!(
+        http(server.port, "GET", "/v1/me", Some(unknown), None).status,
+        401
+    );
+    // Not where the API and the dashboard are.
+    assert_eq!(http(server.port, "GET", "/metrics", None, None).status, 404);
+    let scrape = http(metrics_port, "GET", "/metrics", None, None);
+    assert_eq!(scrape.status, 200);
+    assert!(
+        scrape
+            .headers
+            .contains("content-type: text/plain; version=0.0.4"),
+        "{}",
+        scrape.headers
+    );
+    let value = |line_start: &str| -> f64 {
+        scrape
+            .body
+            .lines()
+            .find(|l| l.starts_with(line_start))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{line_start} in:\n{}", scrape.body))
+    };
+    assert_eq!(
+        value(r#"latchkey_http_requests_total{route="/v1/me",status="200",surface="api"}"#),
+        3.0
+    );
+    assert_eq!(
+        value(r#"latchkey_key_checks_total{outcome="accepted"}"#),
+        3.0
+    );
+    assert_eq!(
+        value(r#"latchkey_key_checks_total{outcome="invalid"}"#),
+        1.0
+    );
+    assert_eq!(
+        value(r#"latchkey_key_cache_lookups_total{result="hit"}"#),
+        2.0
+    );
+    assert_eq!(
+        value(r#"latchkey_key_cache_lookups_total{result="miss"}"#),
+        1.0
+    );
+    assert_eq!(value("latchkey_key_cache_trusted"), 1.0);
+    assert_eq!(value("latchkey_database_up"), 1.0);
+    assert_eq!(value("latchkey_outbox_pending_events"), 0.0);
+    assert_eq!(value("latchkey_webhook_deliveries_pending"), 0.0);
+    assert!(value("latchkey_db_pool_wait_seconds_count") >= 1.0);
+    assert_eq!(
+        value(r#"latchkey_http_request_duration_seconds_count{surface="api"}"#),
+        4.0
+    );
+    for name in [
+        "# TYPE latchkey_connections_refused_total counter",
+        "# TYPE latchkey_invalidation_wait_seconds histogram",
+        "# TYPE latchkey_http_requests_total counter",
+    ] {
+        assert!(scrape.body.contains(name), "{name}");
+    }
+}
