@@ -42,6 +42,12 @@ pub enum Command {
         #[arg(long, env = "LATCHKEY_DEMO_SEED", default_value = "latchkey-demo")]
         seed: String,
     },
+    /// An online, consistent copy of the SQLite database into FILE (a new file, mode 0600),
+    /// while the server keeps running. On PostgreSQL use pg_dump (docs/deploy.md).
+    Backup {
+        /// Where the copy goes; it must not exist yet.
+        file: PathBuf,
+    },
     /// The vault's master keys (`latchkey vault rewrap`, `latchkey vault status`).
     Vault {
         /// What to do.

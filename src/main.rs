@@ -40,6 +40,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             serve(&cli.settings, Some((now, seed))).await
         }
         Command::Vault { action } => vault_command(&cli.settings, action).await,
+        Command::Backup { file } => backup(&cli.settings, &file).await,
     }
 }
 
@@ -110,6 +111,51 @@ async fn vault_command(
         };
         println!("master key {id}: {n} value(s){note}");
     }
+    Ok(())
+}
+
+/// `latchkey backup FILE`: SQLite's `VACUUM INTO`, a consistent copy taken while writers go
+/// on, into a new owner-only file.
+async fn backup(
+    settings: &latchkey::config::Settings,
+    file: &std::path::Path,
+) -> Result<(), String> {
+    let config = Config::from_settings(settings)?;
+    if !config.database_is_sqlite {
+        return Err(
+            "latchkey backup copies a SQLite database; for PostgreSQL use pg_dump \
+             (docs/deploy.md, \"Backups and restore\")"
+                .into(),
+        );
+    }
+    if file.exists() {
+        return Err(format!(
+            "{} exists already: name a new file",
+            file.display()
+        ));
+    }
+    if let Some(dir) = file.parent() {
+        latchkey::config::create_private_dir(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    latchkey::config::private_file(file)
+        .map_err(|e| format!("cannot create {}: {e}", file.display()))?;
+    let pool = latchkey::db::connect(&config.database_url, config.pool_settings(2))
+        .map_err(|e| e.to_string())?;
+    let target = file.to_string_lossy().into_owned();
+    let copied =
+        latchkey::db::with_conn(&pool, move |c| Ok(latchkey::db::backup_into(c, &target)?)).await;
+    if let Err(e) = copied {
+        let _ = std::fs::remove_file(file);
+        return Err(format!("backup failed: {e}"));
+    }
+    let bytes = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "backed up {} to {} ({bytes} bytes). Keep the vault's master key apart from it: \
+         stored credentials open only with that key.",
+        config.database_url,
+        file.display()
+    );
     Ok(())
 }
 

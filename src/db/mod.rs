@@ -147,6 +147,23 @@ pub fn run_migrations(conn: &mut DbConnection) -> Result<(), DbSetupError> {
     result.map_err(|e| DbSetupError::Migrate(e.to_string()))
 }
 
+/// SQLite: writes a consistent copy of the database into `file` (new or empty), while other
+/// connections go on reading and writing (`VACUUM INTO`). Not for PostgreSQL (pg_dump is).
+pub fn backup_into(conn: &mut DbConnection, file: &str) -> diesel::QueryResult<()> {
+    match conn {
+        DbConnection::Sqlite(c) => {
+            use diesel::RunQueryDsl;
+            diesel::sql_query("VACUUM INTO ?")
+                .bind::<diesel::sql_types::Text, _>(file)
+                .execute(c)
+                .map(|_| ())
+        }
+        DbConnection::Postgres(_) => Err(diesel::result::Error::QueryBuilderError(
+            "VACUUM INTO is SQLite's; back PostgreSQL up with pg_dump".into(),
+        )),
+    }
+}
+
 /// Runs `f` in a write transaction: `BEGIN IMMEDIATE` on SQLite (so a second writer waits on
 /// `busy_timeout` instead of failing on lock upgrade), a plain transaction on PostgreSQL.
 pub fn write_tx<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>

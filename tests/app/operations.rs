@@ -233,3 +233,99 @@ fn metrics_are_served_in_the_prometheus_format_on_their_own_address_only() {
         assert!(scrape.body.contains(name), "{name}");
     }
 }
+
+#[test]
+fn an_online_backup_restores_to_a_working_node_after_a_wipe() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db_path = dir.path().join("latchkey.db");
+    let db = format!("sqlite://{}", db_path.display());
+    let key = crate::process::seed_admin_key(&db);
+    let mut server = Server::start(dir.path(), &db, &[]);
+    let port = server.port;
+    let made = http(
+        port,
+        "POST",
+        "/v1/bots",
+        Some(&key),
+        Some(r#"{"name":"Before"}"#),
+    );
+    assert_eq!(made.status, 201, "{}", made.body);
+    // Writers keep going while the copy is taken.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (stop, key) = (stop.clone(), key.clone());
+        std::thread::spawn(move || {
+            let mut ok = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let res = http(
+                    port,
+                    "POST",
+                    "/v1/bots",
+                    Some(&key),
+                    Some(r#"{"name":"During"}"#),
+                );
+                assert_eq!(
+                    res.status, 201,
+                    "writes go on during the backup: {}",
+                    res.body
+                );
+                ok += 1;
+            }
+            ok
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let backup = dir.path().join("backups").join("latchkey-backup.db");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .env_clear()
+        .env("DATABASE_URL", &db)
+        .env("LATCHKEY_DATA_DIR", dir.path())
+        .arg("backup")
+        .arg(&backup)
+        .output()
+        .expect("latchkey backup");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("backed up") && text.contains("master key"),
+        "{text}"
+    );
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let during = writer.join().expect("writer");
+    assert!(during > 0);
+    assert_eq!(mode(&backup), 0o600);
+    // Refuses to overwrite.
+    let again = std::process::Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .env_clear()
+        .env("DATABASE_URL", &db)
+        .arg("backup")
+        .arg(&backup)
+        .output()
+        .expect("latchkey backup");
+    assert!(!again.status.success());
+    // The machine loses its database; the backup is put in its place.
+    server.kill9();
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db_path.display()));
+    }
+    std::fs::copy(&backup, &db_path).expect("restore");
+    let server = Server::start(dir.path(), &db, &[]);
+    let me = http(server.port, "GET", "/v1/me", Some(&key), None);
+    assert_eq!(
+        me.status, 200,
+        "the key works after the restore: {}",
+        me.body
+    );
+    let before: serde_json::Value = serde_json::from_str(&made.body).expect("json");
+    let id = before["id"].as_str().expect("bot id");
+    let bot = http(
+        server.port,
+        "GET",
+        &format!("/v1/bots/{id}"),
+        Some(&key),
+        None,
+    );
+    assert_eq!(bot.status, 200, "{}", bot.body);
+    assert!(bot.body.contains("\"Before\""), "{}", bot.body);
+}
