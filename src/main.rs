@@ -311,6 +311,17 @@ async fn serve(
         }
     });
 
+    // Every agency host's brand, known before its first request (outage pages), refreshed.
+    let brands = state.clone();
+    actix_web::rt::spawn(async move {
+        let mut tick = actix_web::rt::time::interval(std::time::Duration::from_secs(300));
+        loop {
+            tick.tick().await;
+            if let Err(e) = latchkey::web::brand::Brand::learn_all(&brands).await {
+                tracing::debug!(error = %e, "host brands not refreshed; will retry");
+            }
+        }
+    });
     latchkey::jobs::retention::spawn(state.clone());
     latchkey::jobs::webhooks::spawn(state.clone());
     latchkey::jobs::key_notices::spawn(state.clone());

@@ -191,7 +191,7 @@ pub struct HostBrands {
 
 impl HostBrands {
     /// Most host names remembered (beyond it the memory starts over).
-    const MAX: usize = 4096;
+    pub const MAX: usize = 4096;
 
     /// Notes the brand `host` was drawn in, if an agency's host name chose it.
     pub fn remember(&self, host: &str, brand: &Brand) {

@@ -176,6 +176,17 @@ impl Agency {
             .optional()
     }
 
+    /// Every claimed host name with its agency (at most `limit`), to know each host's brand
+    /// before its first request.
+    pub fn all_hosts(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<(String, Agency)>> {
+        agencies::table
+            .inner_join(agency_hosts::table)
+            .select((agency_hosts::host, Agency::as_select()))
+            .order(agency_hosts::host.asc())
+            .limit(limit)
+            .load(conn)
+    }
+
     /// Agencies the user operates, by name.
     pub fn list_for_user(conn: &mut DbConnection, user: &UserId) -> QueryResult<Vec<AgencyRef>> {
         agencies::table

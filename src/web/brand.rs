@@ -90,6 +90,22 @@ impl Brand {
         brand.for_state(state)
     }
 
+    /// Learns the brand of every agency host name now, so that this node draws an outage page
+    /// in the right brand even for a host it has not served yet (several nodes behind one
+    /// load balancer each learn on their own). Run at start and every few minutes.
+    pub async fn learn_all(state: &AppState) -> Result<usize, crate::error::AppError> {
+        let limit = i64::try_from(HostBrands::MAX).unwrap_or(i64::MAX);
+        let hosts = with_read(&state.pool, move |c| Ok(Agency::all_hosts(c, limit)?)).await?;
+        for (host, agency) in &hosts {
+            let brand = Self {
+                host: Some(host.clone()),
+                ..Self::of(agency)
+            };
+            state.host_brands.remember(host, &brand);
+        }
+        Ok(hosts.len())
+    }
+
     /// The brand `host` was last drawn in (Latchkey's if none or unknown), without asking the
     /// database: for pages drawn while it cannot be asked.
     pub fn last_known(state: &AppState, host: Option<&str>) -> Self {

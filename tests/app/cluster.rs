@@ -222,3 +222,35 @@ struct Terminated {
     #[diesel(sql_type = diesel::sql_types::Bool)]
     cut: bool,
 }
+
+#[actix_web::test]
+async fn a_node_knows_every_agency_hosts_brand_before_serving_that_host() {
+    let (a, b) = two_nodes().await;
+    a.set_up("ada@example.com", "Ada Labs").await;
+    let agency = create_agency(&a, "Acme Agency").await;
+    let csrf = a.get(&format!("/agencies/{agency}/brand")).await.csrf();
+    crate::agencies::post_brand(
+        &a,
+        &agency,
+        &[
+            ("csrf_token", &csrf),
+            ("product_name", "AcmeDesk"),
+            ("hosts", "portal.acme.test"),
+        ],
+        None,
+    )
+    .await
+    .assert_status(303);
+    // Node B never served portal.acme.test; the database may be gone when it first must.
+    assert!(b.state.host_brands.recall("portal.acme.test").is_none());
+    let learned = latchkey::web::brand::Brand::learn_all(&b.state)
+        .await
+        .expect("learn");
+    assert_eq!(learned, 1);
+    let brand = b
+        .state
+        .host_brands
+        .recall("portal.acme.test")
+        .expect("known");
+    assert_eq!(brand.product, "AcmeDesk");
+}
