@@ -126,6 +126,8 @@ impl Brake {
                 failures: 0,
             };
         }
+        // The cluster-wide window began with the first failure at any node.
+        w.started = w.started.min(started);
         w.failures = w.failures.max(failures);
         if w.failures > self.limit {
             self.braked_until
