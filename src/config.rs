@@ -148,6 +148,11 @@ pub struct Settings {
     #[arg(long, env = "LATCHKEY_TRUSTED_PROXIES", default_value = "")]
     pub trusted_proxies: String,
 
+    /// Most database connections this node opens (PostgreSQL: N nodes × (this + 1 for the
+    /// notification listener) must fit the server's max_connections).
+    #[arg(long, env = "LATCHKEY_DB_POOL_SIZE", default_value_t = 16)]
+    pub db_pool_size: u32,
+
     /// Milliseconds a request waits for a database connection (and, on SQLite, for the write
     /// lock) before it is answered 503 Service Unavailable.
     #[arg(long, env = "LATCHKEY_DB_WAIT_MS", default_value_t = 5000)]
@@ -270,6 +275,8 @@ pub struct Config {
     pub connections_per_address: u32,
     /// Where `/metrics` listens, if anywhere.
     pub metrics_bind: Option<String>,
+    /// Most connections in this node's pool.
+    pub db_pool_size: u32,
 }
 
 impl Config {
@@ -334,6 +341,7 @@ impl Config {
             webhook_retention_days: s.webhook_retention_days.clamp(1, 3650),
             connections_per_address: s.connections_per_address,
             metrics_bind: s.metrics_bind.clone().filter(|b| !b.trim().is_empty()),
+            db_pool_size: s.db_pool_size.clamp(2, 1000),
         })
     }
 
@@ -371,6 +379,7 @@ impl Config {
             webhook_retention_days: 30,
             connections_per_address: 64,
             metrics_bind: None,
+            db_pool_size: 4,
         }
     }
 }

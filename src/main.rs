@@ -208,8 +208,11 @@ async fn serve(
             p.display()
         ),
     }
-    let pool = latchkey::db::connect(&config.database_url, config.pool_settings(16))
-        .map_err(|e| e.to_string())?;
+    let pool = latchkey::db::connect(
+        &config.database_url,
+        config.pool_settings(config.db_pool_size),
+    )
+    .map_err(|e| e.to_string())?;
     let clock = match &demo {
         Some((now, _)) => Clock::fixed(*now),
         None => Clock::system(),

@@ -43,6 +43,9 @@ impl Default for PoolSettings {
     }
 }
 
+/// Connections a pool keeps open while idle.
+const MIN_IDLE: u32 = 2;
+
 /// How long a checkout waits while the database is known to be unreachable: one request per
 /// database thread would otherwise wait out the whole timeout, and the requests queued behind
 /// it would wait many timeouts (the pool keeps reconnecting in the background meanwhile).
@@ -188,6 +191,9 @@ impl DbPool {
         };
         let inner = r2d2::Pool::builder()
             .max_size(settings.max_size)
+            // Opened as load needs them, not all at start: N nodes share PostgreSQL's
+            // max_connections, and an idle node should not hold its whole share.
+            .min_idle(Some(settings.max_size.min(MIN_IDLE)))
             .connection_timeout(settings.connection_timeout)
             // A query per checkout is what the epoch check avoids (see the module docs).
             .test_on_check_out(false)

@@ -22,6 +22,13 @@ fn database() -> PgDatabase {
     PgDatabase::create().expect("set TEST_DATABASE_URL (CI does) to run the several-nodes tests")
 }
 
+/// One three-node test at a time: each holds up to 51 PostgreSQL connections at its peak.
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    TURN.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// `n` nodes on `db`, started at the same moment.
 fn nodes(dir: &Path, db: &PgDatabase, n: usize, env: &[(&str, &str)]) -> Vec<Server> {
     let servers: Vec<Server> = (0..n).map(|_| Server::spawn(dir, &db.url(), env)).collect();
@@ -197,6 +204,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 #[test]
 fn three_nodes_started_together_migrate_once_and_every_set_up_link_works() {
+    let _turn = one_at_a_time();
     let db = database();
     let dir = tempfile::tempdir().expect("dir");
     let servers = nodes(dir.path(), &db, 3, &[("LATCHKEY_REDIS_URL", MACHINE_REDIS)]);
@@ -244,6 +252,7 @@ fn three_nodes_started_together_migrate_once_and_every_set_up_link_works() {
 
 #[test]
 fn a_key_weakened_through_any_of_three_nodes_is_refused_by_every_other_on_the_next_request() {
+    let _turn = one_at_a_time();
     let db = database();
     let dir = tempfile::tempdir().expect("dir");
     // Every refusal checked here is an invalid key from this address: brakes off, or the
@@ -334,6 +343,7 @@ fn a_key_weakened_through_any_of_three_nodes_is_refused_by_every_other_on_the_ne
 
 #[test]
 fn a_limit_of_60_a_minute_holds_across_three_nodes() {
+    let _turn = one_at_a_time();
     let db = database();
     let dir = tempfile::tempdir().expect("dir");
     let servers = nodes(dir.path(), &db, 3, &[("LATCHKEY_REDIS_URL", MACHINE_REDIS)]);
@@ -424,6 +434,7 @@ impl Drop for ThrowAwayRedis {
 
 #[test]
 fn with_redis_gone_keys_still_authenticate_and_each_node_limits_alone_until_it_returns() {
+    let _turn = one_at_a_time();
     let db = database();
     let dir = tempfile::tempdir().expect("dir");
     let mut redis = ThrowAwayRedis::start(free_port());

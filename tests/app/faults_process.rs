@@ -518,9 +518,15 @@ fn kill_9_mid_delivery_loses_no_webhook_every_event_arrives_after_restart() {
     assert!(missing.is_empty(), "never delivered: {missing:?}");
 }
 
-/// A connection that sends headers and one byte of a longer body, then waits.
-fn slow_client(port: u16, path: &str, content_type: &str, key: Option<&str>) -> Option<TcpStream> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+/// A connection from `from` that sends headers and one byte of a longer body, then waits.
+fn slow_client(
+    from: &str,
+    port: u16,
+    path: &str,
+    content_type: &str,
+    key: Option<&str>,
+) -> Option<TcpStream> {
+    let mut s = crate::process::connect_from(from, port);
     let auth = key.map_or(String::new(), |k| format!("Authorization: Bearer {k}\r\n"));
     let head = format!(
         "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{auth}Content-Type: {content_type}\r\n\
@@ -543,12 +549,22 @@ fn slow_bodies_are_cut_off_and_normal_requests_keep_flowing() {
             ("LATCHKEY_WORKERS", "2"),
         ],
     );
+    // From eight addresses, fifty each: within the per-address connection cap (64), so every
+    // one is accepted and must be cut off by its body deadline.
     let mut slow = vec![];
     for i in 0..400 {
+        let from = format!("127.0.0.{}", 10 + i % 8);
         let client = if i % 2 == 0 {
-            slow_client(server.port, "/v1/bots", "application/json", Some(&key))
+            slow_client(
+                &from,
+                server.port,
+                "/v1/bots",
+                "application/json",
+                Some(&key),
+            )
         } else {
             slow_client(
+                &from,
                 server.port,
                 "/login",
                 "application/x-www-form-urlencoded",

@@ -266,7 +266,8 @@ impl TestApp {
         captured_logs();
         let mut config = Config::for_tests(url);
         configure(&mut config);
-        let pool = db::connect(url, config.pool_settings(4)).expect("database opens and migrates");
+        let pool = db::connect(url, config.pool_settings(config.db_pool_size))
+            .expect("database opens and migrates");
         let vault =
             latchkey::vault::Keyring::new(vec![latchkey::vault::MasterKey::from_bytes([9u8; 32])])
                 .expect("vault");

@@ -3,7 +3,7 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use crate::process::{Server, http};
+use crate::process::{Server, connect_from, http};
 
 fn mode(path: &std::path::Path) -> u32 {
     std::fs::metadata(path)
@@ -95,17 +95,6 @@ fn exchange(mut stream: std::net::TcpStream, request: &str) -> String {
     let mut answer = Vec::new();
     let _ = stream.read_to_end(&mut answer);
     String::from_utf8_lossy(&answer).into_owned()
-}
-
-/// A connection to `port` from the local address `from` (any of 127.0.0.0/8).
-fn connect_from(from: &str, port: u16) -> std::net::TcpStream {
-    let socket =
-        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
-    let local: std::net::SocketAddr = format!("{from}:0").parse().expect("addr");
-    socket.bind(&local.into()).expect("bind");
-    let server: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
-    socket.connect(&server.into()).expect("connect");
-    socket.into()
 }
 
 #[test]

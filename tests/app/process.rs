@@ -71,6 +71,17 @@ pub fn http(port: u16, method: &str, path: &str, key: Option<&str>, body: Option
     }
 }
 
+/// A connection to `port` from the local address `from` (any of 127.0.0.0/8).
+pub fn connect_from(from: &str, port: u16) -> std::net::TcpStream {
+    let socket =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
+    let local: std::net::SocketAddr = format!("{from}:0").parse().expect("addr");
+    socket.bind(&local.into()).expect("bind");
+    let server: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    socket.connect(&server.into()).expect("connect");
+    socket.into()
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
