@@ -189,7 +189,7 @@ fn integration(
     use crate::domain::ids::IntegrationId;
     use crate::domain::integration::Credential;
     use secrecy::SecretString;
-    let id = IntegrationId::generate().to_string();
+    let id = IntegrationId::generate();
     let preset = spec.provider.preset();
     let credential = match preset.placement {
         crate::domain::integration::Placement::Basic => Credential::Basic {
@@ -208,7 +208,7 @@ fn integration(
     let at = now - spec.created_ago;
     let row = Integration {
         id: id.clone(),
-        team_id: team.to_string(),
+        team_id: team.clone(),
         mode: spec.mode.as_str().to_owned(),
         provider: spec.provider.slug().to_owned(),
         name: spec.name.to_owned(),
@@ -224,7 +224,7 @@ fn integration(
         credential_fingerprint: Some(vault.fingerprint(team.as_str(), &plain)),
         credential_updated_at: Some(at),
         credential_updated_by: Some(spec.by.1.to_owned()),
-        created_by: Some(spec.by.0.to_string()),
+        created_by: Some(spec.by.0.clone()),
         last_used_at: spec.last_used_ago.map(|ago| now - ago),
         test_at: None,
         test_ok: None,
@@ -629,11 +629,11 @@ fn webhooks(
     now: i64,
 ) -> Result<(), AppError> {
     use crate::db::schema::outbox_events;
-    use crate::domain::ids::{AttemptId, DeliveryId, WebhookEndpointId};
+    use crate::domain::ids::{AttemptId, DeliveryId, OutboxEventId, WebhookEndpointId};
     use crate::domain::webhook::SigningSecret;
     use crate::models::webhook::{Attempt, Delivery, WebhookEndpoint};
     let since = crate::models::outbox::newest_event(c)?;
-    let event_of = |c: &mut DbConnection, kind: &str| -> QueryResult<(String, i64)> {
+    let event_of = |c: &mut DbConnection, kind: &str| -> QueryResult<(OutboxEventId, i64)> {
         outbox_events::table
             .filter(outbox_events::team_id.eq(team.as_str()))
             .filter(outbox_events::event_type.eq(kind))
@@ -673,7 +673,7 @@ fn webhooks(
         ),
     ];
     for (i, (url, description, events, disabled, kind, attempts)) in specs.into_iter().enumerate() {
-        let id = WebhookEndpointId::generate().to_string();
+        let id = WebhookEndpointId::generate();
         let sealed = vault
             .seal(
                 &stores::webhook_secret(team.as_str(), &id, 1),
@@ -685,7 +685,7 @@ fn webhooks(
             c,
             &WebhookEndpoint {
                 id: id.clone(),
-                team_id: Some(team.to_string()),
+                team_id: Some(team.clone()),
                 agency_id: None,
                 url: url.to_owned(),
                 description: description.to_owned(),
@@ -697,7 +697,7 @@ fn webhooks(
                 previous_secret: None,
                 previous_secret_version: None,
                 previous_until: None,
-                created_by: Some(by.to_string()),
+                created_by: Some(by.clone()),
                 since_event: since.clone(),
                 created_at: created,
                 updated_at: created,
@@ -705,19 +705,13 @@ fn webhooks(
             },
         )?;
         let (event, at) = event_of(c, kind)?;
-        let delivery = Delivery::pending(
-            DeliveryId::generate_ordered().to_string(),
-            &id,
-            &event,
-            kind,
-            at,
-        );
+        let delivery = Delivery::pending(DeliveryId::generate_ordered(), &id, &event, kind, at);
         Delivery::insert_new(c, std::slice::from_ref(&delivery))?;
         for (n, (after, status, ms, excerpt)) in attempts.iter().enumerate() {
             let number = i64::try_from(n).unwrap_or(0) + 1;
             let ok = (200..300).contains(status);
             let attempt = Attempt {
-                id: AttemptId::generate_ordered().to_string(),
+                id: AttemptId::generate_ordered(),
                 delivery_id: delivery.id.clone(),
                 attempt: number,
                 at: at + after,

@@ -77,15 +77,16 @@ pub async fn create(
         .text("instructions", false, limits::INSTRUCTIONS_MAX)
         .unwrap_or_default();
     let bot_id = f.string("bot_id", false, 1, limits::REFERENCE_MAX);
-    objects::check_reference::<Bot>(&state, &auth.tenant, &mut f, "bot_id", bot_id.as_deref())
-        .await?;
+    let bot =
+        objects::check_reference::<Bot>(&state, &auth.tenant, &mut f, "bot_id", bot_id.as_deref())
+            .await?;
     f.finish()?;
     let now = state.clock.now();
     let l = AgentLoop {
-        id: AgentLoopId::generate().to_string(),
-        team_id: auth.tenant.team.to_string(),
+        id: AgentLoopId::generate(),
+        team_id: auth.tenant.team.clone(),
         mode: auth.tenant.mode.as_str().to_owned(),
-        bot_id,
+        bot_id: bot.map(|b| b.id),
         name: name.unwrap_or_default(),
         instructions,
         created_at: now,
@@ -122,11 +123,11 @@ pub async fn start_run(
     };
     f.finish()?;
     let run = AgentLoopRun {
-        id: AgentLoopRunId::generate().to_string(),
+        id: AgentLoopRunId::generate(),
         agent_loop_id: l.id.clone(),
         status: "queued".to_owned(),
         input: input.to_string(),
-        api_key_id: Some(auth.key().id.to_string()),
+        api_key_id: Some(auth.key().id.clone()),
         created_at: state.clock.now(),
         started_at: None,
         finished_at: None,

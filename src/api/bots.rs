@@ -58,8 +58,8 @@ pub async fn create(
     f.finish()?;
     let now = state.clock.now();
     let bot = Bot {
-        id: BotId::generate().to_string(),
-        team_id: auth.tenant.team.to_string(),
+        id: BotId::generate(),
+        team_id: auth.tenant.team.clone(),
         mode: auth.tenant.mode.as_str().to_owned(),
         name: name.unwrap_or_default(),
         description,

@@ -57,15 +57,18 @@ pub async fn create(
     let bot_id = f.string("bot_id", true, 1, limits::REFERENCE_MAX);
     let kind = f.one_of("kind", true, KINDS);
     let name = f.string("name", true, 1, limits::NAME_MAX);
-    objects::check_reference::<Bot>(&state, &auth.tenant, &mut f, "bot_id", bot_id.as_deref())
-        .await?;
+    let bot =
+        objects::check_reference::<Bot>(&state, &auth.tenant, &mut f, "bot_id", bot_id.as_deref())
+            .await?;
     f.finish()?;
+    // Required and checked above: with no message about it, the bot was found.
+    let bot = bot.ok_or_else(|| ApiError::field("bot_id", "No such bot."))?;
     let now = state.clock.now();
     let ch = Channel {
-        id: ChannelId::generate().to_string(),
-        team_id: auth.tenant.team.to_string(),
+        id: ChannelId::generate(),
+        team_id: auth.tenant.team.clone(),
         mode: auth.tenant.mode.as_str().to_owned(),
-        bot_id: bot_id.unwrap_or_default(),
+        bot_id: bot.id,
         kind: kind.unwrap_or_default(),
         name: name.unwrap_or_default(),
         created_at: now,

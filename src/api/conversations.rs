@@ -81,10 +81,11 @@ pub async fn create(
         .string("title", false, 0, limits::TITLE_MAX)
         .unwrap_or_default();
     let raw_messages = f.take("messages");
-    objects::check_reference::<Bot>(&state, &auth.tenant, &mut f, "bot_id", bot_id.as_deref())
-        .await?;
+    let bot =
+        objects::check_reference::<Bot>(&state, &auth.tenant, &mut f, "bot_id", bot_id.as_deref())
+            .await?;
     let now = state.clock.now();
-    let conv_id = ConversationId::generate().to_string();
+    let conv_id = ConversationId::generate();
     let mut messages = Vec::new();
     match raw_messages {
         None | Some(Value::Null) => {}
@@ -103,7 +104,7 @@ pub async fn create(
                             && !extra =>
                     {
                         messages.push(Message {
-                            id: MessageId::generate().to_string(),
+                            id: MessageId::generate(),
                             conversation_id: conv_id.clone(),
                             position: i32::try_from(i).unwrap_or(i32::MAX),
                             role: role.to_owned(),
@@ -129,9 +130,9 @@ pub async fn create(
     f.finish()?;
     let conv = Conversation {
         id: conv_id,
-        team_id: auth.tenant.team.to_string(),
+        team_id: auth.tenant.team.clone(),
         mode: auth.tenant.mode.as_str().to_owned(),
-        bot_id,
+        bot_id: bot.map(|b| b.id),
         title,
         created_at: now,
     };

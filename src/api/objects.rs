@@ -39,21 +39,21 @@ pub async fn find<T: ApiObject>(state: &AppState, t: &Tenant, id: &str) -> Resul
         .ok_or(ApiError::NotFound)
 }
 
-/// Checks that `id` (from body field `field`, if given) names an object of the tenant; a
-/// missing one becomes that field's message, any other failure stays an error.
+/// The object `id` (from body field `field`, if given) names in the tenant; a missing one
+/// becomes that field's message (and `None`), any other failure stays an error.
 pub async fn check_reference<T: ApiObject>(
     state: &AppState,
     t: &Tenant,
     f: &mut Fields,
     field: &str,
     id: Option<&str>,
-) -> Result<(), ApiError> {
-    let Some(id) = id else { return Ok(()) };
+) -> Result<Option<T>, ApiError> {
+    let Some(id) = id else { return Ok(None) };
     match find::<T>(state, t, id).await {
-        Ok(_) => Ok(()),
+        Ok(found) => Ok(Some(found)),
         Err(ApiError::NotFound) => {
             f.error(field, &format!("No such {}.", T::OBJECT.replace('_', " ")));
-            Ok(())
+            Ok(None)
         }
         Err(other) => Err(other),
     }

@@ -196,6 +196,7 @@ where
 mod typed_ids {
     use diesel::backend::Backend;
     use diesel::deserialize::FromSql;
+    use diesel::serialize::ToSql;
     use diesel::sql_types::Text;
 
     macro_rules! text_ids {
@@ -209,11 +210,43 @@ mod typed_ids {
                     <String as FromSql<Text, DB>>::from_sql(raw).map(<$id>::from_db)
                 }
             }
+
+            impl<DB> ToSql<Text, DB> for $id
+            where
+                DB: Backend,
+                str: ToSql<Text, DB>,
+            {
+                fn to_sql<'b>(
+                    &'b self,
+                    out: &mut diesel::serialize::Output<'b, '_, DB>,
+                ) -> diesel::serialize::Result {
+                    <str as ToSql<Text, DB>>::to_sql(self.as_str(), out)
+                }
+            }
         )*};
     }
 
-    use crate::domain::ids::{ApiKeyId, TeamId, UserId};
-    text_ids!(ApiKeyId, TeamId, UserId);
+    use crate::domain::ids::*;
+    text_ids!(
+        UserId,
+        TeamId,
+        ApiKeyId,
+        AuditEventId,
+        BotId,
+        ChannelId,
+        IntegrationId,
+        ConversationId,
+        MessageId,
+        AgentLoopId,
+        AgentLoopRunId,
+        AgencyId,
+        InvitationId,
+        OutboxEventId,
+        WebhookEndpointId,
+        DeliveryId,
+        AttemptId,
+        SecurityEventId
+    );
 
     /// A stored mode that is neither `live` nor `test` is an error, never silently "live".
     impl<DB> FromSql<Text, DB> for crate::domain::api_key_secret::KeyMode

@@ -14,7 +14,6 @@
 
 use crate::db::{DbConnection, with_read, with_write, write_tx};
 use crate::domain::audit::FIXED_RETENTION_DAYS;
-use crate::domain::ids::TeamId;
 use crate::error::AppError;
 use crate::models::retention::{Rule, delete_batch, take_turn};
 use crate::models::team::Team;
@@ -80,7 +79,6 @@ pub async fn prune_once(state: &AppState) -> Result<Pruned, AppError> {
     let teams = with_read(&state.pool, |c| Ok(Team::audit_retention_all(c)?)).await?;
     for (team, days) in teams {
         let cutoff = now - i64::from(days) * 86_400;
-        let team = TeamId::from_db(team);
         match exclusively(state, move |c| audit::prune_team(c, &team, cutoff)).await? {
             Some(n) => pruned.team_events += n,
             None => {

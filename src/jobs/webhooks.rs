@@ -13,7 +13,7 @@ use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 
 use crate::db::write_tx;
 use crate::db::{with_read, with_write};
-use crate::domain::ids::{AttemptId, DeliveryId};
+use crate::domain::ids::{AttemptId, DeliveryId, OutboxEventId};
 use crate::domain::webhook::{chatbot_signature, event_type, retry_delay, standard_signature};
 use crate::error::AppError;
 use crate::models::outbox;
@@ -103,7 +103,7 @@ async fn fan_out(state: &AppState) -> Result<usize, AppError> {
                     webhook::endpoints_for(c, e.team_id.as_deref(), e.agency_id.as_deref(), &e.id)?;
                 for ep in endpoints.iter().filter(|ep| ep.wants(&e.event_type)) {
                     rows.push(Delivery::pending(
-                        DeliveryId::generate_ordered().to_string(),
+                        DeliveryId::generate_ordered(),
                         &ep.id,
                         &e.id,
                         &e.event_type,
@@ -111,7 +111,7 @@ async fn fan_out(state: &AppState) -> Result<usize, AppError> {
                     ));
                 }
             }
-            let ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
+            let ids: Vec<OutboxEventId> = events.iter().map(|e| e.id.clone()).collect();
             let created = Delivery::insert_new(c, &rows)?;
             outbox::mark_fanned_out(c, &ids, now)?;
             Ok::<_, diesel::result::Error>(created)
@@ -218,7 +218,7 @@ async fn attempt(state: &AppState, d: Delivery) -> Result<Option<Outcome>, AppEr
         })
         .await;
     let mut attempt = Attempt {
-        id: AttemptId::generate_ordered().to_string(),
+        id: AttemptId::generate_ordered(),
         delivery_id: d.id.clone(),
         attempt: attempt_no,
         at: now,

@@ -15,7 +15,7 @@ use super::team::{AgencyRef, Team, unique_slug};
 #[diesel(table_name = agencies)]
 pub struct Agency {
     /// Id.
-    pub id: String,
+    pub id: AgencyId,
     /// URL segment.
     pub slug: String,
     /// Display name.
@@ -40,7 +40,7 @@ pub struct Agency {
 #[derive(Debug, Clone)]
 pub struct Operator {
     /// User id.
-    pub user_id: String,
+    pub user_id: UserId,
     /// Name.
     pub name: String,
     /// E-mail.
@@ -103,7 +103,7 @@ impl From<diesel::result::Error> for HostError {
 impl Agency {
     /// Typed id.
     pub fn agency_id(&self) -> AgencyId {
-        AgencyId::from_db(self.id.clone())
+        self.id.clone()
     }
 
     /// The name shown instead of "Latchkey".
@@ -269,7 +269,7 @@ impl Agency {
 
     /// The agency's members, owners first.
     pub fn operators(conn: &mut DbConnection, agency: &AgencyId) -> QueryResult<Vec<Operator>> {
-        let rows: Vec<(String, String, String, String)> = agency_members::table
+        let rows: Vec<(UserId, String, String, String)> = agency_members::table
             .inner_join(users::table)
             .filter(agency_members::agency_id.eq(agency.as_str()))
             .select((users::id, users::name, users::email, agency_members::role))

@@ -4,19 +4,20 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::{agent_loop_runs, agent_loops};
+use crate::domain::ids::{AgentLoopId, AgentLoopRunId, ApiKeyId, BotId, TeamId};
 
 /// An agent loop row.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = agent_loops)]
 pub struct AgentLoop {
     /// Id.
-    pub id: String,
+    pub id: AgentLoopId,
     /// Team.
-    pub team_id: String,
+    pub team_id: TeamId,
     /// `live` / `test`.
     pub mode: String,
     /// The bot it drives, if any.
-    pub bot_id: Option<String>,
+    pub bot_id: Option<BotId>,
     /// Name.
     pub name: String,
     /// Instructions.
@@ -34,15 +35,15 @@ crate::tenant_row!(AgentLoop, agent_loops);
 #[diesel(table_name = agent_loop_runs)]
 pub struct AgentLoopRun {
     /// Id.
-    pub id: String,
+    pub id: AgentLoopRunId,
     /// The loop.
-    pub agent_loop_id: String,
+    pub agent_loop_id: AgentLoopId,
     /// `queued` when recorded, then `running`, `succeeded` or `failed` as the executor reports.
     pub status: String,
     /// The caller's input object, as JSON text.
     pub input: String,
     /// Key that requested it.
-    pub api_key_id: Option<String>,
+    pub api_key_id: Option<ApiKeyId>,
     /// Unix seconds.
     pub created_at: i64,
     /// When the executor reported it running.
@@ -72,7 +73,7 @@ impl AgentLoop {
     pub fn runs(
         conn: &mut DbConnection,
         loop_id: &str,
-        cursor: Option<(i64, String)>,
+        cursor: Option<(i64, AgentLoopRunId)>,
         limit: i64,
     ) -> QueryResult<Vec<AgentLoopRun>> {
         let mut q = agent_loop_runs::table

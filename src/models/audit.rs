@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use crate::db::DbConnection;
 use crate::db::schema::{agencies, audit_events};
 use crate::domain::audit::{Actor, AuditAction, AuditFilter, Change, Owner, Who, describe};
-use crate::domain::ids::{AuditEventId, TeamId};
+use crate::domain::ids::{AgencyId, ApiKeyId, AuditEventId, TeamId, UserId};
 
 /// The insert shape of one event.
 #[derive(Insertable)]
@@ -79,21 +79,21 @@ pub fn insert(
 #[diesel(table_name = audit_events)]
 pub struct AuditEvent {
     /// `aud_…`.
-    pub id: String,
+    pub id: AuditEventId,
     /// The team whose log holds it (None for agency-level events).
-    pub team_id: Option<String>,
+    pub team_id: Option<TeamId>,
     /// The agency whose log holds it (agency-level events).
-    pub agency_id: Option<String>,
+    pub agency_id: Option<AgencyId>,
     /// Dotted action name.
     pub action: String,
     /// `user`, `operator`, `api_key` or `system`.
     pub actor_kind: String,
     /// The acting user.
-    pub actor_user_id: Option<String>,
+    pub actor_user_id: Option<UserId>,
     /// The acting key.
-    pub actor_key_id: Option<String>,
+    pub actor_key_id: Option<ApiKeyId>,
     /// The agency an operator acted for.
-    pub actor_agency_id: Option<String>,
+    pub actor_agency_id: Option<AgencyId>,
     /// The actor's name at the time.
     pub actor_label: String,
     /// What kind of object it is about.
@@ -132,7 +132,11 @@ impl AuditEvent {
     pub fn actor_text(&self, agencies: &std::collections::HashMap<String, String>) -> String {
         match self.actor_kind.as_str() {
             "api_key" => format!("Key “{}”", self.actor_label),
-            "operator" => match self.actor_agency_id.as_ref().and_then(|a| agencies.get(a)) {
+            "operator" => match self
+                .actor_agency_id
+                .as_ref()
+                .and_then(|a| agencies.get(a.as_str()))
+            {
                 Some(agency) => format!("{} (operator of {agency})", self.actor_label),
                 None => format!("{} (agency operator)", self.actor_label),
             },
@@ -145,7 +149,10 @@ impl AuditEvent {
         &self,
         agencies: &std::collections::HashMap<String, String>,
     ) -> serde_json::Value {
-        let actor_id = self.actor_user_id.as_ref().or(self.actor_key_id.as_ref());
+        let actor_id = self
+            .actor_user_id
+            .as_deref()
+            .or(self.actor_key_id.as_deref());
         let agency = self
             .actor_agency_id
             .as_ref()
@@ -160,7 +167,7 @@ impl AuditEvent {
                 "id": actor_id,
                 "name": self.actor_label,
                 "agency_id": agency,
-                "agency_name": agency.and_then(|a| agencies.get(a)),
+                "agency_name": agency.and_then(|a| agencies.get(a.as_str())),
             },
             "target": self.target_kind.as_ref().map(|kind| serde_json::json!({
                 "type": kind,

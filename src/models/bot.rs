@@ -4,15 +4,16 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::bots;
+use crate::domain::ids::{BotId, TeamId};
 
 /// A bot row.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = bots)]
 pub struct Bot {
     /// Id.
-    pub id: String,
+    pub id: BotId,
     /// Team.
-    pub team_id: String,
+    pub team_id: TeamId,
     /// `live` / `test`.
     pub mode: String,
     /// Name.

@@ -4,6 +4,7 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::channels;
+use crate::domain::ids::{BotId, ChannelId, TeamId};
 
 /// Channel kinds the platform connects.
 pub const KINDS: &[&str] = &[
@@ -22,13 +23,13 @@ pub const KINDS: &[&str] = &[
 #[diesel(table_name = channels)]
 pub struct Channel {
     /// Id.
-    pub id: String,
+    pub id: ChannelId,
     /// Team.
-    pub team_id: String,
+    pub team_id: TeamId,
     /// `live` / `test`.
     pub mode: String,
     /// The bot it belongs to (same tenant).
-    pub bot_id: String,
+    pub bot_id: BotId,
     /// One of [`KINDS`].
     pub kind: String,
     /// Name.

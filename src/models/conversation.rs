@@ -4,6 +4,7 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::{conversations, messages};
+use crate::domain::ids::{BotId, ConversationId, MessageId, TeamId};
 
 /// Message roles.
 pub const ROLES: &[&str] = &["user", "assistant", "system"];
@@ -13,13 +14,13 @@ pub const ROLES: &[&str] = &["user", "assistant", "system"];
 #[diesel(table_name = conversations)]
 pub struct Conversation {
     /// Id.
-    pub id: String,
+    pub id: ConversationId,
     /// Team.
-    pub team_id: String,
+    pub team_id: TeamId,
     /// `live` / `test`.
     pub mode: String,
     /// The bot that held it, if known.
-    pub bot_id: Option<String>,
+    pub bot_id: Option<BotId>,
     /// Title.
     pub title: String,
     /// Unix seconds.
@@ -33,9 +34,9 @@ crate::tenant_row!(Conversation, conversations);
 #[diesel(table_name = messages)]
 pub struct Message {
     /// Id.
-    pub id: String,
+    pub id: MessageId,
     /// Conversation.
-    pub conversation_id: String,
+    pub conversation_id: ConversationId,
     /// Order within the conversation, from 0.
     pub position: i32,
     /// One of [`ROLES`].

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::{integration_usage, integrations, users};
+use crate::domain::ids::{IntegrationId, TeamId, UserId};
 use crate::domain::integration::{Placement, Provider};
 
 /// An integration row.
@@ -12,9 +13,9 @@ use crate::domain::integration::{Placement, Provider};
 #[diesel(table_name = integrations)]
 pub struct Integration {
     /// Id.
-    pub id: String,
+    pub id: IntegrationId,
     /// Team.
-    pub team_id: String,
+    pub team_id: TeamId,
     /// `live` / `test`.
     pub mode: String,
     /// Provider slug, e.g. `shopify` (older free-form names read as custom).
@@ -46,7 +47,7 @@ pub struct Integration {
     /// Who set it, as events name them ("Ada Lovelace", "key Deploy").
     pub credential_updated_by: Option<String>,
     /// The user who created it (developers may edit their own).
-    pub created_by: Option<String>,
+    pub created_by: Option<UserId>,
     /// Last call through it (flushed in batches).
     pub last_used_at: Option<i64>,
     /// Last connection test.

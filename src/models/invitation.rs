@@ -49,17 +49,17 @@ pub enum Target {
 #[diesel(table_name = invitations)]
 pub struct Invitation {
     /// Id.
-    pub id: String,
+    pub id: InvitationId,
     /// Team invited to.
-    pub team_id: Option<String>,
+    pub team_id: Option<TeamId>,
     /// Agency invited to.
-    pub agency_id: Option<String>,
+    pub agency_id: Option<AgencyId>,
     /// Invited address.
     pub email: String,
     /// Role on acceptance.
     pub role: String,
     /// Inviter.
-    pub invited_by: Option<String>,
+    pub invited_by: Option<UserId>,
     /// Unix seconds.
     pub created_at: i64,
     /// Unix seconds.
@@ -89,8 +89,8 @@ impl Invitation {
     /// Where it leads.
     pub fn target(&self) -> Option<Target> {
         match (&self.team_id, &self.agency_id) {
-            (Some(t), None) => Some(Target::Team(TeamId::from_db(t.clone()))),
-            (None, Some(a)) => Some(Target::Agency(AgencyId::from_db(a.clone()))),
+            (Some(t), None) => Some(Target::Team(t.clone())),
+            (None, Some(a)) => Some(Target::Agency(a.clone())),
             _ => None,
         }
     }

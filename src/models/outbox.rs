@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use crate::db::DbConnection;
 use crate::db::schema::outbox_events;
 use crate::domain::audit::Owner;
-use crate::domain::ids::{AuditEventId, OutboxEventId};
+use crate::domain::ids::{AgencyId, AuditEventId, OutboxEventId, TeamId};
 
 /// Appends an event of `event_type` with `payload` (compact JSON, produced once).
 pub fn insert(
@@ -42,11 +42,11 @@ pub fn insert(
 #[derive(Debug, Clone, Queryable)]
 pub struct PendingEvent {
     /// Id (the deliveries' `webhook-id`).
-    pub id: String,
+    pub id: OutboxEventId,
     /// Team of the change (or none: an agency's own event).
-    pub team_id: Option<String>,
+    pub team_id: Option<TeamId>,
     /// Agency of an agency-level event.
-    pub agency_id: Option<String>,
+    pub agency_id: Option<AgencyId>,
     /// `api_key.created`…
     pub event_type: String,
     /// When it happened.
@@ -87,7 +87,7 @@ pub fn waiting(conn: &mut DbConnection) -> QueryResult<i64> {
 }
 
 /// Marks events as fanned out.
-pub fn mark_fanned_out(conn: &mut DbConnection, ids: &[String], at: i64) -> QueryResult<()> {
+pub fn mark_fanned_out(conn: &mut DbConnection, ids: &[OutboxEventId], at: i64) -> QueryResult<()> {
     diesel::update(outbox_events::table.filter(outbox_events::id.eq_any(ids)))
         .set(outbox_events::fanned_out_at.eq(at))
         .execute(conn)

@@ -13,9 +13,9 @@ use crate::domain::ids::{SecurityEventId, UserId};
 #[diesel(table_name = security_events)]
 pub struct SecurityEvent {
     /// `sec_…`.
-    pub id: String,
+    pub id: SecurityEventId,
     /// The account.
-    pub user_id: String,
+    pub user_id: UserId,
     /// Dotted action name.
     pub action: String,
     /// The client's address.

@@ -4,7 +4,7 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::{agencies, memberships, teams, users};
-use crate::domain::ids::{TeamId, UserId};
+use crate::domain::ids::{AgencyId, TeamId, UserId};
 use crate::domain::role::Role;
 use crate::models::agency::Agency;
 
@@ -16,7 +16,7 @@ pub const DEFAULT_RATE_LIMIT_PER_MINUTE: i32 = 600;
 #[diesel(table_name = teams)]
 pub struct Team {
     /// Id.
-    pub id: String,
+    pub id: TeamId,
     /// URL segment.
     pub slug: String,
     /// Display name.
@@ -26,7 +26,7 @@ pub struct Team {
     /// Default API rate limit for the team's keys, requests per minute.
     pub rate_limit_per_minute: i32,
     /// The agency this team is a client of.
-    pub agency_id: Option<String>,
+    pub agency_id: Option<AgencyId>,
     /// Set while the agency has suspended this client: its keys are refused.
     pub suspended_at: Option<i64>,
     /// Days the team's audit events are kept.
@@ -38,7 +38,7 @@ pub struct Team {
 #[diesel(table_name = agencies)]
 pub struct AgencyRef {
     /// Id.
-    pub id: String,
+    pub id: AgencyId,
     /// URL segment.
     pub slug: String,
     /// Display name.
@@ -62,7 +62,7 @@ pub struct MemberTeam {
 #[derive(Debug, Clone)]
 pub struct Member {
     /// User id.
-    pub user_id: String,
+    pub user_id: UserId,
     /// Display name.
     pub name: String,
     /// E-mail.
@@ -76,7 +76,7 @@ pub struct Member {
 impl Team {
     /// Typed id.
     pub fn team_id(&self) -> TeamId {
-        TeamId::from_db(self.id.clone())
+        self.id.clone()
     }
 
     /// Loads by id.
@@ -89,7 +89,7 @@ impl Team {
     }
 
     /// Every team's id with its audit retention in days.
-    pub fn audit_retention_all(conn: &mut DbConnection) -> QueryResult<Vec<(String, i32)>> {
+    pub fn audit_retention_all(conn: &mut DbConnection) -> QueryResult<Vec<(TeamId, i32)>> {
         teams::table
             .select((teams::id, teams::audit_retention_days))
             .load(conn)
@@ -194,7 +194,7 @@ impl Team {
 
     /// The team's members, owners first, then by name.
     pub fn members(conn: &mut DbConnection, team: &TeamId) -> QueryResult<Vec<Member>> {
-        let rows: Vec<(String, String, String, String, i64)> = memberships::table
+        let rows: Vec<(UserId, String, String, String, i64)> = memberships::table
             .inner_join(users::table)
             .filter(memberships::team_id.eq(team.as_str()))
             .select((
@@ -290,7 +290,7 @@ impl Team {
     pub fn create(
         conn: &mut DbConnection,
         name: &str,
-        agency: Option<&str>,
+        agency: Option<&AgencyId>,
         now: i64,
     ) -> QueryResult<Team> {
         let slug = unique_slug(name, "new-team", |s| {
@@ -298,12 +298,12 @@ impl Team {
                 .get_result(conn)
         })?;
         let team = Team {
-            id: TeamId::generate().to_string(),
+            id: TeamId::generate(),
             slug,
             name: name.to_owned(),
             created_at: now,
             rate_limit_per_minute: DEFAULT_RATE_LIMIT_PER_MINUTE,
-            agency_id: agency.map(str::to_owned),
+            agency_id: agency.cloned(),
             suspended_at: None,
             audit_retention_days: crate::domain::audit::DEFAULT_RETENTION_DAYS,
         };

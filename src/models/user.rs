@@ -11,7 +11,7 @@ use crate::domain::ids::UserId;
 #[diesel(table_name = users)]
 pub struct User {
     /// Id.
-    pub id: String,
+    pub id: UserId,
     /// Normalised e-mail.
     pub email: String,
     /// Display name.
@@ -41,7 +41,7 @@ pub struct NewUser<'a> {
 impl User {
     /// Typed id.
     pub fn user_id(&self) -> UserId {
-        UserId::from_db(self.id.clone())
+        self.id.clone()
     }
 
     /// Loads by id.

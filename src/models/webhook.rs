@@ -7,17 +7,20 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::{teams, webhook_attempts, webhook_deliveries, webhook_endpoints};
+use crate::domain::ids::{
+    AgencyId, AttemptId, DeliveryId, OutboxEventId, TeamId, UserId, WebhookEndpointId,
+};
 
 /// A webhook endpoint row.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = webhook_endpoints)]
 pub struct WebhookEndpoint {
     /// Id.
-    pub id: String,
+    pub id: WebhookEndpointId,
     /// The team it belongs to (or none: an agency's).
-    pub team_id: Option<String>,
+    pub team_id: Option<TeamId>,
     /// The agency it belongs to (or none: a team's).
-    pub agency_id: Option<String>,
+    pub agency_id: Option<AgencyId>,
     /// Where deliveries go.
     pub url: String,
     /// What it is for.
@@ -39,7 +42,7 @@ pub struct WebhookEndpoint {
     /// When the overlap ends.
     pub previous_until: Option<i64>,
     /// Who added it.
-    pub created_by: Option<String>,
+    pub created_by: Option<UserId>,
     /// The newest outbox event when it was added: it receives the events after it.
     pub since_event: String,
     /// Unix seconds.
@@ -172,9 +175,9 @@ impl WebhookEndpoint {
         for e in rows {
             let owner = e.owner().to_owned();
             if let (Some(prev), Some(version)) = (&e.previous_secret, e.previous_secret_version) {
-                out.push((e.id.clone(), owner.clone(), version, prev.clone()));
+                out.push((e.id.to_string(), owner.clone(), version, prev.clone()));
             }
-            out.push((e.id, owner, e.secret_version, e.secret));
+            out.push((e.id.into(), owner, e.secret_version, e.secret));
         }
         Ok(out)
     }
@@ -187,10 +190,9 @@ impl WebhookEndpoint {
     /// Whose endpoint it is, as the audit log names owners.
     pub fn belongs_to(&self) -> Option<crate::domain::audit::Owner> {
         use crate::domain::audit::Owner;
-        use crate::domain::ids::{AgencyId, TeamId};
         match (&self.team_id, &self.agency_id) {
-            (Some(t), _) => Some(Owner::Team(TeamId::from_db(t.clone()))),
-            (None, Some(a)) => Some(Owner::Agency(AgencyId::from_db(a.clone()))),
+            (Some(t), _) => Some(Owner::Team(t.clone())),
+            (None, Some(a)) => Some(Owner::Agency(a.clone())),
             (None, None) => None,
         }
     }
@@ -316,11 +318,11 @@ pub fn endpoints_for(
 #[diesel(table_name = webhook_deliveries)]
 pub struct Delivery {
     /// Id.
-    pub id: String,
+    pub id: DeliveryId,
     /// Endpoint.
-    pub endpoint_id: String,
+    pub endpoint_id: WebhookEndpointId,
     /// The event (its payload is what is sent).
-    pub outbox_event_id: String,
+    pub outbox_event_id: OutboxEventId,
     /// Its type (for filters).
     pub event_type: String,
     /// `pending`, `succeeded`, `failed`.
@@ -345,11 +347,17 @@ pub struct Delivery {
 
 impl Delivery {
     /// A new delivery of event `event` (of `event_type`) to `endpoint`, due at `now`.
-    pub fn pending(id: String, endpoint: &str, event: &str, event_type: &str, now: i64) -> Self {
+    pub fn pending(
+        id: DeliveryId,
+        endpoint: &WebhookEndpointId,
+        event: &OutboxEventId,
+        event_type: &str,
+        now: i64,
+    ) -> Self {
         Self {
             id,
-            endpoint_id: endpoint.to_owned(),
-            outbox_event_id: event.to_owned(),
+            endpoint_id: endpoint.clone(),
+            outbox_event_id: event.clone(),
             event_type: event_type.to_owned(),
             status: "pending".into(),
             attempts: 0,
@@ -545,7 +553,7 @@ impl Delivery {
 
 impl Attempt {
     /// The attempts of deliveries `ids`, newest first.
-    pub fn of_deliveries(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<Attempt>> {
+    pub fn of_deliveries(conn: &mut DbConnection, ids: &[DeliveryId]) -> QueryResult<Vec<Attempt>> {
         webhook_attempts::table
             .filter(webhook_attempts::delivery_id.eq_any(ids))
             .order((
@@ -584,9 +592,9 @@ impl Attempt {
 #[diesel(table_name = webhook_attempts)]
 pub struct Attempt {
     /// Id.
-    pub id: String,
+    pub id: AttemptId,
     /// The delivery.
-    pub delivery_id: String,
+    pub delivery_id: DeliveryId,
     /// 1, 2, …
     pub attempt: i64,
     /// When.

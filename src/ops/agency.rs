@@ -80,7 +80,7 @@ pub async fn create_client(
 ) -> Result<Team, AppError> {
     let (actor, agency) = (actor.clone(), agency.clone());
     transact(state, move |c| {
-        let team = Team::create(c, name.as_str(), Some(agency.as_str()), actor.at)?;
+        let team = Team::create(c, name.as_str(), Some(&agency), actor.at)?;
         let change =
             Change::new(AuditAction::ClientCreated, client(&team)).with("slug", team.slug.clone());
         record(c, &Owner::Agency(agency), &actor, &change)?;

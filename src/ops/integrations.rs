@@ -159,14 +159,14 @@ pub async fn create(
     fits(&settings.placement, &credential)?;
     check_path_ok(&settings.base_url, &settings.check_path)?;
     vet_base_url(state, &settings.base_url).await?;
-    let id = IntegrationId::generate().to_string();
+    let id = IntegrationId::generate();
     let team = tenant.team.to_string();
     let (sealed, fingerprint) = seal(&state.vault, &team, &id, 1, &credential)?;
     drop(credential);
     let now = actor.at;
     let row = Integration {
         id,
-        team_id: team,
+        team_id: tenant.team.clone(),
         mode: tenant.mode.as_str().to_owned(),
         provider: settings.provider.slug().to_owned(),
         name: settings.name,
@@ -182,7 +182,7 @@ pub async fn create(
         credential_fingerprint: Some(fingerprint),
         credential_updated_at: Some(now),
         credential_updated_by: Some(actor.who.label().to_owned()),
-        created_by: actor.who.user().map(ToString::to_string),
+        created_by: actor.who.user().cloned(),
         last_used_at: None,
         test_at: None,
         test_ok: None,
@@ -347,7 +347,7 @@ pub fn forget_master_key(
             };
             let change = Change::new(AuditAction::IntegrationCredentialDiscarded, target(&row))
                 .with("master_key_id", key_id);
-            record(c, &Owner::Team(TeamId::from_db(team)), &actor, &change)?;
+            record(c, &Owner::Team(row.team_id.clone()), &actor, &change)?;
             discarded += 1;
         }
         crate::models::vault_check::delete(c, key_id)?;

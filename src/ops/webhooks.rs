@@ -105,12 +105,12 @@ pub async fn create_endpoint(
     settings: EndpointSettings,
 ) -> Result<(WebhookEndpoint, SigningSecret), WebhookError> {
     vetted(state, &settings.url).await?;
-    let id = WebhookEndpointId::generate().to_string();
+    let id = WebhookEndpointId::generate();
     let secret = SigningSecret::generate();
     let sealed = seal(&state.vault, owner.id(), &id, 1, &secret)?;
     let (team_id, agency_id) = match owner {
-        Owner::Team(t) => (Some(t.to_string()), None),
-        Owner::Agency(a) => (None, Some(a.to_string())),
+        Owner::Team(t) => (Some(t.clone()), None),
+        Owner::Agency(a) => (None, Some(a.clone())),
     };
     let row = WebhookEndpoint {
         id,
@@ -130,7 +130,7 @@ pub async fn create_endpoint(
         previous_secret: None,
         previous_secret_version: None,
         previous_until: None,
-        created_by: actor.who.user().map(ToString::to_string),
+        created_by: actor.who.user().cloned(),
         since_event: String::new(),
         failing_since: None,
         created_at: actor.at,
@@ -361,13 +361,13 @@ pub async fn send_test(
             &audit_id,
             actor.at,
         )?;
-        crate::models::outbox::mark_fanned_out(c, &[event_id.to_string()], actor.at)?;
+        crate::models::outbox::mark_fanned_out(c, std::slice::from_ref(&event_id), actor.at)?;
         crate::models::webhook::Delivery::insert_new(
             c,
             &[crate::models::webhook::Delivery::pending(
-                DeliveryId::generate_ordered().to_string(),
+                DeliveryId::generate_ordered(),
                 &e.id,
-                event_id.as_str(),
+                &event_id,
                 "webhook.test",
                 actor.at,
             )],

@@ -136,7 +136,7 @@ async fn clients_page(
     let id = agency.agency.agency_id();
     let (teams, hygiene, integrations) = with_read(&state.pool, move |c| {
         let teams = Agency::clients(c, &id)?;
-        let ids: Vec<String> = teams.iter().map(|t| t.id.clone()).collect();
+        let ids: Vec<String> = teams.iter().map(|t| t.id.to_string()).collect();
         let integrations = Integration::counts_by_team(c, &ids)?;
         Ok((teams, Agency::hygiene(c, &id, now)?, integrations))
     })
@@ -157,7 +157,7 @@ async fn clients_page(
                 integrations: count,
                 failing,
                 integrations_url: urls::integrations(&t.slug),
-                h: hygiene.get(&t.id).cloned().unwrap_or_default(),
+                h: hygiene.get(t.id.as_str()).cloned().unwrap_or_default(),
                 keys_url: urls::api_keys(&t.slug),
                 suspended: t.suspended_at.is_some(),
                 created: TimeView::new(now, t.created_at),
@@ -478,7 +478,7 @@ async fn operators_page(
         operators,
         pending: pending
             .into_iter()
-            .map(|i| (i.id, i.email, TimeView::new(now, i.expires_at)))
+            .map(|i| (i.id.into(), i.email, TimeView::new(now, i.expires_at)))
             .collect(),
         is_owner,
         invite_url: urls::agency_operator_invitations(agency.slug()),

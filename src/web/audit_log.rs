@@ -228,13 +228,12 @@ async fn team_view(state: &AppState, team: &TeamCtx) -> Result<LogView, PageErro
     let (actors, keys) = with_read(&state.pool, move |c| {
         let mut actors: Vec<(String, String)> = Team::members(c, &team_id)?
             .into_iter()
-            .map(|m| (m.user_id, m.name))
+            .map(|m| (m.user_id.into(), m.name))
             .collect();
         if let Some(agency) = &agency {
-            let id = crate::domain::ids::AgencyId::from_db(agency.clone());
-            for o in Agency::operators(c, &id)? {
+            for o in Agency::operators(c, agency)? {
                 if !actors.iter().any(|(id, _)| *id == o.user_id) {
-                    actors.push((o.user_id, format!("{} (operator)", o.name)));
+                    actors.push((o.user_id.into(), format!("{} (operator)", o.name)));
                 }
             }
         }
@@ -305,7 +304,7 @@ async fn agency_view(state: &AppState, agency: &AgencyCtx) -> Result<LogView, Pa
     let actors = with_read(&state.pool, move |c| {
         Ok(Agency::operators(c, &id)?
             .into_iter()
-            .map(|o| (o.user_id, o.name))
+            .map(|o| (o.user_id.into(), o.name))
             .collect::<Vec<_>>())
     })
     .await?;
@@ -482,7 +481,7 @@ async fn export_chunk(
         let events = audit::page(c, &owner, &filter, cursor.as_ref(), EXPORT_PAGE)?;
         let agencies = audit::agency_names(c, &events)?;
         let next = (events.len() == usize::try_from(EXPORT_PAGE).unwrap_or(usize::MAX))
-            .then(|| events.last().map(|e| (e.created_at, e.id.clone())))
+            .then(|| events.last().map(|e| (e.created_at, e.id.to_string())))
             .flatten();
         Ok((encode(format, &events, &agencies, header)?, next))
     })

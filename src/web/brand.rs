@@ -35,7 +35,7 @@ impl Brand {
                 .map(|_| format!("/brand/{}/brand.css?v={v}", agency.id)),
             powered_by: agency.powered_by,
             support_email: agency.support_email.clone(),
-            agency_id: Some(agency.id.clone()),
+            agency_id: Some(agency.id.to_string()),
             host: None,
             demo: false,
             product,

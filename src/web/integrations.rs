@@ -134,7 +134,7 @@ fn test_view(i: &Integration, now: i64) -> TestView {
 impl IntegrationRow {
     fn new(slug: &str, i: &Integration, now: i64) -> Self {
         Self {
-            id: i.id.clone(),
+            id: i.id.to_string(),
             name: i.name.clone(),
             provider: i.provider().label(),
             mode: i.mode.clone(),

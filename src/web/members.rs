@@ -134,7 +134,7 @@ async fn page(
             // The last owner keeps the role: a team always has someone who can delete it.
             let last_owner = m.role == Role::Owner && owners <= 1;
             MemberRow {
-                user_id: m.user_id.clone(),
+                user_id: m.user_id.to_string(),
                 name: m.name.clone(),
                 email: m.email.clone(),
                 role: m.role.as_str(),
@@ -158,7 +158,7 @@ async fn page(
             InvitationRow {
                 revoke_url: may.then(|| urls::invitation_revoke(slug, &i.id)),
                 expires: TimeView::new(now, i.expires_at),
-                id: i.id,
+                id: i.id.into(),
                 email: i.email,
                 role: i.role,
             }
@@ -168,7 +168,7 @@ async fn page(
         members
             .iter()
             .filter(|m| m.user_id != my_id && m.role != Role::Owner)
-            .map(|m| (m.user_id.clone(), format!("{} ({})", m.name, m.email)))
+            .map(|m| (m.user_id.to_string(), format!("{} ({})", m.name, m.email)))
             .collect()
     } else {
         vec![]

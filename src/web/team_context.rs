@@ -85,7 +85,7 @@ impl TeamCtx {
             Some(agency) => crate::domain::audit::Who::Operator {
                 id: user.id(),
                 name: user.user.name.clone(),
-                agency: crate::domain::ids::AgencyId::from_db(agency.id.clone()),
+                agency: agency.id.clone(),
             },
             None => user.who(),
         };

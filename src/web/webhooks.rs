@@ -16,7 +16,7 @@ use super::team_context::TeamCtx;
 use super::urls;
 use crate::db::with_read;
 use crate::domain::audit::{Actor, Owner};
-use crate::domain::ids::{AgencyId, DeliveryId, WebhookEndpointId};
+use crate::domain::ids::{DeliveryId, WebhookEndpointId};
 use crate::domain::limits;
 use crate::domain::webhook::{
     Audience, EVENT_TYPES, SigningSecret, event_type_problems, parse_endpoint_url,
@@ -67,7 +67,7 @@ impl Host {
     fn owner(&self) -> Owner {
         match self {
             Self::Team(t) => Owner::Team(t.team_id()),
-            Self::Agency(a) => Owner::Agency(AgencyId::from_db(a.agency.id.clone())),
+            Self::Agency(a) => Owner::Agency(a.agency.id.clone()),
         }
     }
 
@@ -186,7 +186,7 @@ impl EndpointView {
             e.event_types.split(' ').collect::<Vec<_>>().join(", ")
         };
         Self {
-            id: e.id.clone(),
+            id: e.id.to_string(),
             url: e.url.clone(),
             description: e.description.clone(),
             enabled: e.enabled,
@@ -558,7 +558,7 @@ async fn show_response(
     let id = e.id.clone();
     let (rows, attempts, (ok, all)) = with_read(&state.pool, move |c| {
         let rows = Delivery::log(c, &id, &filter, LOG_PAGE + 1)?;
-        let ids: Vec<String> = rows.iter().map(|d| d.id.clone()).collect();
+        let ids: Vec<DeliveryId> = rows.iter().map(|d| d.id.clone()).collect();
         Ok((
             rows,
             Attempt::of_deliveries(c, &ids)?,
@@ -609,9 +609,9 @@ async fn show_response(
                 .collect(),
             replay_url: format!("{}/deliveries/{}/replay", host.at(&e.id, ""), d.id),
             created: TimeView::new(now, d.created_at),
-            id: d.id,
+            id: d.id.into(),
             event_type: d.event_type,
-            event_id: d.outbox_event_id,
+            event_id: d.outbox_event_id.into(),
             status: d.status,
         })
         .collect();

@@ -51,7 +51,7 @@ pub async fn endpoint(
     )
     .await
     .unwrap_or_else(|e| panic!("endpoint: {e:?}"));
-    (e.id, secret)
+    (e.id.into(), secret)
 }
 
 fn payload_of(app: &TestApp, event_id: &str) -> String {
@@ -374,7 +374,7 @@ async fn a_delivery_claimed_by_a_worker_that_died_is_sent_once_its_lease_runs_ou
         let claimed = app.db(|c| {
             latchkey::db::write_tx(c, |c| {
                 latchkey::models::outbox::claim_events(c, 10).and_then(|events| {
-                    let ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
+                    let ids: Vec<_> = events.iter().map(|e| e.id.clone()).collect();
                     let ev = events
                         .iter()
                         .find(|e| e.event_type == "bot.created")
@@ -389,7 +389,7 @@ async fn a_delivery_claimed_by_a_worker_that_died_is_sent_once_its_lease_runs_ou
                         .iter()
                         .map(|ep| {
                             latchkey::models::webhook::Delivery::pending(
-                                latchkey::domain::ids::DeliveryId::generate_ordered().to_string(),
+                                latchkey::domain::ids::DeliveryId::generate_ordered(),
                                 &ep.id,
                                 &ev.id,
                                 &ev.event_type,
