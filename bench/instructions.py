@@ -56,7 +56,7 @@ def main():
     env = dict(os.environ, DATABASE_URL=db, LATCHKEY_DATA_DIR=workdir, LATCHKEY_BIND=f"127.0.0.1:{PORT}",
                LATCHKEY_PUBLIC_URL=f"http://127.0.0.1:{PORT}", LATCHKEY_COOKIE_SECURE="false",
                LATCHKEY_KEY_CACHE="on", LATCHKEY_WORKERS="1", LATCHKEY_USAGE_FLUSH_SECONDS="3600",
-               RUST_LOG="error")
+               RUST_LOG="error", **run.SHARED_KEYS)
     out = os.path.join(workdir, "callgrind.out")
     server = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", run.binary()],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

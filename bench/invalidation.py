@@ -29,7 +29,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "contract"))
 sys.path.insert(0, HERE)
-from run import bootstrap  # noqa: E402
+from run import SHARED_KEYS, bootstrap  # noqa: E402
 
 PG_ADMIN = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 
@@ -46,8 +46,7 @@ class Node:
         env = dict(os.environ, DATABASE_URL=db, LATCHKEY_DATA_DIR=workdir, LATCHKEY_BIND=f"127.0.0.1:{port}",
                    LATCHKEY_PUBLIC_URL=self.base, LATCHKEY_COOKIE_SECURE="false", RUST_LOG="error",
                    LATCHKEY_METRICS_BIND=f"127.0.0.1:{metrics_port}", LATCHKEY_FAILED_KEY_LIMIT="0",
-                   LATCHKEY_SECRET_KEY="bench-secret-key-bench-secret-key-0123456789",
-                   LATCHKEY_MASTER_KEY="0707070707070707070707070707070707070707070707070707070707070707")
+                   **SHARED_KEYS)
         self.proc = subprocess.Popen([binary()], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         deadline = time.time() + 30
         while time.time() < deadline:

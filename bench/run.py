@@ -56,6 +56,10 @@ def pin(cpu):
 
 
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+# Several nodes on PostgreSQL share these (a node refuses to start without them); every
+# benchmark server uses them, so a restarted one opens what an earlier one sealed.
+SHARED_KEYS = {"LATCHKEY_SECRET_KEY": "bench-secret-key-bench-secret-key-0123456789",
+               "LATCHKEY_MASTER_KEY": "0707070707070707070707070707070707070707070707070707070707070707"}
 
 
 class Server:
@@ -65,11 +69,8 @@ class Server:
                    LATCHKEY_PUBLIC_URL=self.base, LATCHKEY_COOKIE_SECURE="false", LATCHKEY_KEY_CACHE=cache,
                    LATCHKEY_WORKERS="1" if PINNED else "2", RUST_LOG="error",
                    LATCHKEY_USAGE_FLUSH_SECONDS=os.environ.get("BENCH_FLUSH_SECONDS", "5"),
-                   # Several nodes on PostgreSQL share these (a node refuses to start without them).
-                   LATCHKEY_SECRET_KEY="bench-secret-key-bench-secret-key-0123456789",
-                   LATCHKEY_MASTER_KEY="0707070707070707070707070707070707070707070707070707070707070707",
                    # wrk's 32 connections come from one address.
-                   LATCHKEY_CONNECTIONS_PER_ADDRESS="0")
+                   LATCHKEY_CONNECTIONS_PER_ADDRESS="0", **SHARED_KEYS)
         if redis:
             env["LATCHKEY_REDIS_URL"] = REDIS_URL
         try:

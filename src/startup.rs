@@ -136,10 +136,7 @@ pub fn build_app(
                             status.as_str(),
                         ])
                         .inc();
-                    metrics
-                        .request_seconds
-                        .with_label_values(&[surface.as_str()])
-                        .observe(started.elapsed().as_secs_f64());
+                    metrics.request_took(surface.as_str(), started.elapsed().as_secs_f64());
                 }
                 let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
                 tracing::info!(%method, %path, status = res.status().as_u16(), ms, "request");

@@ -295,8 +295,7 @@ impl<R: Requirement + 'static> FromRequest for Authorized<R> {
             Err(e) => return Either::Left(ready(noted(state, req, now, Err(e)))),
         };
         let hit = state.key_cache.get(&digest);
-        let result = if hit.is_some() { "hit" } else { "miss" };
-        state.metrics.key_cache.with_label_values(&[result]).inc();
+        state.metrics.cache_lookup(hit.is_some());
         if let Some(hit) = &hit
             && state.shared_limits.is_none()
         {
@@ -359,6 +358,6 @@ fn noted<T>(
         Err(ApiError::RateLimited { .. }) => "rate_limited",
         Err(_) => "unavailable",
     };
-    state.metrics.key_checks.with_label_values(&[outcome]).inc();
+    state.metrics.key_check(outcome);
     result
 }
