@@ -131,6 +131,42 @@ async fn a_key_weakened_through_either_node_is_refused_by_the_other_on_its_very_
 }
 
 #[actix_web::test]
+async fn ending_a_grace_period_on_one_node_refuses_the_old_key_on_the_other() {
+    let (a, b) = two_nodes().await;
+    let slug = a.set_up("ada@example.com", "Acme").await;
+    let (_, admin) = a.make_key(spec(&slug, &["admin"]));
+    let (id, old) = a.make_key(spec(&slug, &["bots:read"]));
+    // Rotated with an hour's grace: the old key still works on both nodes (and is cached).
+    let rotated = a
+        .api(
+            "POST",
+            &format!("/api-keys/{id}/rotate"),
+            &admin,
+            Some(json!({"grace_period_seconds": 3600})),
+        )
+        .await;
+    rotated.assert_status(201);
+    for node in [&a, &b] {
+        node.api("GET", "/bots", &old, None)
+            .await
+            .assert_status(200);
+        node.api("GET", "/bots", &old, None)
+            .await
+            .assert_status(200);
+    }
+    // A person ends the grace period on node A's dashboard.
+    let csrf = a.csrf_of_session(&slug).await;
+    a.post(
+        &format!("/teams/{slug}/settings/api-keys/{id}/end-grace"),
+        &[("csrf_token", &csrf)],
+    )
+    .await
+    .assert_status(303);
+    b.api("GET", "/bots", &old, None).await.assert_status(401);
+    a.api("GET", "/bots", &old, None).await.assert_status(401);
+}
+
+#[actix_web::test]
 async fn suspending_a_client_or_changing_a_teams_limit_reaches_every_nodes_cache() {
     let (a, b) = two_nodes().await;
     a.set_up("ada@example.com", "Ada Labs").await;

@@ -318,3 +318,63 @@ fn an_online_backup_restores_to_a_working_node_after_a_wipe() {
     assert_eq!(bot.status, 200, "{}", bot.body);
     assert!(bot.body.contains("\"Before\""), "{}", bot.body);
 }
+
+#[test]
+fn a_pg_dump_restores_to_a_working_node() {
+    let db = crate::process::PgDatabase::create()
+        .expect("set TEST_DATABASE_URL (CI does) to run the PostgreSQL backup test");
+    let dir = tempfile::tempdir().expect("dir");
+    let key = crate::process::seed_admin_key(&db.url());
+    let mut server = Server::start(dir.path(), &db.url(), &[]);
+    let made = http(
+        server.port,
+        "POST",
+        "/v1/bots",
+        Some(&key),
+        Some(r#"{"name":"Kept"}"#),
+    );
+    assert_eq!(made.status, 201, "{}", made.body);
+    let bot: serde_json::Value = serde_json::from_str(&made.body).expect("json");
+    let id = bot["id"].as_str().expect("id").to_owned();
+    // The documented path (docs/deploy.md), taken while the node runs.
+    let dump = dir.path().join("latchkey.dump");
+    let out = std::process::Command::new("pg_dump")
+        .args(["--format=custom", "--file"])
+        .arg(&dump)
+        .arg(db.url())
+        .output()
+        .expect("pg_dump");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    server.kill9();
+    let restored = crate::process::PgDatabase::create().expect("second database");
+    let out = std::process::Command::new("pg_restore")
+        .args(["--no-owner", "--dbname", &restored.url()])
+        .arg(&dump)
+        .output()
+        .expect("pg_restore");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let server = Server::start(dir.path(), &restored.url(), &[]);
+    let me = http(server.port, "GET", "/v1/me", Some(&key), None);
+    assert_eq!(
+        me.status, 200,
+        "the key works on the restored database: {}",
+        me.body
+    );
+    let kept = http(
+        server.port,
+        "GET",
+        &format!("/v1/bots/{id}"),
+        Some(&key),
+        None,
+    );
+    assert_eq!(kept.status, 200, "{}", kept.body);
+    assert!(kept.body.contains("\"Kept\""));
+}
