@@ -54,25 +54,9 @@ fn on_postgresql_a_node_refuses_to_start_without_shared_keys_and_says_how() {
     let db = crate::process::PgDatabase::create()
         .expect("set TEST_DATABASE_URL (CI does) to run the PostgreSQL start-up test");
     let dir = tempfile::tempdir().expect("dir");
-    let run = |env: &[(&str, &str)]| {
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_latchkey"));
-        cmd.env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("DATABASE_URL", db.url())
-            .env("LATCHKEY_DATA_DIR", dir.path())
-            .env("LATCHKEY_BIND", "127.0.0.1:1");
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let out = cmd.output().expect("latchkey runs");
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (out.status.success(), text)
-    };
-    let (ok, text) = run(&[]);
+    let url = db.url();
+    let run = |env: &[(&str, &str)]| crate::process::run_to_end(dir.path(), &url, env, &[]);
+    let (ok, text) = run(&[("LATCHKEY_SECRET_KEY", "")]);
     assert!(!ok, "{text}");
     assert!(
         text.contains("LATCHKEY_SECRET_KEY") && text.contains("LATCHKEY_MASTER_KEY"),
@@ -80,7 +64,7 @@ fn on_postgresql_a_node_refuses_to_start_without_shared_keys_and_says_how() {
     );
     assert!(text.contains("openssl rand -base64 32"), "{text}");
     let secret = "s".repeat(48);
-    let (ok, text) = run(&[("LATCHKEY_SECRET_KEY", &secret)]);
+    let (ok, text) = run(&[("LATCHKEY_SECRET_KEY", &secret), ("RUST_LOG", "warn")]);
     assert!(!ok && !text.contains("LATCHKEY_SECRET_KEY (") && text.contains("LATCHKEY_MASTER_KEY"));
     // Nothing was generated into the data directory, and nothing was written to the database.
     assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 0);
@@ -265,17 +249,9 @@ fn an_online_backup_restores_to_a_working_node_after_a_wipe() {
     };
     std::thread::sleep(std::time::Duration::from_millis(200));
     let backup = dir.path().join("backups").join("latchkey-backup.db");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_latchkey"))
-        .env_clear()
-        .env("DATABASE_URL", &db)
-        .env("LATCHKEY_DATA_DIR", dir.path())
-        .arg("backup")
-        .arg(&backup)
-        .output()
-        .expect("latchkey backup");
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{text}");
+    let file = backup.to_string_lossy().into_owned();
+    let (ok, text) = crate::process::run_to_end(dir.path(), &db, &[], &["backup", &file]);
+    assert!(ok, "{text}");
     assert!(
         text.contains("backed up") && text.contains("master key"),
         "{text}"
@@ -285,14 +261,8 @@ fn an_online_backup_restores_to_a_working_node_after_a_wipe() {
     assert!(during > 0);
     assert_eq!(mode(&backup), 0o600);
     // Refuses to overwrite.
-    let again = std::process::Command::new(env!("CARGO_BIN_EXE_latchkey"))
-        .env_clear()
-        .env("DATABASE_URL", &db)
-        .arg("backup")
-        .arg(&backup)
-        .output()
-        .expect("latchkey backup");
-    assert!(!again.status.success());
+    let (again, _) = crate::process::run_to_end(dir.path(), &db, &[], &["backup", &file]);
+    assert!(!again);
     // The machine loses its database; the backup is put in its place.
     server.kill9();
     for suffix in ["", "-wal", "-shm"] {

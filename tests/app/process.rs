@@ -143,6 +143,39 @@ impl Drop for PgDatabase {
     }
 }
 
+/// Runs `latchkey` with `args` to its end; (success, stdout + stderr). An empty value in
+/// `env` removes a variable it otherwise gets.
+pub fn run_to_end(
+    dir: &std::path::Path,
+    db: &str,
+    env: &[(&str, &str)],
+    args: &[&str],
+) -> (bool, String) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_latchkey"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", db)
+        .env("LATCHKEY_DATA_DIR", dir)
+        .env("LATCHKEY_SECRET_KEY", "x".repeat(64))
+        .env("LATCHKEY_BIND", "127.0.0.1:1")
+        .env("RUST_LOG", "info")
+        .args(args);
+    for (k, v) in env {
+        if v.is_empty() {
+            cmd.env_remove(k);
+        } else {
+            cmd.env(k, v);
+        }
+    }
+    let out = cmd.output().expect("latchkey runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
 /// The master key the servers of these tests share on PostgreSQL.
 pub const TEST_MASTER_KEY: &str =
     "0909090909090909090909090909090909090909090909090909090909090909";

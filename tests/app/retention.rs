@@ -27,6 +27,22 @@ fn count(app: &TestApp, table: &str) -> i64 {
     })
 }
 
+/// The rows of every table retention prunes.
+fn counts(app: &TestApp) -> Vec<i64> {
+    [
+        "outbox_events",
+        "webhook_deliveries",
+        "webhook_attempts",
+        "api_key_usage",
+        "sessions",
+        "login_throttles",
+        "login_known_addresses",
+    ]
+    .iter()
+    .map(|table| count(app, table))
+    .collect()
+}
+
 /// An endpoint of the team, then events `age` seconds old: with a delivery (and two attempts)
 /// to it, or none.
 async fn seed(app: &TestApp) {
@@ -104,26 +120,10 @@ async fn retention_deletes_old_webhook_events_usage_and_sessions_and_keeps_the_r
         |c| c.webhook_retention_days = 7,
         |app| async move {
             seed(&app).await;
-            let before = [
-                count(&app, "outbox_events"),
-                count(&app, "webhook_deliveries"),
-                count(&app, "webhook_attempts"),
-                count(&app, "api_key_usage"),
-                count(&app, "sessions"),
-                count(&app, "login_throttles"),
-                count(&app, "login_known_addresses"),
-            ];
+            let before = counts(&app);
             let pruned = prune_once(&app.state).await.expect("prune");
             assert!(!pruned.yielded);
-            let after = [
-                count(&app, "outbox_events"),
-                count(&app, "webhook_deliveries"),
-                count(&app, "webhook_attempts"),
-                count(&app, "api_key_usage"),
-                count(&app, "sessions"),
-                count(&app, "login_throttles"),
-                count(&app, "login_known_addresses"),
-            ];
+            let after = counts(&app);
             // 40 and 8 days old (past 7) go with their deliveries and attempts; the unwanted
             // event of two days ago goes; the hour-old ones stay.
             let gone: Vec<i64> = before.iter().zip(&after).map(|(b, a)| b - a).collect();

@@ -4,11 +4,10 @@
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::process::{Server, http, seed_admin_key};
+use crate::process::{Server, http, run_to_end, seed_admin_key};
 
 const CANARY: &str = "canary-5d1e9a7b3c2f4e6a8b0d";
 
@@ -32,29 +31,6 @@ fn receiver() -> (u16, Arc<Mutex<Vec<String>>>) {
         }
     });
     (port, seen)
-}
-
-/// Runs `latchkey` with `args` to its end; (success, stdout + stderr).
-fn run(dir: &std::path::Path, db: &str, env: &[(&str, &str)], args: &[&str]) -> (bool, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_latchkey"));
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATABASE_URL", db)
-        .env("LATCHKEY_DATA_DIR", dir)
-        .env("LATCHKEY_SECRET_KEY", "x".repeat(64))
-        .env("LATCHKEY_BIND", "127.0.0.1:1")
-        .env("RUST_LOG", "info")
-        .args(args);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().expect("latchkey runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
 }
 
 fn call(server: &Server, key: &str, id: &str) -> u16 {
@@ -145,7 +121,7 @@ fn the_vault_keeps_a_canary_out_of_trace_logs_and_the_file_and_survives_a_key_ro
 
     // Another key alone: the start stops with a message that says what to set.
     let new_key = "7".repeat(64);
-    let (ok, out) = run(
+    let (ok, out) = run_to_end(
         dir.path(),
         &db,
         &[("LATCHKEY_MASTER_KEY", new_key.as_str())],
@@ -170,7 +146,7 @@ fn the_vault_keeps_a_canary_out_of_trace_logs_and_the_file_and_survives_a_key_ro
         "the old key still opens its values"
     );
     server.kill9();
-    let (ok, out) = run(
+    let (ok, out) = run_to_end(
         dir.path(),
         &db,
         &[("LATCHKEY_MASTER_KEY", both.as_str())],
@@ -182,7 +158,7 @@ fn the_vault_keeps_a_canary_out_of_trace_logs_and_the_file_and_survives_a_key_ro
         out.contains("0 value(s) (nothing left on it: it may be removed)"),
         "{out}"
     );
-    let (ok, out) = run(
+    let (ok, out) = run_to_end(
         dir.path(),
         &db,
         &[("LATCHKEY_MASTER_KEY", old_key.trim())],
@@ -234,7 +210,7 @@ fn removing_a_key_that_still_seals_values_stops_the_start() {
     let server = Server::start(dir.path(), &db, &[("LATCHKEY_MASTER_KEY", both.as_str())]);
     drop(server);
     // …but alone, before `vault rewrap`, it is refused: a value still needs the old key.
-    let (ok, out) = run(
+    let (ok, out) = run_to_end(
         dir.path(),
         &db,
         &[("LATCHKEY_MASTER_KEY", new_key.as_str())],
@@ -243,7 +219,7 @@ fn removing_a_key_that_still_seals_values_stops_the_start() {
     assert!(!ok);
     assert!(out.contains("1 sealed with master key"), "{out}");
     assert!(out.contains("latchkey vault rewrap"), "{out}");
-    let (ok, out) = run(
+    let (ok, out) = run_to_end(
         dir.path(),
         &db,
         &[("LATCHKEY_MASTER_KEY", both.as_str())],
@@ -254,7 +230,7 @@ fn removing_a_key_that_still_seals_values_stops_the_start() {
 
     // The old key is lost for good: `vault forget` discards what it sealed, then the new key
     // alone starts, and the integration is there without a credential.
-    let (_, refused) = run(
+    let (_, refused) = run_to_end(
         dir.path(),
         &db,
         &[("LATCHKEY_MASTER_KEY", new_key.as_str())],
@@ -266,7 +242,7 @@ fn removing_a_key_that_still_seals_values_stops_the_start() {
         .and_then(|rest| rest.split(|c: char| !c.is_ascii_hexdigit()).next())
         .expect("the message names the key id")
         .to_owned();
-    let (ok, out) = run(dir.path(), &db, &[], &["vault", "forget", &lost]);
+    let (ok, out) = run_to_end(dir.path(), &db, &[], &["vault", "forget", &lost]);
     assert!(ok, "{out}");
     assert!(out.contains("discarded 1 credential(s)"), "{out}");
     let server = Server::start(
