@@ -14,6 +14,7 @@ pub mod demo;
 pub mod domain;
 pub mod edge;
 pub mod error;
+pub mod files;
 pub mod instrument;
 pub mod jobs;
 pub mod keycheck;

@@ -135,10 +135,10 @@ async fn backup(
         ));
     }
     if let Some(dir) = file.parent() {
-        latchkey::config::create_private_dir(dir)
+        latchkey::files::create_private_dir(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
-    latchkey::config::private_file(file)
+    latchkey::files::private_file(file)
         .map_err(|e| format!("cannot create {}: {e}", file.display()))?;
     let pool = latchkey::db::connect(&config.database_url, config.pool_settings(2))
         .map_err(|e| e.to_string())?;
@@ -163,7 +163,7 @@ async fn backup(
 /// replaced). Returns the database URL.
 fn prepare_demo(settings: &latchkey::config::Settings) -> Result<String, String> {
     let dir = std::path::Path::new(&settings.data_dir);
-    latchkey::config::create_private_dir(dir)
+    latchkey::files::create_private_dir(dir)
         .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let db = dir.join("demo.db");
     for suffix in ["", "-wal", "-shm"] {

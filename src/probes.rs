@@ -187,7 +187,9 @@ impl Probes {
             let (shared, probes) = (shared.clone(), self.clone());
             actix_web::rt::spawn(async move {
                 let bucket = bucket(ip);
-                if let Some((failures, left)) = shared.count_failure(kind.name(), bucket).await {
+                if let Some((failures, left)) =
+                    shared.count_failure(kind.name(), bucket, WINDOW_SECS).await
+                {
                     probes.brake(kind).observe(bucket, failures, left, now);
                 }
             });

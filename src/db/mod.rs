@@ -115,9 +115,9 @@ pub fn connect(url: &str, settings: PoolSettings) -> Result<DbPool, DbSetupError
         // key files beside it.
         let path = std::path::Path::new(path);
         if let Some(dir) = path.parent() {
-            crate::config::create_private_dir(dir)?;
+            crate::files::create_private_dir(dir)?;
         }
-        crate::config::private_file(path)?;
+        crate::files::private_file(path)?;
     }
     let pool = DbPool::build(target, settings)?;
     let mut conn = pool.get()?;

@@ -117,14 +117,19 @@ impl SharedLimits {
         })
     }
 
-    /// Counts one failure (an invalid key, a dashboard 404) of `ip` on brake `brake`, across
-    /// every node: `(failures in the window, seconds the window has left)`, or `None` when
-    /// Redis is unavailable.
-    pub async fn count_failure(&self, brake: &str, ip: IpAddr) -> Option<(u32, i64)> {
+    /// Counts one failure (an invalid key, a dashboard 404) of `ip` on brake `brake`, in a
+    /// window of `window_secs` from the first, across every node: `(failures in the window,
+    /// seconds the window has left)`, or `None` when Redis is unavailable.
+    pub async fn count_failure(
+        &self,
+        brake: &str,
+        ip: IpAddr,
+        window_secs: i64,
+    ) -> Option<(u32, i64)> {
         let (n, ttl): (i64, i64) = self
             .call(|mut conn| {
                 let mut invocation = self.failure.key(format!("latchkey:brake:{brake}:{ip}"));
-                invocation.arg(crate::probes::WINDOW_SECS);
+                invocation.arg(window_secs);
                 async move { invocation.invoke_async(&mut conn).await }
             })
             .await?;

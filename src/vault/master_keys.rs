@@ -79,10 +79,10 @@ pub fn resolve(
             MasterKeyError::Io(format!("cannot read {}: {e}", path.display())),
         ),
         Err(_) => {
-            crate::config::create_private_dir(data_dir)
+            crate::files::create_private_dir(data_dir)
                 .map_err(|e| MasterKeyError::Io(format!("cannot create data dir: {e}")))?;
             let key = MasterKey::generate();
-            crate::config::write_private(&path, &format!("{}\n", key.to_text().expose_secret()))
+            crate::files::write_private(&path, &format!("{}\n", key.to_text().expose_secret()))
                 .map_err(|e| MasterKeyError::Io(format!("cannot write {}: {e}", path.display())))?;
             let ring = Keyring::new(vec![key]).map_err(|source| MasterKeyError::Invalid {
                 origin: path.display().to_string(),
