@@ -16,7 +16,6 @@ import json
 import os
 import re
 import secrets
-import signal
 import statistics
 import subprocess
 import sys
@@ -29,54 +28,26 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "contract"))
 sys.path.insert(0, HERE)
-from run import SHARED_KEYS, bootstrap  # noqa: E402
+import run  # noqa: E402
 
 PG_ADMIN = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 
 
-def binary():
-    target = os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target")
-    return os.path.join(target, "release", "latchkey")
+class Node(run.Server):
+    """A node as bench/run.py starts one, with `/metrics` on `metrics_port` and no brake (the
+    bench presents deleted keys on purpose)."""
 
-
-class Node:
-    def __init__(self, db, workdir, port, metrics_port):
-        self.base = f"http://127.0.0.1:{port}"
+    def __init__(self, db, workdir, port, metrics_port, first=False):
         self.metrics = f"http://127.0.0.1:{metrics_port}/metrics"
-        env = dict(os.environ, DATABASE_URL=db, LATCHKEY_DATA_DIR=workdir, LATCHKEY_BIND=f"127.0.0.1:{port}",
-                   LATCHKEY_PUBLIC_URL=self.base, LATCHKEY_COOKIE_SECURE="false", RUST_LOG="error",
-                   LATCHKEY_METRICS_BIND=f"127.0.0.1:{metrics_port}", LATCHKEY_FAILED_KEY_LIMIT="0",
-                   **SHARED_KEYS)
-        self.proc = subprocess.Popen([binary()], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                if requests.get(self.base + "/readyz", timeout=1).ok:
-                    return
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        raise SystemExit(f"{self.base} did not start")
-
-    def setup_link(self):
-        for line in self.proc.stdout:
-            m = re.search(r"(http://\S+/setup\?token=[A-Za-z0-9]+)", line)
-            if m:
-                return m.group(1)
-        raise SystemExit("no set-up link")
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        super().__init__(db, workdir, port, "auto", first=first,
+                         extra_env={"LATCHKEY_METRICS_BIND": f"127.0.0.1:{metrics_port}",
+                                    "LATCHKEY_FAILED_KEY_LIMIT": "0"})
 
 
 def admin_key(node, db, workdir):
     """The team through the set-up link (default rate limit raised, as bench/run.py does), and
     one admin key seeded straight into the database."""
-    node.link = node.setup_link()
-    bootstrap(node)
+    run.bootstrap(node)
     keys_file = os.path.join(workdir, "admin.txt")
     subprocess.run([sys.executable, os.path.join(HERE, "seed_keys.py"), "--db", db, "--team", "bench",
                     "--real", "1", "--out", keys_file], check=True)
@@ -125,7 +96,8 @@ def main():
     workdir = tempfile.mkdtemp(prefix="latchkey-inval-")
     nodes = []
     try:
-        nodes.append(Node(db, workdir, 18190, 19190))
+        run.PINNED = False  # three nodes and the client share the two cores
+        nodes.append(Node(db, workdir, 18190, 19190, first=True))
         admin = admin_key(nodes[0], db, workdir)
         nodes += [Node(db, workdir, 18191, 19191), Node(db, workdir, 18192, 19192)]
         time.sleep(1)

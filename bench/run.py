@@ -63,7 +63,7 @@ SHARED_KEYS = {"LATCHKEY_SECRET_KEY": "bench-secret-key-bench-secret-key-0123456
 
 
 class Server:
-    def __init__(self, db, workdir, port, cache, first=False, redis=False):
+    def __init__(self, db, workdir, port, cache, first=False, redis=False, extra_env=None):
         self.base = f"http://127.0.0.1:{port}"
         env = dict(os.environ, DATABASE_URL=db, LATCHKEY_DATA_DIR=workdir, LATCHKEY_BIND=f"127.0.0.1:{port}",
                    LATCHKEY_PUBLIC_URL=self.base, LATCHKEY_COOKIE_SECURE="false", LATCHKEY_KEY_CACHE=cache,
@@ -73,6 +73,7 @@ class Server:
                    LATCHKEY_CONNECTIONS_PER_ADDRESS="0", **SHARED_KEYS)
         if redis:
             env["LATCHKEY_REDIS_URL"] = REDIS_URL
+        env.update(extra_env or {})
         try:
             requests.get(self.base + "/healthz", timeout=1)
             raise SystemExit(f"port {port} is already in use; stop the old latchkey first")

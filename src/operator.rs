@@ -88,17 +88,7 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     collectors.push(Box::new(settled.wait_seconds.clone()));
     collectors.push(Box::new(state.pool.wait_histogram()));
     collectors.push(Box::new(state.connections.refused().clone()));
-    if let Some(shared) = &state.shared_limits {
-        collectors.push(Box::new(shared.fallbacks().clone()));
-        collectors.extend(
-            gauge(
-                "latchkey_redis_degraded",
-                "1 while Redis is unavailable and this node limits alone",
-                i64::from(shared.is_degraded()),
-            )
-            .map(|g| Box::new(g) as Box<dyn Collector>),
-        );
-    }
+    // Values read now, as gauges.
     let cache = &state.key_cache;
     let (open, idle) = state.pool.connections();
     let queues = crate::db::with_read(&state.pool, |c| {
@@ -108,7 +98,7 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         ))
     })
     .await;
-    let gauges = [
+    let mut gauges = vec![
         gauge(
             "latchkey_key_cache_entries",
             "Key records in this node's cache",
@@ -135,32 +125,32 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
             i64::from(queues.is_ok()),
         ),
     ];
+    if let Ok((events, deliveries)) = queues {
+        gauges.push(gauge(
+            "latchkey_outbox_pending_events",
+            "Changes whose webhook events are not fanned out to deliveries yet",
+            events,
+        ));
+        gauges.push(gauge(
+            "latchkey_webhook_deliveries_pending",
+            "Webhook deliveries not yet succeeded or given up (due or waiting to retry)",
+            deliveries,
+        ));
+    }
+    if let Some(shared) = &state.shared_limits {
+        collectors.push(Box::new(shared.fallbacks().clone()));
+        gauges.push(gauge(
+            "latchkey_redis_degraded",
+            "1 while Redis is unavailable and this node limits alone",
+            i64::from(shared.is_degraded()),
+        ));
+    }
     collectors.extend(
         gauges
             .into_iter()
             .flatten()
             .map(|g| Box::new(g) as Box<dyn Collector>),
     );
-    if let Ok((events, deliveries)) = queues {
-        let depth = [
-            gauge(
-                "latchkey_outbox_pending_events",
-                "Changes whose webhook events are not fanned out to deliveries yet",
-                events,
-            ),
-            gauge(
-                "latchkey_webhook_deliveries_pending",
-                "Webhook deliveries not yet succeeded or given up (due or waiting to retry)",
-                deliveries,
-            ),
-        ];
-        collectors.extend(
-            depth
-                .into_iter()
-                .flatten()
-                .map(|g| Box::new(g) as Box<dyn Collector>),
-        );
-    }
     let registry = Registry::new();
     for c in collectors {
         if let Err(e) = registry.register(c) {

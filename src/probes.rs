@@ -45,9 +45,9 @@ impl Brake {
         }
     }
 
-    /// Whether any address at all is braked now (one atomic load: the hot path asks this
-    /// before it works out the caller's address).
-    pub fn any_braked(&self, now: i64) -> bool {
+    /// Whether any address at all is braked now (one atomic load, so `check` touches the map
+    /// only while someone is braked).
+    fn any_braked(&self, now: i64) -> bool {
         now < self.braked_until.load(Ordering::Relaxed)
     }
 

@@ -144,7 +144,8 @@ fn metrics_are_served_in_the_prometheus_format_on_their_own_address_only() {
             200
         );
     }
-    let unknown = "sk_live_00000000000000000000000000000000000000";
+    // Malformed: refused before any lookup, so it counts as invalid but not as a cache miss.
+    let unknown = "sk_live_not-a-key";
     assert_eq!(
         http(server.port, "GET", "/v1/me", Some(unknown), None).status,
         401
