@@ -8,9 +8,8 @@ use std::time::{Duration, Instant};
 
 use latchkey::api::auth::bearer_token;
 use latchkey::domain::api_key_secret::{ApiKeySecret, KeyDigest, KeyMode};
-use latchkey::keycheck::key_cache::KeyCache;
-use latchkey::keycheck::ratelimit::RateLimiter;
-use latchkey::keycheck::usage::UsageRecorder;
+use latchkey::keycheck::key_cache::{Entry, KeyCache};
+use latchkey::keycheck::tally::Tallies;
 use latchkey::models::api_key::{ApiKey, KeyLookup};
 
 fn measure(name: &str, mut f: impl FnMut(u64)) -> f64 {
@@ -55,6 +54,7 @@ fn main() {
         black_box(KeyDigest::of_presented(black_box(&keys[pick(n)])).is_ok());
     });
     let cache = KeyCache::new(true, 1);
+    let tallies = Tallies::default();
     for (i, d) in digests.iter().enumerate() {
         let key = ApiKey::blank(&format!("key_{i:020}"), "team_AAAAAAAAAAAAAAAAAAAA");
         let lookup = KeyLookup {
@@ -64,19 +64,20 @@ fn main() {
             team_name: "Bench".into(),
             team_suspended: false,
         };
-        cache.insert(*d, Arc::new(lookup), cache.generation());
+        let tally = tallies.of(&lookup.key.id);
+        cache.insert(*d, Arc::new(Entry { lookup, tally }), cache.generation());
     }
     total += measure("key cache hit (10,000 entries)", |n| {
         black_box(cache.get(black_box(&digests[pick(n)])));
     });
-    let limiter = RateLimiter::default();
-    let ids: Vec<String> = (0..10_000).map(|i| format!("key_{i:020}")).collect();
-    total += measure("rate limit check (10,000 keys)", |n| {
-        black_box(limiter.check(&ids[pick(n)], 1_000_000_000, 1_768_471_200));
+    let entries: Vec<_> = digests.iter().filter_map(|d| cache.get(d)).collect();
+    total += measure("rate limit counted in the key's tally", |n| {
+        black_box(entries[pick(n)].tally.limit(1_000_000_000, 1_768_471_200));
     });
-    let usage = UsageRecorder::default();
-    total += measure("usage noted in memory (10,000 keys)", |n| {
-        usage.record(&ids[pick(n)], "203.0.113.7".parse().ok(), 1_768_471_200);
+    total += measure("usage noted in the key's tally", |n| {
+        entries[pick(n)]
+            .tally
+            .record("203.0.113.7".parse().ok(), 1_768_471_200);
     });
     println!(
         "{:<44} {total:>9.1} ns  (cache hit path, without the HTTP layer)",

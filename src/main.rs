@@ -301,16 +301,13 @@ async fn serve(
     }
 
     // Usage gathered on the request path is written every few seconds, and once more at shutdown.
-    let usage = [state.usage.clone(), state.integration_usage.clone()];
     let flush_every = config.usage_flush_seconds;
-    let flush_pool = pool.clone();
+    let flushing = state.clone();
     actix_web::rt::spawn(async move {
         let mut tick = actix_web::rt::time::interval(std::time::Duration::from_secs(flush_every));
         loop {
             tick.tick().await;
-            for recorder in &usage {
-                flush_usage(recorder, &flush_pool).await;
-            }
+            flush_usage(&flushing).await;
         }
     });
 
@@ -337,7 +334,7 @@ async fn serve(
     let cluster = state.cluster.clone();
 
     tracing::info!(bind = %config.bind, url = %config.public_url, "Latchkey listening");
-    let final_usage = [state.usage.clone(), state.integration_usage.clone()];
+    let final_usage = state.clone();
     let workers = config.worker_count();
     let max_connections = connection_limit(workers);
     let cap = state.connections.clone();
@@ -385,9 +382,7 @@ async fn serve(
     if let Some(listener) = listener {
         let _ = actix_web::rt::task::spawn_blocking(move || listener.join()).await;
     }
-    for recorder in &final_usage {
-        flush_usage(recorder, &pool).await;
-    }
+    flush_usage(&final_usage).await;
     Ok(())
 }
 
@@ -451,13 +446,19 @@ fn raise_open_file_limit() -> Option<u64> {
     None
 }
 
-async fn flush_usage(
-    usage: &std::sync::Arc<latchkey::keycheck::usage::UsageRecorder>,
-    pool: &latchkey::db::DbPool,
-) {
-    let usage = usage.clone();
-    let result = with_write(pool, move |c| Ok(usage.flush(c)?)).await;
-    if let Err(e) = result {
-        tracing::warn!(error = %e, "usage flush failed; will retry");
+/// Writes the usage gathered on the request path (keys', then integrations' calls), then
+/// forgets the tallies of keys gone idle.
+async fn flush_usage(state: &AppState) {
+    let keys = state.usage.clone();
+    let calls = state.integration_usage.clone();
+    let flushed = [
+        with_write(&state.pool, move |c| Ok(keys.flush(c)?)).await,
+        with_write(&state.pool, move |c| Ok(calls.flush(c)?)).await,
+    ];
+    for result in flushed {
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "usage flush failed; will retry");
+        }
     }
+    state.usage.prune(state.clock.now());
 }

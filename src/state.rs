@@ -22,13 +22,11 @@ pub struct AppState {
     pub passwords: Passwords,
     /// Cookie encryption key (derived from the secret key).
     pub cookie_key: Key,
-    /// Per-key request windows, shared by all workers.
-    pub rate_limiter: std::sync::Arc<crate::keycheck::ratelimit::RateLimiter>,
     /// The same windows (and the brakes' counts) shared by every node through Redis, when
     /// `LATCHKEY_REDIS_URL` is set; the local ones stand in while Redis is unavailable.
     pub shared_limits: Option<std::sync::Arc<crate::keycheck::shared_limits::SharedLimits>>,
-    /// Key usage gathered in memory, flushed in batches.
-    pub usage: std::sync::Arc<crate::keycheck::usage::UsageRecorder>,
+    /// Each key's rate window and usage on this node; the usage is flushed in batches.
+    pub usage: std::sync::Arc<crate::keycheck::tally::Tallies>,
     /// Calls made through integrations, gathered in memory like key usage.
     pub integration_usage: std::sync::Arc<crate::keycheck::usage::UsageRecorder>,
     /// Key records for the authentication hot path.
@@ -66,7 +64,6 @@ impl AppState {
             // Half the cores at most: the other half keeps serving while sign-ins are hashed.
             passwords: Passwords::new(config.password_params, (parallel / 2).max(1))?,
             cookie_key: Key::derive_from(secret),
-            rate_limiter: Default::default(),
             shared_limits: match &config.redis_url {
                 Some(url) => Some(std::sync::Arc::new(
                     crate::keycheck::shared_limits::SharedLimits::new(url)

@@ -15,10 +15,10 @@ use crate::domain::api_key_secret::KeyDigest;
 use crate::domain::ids::ApiKeyId;
 use crate::domain::scope::{Scope, ScopeSet};
 use crate::domain::tenant::Tenant;
-use crate::keycheck::key_cache::Cached;
+use crate::keycheck::key_cache::{Cached, Entry};
 use crate::keycheck::ratelimit::RateDecision;
 use crate::keycheck::shared_limits::SharedLimits;
-use crate::models::api_key::{ApiKey, KeyStatus};
+use crate::models::api_key::{ApiKey, KeyLookup, KeyStatus};
 use crate::net::client_ip;
 use crate::probes::Kind;
 use crate::state::AppState;
@@ -77,8 +77,8 @@ pub mod need {
 /// An authenticated key.
 #[derive(Debug)]
 pub struct Principal {
-    /// The key's record and team essentials (shared with the key cache).
-    pub lookup: std::sync::Arc<crate::models::api_key::KeyLookup>,
+    /// The key's record, team essentials and tally (shared with the key cache).
+    pub entry: Cached,
     /// Whose data it reaches.
     pub tenant: Tenant,
     /// Granted scopes.
@@ -88,9 +88,14 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// The key's record and its team's essentials.
+    pub fn lookup(&self) -> &KeyLookup {
+        &self.entry.lookup
+    }
+
     /// The key's record.
     pub fn key(&self) -> &ApiKey {
-        &self.lookup.key
+        &self.entry.lookup.key
     }
 
     /// Typed key id.
@@ -160,7 +165,7 @@ pub fn presented_digest(req: &HttpRequest) -> Result<KeyDigest, ApiError> {
 
 /// A key that passed every check before the rate limit.
 struct Admitted {
-    lookup: Cached,
+    entry: Cached,
     ip: Option<std::net::IpAddr>,
     limit: i64,
 }
@@ -170,9 +175,10 @@ struct Admitted {
 fn admit<R: Requirement>(
     state: &AppState,
     req: &HttpRequest,
-    lookup: Cached,
+    entry: Cached,
     now: i64,
 ) -> Result<Admitted, ApiError> {
+    let lookup = &entry.lookup;
     let key = &lookup.key;
     match key.status(now) {
         KeyStatus::Revoked | KeyStatus::Leaked => return Err(ApiError::InvalidApiKey),
@@ -192,31 +198,27 @@ fn admit<R: Requirement>(
         return Err(ApiError::InsufficientPermissions(required));
     }
     let limit = i64::from(key.rate_limit_per_minute.unwrap_or(lookup.team_rate_limit));
-    Ok(Admitted { lookup, ip, limit })
+    Ok(Admitted { entry, ip, limit })
 }
 
 /// A rate-limit decision and who counted it (`redis` for every node, `node` for this one).
 type Counted = (RateDecision, &'static str);
 
 /// The rate limit counted by this node (no Redis, or Redis unavailable).
-fn limit_here(state: &AppState, admitted: &Admitted, now: i64) -> Counted {
-    let decision = state
-        .rate_limiter
-        .check(&admitted.lookup.key.id, admitted.limit, now);
+fn limit_here(admitted: &Admitted, now: i64) -> Counted {
+    let decision = admitted.entry.tally.limit(admitted.limit, now);
     (decision, "node")
 }
 
 /// The rate limit counted across every node in Redis; this node's own count when Redis
 /// fails or is slow.
-async fn limit_shared(
-    state: &AppState,
-    shared: &SharedLimits,
-    admitted: &Admitted,
-    now: i64,
-) -> Counted {
-    match shared.check(&admitted.lookup.key.id, admitted.limit).await {
+async fn limit_shared(shared: &SharedLimits, admitted: &Admitted, now: i64) -> Counted {
+    match shared
+        .check(&admitted.entry.lookup.key.id, admitted.limit)
+        .await
+    {
         Some(decision) => (decision, "redis"),
-        None => limit_here(state, admitted, now),
+        None => limit_here(admitted, now),
     }
 }
 
@@ -240,9 +242,9 @@ fn finish<R: Requirement>(
             retry_after: (decision.reset_at - now).max(1),
         });
     }
-    let Admitted { lookup, ip, .. } = admitted;
-    let key = &lookup.key;
-    state.usage.record(&key.id, ip, now);
+    let Admitted { entry, ip, .. } = admitted;
+    entry.tally.record(ip, now);
+    let key = &entry.lookup.key;
     let tenant = Tenant {
         team: key.team_id.clone(),
         mode: key.mode,
@@ -250,7 +252,7 @@ fn finish<R: Requirement>(
     let scopes = key.scopes;
     Ok(Authorized {
         principal: Principal {
-            lookup,
+            entry,
             tenant,
             scopes,
             ip,
@@ -263,13 +265,13 @@ fn finish<R: Requirement>(
 async fn authorize<R: Requirement>(
     state: &AppState,
     req: &HttpRequest,
-    lookup: Cached,
+    entry: Cached,
     now: i64,
 ) -> Result<Authorized<R>, ApiError> {
-    let admitted = admit::<R>(state, req, lookup, now)?;
+    let admitted = admit::<R>(state, req, entry, now)?;
     let decision = match &state.shared_limits {
-        Some(shared) => limit_shared(state, shared, &admitted, now).await,
-        None => limit_here(state, &admitted, now),
+        Some(shared) => limit_shared(shared, &admitted, now).await,
+        None => limit_here(&admitted, now),
     };
     finish(state, req, admitted, decision, now)
 }
@@ -300,7 +302,7 @@ impl<R: Requirement + 'static> FromRequest for Authorized<R> {
             && state.shared_limits.is_none()
         {
             let authorized = admit::<R>(state, req, hit.clone(), now).and_then(|admitted| {
-                let decision = limit_here(state, &admitted, now);
+                let decision = limit_here(&admitted, now);
                 finish(state, req, admitted, decision, now)
             });
             return Either::Left(ready(noted(state, req, now, authorized)));
@@ -315,7 +317,10 @@ impl<R: Requirement + 'static> FromRequest for Authorized<R> {
                     let Some(found) = found else {
                         return noted(&state, &req, now, Err(ApiError::InvalidApiKey));
                     };
-                    let entry = std::sync::Arc::new(found);
+                    let entry = std::sync::Arc::new(Entry {
+                        tally: state.usage.of(&found.key.id),
+                        lookup: found,
+                    });
                     state.key_cache.insert(digest, entry.clone(), generation);
                     entry
                 }

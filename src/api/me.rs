@@ -12,7 +12,7 @@ use crate::timefmt;
 
 /// The key's team, name, mode, environment, scopes and expiry.
 pub async fn show(auth: Authorized<need::AnyKey>) -> Result<HttpResponse, ApiError> {
-    let (key, lookup) = (auth.key(), &auth.lookup);
+    let (key, lookup) = (auth.key(), auth.lookup());
     let iso = |t: Option<i64>| t.map(timefmt::iso);
     let mut w = JsonWriter::default();
     w.raw(r#"{"object":"api_key_identity","team":{"id":"#)

@@ -21,6 +21,7 @@ use rustc_hash::FxHashMap;
 
 use crate::domain::api_key_secret::KeyDigest;
 use crate::keycheck::slots::{Slots, WORKER_SLOTS};
+use crate::keycheck::tally::Tally;
 
 #[cfg(test)]
 use crate::models::api_key::ApiKey;
@@ -30,8 +31,17 @@ use crate::models::api_key::KeyLookup;
 /// is cleared (simple, and refills from hot keys).
 pub const CAPACITY: usize = 200_000;
 
+/// A key as the hot path holds it: what the database said, and this node's tally of it.
+#[derive(Debug)]
+pub struct Entry {
+    /// The key record and its team's essentials.
+    pub lookup: KeyLookup,
+    /// Its rate window and usage (shared by every worker's entry for the key).
+    pub tally: Arc<Tally>,
+}
+
 /// A cached lookup result.
-pub type Cached = Arc<KeyLookup>;
+pub type Cached = Arc<Entry>;
 
 /// The cache.
 pub struct KeyCache {
@@ -141,12 +151,12 @@ impl KeyCache {
 
     /// Forgets one key (after it was changed, rotated, deleted or reported).
     pub fn invalidate_key(&self, key_id: &str) {
-        self.invalidate(|entry| entry.key.id.as_str() == key_id);
+        self.invalidate(|entry| entry.lookup.key.id.as_str() == key_id);
     }
 
     /// Forgets every key of a team (after its settings changed).
     pub fn invalidate_team(&self, team_id: &str) {
-        self.invalidate(|entry| entry.key.team_id.as_str() == team_id);
+        self.invalidate(|entry| entry.lookup.key.team_id.as_str() == team_id);
     }
 
     /// Forgets every entry (after notifications may have been missed).
@@ -182,12 +192,16 @@ mod tests {
 
     fn entry(id: &str, team: &str) -> Cached {
         let key = ApiKey::blank(id, team);
-        Arc::new(KeyLookup {
+        let lookup = KeyLookup {
             key,
             team_rate_limit: 600,
             team_slug: "t".into(),
             team_name: "T".into(),
             team_suspended: false,
+        };
+        Arc::new(Entry {
+            lookup,
+            tally: Default::default(),
         })
     }
 

@@ -1,10 +1,7 @@
-//! Per-key rate limiting: a fixed one-minute window per key, shared by every worker of the
-//! process. Fixed windows make `X-RateLimit-*` exact and easy to reason about ("600 per
-//! minute, resets at :00"). Across several nodes the window moves to Redis (a later issue).
-
-use rustc_hash::FxHashMap;
-
-use crate::keycheck::slots::Slots;
+//! Per-key rate limiting: a fixed one-minute window per key. Fixed windows make
+//! `X-RateLimit-*` exact and easy to reason about ("600 per minute, resets at :00"). On one node
+//! each key's window lives in its tally (`tally.rs`, shared by every worker); across several
+//! nodes the same window is counted in Redis (`shared_limits.rs`).
 
 /// Window length in seconds.
 pub const WINDOW: i64 = 60;
@@ -22,62 +19,27 @@ pub struct RateDecision {
     pub reset_at: i64,
 }
 
-/// Lock slots, picked by key: two workers meet on one only when their keys share a slot.
-const SLOTS: usize = 64;
-
-/// Windows kept per slot before stale ones are dropped.
-const SLOT_CAPACITY: usize = 100_000 / SLOTS;
-
-/// One lock slot's windows.
-#[derive(Default)]
-struct Windows {
-    // Keyed by key id (server-made, so Fx hashing is safe): window start, requests in it.
-    by_key: FxHashMap<String, (i64, i64)>,
-    // The window during which stale entries were last dropped: at most one scan per slot per
-    // minute, however many keys are active.
-    pruned_in: i64,
+/// One key's current window: when it started and how many requests it admitted.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Window {
+    start: i64,
+    used: i64,
 }
 
-/// The limiter.
-pub struct RateLimiter {
-    windows: Slots<Windows>,
+/// The start of the window that `now` falls in.
+pub fn window_start(now: i64) -> i64 {
+    now - now.rem_euclid(WINDOW)
 }
 
-impl Default for RateLimiter {
-    fn default() -> Self {
-        Self {
-            windows: Slots::new(SLOTS),
-        }
-    }
-}
-
-impl RateLimiter {
-    /// Counts one request of `key` at `now` against `limit` per minute.
-    pub fn check(&self, key: &str, limit: i64, now: i64) -> RateDecision {
-        let start = now - now.rem_euclid(WINDOW);
+impl Window {
+    /// Counts one request at `now` against `limit` per minute.
+    pub fn count(&mut self, limit: i64, now: i64) -> RateDecision {
+        let start = window_start(now);
         let reset_at = start + WINDOW;
-        let mut slot = self.windows.for_key(key);
-        if slot.by_key.len() > SLOT_CAPACITY && slot.pruned_in != start {
-            slot.by_key.retain(|_, (s, _)| *s == start);
-            slot.pruned_in = start;
+        if self.start != start {
+            *self = Window { start, used: 0 };
         }
-        let windows = &mut slot.by_key;
-        // Look up before inserting: the hot path allocates only for a key's first request.
-        if !windows.contains_key(key) {
-            windows.insert(key.to_owned(), (start, 0));
-        }
-        let Some(entry) = windows.get_mut(key) else {
-            return RateDecision {
-                allowed: true,
-                limit,
-                remaining: limit,
-                reset_at,
-            };
-        };
-        if entry.0 != start {
-            *entry = (start, 0);
-        }
-        if entry.1 >= limit {
+        if self.used >= limit {
             return RateDecision {
                 allowed: false,
                 limit,
@@ -85,13 +47,18 @@ impl RateLimiter {
                 reset_at,
             };
         }
-        entry.1 += 1;
+        self.used += 1;
         RateDecision {
             allowed: true,
             limit,
-            remaining: limit - entry.1,
+            remaining: limit - self.used,
             reset_at,
         }
+    }
+
+    /// Whether it still counts requests at `now` (forgetting it would reopen the window).
+    pub fn is_current(&self, now: i64) -> bool {
+        self.used > 0 && self.start == window_start(now)
     }
 }
 
@@ -101,40 +68,18 @@ mod tests {
 
     #[test]
     fn the_window_allows_exactly_the_limit_then_resets() {
-        let rl = RateLimiter::default();
+        let mut w = Window::default();
         let t = 1_768_471_200; // a minute boundary
         for i in 0..3 {
-            let d = rl.check("k", 3, t + i);
+            let d = w.count(3, t + i);
             assert!(d.allowed);
             assert_eq!(d.remaining, 2 - i);
             assert_eq!(d.reset_at, t + 60);
         }
-        assert!(!rl.check("k", 3, t + 59).allowed);
-        assert!(rl.check("other", 3, t + 59).allowed, "keys are independent");
-        assert_eq!(rl.check("k", 3, t + 60).remaining, 2);
-    }
-
-    fn windows(rl: &RateLimiter) -> usize {
-        rl.windows.each().map(|w| w.by_key.len()).sum()
-    }
-
-    #[test]
-    fn windows_of_past_minutes_are_dropped_once_a_slot_is_full() {
-        let rl = RateLimiter::default();
-        let t = 1_768_471_200;
-        let keys = SLOTS * SLOT_CAPACITY * 6 / 5;
-        for i in 0..keys {
-            rl.check(&format!("key_{i}"), 10, t);
-        }
-        assert_eq!(windows(&rl), keys);
-        // A new minute: the first check in a full slot drops that slot's stale windows.
-        assert_eq!(rl.check("key_0", 10, t + 60).remaining, 9);
-        let left = windows(&rl);
-        assert!(
-            left < keys - SLOT_CAPACITY / 2,
-            "{left} windows left of {keys}"
-        );
-        // The current window survives later prunes and keeps counting.
-        assert_eq!(rl.check("key_0", 10, t + 61).remaining, 8);
+        assert!(!w.count(3, t + 59).allowed);
+        assert!(w.is_current(t + 59));
+        assert!(!w.is_current(t + 60), "a new minute");
+        assert_eq!(w.count(3, t + 60).remaining, 2);
+        assert!(!Window::default().is_current(0), "nothing counted yet");
     }
 }

@@ -1,25 +1,54 @@
-//! Key usage (last use, address, requests per hour) gathered in memory on the request path and
+//! Usage (last use, address, requests per hour) gathered in memory on the request path and
 //! written in batches: a database write per request was measured to cut throughput to a fifth.
-//! `flush` runs every few seconds and at shutdown.
+//! `flush` runs every few seconds and at shutdown. Keys count theirs in their tallies
+//! (`tally.rs`); integrations' calls are counted here, by id.
 
 use std::net::IpAddr;
 
 use diesel::QueryResult;
 use rustc_hash::FxHashMap;
+use smallvec::SmallVec;
 
 use crate::db::DbConnection;
 use crate::keycheck::slots::{Slots, WORKER_SLOTS};
 use crate::models::usage::{self as usage_rows, Counted, KeyUsage};
 
+/// One key's (or integration's) usage since the last flush.
 #[derive(Default)]
-struct Pending {
+pub(super) struct Pending {
     last_used_at: i64,
     last_ip: Option<IpAddr>,
-    /// Requests per hour start; nearly always one or two hours per flush interval.
-    per_hour: Vec<(i64, i64)>,
+    /// Requests per hour start; nearly always one or two hours per flush interval, so they are
+    /// kept inline: a request counting through a key's tally touches no further memory.
+    per_hour: SmallVec<[(i64, i64); 2]>,
 }
 
 impl Pending {
+    /// One use from `ip` at `now`.
+    pub(super) fn note(&mut self, ip: Option<IpAddr>, now: i64) {
+        if now >= self.last_used_at {
+            self.last_used_at = now;
+            self.last_ip = ip;
+        }
+        self.count(now - now.rem_euclid(3600), 1);
+    }
+
+    /// Adds `other` (the same key's usage counted elsewhere): the newest use wins, counts add up.
+    pub(super) fn absorb(&mut self, other: Pending) {
+        if other.last_used_at >= self.last_used_at {
+            self.last_used_at = other.last_used_at;
+            self.last_ip = other.last_ip;
+        }
+        for (h, c) in other.per_hour {
+            self.count(h, c);
+        }
+    }
+
+    /// Nothing counted.
+    pub(super) fn is_empty(&self) -> bool {
+        self.per_hour.is_empty()
+    }
+
     fn count(&mut self, hour: i64, requests: i64) {
         match self.per_hour.iter_mut().find(|(h, _)| *h == hour) {
             Some((_, n)) => *n += requests,
@@ -35,26 +64,36 @@ pub struct UsageRecorder {
     pending: Slots<Batch>,
 }
 
-impl Default for UsageRecorder {
-    /// The recorder of API key usage.
-    fn default() -> Self {
-        Self::new(Counted::ApiKeys)
-    }
+/// Usage by key id (server-made, so Fx hashing is safe).
+pub(super) type Batch = FxHashMap<String, Pending>;
+
+/// Adds `p` (one key's usage) to `into`.
+fn merge(into: &mut Batch, key: String, p: Pending) {
+    into.entry(key).or_default().absorb(p);
 }
 
-/// Usage by key id (server-made, so Fx hashing is safe).
-type Batch = FxHashMap<String, Pending>;
-
-/// Adds `p` (one key's usage) to `into`: the newest use wins, counts add up.
-fn merge(into: &mut Batch, key: String, p: Pending) {
-    let cur = into.entry(key).or_default();
-    if p.last_used_at >= cur.last_used_at {
-        cur.last_used_at = p.last_used_at;
-        cur.last_ip = p.last_ip;
+/// Writes `batch` of `what`'s usage; returns how many rows were updated, or the error and the
+/// batch, to be counted again and retried by the next flush.
+pub(super) fn write(
+    conn: &mut DbConnection,
+    what: Counted,
+    batch: Batch,
+) -> Result<usize, (diesel::result::Error, Batch)> {
+    if batch.is_empty() {
+        return Ok(0);
     }
-    for (h, c) in p.per_hour {
-        cur.count(h, c);
-    }
+    let rows: Vec<KeyUsage<'_>> = batch
+        .iter()
+        .map(|(id, p)| KeyUsage {
+            id,
+            last_used_at: p.last_used_at,
+            last_ip: p.last_ip,
+            per_hour: &p.per_hour[..],
+        })
+        .collect();
+    let result = usage_rows::write(conn, what, &rows);
+    drop(rows);
+    result.map_err(|e| (e, batch))
 }
 
 impl UsageRecorder {
@@ -66,21 +105,16 @@ impl UsageRecorder {
         }
     }
 
-    /// Notes one authenticated request of `key_id` from `ip` at `now`. Allocates only for a
-    /// key's first request since the last flush (this runs on every API request).
-    pub fn record(&self, key_id: &str, ip: Option<IpAddr>, now: i64) {
+    /// Notes one use of `id` from `ip` at `now`. Allocates only for its first use since the
+    /// last flush.
+    pub fn record(&self, id: &str, ip: Option<IpAddr>, now: i64) {
         let mut pending = self.pending.for_thread();
-        if !pending.contains_key(key_id) {
-            pending.insert(key_id.to_owned(), Pending::default());
+        if !pending.contains_key(id) {
+            pending.insert(id.to_owned(), Pending::default());
         }
-        let Some(p) = pending.get_mut(key_id) else {
-            return;
-        };
-        if now >= p.last_used_at {
-            p.last_used_at = now;
-            p.last_ip = ip;
+        if let Some(p) = pending.get_mut(id) {
+            p.note(ip, now);
         }
-        p.count(now - now.rem_euclid(3600), 1);
     }
 
     /// Writes everything gathered so far; returns how many keys were updated. On failure the
@@ -97,29 +131,12 @@ impl UsageRecorder {
                 }
             }
         }
-        if batch.is_empty() {
-            return Ok(0);
-        }
-        let rows: Vec<KeyUsage<'_>> = batch
-            .iter()
-            .map(|(id, p)| KeyUsage {
-                id,
-                last_used_at: p.last_used_at,
-                last_ip: p.last_ip,
-                per_hour: &p.per_hour,
-            })
-            .collect();
-        let result = usage_rows::write(conn, self.what, &rows);
-        drop(rows);
-        match result {
-            Ok(n) => Ok(n),
-            Err(e) => {
-                let mut pending = self.pending.for_thread();
-                for (key, p) in batch {
-                    merge(&mut pending, key, p);
-                }
-                Err(e)
+        write(conn, self.what, batch).map_err(|(e, batch)| {
+            let mut pending = self.pending.for_thread();
+            for (key, p) in batch {
+                merge(&mut pending, key, p);
             }
-        }
+            e
+        })
     }
 }

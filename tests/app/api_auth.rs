@@ -452,28 +452,29 @@ async fn a_flush_of_many_keys_writes_every_key_and_hour_and_never_moves_last_use
         // More keys than one multi-row statement holds, so the flush spans several chunks.
         let ids: Vec<String> = (0..450).map(|_| app.make_key(all(&slug)).0).collect();
         let t0 = app.clock().now();
-        // Workers note usage in maps of their own: the later uses come from other threads,
-        // and the flush must merge them (newest use wins, counts add up).
+        // Other threads note later uses of the same keys at once: the flush must keep the
+        // newest use and add the counts up.
         let usage = &app.state.usage;
         for id in &ids {
-            usage.record(id, "198.51.100.4".parse().ok(), t0);
+            usage.of(id).record("198.51.100.4".parse().ok(), t0);
         }
         std::thread::scope(|s| {
             s.spawn(|| {
                 for id in &ids {
-                    usage.record(id, "198.51.100.5".parse().ok(), t0 + 3600);
+                    usage.of(id).record("198.51.100.5".parse().ok(), t0 + 3600);
                 }
             });
             s.spawn(|| {
                 for id in ids.iter().step_by(2) {
-                    usage.record(id, None, t0 + 3601);
+                    usage.of(id).record(None, t0 + 3601);
                 }
             });
         });
         // A key that no longer exists has nothing to count.
         app.state
             .usage
-            .record("key_00000000000000000000", "192.0.2.1".parse().ok(), t0);
+            .of("key_00000000000000000000")
+            .record("192.0.2.1".parse().ok(), t0);
         let flushed = app.db(|c| app.state.usage.flush(c)).expect("flush");
         assert_eq!(flushed, 450);
         let rows: Vec<(String, i64, i64)> = app
@@ -511,7 +512,8 @@ async fn a_flush_of_many_keys_writes_every_key_and_hour_and_never_moves_last_use
         // A late, older observation adds its count but leaves the newer last use alone.
         app.state
             .usage
-            .record(&ids[1], "192.0.2.9".parse().ok(), t0 + 10);
+            .of(&ids[1])
+            .record("192.0.2.9".parse().ok(), t0 + 10);
         app.db(|c| app.state.usage.flush(c)).expect("flush");
         let (at, ip, n): (Option<i64>, Option<String>, i64) = app
             .db(|c| {
