@@ -65,7 +65,7 @@ fn main() {
             team_suspended: false,
         };
         let tally = tallies.of(&lookup.key.id);
-        cache.insert(*d, Arc::new(Entry { lookup, tally }), cache.generation());
+        cache.insert(*d, Arc::new(Entry::new(lookup, tally)), cache.generation());
     }
     total += measure("key cache hit (10,000 entries)", |n| {
         black_box(cache.get(black_box(&digests[pick(n)])));

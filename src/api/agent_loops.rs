@@ -62,7 +62,7 @@ pub async fn list(
     state: web::Data<AppState>,
     query: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, ApiError> {
-    objects::list::<AgentLoop>(&state, &auth.tenant, &query).await
+    objects::list::<AgentLoop>(&state, auth.tenant(), &query).await
 }
 
 /// POST /v1/agent-loops
@@ -78,14 +78,14 @@ pub async fn create(
         .unwrap_or_default();
     let bot_id = f.string("bot_id", false, 1, limits::REFERENCE_MAX);
     let bot =
-        objects::check_reference::<Bot>(&state, &auth.tenant, &mut f, "bot_id", bot_id.as_deref())
+        objects::check_reference::<Bot>(&state, auth.tenant(), &mut f, "bot_id", bot_id.as_deref())
             .await?;
     f.finish()?;
     let now = state.clock.now();
     let l = AgentLoop {
         id: AgentLoopId::generate(),
-        team_id: auth.tenant.team.clone(),
-        mode: auth.tenant.mode.as_str().to_owned(),
+        team_id: auth.tenant().team.clone(),
+        mode: auth.tenant().mode.as_str().to_owned(),
         bot_id: bot.map(|b| b.id),
         name: name.unwrap_or_default(),
         instructions,
@@ -101,7 +101,7 @@ pub async fn show(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    objects::show::<AgentLoop>(&state, &auth.tenant, &path).await
+    objects::show::<AgentLoop>(&state, auth.tenant(), &path).await
 }
 
 /// POST /v1/agent-loops/{id}/runs: records a run request (202, `queued`).
@@ -111,7 +111,7 @@ pub async fn start_run(
     path: web::Path<String>,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
-    let l: AgentLoop = objects::find(&state, &auth.tenant, &path).await?;
+    let l: AgentLoop = objects::find(&state, auth.tenant(), &path).await?;
     let mut f = Fields::new(body.0, &["input"]);
     let input = match f.take("input") {
         None | Some(Value::Null) => json!({}),
@@ -134,7 +134,7 @@ pub async fn start_run(
     };
     let body = run_json(&run);
     let actor = auth.actor(state.clock.now());
-    ops::platform::queue_run(&state, &actor, &auth.tenant, &l, run).await?;
+    ops::platform::queue_run(&state, &actor, auth.tenant(), &l, run).await?;
     Ok(render::object(StatusCode::ACCEPTED, body))
 }
 
@@ -145,7 +145,7 @@ pub async fn list_runs(
     path: web::Path<String>,
     query: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, ApiError> {
-    let l: AgentLoop = objects::find(&state, &auth.tenant, &path).await?;
+    let l: AgentLoop = objects::find(&state, auth.tenant(), &path).await?;
     let page = Page::from_query(&query)?;
     let loop_id = l.id.clone();
     let cursor = match page.starting_after.clone() {
@@ -179,7 +179,7 @@ pub async fn update_run(
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
     let (loop_id, run_id) = path.into_inner();
-    let l: AgentLoop = objects::find(&state, &auth.tenant, &loop_id).await?;
+    let l: AgentLoop = objects::find(&state, auth.tenant(), &loop_id).await?;
     AgentLoopRunId::parse(&run_id).ok_or(ApiError::NotFound)?;
     let mut f = Fields::new(body.0, &["status"]);
     let status = f
@@ -194,7 +194,7 @@ pub async fn update_run(
     f.finish()?;
     let status = status.ok_or_else(|| ApiError::field("status", "This field is required."))?;
     let actor = auth.actor(state.clock.now());
-    let run = ops::platform::progress_run(&state, &actor, &auth.tenant, &l, &run_id, status)
+    let run = ops::platform::progress_run(&state, &actor, auth.tenant(), &l, &run_id, status)
         .await
         .map_err(|e| match e {
             ops::platform::RunProgressError::NotFound => ApiError::NotFound,

@@ -59,13 +59,13 @@ fn actor(state: &AppState, p: &Principal) -> Actor {
 /// A key of the caller's team and mode, or 404.
 async fn find(state: &AppState, p: &Principal, id: &str) -> Result<ApiKey, ApiError> {
     let id = ApiKeyId::parse(id).ok_or(ApiError::NotFound)?;
-    let team = p.tenant.team.clone();
+    let team = p.tenant().team.clone();
     let now = state.clock.now();
     let key = with_read(&state.pool, move |c| {
         Ok(ApiKey::find_for_team(c, &team, &id, now)?)
     })
     .await?;
-    key.filter(|k| k.mode == p.tenant.mode)
+    key.filter(|k| k.mode == p.tenant().mode)
         .ok_or(ApiError::NotFound)
 }
 
@@ -174,7 +174,7 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let page = Page::from_query(&query)?;
     let now = state.clock.now();
-    let team = auth.tenant.team.clone();
+    let team = auth.tenant().team.clone();
     let keys = with_read(&state.pool, move |c| {
         Ok(ApiKey::list_for_team(c, &team, now)?)
     })
@@ -182,7 +182,7 @@ pub async fn list(
     let mut keys: Vec<ApiKey> = keys
         .into_iter()
         .map(|KeyWithCreator { key, .. }| key)
-        .filter(|k| k.mode == auth.tenant.mode)
+        .filter(|k| k.mode == auth.tenant().mode)
         .collect();
     if let Some(after) = &page.starting_after {
         let pos = keys
@@ -239,14 +239,14 @@ pub async fn create(
     let settings = KeySettings {
         name: name.unwrap_or_default(),
         scopes: scopes.unwrap_or_else(ScopeSet::all),
-        mode: auth.tenant.mode,
+        mode: auth.tenant().mode,
         environment,
         expires_at: days.map(|d| now + d * 86_400),
         rate_limit_per_minute: rate.flatten(),
         ip_allowlist: allow.flatten(),
     };
     let actor = actor(&state, &auth);
-    let (key, secret) = ops::api_keys::create(&state, &actor, &auth.tenant.team, settings).await?;
+    let (key, secret) = ops::api_keys::create(&state, &actor, &auth.tenant().team, settings).await?;
     Ok(with_secret(StatusCode::CREATED, &key, &secret, now))
 }
 

@@ -23,7 +23,7 @@ pub async fn list(
     state: web::Data<AppState>,
     query: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, ApiError> {
-    if auth.tenant.mode != KeyMode::Live {
+    if auth.tenant().mode != KeyMode::Live {
         return Err(ApiError::InsufficientPermissions(Scope::Admin));
     }
     let page = Page::from_query(&query)?;
@@ -50,7 +50,7 @@ pub async fn list(
                 .collect(),
         )
     })?;
-    let owner = Owner::Team(auth.tenant.team.clone());
+    let owner = Owner::Team(auth.tenant().team.clone());
     let (after, limit) = (page.starting_after.clone(), page.limit);
     let found = with_read(&state.pool, move |c| {
         let Some((events, more)) = audit::page_before(c, &owner, &filter, after.as_deref(), limit)?

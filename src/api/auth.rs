@@ -79,8 +79,6 @@ pub mod need {
 pub struct Principal {
     /// The key's record, team essentials and tally (shared with the key cache).
     pub entry: Cached,
-    /// Whose data it reaches.
-    pub tenant: Tenant,
     /// Granted scopes.
     pub scopes: ScopeSet,
     /// The caller's address (as audit events record it).
@@ -88,6 +86,11 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// Whose data it reaches.
+    pub fn tenant(&self) -> &Tenant {
+        &self.entry.tenant
+    }
+
     /// The key's record and its team's essentials.
     pub fn lookup(&self) -> &KeyLookup {
         &self.entry.lookup
@@ -244,19 +247,9 @@ fn finish<R: Requirement>(
     }
     let Admitted { entry, ip, .. } = admitted;
     entry.tally.record(ip, now);
-    let key = &entry.lookup.key;
-    let tenant = Tenant {
-        team: key.team_id.clone(),
-        mode: key.mode,
-    };
-    let scopes = key.scopes;
+    let scopes = entry.lookup.key.scopes;
     Ok(Authorized {
-        principal: Principal {
-            entry,
-            tenant,
-            scopes,
-            ip,
-        },
+        principal: Principal { entry, scopes, ip },
         _requirement: PhantomData,
     })
 }
@@ -317,10 +310,8 @@ impl<R: Requirement + 'static> FromRequest for Authorized<R> {
                     let Some(found) = found else {
                         return noted(&state, &req, now, Err(ApiError::InvalidApiKey));
                     };
-                    let entry = std::sync::Arc::new(Entry {
-                        tally: state.usage.of(&found.key.id),
-                        lookup: found,
-                    });
+                    let tally = state.usage.of(&found.key.id);
+                    let entry = std::sync::Arc::new(Entry::new(found, tally));
                     state.key_cache.insert(digest, entry.clone(), generation);
                     entry
                 }

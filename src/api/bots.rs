@@ -41,7 +41,7 @@ pub async fn list(
     state: web::Data<AppState>,
     query: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, ApiError> {
-    objects::list::<Bot>(&state, &auth.tenant, &query).await
+    objects::list::<Bot>(&state, auth.tenant(), &query).await
 }
 
 /// POST /v1/bots
@@ -59,8 +59,8 @@ pub async fn create(
     let now = state.clock.now();
     let bot = Bot {
         id: BotId::generate(),
-        team_id: auth.tenant.team.clone(),
-        mode: auth.tenant.mode.as_str().to_owned(),
+        team_id: auth.tenant().team.clone(),
+        mode: auth.tenant().mode.as_str().to_owned(),
         name: name.unwrap_or_default(),
         description,
         created_at: now,
@@ -75,7 +75,7 @@ pub async fn show(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    objects::show::<Bot>(&state, &auth.tenant, &path).await
+    objects::show::<Bot>(&state, auth.tenant(), &path).await
 }
 
 /// PATCH /v1/bots/{id}
@@ -85,7 +85,7 @@ pub async fn update(
     path: web::Path<String>,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
-    let mut bot: Bot = objects::find(&state, &auth.tenant, &path).await?;
+    let mut bot: Bot = objects::find(&state, auth.tenant(), &path).await?;
     let mut f = Fields::new(body.0, &["name", "description"]);
     if f.has("name")
         && let Some(name) = f.string("name", true, 1, limits::NAME_MAX)

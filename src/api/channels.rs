@@ -44,7 +44,7 @@ pub async fn list(
     state: web::Data<AppState>,
     query: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, ApiError> {
-    objects::list::<Channel>(&state, &auth.tenant, &query).await
+    objects::list::<Channel>(&state, auth.tenant(), &query).await
 }
 
 /// POST /v1/channels
@@ -58,7 +58,7 @@ pub async fn create(
     let kind = f.one_of("kind", true, KINDS);
     let name = f.string("name", true, 1, limits::NAME_MAX);
     let bot =
-        objects::check_reference::<Bot>(&state, &auth.tenant, &mut f, "bot_id", bot_id.as_deref())
+        objects::check_reference::<Bot>(&state, auth.tenant(), &mut f, "bot_id", bot_id.as_deref())
             .await?;
     f.finish()?;
     // Required and checked above: with no message about it, the bot was found.
@@ -66,8 +66,8 @@ pub async fn create(
     let now = state.clock.now();
     let ch = Channel {
         id: ChannelId::generate(),
-        team_id: auth.tenant.team.clone(),
-        mode: auth.tenant.mode.as_str().to_owned(),
+        team_id: auth.tenant().team.clone(),
+        mode: auth.tenant().mode.as_str().to_owned(),
         bot_id: bot.id,
         kind: kind.unwrap_or_default(),
         name: name.unwrap_or_default(),
@@ -83,7 +83,7 @@ pub async fn show(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    objects::show::<Channel>(&state, &auth.tenant, &path).await
+    objects::show::<Channel>(&state, auth.tenant(), &path).await
 }
 
 /// PATCH /v1/channels/{id}
@@ -93,7 +93,7 @@ pub async fn update(
     path: web::Path<String>,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
-    let mut ch: Channel = objects::find(&state, &auth.tenant, &path).await?;
+    let mut ch: Channel = objects::find(&state, auth.tenant(), &path).await?;
     let mut f = Fields::new(body.0, &["kind", "name"]);
     if f.has("kind")
         && let Some(kind) = f.one_of("kind", true, KINDS)

@@ -52,7 +52,7 @@ pub async fn list(
     state: web::Data<AppState>,
     query: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, ApiError> {
-    objects::list::<Conversation>(&state, &auth.tenant, &query).await
+    objects::list::<Conversation>(&state, auth.tenant(), &query).await
 }
 
 /// GET /v1/conversations/{id}, with its messages.
@@ -61,7 +61,7 @@ pub async fn show(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let conv: Conversation = objects::find(&state, &auth.tenant, &path).await?;
+    let conv: Conversation = objects::find(&state, auth.tenant(), &path).await?;
     let id = conv.id.clone();
     let messages = with_read(&state.pool, move |c| Ok(Conversation::messages(c, &id)?)).await?;
     let mut body = conv.to_json();
@@ -82,7 +82,7 @@ pub async fn create(
         .unwrap_or_default();
     let raw_messages = f.take("messages");
     let bot =
-        objects::check_reference::<Bot>(&state, &auth.tenant, &mut f, "bot_id", bot_id.as_deref())
+        objects::check_reference::<Bot>(&state, auth.tenant(), &mut f, "bot_id", bot_id.as_deref())
             .await?;
     let now = state.clock.now();
     let conv_id = ConversationId::generate();
@@ -130,8 +130,8 @@ pub async fn create(
     f.finish()?;
     let conv = Conversation {
         id: conv_id,
-        team_id: auth.tenant.team.clone(),
-        mode: auth.tenant.mode.as_str().to_owned(),
+        team_id: auth.tenant().team.clone(),
+        mode: auth.tenant().mode.as_str().to_owned(),
         bot_id: bot.map(|b| b.id),
         title,
         created_at: now,
@@ -139,7 +139,7 @@ pub async fn create(
     let mut body = conv.to_json();
     body["messages"] = Value::Array(messages.iter().map(message_json).collect());
     let actor = auth.actor(state.clock.now());
-    ops::platform::create(&state, &actor, &auth.tenant, conv, move |c, conv| {
+    ops::platform::create(&state, &actor, auth.tenant(), conv, move |c, conv| {
         Conversation::insert(c, conv, &messages)
     })
     .await?;

@@ -155,7 +155,7 @@ pub async fn list(
     state: web::Data<AppState>,
     query: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, ApiError> {
-    objects::list::<Integration>(&state, &auth.tenant, &query).await
+    objects::list::<Integration>(&state, auth.tenant(), &query).await
 }
 
 /// POST /v1/integrations
@@ -206,7 +206,7 @@ pub async fn create(
         return Err(ApiError::field("credential", "This field is required."));
     };
     let actor = auth.actor(state.clock.now());
-    let row = ops::create(&state, &actor, &auth.tenant, draft, credential)
+    let row = ops::create(&state, &actor, auth.tenant(), draft, credential)
         .await
         .map_err(refused)?;
     Ok(render::object(StatusCode::CREATED, row.to_json()))
@@ -218,7 +218,7 @@ pub async fn show(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    objects::show::<Integration>(&state, &auth.tenant, &path).await
+    objects::show::<Integration>(&state, auth.tenant(), &path).await
 }
 
 /// PATCH /v1/integrations/{id}
@@ -228,7 +228,7 @@ pub async fn update(
     path: web::Path<String>,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
-    let current: Integration = objects::find(&state, &auth.tenant, &path).await?;
+    let current: Integration = objects::find(&state, auth.tenant(), &path).await?;
     let mut f = Fields::new(
         body.0,
         &[
@@ -280,11 +280,11 @@ pub async fn update(
     edit.credential = read_credential(&mut f, &placement, false);
     f.finish()?;
     let actor = auth.actor(state.clock.now());
-    let mode = auth.tenant.mode.as_str();
+    let mode = auth.tenant().mode.as_str();
     let row = ops::update(
         &state,
         &actor,
-        &auth.tenant.team,
+        &auth.tenant().team,
         Some(mode),
         &current.id,
         edit,
@@ -304,8 +304,8 @@ pub async fn delete(
         return Err(ApiError::NotFound);
     }
     let actor = auth.actor(state.clock.now());
-    let mode = auth.tenant.mode.as_str();
-    if ops::delete(&state, &actor, &auth.tenant.team, Some(mode), &path).await? {
+    let mode = auth.tenant().mode.as_str();
+    if ops::delete(&state, &actor, &auth.tenant().team, Some(mode), &path).await? {
         Ok(render::deleted(Integration::OBJECT, &path))
     } else {
         Err(ApiError::NotFound)
@@ -318,7 +318,7 @@ pub async fn test(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let row: Integration = objects::find(&state, &auth.tenant, &path).await?;
+    let row: Integration = objects::find(&state, auth.tenant(), &path).await?;
     if row.credential.is_none() {
         return Err(ApiError::field(
             "credential",
@@ -326,7 +326,7 @@ pub async fn test(
         ));
     }
     let actor = auth.actor(state.clock.now());
-    let (row, _) = ops::test_connection(&state, &actor, &auth.tenant.team, &row.id)
+    let (row, _) = ops::test_connection(&state, &actor, &auth.tenant().team, &row.id)
         .await
         .map_err(refused)?;
     Ok(render::object(StatusCode::OK, row.to_json()))
@@ -419,7 +419,7 @@ pub async fn request(
     path: web::Path<String>,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
-    let row: Integration = objects::find(&state, &auth.tenant, &path).await?;
+    let row: Integration = objects::find(&state, auth.tenant(), &path).await?;
     let mut f = Fields::new(body.0, &["method", "path", "query", "headers", "body"]);
     let method = f
         .one_of("method", false, METHODS)

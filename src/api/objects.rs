@@ -120,7 +120,7 @@ pub async fn delete<T: ApiObject + Audited>(
         return Err(ApiError::NotFound);
     }
     let actor = p.actor(state.clock.now());
-    if platform::delete::<T>(state, &actor, &p.tenant, id).await? {
+    if platform::delete::<T>(state, &actor, p.tenant(), id).await? {
         Ok(render::deleted(T::OBJECT, id))
     } else {
         Err(ApiError::NotFound)
@@ -140,7 +140,7 @@ where
 {
     let body = row.to_json();
     let actor = p.actor(state.clock.now());
-    platform::create(state, &actor, &p.tenant, row, save).await?;
+    platform::create(state, &actor, p.tenant(), row, save).await?;
     Ok(render::object(StatusCode::CREATED, body))
 }
 
@@ -157,6 +157,6 @@ where
 {
     let body = row.to_json();
     let actor = p.actor(state.clock.now());
-    platform::update(state, &actor, &p.tenant, row, save).await?;
+    platform::update(state, &actor, p.tenant(), row, save).await?;
     Ok(render::object(StatusCode::OK, body))
 }

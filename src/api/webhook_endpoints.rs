@@ -57,10 +57,10 @@ fn refused(e: WebhookError) -> ApiError {
 
 /// Webhooks belong to the live team: a test-mode key does not manage them.
 fn live(auth: &Authorized<need::Admin>) -> Result<Owner, ApiError> {
-    if auth.tenant.mode != KeyMode::Live {
+    if auth.tenant().mode != KeyMode::Live {
         return Err(ApiError::InsufficientPermissions(Scope::Admin));
     }
-    Ok(Owner::Team(auth.tenant.team.clone()))
+    Ok(Owner::Team(auth.tenant().team.clone()))
 }
 
 fn valid_id(id: &str) -> Result<(), ApiError> {
@@ -93,7 +93,7 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     live(&auth)?;
     let page = Page::from_query(&query)?;
-    let team = auth.tenant.team.to_string();
+    let team = auth.tenant().team.to_string();
     let mut rows = with_read(&state.pool, move |c| {
         Ok(WebhookEndpoint::of_owner(c, &team)?)
     })

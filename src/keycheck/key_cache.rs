@@ -20,6 +20,7 @@ use std::time::Instant;
 use rustc_hash::FxHashMap;
 
 use crate::domain::api_key_secret::KeyDigest;
+use crate::domain::tenant::Tenant;
 use crate::keycheck::slots::{Slots, WORKER_SLOTS};
 use crate::keycheck::tally::Tally;
 
@@ -34,10 +35,26 @@ pub const CAPACITY: usize = 200_000;
 /// A key as the hot path holds it: what the database said, and this node's tally of it.
 #[derive(Debug)]
 pub struct Entry {
+    /// Whose data the key reaches (its team and mode), made once for every request.
+    pub tenant: Tenant,
     /// The key record and its team's essentials.
     pub lookup: KeyLookup,
     /// Its rate window and usage (shared by every worker's entry for the key).
     pub tally: Arc<Tally>,
+}
+
+impl Entry {
+    /// The entry of `lookup`, counted in `tally`.
+    pub fn new(lookup: KeyLookup, tally: Arc<Tally>) -> Self {
+        Self {
+            tenant: Tenant {
+                team: lookup.key.team_id.clone(),
+                mode: lookup.key.mode,
+            },
+            lookup,
+            tally,
+        }
+    }
 }
 
 /// A cached lookup result.
@@ -199,10 +216,7 @@ mod tests {
             team_name: "T".into(),
             team_suspended: false,
         };
-        Arc::new(Entry {
-            lookup,
-            tally: Default::default(),
-        })
+        Arc::new(Entry::new(lookup, Default::default()))
     }
 
     #[test]
