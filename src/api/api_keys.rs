@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::auth::{Authorized, Principal, need};
 use super::error::ApiError;
 use super::render;
-use super::request::{Fields, JsonObject, Page, paginate};
+use super::request::{Fields, JsonObject, Page};
 use crate::db::with_read;
 use crate::domain::api_key_secret::{ApiKeySecret, EnvLabel};
 use crate::domain::audit::Actor;
@@ -179,20 +179,12 @@ pub async fn list(
         Ok(ApiKey::list_for_team(c, &team, now)?)
     })
     .await?;
-    let mut keys: Vec<ApiKey> = keys
+    let keys: Vec<ApiKey> = keys
         .into_iter()
         .map(|KeyWithCreator { key, .. }| key)
         .filter(|k| k.mode == auth.tenant().mode)
         .collect();
-    if let Some(after) = &page.starting_after {
-        let pos = keys
-            .iter()
-            .position(|k| &k.id == after)
-            .ok_or_else(|| ApiError::field("starting_after", "No such api key."))?;
-        keys.drain(..=pos);
-    }
-    keys.truncate(usize::try_from(page.limit + 1).unwrap_or(usize::MAX));
-    let (keys, has_more) = paginate(keys, page.limit);
+    let (keys, has_more) = page.of_all(keys, |k| k.id.as_str(), "api key")?;
     Ok(render::list(
         keys.iter().map(|k| to_json(k, now)).collect(),
         has_more,
@@ -246,7 +238,8 @@ pub async fn create(
         ip_allowlist: allow.flatten(),
     };
     let actor = actor(&state, &auth);
-    let (key, secret) = ops::api_keys::create(&state, &actor, &auth.tenant().team, settings).await?;
+    let (key, secret) =
+        ops::api_keys::create(&state, &actor, &auth.tenant().team, settings).await?;
     Ok(with_secret(StatusCode::CREATED, &key, &secret, now))
 }
 

@@ -289,6 +289,27 @@ impl Page {
     }
 }
 
+impl Page {
+    /// This page of a list held whole in memory (`rows`, in list order): the rows after the
+    /// `starting_after` one, cut to `limit`, and whether more follow. A cursor that names none
+    /// of them is a 422 "No such {noun}.".
+    pub fn of_all<T>(
+        &self,
+        mut rows: Vec<T>,
+        id: impl Fn(&T) -> &str,
+        noun: &str,
+    ) -> Result<(Vec<T>, bool), ApiError> {
+        if let Some(after) = &self.starting_after {
+            let at = rows
+                .iter()
+                .position(|r| id(r) == after)
+                .ok_or_else(|| ApiError::field("starting_after", &format!("No such {noun}.")))?;
+            rows.drain(..=at);
+        }
+        Ok(paginate(rows, self.limit))
+    }
+}
+
 /// Cuts a `limit + 1` result down to `limit`, reporting whether more exist.
 pub fn paginate<T>(mut rows: Vec<T>, limit: i64) -> (Vec<T>, bool) {
     let limit = usize::try_from(limit).unwrap_or(0);

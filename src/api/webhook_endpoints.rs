@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::auth::{Authorized, need};
 use super::error::ApiError;
 use super::render;
-use super::request::{Fields, JsonObject, Page, paginate};
+use super::request::{Fields, JsonObject, Page};
 use crate::db::with_read;
 use crate::domain::api_key_secret::KeyMode;
 use crate::domain::audit::Owner;
@@ -99,16 +99,7 @@ pub async fn list(
     })
     .await?;
     rows.reverse();
-    if let Some(after) = &page.starting_after {
-        let Some(at) = rows.iter().position(|e| e.id == *after) else {
-            return Err(ApiError::field(
-                "starting_after",
-                "No such webhook endpoint.",
-            ));
-        };
-        rows.drain(..=at);
-    }
-    let (rows, has_more) = paginate(rows, page.limit);
+    let (rows, has_more) = page.of_all(rows, |e| e.id.as_str(), "webhook endpoint")?;
     Ok(render::list(
         rows.iter().map(|e| to_json(e, None)).collect(),
         has_more,
