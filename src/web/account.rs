@@ -11,12 +11,11 @@ use super::brand::Brand;
 use super::error::PageError;
 use super::htmx::Htmx;
 use super::layout::PageCtx;
+use super::memberships::Memberships;
 use super::urls;
 use crate::db::with_read;
 use crate::domain::audit::SecurityAction;
-use crate::models::agency::Agency;
 use crate::models::security_event;
-use crate::models::team::Team;
 use crate::render;
 use crate::state::AppState;
 use crate::timefmt::TimeView;
@@ -61,12 +60,11 @@ pub async fn show(
             },
         };
         let events = security_event::page(c, &uid, cursor, PAGE_SIZE + 1)?;
-        let teams = Team::list_for_user(c, &uid)?;
-        let agencies = Agency::list_for_user(c, &uid)?;
-        Ok(Some((events, teams, agencies)))
+        let memberships = Memberships::load(c, &uid)?;
+        Ok(Some((events, memberships)))
     })
     .await?;
-    let (mut events, teams, agencies) = loaded.ok_or(PageError::NotFound)?;
+    let (mut events, memberships) = loaded.ok_or(PageError::NotFound)?;
     let more = events.len() > usize::try_from(PAGE_SIZE).unwrap_or(usize::MAX);
     events.truncate(usize::try_from(PAGE_SIZE).unwrap_or(usize::MAX));
     let brand = Brand::of_host(&state, user.host.clone()).await;
@@ -92,7 +90,7 @@ pub async fn show(
         })
         .collect();
     let page = AccountPage {
-        ctx: PageCtx::for_account("Your account", &user, brand, &teams, &agencies),
+        ctx: PageCtx::for_account("Your account", &user, brand, &memberships),
         rows,
         older_url,
         paged,

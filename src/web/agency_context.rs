@@ -1,15 +1,14 @@
 //! Loading the agency named in the URL, for one of its members; anyone else gets 404.
 
-use crate::db::with_read;
 use crate::domain::audit::Actor;
 use crate::domain::role::AgencyRole;
 use crate::models::agency::Agency;
-use crate::models::team::{AgencyRef, MemberTeam, Team};
 use crate::state::AppState;
 use crate::web::current_user::SignedIn;
 
 use super::brand::Brand;
 use super::error::PageError;
+use super::memberships::{Memberships, load_owner};
 
 /// The current agency and the user's other teams and agencies.
 pub struct AgencyCtx {
@@ -17,10 +16,8 @@ pub struct AgencyCtx {
     pub agency: Agency,
     /// The user's role in it.
     pub role: AgencyRole,
-    /// The user's teams (switcher).
-    pub teams: Vec<MemberTeam>,
-    /// The user's agencies (switcher).
-    pub agencies: Vec<AgencyRef>,
+    /// The user's teams and agencies (switcher).
+    pub memberships: Memberships,
     /// The brand these pages wear.
     pub brand: Brand,
 }
@@ -28,37 +25,22 @@ pub struct AgencyCtx {
 impl AgencyCtx {
     /// Loads `slug` for `user`, or 404.
     pub async fn load(state: &AppState, user: &SignedIn, slug: &str) -> Result<Self, PageError> {
-        if slug.is_empty() || slug.len() > 64 {
-            return Err(PageError::NotFound);
-        }
-        let user_id = user.id();
-        let slug = slug.to_owned();
-        let host = user.host.clone();
-        let found = with_read(&state.pool, move |c| {
-            let Some((agency, role)) = Agency::find_for_member(c, &slug, &user_id)? else {
-                return Ok(None);
-            };
-            let teams = Team::list_for_user(c, &user_id)?;
-            let agencies = Agency::list_for_user(c, &user_id)?;
-            let brand = Brand::resolve(c, host.as_deref(), Some(&agency.id))?;
-            Ok(Some(Self {
-                agency,
-                role,
-                teams,
-                agencies,
-                brand,
-            }))
+        let loaded = load_owner(state, user, slug, |c, slug, user_id| {
+            Ok(
+                Agency::find_for_member(c, slug, user_id)?.map(|(agency, role)| {
+                    let id = agency.id.to_string();
+                    ((agency, role), Some(id))
+                }),
+            )
         })
         .await?;
-        found
-            .map(|mut ctx| {
-                if let Some(host) = &user.host {
-                    state.host_brands.remember(host, &ctx.brand);
-                }
-                ctx.brand = ctx.brand.for_state(state);
-                ctx
-            })
-            .ok_or(PageError::NotFound)
+        let (agency, role) = loaded.owner;
+        Ok(Self {
+            agency,
+            role,
+            memberships: loaded.memberships,
+            brand: loaded.brand,
+        })
     }
 
     /// The agency's slug.

@@ -5,9 +5,11 @@ use actix_session::Session;
 
 use super::agency_context::AgencyCtx;
 use super::brand::Brand;
+use super::memberships::Memberships;
 use super::team_context::TeamCtx;
 use super::urls;
 use crate::auth::csrf;
+use crate::domain::ids::{AgencyId, TeamId};
 use crate::web::current_user::SignedIn;
 
 const FLASH: &str = "flash";
@@ -75,7 +77,71 @@ fn link(label: &str, url: String, current: bool, testid: &str) -> NavLink {
     }
 }
 
+/// The parts of a frame that depend on whose page it is.
+struct Owner {
+    switcher_label: &'static str,
+    switcher_name: String,
+    switcher_agency: Option<String>,
+    nav: Vec<NavLink>,
+    crumbs: Vec<Crumb>,
+    role: String,
+    suspended: bool,
+    team_name: String,
+}
+
+/// The switcher's entries: the reader's teams, then agencies; the one being viewed is current.
+fn switch_to(
+    memberships: &Memberships,
+    team: Option<&TeamId>,
+    agency: Option<&AgencyId>,
+) -> Vec<NavLink> {
+    let teams = memberships.teams.iter().map(|t| {
+        link(
+            &t.team.name,
+            urls::api_keys(&t.team.slug),
+            Some(&t.team.id) == team,
+            "switch-team",
+        )
+    });
+    let agencies = memberships.agencies.iter().map(|a| {
+        link(
+            &a.name,
+            urls::agency(&a.slug),
+            Some(&a.id) == agency,
+            "switch-agency",
+        )
+    });
+    teams.chain(agencies).collect()
+}
+
 impl PageCtx {
+    /// Every frame: the reader, their switcher, the brand, the page's owner.
+    fn assemble(
+        title: String,
+        user: &SignedIn,
+        brand: Brand,
+        switch_to: Vec<NavLink>,
+        owner: Owner,
+    ) -> Self {
+        Self {
+            title,
+            brand,
+            user_name: user.user.name.clone(),
+            user_email: user.user.email.clone(),
+            csrf: csrf::token(&user.session),
+            switcher_label: owner.switcher_label,
+            switcher_name: owner.switcher_name,
+            switcher_agency: owner.switcher_agency,
+            switch_to,
+            nav: owner.nav,
+            crumbs: owner.crumbs,
+            role: owner.role,
+            suspended: owner.suspended,
+            team_name: owner.team_name,
+            flash: take_flash(&user.session),
+        }
+    }
+
     /// The frame for a page of the team in `team`; `section` highlights the sidebar entry.
     pub fn new(
         title: impl Into<String>,
@@ -85,23 +151,6 @@ impl PageCtx {
     ) -> Self {
         let current = &team.current;
         let slug = &current.team.slug;
-        let mut switch_to: Vec<NavLink> = team
-            .all
-            .iter()
-            .map(|t| {
-                link(
-                    &t.team.name,
-                    urls::api_keys(&t.team.slug),
-                    t.team.id == current.team.id,
-                    "switch-team",
-                )
-            })
-            .collect();
-        switch_to.extend(
-            team.agencies
-                .iter()
-                .map(|a| link(&a.name, urls::agency(&a.slug), false, "switch-agency")),
-        );
         let mut nav = vec![
             link(
                 "API keys",
@@ -155,52 +204,43 @@ impl PageCtx {
                 ),
             );
         }
-        let mut crumbs = vec![];
-        if let Some(agency) = &current.agency
-            && current.via_agency
-        {
-            crumbs.push(Crumb {
-                label: agency.name.clone(),
-                url: Some(urls::agency(&agency.slug)),
-            });
-            crumbs.push(Crumb {
-                label: current.team.name.clone(),
-                url: Some(urls::api_keys(slug)),
-            });
-            crumbs.push(Crumb {
-                label: title_of(section).to_owned(),
-                url: None,
-            });
-        }
-        let role = match (&current.agency, current.via_agency) {
-            (Some(a), true) => format!("operator of {}", a.name),
-            _ => current.role.as_str().to_owned(),
+        let operating = current.agency.as_ref().filter(|_| current.via_agency);
+        let crumbs = match operating {
+            Some(agency) => vec![
+                Crumb {
+                    label: agency.name.clone(),
+                    url: Some(urls::agency(&agency.slug)),
+                },
+                Crumb {
+                    label: current.team.name.clone(),
+                    url: Some(urls::api_keys(slug)),
+                },
+                Crumb {
+                    label: title_of(section).to_owned(),
+                    url: None,
+                },
+            ],
+            None => vec![],
         };
-        Self {
-            title: title.into(),
-            brand: team.brand.clone(),
-            user_name: user.user.name.clone(),
-            user_email: user.user.email.clone(),
-            csrf: csrf::token(&user.session),
+        let owner = Owner {
             switcher_label: if current.agency.is_some() {
                 "Client"
             } else {
                 "Team"
             },
             switcher_name: current.team.name.clone(),
-            switcher_agency: current
-                .agency
-                .as_ref()
-                .filter(|_| current.via_agency)
-                .map(|a| a.name.clone()),
-            switch_to,
+            switcher_agency: operating.map(|a| a.name.clone()),
             nav,
             crumbs,
-            role,
+            role: match operating {
+                Some(a) => format!("operator of {}", a.name),
+                None => current.role.as_str().to_owned(),
+            },
             suspended: current.team.suspended_at.is_some(),
             team_name: current.team.name.clone(),
-            flash: take_flash(&user.session),
-        }
+        };
+        let switch_to = switch_to(&team.memberships, Some(&current.team.id), None);
+        Self::assemble(title.into(), user, team.brand.clone(), switch_to, owner)
     }
 
     /// The frame for an agency page.
@@ -211,26 +251,6 @@ impl PageCtx {
         section: &'static str,
     ) -> Self {
         let slug = &agency.agency.slug;
-        let mut switch_to: Vec<NavLink> = agency
-            .teams
-            .iter()
-            .map(|t| {
-                link(
-                    &t.team.name,
-                    urls::api_keys(&t.team.slug),
-                    false,
-                    "switch-team",
-                )
-            })
-            .collect();
-        switch_to.extend(agency.agencies.iter().map(|a| {
-            link(
-                &a.name,
-                urls::agency(&a.slug),
-                a.id == agency.agency.id,
-                "switch-agency",
-            )
-        }));
         let mut nav = vec![
             link(
                 "Clients",
@@ -266,23 +286,18 @@ impl PageCtx {
                 "nav-webhooks",
             ));
         }
-        Self {
-            title: title.into(),
-            brand: agency.brand.clone(),
-            user_name: user.user.name.clone(),
-            user_email: user.user.email.clone(),
-            csrf: csrf::token(&user.session),
+        let owner = Owner {
             switcher_label: "Agency",
             switcher_name: agency.agency.name.clone(),
             switcher_agency: None,
-            switch_to,
             nav,
             crumbs: vec![],
             role: format!("agency {}", agency.role.as_str()),
             suspended: false,
             team_name: agency.agency.name.clone(),
-            flash: take_flash(&user.session),
-        }
+        };
+        let switch_to = switch_to(&agency.memberships, None, Some(&agency.agency.id));
+        Self::assemble(title.into(), user, agency.brand.clone(), switch_to, owner)
     }
 
     /// The frame for the signed-in user's own pages ("Your account"): no team is current; the
@@ -291,35 +306,12 @@ impl PageCtx {
         title: impl Into<String>,
         user: &SignedIn,
         brand: Brand,
-        teams: &[crate::models::team::MemberTeam],
-        agencies: &[crate::models::team::AgencyRef],
+        memberships: &Memberships,
     ) -> Self {
-        let mut switch_to: Vec<NavLink> = teams
-            .iter()
-            .map(|t| {
-                link(
-                    &t.team.name,
-                    urls::api_keys(&t.team.slug),
-                    false,
-                    "switch-team",
-                )
-            })
-            .collect();
-        switch_to.extend(
-            agencies
-                .iter()
-                .map(|a| link(&a.name, urls::agency(&a.slug), false, "switch-agency")),
-        );
-        Self {
-            title: title.into(),
-            brand,
-            user_name: user.user.name.clone(),
-            user_email: user.user.email.clone(),
-            csrf: csrf::token(&user.session),
+        let owner = Owner {
             switcher_label: "Account",
             switcher_name: user.user.name.clone(),
             switcher_agency: None,
-            switch_to,
             nav: vec![link(
                 "Your account",
                 urls::ACCOUNT.to_owned(),
@@ -330,8 +322,9 @@ impl PageCtx {
             role: String::new(),
             suspended: false,
             team_name: user.user.name.clone(),
-            flash: take_flash(&user.session),
-        }
+        };
+        let switch_to = switch_to(memberships, None, None);
+        Self::assemble(title.into(), user, brand, switch_to, owner)
     }
 
     /// Sets the message shown at the top of the content.

@@ -15,6 +15,7 @@ pub mod integrations;
 pub mod invitations;
 pub mod layout;
 pub mod members;
+pub mod memberships;
 pub mod sign_in;
 pub mod team_context;
 pub mod team_settings;

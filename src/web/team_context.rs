@@ -2,23 +2,20 @@
 //! gets 404, exactly as for a team that does not exist. Every URL names its team, so no form
 //! of one client's page can act on another.
 
-use crate::db::with_read;
-use crate::models::agency::Agency;
-use crate::models::team::{AgencyRef, MemberTeam, Team};
+use crate::models::team::{MemberTeam, Team};
 use crate::state::AppState;
 use crate::web::current_user::SignedIn;
 
 use super::brand::Brand;
 use super::error::PageError;
+use super::memberships::{Memberships, load_owner};
 
 /// The current team and the user's other teams.
 pub struct TeamCtx {
     /// The team in the URL, with the user's effective role.
     pub current: MemberTeam,
-    /// All the user's teams (switcher).
-    pub all: Vec<MemberTeam>,
-    /// Agencies the user operates (switcher).
-    pub agencies: Vec<AgencyRef>,
+    /// The user's teams and agencies (switcher).
+    pub memberships: Memberships,
     /// The brand these pages wear.
     pub brand: Brand,
 }
@@ -26,36 +23,18 @@ pub struct TeamCtx {
 impl TeamCtx {
     /// Loads `slug` for `user`, or 404.
     pub async fn load(state: &AppState, user: &SignedIn, slug: &str) -> Result<Self, PageError> {
-        if slug.is_empty() || slug.len() > 64 {
-            return Err(PageError::NotFound);
-        }
-        let user_id = user.id();
-        let slug = slug.to_owned();
-        let host = user.host.clone();
-        let found = with_read(&state.pool, move |c| {
-            let Some(current) = Team::find_for_member(c, &slug, &user_id)? else {
-                return Ok(None);
-            };
-            let all = Team::list_for_user(c, &user_id)?;
-            let agencies = Agency::list_for_user(c, &user_id)?;
-            let brand = Brand::resolve(c, host.as_deref(), current.team.agency_id.as_deref())?;
-            Ok(Some(Self {
-                current,
-                all,
-                agencies,
-                brand,
+        let loaded = load_owner(state, user, slug, |c, slug, user_id| {
+            Ok(Team::find_for_member(c, slug, user_id)?.map(|current| {
+                let agency = current.team.agency_id.as_ref().map(|a| a.to_string());
+                (current, agency)
             }))
         })
         .await?;
-        found
-            .map(|mut ctx| {
-                if let Some(host) = &user.host {
-                    state.host_brands.remember(host, &ctx.brand);
-                }
-                ctx.brand = ctx.brand.for_state(state);
-                ctx
-            })
-            .ok_or(PageError::NotFound)
+        Ok(Self {
+            current: loaded.owner,
+            memberships: loaded.memberships,
+            brand: loaded.brand,
+        })
     }
 
     /// The team's slug.

@@ -1,0 +1,87 @@
+//! What every signed-in page loads beside the team or agency it is about: the teams and
+//! agencies its reader may switch to, and the brand it wears. `TeamCtx`, `AgencyCtx` and the
+//! account page load them the same way, in the read that finds their owner.
+
+use diesel::QueryResult;
+
+use crate::db::{DbConnection, with_read};
+use crate::domain::ids::UserId;
+use crate::models::agency::Agency;
+use crate::models::team::{AgencyRef, MemberTeam, Team};
+use crate::state::AppState;
+use crate::web::current_user::SignedIn;
+
+use super::brand::Brand;
+use super::error::PageError;
+
+/// The reader's teams and agencies (the switcher).
+pub struct Memberships {
+    /// Teams they belong to or operate.
+    pub teams: Vec<MemberTeam>,
+    /// Agencies they belong to.
+    pub agencies: Vec<AgencyRef>,
+}
+
+impl Memberships {
+    /// `user`'s teams and agencies.
+    pub fn load(c: &mut DbConnection, user: &UserId) -> QueryResult<Self> {
+        Ok(Self {
+            teams: Team::list_for_user(c, user)?,
+            agencies: Agency::list_for_user(c, user)?,
+        })
+    }
+}
+
+/// What a page about one team or agency loads: the owner, the reader's memberships and the
+/// brand.
+pub struct Loaded<T> {
+    /// The team or agency in the URL.
+    pub owner: T,
+    /// The switcher's entries.
+    pub memberships: Memberships,
+    /// The brand of the request's host, or of the agency the owner belongs to.
+    pub brand: Brand,
+}
+
+/// Loads the owner named `slug` that `find` finds for `user` (with the id of the agency whose
+/// brand it wears), the user's memberships and the brand, in one read; the brand is remembered
+/// for the host's outage pages. A slug that is not the user's is a 404, as one that does not
+/// exist.
+pub async fn load_owner<T, F>(
+    state: &AppState,
+    user: &SignedIn,
+    slug: &str,
+    find: F,
+) -> Result<Loaded<T>, PageError>
+where
+    T: Send + 'static,
+    F: Fn(&mut DbConnection, &str, &UserId) -> QueryResult<Option<(T, Option<String>)>>
+        + Send
+        + 'static,
+{
+    if slug.is_empty() || slug.len() > 64 {
+        return Err(PageError::NotFound);
+    }
+    let user_id = user.id();
+    let slug = slug.to_owned();
+    let host = user.host.clone();
+    let found = with_read(&state.pool, move |c| {
+        let Some((owner, agency)) = find(c, &slug, &user_id)? else {
+            return Ok(None);
+        };
+        let memberships = Memberships::load(c, &user_id)?;
+        let brand = Brand::resolve(c, host.as_deref(), agency.as_deref())?;
+        Ok(Some(Loaded {
+            owner,
+            memberships,
+            brand,
+        }))
+    })
+    .await?;
+    let mut loaded = found.ok_or(PageError::NotFound)?;
+    if let Some(host) = &user.host {
+        state.host_brands.remember(host, &loaded.brand);
+    }
+    loaded.brand = loaded.brand.for_state(state);
+    Ok(loaded)
+}
