@@ -16,6 +16,7 @@ pub mod invitations;
 pub mod layout;
 pub mod members;
 pub mod memberships;
+pub mod owner_context;
 pub mod sign_in;
 pub mod team_context;
 pub mod team_settings;

@@ -1,27 +1,30 @@
 //! Webhooks: a team's endpoints (Team settings → Webhooks, owners and admins) and an agency's
 //! (they receive every client's events; the agency's owners). One set of handlers serves both:
-//! the route names `{team}` or `{agency}`, and [`Host`] loads whichever it is. The signing
+//! the route names `{team}` or `{agency}`, and [`OwnerCtx`] loads whichever it is. The
+//! delivery log is `log.rs`. The signing
 //! secret is shown once, on the page that answers the create or rotate POST (`no-store`).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
-use super::agency_context::AgencyCtx;
+mod log;
+
+use self::log::LogQuery;
 use super::error::PageError;
 use super::form::FormData;
 use super::htmx::{Htmx, no_store};
 use super::layout::{PageCtx, back_to};
-use super::team_context::TeamCtx;
+use super::owner_context::OwnerCtx;
 use super::urls;
 use crate::db::with_read;
-use crate::domain::audit::{Actor, Owner};
+
 use crate::domain::ids::{DeliveryId, WebhookEndpointId};
 use crate::domain::limits;
 use crate::domain::webhook::{
     Audience, EVENT_TYPES, SigningSecret, event_type_problems, parse_endpoint_url,
 };
-use crate::models::webhook::{Attempt, Delivery, DeliveryFilter, WebhookEndpoint};
+use crate::models::webhook::{Attempt, WebhookEndpoint};
 use crate::ops::webhooks::{
     self as ops, EndpointEdit, EndpointSettings, ROTATION_OVERLAPS, Replay, WebhookError,
 };
@@ -30,8 +33,6 @@ use crate::state::AppState;
 use crate::timefmt::TimeView;
 use crate::web::current_user::SignedIn;
 
-/// Deliveries per page of the log.
-const LOG_PAGE: i64 = 25;
 /// "Replay failed deliveries from the last …" choices, in seconds.
 const REPLAY_WINDOWS: [(i64, &str); 4] = [
     (3_600, "hour"),
@@ -42,35 +43,18 @@ const REPLAY_WINDOWS: [(i64, &str); 4] = [
 
 // ----- where the pages are --------------------------------------------------------------
 
-/// The team or agency whose endpoints these are, loaded for a user who may manage them:
-/// another tenant's is a 404, a member who may only look gets 403.
-enum Host {
-    Team(Box<TeamCtx>),
-    Agency(Box<AgencyCtx>),
+/// What webhook pages need of the team or agency whose endpoints they are, beyond the shared
+/// context: where the pages are and whose events its endpoints receive.
+trait WebhookHost {
+    fn audience(&self) -> Audience;
+    /// The list's address; every other page is under it.
+    fn base(&self) -> String;
+    fn at(&self, endpoint: &str, action: &str) -> String;
+    /// "this team" / "every client of Acme Agency" — whose events an endpoint receives.
+    fn whose(&self) -> String;
 }
 
-impl Host {
-    async fn load(state: &AppState, user: &SignedIn, req: &HttpRequest) -> Result<Self, PageError> {
-        if let Some(slug) = req.match_info().get("team") {
-            let team = TeamCtx::load(state, user, slug).await?;
-            if !team.current.role.can_edit_settings() {
-                return Err(PageError::Forbidden);
-            }
-            return Ok(Self::Team(Box::new(team)));
-        }
-        let slug = req.match_info().get("agency").ok_or(PageError::NotFound)?;
-        let agency = AgencyCtx::load(state, user, slug).await?;
-        agency.require_owner()?;
-        Ok(Self::Agency(Box::new(agency)))
-    }
-
-    fn owner(&self) -> Owner {
-        match self {
-            Self::Team(t) => Owner::Team(t.team_id()),
-            Self::Agency(a) => Owner::Agency(a.agency.id.clone()),
-        }
-    }
-
+impl WebhookHost for OwnerCtx {
     fn audience(&self) -> Audience {
         match self {
             Self::Team(_) => Audience::Team,
@@ -78,7 +62,6 @@ impl Host {
         }
     }
 
-    /// The list's address; every other page is under it.
     fn base(&self) -> String {
         match self {
             Self::Team(t) => urls::webhooks_of_team(t.slug()),
@@ -94,21 +77,6 @@ impl Host {
         }
     }
 
-    fn ctx(&self, title: impl Into<String>, user: &SignedIn) -> PageCtx {
-        match self {
-            Self::Team(t) => PageCtx::new(title, user, t, "webhooks"),
-            Self::Agency(a) => PageCtx::for_agency(title, user, a, "webhooks"),
-        }
-    }
-
-    fn actor(&self, state: &AppState, user: &SignedIn, req: &HttpRequest) -> Actor {
-        match self {
-            Self::Team(t) => t.actor(state, user, req),
-            Self::Agency(a) => a.actor(state, user, req),
-        }
-    }
-
-    /// "your team" / "every client of Acme Agency" — whose events an endpoint receives.
     fn whose(&self) -> String {
         match self {
             Self::Team(_) => "this team".into(),
@@ -120,7 +88,7 @@ impl Host {
 /// The endpoint named in the URL, of `host`, or 404.
 async fn load(
     state: &AppState,
-    host: &Host,
+    host: &OwnerCtx,
     req: &HttpRequest,
 ) -> Result<WebhookEndpoint, PageError> {
     let raw = req.match_info().get("endpoint").unwrap_or_default();
@@ -138,8 +106,8 @@ async fn endpoint_of(
     state: &AppState,
     user: &SignedIn,
     req: &HttpRequest,
-) -> Result<(Host, WebhookEndpoint), PageError> {
-    let host = Host::load(state, user, req).await?;
+) -> Result<(OwnerCtx, WebhookEndpoint), PageError> {
+    let host = OwnerCtx::load_managing(state, user, req).await?;
     let e = load(state, &host, req).await?;
     Ok((host, e))
 }
@@ -179,7 +147,7 @@ pub struct EndpointView {
 }
 
 impl EndpointView {
-    fn new(host: &Host, e: &WebhookEndpoint, now: i64) -> Self {
+    fn new(host: &OwnerCtx, e: &WebhookEndpoint, now: i64) -> Self {
         let events = if e.event_types == "*" {
             "All events".to_owned()
         } else {
@@ -205,15 +173,6 @@ impl EndpointView {
             disable_url: host.at(&e.id, "disable"),
         }
     }
-}
-
-/// "98 % of 120 attempts in 24 h".
-fn success_text(ok: i64, all: i64) -> Option<String> {
-    (all > 0).then(|| {
-        let percent = ok * 100 / all;
-        let noun = if all == 1 { "attempt" } else { "attempts" };
-        format!("{percent} % of {all} {noun} succeeded in 24 h")
-    })
 }
 
 /// An event type in the picker.
@@ -377,51 +336,6 @@ impl EndpointForm {
     }
 }
 
-/// One attempt in the log.
-pub struct AttemptView {
-    /// 1, 2, …
-    pub number: i64,
-    /// When.
-    pub at: TimeView,
-    /// `ok` or `failed` (the dot).
-    pub state: &'static str,
-    /// "200 · 84 ms", "500 · 31 ms", "Timed out after 15 s".
-    pub result: String,
-    /// The first characters of the answer, or why there was none.
-    pub excerpt: Option<String>,
-}
-
-fn attempt_result(status: Option<i32>, latency_ms: i64, error: Option<&str>) -> String {
-    match status {
-        Some(code) => format!("{code} · {latency_ms} ms"),
-        None => error.unwrap_or("No answer").to_owned(),
-    }
-}
-
-/// One delivery in the log.
-pub struct DeliveryView {
-    /// Id (test hooks).
-    pub id: String,
-    /// `api_key.created`.
-    pub event_type: String,
-    /// The event id (`webhook-id`).
-    pub event_id: String,
-    /// `pending`, `succeeded`, `failed`.
-    pub status: String,
-    /// "Succeeded", "Failed", "Retrying", "Queued".
-    pub status_text: &'static str,
-    /// When it was created.
-    pub created: TimeView,
-    /// The last attempt, in words.
-    pub last: Option<String>,
-    /// When it is tried next.
-    pub next: Option<TimeView>,
-    /// Its attempts, newest first.
-    pub attempts: Vec<AttemptView>,
-    /// Replay (POST).
-    pub replay_url: String,
-}
-
 // ----- pages ----------------------------------------------------------------------------
 
 #[derive(Template)]
@@ -463,7 +377,7 @@ struct ShowPage {
     ctx: PageCtx,
     endpoint: EndpointView,
     success: Option<String>,
-    deliveries: Vec<DeliveryView>,
+    deliveries: Vec<log::DeliveryView>,
     status: String,
     event: String,
     event_names: Vec<&'static str>,
@@ -500,7 +414,7 @@ struct DeletePage {
 async fn list_response(
     state: &AppState,
     user: &SignedIn,
-    host: &Host,
+    host: &OwnerCtx,
     htmx: Htmx,
     flash: Option<String>,
 ) -> Result<HttpResponse, PageError> {
@@ -517,13 +431,18 @@ async fn list_response(
     })
     .await?;
     let page = ListPage {
-        ctx: host.ctx("Webhooks", user).with_flash(flash),
+        ctx: host.page("Webhooks", user, "webhooks").with_flash(flash),
         endpoints: rows
             .iter()
-            .map(|(e, ok, all)| (EndpointView::new(host, e, now), success_text(*ok, *all)))
+            .map(|(e, ok, all)| {
+                (
+                    EndpointView::new(host, e, now),
+                    log::success_text(*ok, *all),
+                )
+            })
             .collect(),
         whose: host.whose(),
-        agency: matches!(host, Host::Agency(_)),
+        agency: matches!(host, OwnerCtx::Agency(_)),
         new_url: format!("{}/new", host.base()),
     };
     Ok(render!(htmx, StatusCode::OK, page)?)
@@ -532,116 +451,29 @@ async fn list_response(
 async fn show_response(
     state: &AppState,
     user: &SignedIn,
-    host: &Host,
+    host: &OwnerCtx,
     e: &WebhookEndpoint,
     query: &LogQuery,
     htmx: Htmx,
     flash: Option<String>,
 ) -> Result<HttpResponse, PageError> {
     let now = state.clock.now();
-    let status = query
-        .status
-        .clone()
-        .filter(|s| matches!(s.as_str(), "pending" | "succeeded" | "failed"));
-    let event = query
-        .event
-        .clone()
-        .filter(|t| crate::domain::webhook::event_type(t).is_some());
-    let filter = DeliveryFilter {
-        status: status.clone(),
-        event_type: event.clone(),
-        before: query
-            .before
-            .clone()
-            .filter(|b| DeliveryId::parse(b).is_some()),
-    };
-    let id = e.id.clone();
-    let (rows, attempts, (ok, all)) = with_read(&state.pool, move |c| {
-        let rows = Delivery::log(c, &id, &filter, LOG_PAGE + 1)?;
-        let ids: Vec<DeliveryId> = rows.iter().map(|d| d.id.clone()).collect();
-        Ok((
-            rows,
-            Attempt::of_deliveries(c, &ids)?,
-            Attempt::outcomes_since(c, &id, now - 86_400)?,
-        ))
-    })
-    .await?;
-    let more = rows.len() > usize::try_from(LOG_PAGE).unwrap_or(usize::MAX);
-    let deliveries: Vec<DeliveryView> = rows
-        .into_iter()
-        .take(usize::try_from(LOG_PAGE).unwrap_or(usize::MAX))
-        .map(|d| DeliveryView {
-            status_text: match (d.status.as_str(), d.attempts) {
-                ("succeeded", _) => "Succeeded",
-                ("failed", _) => "Failed",
-                (_, 0) => "Queued",
-                _ => "Retrying",
-            },
-            last: d.last_attempt_at.map(|_| {
-                attempt_result(
-                    d.last_status_code,
-                    d.last_latency_ms.unwrap_or(0),
-                    d.last_error.as_deref(),
-                )
-            }),
-            next: d
-                .next_attempt_at
-                .filter(|_| d.status == "pending")
-                .map(|t| TimeView::new(now, t)),
-            attempts: attempts
-                .iter()
-                .filter(|a| a.delivery_id == d.id)
-                .map(|a| AttemptView {
-                    number: a.attempt,
-                    at: TimeView::new(now, a.at),
-                    state: if a.status_code.is_some_and(|c| (200..300).contains(&c)) {
-                        "ok"
-                    } else {
-                        "failed"
-                    },
-                    result: attempt_result(a.status_code, a.latency_ms, a.error.as_deref()),
-                    excerpt: a
-                        .excerpt
-                        .clone()
-                        .filter(|x| !x.is_empty())
-                        .or_else(|| a.error.clone()),
-                })
-                .collect(),
-            replay_url: format!("{}/deliveries/{}/replay", host.at(&e.id, ""), d.id),
-            created: TimeView::new(now, d.created_at),
-            id: d.id.into(),
-            event_type: d.event_type,
-            event_id: d.outbox_event_id.into(),
-            status: d.status,
-        })
-        .collect();
     let show = host.at(&e.id, "");
-    let older_url = more.then(|| {
-        let last = deliveries.last().map(|d| d.id.as_str()).unwrap_or_default();
-        let mut q = form_urlencoded::Serializer::new(String::new());
-        if let Some(s) = &status {
-            q.append_pair("status", s);
-        }
-        if let Some(t) = &event {
-            q.append_pair("event", t);
-        }
-        q.append_pair("before", last);
-        format!("{show}?{}", q.finish())
-    });
+    let log = log::load(state, e, query, &show, now).await?;
     let page = ShowPage {
-        ctx: host.ctx(e.url.clone(), user).with_flash(flash),
+        ctx: host.page(e.url.clone(), user, "webhooks").with_flash(flash),
         endpoint: EndpointView::new(host, e, now),
-        success: success_text(ok, all),
-        deliveries,
-        filtered: status.is_some() || event.is_some(),
-        status: status.unwrap_or_default(),
-        event: event.unwrap_or_default(),
+        success: log.success,
+        deliveries: log.deliveries,
+        filtered: log.filtered,
+        status: log.status,
+        event: log.event,
         event_names: EVENT_TYPES
             .iter()
             .filter(|t| host.audience() == Audience::Agency || t.audience == Audience::Team)
             .map(|t| t.name)
             .collect(),
-        older_url,
+        older_url: log.older_url,
         replay_url: host.at(&e.id, "replay"),
         windows: REPLAY_WINDOWS.to_vec(),
         list_url: host.base(),
@@ -653,7 +485,7 @@ async fn show_response(
 async fn back(
     state: &AppState,
     user: &SignedIn,
-    host: &Host,
+    host: &OwnerCtx,
     htmx: Htmx,
     to: Option<&WebhookEndpoint>,
     flash: String,
@@ -680,7 +512,7 @@ async fn back(
 }
 
 fn form_page(
-    host: &Host,
+    host: &OwnerCtx,
     user: &SignedIn,
     form: EndpointForm,
     editing: Option<&WebhookEndpoint>,
@@ -695,7 +527,7 @@ fn form_page(
         None => ("Add endpoint".to_owned(), host.base(), host.base()),
     };
     FormPage {
-        ctx: host.ctx(title, user),
+        ctx: host.page(title, user, "webhooks"),
         form,
         groups,
         editing: editing.is_some(),
@@ -707,7 +539,7 @@ fn form_page(
 }
 
 fn secret_page(
-    host: &Host,
+    host: &OwnerCtx,
     user: &SignedIn,
     e: &WebhookEndpoint,
     secret: &SigningSecret,
@@ -716,13 +548,14 @@ fn secret_page(
     htmx: Htmx,
 ) -> Result<HttpResponse, PageError> {
     let page = SecretPage {
-        ctx: host.ctx(
+        ctx: host.page(
             if rotated {
                 "New signing secret"
             } else {
                 "Endpoint added"
             },
             user,
+            "webhooks",
         ),
         endpoint: EndpointView::new(host, e, now),
         secret: secret.expose().to_owned(),
@@ -767,7 +600,7 @@ pub async fn list(
     htmx: Htmx,
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    let host = Host::load(&state, &user, &req).await?;
+    let host = OwnerCtx::load_managing(&state, &user, &req).await?;
     list_response(&state, &user, &host, htmx, None).await
 }
 
@@ -778,7 +611,7 @@ pub async fn new_form(
     htmx: Htmx,
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    let host = Host::load(&state, &user, &req).await?;
+    let host = OwnerCtx::load_managing(&state, &user, &req).await?;
     let form = EndpointForm {
         all: true,
         ..EndpointForm::default()
@@ -798,7 +631,7 @@ pub async fn create(
     form: FormData,
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    let host = Host::load(&state, &user, &req).await?;
+    let host = OwnerCtx::load_managing(&state, &user, &req).await?;
     let (f, settings) = EndpointForm::read(&form, host.audience());
     let Some(settings) = settings else {
         let page = form_page(&host, &user, f, None);
@@ -809,14 +642,6 @@ pub async fn create(
         Ok((e, secret)) => secret_page(&host, &user, &e, &secret, false, actor.at, htmx),
         Err(err) => refused(htmx, form_page(&host, &user, f, None), err),
     }
-}
-
-/// Query of an endpoint's page: the log's filters and page.
-#[derive(Default, serde::Deserialize)]
-pub struct LogQuery {
-    status: Option<String>,
-    event: Option<String>,
-    before: Option<String>,
 }
 
 /// GET an endpoint: its state and its delivery log.
@@ -922,13 +747,13 @@ pub async fn rotate_form(
 
 fn rotate_page(
     state: &AppState,
-    host: &Host,
+    host: &OwnerCtx,
     user: &SignedIn,
     e: &WebhookEndpoint,
     error: Option<String>,
 ) -> RotatePage {
     RotatePage {
-        ctx: host.ctx("Rotate signing secret", user),
+        ctx: host.page("Rotate signing secret", user, "webhooks"),
         endpoint: EndpointView::new(host, e, state.clock.now()),
         error,
         action: host.at(&e.id, "rotate"),
@@ -1055,7 +880,7 @@ pub async fn delete_form(
 ) -> Result<HttpResponse, PageError> {
     let (host, e) = endpoint_of(&state, &user, &req).await?;
     let page = DeletePage {
-        ctx: host.ctx(format!("Delete {}", e.url), &user),
+        ctx: host.page(format!("Delete {}", e.url), &user, "webhooks"),
         endpoint: EndpointView::new(&host, &e, state.clock.now()),
         action: host.at(&e.id, "delete"),
         cancel_url: host.at(&e.id, ""),
@@ -1087,19 +912,6 @@ pub async fn delete(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn success_reads_as_a_share_of_attempts() {
-        assert_eq!(success_text(0, 0), None);
-        assert_eq!(
-            success_text(1, 1).as_deref(),
-            Some("100 % of 1 attempt succeeded in 24 h")
-        );
-        assert_eq!(
-            success_text(2, 3).as_deref(),
-            Some("66 % of 3 attempts succeeded in 24 h")
-        );
-    }
 
     #[test]
     fn team_pickers_leave_out_agency_only_types() {
