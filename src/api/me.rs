@@ -8,12 +8,11 @@ use actix_web::HttpResponse;
 use super::auth::{Authorized, need};
 use super::error::ApiError;
 use super::render::JsonWriter;
-use crate::timefmt;
+use crate::domain::api_key_secret::mask_parts;
 
 /// The key's team, name, mode, environment, scopes and expiry.
 pub async fn show(auth: Authorized<need::AnyKey>) -> Result<HttpResponse, ApiError> {
     let (key, lookup) = (auth.key(), auth.lookup());
-    let iso = |t: Option<i64>| t.map(timefmt::iso);
     let mut w = JsonWriter::default();
     w.raw(r#"{"object":"api_key_identity","team":{"id":"#)
         .str(&key.team_id)
@@ -26,7 +25,7 @@ pub async fn show(auth: Authorized<need::AnyKey>) -> Result<HttpResponse, ApiErr
         .raw(r#","name":"#)
         .str(&key.name)
         .raw(r#","masked":"#)
-        .str(&key.masked())
+        .joined(&mask_parts(&key.prefix, &key.head, &key.tail))
         .raw(r#","mode":"#)
         .str(key.mode.as_str())
         .raw(r#","environment":"#)
@@ -39,11 +38,11 @@ pub async fn show(auth: Authorized<need::AnyKey>) -> Result<HttpResponse, ApiErr
         w.str(scope.as_str());
     }
     w.raw(r#"],"created_at":"#)
-        .str(&timefmt::iso(key.created_at))
+        .time(Some(key.created_at))
         .raw(r#","expires_at":"#)
-        .opt_str(iso(key.expires_at).as_deref())
+        .time(key.expires_at)
         .raw(r#","retiring_until":"#)
-        .opt_str(iso(key.retiring_until).as_deref())
+        .time(key.retiring_until)
         .raw("}}");
     Ok(w.ok())
 }

@@ -59,6 +59,35 @@ impl JsonWriter {
         self
     }
 
+    /// One string value made of `parts` (a masked key), without joining them first.
+    pub fn joined(&mut self, parts: &[&str]) -> &mut Self {
+        let plain = |s: &&str| s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\');
+        if parts.iter().all(plain) {
+            self.0.push(b'"');
+            for part in parts {
+                self.0.extend_from_slice(part.as_bytes());
+            }
+            self.0.push(b'"');
+            self
+        } else {
+            self.str(&parts.concat())
+        }
+    }
+
+    /// A time as an ISO 8601 UTC string, or `null`.
+    pub fn time(&mut self, unix: Option<i64>) -> &mut Self {
+        match unix.map(|t| (t, crate::timefmt::iso_bytes(t))) {
+            Some((_, Some(iso))) => {
+                self.0.push(b'"');
+                self.0.extend_from_slice(&iso);
+                self.0.push(b'"');
+                self
+            }
+            Some((t, None)) => self.str(&crate::timefmt::iso(t)),
+            None => self.raw("null"),
+        }
+    }
+
     /// A string value or `null`.
     pub fn opt_str(&mut self, s: Option<&str>) -> &mut Self {
         match s {
@@ -107,4 +136,49 @@ pub fn shown_once(status: StatusCode, body: Value) -> HttpResponse {
         actix_web::http::header::HeaderValue::from_static("no-store"),
     );
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn written(f: impl FnOnce(&mut JsonWriter)) -> String {
+        let mut w = JsonWriter::default();
+        f(&mut w);
+        String::from_utf8(w.0).expect("utf-8")
+    }
+
+    #[test]
+    fn times_and_joined_strings_are_json_whatever_they_hold() {
+        assert_eq!(
+            written(|w| {
+                w.time(Some(1_768_471_200));
+            }),
+            r#""2026-01-15T10:00:00Z""#
+        );
+        assert_eq!(
+            written(|w| {
+                w.time(None);
+            }),
+            "null"
+        );
+        // Before year 0 the general formatter answers (and the JSON stays valid).
+        let far = written(|w| {
+            w.time(Some(-62_200_000_000));
+        });
+        assert!(far.starts_with("\"-") && far.ends_with("Z\""), "{far}");
+        assert_eq!(
+            written(|w| {
+                w.joined(&["sk_live_", "AbCd", "…", "wxyz"]);
+            }),
+            r#""sk_live_AbCd…wxyz""#
+        );
+        let escaped = written(|w| {
+            w.joined(&["a\"b", "\\", "\n"]);
+        });
+        assert_eq!(
+            serde_json::from_str::<String>(&escaped).expect("valid JSON"),
+            "a\"b\\\n"
+        );
+    }
 }

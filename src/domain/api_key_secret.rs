@@ -117,11 +117,17 @@ impl KeyDisplay {
 
 /// `prefix` + `head` + `…` + `tail`, in one allocation.
 pub fn mask(prefix: &str, head: &str, tail: &str) -> String {
-    let mut out = String::with_capacity(prefix.len() + head.len() + tail.len() + 3);
-    for part in [prefix, head, "…", tail] {
+    let parts = mask_parts(prefix, head, tail);
+    let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for part in parts {
         out.push_str(part);
     }
     out
+}
+
+/// The pieces of [`mask`], for writers that need not join them.
+pub fn mask_parts<'a>(prefix: &'a str, head: &'a str, tail: &'a str) -> [&'a str; 4] {
+    [prefix, head, "…", tail]
 }
 
 fn checksum(before: &str) -> [u8; CHECKSUM_LEN] {
