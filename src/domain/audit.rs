@@ -350,6 +350,10 @@ pub fn describe(
             Some(n) => format!("Replayed {n} deliveries to webhook endpoint {target}"),
             None => format!("Replayed deliveries to webhook endpoint {target}"),
         },
+        A::WebhookSecretRotated => {
+            format!("Rotated the signing secret of webhook endpoint {target}")
+        }
+        A::WebhookEndpointTested => format!("Sent a test event to webhook endpoint {target}"),
         A::WebhookEndpointDisabled => match text("reason") {
             "" => format!("Disabled webhook endpoint {target}"),
             r => format!("Disabled webhook endpoint {target}: {r}"),
@@ -365,7 +369,13 @@ pub fn describe(
                 "created" => "Created",
                 "updated" => "Updated",
                 "deleted" => "Deleted",
-                v => v,
+                // Never a raw action name in the log: an action without words of its own
+                // reads as its label.
+                _ => {
+                    return format!("{}: {target}", other.label())
+                        .trim_end_matches([':', ' '])
+                        .to_owned();
+                }
             };
             format!("{verb} {} {target}", object.replace('_', " "))
                 .trim()
@@ -581,6 +591,31 @@ mod tests {
         };
         let fields: Vec<&str> = bad.parse().unwrap_err().iter().map(|e| e.0).collect();
         assert_eq!(fields, ["action", "actor", "key", "from", "to"]);
+    }
+
+    #[test]
+    fn every_action_reads_as_words_never_as_its_raw_name() {
+        for a in AuditAction::ALL {
+            let text = describe(Some(*a), a.as_str(), "Target", &Map::new(), |t| {
+                t.to_string()
+            });
+            // "secret_rotated webhook endpoint …" and "tested webhook endpoint …" were shown.
+            assert!(
+                text.starts_with(|c: char| c.is_uppercase()) && !text.contains('_'),
+                "{a}: {text:?} shows the raw action name"
+            );
+        }
+        let tested = AuditAction::WebhookEndpointTested;
+        assert_eq!(
+            describe(
+                Some(tested),
+                tested.as_str(),
+                "https://hooks.example.com",
+                &Map::new(),
+                |t| t.to_string()
+            ),
+            "Sent a test event to webhook endpoint https://hooks.example.com"
+        );
     }
 
     #[test]

@@ -307,6 +307,13 @@ async fn rotation_shows_the_new_secret_once_and_says_how_long_the_old_one_signs(
         let show = app.get(&show_url).await;
         assert!(show.body.contains("Secret rotation in progress"));
         assert!(!show.body.contains("value=\"whsec_"));
+        // The audit log says it in words (it once showed "secret_rotated webhook endpoint").
+        let log = app.get(&format!("/teams/{slug}/settings/audit-log")).await;
+        assert!(
+            log.body
+                .contains("Rotated the signing secret of webhook endpoint")
+        );
+        assert!(!log.body.contains("secret_rotated webhook endpoint"));
     })
     .await;
 }
