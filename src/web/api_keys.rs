@@ -65,10 +65,32 @@ pub struct ScopePicker {
     pub admin: ScopeBox,
     /// The user may grant `admin` (owners and admins).
     pub admin_allowed: bool,
+    /// The line under the legend: what is ticked and why.
+    pub help: &'static str,
 }
 
 impl ScopePicker {
-    fn new(selected: ScopeSet, admin_allowed: bool) -> Self {
+    /// The picker of the create form: everything the user may grant is ticked.
+    fn for_new(selected: ScopeSet, admin_allowed: bool) -> Self {
+        Self::new(
+            selected,
+            admin_allowed,
+            "Every scope you may grant is selected by default. For a restricted key, keep only \
+             what it needs. Write includes read.",
+        )
+    }
+
+    /// The picker of the edit form: the key's own scopes are ticked.
+    fn for_edit(selected: ScopeSet, admin_allowed: bool) -> Self {
+        Self::new(
+            selected,
+            admin_allowed,
+            "The key's current scopes are selected. Narrowing them applies to its very next \
+             request. Write includes read.",
+        )
+    }
+
+    fn new(selected: ScopeSet, admin_allowed: bool, help: &'static str) -> Self {
         let b = |s: Scope| ScopeBox {
             name: s.as_str(),
             description: s.description(),
@@ -85,6 +107,7 @@ impl ScopePicker {
                 .collect(),
             admin: b(Scope::Admin),
             admin_allowed,
+            help,
         }
     }
 }
@@ -547,7 +570,7 @@ fn new_page(
     NewPage {
         ctx: PageCtx::new("Create API key", user, team, "api-keys"),
         form,
-        picker: ScopePicker::new(scopes, team.current.role.can_grant_admin_scope()),
+        picker: ScopePicker::for_new(scopes, team.current.role.can_grant_admin_scope()),
         action: urls::api_keys(team.slug()),
         cancel_url: urls::api_keys(team.slug()),
         expiry_presets: ExpiryChoice::PRESETS,
@@ -664,7 +687,7 @@ fn edit_page(
         ctx: PageCtx::new(format!("Edit {}", key.name), user, team, "api-keys"),
         key: row_for(team, key, None, state.clock.now()),
         form,
-        picker: ScopePicker::new(scopes, team.current.role.can_grant_admin_scope()),
+        picker: ScopePicker::for_edit(scopes, team.current.role.can_grant_admin_scope()),
         action: urls::api_key(team.slug(), &key.id),
         cancel_url: urls::api_keys(team.slug()),
     }

@@ -241,6 +241,17 @@ async fn edit_renames_and_changes_scopes_immediately() {
         let form = app.get(&format!("{url}/edit")).await;
         form.assert_status(200);
         assert!(form.body.contains("value=\"Old name\""));
+        // The edit form ticks the key's own scopes, and says so (not the create form's words).
+        assert!(
+            form.body
+                .contains("The key&#39;s current scopes are selected.")
+        );
+        assert!(!form.body.contains("selected by default"));
+        let new = app.get(&format!("{}/new", keys_url(&slug))).await;
+        assert!(
+            new.body
+                .contains("Every scope you may grant is selected by default.")
+        );
 
         let dup = app
             .post(
