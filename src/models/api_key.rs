@@ -302,6 +302,21 @@ impl ApiKey {
             .collect())
     }
 
+    /// How many keys each of `teams` has that were neither deleted nor reported leaked (teams
+    /// without any are left out).
+    pub fn kept_per_team(
+        conn: &mut DbConnection,
+        teams: &[&str],
+    ) -> QueryResult<Vec<(String, i64)>> {
+        api_keys::table
+            .filter(api_keys::team_id.eq_any(teams))
+            .filter(api_keys::revoked_at.is_null())
+            .filter(api_keys::reported_leaked_at.is_null())
+            .group_by(api_keys::team_id)
+            .select((api_keys::team_id, diesel::dsl::count_star()))
+            .load(conn)
+    }
+
     /// Ids and names of the team's keys, deleted ones too (an audit filter names them),
     /// newest first, at most `limit`.
     pub fn names_for_team(

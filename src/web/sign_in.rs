@@ -98,21 +98,37 @@ pub(crate) fn sign_in_session(session: &Session, user: &UserId, now: i64) -> Res
         .map_err(|_| PageError::internal("session insert failed"))
 }
 
-/// GET / → the user's first agency or team; a user with neither may start a team.
+/// GET / → the user's first agency, else the team whose keys they work with (the one with
+/// the most keys; the first by name on a tie), not a new empty team that sorts first; a user
+/// with neither may start a team.
 pub async fn home(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, PageError> {
     let session = req.get_session();
     let Some(user) = session_user(&session, state.clock.now(), state.config.session_max_secs)
     else {
         return Ok(redirect("/login"));
     };
-    let (agencies, teams) = with_read(&state.pool, move |c| {
-        Ok((
-            crate::models::agency::Agency::list_for_user(c, &user)?,
-            Team::list_for_user(c, &user)?,
-        ))
+    let (agencies, teams, keys) = with_read(&state.pool, move |c| {
+        let agencies = crate::models::agency::Agency::list_for_user(c, &user)?;
+        let teams = Team::list_for_user(c, &user)?;
+        let ids: Vec<&str> = teams.iter().map(|t| t.team.id.as_str()).collect();
+        let keys = match ids.is_empty() {
+            true => vec![],
+            false => crate::models::api_key::ApiKey::kept_per_team(c, &ids)?,
+        };
+        Ok((agencies, teams, keys))
     })
     .await?;
-    match (agencies.first(), teams.first()) {
+    let keys_of = |t: &crate::models::team::MemberTeam| {
+        keys.iter()
+            .find(|(id, _)| *id == t.team.id.as_str())
+            .map_or(0, |(_, n)| *n)
+    };
+    let busiest = teams
+        .iter()
+        .enumerate()
+        .max_by_key(|(i, t)| (keys_of(t), std::cmp::Reverse(*i)))
+        .map(|(_, t)| t);
+    match (agencies.first(), busiest) {
         (Some(a), _) => Ok(redirect(&urls::agency(&a.slug))),
         (None, Some(t)) => Ok(redirect(&urls::api_keys(&t.team.slug))),
         (None, None) => Ok(redirect("/teams/new")),

@@ -217,11 +217,21 @@ async fn a_user_can_create_another_team_and_owns_it() {
                 .contains(&format!("/teams/{first}/settings/api-keys")),
             "the switcher lists both teams"
         );
+        // Home is the first team by name while neither has keys…
+        assert_eq!(
+            app.get("/").await.location(),
+            format!("/teams/{first}/settings/api-keys")
+        );
         app.create_key(
             "new-team",
             &[("name", "K"), ("scopes", "admin"), ("mode", "live")],
         )
         .await;
+        // …and the team the person keeps keys in once one has them, though it sorts later.
+        assert_eq!(
+            app.get("/").await.location(),
+            "/teams/new-team/settings/api-keys"
+        );
     })
     .await;
 }
