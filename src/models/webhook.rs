@@ -532,18 +532,28 @@ impl Delivery {
         .execute(conn)
     }
 
-    /// Makes every failed delivery of `endpoint` created at or after `since` due again at
-    /// `now` (one statement, however many there are); returns how many.
-    pub fn replay_failed_since(
+    /// Makes every undelivered delivery of `endpoint` created at or after `since` due at
+    /// `now` — those that failed for good and those still retrying (after an outage nobody
+    /// wants to wait hours for the next scheduled attempt) — in one statement; returns how
+    /// many. One a worker is sending right now (its claim still holds) is left to it.
+    pub fn retry_now_since(
         conn: &mut DbConnection,
         endpoint: &str,
         since: i64,
         now: i64,
     ) -> QueryResult<usize> {
+        let retrying = webhook_deliveries::status
+            .eq("pending")
+            .and(webhook_deliveries::attempts.gt(0))
+            .and(
+                webhook_deliveries::locked_until
+                    .is_null()
+                    .or(webhook_deliveries::locked_until.le(now)),
+            );
         diesel::update(
             webhook_deliveries::table
                 .filter(webhook_deliveries::endpoint_id.eq(endpoint))
-                .filter(webhook_deliveries::status.eq("failed"))
+                .filter(webhook_deliveries::status.eq("failed").or(retrying))
                 .filter(webhook_deliveries::created_at.ge(since)),
         )
         .set(due_again!(now))

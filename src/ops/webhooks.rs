@@ -382,8 +382,9 @@ pub async fn send_test(
 pub enum Replay {
     /// One delivery (any state).
     One(String),
-    /// Every failed delivery created at or after this time (Unix seconds).
-    FailedSince(i64),
+    /// Every delivery created at or after this time (Unix seconds) that failed or is still
+    /// retrying: all sent again now.
+    UndeliveredSince(i64),
 }
 
 /// Makes deliveries of endpoint `id` of `owner` due now; returns how many. The job sends them
@@ -404,8 +405,8 @@ pub async fn replay(
                 0 => return Err(Abort::Refused(WebhookError::NotFound)),
                 n => n,
             },
-            Replay::FailedSince(since) => {
-                Delivery::replay_failed_since(c, &e.id, *since, actor.at)?
+            Replay::UndeliveredSince(since) => {
+                Delivery::retry_now_since(c, &e.id, *since, actor.at)?
             }
         };
         if n > 0 {

@@ -447,6 +447,13 @@ async fn five_days_of_nothing_but_failures_disables_an_endpoint_and_replay_faile
                 .expect("count")
         });
         assert!(failed > 0, "the oldest ran out of retries");
+        let undelivered: i64 = app.db(|c| {
+            webhook_deliveries::table
+                .filter(webhook_deliveries::status.ne("succeeded"))
+                .count()
+                .get_result(c)
+                .expect("count")
+        });
         let res = app
             .post(
                 &format!("{show_url}/replay"),
@@ -457,7 +464,8 @@ async fn five_days_of_nothing_but_failures_disables_an_endpoint_and_replay_faile
         drain(&app).await;
         let show = app.get(&show_url).await;
         assert!(
-            show.body.contains(&format!("{failed} failed deliver")),
+            show.body
+                .contains(&format!("{undelivered} failed or retrying deliver")),
             "{}",
             show.body
         );
@@ -478,6 +486,89 @@ async fn five_days_of_nothing_but_failures_disables_an_endpoint_and_replay_faile
         bad.assert_status(303);
         let show = app.get(&show_url).await;
         assert!(show.body.contains("Choose how far back"));
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn retry_now_sends_deliveries_still_retrying_without_waiting_for_their_schedule() {
+    each_db(|app| async move {
+        let slug = app.set_up("ada@example.com", "Acme").await;
+        let list = format!("/teams/{slug}/settings/webhooks");
+        let healthy = Arc::new(AtomicUsize::new(0));
+        let flag = healthy.clone();
+        let rx = Receiver::start(move |_| {
+            if flag.load(Ordering::SeqCst) == 0 {
+                json_reply(500, "{}")
+            } else {
+                json_reply(200, "{}")
+            }
+        })
+        .await;
+        add(&app, &list, &rx.url(), &[("events", "all")])
+            .await
+            .assert_status(200);
+        let show_url = format!("{list}/{}", only_endpoint(&app));
+        let show = app.get(&show_url).await;
+        app.post(&format!("{show_url}/test"), &[("csrf_token", &show.csrf())])
+            .await
+            .assert_status(303);
+        // Two attempts fail: the delivery is retrying, its next attempt minutes away.
+        drain(&app).await;
+        app.clock().advance(5);
+        drain(&app).await;
+        let (status, attempts, next): (String, i64, Option<i64>) = app.db(|c| {
+            webhook_deliveries::table
+                .select((
+                    webhook_deliveries::status,
+                    webhook_deliveries::attempts,
+                    webhook_deliveries::next_attempt_at,
+                ))
+                .first(c)
+                .expect("delivery")
+        });
+        assert_eq!((status.as_str(), attempts), ("pending", 2));
+        assert!(next.is_some_and(|t| t > app.clock().now() + 60), "{next:?}");
+        let show = app.get(&show_url).await;
+        assert!(show.body.contains("Retrying"));
+
+        // The receiver is back: "Retry now" sends it at once, without waiting for its turn.
+        healthy.store(1, Ordering::SeqCst);
+        let res = app
+            .post(
+                &format!("{show_url}/replay"),
+                &[("csrf_token", &show.csrf()), ("window", "3600")],
+            )
+            .await;
+        res.assert_status(303);
+        drain(&app).await;
+        let status: String = app.db(|c| {
+            webhook_deliveries::table
+                .select(webhook_deliveries::status)
+                .first(c)
+                .expect("delivery")
+        });
+        assert_eq!(status, "succeeded");
+        let show = app.get(&show_url).await;
+        assert!(
+            show.body
+                .contains("1 failed or retrying delivery from the last hour is sent again now."),
+            "{}",
+            show.body
+        );
+        // Nothing left: the same action says so.
+        let again = app
+            .post(
+                &format!("{show_url}/replay"),
+                &[("csrf_token", &show.csrf()), ("window", "3600")],
+            )
+            .await;
+        again.assert_status(303);
+        let show = app.get(&show_url).await;
+        assert!(
+            show.body
+                .contains("No failed or retrying deliveries in the last hour.")
+        );
     })
     .await;
 }

@@ -33,7 +33,7 @@ use crate::state::AppState;
 use crate::timefmt::TimeView;
 use crate::web::current_user::SignedIn;
 
-/// "Replay failed deliveries from the last …" choices, in seconds.
+/// "Failed and retrying deliveries from the last … — Retry now" choices, in seconds.
 const REPLAY_WINDOWS: [(i64, &str); 4] = [
     (3_600, "hour"),
     (86_400, "24 hours"),
@@ -835,7 +835,7 @@ pub async fn replay_one(
     back(&state, &user, &host, htmx, Some(&e), flash).await
 }
 
-/// POST replay every failed delivery of a recent window.
+/// POST send every failed or still-retrying delivery of a recent window again, now.
 pub async fn replay_failed(
     state: web::Data<AppState>,
     user: SignedIn,
@@ -850,7 +850,7 @@ pub async fn replay_failed(
         .ok()
         .and_then(|w| REPLAY_WINDOWS.iter().find(|(s, _)| *s == w))
     else {
-        let flash = "Choose how far back to replay failed deliveries.".to_owned();
+        let flash = "Choose how far back to retry failed and retrying deliveries.".to_owned();
         return back(&state, &user, &host, htmx, Some(&e), flash).await;
     };
     let actor = host.actor(&state, &user, &req);
@@ -859,14 +859,14 @@ pub async fn replay_failed(
         &actor,
         &host.owner(),
         &e.id,
-        Replay::FailedSince(actor.at - window),
+        Replay::UndeliveredSince(actor.at - window),
     )
     .await
     .map_err(failed)?;
     let flash = match n {
-        0 => format!("No failed deliveries in the last {label}."),
-        1 => format!("1 failed delivery from the last {label} queued again."),
-        n => format!("{n} failed deliveries from the last {label} queued again."),
+        0 => format!("No failed or retrying deliveries in the last {label}."),
+        1 => format!("1 failed or retrying delivery from the last {label} is sent again now."),
+        n => format!("{n} failed or retrying deliveries from the last {label} are sent again now."),
     };
     back(&state, &user, &host, htmx, Some(&e), flash).await
 }
