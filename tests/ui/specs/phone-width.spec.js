@@ -30,6 +30,16 @@ test('no team page of the demo overflows a 390 px phone', async ({ page }) => {
   }
 });
 
+test("an agency's clients show their status and actions on a phone, not off to the right", async ({ page }) => {
+  await demoSignIn(page, 'nora@northstar.test', BRANDED);
+  await page.goto(`${BRANDED}/agencies/northstar-digital`);
+  const cells = page.locator('[data-testid=client-status], [data-testid=client-actions] summary');
+  expect(await cells.count()).toBeGreaterThan(0);
+  for (const box of await cells.evaluateAll((els) => els.map((e) => e.getBoundingClientRect().right))) {
+    expect(box).toBeLessThanOrEqual(390);
+  }
+});
+
 test('no agency page of the demo overflows a 390 px phone', async ({ page }) => {
   await demoSignIn(page, 'nora@northstar.test', BRANDED);
   for (const url of ['/agencies/northstar-digital', '/agencies/northstar-digital/operators', '/agencies/northstar-digital/brand', '/agencies/northstar-digital/audit-log']) {
