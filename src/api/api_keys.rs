@@ -191,6 +191,19 @@ pub async fn list(
     ))
 }
 
+/// GET /v1/api-keys/{id}: one key of the calling key's team and mode, as the list shows it.
+pub async fn show(
+    auth: Authorized<need::Admin>,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let key = find(&state, &auth, &path).await?;
+    Ok(render::object(
+        StatusCode::OK,
+        to_json(&key, state.clock.now()),
+    ))
+}
+
 /// POST /v1/api-keys
 pub async fn create(
     auth: Authorized<need::Admin>,

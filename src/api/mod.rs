@@ -353,6 +353,14 @@ pub const ROUTES: &[ApiRoute] = &[
         shape: Shape::with_body("201", "ApiKey", openapi::api_key_create_body),
     },
     ApiRoute {
+        method: "GET",
+        path: "/api-keys/{id}",
+        scope: Some(Scope::Admin),
+        summary: "Retrieve an API key (masked, as listed; never its secret)",
+        attach: |r| r.route(web::get().to(api_keys::show)),
+        shape: Shape::one("ApiKey"),
+    },
+    ApiRoute {
         method: "PATCH",
         path: "/api-keys/{id}",
         scope: Some(Scope::Admin),

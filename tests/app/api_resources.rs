@@ -230,6 +230,18 @@ async fn keys_can_be_managed_by_api_with_the_secret_shown_once() {
         let list = app.api("GET", "/api-keys", &key, None).await;
         assert!(!list.body.contains(&secret[11..]));
         assert!(list.body.contains("CI deploy"));
+        // One key reads as the list shows it, masked, never with its secret.
+        let one = app.api("GET", &format!("/api-keys/{id}"), &key, None).await;
+        one.assert_status(200);
+        let listed = list.json()["data"]
+            .as_array()
+            .and_then(|d| d.iter().find(|k| k["id"] == id.as_str()).cloned())
+            .expect("listed");
+        assert_eq!(one.json(), listed);
+        assert!(!one.body.contains(&secret[11..]) && one.json().get("secret").is_none());
+        app.api("GET", "/api-keys/key_00000000000000000000", &key, None)
+            .await
+            .assert_status(404);
         // Rename and widen.
         let p = app.api("PATCH", &format!("/api-keys/{id}"), &key, Some(json!({"name": "CI", "scopes": ["bots:write"], "ip_allowlist": []}))).await;
         p.assert_status(200);
@@ -277,6 +289,10 @@ async fn test_keys_manage_only_test_keys() {
                 .all(|k| k["mode"] == "test")
         );
         app.api("DELETE", &format!("/api-keys/{live_id}"), &test, None)
+            .await
+            .assert_status(404);
+        // A live key is not even there for a test key to read.
+        app.api("GET", &format!("/api-keys/{live_id}"), &test, None)
             .await
             .assert_status(404);
         let made = app
