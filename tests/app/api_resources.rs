@@ -261,6 +261,9 @@ async fn keys_can_be_managed_by_api_with_the_secret_shown_once() {
         let sid = rot.json()["id"].as_str().expect("id").to_owned();
         app.api("DELETE", &format!("/api-keys/{sid}"), &key, None).await.assert_status(200);
         assert_eq!(app.api("GET", "/me", &successor, None).await.body, INVALID);
+        app.api("GET", &format!("/api-keys/{sid}"), &key, None)
+            .await
+            .assert_status(404);
         let actions: Vec<String> = app.db(|c| audit_events::table.select(audit_events::action).order(audit_events::created_at).load(c)).expect("audit");
         assert!(actions.iter().filter(|a| a.starts_with("api_key.")).count() >= 4);
     })
