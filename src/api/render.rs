@@ -47,20 +47,12 @@ impl JsonWriter {
 
     /// A string value.
     pub fn str(&mut self, s: &str) -> &mut Self {
-        // Most values (ids, modes, times, scopes) need no escaping at all.
-        if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
-            self.0.push(b'"');
-            self.0.extend_from_slice(s.as_bytes());
-            self.0.push(b'"');
-        } else if serde_json::to_writer(&mut self.0, s).is_err() {
-            // Writing to a Vec cannot fail; keep the document valid regardless.
-            self.0.extend_from_slice(b"null");
-        }
-        self
+        self.joined(&[s])
     }
 
     /// One string value made of `parts` (a masked key), without joining them first.
     pub fn joined(&mut self, parts: &[&str]) -> &mut Self {
+        // Most values (ids, modes, times, scopes, masked keys) need no escaping at all.
         let plain = |s: &&str| s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\');
         if parts.iter().all(plain) {
             self.0.push(b'"');
@@ -68,23 +60,27 @@ impl JsonWriter {
                 self.0.extend_from_slice(part.as_bytes());
             }
             self.0.push(b'"');
-            self
-        } else {
-            self.str(&parts.concat())
+        } else if serde_json::to_writer(&mut self.0, &parts.concat()).is_err() {
+            // Writing to a Vec cannot fail; keep the document valid regardless.
+            self.0.extend_from_slice(b"null");
         }
+        self
     }
 
     /// A time as an ISO 8601 UTC string, or `null`.
     pub fn time(&mut self, unix: Option<i64>) -> &mut Self {
-        match unix.map(|t| (t, crate::timefmt::iso_bytes(t))) {
-            Some((_, Some(iso))) => {
+        let Some(t) = unix else {
+            return self.raw("null");
+        };
+        match crate::timefmt::iso_bytes(t) {
+            // Digits and separators: nothing to escape.
+            Some(iso) => {
                 self.0.push(b'"');
                 self.0.extend_from_slice(&iso);
                 self.0.push(b'"');
                 self
             }
-            Some((t, None)) => self.str(&crate::timefmt::iso(t)),
-            None => self.raw("null"),
+            None => self.str(&crate::timefmt::iso(t)),
         }
     }
 
