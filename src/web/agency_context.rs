@@ -28,7 +28,7 @@ impl AgencyCtx {
         let loaded = load_owner(state, user, slug, |c, slug, user_id| {
             Ok(
                 Agency::find_for_member(c, slug, user_id)?.map(|(agency, role)| {
-                    let id = agency.id.to_string();
+                    let id = agency.id.clone();
                     ((agency, role), Some(id))
                 }),
             )

@@ -77,18 +77,6 @@ fn link(label: &str, url: String, current: bool, testid: &str) -> NavLink {
     }
 }
 
-/// The parts of a frame that depend on whose page it is.
-struct Owner {
-    switcher_label: &'static str,
-    switcher_name: String,
-    switcher_agency: Option<String>,
-    nav: Vec<NavLink>,
-    crumbs: Vec<Crumb>,
-    role: String,
-    suspended: bool,
-    team_name: String,
-}
-
 /// The switcher's entries: the reader's teams, then agencies; the one being viewed is current.
 fn switch_to(
     memberships: &Memberships,
@@ -115,29 +103,24 @@ fn switch_to(
 }
 
 impl PageCtx {
-    /// Every frame: the reader, their switcher, the brand, the page's owner.
-    fn assemble(
-        title: String,
-        user: &SignedIn,
-        brand: Brand,
-        switch_to: Vec<NavLink>,
-        owner: Owner,
-    ) -> Self {
+    /// What every frame has: the reader, their switcher, the brand, the flash. The
+    /// constructors fill in whose page it is (sidebar, breadcrumb, role…) over it.
+    fn frame(title: String, user: &SignedIn, brand: Brand, switch_to: Vec<NavLink>) -> Self {
         Self {
             title,
             brand,
             user_name: user.user.name.clone(),
             user_email: user.user.email.clone(),
             csrf: csrf::token(&user.session),
-            switcher_label: owner.switcher_label,
-            switcher_name: owner.switcher_name,
-            switcher_agency: owner.switcher_agency,
+            switcher_label: "",
+            switcher_name: String::new(),
+            switcher_agency: None,
             switch_to,
-            nav: owner.nav,
-            crumbs: owner.crumbs,
-            role: owner.role,
-            suspended: owner.suspended,
-            team_name: owner.team_name,
+            nav: vec![],
+            crumbs: vec![],
+            role: String::new(),
+            suspended: false,
+            team_name: String::new(),
             flash: take_flash(&user.session),
         }
     }
@@ -222,7 +205,8 @@ impl PageCtx {
             ],
             None => vec![],
         };
-        let owner = Owner {
+        let switch_to = switch_to(&team.memberships, Some(&current.team.id), None);
+        Self {
             switcher_label: if current.agency.is_some() {
                 "Client"
             } else {
@@ -238,9 +222,8 @@ impl PageCtx {
             },
             suspended: current.team.suspended_at.is_some(),
             team_name: current.team.name.clone(),
-        };
-        let switch_to = switch_to(&team.memberships, Some(&current.team.id), None);
-        Self::assemble(title.into(), user, team.brand.clone(), switch_to, owner)
+            ..Self::frame(title.into(), user, team.brand.clone(), switch_to)
+        }
     }
 
     /// The frame for an agency page.
@@ -286,18 +269,15 @@ impl PageCtx {
                 "nav-webhooks",
             ));
         }
-        let owner = Owner {
+        let switch_to = switch_to(&agency.memberships, None, Some(&agency.agency.id));
+        Self {
             switcher_label: "Agency",
             switcher_name: agency.agency.name.clone(),
-            switcher_agency: None,
             nav,
-            crumbs: vec![],
             role: format!("agency {}", agency.role.as_str()),
-            suspended: false,
             team_name: agency.agency.name.clone(),
-        };
-        let switch_to = switch_to(&agency.memberships, None, Some(&agency.agency.id));
-        Self::assemble(title.into(), user, agency.brand.clone(), switch_to, owner)
+            ..Self::frame(title.into(), user, agency.brand.clone(), switch_to)
+        }
     }
 
     /// The frame for the signed-in user's own pages ("Your account"): no team is current; the
@@ -308,23 +288,19 @@ impl PageCtx {
         brand: Brand,
         memberships: &Memberships,
     ) -> Self {
-        let owner = Owner {
+        let switch_to = switch_to(memberships, None, None);
+        Self {
             switcher_label: "Account",
             switcher_name: user.user.name.clone(),
-            switcher_agency: None,
             nav: vec![link(
                 "Your account",
                 urls::ACCOUNT.to_owned(),
                 true,
                 "nav-account",
             )],
-            crumbs: vec![],
-            role: String::new(),
-            suspended: false,
             team_name: user.user.name.clone(),
-        };
-        let switch_to = switch_to(memberships, None, None);
-        Self::assemble(title.into(), user, brand, switch_to, owner)
+            ..Self::frame(title.into(), user, brand, switch_to)
+        }
     }
 
     /// Sets the message shown at the top of the content.

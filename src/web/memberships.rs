@@ -5,7 +5,7 @@
 use diesel::QueryResult;
 
 use crate::db::{DbConnection, with_read};
-use crate::domain::ids::UserId;
+use crate::domain::ids::{AgencyId, UserId};
 use crate::models::agency::Agency;
 use crate::models::team::{AgencyRef, MemberTeam, Team};
 use crate::state::AppState;
@@ -55,7 +55,7 @@ pub async fn load_owner<T, F>(
 ) -> Result<Loaded<T>, PageError>
 where
     T: Send + 'static,
-    F: Fn(&mut DbConnection, &str, &UserId) -> QueryResult<Option<(T, Option<String>)>>
+    F: Fn(&mut DbConnection, &str, &UserId) -> QueryResult<Option<(T, Option<AgencyId>)>>
         + Send
         + 'static,
 {

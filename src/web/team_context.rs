@@ -25,7 +25,7 @@ impl TeamCtx {
     pub async fn load(state: &AppState, user: &SignedIn, slug: &str) -> Result<Self, PageError> {
         let loaded = load_owner(state, user, slug, |c, slug, user_id| {
             Ok(Team::find_for_member(c, slug, user_id)?.map(|current| {
-                let agency = current.team.agency_id.as_ref().map(|a| a.to_string());
+                let agency = current.team.agency_id.clone();
                 (current, agency)
             }))
         })
