@@ -449,7 +449,7 @@ fn raise_open_file_limit() -> Option<u64> {
 /// Writes the usage gathered on the request path (keys', then integrations' calls), then
 /// forgets the tallies of keys gone idle.
 async fn flush_usage(state: &AppState) {
-    let keys = state.usage.clone();
+    let keys = state.key_tallies.clone();
     let calls = state.integration_usage.clone();
     let flushed = [
         with_write(&state.pool, move |c| Ok(keys.flush(c)?)).await,
@@ -460,5 +460,5 @@ async fn flush_usage(state: &AppState) {
             tracing::warn!(error = %e, "usage flush failed; will retry");
         }
     }
-    state.usage.prune(state.clock.now());
+    state.key_tallies.prune(state.clock.now());
 }

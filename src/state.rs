@@ -26,7 +26,7 @@ pub struct AppState {
     /// `LATCHKEY_REDIS_URL` is set; the local ones stand in while Redis is unavailable.
     pub shared_limits: Option<std::sync::Arc<crate::keycheck::shared_limits::SharedLimits>>,
     /// Each key's rate window and usage on this node; the usage is flushed in batches.
-    pub usage: std::sync::Arc<crate::keycheck::tally::Tallies>,
+    pub key_tallies: std::sync::Arc<crate::keycheck::tally::Tallies>,
     /// Calls made through integrations, gathered in memory like key usage.
     pub integration_usage: std::sync::Arc<crate::keycheck::usage::UsageRecorder>,
     /// Key records for the authentication hot path.
@@ -71,7 +71,7 @@ impl AppState {
                 )),
                 None => None,
             },
-            usage: Default::default(),
+            key_tallies: Default::default(),
             integration_usage: std::sync::Arc::new(crate::keycheck::usage::UsageRecorder::new(
                 crate::models::usage::Counted::Integrations,
             )),

@@ -79,8 +79,6 @@ pub mod need {
 pub struct Principal {
     /// The key's record, team essentials and tally (shared with the key cache).
     pub entry: Cached,
-    /// Granted scopes.
-    pub scopes: ScopeSet,
     /// The caller's address (as audit events record it).
     pub ip: Option<std::net::IpAddr>,
 }
@@ -89,6 +87,11 @@ impl Principal {
     /// Whose data it reaches.
     pub fn tenant(&self) -> &Tenant {
         &self.entry.tenant
+    }
+
+    /// Granted scopes.
+    pub fn scopes(&self) -> ScopeSet {
+        self.entry.lookup.key.scopes
     }
 
     /// The key's record and its team's essentials.
@@ -247,9 +250,8 @@ fn finish<R: Requirement>(
     }
     let Admitted { entry, ip, .. } = admitted;
     entry.tally.record(ip, now);
-    let scopes = entry.lookup.key.scopes;
     Ok(Authorized {
-        principal: Principal { entry, scopes, ip },
+        principal: Principal { entry, ip },
         _requirement: PhantomData,
     })
 }
@@ -310,7 +312,7 @@ impl<R: Requirement + 'static> FromRequest for Authorized<R> {
                     let Some(found) = found else {
                         return noted(&state, &req, now, Err(ApiError::InvalidApiKey));
                     };
-                    let tally = state.usage.of(&found.key.id);
+                    let tally = state.key_tallies.of(&found.key.id);
                     let entry = std::sync::Arc::new(Entry::new(found, tally));
                     state.key_cache.insert(digest, entry.clone(), generation);
                     entry

@@ -31,7 +31,7 @@ pub async fn show(auth: Authorized<need::AnyKey>) -> Result<HttpResponse, ApiErr
         .raw(r#","environment":"#)
         .opt_str(key.environment.as_deref())
         .raw(r#","scopes":["#);
-    for (i, scope) in auth.scopes.iter().enumerate() {
+    for (i, scope) in auth.scopes().iter().enumerate() {
         if i > 0 {
             w.raw(",");
         }

@@ -111,9 +111,10 @@ pub async fn home(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
         let agencies = crate::models::agency::Agency::list_for_user(c, &user)?;
         let teams = Team::list_for_user(c, &user)?;
         let ids: Vec<&str> = teams.iter().map(|t| t.team.id.as_str()).collect();
-        let keys = match ids.is_empty() {
-            true => vec![],
-            false => crate::models::api_key::ApiKey::kept_per_team(c, &ids)?,
+        let keys = if ids.is_empty() {
+            vec![]
+        } else {
+            crate::models::api_key::ApiKey::kept_per_team(c, &ids)?
         };
         Ok((agencies, teams, keys))
     })
