@@ -47,6 +47,21 @@ async fn add(app: &TestApp, list: &str, url: &str, extra: &[(&str, &str)]) -> cr
     app.post(list, &fields).await
 }
 
+/// A receiver that answers 500 `{"error":"down"}` until `healed` is set, then 200.
+async fn down_until_healed() -> (Receiver, Arc<AtomicUsize>) {
+    let healed = Arc::new(AtomicUsize::new(0));
+    let flag = healed.clone();
+    let rx = Receiver::start(move |_| {
+        if flag.load(Ordering::SeqCst) == 0 {
+            json_reply(500, r#"{"error":"down"}"#)
+        } else {
+            json_reply(200, "{}")
+        }
+    })
+    .await;
+    (rx, healed)
+}
+
 /// Runs delivery rounds until nothing is left to do now.
 async fn drain(app: &TestApp) {
     for _ in 0..10 {
@@ -386,16 +401,7 @@ async fn five_days_of_nothing_but_failures_disables_an_endpoint_and_replay_faile
     each_db(|app| async move {
         let slug = app.set_up("ada@example.com", "Acme").await;
         let list = format!("/teams/{slug}/settings/webhooks");
-        let healthy = Arc::new(AtomicUsize::new(0));
-        let flag = healthy.clone();
-        let rx = Receiver::start(move |_| {
-            if flag.load(Ordering::SeqCst) == 0 {
-                json_reply(500, r#"{"error":"down"}"#)
-            } else {
-                json_reply(200, "{}")
-            }
-        })
-        .await;
+        let (rx, healthy) = down_until_healed().await;
         add(&app, &list, &rx.url(), &[("events", "all")])
             .await
             .assert_status(200);
@@ -495,16 +501,7 @@ async fn retry_now_sends_deliveries_still_retrying_without_waiting_for_their_sch
     each_db(|app| async move {
         let slug = app.set_up("ada@example.com", "Acme").await;
         let list = format!("/teams/{slug}/settings/webhooks");
-        let healthy = Arc::new(AtomicUsize::new(0));
-        let flag = healthy.clone();
-        let rx = Receiver::start(move |_| {
-            if flag.load(Ordering::SeqCst) == 0 {
-                json_reply(500, "{}")
-            } else {
-                json_reply(200, "{}")
-            }
-        })
-        .await;
+        let (rx, healthy) = down_until_healed().await;
         add(&app, &list, &rx.url(), &[("events", "all")])
             .await
             .assert_status(200);
