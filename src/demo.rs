@@ -151,18 +151,50 @@ fn key(
     Ok((key, secret.expose().to_owned()))
 }
 
-/// Hourly request counts for the last two days, shaped like a working day.
+/// Hourly request counts for the last 30 days, shaped like working days (quieter weekends),
+/// with a few refusals: scope errors now and then, and a burst over the rate limit yesterday.
 fn usage(c: &mut DbConnection, key_id: &str, now: i64, scale: i64) -> QueryResult<()> {
     let this_hour = now - now.rem_euclid(HOUR);
-    let counts: Vec<(i64, i64)> = (0..48)
+    let counts: Vec<(i64, [i64; 5])> = (0..30 * 24)
         .map(|h| {
             let hour = this_hour - h * HOUR;
             let hour_of_day = (hour / HOUR).rem_euclid(24);
-            let busy = if (8..19).contains(&hour_of_day) { 5 } else { 1 };
-            (hour, scale * busy * (10 + (h * 7) % 13))
+            // 1970-01-01 was a Thursday: days 2 and 3 of the week are the weekend.
+            let weekend = matches!((hour / DAY).rem_euclid(7), 2 | 3);
+            let busy = match ((8..19).contains(&hour_of_day), weekend) {
+                (true, false) => 5,
+                (true, true) => 2,
+                _ => 1,
+            };
+            let accepted = scale * busy * (10 + (h * 7) % 13);
+            let scope = if h % 29 == 3 { scale / 4 + 1 } else { 0 };
+            let rate = if h == 26 { scale * 6 } else { 0 };
+            (hour, [accepted, scope, 0, rate, 0])
         })
         .collect();
     recorded_usage::insert_hours(c, key_id, &counts)
+}
+
+/// Where a demo key was used from: `(address, first seen ago, last seen ago, requests)`.
+fn addresses(
+    c: &mut DbConnection,
+    key_id: &str,
+    now: i64,
+    seen: &[(&str, i64, i64, i64)],
+) -> QueryResult<()> {
+    for (ip, first, last, requests) in seen {
+        crate::models::key_address::insert(
+            c,
+            key_id,
+            &crate::models::key_address::KeyAddress {
+                ip: (*ip).to_owned(),
+                first_seen: now - first,
+                last_seen: now - last,
+                requests: *requests,
+            },
+        )?;
+    }
+    Ok(())
 }
 
 /// A demo integration: provider, name, base URL, credential, mode, set by, days ago, last use
@@ -314,6 +346,30 @@ pub fn seed(
             now,
         )?;
         usage(c, &prod.id, now, 40)?;
+        addresses(
+            c,
+            &prod.id,
+            now,
+            &[
+                ("203.0.113.7", 119 * DAY, 3 * 60, 1_204_311),
+                ("203.0.113.8", 64 * DAY, 9 * 60, 598_004),
+                ("198.51.100.77", 5 * HOUR, 2 * HOUR, 37),
+            ],
+        )?;
+        let new_address = Change::new(
+            AuditAction::ApiKeyNewAddress,
+            Target::new("api_key", prod.id.clone(), prod.name.clone()),
+        )
+        .with("masked", prod.masked())
+        .with("mode", prod.mode.as_str())
+        .with("ip", "198.51.100.77")
+        .with("first_seen_at", now - 5 * HOUR);
+        let system = crate::domain::audit::Actor {
+            who: crate::domain::audit::Who::System,
+            ip: Some("198.51.100.77".to_owned()),
+            at: now - 5 * HOUR,
+        };
+        ops::record(c, &Owner::Team(acme_id.clone()), &system, &new_address)?;
         key(
             c,
             &acme_id,

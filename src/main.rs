@@ -452,7 +452,10 @@ async fn flush_usage(state: &AppState) {
     let keys = state.key_tallies.clone();
     let calls = state.integration_usage.clone();
     let flushed = [
-        with_write(&state.pool, move |c| Ok(keys.flush(c)?)).await,
+        with_write(&state.pool, move |c| {
+            Ok(keys.flush(c, latchkey::ops::api_keys::record_addresses)?)
+        })
+        .await,
         with_write(&state.pool, move |c| Ok(calls.flush(c)?)).await,
     ];
     for result in flushed {

@@ -66,6 +66,18 @@ pub fn short(unix: i64) -> String {
     dt(unix).format(f).unwrap_or_default()
 }
 
+/// `14 Jan, 10:00` — an hour in a chart.
+pub fn day_hour(unix: i64) -> String {
+    let f = format_description!("[day padding:none] [month repr:short], [hour]:[minute]");
+    dt(unix).format(f).unwrap_or_default()
+}
+
+/// `14 Jan` — a day in a chart.
+pub fn day(unix: i64) -> String {
+    let f = format_description!("[day padding:none] [month repr:short]");
+    dt(unix).format(f).unwrap_or_default()
+}
+
 /// "just now", "3 minutes ago", "in 6 days", "2 months ago"…
 pub fn relative(now: i64, at: i64) -> String {
     let delta = at - now;

@@ -18,9 +18,11 @@ use crate::domain::api_key_secret::{ApiKeySecret, EnvLabel};
 use crate::domain::audit::Actor;
 use crate::domain::ids::ApiKeyId;
 use crate::domain::inputs::parse_allowlist;
+use crate::domain::key_list::{KeyFilter, KeyListInput};
 use crate::domain::limits;
 use crate::domain::scope::{Scope, ScopeSet};
-use crate::models::api_key::{ApiKey, KeySettings, KeyWithCreator};
+use crate::models::api_key::{ApiKey, KeySettings};
+use crate::models::api_key_list;
 use crate::ops;
 use crate::ops::api_keys::{ChangeKeyError, CreateKeyError, KeyChanges, RotateKeyError};
 use crate::state::AppState;
@@ -166,28 +168,53 @@ impl From<RotateKeyError> for ApiError {
     }
 }
 
-/// GET /v1/api-keys
+/// GET /v1/api-keys: the calling key's team's keys of its mode, newest first, with the
+/// dashboard's search, filters and orders (`q`, `status`, `hint`, `creator`, `sort`), one by one
+/// (a retiring key is its own item), keyset pages (`starting_after`, `limit`).
 pub async fn list(
     auth: Authorized<need::Admin>,
     state: web::Data<AppState>,
     query: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, ApiError> {
     let page = Page::from_query(&query)?;
+    let input = KeyListInput {
+        after: page.starting_after.clone().unwrap_or_default(),
+        // The calling key's mode decides; there is no `mode` parameter here.
+        mode: String::new(),
+        ..KeyListInput::read(|k| query.get(k).map(String::as_str))
+    };
+    let filter = KeyFilter {
+        grouped: false,
+        ..input.parse().map_err(|errors| {
+            ApiError::Validation(
+                errors
+                    .into_iter()
+                    .map(|(f, m)| {
+                        let f = if f == "after" { "starting_after" } else { f };
+                        (f.to_owned(), m.to_owned())
+                    })
+                    .collect(),
+            )
+        })?
+    };
     let now = state.clock.now();
     let team = auth.tenant().team.clone();
-    let keys = with_read(&state.pool, move |c| {
-        Ok(ApiKey::list_for_team(c, &team, now)?)
+    let mode = auth.tenant().mode;
+    let found = with_read(&state.pool, move |c| {
+        Ok(api_key_list::page(
+            c,
+            &team,
+            Some(mode),
+            &filter,
+            page.limit,
+            now,
+        )?)
     })
-    .await?;
-    let keys: Vec<ApiKey> = keys
-        .into_iter()
-        .map(|KeyWithCreator { key, .. }| key)
-        .filter(|k| k.mode == auth.tenant().mode)
-        .collect();
-    let (keys, has_more) = page.of_all(keys, |k| k.id.as_str(), "api key")?;
+    .await?
+    .ok_or_else(|| ApiError::field("starting_after", "No such api key."))?;
     Ok(render::list(
-        keys.iter().map(|k| to_json(k, now)).collect(),
-        has_more,
+        found.keys.iter().map(|k| to_json(&k.key, now)).collect(),
+        found.has_more,
     ))
 }
 

@@ -19,6 +19,7 @@ use crate::keycheck::key_cache::{Cached, Entry};
 use crate::keycheck::ratelimit::RateDecision;
 use crate::keycheck::shared_limits::SharedLimits;
 use crate::models::api_key::{ApiKey, KeyLookup, KeyStatus};
+use crate::models::usage::Outcome;
 use crate::net::client_ip;
 use crate::probes::Kind;
 use crate::state::AppState;
@@ -186,14 +187,20 @@ fn admit<R: Requirement>(
 ) -> Result<Admitted, ApiError> {
     let lookup = &entry.lookup;
     let key = &lookup.key;
+    let ip = client_ip(req, &state.config.trusted_proxies);
+    // Refusals of a key that still exists are counted like its accepted requests (in memory,
+    // flushed with them): the key page charts them by outcome.
+    let refuse = |outcome: Outcome, error: ApiError| {
+        entry.tally.refuse(outcome, ip, now);
+        Err(error)
+    };
     match key.status(now) {
         KeyStatus::Revoked | KeyStatus::Leaked => return Err(ApiError::InvalidApiKey),
-        KeyStatus::Expired => return Err(ApiError::ApiKeyExpired),
+        KeyStatus::Expired => return refuse(Outcome::Expired, ApiError::ApiKeyExpired),
         KeyStatus::Active | KeyStatus::ExpiringSoon | KeyStatus::Retiring => {}
     }
-    let ip = client_ip(req, &state.config.trusted_proxies);
     if !key.ip_allowlist.allows(ip) {
-        return Err(ApiError::IpNotAllowed);
+        return refuse(Outcome::Address, ApiError::IpNotAllowed);
     }
     if lookup.team_suspended {
         return Err(ApiError::AccountSuspended);
@@ -201,7 +208,7 @@ fn admit<R: Requirement>(
     if let Some(required) = R::SCOPE
         && !key.scopes.grants(required)
     {
-        return Err(ApiError::InsufficientPermissions(required));
+        return refuse(Outcome::Scope, ApiError::InsufficientPermissions(required));
     }
     let limit = i64::from(key.rate_limit_per_minute.unwrap_or(lookup.team_rate_limit));
     Ok(Admitted { entry, ip, limit })
@@ -238,6 +245,10 @@ fn finish<R: Requirement>(
 ) -> Result<Authorized<R>, ApiError> {
     req.extensions_mut().insert(decision);
     if !decision.allowed {
+        admitted
+            .entry
+            .tally
+            .refuse(Outcome::RateLimit, admitted.ip, now);
         state
             .metrics
             .rate_limited

@@ -314,6 +314,29 @@ diesel::table! {
         api_key_id -> Text,
         hour -> BigInt,
         requests -> BigInt,
+        refused_scope -> BigInt,
+        refused_address -> BigInt,
+        refused_rate -> BigInt,
+        refused_expired -> BigInt,
+    }
+}
+
+diesel::table! {
+    team_usage (team_id, hour) {
+        team_id -> Text,
+        hour -> BigInt,
+        requests -> BigInt,
+        refused -> BigInt,
+    }
+}
+
+diesel::table! {
+    api_key_addresses (api_key_id, ip) {
+        api_key_id -> Text,
+        ip -> Text,
+        first_seen -> BigInt,
+        last_seen -> BigInt,
+        requests -> BigInt,
     }
 }
 
@@ -403,6 +426,7 @@ diesel::joinable!(api_key_notices -> api_keys (api_key_id));
 diesel::joinable!(webhook_deliveries -> outbox_events (outbox_event_id));
 diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
 diesel::joinable!(api_keys -> users (created_by));
+diesel::joinable!(api_key_addresses -> api_keys (api_key_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -429,6 +453,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     agent_loops,
     agent_loop_runs,
     api_key_usage,
+    api_key_addresses,
+    team_usage,
     agencies,
     agency_hosts,
     agency_members,

@@ -71,6 +71,7 @@ actions! {
     ApiKeyLeaked = "api_key.leaked", "Key reported leaked", Team;
     ApiKeyExpiring = "api_key.expiring", "Key expiring soon", Team;
     ApiKeyExpired = "api_key.expired", "Key expired", Team;
+    ApiKeyNewAddress = "api_key.new_address", "Key used from a new address", Team;
     MemberInvited = "member.invited", "Member invited", Team;
     InvitationRevoked = "member.invitation_revoked", "Invitation revoked", Team;
     MemberJoined = "member.joined", "Member joined", Team;
@@ -343,6 +344,7 @@ pub fn describe(
             None => format!("Key {target} expires soon"),
         },
         A::ApiKeyExpired => format!("Key {target} expired"),
+        A::ApiKeyNewAddress => format!("Key {target} was used from a new address, {}", text("ip")),
         A::AgentLoopRunStarted => format!("A run of agent loop {target} started"),
         A::AgentLoopRunFinished => format!("A run of agent loop {target} {}", text("status")),
         A::WebhookDeliveriesReplayed => match int("count") {

@@ -5,6 +5,8 @@
 //! nothing older than a week is announced late (a server that was down for a month does not
 //! flood its endpoints with stale news).
 
+use super::key_hygiene::{EXPIRING_SOON, EXPIRING_TOMORROW};
+
 /// How far back a missed notice is still sent.
 pub const LATE_AT_MOST: i64 = 7 * 86_400;
 
@@ -49,8 +51,8 @@ pub fn expiry_notice(expires_at: i64, now: i64) -> Option<Notice> {
     match left {
         l if l <= 0 && -l <= LATE_AT_MOST => Some(Notice::Expired),
         l if l <= 0 => None,
-        l if l <= 86_400 => Some(Notice::Expiring1d),
-        l if l <= 7 * 86_400 => Some(Notice::Expiring7d),
+        l if l <= EXPIRING_TOMORROW => Some(Notice::Expiring1d),
+        l if l <= EXPIRING_SOON => Some(Notice::Expiring7d),
         _ => None,
     }
 }

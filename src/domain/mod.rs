@@ -8,6 +8,8 @@ pub mod brand;
 pub mod ids;
 pub mod inputs;
 pub mod integration;
+pub mod key_hygiene;
+pub mod key_list;
 pub mod key_notice;
 pub mod limits;
 pub mod local_path;

@@ -129,6 +129,7 @@ catalogue! {
     "api_key.leaked", Team, "A key was reported leaked through /v1/revoke and revoked.";
     "api_key.expiring", Team, "A key expires in 7 days, or in 1 day.";
     "api_key.expired", Team, "A key expired.";
+    "api_key.new_address", Team, "A key was used from an address it had not been used from before.";
     "member.invited", Team, "Someone was invited to the team.";
     "member.joined", Team, "An invitee joined.";
     "member.role_changed", Team, "A member's role changed.";

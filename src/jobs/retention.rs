@@ -4,7 +4,8 @@
 //!   agency-level events and account security events after a year.
 //! - Webhook events with their deliveries and attempts after `LATCHKEY_WEBHOOK_RETENTION_DAYS`
 //!   (30 by default); events no endpoint wanted, a day after they were fanned out.
-//! - Hourly usage of keys and integrations after 400 days.
+//! - Hourly usage of keys, teams and integrations, and the addresses keys were used from,
+//!   after 400 days.
 //! - Expired sessions, sign-in failure counters a day after their last failure, "known
 //!   address" marks once they no longer count (90 days).
 //!
@@ -69,7 +70,9 @@ fn cutoff(state: &AppState, rule: Rule, now: i64) -> i64 {
     match rule {
         Rule::WebhookEvents => now - i64::from(state.config.webhook_retention_days) * 86_400,
         Rule::UndeliveredEvents => now - UNDELIVERED_SECS,
-        Rule::KeyUsage | Rule::IntegrationUsage => now - USAGE_DAYS * 86_400,
+        Rule::KeyUsage | Rule::IntegrationUsage | Rule::TeamUsage | Rule::KeyAddresses => {
+            now - USAGE_DAYS * 86_400
+        }
         Rule::Sessions => now,
         Rule::SignInThrottles => now - throttle::FORGET_AFTER,
         Rule::KnownAddresses => now - throttle::KNOWN_FOR,

@@ -19,7 +19,7 @@ use crate::db::DbConnection;
 use crate::keycheck::ratelimit::{RateDecision, Window};
 use crate::keycheck::slots::Slots;
 use crate::keycheck::usage::{self, Batch, Pending};
-use crate::models::usage::Counted;
+use crate::models::usage::{Counted, Outcome};
 
 /// One key's counts on this node.
 #[derive(Default)]
@@ -29,6 +29,62 @@ pub struct Tally(Mutex<Counts>);
 struct Counts {
     window: Window,
     usage: Pending,
+    seen: Addresses,
+}
+
+/// Distinct client addresses a key notes between two flushes; more are not noted (a key used
+/// from thousands of addresses, a mobile app's, is not watched address by address).
+pub const ADDRESSES_PER_FLUSH: usize = 16;
+
+/// The addresses a key was used from since the last flush.
+#[derive(Default)]
+pub struct Addresses(smallvec::SmallVec<[Seen; 1]>);
+
+/// One client address of one key since the last flush.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Seen {
+    /// The address.
+    pub ip: IpAddr,
+    /// First request from it, Unix seconds.
+    pub first: i64,
+    /// Latest request from it.
+    pub last: i64,
+    /// Requests from it, accepted or refused.
+    pub requests: i64,
+}
+
+impl Addresses {
+    fn note(&mut self, ip: Option<IpAddr>, now: i64) {
+        let Some(ip) = ip else { return };
+        if let Some(s) = self.0.iter_mut().find(|s| s.ip == ip) {
+            s.first = s.first.min(now);
+            s.last = s.last.max(now);
+            s.requests += 1;
+        } else if self.0.len() < ADDRESSES_PER_FLUSH {
+            self.0.push(Seen {
+                ip,
+                first: now,
+                last: now,
+                requests: 1,
+            });
+        }
+    }
+
+    fn absorb(&mut self, other: Addresses) {
+        for o in other.0 {
+            if let Some(s) = self.0.iter_mut().find(|s| s.ip == o.ip) {
+                s.first = s.first.min(o.first);
+                s.last = s.last.max(o.last);
+                s.requests += o.requests;
+            } else if self.0.len() < ADDRESSES_PER_FLUSH {
+                self.0.push(o);
+            }
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 impl std::fmt::Debug for Tally {
@@ -45,7 +101,16 @@ impl Tally {
 
     /// Notes one admitted request from `ip` at `now`.
     pub fn record(&self, ip: Option<IpAddr>, now: i64) {
-        self.lock().usage.note(ip, now);
+        let mut c = self.lock();
+        c.usage.note(ip, now);
+        c.seen.note(ip, now);
+    }
+
+    /// Notes one refused request from `ip` at `now` (`outcome` says why).
+    pub fn refuse(&self, outcome: Outcome, ip: Option<IpAddr>, now: i64) {
+        let mut c = self.lock();
+        c.usage.refuse(outcome, now);
+        c.seen.note(ip, now);
     }
 
     // Counts are never half-written: a poisoned lock is still good to use.
@@ -82,24 +147,49 @@ impl Tallies {
         tally
     }
 
-    /// Writes the usage counted since the last flush; returns how many keys were updated. On
-    /// failure it is counted again, to be retried by the next flush.
-    pub fn flush(&self, conn: &mut DbConnection) -> QueryResult<usize> {
+    /// Writes the usage counted since the last flush, in one transaction with what
+    /// `addresses` makes of the client addresses seen (`key id, addresses`); returns how many
+    /// keys were updated. On failure everything is counted again, to be retried by the next
+    /// flush.
+    pub fn flush<F>(&self, conn: &mut DbConnection, addresses: F) -> QueryResult<usize>
+    where
+        F: FnOnce(&mut DbConnection, &[(&str, &[Seen])]) -> QueryResult<()>,
+    {
         let mut batch = Batch::default();
+        let mut seen: Vec<(String, Addresses)> = vec![];
         for slot in self.by_key.each() {
             for (id, tally) in slot.iter() {
                 let mut counts = tally.lock();
                 if !counts.usage.is_empty() {
                     batch.insert(id.clone(), std::mem::take(&mut counts.usage));
                 }
+                if !counts.seen.is_empty() {
+                    seen.push((id.clone(), std::mem::take(&mut counts.seen)));
+                }
             }
         }
-        usage::write(conn, Counted::ApiKeys, batch).map_err(|(e, batch)| {
-            for (id, p) in batch {
-                self.of(&id).lock().usage.absorb(p);
+        if batch.is_empty() && seen.is_empty() {
+            return Ok(0);
+        }
+        let mut updated = 0;
+        let result = crate::db::write_tx(conn, |c| {
+            updated = usage::write_in(c, Counted::ApiKeys, &batch, true)?;
+            let rows: Vec<(&str, &[Seen])> =
+                seen.iter().map(|(id, a)| (id.as_str(), &a.0[..])).collect();
+            addresses(c, &rows)
+        });
+        match result {
+            Ok(()) => Ok(updated),
+            Err(e) => {
+                for (id, p) in batch {
+                    self.of(&id).lock().usage.absorb(p);
+                }
+                for (id, a) in seen {
+                    self.of(&id).lock().seen.absorb(a);
+                }
+                Err(e)
             }
-            e
-        })
+        }
     }
 
     /// Drops the tallies that no cache entry holds, with no usage to flush and no window
@@ -113,6 +203,7 @@ impl Tallies {
                 let counts = tally.lock();
                 Arc::strong_count(tally) > 1
                     || !counts.usage.is_empty()
+                    || !counts.seen.is_empty()
                     || counts.window.is_current(now)
             });
             left += slot.len();

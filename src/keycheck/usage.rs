@@ -11,26 +11,37 @@ use smallvec::SmallVec;
 
 use crate::db::DbConnection;
 use crate::keycheck::slots::{Slots, WORKER_SLOTS};
-use crate::models::usage::{self as usage_rows, Counted, KeyUsage};
+use crate::models::usage::{self as usage_rows, Counted, KeyUsage, Outcome, Outcomes};
 
 /// One key's (or integration's) usage since the last flush.
 #[derive(Default)]
 pub(super) struct Pending {
     last_used_at: i64,
     last_ip: Option<IpAddr>,
-    /// Requests per hour start; nearly always one or two hours per flush interval, so they are
-    /// kept inline: a request counting through a key's tally touches no further memory.
-    per_hour: SmallVec<[(i64, i64); 2]>,
+    /// Requests per hour start, by outcome; nearly always one or two hours per flush interval,
+    /// so they are kept inline: a request counting through a key's tally touches no further
+    /// memory.
+    per_hour: SmallVec<[(i64, Outcomes); 2]>,
+}
+
+/// The hour `now` falls in.
+fn hour_of(now: i64) -> i64 {
+    now - now.rem_euclid(3600)
 }
 
 impl Pending {
-    /// One use from `ip` at `now`.
+    /// One use (an accepted request) from `ip` at `now`.
     pub(super) fn note(&mut self, ip: Option<IpAddr>, now: i64) {
         if now >= self.last_used_at {
             self.last_used_at = now;
             self.last_ip = ip;
         }
-        self.count(now - now.rem_euclid(3600), 1);
+        self.count(hour_of(now), Outcomes::one(Outcome::Accepted));
+    }
+
+    /// One refused request at `now` (not a use: the last use stays).
+    pub(super) fn refuse(&mut self, outcome: Outcome, now: i64) {
+        self.count(hour_of(now), Outcomes::one(outcome));
     }
 
     /// Adds `other` (the same key's usage counted elsewhere): the newest use wins, counts add up.
@@ -49,10 +60,10 @@ impl Pending {
         self.per_hour.is_empty()
     }
 
-    fn count(&mut self, hour: i64, requests: i64) {
+    fn count(&mut self, hour: i64, n: Outcomes) {
         match self.per_hour.iter_mut().find(|(h, _)| *h == hour) {
-            Some((_, n)) => *n += requests,
-            None => self.per_hour.push((hour, requests)),
+            Some((_, counts)) => counts.add(&n),
+            None => self.per_hour.push((hour, n)),
         }
     }
 }
@@ -72,13 +83,14 @@ fn merge(into: &mut Batch, key: String, p: Pending) {
     into.entry(key).or_default().absorb(p);
 }
 
-/// Writes `batch` of `what`'s usage; returns how many rows were updated, or the error and the
-/// batch, to be counted again and retried by the next flush.
-pub(super) fn write(
+/// Writes `batch` of `what`'s usage, in the caller's transaction when `in_tx`, else in its own;
+/// returns how many rows were updated.
+pub(super) fn write_in(
     conn: &mut DbConnection,
     what: Counted,
-    batch: Batch,
-) -> Result<usize, (diesel::result::Error, Batch)> {
+    batch: &Batch,
+    in_tx: bool,
+) -> QueryResult<usize> {
     if batch.is_empty() {
         return Ok(0);
     }
@@ -91,9 +103,11 @@ pub(super) fn write(
             per_hour: &p.per_hour[..],
         })
         .collect();
-    let result = usage_rows::write(conn, what, &rows);
-    drop(rows);
-    result.map_err(|e| (e, batch))
+    if in_tx {
+        usage_rows::write_in(conn, what, &rows)
+    } else {
+        usage_rows::write(conn, what, &rows)
+    }
 }
 
 impl UsageRecorder {
@@ -131,12 +145,11 @@ impl UsageRecorder {
                 }
             }
         }
-        write(conn, self.what, batch).map_err(|(e, batch)| {
+        write_in(conn, self.what, &batch, false).inspect_err(|_| {
             let mut pending = self.pending.for_thread();
             for (key, p) in batch {
                 merge(&mut pending, key, p);
             }
-            e
         })
     }
 }

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use crate::db::DbConnection;
 use crate::db::schema::{agencies, agency_hosts, agency_members, api_keys, teams, users};
 use crate::domain::ids::{AgencyId, UserId};
+use crate::domain::key_hygiene::{EXPIRING_SOON, Facts, Hint, hints};
 use crate::domain::role::AgencyRole;
 use crate::domain::scope::Scope;
 
@@ -63,27 +64,21 @@ pub struct BrandSettings {
     pub hosts: Vec<String>,
 }
 
-/// Key hygiene of one client, for the agency dashboard.
+/// Key hygiene of one client, for the agency dashboard: the same rules, and so the same
+/// counts, as the client's filtered key list (`domain/key_hygiene.rs`).
 #[derive(Debug, Clone, Default)]
 pub struct Hygiene {
-    /// Current keys (not revoked, not past their grace period, not expired).
+    /// Keys that work now (not revoked, not past their grace period, not expired).
     pub active: i64,
-    /// Active keys expiring within 14 days.
+    /// Keys expiring within 7 days (the list's "Expiring soon" status; not retiring ones).
     pub expiring_soon: i64,
-    /// Active keys unused for 30 days or more (never used and older than 30 days counts).
+    /// Keys without a request for 30 days (counted from creation when never used).
     pub unused: i64,
-    /// Active keys older than 90 days.
+    /// Keys created more than 90 days ago.
     pub old: i64,
-    /// Active keys with the `admin` scope.
+    /// Keys with the `admin` scope.
     pub admin: i64,
 }
-
-/// Windows of the hygiene columns, in seconds.
-pub const EXPIRING_WITHIN: i64 = 14 * 86_400;
-/// Unused for this long counts as unused.
-pub const UNUSED_FOR: i64 = 30 * 86_400;
-/// Older than this counts as old.
-pub const OLDER_THAN: i64 = 90 * 86_400;
 
 /// Why host names could not be saved.
 #[derive(Debug)]
@@ -226,7 +221,7 @@ impl Agency {
         agency: &AgencyId,
         now: i64,
     ) -> QueryResult<std::collections::HashMap<String, Hygiene>> {
-        type Row = (String, i64, Option<i64>, Option<i64>, String);
+        type Row = (String, i64, Option<i64>, Option<i64>, String, Option<i64>);
         let rows: Vec<Row> = api_keys::table
             .inner_join(teams::table)
             .filter(teams::agency_id.eq(agency.as_str()))
@@ -242,25 +237,39 @@ impl Agency {
                 api_keys::expires_at,
                 api_keys::last_used_at,
                 api_keys::scopes,
+                api_keys::retiring_until,
             ))
             .load(conn)?;
         let mut out: std::collections::HashMap<String, Hygiene> = Default::default();
-        for (team, created, expires, last_used, scopes) in rows {
+        for (team, created, expires, last_used, scopes, retiring) in rows {
             if expires.is_some_and(|e| e <= now) {
                 continue;
             }
             let h = out.entry(team).or_default();
             h.active += 1;
-            if expires.is_some_and(|e| e - now <= EXPIRING_WITHIN) {
+            // Hygiene judges the keys in service; a retiring key is on its way out.
+            if retiring.is_some() {
+                continue;
+            }
+            if expires.is_some_and(|e| e - now <= EXPIRING_SOON) {
                 h.expiring_soon += 1;
             }
-            if now - last_used.unwrap_or(created) >= UNUSED_FOR {
-                h.unused += 1;
+            let admin = scopes.split(' ').any(|s| s == Scope::Admin.as_str());
+            let facts = Facts {
+                created_at: created,
+                last_used_at: last_used,
+                expires_at: expires,
+                admin,
+                retiring: false,
+            };
+            for hint in hints(&facts, now) {
+                match hint {
+                    Hint::Old => h.old += 1,
+                    Hint::Unused => h.unused += 1,
+                    _ => {}
+                }
             }
-            if now - created > OLDER_THAN {
-                h.old += 1;
-            }
-            if scopes.split(' ').any(|s| s == Scope::Admin.as_str()) {
+            if admin {
                 h.admin += 1;
             }
         }

@@ -6,13 +6,11 @@ use crate::db::DbConnection;
 use crate::db::schema::{api_keys, teams, users};
 use crate::domain::api_key_secret::{ApiKeySecret, EnvLabel, KeyDigest, KeyMode};
 use crate::domain::ids::{ApiKeyId, TeamId, UserId};
+use crate::domain::key_hygiene::EXPIRING_SOON;
 use crate::domain::scope::ScopeSet;
 
 /// Keys revoked by a leak report stay listed this long, so the team sees what happened.
 pub const LEAKED_VISIBLE_FOR: i64 = 30 * 86_400;
-
-/// "Expiring soon" starts this many seconds before expiry.
-pub const EXPIRING_SOON: i64 = 7 * 86_400;
 
 /// An API key row.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -371,6 +369,41 @@ impl ApiKey {
                 team_suspended: suspended.is_some(),
             },
         ))
+    }
+
+    /// The key with this id, whatever its state.
+    pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<ApiKey>> {
+        api_keys::table
+            .find(id)
+            .select(ApiKey::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// The team's key with this id, whatever its state (a deleted key's page still says what
+    /// it was). Another team's key is `None`.
+    pub fn find_any_for_team(
+        conn: &mut DbConnection,
+        team: &TeamId,
+        id: &ApiKeyId,
+    ) -> QueryResult<Option<KeyWithCreator>> {
+        let row: Option<(ApiKey, Option<String>)> = api_keys::table
+            .left_join(users::table)
+            .filter(api_keys::id.eq(id.as_str()))
+            .filter(api_keys::team_id.eq(team.as_str()))
+            .select((ApiKey::as_select(), users::name.nullable()))
+            .first(conn)
+            .optional()?;
+        Ok(row.map(|(key, creator_name)| KeyWithCreator { key, creator_name }))
+    }
+
+    /// The key this one replaced in a rotation, if any.
+    pub fn predecessor_of(conn: &mut DbConnection, id: &ApiKeyId) -> QueryResult<Option<ApiKey>> {
+        api_keys::table
+            .filter(api_keys::replaced_by.eq(id.as_str()))
+            .select(ApiKey::as_select())
+            .first(conn)
+            .optional()
     }
 
     /// One live (not deleted, not retired) key of the team. Another team's key is `None`.

@@ -320,3 +320,27 @@ pub fn prune_agencies(conn: &mut DbConnection, cutoff: i64) -> QueryResult<usize
     )
     .execute(conn)
 }
+
+/// The key that created key `key_id` through the API (from its `api_key.created` event), if
+/// it was made that way: the key's id and name.
+pub fn created_by_key(
+    conn: &mut DbConnection,
+    owner: &Owner,
+    key_id: &str,
+) -> QueryResult<Option<(String, String)>> {
+    use crate::db::schema::api_keys;
+    let creator: Option<Option<String>> = owned_by(owner)
+        .filter(audit_events::target_id.eq(key_id.to_owned()))
+        .filter(audit_events::action.eq(AuditAction::ApiKeyCreated.as_str()))
+        .select(audit_events::actor_key_id)
+        .first(conn)
+        .optional()?;
+    let Some(Some(creator)) = creator else {
+        return Ok(None);
+    };
+    api_keys::table
+        .find(&creator)
+        .select((api_keys::id, api_keys::name))
+        .first(conn)
+        .optional()
+}

@@ -3,6 +3,7 @@
 pub mod agency;
 pub mod agent_loop;
 pub mod api_key;
+pub mod api_key_list;
 pub mod audit;
 pub mod bot;
 pub mod channel;
@@ -10,6 +11,7 @@ pub mod cluster;
 pub mod conversation;
 pub mod integration;
 pub mod invitation;
+pub mod key_address;
 pub mod key_notice;
 pub mod outbox;
 pub mod retention;

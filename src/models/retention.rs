@@ -19,6 +19,10 @@ pub enum Rule {
     KeyUsage,
     /// Hourly integration usage of hours before the cutoff.
     IntegrationUsage,
+    /// Teams' hourly totals of hours before the cutoff.
+    TeamUsage,
+    /// Addresses keys were last used from before the cutoff.
+    KeyAddresses,
     /// Dashboard sessions that expired before the cutoff.
     Sessions,
     /// Sign-in failure counters last bumped before the cutoff.
@@ -29,11 +33,13 @@ pub enum Rule {
 
 impl Rule {
     /// Every rule, in the order a pass runs them (events before what they cascade to).
-    pub const ALL: [Rule; 7] = [
+    pub const ALL: [Rule; 9] = [
         Rule::WebhookEvents,
         Rule::UndeliveredEvents,
         Rule::KeyUsage,
         Rule::IntegrationUsage,
+        Rule::TeamUsage,
+        Rule::KeyAddresses,
         Rule::Sessions,
         Rule::SignInThrottles,
         Rule::KnownAddresses,
@@ -60,6 +66,14 @@ impl Rule {
                 "integration_usage",
                 "SELECT ROW FROM integration_usage WHERE hour < $1 LIMIT $2",
             ),
+            Self::TeamUsage => (
+                "team_usage",
+                "SELECT ROW FROM team_usage WHERE hour < $1 LIMIT $2",
+            ),
+            Self::KeyAddresses => (
+                "api_key_addresses",
+                "SELECT ROW FROM api_key_addresses WHERE last_seen < $1 LIMIT $2",
+            ),
             Self::Sessions => (
                 "sessions",
                 "SELECT id FROM sessions WHERE expires_at < $1 LIMIT $2",
@@ -79,7 +93,7 @@ impl Rule {
     fn key(self) -> &'static str {
         match self {
             Self::WebhookEvents | Self::UndeliveredEvents | Self::Sessions => "id",
-            Self::KeyUsage | Self::IntegrationUsage => "ROW",
+            Self::KeyUsage | Self::IntegrationUsage | Self::TeamUsage | Self::KeyAddresses => "ROW",
             Self::SignInThrottles => "email_digest",
             Self::KnownAddresses => "digest",
         }

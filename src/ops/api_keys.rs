@@ -321,3 +321,43 @@ pub async fn announce(
     })
     .await
 }
+
+/// Records where keys were used from (`key id, addresses`, from the usage flush, inside its
+/// transaction) and announces each new address of a key that was already used from another
+/// one: an audit event and an `api_key.new_address` webhook, once per key and address across
+/// every node (the address row's insert decides).
+pub fn record_addresses(
+    c: &mut crate::db::DbConnection,
+    seen: &[(&str, &[crate::keycheck::tally::Seen])],
+) -> diesel::QueryResult<()> {
+    use crate::models::key_address::{self, Sighting};
+    let sightings: Vec<Sighting<'_>> = seen
+        .iter()
+        .flat_map(|(id, list)| {
+            list.iter().map(move |s| Sighting {
+                key_id: id,
+                ip: s.ip.to_string(),
+                first: s.first,
+                last: s.last,
+                requests: s.requests,
+            })
+        })
+        .collect();
+    for s in key_address::record(c, &sightings)? {
+        let Some(key) = ApiKey::find(c, s.key_id)? else {
+            continue;
+        };
+        let change = Change::new(AuditAction::ApiKeyNewAddress, target(&key))
+            .with("masked", key.masked())
+            .with("mode", key.mode.as_str())
+            .with("ip", s.ip.as_str())
+            .with("first_seen_at", s.first);
+        let actor = Actor {
+            who: Who::System,
+            ip: Some(s.ip.clone()),
+            at: s.first,
+        };
+        record(c, &owner_of(&key), &actor, &change)?;
+    }
+    Ok(())
+}

@@ -69,6 +69,8 @@ pub struct ClientRow {
     pub failing: i64,
     /// Its integrations page.
     pub integrations_url: String,
+    /// Its key list filtered to each hygiene count: expiring, unused, old, admin.
+    pub filtered_urls: [String; 4],
 }
 
 /// A sortable column header.
@@ -102,8 +104,8 @@ const COLUMNS: [(&str, &str, &str); 8] = [
     ("active", "Active keys", "Keys that work now"),
     (
         "expiring",
-        "Expiring ≤ 14 d",
-        "Active keys that expire within 14 days",
+        "Expiring ≤ 7 d",
+        "Keys that expire within 7 days",
     ),
     (
         "unused",
@@ -159,6 +161,13 @@ async fn clients_page(
                 integrations_url: urls::integrations(&t.slug),
                 h: hygiene.get(t.id.as_str()).cloned().unwrap_or_default(),
                 keys_url: urls::api_keys(&t.slug),
+                filtered_urls: [
+                    ("status", "expiring"),
+                    ("hint", "unused"),
+                    ("hint", "old"),
+                    ("hint", "admin"),
+                ]
+                .map(|pair| urls::with_query(&urls::api_keys(&t.slug), [pair])),
                 suspended: t.suspended_at.is_some(),
                 created: TimeView::new(now, t.created_at),
                 toggle_url: urls::agency_client_action(

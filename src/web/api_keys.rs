@@ -1,6 +1,8 @@
 //! Team settings → API keys: list, create (reveal once), edit, rotate, delete. Every action
 //! is one handler serving both a plain form post (303 → page) and htmx (fragment swap).
 
+use std::collections::HashMap;
+
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -15,17 +17,19 @@ use crate::db::with_read;
 use crate::domain::api_key_secret::{ApiKeySecret, EnvLabel, KeyMode};
 use crate::domain::ids::ApiKeyId;
 use crate::domain::inputs::{ExpiryChoice, Name, parse_allowlist, parse_rate_limit, utc_date};
+use crate::domain::key_hygiene::{Facts, Hint, STILL_IN_USE, hints};
+use crate::domain::key_list::{HintFilter, KeyListInput, KeySort, PAGE_SIZE, StatusFilter};
 use crate::domain::scope::{SCOPE_GROUPS, Scope, ScopeSet};
 use crate::models::api_key::{ApiKey, KeySettings, KeyStatus, KeyWithCreator};
+use crate::models::api_key_list::{self, Notices};
+use crate::models::team::Team;
+use crate::models::usage;
 use crate::ops;
 use crate::ops::api_keys::{ChangeKeyError, CreateKeyError, KeyChanges, RotateKeyError};
 use crate::render;
 use crate::state::AppState;
 use crate::timefmt::{self, TimeView};
 use crate::web::current_user::SignedIn;
-
-/// A retiring key used more recently than this counts as "still in use".
-pub const STILL_IN_USE: i64 = 3600;
 
 /// Grace periods offered when rotating, in seconds, with their labels.
 pub const GRACE_OPTIONS: [(i64, &str); 4] = [
@@ -161,10 +165,114 @@ pub struct KeyRow {
     pub rotate_url: String,
     /// Delete page.
     pub delete_url: String,
+    /// The key's own page.
+    pub key_url: String,
+    /// Hygiene findings that need attention, each with the action that fixes it.
+    pub hints: Vec<HintView>,
+    /// Shown beneath its successor (a retiring key of the list's default view).
+    pub nested: bool,
+}
+
+/// One hygiene finding as a row or key page shows it.
+pub struct HintView {
+    /// The hint (test hook and style).
+    pub slug: &'static str,
+    /// "Created 4 months ago".
+    pub text: String,
+    /// The action that fixes it (for those who may manage the key).
+    pub action: Option<HintAction>,
+    /// Counts toward "needs attention" (the others are notes).
+    pub attention: bool,
+}
+
+/// The action a hint offers.
+pub struct HintAction {
+    /// "Rotate".
+    pub label: &'static str,
+    /// Its page.
+    pub url: String,
+    /// A confirmation (rotate, delete: a dialog with htmx), not a page of its own (edit).
+    pub dialog: bool,
+}
+
+/// The hygiene facts of a key (see `domain/key_hygiene.rs`).
+fn facts(key: &ApiKey, status: KeyStatus) -> Facts {
+    Facts {
+        created_at: key.created_at,
+        last_used_at: key.last_used_at,
+        expires_at: key.expires_at,
+        admin: key.scope_set().contains(Scope::Admin),
+        retiring: status == KeyStatus::Retiring,
+    }
+}
+
+/// The hints of a working key at `now`, worded, with links to their fixes.
+pub fn hint_views(slug: &str, key: &ApiKey, now: i64) -> Vec<HintView> {
+    let status = key.status(now);
+    if !matches!(
+        status,
+        KeyStatus::Active | KeyStatus::ExpiringSoon | KeyStatus::Retiring
+    ) {
+        return vec![];
+    }
+    let act = |label, action, dialog| {
+        Some(HintAction {
+            label,
+            url: urls::api_key_action(slug, key.id.as_str(), action),
+            dialog,
+        })
+    };
+    hints(&facts(key, status), now)
+        .into_iter()
+        .map(|h| {
+            let (slug, text, action) = match h {
+                Hint::Old => (
+                    "old",
+                    format!("Created {}", timefmt::relative(now, key.created_at)),
+                    act("Rotate", "rotate", true),
+                ),
+                Hint::Unused => (
+                    "unused",
+                    match key.last_used_at {
+                        Some(t) => format!("Last request {}", timefmt::relative(now, t)),
+                        None => format!(
+                            "Never used; created {}",
+                            timefmt::relative(now, key.created_at)
+                        ),
+                    },
+                    act("Delete", "delete", true),
+                ),
+                Hint::AdminForever => (
+                    "admin-forever",
+                    "Full access (admin) that never expires".to_owned(),
+                    act("Narrow its scopes", "edit", false),
+                ),
+                Hint::Admin => (
+                    "admin",
+                    "Full access (admin)".to_owned(),
+                    act("Narrow its scopes", "edit", false),
+                ),
+                Hint::NoExpiry => ("no-expiry", "Never expires".to_owned(), None),
+                Hint::RetiringInUse => (
+                    "retiring-in-use",
+                    "Replaced, but still receiving requests: move its callers to the new key"
+                        .to_owned(),
+                    None,
+                ),
+            };
+            HintView {
+                slug,
+                text,
+                action,
+                attention: h.needs_attention(),
+            }
+        })
+        .collect()
 }
 
 impl KeyRow {
-    fn new(slug: &str, k: KeyWithCreator, now: i64) -> Self {
+    /// The row of `k` at `now` (without the viewer's actions: see `manageable`).
+    pub fn new(slug: &str, k: KeyWithCreator, now: i64) -> Self {
         let KeyWithCreator { key, creator_name } = k;
         let status = key.status(now);
         let status_note = match status {
@@ -210,6 +318,14 @@ impl KeyRow {
             edit_url: urls::api_key_action(slug, &key.id, "edit"),
             rotate_url: urls::api_key_action(slug, &key.id, "rotate"),
             delete_url: urls::api_key_action(slug, &key.id, "delete"),
+            key_url: urls::api_key(slug, key.id.as_str()),
+            // The row shows what needs attention; the notes wait on the key's page (and a
+            // retiring key's use is the usage note).
+            hints: hint_views(slug, &key, now)
+                .into_iter()
+                .filter(|h| h.attention && h.slug != "retiring-in-use")
+                .collect(),
+            nested: false,
             id: key.id.into(),
             name: key.name,
         }
@@ -227,6 +343,164 @@ struct ListPage {
     can_manage: bool,
     can_create: bool,
     new_url: String,
+    /// The list's own URL (the filter form's target).
+    list_url: String,
+    /// The query as typed (the search text is not echoed when it is a whole secret).
+    input: KeyListInput,
+    /// Messages for wrong filter fields.
+    errors: Vec<(&'static str, &'static str)>,
+    modes: Vec<Choice>,
+    statuses: Vec<Choice>,
+    hygiene: Vec<Choice>,
+    creators: Vec<Choice>,
+    sorts: Vec<Choice>,
+    /// Keys matching the filter, over every page.
+    total: i64,
+    /// The team has no key at all (the empty state, rather than "no keys match").
+    team_empty: bool,
+    filtered: bool,
+    /// Not the first page: a link back to it.
+    first_url: Option<String>,
+    /// More keys follow.
+    next_url: Option<String>,
+    /// The one banner, if any: the most urgent notice.
+    banner: Option<Banner>,
+    /// The team's requests over the last 24 hours, for the header.
+    overview: Overview,
+}
+
+/// The keys page header's usage overview.
+pub struct Overview {
+    /// Accepted requests in the last 24 hours, written out.
+    pub accepted: String,
+    /// Refused requests of known keys in the last 24 hours.
+    pub refused: String,
+    /// Any refusal (the number is then shown as a warning).
+    pub any_refused: bool,
+    /// Sparkline points, one per hour.
+    pub points: String,
+}
+
+impl Overview {
+    /// From the team's hours `(hour start, accepted, refused)`: the 24 ending with `now`'s.
+    fn new(hours: &[(i64, i64, i64)], now: i64) -> Self {
+        let first = now - now.rem_euclid(3_600) - 23 * 3_600;
+        let mut per_hour = [0i64; 24];
+        let (mut accepted, mut refused) = (0, 0);
+        for (hour, a, r) in hours {
+            if let Some(slot) = usize::try_from((hour - first) / 3_600)
+                .ok()
+                .filter(|_| *hour >= first)
+                .and_then(|i| per_hour.get_mut(i))
+            {
+                *slot += a + r;
+                accepted += a;
+                refused += r;
+            }
+        }
+        Self {
+            accepted: super::charts::count(accepted),
+            refused: super::charts::count(refused),
+            any_refused: refused > 0,
+            points: super::charts::sparkline(&per_hour, 120, 24),
+        }
+    }
+}
+
+impl ListPage {
+    fn error(&self, field: &str) -> Option<&'static str> {
+        self.errors
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, m)| *m)
+    }
+}
+
+/// One option of a filter select.
+pub struct Choice {
+    /// Parameter value.
+    pub value: String,
+    /// Shown text.
+    pub label: String,
+    /// The current value.
+    pub selected: bool,
+}
+
+fn choices(all: impl IntoIterator<Item = (String, String)>, current: &str) -> Vec<Choice> {
+    all.into_iter()
+        .map(|(value, label)| Choice {
+            selected: value == current,
+            value,
+            label,
+        })
+        .collect()
+}
+
+/// A one-line notice above the list, with its action as a link.
+pub struct Banner {
+    /// "3 keys expire within a day."
+    pub text: String,
+    /// "Show them".
+    pub link_text: &'static str,
+    /// The filtered list.
+    pub url: String,
+    /// Test hook.
+    pub kind: &'static str,
+}
+
+/// "1 key", "3 keys".
+fn keys_count(n: i64) -> String {
+    if n == 1 {
+        "1 key".to_owned()
+    } else {
+        format!("{n} keys")
+    }
+}
+
+/// The most urgent notice: keys expiring within a day, then within a week (owners and admins),
+/// then keys that need attention (everyone who manages keys) — unless the list already shows
+/// exactly those.
+fn banner(
+    slug: &str,
+    n: &Notices,
+    input: &KeyListInput,
+    sees_expiry: bool,
+    manages: bool,
+) -> Option<Banner> {
+    let list = urls::api_keys(slug);
+    let expiring = urls::with_query(&list, [("status", "expiring"), ("sort", "expires")]);
+    if sees_expiry && n.expiring_week > 0 && input.status != "expiring" {
+        let (count, when) = if n.expiring_day > 0 {
+            (n.expiring_day, "within a day")
+        } else {
+            (n.expiring_week, "within 7 days")
+        };
+        let verb = if count == 1 { "expires" } else { "expire" };
+        return Some(Banner {
+            text: format!("{} {verb} {when}.", keys_count(count)),
+            link_text: if count == 1 {
+                "Rotate it"
+            } else {
+                "Rotate them"
+            },
+            url: expiring,
+            kind: if n.expiring_day > 0 {
+                "expiring-1d"
+            } else {
+                "expiring-7d"
+            },
+        });
+    }
+    if manages && n.attention > 0 && input.hint != "attention" {
+        let verb = if n.attention == 1 { "needs" } else { "need" };
+        return Some(Banner {
+            text: format!("{} {verb} attention.", keys_count(n.attention)),
+            link_text: "Show them",
+            url: urls::with_query(&list, [("hint", "attention")]),
+            kind: "attention",
+        });
+    }
+    None
 }
 
 /// Values and messages of the create/edit form.
@@ -415,7 +689,7 @@ async fn managed_key(
 
 /// Owners and admins manage every key; developers the keys they created, unless such a key
 /// has `admin` scope (from before a role change) — a developer may not mint admin keys.
-fn may_manage(team: &TeamCtx, user: &SignedIn, key: &ApiKey) -> bool {
+pub fn may_manage(team: &TeamCtx, user: &SignedIn, key: &ApiKey) -> bool {
     let role = team.current.role;
     let own = key.created_by.as_deref() == Some(user.user.id.as_str());
     role.can_manage_key(own)
@@ -454,7 +728,14 @@ async fn back_to_list(
 ) -> Result<HttpResponse, PageError> {
     let url = urls::api_keys(team.slug());
     back_to(&user.session, htmx, url, flash, |flash| {
-        list_response(state, user, team, htmx, Some(flash))
+        list_response(
+            state,
+            user,
+            team,
+            htmx,
+            Some(flash),
+            KeyListInput::default(),
+        )
     })
     .await
 }
@@ -465,31 +746,148 @@ async fn list_response(
     team: &TeamCtx,
     htmx: Htmx,
     flash: Option<String>,
+    mut input: KeyListInput,
 ) -> Result<HttpResponse, PageError> {
     let now = state.clock.now();
     let team_id = team.current.team.team_id();
-    let keys = with_read(&state.pool, move |c| {
-        Ok(ApiKey::list_for_team(c, &team_id, now)?)
+    let slug = team.slug().to_owned();
+    let list_url = urls::api_keys(&slug);
+    let parsed = input.parse();
+    let secret_typed = input.holds_secret();
+    if secret_typed {
+        input.q.clear();
+    }
+    let clean_url = secret_typed.then(|| urls::with_query(&list_url, input.pairs()));
+    let filter = parsed.as_ref().ok().cloned();
+    let found = with_read(&state.pool, move |c| {
+        let members = Team::members(c, &team_id)?;
+        let notices = api_key_list::notices(c, &team_id, now)?;
+        let hours = usage::team_hours(c, team_id.as_str(), now - 24 * 3_600)?;
+        let page = match &filter {
+            Some(f) => api_key_list::page(c, &team_id, None, f, PAGE_SIZE, now)?.map(Some),
+            None => Some(None),
+        };
+        Ok((members, notices, hours, page))
     })
     .await?;
-    let slug = team.slug().to_owned();
-    let rows: Vec<KeyRow> = keys
+    let (members, notices, hours, page) = found;
+    // A cursor that names no key of this team is a 404, as in the audit log.
+    let page = page.ok_or(PageError::NotFound)?;
+    let role = team.current.role;
+    let mut rows: Vec<KeyRow> = vec![];
+    let (mut total, mut next_url) = (0, None);
+    if let Some(page) = page {
+        total = page.total;
+        if page.has_more
+            && let Some(last) = page.keys.last()
+        {
+            let pairs = input
+                .pairs()
+                .into_iter()
+                .chain([("after", last.key.id.as_str())]);
+            next_url = Some(urls::with_query(&list_url, pairs));
+        }
+        let mut predecessors = page.predecessors;
+        for k in page.keys {
+            let successor = k.key.id.clone();
+            rows.push(row_with_actions(team, user, &slug, k, now));
+            while let Some(i) = predecessors
+                .iter()
+                .position(|p| p.key.replaced_by.as_ref() == Some(&successor))
+            {
+                let mut row = row_with_actions(team, user, &slug, predecessors.remove(i), now);
+                row.nested = true;
+                rows.push(row);
+            }
+        }
+    }
+    let creators = [("api".to_owned(), "Through the API".to_owned())]
         .into_iter()
-        .map(|k| {
-            let manageable = may_manage(team, user, &k.key);
-            let mut row = KeyRow::new(&slug, k, now);
-            row.manageable = manageable && row.actionable;
-            row
-        })
-        .collect();
+        .chain(members.into_iter().map(|m| (m.user_id.into(), m.name)));
+    let errors = parsed.err().unwrap_or_default();
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
     let page = ListPage {
         ctx: PageCtx::new("API keys", user, team, "api-keys").with_flash(flash),
         can_manage: rows.iter().any(|r| r.manageable),
         keys: rows,
-        can_create: team.current.role.can_create_keys(),
+        can_create: role.can_create_keys(),
         new_url: urls::api_key_new(&slug),
+        first_url: (!input.after.is_empty()).then(|| urls::with_query(&list_url, input.pairs())),
+        next_url,
+        banner: banner(
+            &slug,
+            &notices,
+            &input,
+            role.can_grant_admin_scope(),
+            role.can_create_keys(),
+        ),
+        list_url,
+        modes: choices(
+            [KeyMode::Live, KeyMode::Test].map(|m| (m.as_str().to_owned(), m.as_str().to_owned())),
+            &input.mode,
+        ),
+        statuses: choices(
+            StatusFilter::ALL.map(|(_, v, l)| (v.to_owned(), l.to_owned())),
+            &input.status,
+        ),
+        hygiene: choices(
+            HintFilter::ALL.map(|(_, v, l)| (v.to_owned(), l.to_owned())),
+            &input.hint,
+        ),
+        creators: choices(creators, &input.creator),
+        sorts: choices(
+            KeySort::ALL.map(|(_, v, l)| (v.to_owned(), l.to_owned())),
+            if input.sort.is_empty() {
+                "newest"
+            } else {
+                &input.sort
+            },
+        ),
+        total,
+        overview: Overview::new(&hours, now),
+        team_empty: total == 0
+            && errors.is_empty()
+            && input.after.is_empty()
+            && !input.is_filtered(),
+        filtered: input.is_filtered(),
+        errors,
+        input,
     };
-    Ok(render!(htmx, StatusCode::OK, page)?)
+    let mut res = render!(htmx, status, page)?;
+    if let Some(clean) = clean_url {
+        // Keep the typed secret out of the address bar and history (htmx pushes this URL
+        // instead of the request's).
+        if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&clean) {
+            res.headers_mut().insert(
+                actix_web::http::header::HeaderName::from_static("hx-push-url"),
+                v,
+            );
+        }
+    }
+    Ok(res)
+}
+
+/// A list row with the viewer's actions.
+fn row_with_actions(
+    team: &TeamCtx,
+    user: &SignedIn,
+    slug: &str,
+    k: KeyWithCreator,
+    now: i64,
+) -> KeyRow {
+    let manageable = may_manage(team, user, &k.key);
+    let mut row = KeyRow::new(slug, k, now);
+    row.manageable = manageable && row.actionable;
+    if !row.manageable {
+        for h in &mut row.hints {
+            h.action = None;
+        }
+    }
+    row
 }
 
 /// The reveal-once response: rendered directly (never redirected to), never cached.
@@ -531,10 +929,12 @@ pub async fn list(
     state: web::Data<AppState>,
     user: SignedIn,
     path: web::Path<String>,
+    query: web::Query<HashMap<String, String>>,
     htmx: Htmx,
 ) -> Result<HttpResponse, PageError> {
     let team = TeamCtx::load(&state, &user, &path).await?;
-    list_response(&state, &user, &team, htmx, None).await
+    let input = KeyListInput::read(|k| query.get(k).map(String::as_str));
+    list_response(&state, &user, &team, htmx, None, input).await
 }
 
 /// GET the create form.

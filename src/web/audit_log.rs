@@ -96,16 +96,7 @@ fn filter_input(query: &HashMap<String, String>) -> FilterInput {
 
 /// `base` with the filter (and extra pairs) as its query string.
 fn with_query(base: &str, input: &FilterInput, extra: &[(&str, &str)]) -> String {
-    let mut q = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in input.pairs().into_iter().chain(extra.iter().copied()) {
-        q.append_pair(k, v);
-    }
-    let q = q.finish();
-    if q.is_empty() {
-        base.to_owned()
-    } else {
-        format!("{base}?{q}")
-    }
+    urls::with_query(base, input.pairs().into_iter().chain(extra.iter().copied()))
 }
 
 /// Where a view of a log comes from: whose log, where its pages live, and what to offer in

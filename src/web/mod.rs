@@ -3,10 +3,12 @@
 pub mod account;
 pub mod agencies;
 pub mod agency_context;
+pub mod api_key_page;
 pub mod api_keys;
 pub mod api_reference;
 pub mod audit_log;
 pub mod brand;
+pub mod charts;
 pub mod current_user;
 pub mod error;
 pub mod form;
@@ -271,7 +273,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::scope("/teams/{team}/settings/api-keys")
                 .service(page("").get(api_keys::list).post(api_keys::create).done())
                 .service(page("/new").get(api_keys::new_form).done())
-                .service(page("/{key}").post(api_keys::update).done())
+                .service(
+                    page("/{key}")
+                        .get(api_key_page::show)
+                        .post(api_keys::update)
+                        .done(),
+                )
                 .service(page("/{key}/edit").get(api_keys::edit_form).done())
                 .service(
                     page("/{key}/rotate")

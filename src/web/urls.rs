@@ -170,6 +170,20 @@ pub fn public_host(public_url: &str) -> Option<String> {
     Some(host.to_ascii_lowercase())
 }
 
+/// `base` with `pairs` as its query string (none: `base` alone).
+pub fn with_query<'a>(base: &str, pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        q.append_pair(k, v);
+    }
+    let q = q.finish();
+    if q.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{q}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{public_base, public_host};

@@ -376,17 +376,56 @@ async fn the_agency_dashboard_counts_key_hygiene_and_sorts_and_searches() {
         let globex_at = page.body.find("data-client-name=\"Globex\"").expect("row");
         assert!(row_start < globex_at, "sorted by active keys, most first");
         let row = &page.body[row_start..globex_at];
-        let cells: Vec<&str> = row
+        // A cell's text, without its tags (the counts are links).
+        let cells: Vec<String> = row
             .split("class=\"num")
             .skip(1)
             .map(|c| {
-                let v = &c[c.find('>').expect(">") + 1..];
-                &v[..v.find('<').expect("<")]
+                let cell = &c[c.find('>').expect(">") + 1..c.find("</td>").expect("</td>")];
+                let mut text = String::new();
+                let mut in_tag = false;
+                for ch in cell.chars() {
+                    match ch {
+                        '<' => in_tag = true,
+                        '>' => in_tag = false,
+                        c if !in_tag => text.push(c),
+                        _ => {}
+                    }
+                }
+                text
             })
             .collect();
-        // active, expiring ≤ 14 d, unused 30 d+ (the 100-day-old never-used key), > 90 d, admin,
-        // then the integrations cell (a link: its text is inside the <a>).
-        assert_eq!(cells, vec!["3", "1", "1", "1", "1", ""]);
+        // active, expiring ≤ 7 d, unused 30 d+ (the 100-day-old never-used key), > 90 d, admin,
+        // integrations.
+        assert_eq!(cells, vec!["3", "1", "1", "1", "1", "0"]);
+        // Each count links to the client's list filtered by the same rule: the same number.
+        for (testid, count) in [
+            ("count-expiring", 1),
+            ("count-unused", 1),
+            ("count-old", 1),
+            ("count-admin", 1),
+        ] {
+            let at = row
+                .find(&format!("data-testid=\"{testid}\""))
+                .expect("count link");
+            let before = &row[..at];
+            let href = &before[before.rfind("href=\"").expect("href") + 6..];
+            let href = href[..href.find('"').expect("quote")]
+                .replace("&#38;", "&")
+                .replace("&amp;", "&");
+            let list = app.get(&href).await;
+            list.assert_status(200);
+            let word = if count == 1 {
+                "key matches"
+            } else {
+                "keys match"
+            };
+            assert!(
+                list.body.contains(&format!("{count} {word}")),
+                "{href}: {}",
+                list.body
+            );
+        }
         assert!(row.contains("0 integrations of Northwind"), "{row}");
         let found = app.get(&format!("/agencies/{agency}?q=glob")).await;
         assert!(found.body.contains("data-client-name=\"Globex\""));

@@ -400,7 +400,13 @@ async fn usage_is_gathered_in_memory_and_flushed_in_batches() {
         assert_eq!(before, None, "no write on the request path");
         app.clock().advance(3600);
         app.api("GET", "/me", &key, None).await.assert_status(200);
-        let flushed = app.db(|c| app.state.key_tallies.flush(c)).expect("flush");
+        let flushed = app
+            .db(|c| {
+                app.state
+                    .key_tallies
+                    .flush(c, latchkey::ops::api_keys::record_addresses)
+            })
+            .expect("flush");
         assert_eq!(flushed, 1);
         let (at, ip): (Option<i64>, Option<String>) = app
             .db(|c| {
@@ -427,7 +433,12 @@ async fn usage_is_gathered_in_memory_and_flushed_in_batches() {
         );
         // A second flush adds to the same hour.
         app.api("GET", "/me", &key, None).await;
-        app.db(|c| app.state.key_tallies.flush(c)).expect("flush");
+        app.db(|c| {
+            app.state
+                .key_tallies
+                .flush(c, latchkey::ops::api_keys::record_addresses)
+        })
+        .expect("flush");
         let n: i64 = app
             .db(|c| {
                 api_key_usage::table
@@ -475,7 +486,13 @@ async fn a_flush_of_many_keys_writes_every_key_and_hour_and_never_moves_last_use
             .key_tallies
             .of("key_00000000000000000000")
             .record("192.0.2.1".parse().ok(), t0);
-        let flushed = app.db(|c| app.state.key_tallies.flush(c)).expect("flush");
+        let flushed = app
+            .db(|c| {
+                app.state
+                    .key_tallies
+                    .flush(c, latchkey::ops::api_keys::record_addresses)
+            })
+            .expect("flush");
         assert_eq!(flushed, 450);
         let rows: Vec<(String, i64, i64)> = app
             .db(|c| {
@@ -514,7 +531,12 @@ async fn a_flush_of_many_keys_writes_every_key_and_hour_and_never_moves_last_use
             .key_tallies
             .of(&ids[1])
             .record("192.0.2.9".parse().ok(), t0 + 10);
-        app.db(|c| app.state.key_tallies.flush(c)).expect("flush");
+        app.db(|c| {
+            app.state
+                .key_tallies
+                .flush(c, latchkey::ops::api_keys::record_addresses)
+        })
+        .expect("flush");
         let (at, ip, n): (Option<i64>, Option<String>, i64) = app
             .db(|c| {
                 let (at, ip) = api_keys::table

@@ -389,6 +389,18 @@ async fn every_change_through_every_surface_writes_one_audit_event_and_one_outbo
             change!(app, seen, AuditAction::ApiKeyExpired, "system", Some(soon.clone()), {
                 latchkey::jobs::key_notices::run_once(&app.state).await.expect("sweep")
             });
+            // The usage flush announces a key's use from a second address.
+            let tally = app.state.key_tallies.of(&soon);
+            tally.record("192.0.2.10".parse().ok(), app.clock().now());
+            let flush = |app: &crate::helpers::TestApp| {
+                app.db(|c| app.state.key_tallies.flush(c, latchkey::ops::api_keys::record_addresses))
+                    .expect("flush")
+            };
+            flush(&app);
+            tally.record("192.0.2.11".parse().ok(), app.clock().now());
+            change!(app, seen, AuditAction::ApiKeyNewAddress, "system", Some(soon.clone()), {
+                flush(&app)
+            });
         }
         // Webhook endpoints through /v1; the delivery job disables one that answers 410.
         let gone = crate::receiver::Receiver::start(|_| crate::receiver::json_reply(410, "{}")).await;

@@ -223,7 +223,12 @@ async fn retiring_keys_show_whether_they_are_still_used_and_can_be_ended_early()
         assert!(list.body.contains("Never used"));
 
         app.api("GET", "/me", &old, None).await.assert_status(200);
-        app.db(|c| app.state.key_tallies.flush(c)).expect("flush");
+        app.db(|c| {
+            app.state
+                .key_tallies
+                .flush(c, latchkey::ops::api_keys::record_addresses)
+        })
+        .expect("flush");
         app.clock().advance(180);
         let list = app.get(&base).await;
         assert!(

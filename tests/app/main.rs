@@ -25,6 +25,8 @@ mod faults_sqlite;
 mod hardening;
 mod integrations;
 mod integrations_pages;
+mod key_list;
+mod key_page;
 mod members;
 mod operations;
 mod outbound;

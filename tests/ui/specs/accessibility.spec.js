@@ -62,11 +62,14 @@ async function webhookActionPages(page) {
     ['edit', 'rotate', 'delete'].map((a) => `${base}/${ids[0]}/${a}`));
 }
 
-/** Pages reached through a key's id (rotate, delete, edit). */
+/** Pages reached through a key's id (its page; rotate, delete, edit), and the list filtered. */
 async function keyActionPages(page) {
-  await page.goto(`${DEMO}/teams/acme-robotics/settings/api-keys`);
+  const list = '/teams/acme-robotics/settings/api-keys';
+  await page.goto(`${DEMO}${list}`);
   const id = await page.locator('[data-key-name="Production backend"]').getAttribute('data-key-id');
-  return ['edit', 'rotate', 'delete'].map((a) => `/teams/acme-robotics/settings/api-keys/${id}/${a}`);
+  const widget = await page.locator('[data-key-name="Support widget"]').first().getAttribute('data-key-id');
+  return [`${list}/${id}`, `${list}/${widget}`, `${list}?hint=attention`, `${list}?q=zzz`, `${list}?status=gone`]
+    .concat(['edit', 'rotate', 'delete'].map((a) => `${list}/${id}/${a}`));
 }
 
 async function audit(page, label, problems) {

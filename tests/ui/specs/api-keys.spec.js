@@ -78,8 +78,52 @@ test('going back or reloading never shows a revealed key again', async ({ page }
   expect(await page.content()).not.toContain(secret);
 });
 
+test('the search narrows the list as you type, keeps the box, and a name opens the key page', async ({ page }) => {
+  const problems = watchConsole(page);
+  await signIn(page);
+  for (const name of ['Search alpha', 'Search beta']) {
+    await createKey(page, name, { scopes: ['bots:read'] });
+    await page.click('[data-testid=reveal-done]');
+  }
+  const rows = page.locator('[data-testid=key-row]');
+  const search = page.getByLabel('Search', { exact: true });
+  await search.fill('alpha');
+  await expect(page).toHaveURL(/[?&]q=alpha/);
+  await expect(rows).toHaveCount(1);
+  await expect(rows.first()).toHaveAttribute('data-key-name', 'Search alpha');
+  // htmx swapped the results only: the box still has the text and the focus.
+  await expect(search).toBeFocused();
+  await expect(search).toHaveValue('alpha');
+  await page.getByLabel('Sort').selectOption('name');
+  await expect(page).toHaveURL(/sort=name/);
+  await search.fill('search');
+  await expect(rows).toHaveCount(2);
+  await expect(rows.first()).toHaveAttribute('data-key-name', 'Search alpha');
+  await page.getByRole('link', { name: 'Search beta' }).click();
+  await expect(page.locator('h1')).toHaveText('Search beta');
+  await expect(page.locator('[data-testid=key-summary]')).toContainText('bots:read');
+  await page.goBack();
+  await expect(search).toHaveValue('search');
+  expect(problems).toEqual([]);
+});
+
 test.describe('without JavaScript', () => {
   test.use({ javaScriptEnabled: false });
+
+  test('the search and filters are a plain GET form', async ({ page }) => {
+    await signIn(page);
+    await createKey(page, 'Plain form key', { mode: 'test' });
+    await page.click('[data-testid=reveal-done]');
+    await page.getByLabel('Search', { exact: true }).fill('plain form');
+    await page.getByLabel('Mode').selectOption('test');
+    await page.click('[data-testid=apply-filters]');
+    await expect(page).toHaveURL(/q=plain\+form/);
+    await expect(page).toHaveURL(/mode=test/);
+    await expect(page.locator('[data-testid=key-row]')).toHaveCount(1);
+    await expect(page.locator('[data-testid=key-count]')).toHaveText('1 key matches');
+    await page.click('[data-testid=clear-filters]');
+    await expect(page).not.toHaveURL(/q=/);
+  });
 
   test('create, read the key from the field, rotate and delete with plain forms', async ({ page }) => {
     await signIn(page);

@@ -25,6 +25,9 @@ async function widthOf(page, url) {
 
 test('no team page of the demo overflows a 390 px phone', async ({ page }) => {
   await demoSignIn(page, 'ada@acme.test');
+  await page.goto(`${DEMO}${TEAM}/settings/api-keys`);
+  const id = await page.locator('[data-key-name="Production backend"]').getAttribute('data-key-id');
+  PAGES.push(`${TEAM}/settings/api-keys/${id}`, `${TEAM}/settings/api-keys?hint=attention&sort=name`);
   for (const url of PAGES) {
     expect(await widthOf(page, `${DEMO}${url}`), url).toBeLessThanOrEqual(390);
   }

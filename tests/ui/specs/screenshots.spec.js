@@ -64,6 +64,20 @@ for (const [size, viewport] of Object.entries(SIZES)) {
       await snap(page, `${size}-rotate-dialog-modal`, [], false);
       await page.goto(`${DEMO}/teams/acme-robotics/settings/api-keys`);
       await expect(page.locator('[data-testid=retiring-usage]')).toHaveText('Still in use: last request 5 minutes ago');
+      // A key's own page: summary, hygiene, usage charts by outcome, addresses, lineage, trail.
+      await page.goto(`${DEMO}/teams/acme-robotics/settings/api-keys/${prodId}`);
+      await snap(page, `${size}-key-page`);
+      const widgetId = await page.goto(`${DEMO}/teams/acme-robotics/settings/api-keys`)
+        .then(() => row('Support widget').getAttribute('data-key-id'));
+      await page.goto(`${DEMO}/teams/acme-robotics/settings/api-keys/${widgetId}`);
+      await snap(page, `${size}-key-page-rotated`);
+      // The list filtered to what needs attention, a search, and one that matches nothing.
+      await page.goto(`${DEMO}/teams/acme-robotics/settings/api-keys?hint=attention`);
+      await snap(page, `${size}-keys-attention`);
+      await page.goto(`${DEMO}/teams/acme-robotics/settings/api-keys?q=support`);
+      await snap(page, `${size}-keys-search`);
+      await page.goto(`${DEMO}/teams/acme-robotics/settings/api-keys?q=nothing-like-it&status=active`);
+      await snap(page, `${size}-keys-no-match`);
       await page.goto(`${DEMO}/teams/acme-robotics/settings/members`);
       await snap(page, `${size}-members`);
       await page.goto(`${DEMO}/teams/acme-robotics/api-reference`);
