@@ -100,6 +100,22 @@
     if (notice && target && target !== notice) notice.innerHTML = "";
   });
 
+  // htmx keeps a page for Back as its markup, and what was typed into a search box (or chosen
+  // in a filter) is not in the markup: write it there first, so Back shows what its URL says.
+  // Never a whole key: history is kept in the browser's storage.
+  document.addEventListener("htmx:beforeHistorySave", function () {
+    document.querySelectorAll("form[method=get] input[type=search]").forEach(function (input) {
+      if (/sk_(live|test)_/.test(input.value)) input.setAttribute("value", "");
+      else input.setAttribute("value", input.value);
+    });
+    document.querySelectorAll("form[method=get] select").forEach(function (select) {
+      Array.prototype.forEach.call(select.options, function (option) {
+        if (option.selected) option.setAttribute("selected", "");
+        else option.removeAttribute("selected");
+      });
+    });
+  });
+
   // After an htmx swap of the main column, move focus there so keyboard and screen-reader
   // users land on the new content.
   document.addEventListener("htmx:afterSwap", function (event) {
