@@ -424,3 +424,26 @@ pub fn notices(conn: &mut DbConnection, team: &TeamId, now: i64) -> QueryResult<
         expiring_day,
     })
 }
+
+/// How many of the team's keys that work now `user` created (a member's removal leaves them
+/// working: the confirmation says how many).
+pub fn created_by_working(
+    conn: &mut DbConnection,
+    team: &TeamId,
+    user: &crate::domain::ids::UserId,
+    now: i64,
+) -> QueryResult<i64> {
+    let filter = KeyFilter {
+        creator: Some(CreatorFilter::User(user.clone())),
+        ..KeyFilter::default()
+    };
+    matching(team, None, &filter, now)
+        .filter(api_keys::reported_leaked_at.is_null())
+        .filter(
+            api_keys::expires_at
+                .is_null()
+                .or(api_keys::expires_at.gt(now)),
+        )
+        .count()
+        .get_result(conn)
+}

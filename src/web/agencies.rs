@@ -341,6 +341,43 @@ pub async fn set_suspended(
 }
 
 #[derive(Template)]
+#[template(path = "agencies/suspend_client.html", blocks = ["content"])]
+struct SuspendClientPage {
+    ctx: PageCtx,
+    client: String,
+    /// Keys that work now (what the suspension cuts off).
+    keys: i64,
+    action: String,
+    cancel_url: String,
+}
+
+/// GET the suspend confirmation (resuming needs none: it takes nothing away).
+pub async fn suspend_form(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    path: web::Path<(String, String, String)>,
+    htmx: Htmx,
+) -> Result<HttpResponse, PageError> {
+    let (agency_slug, team_slug, action) = path.into_inner();
+    if action != "suspend" {
+        return Err(PageError::NotFound);
+    }
+    let agency = AgencyCtx::load(&state, &user, &agency_slug).await?;
+    let team = client_of(&state, &agency, &team_slug).await?;
+    let now = state.clock.now();
+    let id = agency.agency.agency_id();
+    let hygiene = with_read(&state.pool, move |c| Ok(Agency::hygiene(c, &id, now)?)).await?;
+    let page = SuspendClientPage {
+        ctx: PageCtx::for_agency(format!("Suspend {}", team.name), &user, &agency, "clients"),
+        keys: hygiene.get(team.id.as_str()).map_or(0, |h| h.active),
+        client: team.name.clone(),
+        action: urls::agency_client_action(agency.slug(), &team.slug, "suspend"),
+        cancel_url: urls::agency(agency.slug()),
+    };
+    Ok(render!(htmx, StatusCode::OK, page)?)
+}
+
+#[derive(Template)]
 #[template(path = "agencies/delete_client.html", blocks = ["content"])]
 struct DeleteClientPage {
     ctx: PageCtx,

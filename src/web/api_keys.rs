@@ -159,6 +159,8 @@ pub struct KeyRow {
     pub usage_note: Option<String>,
     /// For a retiring key: ends its grace period now.
     pub end_grace_url: Option<String>,
+    /// The retiring key was used in the last hour: ending its grace asks first.
+    pub still_in_use: bool,
     /// Edit page.
     pub edit_url: String,
     /// Rotate page.
@@ -312,6 +314,8 @@ impl KeyRow {
             rotatable: !matches!(status, KeyStatus::Retiring | KeyStatus::Leaked),
             actionable: status != KeyStatus::Leaked,
             manageable: false,
+            still_in_use: status == KeyStatus::Retiring
+                && key.last_used_at.is_some_and(|t| now - t < STILL_IN_USE),
             usage_note,
             end_grace_url: (status == KeyStatus::Retiring)
                 .then(|| urls::api_key_action(slug, &key.id, "end-grace")),
@@ -663,6 +667,17 @@ struct RotatePage {
 #[derive(Template)]
 #[template(path = "api_keys/delete.html", blocks = ["content"])]
 struct DeletePage {
+    ctx: PageCtx,
+    key: KeyRow,
+    action: String,
+    cancel_url: String,
+}
+
+/// The confirmation of ending a grace period early (the list asks it while the old key is still
+/// in use).
+#[derive(Template)]
+#[template(path = "api_keys/end_grace.html", blocks = ["content"])]
+struct EndGracePage {
     ctx: PageCtx,
     key: KeyRow,
     action: String,
@@ -1266,6 +1281,32 @@ pub async fn delete(
 }
 
 /// POST end-grace: a retiring key stops working now (its successor is already in place).
+pub async fn end_grace_form(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    path: web::Path<(String, String)>,
+    htmx: Htmx,
+) -> Result<HttpResponse, PageError> {
+    let (team, key) = managed_key(&state, &user, path.into_inner()).await?;
+    let now = state.clock.now();
+    if key.status(now) != KeyStatus::Retiring {
+        return Err(PageError::NotFound);
+    }
+    let page = EndGracePage {
+        ctx: PageCtx::new(
+            format!("End grace of {}", key.name),
+            &user,
+            &team,
+            "api-keys",
+        ),
+        key: row_for(&team, &key, None, now),
+        action: urls::api_key_action(team.slug(), &key.id, "end-grace"),
+        cancel_url: urls::api_keys(team.slug()),
+    };
+    Ok(render!(htmx, StatusCode::OK, page)?)
+}
+
+/// POST end a retiring key's grace period: the old key is refused from now on.
 pub async fn end_grace(
     state: web::Data<AppState>,
     user: SignedIn,

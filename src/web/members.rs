@@ -410,6 +410,103 @@ pub async fn remove(
     Ok(see_other(&urls::members(&slug)))
 }
 
+#[derive(Template)]
+#[template(path = "members/remove.html", blocks = ["content"])]
+struct RemovePage {
+    ctx: PageCtx,
+    name: String,
+    email: String,
+    /// Keys they created that still work (removal leaves them working).
+    keys: i64,
+    keys_url: String,
+    action: String,
+    cancel_url: String,
+}
+
+/// GET the confirmation of removing a member.
+pub async fn remove_form(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    path: web::Path<(String, String)>,
+    htmx: Htmx,
+) -> Result<HttpResponse, PageError> {
+    let (slug, raw) = path.into_inner();
+    let team = TeamCtx::load(&state, &user, &slug).await?;
+    let (target, _) = managed_member(&state, &team, &user, &raw).await?;
+    let team_id = team.team_id();
+    let t = target.clone();
+    let now = state.clock.now();
+    let (member, keys) = with_read(&state.pool, move |c| {
+        let member = Team::members(c, &team_id)?
+            .into_iter()
+            .find(|m| m.user_id == t);
+        let keys = crate::models::api_key_list::created_by_working(c, &team_id, &t, now)?;
+        Ok((member, keys))
+    })
+    .await?;
+    let member = member.ok_or(PageError::NotFound)?;
+    let page = RemovePage {
+        ctx: PageCtx::new(format!("Remove {}", member.name), &user, &team, "members"),
+        name: member.name,
+        email: member.email,
+        keys,
+        keys_url: urls::with_query(&urls::api_keys(&slug), [("creator", target.as_str())]),
+        action: urls::member_action(&slug, &target, "remove"),
+        cancel_url: urls::members(&slug),
+    };
+    Ok(render!(htmx, StatusCode::OK, page)?)
+}
+
+#[derive(Template)]
+#[template(path = "members/transfer.html", blocks = ["content"])]
+struct TransferPage {
+    ctx: PageCtx,
+    name: String,
+    email: String,
+    user_id: String,
+    action: String,
+    cancel_url: String,
+}
+
+/// GET the confirmation of a transfer of ownership to `?user_id=`.
+pub async fn transfer_form(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    path: web::Path<String>,
+    query: web::Query<std::collections::HashMap<String, String>>,
+    htmx: Htmx,
+) -> Result<HttpResponse, PageError> {
+    let slug = path.into_inner();
+    let team = TeamCtx::load(&state, &user, &slug).await?;
+    if team.current.role != Role::Owner {
+        return Err(PageError::Forbidden);
+    }
+    let me = user.id();
+    let target = query
+        .get("user_id")
+        .and_then(|u| UserId::parse(u))
+        .filter(|u| *u != me)
+        .ok_or(PageError::BadRequest("Choose a member to transfer to."))?;
+    let team_id = team.team_id();
+    let t = target.clone();
+    let member = with_read(&state.pool, move |c| {
+        Ok(Team::members(c, &team_id)?
+            .into_iter()
+            .find(|m| m.user_id == t))
+    })
+    .await?
+    .ok_or(PageError::BadRequest("Choose a member to transfer to."))?;
+    let page = TransferPage {
+        ctx: PageCtx::new("Transfer ownership", &user, &team, "members"),
+        name: member.name,
+        email: member.email,
+        user_id: target.as_str().to_owned(),
+        action: urls::members_action(&slug, "transfer"),
+        cancel_url: urls::members(&slug),
+    };
+    Ok(render!(htmx, StatusCode::OK, page)?)
+}
+
 /// POST transfer ownership: the chosen member becomes owner, the current owner admin.
 pub async fn transfer(
     state: web::Data<AppState>,

@@ -203,6 +203,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 )
                 .service(
                     page("/clients/{team}/{action}")
+                        .get(agencies::suspend_form)
                         .post(agencies::set_suspended)
                         .done(),
                 )
@@ -240,10 +241,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .post(members::revoke_invitation)
                         .done(),
                 )
-                .service(page("/transfer").post(members::transfer).done())
+                .service(
+                    page("/transfer")
+                        .get(members::transfer_form)
+                        .post(members::transfer)
+                        .done(),
+                )
                 .service(page("/leave").post(members::leave).done())
                 .service(page("/{user}/role").post(members::change_role).done())
-                .service(page("/{user}/remove").post(members::remove).done()),
+                .service(
+                    page("/{user}/remove")
+                        .get(members::remove_form)
+                        .post(members::remove)
+                        .done(),
+                ),
         )
         .service(webhook_pages(web::scope("/teams/{team}/settings/webhooks")))
         .service(
@@ -292,6 +303,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .post(api_keys::delete)
                         .done(),
                 )
-                .service(page("/{key}/end-grace").post(api_keys::end_grace).done()),
+                .service(
+                    page("/{key}/end-grace")
+                        .get(api_keys::end_grace_form)
+                        .post(api_keys::end_grace)
+                        .done(),
+                ),
         );
 }

@@ -220,13 +220,24 @@ async fn suspending_a_client_refuses_its_keys_on_the_next_request_until_resumed(
             mode: "live",
         });
         app.api("GET", "/bots", &key, None).await.assert_status(200);
+        // The dashboard asks first, and says what breaks (with and without htmx).
+        let url = format!("/agencies/{agency}/clients/{north}/suspend");
         let page = app.get(&format!("/agencies/{agency}")).await;
-        app.post(
-            &format!("/agencies/{agency}/clients/{north}/suspend"),
-            &[("csrf_token", &page.csrf())],
-        )
-        .await
-        .assert_status(303);
+        assert!(page.body.contains(&format!("href=\"{url}\"")));
+        for confirm in [app.get(&url).await, app.get_htmx(&url).await] {
+            confirm.assert_status(200);
+            assert!(confirm.body.contains("Suspend Northwind?"));
+            assert!(confirm.body.contains("1 key works now"));
+            assert!(confirm.body.contains("ACCOUNT_SUSPENDED"));
+        }
+        assert!(!app.get_htmx(&url).await.body.contains("<html"));
+        app.api("GET", "/bots", &key, None).await.assert_status(200);
+        app.get(&format!("/agencies/{agency}/clients/{north}/resume"))
+            .await
+            .assert_status(404);
+        app.post(&url, &[("csrf_token", &page.csrf())])
+            .await
+            .assert_status(303);
         let refused = app.api("GET", "/bots", &key, None).await;
         refused.assert_status(403);
         assert_eq!(

@@ -237,10 +237,25 @@ async fn retiring_keys_show_whether_they_are_still_used_and_can_be_ended_early()
             "{}",
             list.body
         );
+        // While it is in use, ending its grace asks first (a page, or a dialog with htmx).
+        let confirm_url = format!("{base}/{id}/end-grace");
+        assert!(list.body.contains(&format!("<a href=\"{confirm_url}\"")));
+        for confirm in [
+            app.get(&confirm_url).await,
+            app.get_htmx(&confirm_url).await,
+        ] {
+            confirm.assert_status(200);
+            assert!(confirm.body.contains("Stop the old Svc key now?"));
+            assert!(confirm.body.contains("This old key is still in use"));
+            assert!(confirm.body.contains("last request 3 minutes ago"));
+        }
+        app.api("GET", "/me", &old, None).await.assert_status(200);
         app.clock().advance(3 * 3600);
         app.sign_in("ada@example.com", PASSWORD).await;
         let list = app.get(&base).await;
         assert!(list.body.contains("Quiet since 3 hours ago"));
+        // Quiet: one click, no confirmation.
+        assert!(list.body.contains(&format!("action=\"{confirm_url}\"")));
 
         let csrf = list.csrf();
         let res = app

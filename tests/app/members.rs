@@ -401,3 +401,74 @@ async fn admins_cannot_touch_owners_and_the_last_owner_stays() {
     })
     .await;
 }
+
+#[actix_web::test]
+async fn removing_a_member_and_transferring_ownership_ask_first_and_change_nothing_until_confirmed()
+{
+    each_db(|app| async move {
+        let slug = app.set_up("ada@example.com", "Acme").await;
+        app.add_member(&slug, "bob@example.com", Role::Developer)
+            .await;
+        let bob: String = app.db(|c| {
+            users::table
+                .filter(users::email.eq("bob@example.com"))
+                .select(users::id)
+                .first(c)
+                .expect("bob")
+        });
+        // Bob made two keys; one still works.
+        let made = |expired: bool| {
+            let (id, _) = app.make_key(crate::helpers::KeySpec {
+                team: &slug,
+                scopes: &["bots:read"],
+                mode: "live",
+            });
+            app.db(|c| {
+                use latchkey::db::schema::api_keys;
+                diesel::update(api_keys::table.find(&id))
+                    .set((
+                        api_keys::created_by.eq(Some(bob.as_str())),
+                        api_keys::expires_at.eq(expired.then_some(crate::helpers::T0 - 1)),
+                    ))
+                    .execute(c)
+                    .expect("creator")
+            });
+        };
+        made(false);
+        made(true);
+        let list = app.get(&members_url(&slug)).await;
+        let remove = format!("{}/{bob}/remove", members_url(&slug));
+        assert!(list.body.contains(&format!("href=\"{remove}\"")));
+        for page in [app.get(&remove).await, app.get_htmx(&remove).await] {
+            page.assert_status(200);
+            assert!(page.body.contains("Remove bob@example.com from Acme?"));
+            assert!(page.body.contains("The 1 key they created keeps working"));
+            assert!(page.body.contains(&format!("creator={bob}")));
+        }
+        assert_eq!(
+            role_of(&app, "bob@example.com"),
+            Some("developer".to_owned())
+        );
+        // Transfer: the form asks (GET), the confirmation posts.
+        let transfer = format!("{}/transfer", members_url(&slug));
+        let ask = app.get(&format!("{transfer}?user_id={bob}")).await;
+        ask.assert_status(200);
+        assert!(ask.body.contains("Make bob@example.com the owner of Acme?"));
+        assert!(ask.body.contains(&format!(
+            "name=\"user_id\" value=\"{bob}\" form=\"confirm-form\""
+        )));
+        assert_eq!(
+            role_of(&app, "bob@example.com"),
+            Some("developer".to_owned())
+        );
+        app.get(&format!("{transfer}?user_id=usr_00000000000000000000"))
+            .await
+            .assert_status(400);
+        // Confirmed: done.
+        app.post(&remove, &[("csrf_token", &list.csrf())])
+            .await
+            .assert_status(303);
+        assert_eq!(role_of(&app, "bob@example.com"), None);
+    })
+    .await;
+}
