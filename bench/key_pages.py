@@ -17,6 +17,7 @@ a key's page with its charts, `GET /v1/api-keys` with a search, and the agency d
 """
 
 import argparse
+import base64
 import os
 import re
 import sqlite3
@@ -49,7 +50,10 @@ def start(binary, db, workdir):
     base = f"http://127.0.0.1:{PORT}"
     env = dict(os.environ, DATABASE_URL=db, LATCHKEY_DATA_DIR=workdir, LATCHKEY_BIND=f"127.0.0.1:{PORT}",
                LATCHKEY_PUBLIC_URL=base, LATCHKEY_COOKIE_SECURE="false", RUST_LOG="error",
-               LATCHKEY_NOT_FOUND_LIMIT="0", LATCHKEY_FAILED_KEY_LIMIT="0")
+               LATCHKEY_NOT_FOUND_LIMIT="0", LATCHKEY_FAILED_KEY_LIMIT="0",
+               # PostgreSQL asks for the cluster's keys explicitly (every node needs the same).
+               LATCHKEY_SECRET_KEY=base64.b64encode(os.urandom(48)).decode(),
+               LATCHKEY_MASTER_KEY=base64.b64encode(os.urandom(32)).decode())
     proc = subprocess.Popen([binary], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     link = None
     while link is None:
@@ -77,11 +81,19 @@ def start(binary, db, workdir):
 
 
 # The seed, in SQL both backends run; {series} yields n = 1..N, {pad} pads n to 20 digits.
-def seed_statements(team, agency_id, user, keys, total, now, series, pad, mod):
+def seed_statements(team, agency_id, user, keys, total, now, series, pad, mod, right):
     day = 86400
     other_teams = 990
     per_other = (total - keys) // other_teams
     clients = 500
+    zeros = "'00000000000000000000'"
+    o_team = right(f"{zeros} || (({mod('n', other_teams)}) + 1)", 20)
+    digest = right("'" + "0" * 63 + "' || n", 63)
+    name5 = right("'00000' || n", 5)
+    head4 = right("'AAAA' || n", 4)
+    tail4 = right("'zzzz' || n", 4)
+    b_key = right(f"{zeros} || (({mod('n', keys)}) + 1)", 19)
+    c_team = right(f"{zeros} || (({mod('n', clients)}) + 1)", 19)
     return [
         # The other teams, and their keys (random-looking digests, no usage).
         f"INSERT INTO teams (id, slug, name, created_at, rate_limit_per_minute, agency_id, suspended_at, "
@@ -89,17 +101,17 @@ def seed_statements(team, agency_id, user, keys, total, now, series, pad, mod):
         f"FROM {series.format(n=other_teams)}",
         f"INSERT INTO api_keys (id, team_id, name, mode, environment, secret_digest, prefix, head, tail, scopes, "
         f"created_by, created_at) SELECT 'key_o' || substr({pad}, 2), 'team_' || "
-        f"substr('00000000000000000000' || (({mod('n', other_teams)}) + 1), -20), 'filler ' || n, 'live', NULL, "
-        f"'f' || substr('000000000000000000000000000000000000000000000000000000000000000' || n, -63), 'sk_live_', 'fill', "
+        f"{o_team}, 'filler ' || n, 'live', NULL, "
+        f"'f' || {digest}, 'sk_live_', 'fill', "
         f"'fill', 'bots:read', NULL, {now} - {mod('n', 365)} * {day} FROM {series.format(n=per_other * other_teams)}",
         # The bench team's keys: ages up to a year, every third never used, every fifth admin,
         # one in 50 expiring within a week, environment labels.
         f"INSERT INTO api_keys (id, team_id, name, mode, environment, secret_digest, prefix, head, tail, scopes, "
         f"created_by, created_at, expires_at, last_used_at, last_used_ip) SELECT 'key_b' || substr({pad}, 2), "
-        f"'{team}', 'service-' || substr('00000' || n, -5), CASE WHEN {mod('n', 4)} = 0 THEN 'test' ELSE 'live' END, "
+        f"'{team}', 'service-' || {name5}, CASE WHEN {mod('n', 4)} = 0 THEN 'test' ELSE 'live' END, "
         f"CASE {mod('n', 3)} WHEN 0 THEN 'prod' WHEN 1 THEN 'staging' ELSE NULL END, "
-        f"'b' || substr('000000000000000000000000000000000000000000000000000000000000000' || n, -63), "
-        f"'sk_live_', substr('AAAA' || n, -4), substr('zzzz' || n, -4), "
+        f"'b' || {digest}, "
+        f"'sk_live_', {head4}, {tail4}, "
         f"CASE WHEN {mod('n', 5)} = 0 THEN 'admin' ELSE 'bots:read bots:write' END, "
         f"CASE WHEN {mod('n', 2)} = 0 THEN '{user}' ELSE NULL END, {now} - {mod('n * 7919', 365)} * {day}, "
         f"CASE WHEN {mod('n', 50)} = 0 THEN {now} + {mod('n', 7)} * {day} + 3600 "
@@ -116,20 +128,22 @@ def seed_statements(team, agency_id, user, keys, total, now, series, pad, mod):
         f"{mod('n', 7)}, 0, {mod('n', 11)}, 0 FROM {series.format(n=30 * 24)}",
         # 48 hours of usage for every key of the bench team.
         f"INSERT INTO api_key_usage (api_key_id, hour, requests) SELECT 'key_b' || "
-        f"substr('00000000000000000000' || (({mod('n', keys)}) + 1), -19), "
+        f"{b_key}, "
         f"{now} - {mod(str(now), 3600)} - (1 + (n - 1) / {keys}) * 3600, 10 FROM {series.format(n=keys * 48)}",
         f"INSERT INTO api_key_addresses (api_key_id, ip, first_seen, last_seen, requests) SELECT '{HOT_KEY}', "
         f"'198.51.100.' || n, {now} - n * {day}, {now} - n * 60, 1000 * n FROM {series.format(n=40)}",
         f"INSERT INTO team_usage (team_id, hour, requests, refused) SELECT '{team}', "
-        f"{now} - {mod(str(now), 3600)} - (n - 1) * 3600, 100000, 10 FROM {series.format(n=48)}",
+        f"{now} - {mod(str(now), 3600)} - (n - 1) * 3600, 100000, 10 FROM {series.format(n=48)} "
+        # (The set-up's own request may have been flushed already.)
+        f"WHERE 1 = 1 ON CONFLICT DO NOTHING",
         # The agency's 500 clients, 10 keys each.
         f"INSERT INTO teams (id, slug, name, created_at, rate_limit_per_minute, agency_id, suspended_at, "
         f"audit_retention_days) SELECT 'team_c' || substr({pad}, 2), 'client-' || n, 'Client ' || n, {now}, 600, "
         f"'{agency_id}', NULL, 365 FROM {series.format(n=clients)}",
         f"INSERT INTO api_keys (id, team_id, name, mode, environment, secret_digest, prefix, head, tail, scopes, "
         f"created_by, created_at, last_used_at) SELECT 'key_c' || substr({pad}, 2), 'team_c' || "
-        f"substr('00000000000000000000' || (({mod('n', clients)}) + 1), -19), 'client key ' || n, 'live', NULL, "
-        f"'c' || substr('000000000000000000000000000000000000000000000000000000000000000' || n, -63), 'sk_live_', "
+        f"{c_team}, 'client key ' || n, 'live', NULL, "
+        f"'c' || {digest}, 'sk_live_', "
         f"'clnt', 'clnt', CASE WHEN {mod('n', 5)} = 0 THEN 'admin' ELSE 'bots:read' END, NULL, "
         f"{now} - {mod('n', 200)} * {day}, CASE WHEN {mod('n', 3)} = 0 THEN NULL ELSE {now} - {day} END "
         f"FROM {series.format(n=clients * 10)}",
@@ -141,7 +155,8 @@ def seed_sqlite(path, *args):
     series = "(WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < {n}) SELECT n FROM s)"
     pad = "printf('%020d', n)"
     con.execute("BEGIN")
-    for sql in seed_statements(*args, series, pad, lambda a, b: f"(({a}) % {b})"):
+    for sql in seed_statements(*args, series, pad, lambda a, b: f"(({a}) % {b})",
+                               lambda s, k: f"substr({s}, -{k})"):
         con.execute(sql)
     con.execute("COMMIT")
     con.execute("ANALYZE")
@@ -151,7 +166,8 @@ def seed_sqlite(path, *args):
 def seed_postgres(url, *args):
     series = "generate_series(1, {n}) AS n"
     pad = "lpad(n::text, 20, '0')"
-    sql = ";\n".join(seed_statements(*args, series, pad, lambda a, b: f"(({a})::bigint % {b})"))
+    sql = ";\n".join(seed_statements(*args, series, pad, lambda a, b: f"(({a})::bigint % {b})",
+                                      lambda s, k: f"right({s}, {k})"))
     subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-qc", f"BEGIN; {sql}; COMMIT; ANALYZE;"], check=True)
 
 
@@ -222,7 +238,7 @@ def run(backend, args):
     finally:
         proc.terminate()
         proc.wait(timeout=15)
-        if name:
+        if name and not os.environ.get("BENCH_KEEP"):
             subprocess.run(["psql", PG_ADMIN, "-qc", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'])
 
 

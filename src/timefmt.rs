@@ -89,10 +89,11 @@ pub fn relative(now: i64, at: i64) -> String {
         ((secs + 30) / 60, "minute")
     } else if secs < 86_400 {
         ((secs + 1800) / 3600, "hour")
-    } else if secs < 30 * 86_400 {
+    } else if secs < 45 * 86_400 {
+        // Days up to six weeks: a key made to expire "in 30 days" says so, not "in 1 month".
         ((secs + 43_200) / 86_400, "day")
     } else if secs < 365 * 86_400 {
-        ((secs + 15 * 86_400) / (30 * 86_400), "month")
+        (secs / (30 * 86_400), "month")
     } else {
         ((secs + 182 * 86_400) / (365 * 86_400), "year")
     };
@@ -140,6 +141,10 @@ mod tests {
         assert_eq!(relative(now, now - 180), "3 minutes ago");
         assert_eq!(relative(now, now + 6 * 86_400), "in 6 days");
         assert_eq!(relative(now, now - 3600), "1 hour ago");
+        assert_eq!(relative(now, now + 30 * 86_400), "in 30 days");
+        assert_eq!(relative(now, now - 44 * 86_400), "44 days ago");
+        assert_eq!(relative(now, now - 45 * 86_400), "1 month ago");
+        assert_eq!(relative(now, now - 120 * 86_400), "4 months ago");
         assert_eq!(iso(now), "2026-01-15T10:00:00Z");
         assert_eq!(human(now), "15 Jan 2026, 10:00 UTC");
     }

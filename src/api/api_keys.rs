@@ -208,6 +208,7 @@ pub async fn list(
             &filter,
             page.limit,
             now,
+            None,
         )?)
     })
     .await?

@@ -11,6 +11,11 @@ pub const SEARCH_MAX: usize = 100;
 /// Keys per page of the dashboard's list.
 pub const PAGE_SIZE: i64 = 50;
 
+/// The choice whose parameter value is `v`, of a list of (choice, value, label).
+fn choose<T: Copy>(all: &[(T, &'static str, &'static str)], v: &str) -> Option<T> {
+    all.iter().find(|(_, s, _)| *s == v).map(|(k, _, _)| *k)
+}
+
 /// The order of a list. Every order ends with the key id, so keys created in the same second
 /// keep their places from one page to the next.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -38,19 +43,8 @@ impl KeySort {
         (KeySort::Expires, "expires", "Expiring soonest"),
     ];
 
-    /// Parameter value.
-    pub fn as_str(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(s, _, _)| *s == self)
-            .map_or("newest", |(_, v, _)| v)
-    }
-
     fn parse(v: &str) -> Option<Self> {
-        Self::ALL
-            .iter()
-            .find(|(_, s, _)| *s == v)
-            .map(|(k, _, _)| *k)
+        choose(&Self::ALL, v)
     }
 }
 
@@ -80,10 +74,7 @@ impl StatusFilter {
     ];
 
     fn parse(v: &str) -> Option<Self> {
-        Self::ALL
-            .iter()
-            .find(|(_, s, _)| *s == v)
-            .map(|(k, _, _)| *k)
+        choose(&Self::ALL, v)
     }
 }
 
@@ -113,10 +104,7 @@ impl HintFilter {
     ];
 
     fn parse(v: &str) -> Option<Self> {
-        Self::ALL
-            .iter()
-            .find(|(_, s, _)| *s == v)
-            .map(|(k, _, _)| *k)
+        choose(&Self::ALL, v)
     }
 }
 

@@ -3,7 +3,7 @@
 /// A member's role in a team.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
-    /// Everything, including deleting the team.
+    /// Everything, including transferring ownership.
     Owner,
     /// Members (except owners), keys, settings.
     Admin,
@@ -42,7 +42,7 @@ impl Role {
     /// One line for role pickers and the permission table.
     pub fn description(self) -> &'static str {
         match self {
-            Self::Owner => "Everything, including transferring ownership and deleting the team.",
+            Self::Owner => "Everything, including transferring ownership.",
             Self::Admin => "Members (except owners), all keys and settings.",
             Self::Developer => {
                 "Creates keys without admin scope and manages the keys they created."

@@ -36,12 +36,20 @@ impl Pending {
             self.last_used_at = now;
             self.last_ip = ip;
         }
-        self.count(hour_of(now), Outcomes::one(Outcome::Accepted));
+        self.bump(hour_of(now), Outcome::Accepted);
     }
 
     /// One refused request at `now` (not a use: the last use stays).
     pub(super) fn refuse(&mut self, outcome: Outcome, now: i64) {
-        self.count(hour_of(now), Outcomes::one(outcome));
+        self.bump(hour_of(now), outcome);
+    }
+
+    /// One more request with `outcome` in `hour` (the request path's count: one slot).
+    fn bump(&mut self, hour: i64, outcome: Outcome) {
+        match self.per_hour.iter_mut().find(|(h, _)| *h == hour) {
+            Some((_, counts)) => counts.bump(outcome),
+            None => self.per_hour.push((hour, Outcomes::one(outcome))),
+        }
     }
 
     /// Adds `other` (the same key's usage counted elsewhere): the newest use wins, counts add up.

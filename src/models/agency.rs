@@ -215,16 +215,17 @@ impl Agency {
             .optional()
     }
 
-    /// Key hygiene per client team id, computed from the clients' current keys.
+    /// Key hygiene per client team id, computed from the current keys of `teams` (the agency's
+    /// clients). By team id, not by a join on the agency: PostgreSQL misjudged the join and read
+    /// every key of every team (150 ms at a million keys; 10 ms this way).
     pub fn hygiene(
         conn: &mut DbConnection,
-        agency: &AgencyId,
+        teams: &[&str],
         now: i64,
     ) -> QueryResult<std::collections::HashMap<String, Hygiene>> {
         type Row = (String, i64, Option<i64>, Option<i64>, String, Option<i64>);
         let rows: Vec<Row> = api_keys::table
-            .inner_join(teams::table)
-            .filter(teams::agency_id.eq(agency.as_str()))
+            .filter(api_keys::team_id.eq_any(teams))
             .filter(api_keys::revoked_at.is_null())
             .filter(
                 api_keys::retiring_until

@@ -97,6 +97,12 @@ impl Outcomes {
         n
     }
 
+    /// One more with `outcome`.
+    pub fn bump(&mut self, outcome: Outcome) {
+        let n = &mut self.0[outcome as usize];
+        *n = n.saturating_add(1);
+    }
+
     /// Adds `other`.
     pub fn add(&mut self, other: &Outcomes) {
         for (a, b) in self.0.iter_mut().zip(other.0) {

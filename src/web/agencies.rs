@@ -140,7 +140,8 @@ async fn clients_page(
         let teams = Agency::clients(c, &id)?;
         let ids: Vec<String> = teams.iter().map(|t| t.id.to_string()).collect();
         let integrations = Integration::counts_by_team(c, &ids)?;
-        Ok((teams, Agency::hygiene(c, &id, now)?, integrations))
+        let team_ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        Ok((teams, Agency::hygiene(c, &team_ids, now)?, integrations))
     })
     .await?;
     let total = teams.len();
@@ -365,8 +366,11 @@ pub async fn suspend_form(
     let agency = AgencyCtx::load(&state, &user, &agency_slug).await?;
     let team = client_of(&state, &agency, &team_slug).await?;
     let now = state.clock.now();
-    let id = agency.agency.agency_id();
-    let hygiene = with_read(&state.pool, move |c| Ok(Agency::hygiene(c, &id, now)?)).await?;
+    let team_id = team.id.as_str().to_owned();
+    let hygiene = with_read(&state.pool, move |c| {
+        Ok(Agency::hygiene(c, &[&team_id], now)?)
+    })
+    .await?;
     let page = SuspendClientPage {
         ctx: PageCtx::for_agency(format!("Suspend {}", team.name), &user, &agency, "clients"),
         keys: hygiene.get(team.id.as_str()).map_or(0, |h| h.active),

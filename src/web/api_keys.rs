@@ -776,10 +776,18 @@ async fn list_response(
     let filter = parsed.as_ref().ok().cloned();
     let found = with_read(&state.pool, move |c| {
         let members = Team::members(c, &team_id)?;
-        let notices = api_key_list::notices(c, &team_id, now)?;
+        let notices = api_key_list::notices(
+            c,
+            &team_id,
+            filter.as_ref().unwrap_or(&Default::default()),
+            now,
+        )?;
         let hours = usage::team_hours(c, team_id.as_str(), now - 24 * 3_600)?;
         let page = match &filter {
-            Some(f) => api_key_list::page(c, &team_id, None, f, PAGE_SIZE, now)?.map(Some),
+            Some(f) => {
+                api_key_list::page(c, &team_id, None, f, PAGE_SIZE, now, Some(notices.matching))?
+                    .map(Some)
+            }
             None => Some(None),
         };
         Ok((members, notices, hours, page))

@@ -247,7 +247,8 @@ async fn retiring_keys_show_whether_they_are_still_used_and_can_be_ended_early()
             confirm.assert_status(200);
             assert!(confirm.body.contains("Stop the old Svc key now?"));
             assert!(confirm.body.contains("This old key is still in use"));
-            assert!(confirm.body.contains("last request 3 minutes ago"));
+            assert!(confirm.body.contains("its last request was"));
+            assert!(confirm.body.contains("3 minutes ago</time>"));
         }
         app.api("GET", "/me", &old, None).await.assert_status(200);
         app.clock().advance(3 * 3600);

@@ -1,3 +1,4 @@
+DROP INDEX api_keys_replaced_by_idx;
 DROP TABLE team_usage;
 DROP TABLE api_key_addresses;
 ALTER TABLE api_key_usage DROP COLUMN refused_expired;

@@ -27,3 +27,7 @@ CREATE TABLE team_usage (
     PRIMARY KEY (team_id, hour)
 );
 CREATE INDEX team_usage_hour_idx ON team_usage(hour);
+
+-- A key page finds the key a rotation replaced by its successor's id (a full scan of every
+-- team's keys without it: 60 ms at a million keys).
+CREATE INDEX api_keys_replaced_by_idx ON api_keys(replaced_by) WHERE replaced_by IS NOT NULL;

@@ -78,8 +78,20 @@ for (const [size, viewport] of Object.entries(SIZES)) {
       await snap(page, `${size}-keys-search`);
       await page.goto(`${DEMO}/teams/acme-robotics/settings/api-keys?q=nothing-like-it&status=active`);
       await snap(page, `${size}-keys-no-match`);
+      // Ending the grace of a retiring key that is still in use asks first.
+      const oldWidget = await page.goto(`${DEMO}/teams/acme-robotics/settings/api-keys`)
+        .then(() => page.locator('[data-testid=key-row].row-nested').getAttribute('data-key-id'));
+      await page.goto(`${DEMO}/teams/acme-robotics/settings/api-keys/${oldWidget}/end-grace`);
+      await snap(page, `${size}-end-grace-confirmation`);
       await page.goto(`${DEMO}/teams/acme-robotics/settings/members`);
       await snap(page, `${size}-members`);
+      // Removing a member and transferring ownership ask first.
+      const removeCara = await page.locator('[data-testid=member-row][data-member-email="cara@acme.test"] [data-testid=remove-member]').getAttribute('href');
+      await page.goto(`${DEMO}${removeCara}`);
+      await snap(page, `${size}-remove-member`);
+      const caraId = removeCara.split('/').slice(-2)[0];
+      await page.goto(`${DEMO}/teams/acme-robotics/settings/members/transfer?user_id=${caraId}`);
+      await snap(page, `${size}-transfer-confirmation`);
       await page.goto(`${DEMO}/teams/acme-robotics/api-reference`);
       await snap(page, `${size}-api-reference`);
       // Up to yesterday: other suites make changes on the demo server today.
@@ -143,6 +155,8 @@ for (const [size, viewport] of Object.entries(SIZES)) {
       await demoSignIn(page, 'nora@northstar.test', BRANDED);
       await page.goto(`${BRANDED}/agencies/northstar-digital`);
       await snap(page, `${size}-agency-dashboard`);
+      await page.goto(`${BRANDED}/agencies/northstar-digital/clients/harbor-coffee/suspend`);
+      await snap(page, `${size}-suspend-client`);
       await page.goto(`${BRANDED}/teams/harbor-coffee/settings/api-keys`);
       await snap(page, `${size}-client-keys-agency-brand`);
       await page.goto(`${BRANDED}/agencies/northstar-digital/audit-log`);
