@@ -613,15 +613,18 @@ pub fn document(server: &str) -> Value {
         }
         if route.path == "/api-keys" && matches!(route.shape.reply, Reply::List(_)) {
             use crate::domain::key_list::{HintFilter, KeySort, SEARCH_MAX, StatusFilter};
+            // An empty value means "no filter", as the dashboard's form sends it.
+            let choices =
+                |values: Vec<&'static str>| std::iter::once("").chain(values).collect::<Vec<_>>();
             let mut params = op["parameters"].as_array().cloned().unwrap_or_default();
             params.extend([
                 json!({"name": "q", "in": "query", "schema": {"type": "string", "maxLength": SEARCH_MAX},
                     "description": "Search: part of the name (any case), the environment label, the first or last four characters of the key, a masked key as shown (`sk_live_AbCd…wxYz`) or its start. A whole secret key is refused (422), never searched for."}),
-                json!({"name": "status", "in": "query", "schema": {"type": "string", "enum": StatusFilter::ALL.iter().map(|s| s.1).collect::<Vec<_>>()}, "description": "Only keys with this status."}),
-                json!({"name": "hint", "in": "query", "schema": {"type": "string", "enum": HintFilter::ALL.iter().map(|s| s.1).collect::<Vec<_>>()},
+                json!({"name": "status", "in": "query", "schema": {"type": "string", "enum": choices(StatusFilter::ALL.iter().map(|s| s.1).collect())}, "description": "Only keys with this status (empty: any)."}),
+                json!({"name": "hint", "in": "query", "schema": {"type": "string", "enum": choices(HintFilter::ALL.iter().map(|s| s.1).collect())},
                     "description": "Only keys with this hygiene finding: `attention` (any that needs it), `old` (created more than 90 days ago), `unused` (no request for 30 days), `no-expiry`, `admin`."}),
-                json!({"name": "creator", "in": "query", "schema": {"type": "string", "pattern": "^(api|usr_[0-9A-Za-z]{20})$"}, "description": "Only keys made by this person (`usr_…`), or through the API (`api`)."}),
-                json!({"name": "sort", "in": "query", "schema": {"type": "string", "enum": KeySort::ALL.iter().map(|s| s.1).collect::<Vec<_>>(), "default": "newest"},
+                json!({"name": "creator", "in": "query", "schema": {"type": "string", "pattern": "^(|api|usr_[0-9A-Za-z]{20})$"}, "description": "Only keys made by this person (`usr_…`), or through the API (`api`); empty: anyone."}),
+                json!({"name": "sort", "in": "query", "schema": {"type": "string", "enum": choices(KeySort::ALL.iter().map(|s| s.1).collect()), "default": "newest"},
                     "description": "The order; ties are broken by id, so pages never skip or repeat a key. `starting_after` continues in the same order."}),
             ]);
             op["parameters"] = Value::Array(params);
