@@ -112,3 +112,46 @@ pub fn payload(conn: &mut DbConnection, event_id: &str) -> QueryResult<Option<St
         .first(conn)
         .optional()
 }
+
+/// What a delivery log shows of one event: its payload (the bytes every delivery of it sends)
+/// and the kind and label of what its audit event is about (`client`, "Harbor Coffee").
+pub type Shown = (String, Option<(String, String)>);
+
+/// [`Shown`] of events `ids`, by event id.
+pub fn shown(
+    conn: &mut DbConnection,
+    ids: &[&str],
+) -> QueryResult<std::collections::HashMap<String, Shown>> {
+    use crate::db::schema::audit_events;
+    let events: Vec<(String, String, String)> = outbox_events::table
+        .filter(outbox_events::id.eq_any(ids))
+        .select((
+            outbox_events::id,
+            outbox_events::payload,
+            outbox_events::audit_event_id,
+        ))
+        .load(conn)?;
+    let audit_ids: Vec<&str> = events.iter().map(|(_, _, a)| a.as_str()).collect();
+    let targets: std::collections::HashMap<String, (Option<String>, Option<String>)> =
+        audit_events::table
+            .filter(audit_events::id.eq_any(audit_ids))
+            .select((
+                audit_events::id,
+                audit_events::target_kind,
+                audit_events::target_label,
+            ))
+            .load::<(String, Option<String>, Option<String>)>(conn)?
+            .into_iter()
+            .map(|(id, kind, label)| (id, (kind, label)))
+            .collect();
+    Ok(events
+        .into_iter()
+        .map(|(id, payload, audit)| {
+            let target = match targets.get(&audit) {
+                Some((Some(kind), Some(label))) => Some((kind.clone(), label.clone())),
+                _ => None,
+            };
+            (id, (payload, target))
+        })
+        .collect())
+}

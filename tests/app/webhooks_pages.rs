@@ -667,6 +667,22 @@ async fn an_agency_owner_adds_an_endpoint_for_every_client_with_the_agency_event
         assert_eq!(body["type"], "client.suspended");
         let show = app.get(&format!("{list}/{}", only_endpoint(&app))).await;
         assert!(show.body.contains("client.suspended"));
+        // The agency's log says which client an event is about, and shows the bytes sent.
+        let client_name: String = app.db(|c| {
+            use latchkey::db::schema::teams;
+            teams::table
+                .filter(teams::slug.eq(&client))
+                .select(teams::name)
+                .first(c)
+                .expect("client")
+        });
+        assert!(show.body.contains(&format!("Client: {client_name}")));
+        let sent = String::from_utf8(seen[0].body.clone()).expect("utf-8");
+        assert!(
+            show.body.contains(&sent.replace('"', "&#34;"))
+                || show.body.contains(&sent.replace('"', "&quot;")),
+            "the body as sent"
+        );
         // The client's own settings do not list the agency's endpoint.
         let team_page = app.get(&format!("/teams/{client}/settings/webhooks")).await;
         assert!(team_page.body.contains("No endpoints yet"));

@@ -63,6 +63,10 @@ pub struct DeliveryView {
     pub attempts: Vec<AttemptView>,
     /// Replay (POST).
     pub replay_url: String,
+    /// The body every attempt sends, byte for byte.
+    pub body: String,
+    /// In an agency's log: the client an event is about ("Harbor Coffee").
+    pub client: Option<String>,
 }
 
 /// "98 % of 120 attempts in 24 h".
@@ -118,13 +122,16 @@ pub async fn load(
     let (rows, attempts, (ok, all)) = with_read(&state.pool, move |c| {
         let rows = Delivery::log(c, &id, &filter, LOG_PAGE + 1)?;
         let ids: Vec<DeliveryId> = rows.iter().map(|d| d.id.clone()).collect();
+        let events: Vec<&str> = rows.iter().map(|d| d.outbox_event_id.as_str()).collect();
+        let shown = crate::models::outbox::shown(c, &events)?;
         Ok((
             rows,
-            Attempt::of_deliveries(c, &ids)?,
+            (Attempt::of_deliveries(c, &ids)?, shown),
             Attempt::outcomes_since(c, &id, now - 86_400)?,
         ))
     })
     .await?;
+    let (attempts, mut shown) = attempts;
     let more = rows.len() > usize::try_from(LOG_PAGE).unwrap_or(usize::MAX);
     let deliveries: Vec<DeliveryView> = rows
         .into_iter()
@@ -167,6 +174,16 @@ pub async fn load(
                 })
                 .collect(),
             replay_url: format!("{show}/deliveries/{}/replay", d.id),
+            body: shown
+                .get(d.outbox_event_id.as_str())
+                .map(|(body, _)| body.clone())
+                .unwrap_or_default(),
+            // Agency events are about a client (`client.suspended`…): say which.
+            client: shown
+                .remove(d.outbox_event_id.as_str())
+                .and_then(|(_, target)| target)
+                .filter(|(kind, _)| kind == "client")
+                .map(|(_, label)| label),
             created: TimeView::new(now, d.created_at),
             id: d.id.into(),
             event_type: d.event_type,
