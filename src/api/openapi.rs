@@ -634,8 +634,8 @@ pub fn document(server: &str) -> Value {
             let date = json!({"type": "string", "format": "date"});
             params.extend([
                 json!({"name": "action", "in": "query", "schema": {"type": "string", "enum": crate::domain::audit::AuditAction::ALL.iter().map(|a| a.as_str()).collect::<Vec<_>>()}, "description": "Only events of this action."}),
-                json!({"name": "actor", "in": "query", "schema": {"type": "string", "pattern": "^(usr_|key_)[0-9A-Za-z]{20}$"}, "description": "Only events by this user or key."}),
-                json!({"name": "key", "in": "query", "schema": id("key_"), "description": "Only events about this key."}),
+                json!({"name": "actor", "in": "query", "schema": {"type": "string", "maxLength": crate::domain::audit::MATCH_MAX}, "description": "Only events by this user or key (`usr_…`, `key_…`), or by actors whose name contains these words (any case)."}),
+                json!({"name": "key", "in": "query", "schema": {"type": "string", "maxLength": crate::domain::audit::MATCH_MAX}, "description": "Only events about this key (`key_…`), about keys whose name contains these words (any case, every rotation and deleted keys too), or about the key with these last four characters."}),
                 json!({"name": "from", "in": "query", "schema": date, "description": "From 00:00 UTC of this date."}),
                 json!({"name": "to", "in": "query", "schema": date, "description": "Up to the end (UTC) of this date."}),
             ]);

@@ -392,14 +392,52 @@ pub fn describe(
 pub struct AuditFilter {
     /// One action.
     pub action: Option<AuditAction>,
-    /// A user id or key id: events that user or key performed.
-    pub actor: Option<String>,
-    /// A key id: events about that key.
-    pub target: Option<String>,
+    /// Who: a user or key id (events that user or key performed), or words found in the
+    /// actor's name.
+    pub actor: Option<Match>,
+    /// Which key: its id, or words found in its name (any of its rotations), or its last four.
+    pub target: Option<Match>,
     /// From this instant (inclusive, Unix seconds): 00:00 UTC of the `from` date.
     pub from: Option<i64>,
     /// Before this instant (exclusive): the end of the `to` date.
     pub until: Option<i64>,
+}
+
+/// What a filter field asks for: one object by id (the links from a key's page, exports), or a
+/// search typed into the field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Match {
+    /// This id exactly.
+    Id(String),
+    /// Text as typed (for the four case-sensitive characters of a key) and in lower case.
+    Text {
+        /// As typed.
+        raw: String,
+        /// Lower case, for names.
+        lower: String,
+    },
+}
+
+/// Longest search text of the actor and key fields.
+pub const MATCH_MAX: usize = 100;
+
+impl Match {
+    /// `value` as an id when `is_id` accepts it, else as search text; `None` for empty text and
+    /// `Err` for text over [`MATCH_MAX`].
+    fn read(value: &str, is_id: impl Fn(&str) -> bool) -> Result<Option<Self>, ()> {
+        if value.is_empty() {
+            Ok(None)
+        } else if is_id(value) {
+            Ok(Some(Match::Id(value.to_owned())))
+        } else if value.chars().count() > MATCH_MAX {
+            Err(())
+        } else {
+            Ok(Some(Match::Text {
+                raw: value.to_owned(),
+                lower: value.to_lowercase(),
+            }))
+        }
+    }
 }
 
 /// A filter as it was typed (query parameters), kept to show the form again and to build
@@ -408,9 +446,9 @@ pub struct AuditFilter {
 pub struct FilterInput {
     /// `action`: a dotted action name.
     pub action: String,
-    /// `actor`: a user id (`usr_…`) or key id (`key_…`).
+    /// `actor`: a user id (`usr_…`) or key id (`key_…`), or words of the actor's name.
     pub actor: String,
-    /// `key`: a key id.
+    /// `key`: a key id, words of a key's name, or its last four characters.
     pub key: String,
     /// `from`: `YYYY-MM-DD`.
     pub from: String,
@@ -457,26 +495,18 @@ impl FilterInput {
                 None
             }),
         };
-        let actor = match self.actor.as_str() {
-            "" => None,
-            id if super::ids::UserId::parse(id).is_some()
-                || super::ids::ApiKeyId::parse(id).is_some() =>
-            {
-                Some(id.to_owned())
-            }
-            _ => {
-                errors.push(("actor", "Choose a person or key from the list."));
+        let actor = Match::read(&self.actor, |v| {
+            super::ids::UserId::parse(v).is_some() || super::ids::ApiKeyId::parse(v).is_some()
+        })
+        .unwrap_or_else(|()| {
+            errors.push(("actor", "Search with at most 100 characters."));
+            None
+        });
+        let target = Match::read(&self.key, |v| super::ids::ApiKeyId::parse(v).is_some())
+            .unwrap_or_else(|()| {
+                errors.push(("key", "Search with at most 100 characters."));
                 None
-            }
-        };
-        let target = match self.key.as_str() {
-            "" => None,
-            id if super::ids::ApiKeyId::parse(id).is_some() => Some(id.to_owned()),
-            _ => {
-                errors.push(("key", "Choose a key from the list."));
-                None
-            }
-        };
+            });
         let day = |raw: &str, field: &'static str, errors: &mut Vec<FilterError>| {
             if raw.is_empty() {
                 return None;
@@ -586,13 +616,50 @@ mod tests {
         assert_eq!(f.until.zip(f.from).map(|(u, f)| u - f), Some(86_400));
         let bad = FilterInput {
             action: "api_key.exploded".into(),
-            actor: "bob".into(),
-            key: "usr_x".into(),
+            actor: "b".repeat(101),
+            key: "k".repeat(101),
             from: "1 Dec".into(),
             to: "2026-13-01".into(),
         };
         let fields: Vec<&str> = bad.parse().unwrap_err().iter().map(|e| e.0).collect();
         assert_eq!(fields, ["action", "actor", "key", "from", "to"]);
+    }
+
+    #[test]
+    fn the_actor_and_key_fields_take_an_id_or_search_text() {
+        let parse = |actor: &str, key: &str| {
+            FilterInput {
+                actor: actor.into(),
+                key: key.into(),
+                ..FilterInput::default()
+            }
+            .parse()
+            .expect("valid")
+        };
+        let f = parse("usr_00000000000000000000", "key_00000000000000000000");
+        assert_eq!(f.actor, Some(Match::Id("usr_00000000000000000000".into())));
+        assert_eq!(f.target, Some(Match::Id("key_00000000000000000000".into())));
+        let f = parse("Ada OWNER", "wxYz");
+        assert_eq!(
+            f.actor,
+            Some(Match::Text {
+                raw: "Ada OWNER".into(),
+                lower: "ada owner".into()
+            })
+        );
+        assert_eq!(
+            f.target,
+            Some(Match::Text {
+                raw: "wxYz".into(),
+                lower: "wxyz".into()
+            })
+        );
+        // A user id is not a key: in the key field it is text (it matches no key name).
+        assert!(matches!(
+            parse("", "usr_00000000000000000000").target,
+            Some(Match::Text { .. })
+        ));
+        assert_eq!(parse("", "").actor, None);
     }
 
     #[test]

@@ -315,21 +315,6 @@ impl ApiKey {
             .load(conn)
     }
 
-    /// Ids and names of the team's keys, deleted ones too (an audit filter names them),
-    /// newest first, at most `limit`.
-    pub fn names_for_team(
-        conn: &mut DbConnection,
-        team: &TeamId,
-        limit: i64,
-    ) -> QueryResult<Vec<(String, String)>> {
-        api_keys::table
-            .filter(api_keys::team_id.eq(team.as_str()))
-            .order((api_keys::created_at.desc(), api_keys::id.desc()))
-            .limit(limit)
-            .select((api_keys::id, api_keys::name))
-            .load(conn)
-    }
-
     /// The key with this secret digest and what the API needs of its team: the one lookup of
     /// the authentication hot path (unique index on `secret_digest`). It runs on the concrete
     /// connection so diesel's prepared-statement cache applies (measured in docs/benchmarks.md).

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Nullable, Text};
 
 use super::api_key::{ApiKey, KeyWithCreator, LEAKED_VISIBLE_FOR};
+use super::like_literal;
 use crate::db::schema::{api_keys, users};
 use crate::db::{DbBackend, DbConnection};
 use crate::domain::api_key_secret::KeyMode;
@@ -34,18 +35,6 @@ pub struct KeyPage {
     pub total: i64,
     /// More pages follow.
     pub has_more: bool,
-}
-
-/// `%`, `_` and `\` taken literally in a LIKE pattern (with `ESCAPE '\'`).
-fn like_literal(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    for c in s.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 fn lower_name() -> diesel::expression::SqlLiteral<Text> {

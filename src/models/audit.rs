@@ -3,9 +3,10 @@
 
 use diesel::prelude::*;
 
+use super::like_literal;
 use crate::db::DbConnection;
-use crate::db::schema::{agencies, audit_events};
-use crate::domain::audit::{Actor, AuditAction, AuditFilter, Change, Owner, Who, describe};
+use crate::db::schema::{agencies, api_keys, audit_events};
+use crate::domain::audit::{Actor, AuditAction, AuditFilter, Change, Match, Owner, Who, describe};
 use crate::domain::ids::{AgencyId, ApiKeyId, AuditEventId, TeamId, UserId};
 
 /// The insert shape of one event.
@@ -189,6 +190,11 @@ impl AuditEvent {
     }
 }
 
+/// `lower(column)` of a text column named in SQL.
+fn lower_of(column: &str) -> diesel::expression::SqlLiteral<diesel::sql_types::Text> {
+    diesel::dsl::sql::<diesel::sql_types::Text>(&format!("lower({column})"))
+}
+
 /// Where a page starts: strictly older than this event.
 pub type Cursor = (i64, String);
 
@@ -260,15 +266,40 @@ pub fn page(
     if let Some(action) = filter.action {
         q = q.filter(audit_events::action.eq(action.as_str()));
     }
-    if let Some(actor) = &filter.actor {
-        q = q.filter(
-            audit_events::actor_user_id
-                .eq(actor.clone())
-                .or(audit_events::actor_key_id.eq(actor.clone())),
-        );
+    match &filter.actor {
+        None => {}
+        Some(Match::Id(actor)) => {
+            q = q.filter(
+                audit_events::actor_user_id
+                    .eq(actor.clone())
+                    .or(audit_events::actor_key_id.eq(actor.clone())),
+            );
+        }
+        Some(Match::Text { lower, .. }) => {
+            q = q.filter(
+                lower_of("audit_events.actor_label")
+                    .like(format!("%{}%", like_literal(lower)))
+                    .escape('\\'),
+            );
+        }
     }
-    if let Some(target) = &filter.target {
-        q = q.filter(audit_events::target_id.eq(target.clone()));
+    match &filter.target {
+        None => {}
+        Some(Match::Id(target)) => q = q.filter(audit_events::target_id.eq(target.clone())),
+        Some(Match::Text { raw, lower }) => {
+            // Words of the key's name as the event recorded it (a deleted or renamed key is
+            // still found), or its last four characters.
+            let by_tail = api_keys::table
+                .filter(api_keys::tail.eq(raw.clone()))
+                .select(api_keys::id.nullable());
+            q = q.filter(audit_events::target_kind.eq("api_key")).filter(
+                lower_of("audit_events.target_label")
+                    .like(format!("%{}%", like_literal(lower)))
+                    .escape('\\')
+                    .nullable()
+                    .or(audit_events::target_id.eq_any(by_tail)),
+            );
+        }
     }
     if let Some(from) = filter.from {
         q = q.filter(audit_events::created_at.ge(from));
@@ -328,7 +359,6 @@ pub fn created_by_key(
     owner: &Owner,
     key_id: &str,
 ) -> QueryResult<Option<(String, String)>> {
-    use crate::db::schema::api_keys;
     let creator: Option<Option<String>> = owned_by(owner)
         .filter(audit_events::target_id.eq(key_id.to_owned()))
         .filter(audit_events::action.eq(AuditAction::ApiKeyCreated.as_str()))

@@ -28,3 +28,15 @@ pub mod webhook;
 
 /// Digests of stored secrets; re-exported here for the models that key rows by them.
 pub use crate::domain::sha256_hex;
+
+/// `%`, `_` and `\` taken literally in a LIKE pattern (with `ESCAPE '\'`).
+pub(crate) fn like_literal(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -13,7 +13,7 @@ use super::layout::PageCtx;
 use super::team_context::TeamCtx;
 use super::urls;
 use crate::db::with_read;
-use crate::domain::audit::{AuditFilter, Owner};
+use crate::domain::audit::{AuditFilter, Match, Owner};
 use crate::domain::ids::ApiKeyId;
 use crate::models::api_key::{ApiKey, KeyStatus};
 use crate::models::audit;
@@ -129,7 +129,7 @@ pub async fn show(
         };
         let events = if reads_log {
             let filter = AuditFilter {
-                target: Some(key_id.clone()),
+                target: Some(Match::Id(key_id.clone())),
                 ..AuditFilter::default()
             };
             let events = audit::page(c, &owner, &filter, None, EVENTS_SHOWN)?;

@@ -22,7 +22,6 @@ use crate::db::with_read;
 use crate::domain::audit::{AuditAction, AuditFilter, FilterInput, LogOf, Owner};
 use crate::error::AppError;
 use crate::models::agency::Agency;
-use crate::models::api_key::ApiKey;
 use crate::models::audit::{self, AuditEvent};
 use crate::models::team::Team;
 use crate::render;
@@ -34,9 +33,6 @@ use crate::web::current_user::SignedIn;
 const PAGE_SIZE: i64 = 50;
 /// Events fetched per database round trip of an export (memory stays flat).
 const EXPORT_PAGE: i64 = 500;
-/// Keys offered in the key and actor filters (the newest; any other key id still works in
-/// the URL).
-const KEY_CHOICES: i64 = 500;
 
 /// One option of a filter select.
 struct Choice {
@@ -68,8 +64,10 @@ struct AuditLogPage {
     from_error: Option<&'static str>,
     to_error: Option<&'static str>,
     actions: Vec<Choice>,
-    actors: Vec<Choice>,
-    keys: Vec<Choice>,
+    /// Names suggested in the actor field.
+    actors: Vec<String>,
+    /// The key field is shown.
+    keys: bool,
     rows: Vec<EventRow>,
     filtered: bool,
     paged: bool,
@@ -106,8 +104,10 @@ struct LogView {
     log: LogOf,
     base_url: String,
     export_base: String,
+    /// People who may appear as actors (id, name): the actor field's suggestions.
     actors: Vec<(String, String)>,
-    keys: Vec<(String, String)>,
+    /// The log is about keys (a team's): it has the key field.
+    keys: bool,
 }
 
 async fn render_log(
@@ -120,16 +120,6 @@ async fn render_log(
 ) -> Result<HttpResponse, PageError> {
     let input = filter_input(query);
     let before = query.get("before").cloned().filter(|b| !b.is_empty());
-    let select = |options: &[(String, String)], current: &str| -> Vec<Choice> {
-        options
-            .iter()
-            .map(|(value, label)| Choice {
-                selected: value == current,
-                value: value.clone(),
-                label: label.clone(),
-            })
-            .collect()
-    };
     let mut page = AuditLogPage {
         ctx,
         lead,
@@ -143,8 +133,8 @@ async fn render_log(
                 selected: a.as_str() == input.action,
             })
             .collect(),
-        actors: select(&view.actors, &input.actor),
-        keys: select(&view.keys, &input.key),
+        actors: view.actors.iter().map(|(_, name)| name.clone()).collect(),
+        keys: view.keys,
         filter: input.clone(),
         action_error: None,
         actor_error: None,
@@ -216,7 +206,7 @@ fn kind_label(kind: &str) -> String {
 async fn team_view(state: &AppState, team: &TeamCtx) -> Result<LogView, PageError> {
     let team_id = team.team_id();
     let agency = team.current.team.agency_id.clone();
-    let (actors, keys) = with_read(&state.pool, move |c| {
+    let actors = with_read(&state.pool, move |c| {
         let mut actors: Vec<(String, String)> = Team::members(c, &team_id)?
             .into_iter()
             .map(|m| (m.user_id.into(), m.name))
@@ -224,26 +214,20 @@ async fn team_view(state: &AppState, team: &TeamCtx) -> Result<LogView, PageErro
         if let Some(agency) = &agency {
             for o in Agency::operators(c, agency)? {
                 if !actors.iter().any(|(id, _)| *id == o.user_id) {
-                    actors.push((o.user_id.into(), format!("{} (operator)", o.name)));
+                    actors.push((o.user_id.into(), o.name));
                 }
             }
         }
-        let keys = ApiKey::names_for_team(c, &team_id, KEY_CHOICES)?;
-        Ok((actors, keys))
+        Ok(actors)
     })
     .await?;
-    let mut all_actors = actors;
-    all_actors.extend(
-        keys.iter()
-            .map(|(id, name)| (id.clone(), format!("Key “{name}”"))),
-    );
     Ok(LogView {
         owner: Owner::Team(team.team_id()),
         log: LogOf::Team,
         base_url: urls::audit_log(team.slug()),
         export_base: format!("{}/export", urls::audit_log(team.slug())),
-        actors: all_actors,
-        keys,
+        actors,
+        keys: true,
     })
 }
 
@@ -305,7 +289,7 @@ async fn agency_view(state: &AppState, agency: &AgencyCtx) -> Result<LogView, Pa
         base_url: urls::agency_audit_log(agency.slug()),
         export_base: format!("{}/export", urls::agency_audit_log(agency.slug())),
         actors,
-        keys: vec![],
+        keys: false,
     })
 }
 

@@ -118,6 +118,38 @@ async fn the_audit_log_shows_who_did_what_in_words_and_filters_by_action_actor_k
             .expect("user");
         let by_ada = app.get(&format!("{}?actor={ada}", log_url(&slug))).await;
         assert_eq!(by_ada.body.matches("data-testid=\"audit-row\"").count(), 3);
+        // The actor and key fields are searches too: words of a name, or a key's last four.
+        let by_name = app.get(&format!("{}?actor=ada+OWN", log_url(&slug))).await;
+        by_name.assert_status(200);
+        assert_eq!(by_name.body.matches("data-testid=\"audit-row\"").count(), 3);
+        assert!(
+            by_name.body.contains("<option value=\"Ada Owner\">"),
+            "names are suggested"
+        );
+        let by_key_name = app.get(&format!("{}?key=production", log_url(&slug))).await;
+        assert_eq!(
+            by_key_name
+                .body
+                .matches("data-testid=\"audit-row\"")
+                .count(),
+            2
+        );
+        let tail: String = app
+            .db(|c| {
+                latchkey::db::schema::api_keys::table
+                    .find(&key)
+                    .select(latchkey::db::schema::api_keys::tail)
+                    .first(c)
+            })
+            .expect("tail");
+        let by_tail = app.get(&format!("{}?key={tail}", log_url(&slug))).await;
+        assert!(by_tail.body.matches("data-testid=\"audit-row\"").count() >= 1);
+        assert!(by_tail.body.contains("Created key Production Server"));
+        let nobody = app.get(&format!("{}?actor=zzz", log_url(&slug))).await;
+        assert!(nobody.body.contains("No events match"));
+        // `%` is a character, not a wildcard.
+        let percent = app.get(&format!("{}?key=%25", log_url(&slug))).await;
+        assert!(percent.body.contains("No events match"));
         let later = app
             .get(&format!("{}?from=2026-01-16", log_url(&slug)))
             .await;
@@ -131,8 +163,9 @@ async fn the_audit_log_shows_who_did_what_in_words_and_filters_by_action_actor_k
         // Bad filters: 422 with a message at each field.
         let bad = app
             .get(&format!(
-                "{}?action=api_key.exploded&actor=bob&key=usr_x&from=yesterday&to=2026-02-30",
-                log_url(&slug)
+                "{}?action=api_key.exploded&actor={long}&key={long}&from=yesterday&to=2026-02-30",
+                log_url(&slug),
+                long = "x".repeat(101)
             ))
             .await;
         bad.assert_status(422);
