@@ -14,6 +14,11 @@ pub const UNUSED_FOR: i64 = 30 * 86_400;
 /// A retiring key used more recently than this is "still in use".
 pub const STILL_IN_USE: i64 = 3_600;
 
+/// A retiring key last used at `last_used_at` is still in use at `now`.
+pub fn still_in_use(last_used_at: Option<i64>, now: i64) -> bool {
+    last_used_at.is_some_and(|t| now - t < STILL_IN_USE)
+}
+
 /// What the rules read of a key.
 #[derive(Clone, Copy, Debug)]
 pub struct Facts {
@@ -68,7 +73,7 @@ impl Hint {
 pub fn hints(f: &Facts, now: i64) -> Vec<Hint> {
     let mut out = Vec::new();
     if f.retiring {
-        if f.last_used_at.is_some_and(|t| now - t < STILL_IN_USE) {
+        if still_in_use(f.last_used_at, now) {
             out.push(Hint::RetiringInUse);
         }
         return out;

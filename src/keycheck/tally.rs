@@ -55,13 +55,8 @@ pub struct Seen {
 
 impl Addresses {
     fn note(&mut self, ip: Option<IpAddr>, now: i64) {
-        let Some(ip) = ip else { return };
-        if let Some(s) = self.0.iter_mut().find(|s| s.ip == ip) {
-            s.first = s.first.min(now);
-            s.last = s.last.max(now);
-            s.requests += 1;
-        } else if self.0.len() < ADDRESSES_PER_FLUSH {
-            self.0.push(Seen {
+        if let Some(ip) = ip {
+            self.add(Seen {
                 ip,
                 first: now,
                 last: now,
@@ -71,14 +66,18 @@ impl Addresses {
     }
 
     fn absorb(&mut self, other: Addresses) {
-        for o in other.0 {
-            if let Some(s) = self.0.iter_mut().find(|s| s.ip == o.ip) {
-                s.first = s.first.min(o.first);
-                s.last = s.last.max(o.last);
-                s.requests += o.requests;
-            } else if self.0.len() < ADDRESSES_PER_FLUSH {
-                self.0.push(o);
-            }
+        for seen in other.0 {
+            self.add(seen);
+        }
+    }
+
+    fn add(&mut self, o: Seen) {
+        if let Some(s) = self.0.iter_mut().find(|s| s.ip == o.ip) {
+            s.first = s.first.min(o.first);
+            s.last = s.last.max(o.last);
+            s.requests += o.requests;
+        } else if self.0.len() < ADDRESSES_PER_FLUSH {
+            self.0.push(o);
         }
     }
 

@@ -84,35 +84,44 @@ fn first_sql(pg: bool) -> &'static str {
     }
 }
 
-macro_rules! write_sightings {
-    ($c:expr, $known:expr, $fresh:expr, $backend:ty, $pg:expr) => {{
-        let c = $c;
-        let known: &[&Sighting<'_>] = $known;
-        for chunk in known.chunks(ROWS_PER_STATEMENT) {
-            let mut q = diesel::sql_query(upsert_sql(chunk.len(), $pg)).into_boxed::<$backend>();
-            for s in chunk {
-                q = q
-                    .bind::<Text, _>(s.key_id)
-                    .bind::<Text, _>(s.ip.as_str())
-                    .bind::<BigInt, _>(s.first)
-                    .bind::<BigInt, _>(s.last)
-                    .bind::<BigInt, _>(s.requests);
+/// Adds `sightings` to their stored rows (first seen the earliest, last seen the latest,
+/// requests summed), inserting rows that do not exist.
+fn upsert(conn: &mut DbConnection, sightings: &[&Sighting<'_>]) -> QueryResult<()> {
+    macro_rules! run {
+        ($c:expr, $backend:ty, $pg:expr) => {{
+            for chunk in sightings.chunks(ROWS_PER_STATEMENT) {
+                let mut q =
+                    diesel::sql_query(upsert_sql(chunk.len(), $pg)).into_boxed::<$backend>();
+                for s in chunk {
+                    q = q
+                        .bind::<Text, _>(s.key_id)
+                        .bind::<Text, _>(s.ip.as_str())
+                        .bind::<BigInt, _>(s.first)
+                        .bind::<BigInt, _>(s.last)
+                        .bind::<BigInt, _>(s.requests);
+                }
+                q.execute($c)?;
             }
-            q.execute(c)?;
-        }
-        let mut inserted = vec![];
-        for s in $fresh {
-            let n = diesel::sql_query(first_sql($pg))
-                .bind::<Text, _>(s.key_id)
-                .bind::<Text, _>(s.ip.as_str())
-                .bind::<BigInt, _>(s.first)
-                .bind::<BigInt, _>(s.last)
-                .bind::<BigInt, _>(s.requests)
-                .execute(c)?;
-            inserted.push(n == 1);
-        }
-        Ok::<Vec<bool>, diesel::result::Error>(inserted)
-    }};
+            Ok(())
+        }};
+    }
+    match conn {
+        DbConnection::Sqlite(c) => run!(c, diesel::sqlite::Sqlite, false),
+        DbConnection::Postgres(c) => run!(c, diesel::pg::Pg, true),
+    }
+}
+
+/// Inserts `s` as an address's first sighting; false when another node inserted it first.
+fn insert_first(conn: &mut DbConnection, s: &Sighting<'_>) -> QueryResult<bool> {
+    let pg = matches!(conn, DbConnection::Postgres(_));
+    let n = diesel::sql_query(first_sql(pg))
+        .bind::<Text, _>(s.key_id)
+        .bind::<Text, _>(s.ip.as_str())
+        .bind::<BigInt, _>(s.first)
+        .bind::<BigInt, _>(s.last)
+        .bind::<BigInt, _>(s.requests)
+        .execute(conn)?;
+    Ok(n == 1)
 }
 
 /// Adds `sightings` to what is stored, inside the caller's transaction; returns those that were
@@ -145,31 +154,19 @@ pub fn record<'a>(
                 .load::<(String, String)>(conn)?,
         );
     }
-    let stored_keys: std::collections::HashSet<&str> =
+    let mut had_any: std::collections::HashSet<&str> =
         stored.iter().map(|(k, _)| k.as_str()).collect();
-    let mut had_any: std::collections::HashSet<&'a str> = keys
-        .iter()
-        .copied()
-        .filter(|k| stored_keys.contains(k))
-        .collect();
-    let (mut known, mut fresh): (Vec<&Sighting<'_>>, Vec<&Sighting<'_>>) = sightings
+    let (known, mut fresh): (Vec<&Sighting<'_>>, Vec<&Sighting<'_>>) = sightings
         .iter()
         .filter(|s| live.contains(s.key_id))
         .partition(|s| stored.contains(&(s.key_id.to_owned(), s.ip.clone())));
+    upsert(conn, &known)?;
     // Earliest first: of two new addresses of an unused key, the earlier one is its home.
     fresh.sort_by_key(|s| (s.key_id, s.first));
-    let inserted = match conn {
-        DbConnection::Sqlite(c) => {
-            write_sightings!(c, &known, fresh.iter(), diesel::sqlite::Sqlite, false)?
-        }
-        DbConnection::Postgres(c) => {
-            write_sightings!(c, &known, fresh.iter(), diesel::pg::Pg, true)?
-        }
-    };
     let mut news = vec![];
     let mut raced = vec![];
-    for (s, first) in fresh.into_iter().zip(inserted) {
-        if !first {
+    for s in fresh {
+        if !insert_first(conn, s)? {
             // Another node inserted it meanwhile: add to its row.
             raced.push(s);
             continue;
@@ -179,30 +176,7 @@ pub fn record<'a>(
         }
         had_any.insert(s.key_id);
     }
-    if !raced.is_empty() {
-        known.clear();
-        known.extend(raced);
-        match conn {
-            DbConnection::Sqlite(c) => {
-                write_sightings!(
-                    c,
-                    &known,
-                    std::iter::empty::<&&Sighting<'_>>(),
-                    diesel::sqlite::Sqlite,
-                    false
-                )?;
-            }
-            DbConnection::Postgres(c) => {
-                write_sightings!(
-                    c,
-                    &known,
-                    std::iter::empty::<&&Sighting<'_>>(),
-                    diesel::pg::Pg,
-                    true
-                )?;
-            }
-        }
-    }
+    upsert(conn, &raced)?;
     Ok(news)
 }
 

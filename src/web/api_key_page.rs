@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use super::api_keys::{HintView, KeyRow, hint_views, may_manage};
+use super::api_keys::{HintView, KeyRow, hint_views, row_with_actions};
 use super::charts::{self, Chart};
 use super::error::PageError;
 use super::htmx::Htmx;
@@ -15,7 +15,7 @@ use super::urls;
 use crate::db::with_read;
 use crate::domain::audit::{AuditFilter, Match, Owner};
 use crate::domain::ids::ApiKeyId;
-use crate::models::api_key::{ApiKey, KeyStatus};
+use crate::models::api_key::ApiKey;
 use crate::models::audit;
 use crate::models::key_address::{self, KeyAddress};
 use crate::models::usage::{self, Outcome};
@@ -153,20 +153,18 @@ pub async fn show(
         found.ok_or(PageError::NotFound)?;
     let slug = team.slug().to_owned();
     let key = k.key.clone();
-    let manageable = may_manage(&team, &user, &key);
-    let mut hints = hint_views(&slug, &key, now);
-    if !manageable {
-        for h in &mut hints {
-            h.action = None;
-        }
-    }
     let created_by = match (&k.creator_name, &by_key) {
         (Some(person), _) => person.clone(),
         (None, Some((_, name))) => format!("the key “{name}”, through the API"),
         (None, None) => "the API".to_owned(),
     };
-    let mut row = KeyRow::new(&slug, k, now);
-    row.manageable = manageable && row.actionable && key.status(now) != KeyStatus::Revoked;
+    let row = row_with_actions(&team, &user, &slug, k, now);
+    let mut hints = hint_views(&slug, &key, now);
+    if !row.manageable {
+        for h in &mut hints {
+            h.action = None;
+        }
+    }
     let page = KeyPage {
         ctx: PageCtx::new(&key.name, &user, &team, "api-keys"),
         list_url: urls::api_keys(&slug),

@@ -17,7 +17,7 @@ use crate::db::with_read;
 use crate::domain::api_key_secret::{ApiKeySecret, EnvLabel, KeyMode};
 use crate::domain::ids::ApiKeyId;
 use crate::domain::inputs::{ExpiryChoice, Name, parse_allowlist, parse_rate_limit, utc_date};
-use crate::domain::key_hygiene::{Facts, Hint, STILL_IN_USE, hints};
+use crate::domain::key_hygiene::{Facts, Hint, hints, still_in_use};
 use crate::domain::key_list::{HintFilter, KeyListInput, KeySort, PAGE_SIZE, StatusFilter};
 use crate::domain::scope::{SCOPE_GROUPS, Scope, ScopeSet};
 use crate::models::api_key::{ApiKey, KeySettings, KeyStatus, KeyWithCreator};
@@ -150,7 +150,7 @@ pub struct KeyRow {
     pub status_note: Option<String>,
     /// Can be rotated (not already retiring).
     pub rotatable: bool,
-    /// Has actions at all (a leaked key is already revoked).
+    /// Has actions at all (a leaked or deleted key is already revoked).
     pub actionable: bool,
     /// The viewer may edit, rotate and delete it (their role, and for developers: their own
     /// key without `admin` scope).
@@ -289,8 +289,9 @@ impl KeyRow {
                 .map(|t| format!("Revoked {} after a leak report", timefmt::relative(now, t))),
             _ => None,
         };
+        let in_use = status == KeyStatus::Retiring && still_in_use(key.last_used_at, now);
         let usage_note = (status == KeyStatus::Retiring).then(|| match key.last_used_at {
-            Some(t) if now - t < STILL_IN_USE => {
+            Some(t) if in_use => {
                 format!("Still in use: last request {}", timefmt::relative(now, t))
             }
             Some(t) => format!("Quiet since {}", timefmt::relative(now, t)),
@@ -312,10 +313,9 @@ impl KeyRow {
             status_slug: status.slug(),
             status_note,
             rotatable: !matches!(status, KeyStatus::Retiring | KeyStatus::Leaked),
-            actionable: status != KeyStatus::Leaked,
+            actionable: !matches!(status, KeyStatus::Leaked | KeyStatus::Revoked),
             manageable: false,
-            still_in_use: status == KeyStatus::Retiring
-                && key.last_used_at.is_some_and(|t| now - t < STILL_IN_USE),
+            still_in_use: in_use,
             usage_note,
             end_grace_url: (status == KeyStatus::Retiring)
                 .then(|| urls::api_key_action(slug, &key.id, "end-grace")),
@@ -370,45 +370,7 @@ struct ListPage {
     /// The one banner, if any: the most urgent notice.
     banner: Option<Banner>,
     /// The team's requests over the last 24 hours, for the header.
-    overview: Overview,
-}
-
-/// The keys page header's usage overview.
-pub struct Overview {
-    /// Accepted requests in the last 24 hours, written out.
-    pub accepted: String,
-    /// Refused requests of known keys in the last 24 hours.
-    pub refused: String,
-    /// Any refusal (the number is then shown as a warning).
-    pub any_refused: bool,
-    /// Sparkline points, one per hour.
-    pub points: String,
-}
-
-impl Overview {
-    /// From the team's hours `(hour start, accepted, refused)`: the 24 ending with `now`'s.
-    fn new(hours: &[(i64, i64, i64)], now: i64) -> Self {
-        let first = now - now.rem_euclid(3_600) - 23 * 3_600;
-        let mut per_hour = [0i64; 24];
-        let (mut accepted, mut refused) = (0, 0);
-        for (hour, a, r) in hours {
-            if let Some(slot) = usize::try_from((hour - first) / 3_600)
-                .ok()
-                .filter(|_| *hour >= first)
-                .and_then(|i| per_hour.get_mut(i))
-            {
-                *slot += a + r;
-                accepted += a;
-                refused += r;
-            }
-        }
-        Self {
-            accepted: super::charts::count(accepted),
-            refused: super::charts::count(refused),
-            any_refused: refused > 0,
-            points: super::charts::sparkline(&per_hour, 120, 24),
-        }
-    }
+    overview: super::charts::Overview,
 }
 
 impl ListPage {
@@ -704,7 +666,7 @@ async fn managed_key(
 
 /// Owners and admins manage every key; developers the keys they created, unless such a key
 /// has `admin` scope (from before a role change) — a developer may not mint admin keys.
-pub fn may_manage(team: &TeamCtx, user: &SignedIn, key: &ApiKey) -> bool {
+fn may_manage(team: &TeamCtx, user: &SignedIn, key: &ApiKey) -> bool {
     let role = team.current.role;
     let own = key.created_by.as_deref() == Some(user.user.id.as_str());
     role.can_manage_key(own)
@@ -871,7 +833,7 @@ async fn list_response(
             },
         ),
         total,
-        overview: Overview::new(&hours, now),
+        overview: super::charts::Overview::new(&hours, now),
         team_empty: total == 0
             && errors.is_empty()
             && input.after.is_empty()
@@ -894,8 +856,8 @@ async fn list_response(
     Ok(res)
 }
 
-/// A list row with the viewer's actions.
-fn row_with_actions(
+/// A key's row with the viewer's actions (none on hints they may not follow).
+pub fn row_with_actions(
     team: &TeamCtx,
     user: &SignedIn,
     slug: &str,

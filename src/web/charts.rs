@@ -260,6 +260,38 @@ pub fn daily(hours: &[(i64, [i64; 5])], now: i64) -> Chart {
     draw(&DAILY, hours, now)
 }
 
+/// The keys page header's usage overview: the team's last 24 hours.
+pub struct Overview {
+    /// Accepted requests, written out.
+    pub accepted: String,
+    /// Refused requests of known keys, written out.
+    pub refused: String,
+    /// Any refusal (the number is then shown as a warning).
+    pub any_refused: bool,
+    /// Sparkline points, one per hour.
+    pub points: String,
+}
+
+impl Overview {
+    /// From the team's hours `(hour start, accepted, refused)`: the 24 ending with `now`'s.
+    pub fn new(hours: &[(i64, i64, i64)], now: i64) -> Self {
+        let by_outcome: Vec<(i64, [i64; 5])> = hours
+            .iter()
+            .map(|(hour, accepted, refused)| (*hour, [*accepted, *refused, 0, 0, 0]))
+            .collect();
+        let (_, per_hour) = buckets(&by_outcome, now, 3_600, 24);
+        let accepted = per_hour.iter().map(|c| c[0]).sum();
+        let refused = per_hour.iter().map(|c| c[1]).sum();
+        let totals: Vec<i64> = per_hour.iter().map(|c| c[0] + c[1]).collect();
+        Self {
+            accepted: count(accepted),
+            refused: count(refused),
+            any_refused: refused > 0,
+            points: sparkline(&totals, 120, 24),
+        }
+    }
+}
+
 /// `85040` → `85,040`.
 pub fn count(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
@@ -348,6 +380,21 @@ mod tests {
         assert_eq!(count(85_040), "85,040");
         assert_eq!(count(1_234_567), "1,234,567");
         assert_eq!(count(-1_000), "-1,000");
+    }
+
+    #[test]
+    fn the_overview_counts_the_last_24_hours_only() {
+        let this_hour = NOW - 1_800;
+        let o = Overview::new(
+            &[
+                (this_hour, 1_000, 2),
+                (this_hour - 23 * 3_600, 500, 0),
+                (this_hour - 24 * 3_600, 9_999, 9),
+            ],
+            NOW,
+        );
+        assert_eq!((o.accepted.as_str(), o.refused.as_str()), ("1,500", "2"));
+        assert!(o.any_refused);
     }
 
     #[test]
