@@ -201,6 +201,17 @@ pub struct Settings {
     /// connecting included, before it counts as a timeout (1–60).
     #[arg(long, env = "LATCHKEY_OUTBOUND_TIMEOUT_SECONDS", default_value_t = 15)]
     pub outbound_timeout_seconds: u64,
+
+    /// SMTP server for invitations and key-expiry notices: `smtp://host:25`,
+    /// `smtp://user:password@host:587?tls=required` (STARTTLS) or
+    /// `smtps://user:password@host:465`. Unset: no e-mail; links are shown in the dashboard.
+    #[arg(long, env = "LATCHKEY_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// The sender of those mails, `Name <address>` (default `Latchkey <latchkey@HOST>`, HOST
+    /// being the public URL's). Mails for an agency's clients carry the agency's name.
+    #[arg(long, env = "LATCHKEY_MAIL_FROM")]
+    pub mail_from: Option<String>,
 }
 
 /// argon2id cost parameters. Production values are fixed by the foundation issue; tests use
@@ -277,6 +288,10 @@ pub struct Config {
     pub metrics_bind: Option<String>,
     /// Most connections in this node's pool.
     pub db_pool_size: u32,
+    /// The SMTP server's URL (it may carry a password), if e-mail is on.
+    pub smtp_url: Option<secrecy::SecretString>,
+    /// The configured sender, if any.
+    pub mail_from: Option<String>,
 }
 
 impl Config {
@@ -342,6 +357,13 @@ impl Config {
             connections_per_address: s.connections_per_address,
             metrics_bind: s.metrics_bind.clone().filter(|b| !b.trim().is_empty()),
             db_pool_size: s.db_pool_size.clamp(2, 1000),
+            smtp_url: s
+                .smtp_url
+                .as_deref()
+                .map(str::trim)
+                .filter(|u| !u.is_empty())
+                .map(secrecy::SecretString::from),
+            mail_from: s.mail_from.clone().filter(|f| !f.trim().is_empty()),
         })
     }
 
@@ -380,6 +402,8 @@ impl Config {
             connections_per_address: 64,
             metrics_bind: None,
             db_pool_size: 4,
+            smtp_url: None,
+            mail_from: None,
         }
     }
 }

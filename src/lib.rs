@@ -18,6 +18,8 @@ pub mod files;
 pub mod instrument;
 pub mod jobs;
 pub mod keycheck;
+pub mod links;
+pub mod mail;
 pub mod metrics;
 pub mod models;
 pub mod net;

@@ -47,6 +47,10 @@ pub struct AppState {
     pub metrics: std::sync::Arc<crate::metrics::Metrics>,
     /// Wakes the webhook delivery job after a change (its outbox event) is committed.
     pub webhook_wake: std::sync::Arc<tokio::sync::Notify>,
+    /// The SMTP server, when `LATCHKEY_SMTP_URL` is set.
+    pub mailer: Option<std::sync::Arc<crate::mail::Mailer>>,
+    /// Wakes the mail job after a mail is queued.
+    pub mail_wake: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -88,6 +92,18 @@ impl AppState {
             host_brands: Default::default(),
             vault: std::sync::Arc::new(vault),
             webhook_wake: Default::default(),
+            mailer: match &config.smtp_url {
+                Some(url) => Some(std::sync::Arc::new(
+                    crate::mail::Mailer::new(
+                        url,
+                        config.mail_from.as_deref(),
+                        &crate::links::public_host(&config.public_url).unwrap_or_default(),
+                    )
+                    .map_err(crate::error::AppError::Internal)?,
+                )),
+                None => None,
+            },
+            mail_wake: Default::default(),
             connections: crate::connections::ConnectionCap::new(
                 config.connections_per_address,
                 config.trusted_proxies.clone(),

@@ -245,7 +245,8 @@ mod typed_ids {
         WebhookEndpointId,
         DeliveryId,
         AttemptId,
-        SecurityEventId
+        SecurityEventId,
+        MailId
     );
 
     /// A stored mode that is neither `live` nor `test` is an error, never silently "live".

@@ -428,6 +428,25 @@ diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
 diesel::joinable!(api_keys -> users (created_by));
 diesel::joinable!(api_key_addresses -> api_keys (api_key_id));
 
+diesel::table! {
+    mail_queue (id) {
+        id -> Text,
+        team_id -> Nullable<Text>,
+        kind -> Text,
+        recipient -> Text,
+        sender_name -> Text,
+        reply_to -> Nullable<Text>,
+        subject -> Text,
+        text_body -> Text,
+        html_body -> Text,
+        created_at -> BigInt,
+        attempts -> Integer,
+        next_attempt_at -> Nullable<BigInt>,
+        sent_at -> Nullable<BigInt>,
+        last_error -> Nullable<Text>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     teams,
@@ -462,4 +481,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     vault_checks,
     cluster_nodes,
     cache_epoch,
+    mail_queue,
 );

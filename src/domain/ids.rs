@@ -180,6 +180,10 @@ id_type!(
     /// An account's security event (sign-in, sign-out, failures).
     SecurityEventId, "sec_"
 );
+id_type!(
+    /// A queued e-mail.
+    MailId, "mail_"
+);
 
 #[cfg(test)]
 mod tests {

@@ -1,5 +1,6 @@
 //! Background work that runs inside the server process.
 
 pub mod key_notices;
+pub mod mail;
 pub mod retention;
 pub mod webhooks;

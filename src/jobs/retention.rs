@@ -31,6 +31,8 @@ pub const BATCH: i64 = 1_000;
 const BETWEEN_BATCHES: std::time::Duration = std::time::Duration::from_millis(5);
 /// Hourly usage is kept this many days (a year and a month: last year's same month).
 pub const USAGE_DAYS: i64 = 400;
+/// Days a queued mail (sent or given up) is kept, for the record of what was sent.
+pub const MAIL_DAYS: i64 = 30;
 /// Events no endpoint wanted are kept this long after fan-out (to look into a fan-out).
 const UNDELIVERED_SECS: i64 = 86_400;
 
@@ -76,6 +78,7 @@ fn cutoff(state: &AppState, rule: Rule, now: i64) -> i64 {
         Rule::Sessions => now,
         Rule::SignInThrottles => now - throttle::FORGET_AFTER,
         Rule::KnownAddresses => now - throttle::KNOWN_FOR,
+        Rule::Mails => now - MAIL_DAYS * 86_400,
     }
 }
 

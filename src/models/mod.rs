@@ -13,6 +13,7 @@ pub mod integration;
 pub mod invitation;
 pub mod key_address;
 pub mod key_notice;
+pub mod mail_queue;
 pub mod outbox;
 pub mod retention;
 pub mod security_event;

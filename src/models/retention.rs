@@ -29,11 +29,13 @@ pub enum Rule {
     SignInThrottles,
     /// "Signed in from here before" marks older than the cutoff.
     KnownAddresses,
+    /// Mails queued before the cutoff that were sent or given up.
+    Mails,
 }
 
 impl Rule {
     /// Every rule, in the order a pass runs them (events before what they cascade to).
-    pub const ALL: [Rule; 9] = [
+    pub const ALL: [Rule; 10] = [
         Rule::WebhookEvents,
         Rule::UndeliveredEvents,
         Rule::KeyUsage,
@@ -43,6 +45,7 @@ impl Rule {
         Rule::Sessions,
         Rule::SignInThrottles,
         Rule::KnownAddresses,
+        Rule::Mails,
     ];
 
     /// The rows of one batch, as a subquery of row ids (`$1` the cutoff, `$2` the batch size);
@@ -86,13 +89,18 @@ impl Rule {
                 "login_known_addresses",
                 "SELECT digest FROM login_known_addresses WHERE last_success_at < $1 LIMIT $2",
             ),
+            Self::Mails => (
+                "mail_queue",
+                "SELECT id FROM mail_queue WHERE created_at < $1 AND next_attempt_at IS NULL \
+                 LIMIT $2",
+            ),
         }
     }
 
     /// The column the subquery selects, to match it against.
     fn key(self) -> &'static str {
         match self {
-            Self::WebhookEvents | Self::UndeliveredEvents | Self::Sessions => "id",
+            Self::WebhookEvents | Self::UndeliveredEvents | Self::Sessions | Self::Mails => "id",
             Self::KeyUsage | Self::IntegrationUsage | Self::TeamUsage | Self::KeyAddresses => "ROW",
             Self::SignInThrottles => "email_digest",
             Self::KnownAddresses => "digest",

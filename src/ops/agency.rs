@@ -9,7 +9,7 @@ use crate::domain::ids::{AgencyId, UserId};
 use crate::domain::inputs::{Email, Name};
 use crate::error::AppError;
 use crate::models::agency::{Agency, BrandSettings, HostError};
-use crate::models::invitation::{self, Invitation, InvitationToken};
+use crate::models::invitation::{self, Invitation};
 use crate::models::team::Team;
 use crate::models::user::User;
 use crate::state::AppState;
@@ -146,9 +146,10 @@ pub async fn invite_operator(
     actor: &Actor,
     agency: &AgencyId,
     email: Email,
-) -> Result<InvitationToken, InviteOperatorError> {
-    let (actor, agency) = (actor.clone(), agency.clone());
-    transact(state, move |c| {
+    link_base: &str,
+) -> Result<super::members::Invited, InviteOperatorError> {
+    let (actor, agency, mail_state) = (actor.clone(), agency.clone(), state.clone());
+    let (token, draft) = transact(state, move |c| {
         let addr = email.as_str();
         if Agency::operators(c, &agency)?
             .iter()
@@ -163,10 +164,25 @@ pub async fn invite_operator(
             AuditAction::OperatorInvited,
             Target::new("invitation", id.as_str(), addr),
         );
-        record(c, &Owner::Agency(agency), &actor, &change)?;
-        Ok(token)
+        record(c, &Owner::Agency(agency.clone()), &actor, &change)?;
+        let expires = actor.at + invitation::INVITATION_TTL;
+        let draft = super::mailing::invitation_draft(
+            c,
+            &mail_state,
+            addr,
+            &by,
+            super::mailing::Place::Agency(&agency),
+            expires,
+        )?;
+        Ok((token, draft))
     })
-    .await
+    .await?;
+    let link = format!(
+        "{link_base}{}",
+        crate::links::invitation_path(token.expose())
+    );
+    let mail = super::mailing::send_invitation(state, draft, &link).await;
+    Ok(super::members::Invited { link, mail })
 }
 
 /// Removes an operator: their next request to any client is refused.

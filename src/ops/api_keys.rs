@@ -289,8 +289,8 @@ pub async fn announce(
     at: i64,
 ) -> Result<bool, AppError> {
     use crate::domain::key_notice::Notice;
-    let key = key.clone();
-    transact(state, move |c| {
+    let (key, mail_state) = (key.clone(), state.clone());
+    let made = transact(state, move |c| {
         if !crate::models::key_notice::claim(c, key.id.as_str(), notice, at)? {
             return Ok(false);
         }
@@ -317,9 +317,14 @@ pub async fn announce(
             at,
         };
         record(c, &Owner::Team(key.team_id.clone()), &actor, &change)?;
+        super::mailing::queue_expiry_notice(c, &mail_state, &key, notice, at)?;
         Ok::<_, Abort<AppError>>(true)
     })
-    .await
+    .await?;
+    if made {
+        state.mail_wake.notify_one();
+    }
+    Ok(made)
 }
 
 /// Records where keys were used from (`key id, addresses`, from the usage flush, inside its

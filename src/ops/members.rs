@@ -2,6 +2,7 @@
 //! (team or agency), change a role, remove, transfer ownership, leave. A team never loses its
 //! last owner.
 
+use super::mailing;
 use super::{Abort, person, record, transact};
 use crate::db::DbConnection;
 use crate::domain::audit::{Actor, AuditAction, Change, Owner, Target, Who};
@@ -10,7 +11,7 @@ use crate::domain::inputs::Email;
 use crate::domain::role::{AgencyRole, Role};
 use crate::error::AppError;
 use crate::models::agency::{Agency, add_operator};
-use crate::models::invitation::{self, Invitation, InvitationToken};
+use crate::models::invitation::{self, Invitation};
 use crate::models::team::{Team, add_member};
 use crate::models::user::User;
 use crate::state::AppState;
@@ -81,17 +82,29 @@ where
     Ok(())
 }
 
-/// Invites `email` to `team` as `role` and returns the one-time link token. An open
-/// invitation to the same address is replaced.
+/// An invitation made: its one-time link (for the inviter's page, the only place it is ever
+/// shown) and whether it was also e-mailed.
+#[derive(Debug)]
+pub struct Invited {
+    /// The whole link (it carries the token).
+    pub link: String,
+    /// What became of its e-mail.
+    pub mail: crate::mail::Sent,
+}
+
+/// Invites `email` to `team` as `role`; the link starts with `link_base` (the origin the
+/// inviter is on). An open invitation to the same address is replaced. When e-mail is
+/// configured the link is mailed to the address, after the commit.
 pub async fn invite(
     state: &AppState,
     actor: &Actor,
     team: &TeamId,
     email: Email,
     role: Role,
-) -> Result<InvitationToken, InviteError> {
-    let (actor, team) = (actor.clone(), team.clone());
-    transact(state, move |c| {
+    link_base: &str,
+) -> Result<Invited, InviteError> {
+    let (actor, team, mail_state) = (actor.clone(), team.clone(), state.clone());
+    let (token, draft) = transact(state, move |c| {
         let addr = email.as_str();
         if let Some(existing) = User::find_by_email(c, addr)?
             && Team::member_role(c, &team, &existing.user_id())?.is_some()
@@ -106,10 +119,25 @@ pub async fn invite(
             Target::new("invitation", id.as_str(), addr),
         )
         .with("role", role.as_str());
-        record(c, &Owner::Team(team), &actor, &change)?;
-        Ok(token)
+        record(c, &Owner::Team(team.clone()), &actor, &change)?;
+        let expires = actor.at + invitation::INVITATION_TTL;
+        let draft = mailing::invitation_draft(
+            c,
+            &mail_state,
+            addr,
+            &by,
+            mailing::Place::Team(&team, role),
+            expires,
+        )?;
+        Ok((token, draft))
     })
-    .await
+    .await?;
+    let link = format!(
+        "{link_base}{}",
+        crate::links::invitation_path(token.expose())
+    );
+    let mail = mailing::send_invitation(state, draft, &link).await;
+    Ok(Invited { link, mail })
 }
 
 /// Withdraws an open invitation of `team`; `actor_role` must be allowed to assign its role.

@@ -5,6 +5,8 @@
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
+
+use crate::mail::Sent;
 use serde::Deserialize;
 
 use super::agency_context::AgencyCtx;
@@ -487,7 +489,7 @@ struct OperatorsPage {
     invite_url: String,
     email: String,
     email_error: Option<&'static str>,
-    new_link: Option<String>,
+    new_invitation: Option<super::members::NewInvitation>,
 }
 
 async fn operators_page(
@@ -496,7 +498,7 @@ async fn operators_page(
     agency: &AgencyCtx,
     email: String,
     email_error: Option<&'static str>,
-    new_link: Option<String>,
+    new_invitation: Option<super::members::NewInvitation>,
 ) -> Result<OperatorsPage, PageError> {
     let now = state.clock.now();
     let id = agency.agency.agency_id();
@@ -534,7 +536,7 @@ async fn operators_page(
         invite_url: urls::agency_operator_invitations(agency.slug()),
         email,
         email_error,
-        new_link,
+        new_invitation,
     })
 }
 
@@ -571,28 +573,26 @@ pub async fn invite_operator(
     };
     let actor = agency.actor(&state, &user, &req);
     let id = agency.agency.agency_id();
-    let token = match ops::agency::invite_operator(&state, &actor, &id, email).await {
-        Ok(token) => token,
-        Err(InviteOperatorError::AlreadyOperator) => {
-            let page = operators_page(
-                &state,
-                &user,
-                &agency,
-                raw,
-                Some("This person already operates the agency."),
-                None,
-            )
-            .await?;
-            return Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, page)?);
-        }
-        Err(InviteOperatorError::Failed(e)) => return Err(e.into()),
-    };
-    let link = urls::invitation_link(
-        &state.config.public_url,
-        agency.brand.host.as_deref(),
-        token.expose(),
-    );
-    let page = operators_page(&state, &user, &agency, String::new(), None, Some(link)).await?;
+    let base = urls::public_base(&state.config.public_url, agency.brand.host.as_deref());
+    let invited =
+        match ops::agency::invite_operator(&state, &actor, &id, email.clone(), &base).await {
+            Ok(invited) => invited,
+            Err(InviteOperatorError::AlreadyOperator) => {
+                let page = operators_page(
+                    &state,
+                    &user,
+                    &agency,
+                    raw,
+                    Some("This person already operates the agency."),
+                    None,
+                )
+                .await?;
+                return Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, page)?);
+            }
+            Err(InviteOperatorError::Failed(e)) => return Err(e.into()),
+        };
+    let new = super::members::NewInvitation::new(invited, email.as_str());
+    let page = operators_page(&state, &user, &agency, String::new(), None, Some(new)).await?;
     Ok(super::htmx::no_store(render!(htmx, StatusCode::OK, page)?))
 }
 

@@ -6,6 +6,8 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
+use crate::mail::Sent;
+
 use super::error::PageError;
 use super::form::FormData;
 use super::htmx::Htmx;
@@ -76,6 +78,28 @@ pub struct InviteForm {
     pub role_error: Option<&'static str>,
 }
 
+/// An invitation just made, as its panel shows it (`partials/invitation_panel.html`, on the
+/// members and the operators page).
+pub(super) struct NewInvitation {
+    /// The one-time link.
+    pub link: String,
+    /// The invited address.
+    pub email: String,
+    /// Whether it was e-mailed too.
+    pub mail: Sent,
+}
+
+impl NewInvitation {
+    /// The panel of `invited`, sent to `email`.
+    pub fn new(invited: ops::members::Invited, email: &str) -> Self {
+        Self {
+            link: invited.link,
+            email: email.to_owned(),
+            mail: invited.mail,
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "members/list.html", blocks = ["content"])]
 struct MembersPage {
@@ -86,9 +110,8 @@ struct MembersPage {
     invite_roles: Vec<(&'static str, &'static str)>,
     form: InviteForm,
     invite_url: String,
-    /// The link just created (shown once).
-    new_link: Option<String>,
-    new_link_email: String,
+    /// The invitation just made (its link shown once).
+    new_invitation: Option<NewInvitation>,
     transfer_to: Vec<(String, String)>,
     transfer_url: String,
     leave_url: String,
@@ -105,7 +128,7 @@ async fn page(
     user: &SignedIn,
     team: &TeamCtx,
     form: InviteForm,
-    new_link: Option<(String, String)>,
+    new_invitation: Option<NewInvitation>,
 ) -> Result<MembersPage, PageError> {
     let now = state.clock.now();
     let team_id = team.team_id();
@@ -173,10 +196,6 @@ async fn page(
     } else {
         vec![]
     };
-    let (new_link, new_link_email) = match new_link {
-        Some((link, email)) => (Some(link), email),
-        None => (None, String::new()),
-    };
     Ok(MembersPage {
         ctx: PageCtx::new("Members", user, team, "members"),
         members: rows,
@@ -188,8 +207,7 @@ async fn page(
             .collect(),
         form,
         invite_url: urls::members_action(slug, "invitations"),
-        new_link,
-        new_link_email,
+        new_invitation,
         transfer_to,
         transfer_url: urls::members_action(slug, "transfer"),
         leave_url: urls::members_action(slug, "leave"),
@@ -264,9 +282,12 @@ pub async fn invite(
         return Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, p)?);
     };
     let actor = team.actor(&state, &user, &req);
-    let token =
-        match ops::members::invite(&state, &actor, &team.team_id(), email.clone(), role).await {
-            Ok(token) => token,
+    let base = urls::public_base(&state.config.public_url, team.brand.host.as_deref());
+    let invited =
+        match ops::members::invite(&state, &actor, &team.team_id(), email.clone(), role, &base)
+            .await
+        {
+            Ok(invited) => invited,
             Err(InviteError::AlreadyMember) => {
                 f.email_error = Some("This person is already a member of the team.");
                 let p = page(&state, &user, &team, f, None).await?;
@@ -274,17 +295,12 @@ pub async fn invite(
             }
             Err(InviteError::Failed(e)) => return Err(e.into()),
         };
-    let link = urls::invitation_link(
-        &state.config.public_url,
-        team.brand.host.as_deref(),
-        token.expose(),
-    );
     let p = page(
         &state,
         &user,
         &team,
         InviteForm::default(),
-        Some((link, email.as_str().to_owned())),
+        Some(NewInvitation::new(invited, email.as_str())),
     )
     .await?;
     Ok(super::htmx::no_store(render!(htmx, StatusCode::OK, p)?))

@@ -1,5 +1,7 @@
 //! Every dashboard URL, built in one place.
 
+pub use crate::links::{public_base, public_host};
+
 /// A team's API keys page (also the create POST target).
 pub fn api_keys(team_slug: &str) -> String {
     format!("/teams/{team_slug}/settings/api-keys")
@@ -12,7 +14,7 @@ pub fn api_key_new(team_slug: &str) -> String {
 
 /// A key's edit form (GET) and update target (POST).
 pub fn api_key(team_slug: &str, key_id: &str) -> String {
-    format!("/teams/{team_slug}/settings/api-keys/{key_id}")
+    crate::links::api_key_path(team_slug, key_id)
 }
 
 /// A key's action page: `edit`, `rotate` or `delete`.
@@ -95,16 +97,7 @@ pub fn invitation_revoke(team_slug: &str, invitation_id: &str) -> String {
 
 /// The one-time invitation link's path (the token in the query: logs record paths only).
 pub fn invitation(token: &str) -> String {
-    format!("/invitations?token={token}")
-}
-
-/// The whole invitation link handed to the inviter, on the agency host the page was reached on.
-pub fn invitation_link(public_url: &str, brand_host: Option<&str>, token: &str) -> String {
-    format!(
-        "{}{}",
-        public_base(public_url, brand_host),
-        invitation(token)
-    )
+    crate::links::invitation_path(token)
 }
 
 /// An agency's dashboard (its clients).
@@ -140,34 +133,6 @@ pub fn agency_brand(agency_slug: &str) -> String {
 /// An action on one client of an agency: `suspend`, `resume`, `delete`.
 pub fn agency_client_action(agency_slug: &str, team_slug: &str, action: &str) -> String {
     format!("/agencies/{agency_slug}/clients/{team_slug}/{action}")
-}
-
-/// The origin links and snippets are built on: an agency's host name when the page was
-/// reached on one (with the public URL's scheme and port), else the public URL.
-pub fn public_base(public_url: &str, brand_host: Option<&str>) -> String {
-    let Some(host) = brand_host else {
-        return public_url.trim_end_matches('/').to_owned();
-    };
-    let (scheme, rest) = public_url
-        .split_once("://")
-        .unwrap_or(("https", public_url));
-    let authority = rest.split('/').next().unwrap_or_default();
-    let port = authority
-        .rsplit_once(':')
-        .map(|(_, p)| p)
-        .filter(|p| p.chars().all(|c| c.is_ascii_digit()));
-    match port {
-        Some(p) => format!("{scheme}://{host}:{p}"),
-        None => format!("{scheme}://{host}"),
-    }
-}
-
-/// The host name of the public URL (which no agency may claim).
-pub fn public_host(public_url: &str) -> Option<String> {
-    let rest = public_url.split("://").nth(1)?;
-    let authority = rest.split('/').next()?;
-    let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
-    Some(host.to_ascii_lowercase())
 }
 
 /// `base` with `pairs` as its query string (none: `base` alone).

@@ -27,6 +27,7 @@ mod integrations;
 mod integrations_pages;
 mod key_list;
 mod key_page;
+mod mail;
 mod members;
 mod operations;
 mod outbound;
