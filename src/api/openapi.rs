@@ -108,6 +108,21 @@ fn schemas() -> Value {
             "secret": {"type": "string", "pattern": "^whsec_[A-Za-z0-9+/]{43}=$", "description": "The signing secret: in the create and rotate responses only."},
             "created_at": time(), "updated_at": time()
         })),
+        "WebhookDelivery": object(&["id", "object", "endpoint_id", "event_id", "event_type", "status", "attempts", "created_at"], json!({
+            "id": id("whd_"), "object": {"const": "webhook_delivery"}, "endpoint_id": id("whe_"), "event_id": id("evt_"),
+            "event_type": webhook_event_type(),
+            "status": {"type": "string", "enum": crate::models::webhook::DELIVERY_STATUSES, "description": "pending: waiting for its first attempt or retrying; succeeded: a 2xx answer; failed: given up."},
+            "attempts": {"type": "integer"},
+            "next_attempt_at": nullable(time()), "last_attempt_at": nullable(time()),
+            "last_status_code": nullable(json!({"type": "integer"})), "last_latency_ms": nullable(json!({"type": "integer"})),
+            "last_error": nullable(json!({"type": "string"})), "created_at": time(),
+            "body": nullable(json!({"type": "string", "description": "The request body as sent, byte for byte (on the delivery's own page)."})),
+            "attempt_log": {"type": "array", "description": "Every attempt, newest first (on the delivery's own page).", "items": {"type": "object", "properties": {
+                "attempt": {"type": "integer"}, "at": time(), "status_code": nullable(json!({"type": "integer"})),
+                "latency_ms": {"type": "integer"}, "error": nullable(json!({"type": "string"})), "response_excerpt": nullable(json!({"type": "string"}))
+            }}}
+        })),
+        "WebhookReplay": object(&["object", "count"], json!({"object": {"const": "webhook_replay"}, "count": {"type": "integer", "description": "Deliveries made due now."}})),
         "WebhookTest": object(&["object", "event_id"], json!({"object": {"const": "webhook_test"}, "event_id": id("evt_")})),
         "IntegrationResponse": object(&["object", "status", "headers", "body", "latency_ms"], json!({
             "object": {"const": "integration_response"},
@@ -401,6 +416,14 @@ pub fn webhook_rotate_body() -> Value {
     )
 }
 
+/// `POST /webhook-endpoints/{id}/retry`.
+pub fn webhook_retry_body() -> Value {
+    body(
+        &[],
+        json!({"window_seconds": {"type": ["integer", "null"], "enum": [3600, 86400, 259200, 604800, null], "description": "How far back: an hour, 24 hours (default), 3 or 7 days."}}),
+    )
+}
+
 /// `POST /integrations/{id}/requests`.
 pub fn integration_request_body() -> Value {
     body(
@@ -595,7 +618,7 @@ pub fn document(server: &str) -> Value {
             None if keyed => op["description"] = json!("Any valid key."),
             None => op["security"] = json!([]),
         }
-        let path_params: Vec<Value> = ["id", "run_id"]
+        let path_params: Vec<Value> = ["id", "run_id", "delivery_id"]
             .iter()
             .filter(|name| route.path.contains(&format!("{{{name}}}")))
             .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string", "maxLength": limits::REFERENCE_MAX}}))
@@ -626,6 +649,17 @@ pub fn document(server: &str) -> Value {
                 json!({"name": "creator", "in": "query", "schema": {"type": "string", "pattern": "^(|api|usr_[0-9A-Za-z]{20})$"}, "description": "Only keys made by this person (`usr_…`), or through the API (`api`); empty: anyone."}),
                 json!({"name": "sort", "in": "query", "schema": {"type": "string", "enum": choices(KeySort::ALL.iter().map(|s| s.1).collect()), "default": "newest"},
                     "description": "The order; ties are broken by id, so pages never skip or repeat a key. `starting_after` continues in the same order."}),
+            ]);
+            op["parameters"] = Value::Array(params);
+        }
+        if route.path == "/webhook-endpoints/{id}/deliveries" {
+            let mut params = op["parameters"].as_array().cloned().unwrap_or_default();
+            let statuses: Vec<&str> = std::iter::once("")
+                .chain(crate::models::webhook::DELIVERY_STATUSES)
+                .collect();
+            params.extend([
+                json!({"name": "status", "in": "query", "schema": {"type": "string", "enum": statuses}, "description": "Only deliveries in this state (empty: any)."}),
+                json!({"name": "event_type", "in": "query", "schema": {"anyOf": [webhook_event_type(), {"const": ""}]}, "description": "Only deliveries of this event type (empty: any)."}),
             ]);
             op["parameters"] = Value::Array(params);
         }

@@ -251,6 +251,15 @@ pub fn check_portable(value: &Value) -> Result<(), PortabilityError> {
     walk(value, "$")
 }
 
+/// How far back "retry now" reaches for failed and still-retrying deliveries (seconds, and
+/// the words for it): the dashboard's choices and the values `/v1` accepts.
+pub const REPLAY_WINDOWS: [(i64, &str); 4] = [
+    (3_600, "hour"),
+    (86_400, "24 hours"),
+    (3 * 86_400, "3 days"),
+    (7 * 86_400, "7 days"),
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -478,6 +478,9 @@ impl Delivery {
     }
 }
 
+/// A delivery's states: waiting or retrying, delivered, given up.
+pub const DELIVERY_STATUSES: [&str; 3] = ["pending", "succeeded", "failed"];
+
 /// Which deliveries of an endpoint the log shows.
 #[derive(Debug, Default, Clone)]
 pub struct DeliveryFilter {
@@ -490,6 +493,20 @@ pub struct DeliveryFilter {
 }
 
 impl Delivery {
+    /// Delivery `id` if it is endpoint `endpoint`'s.
+    pub fn of_endpoint(
+        conn: &mut DbConnection,
+        endpoint: &str,
+        id: &str,
+    ) -> QueryResult<Option<Delivery>> {
+        webhook_deliveries::table
+            .filter(webhook_deliveries::endpoint_id.eq(endpoint))
+            .filter(webhook_deliveries::id.eq(id))
+            .select(Delivery::as_select())
+            .first(conn)
+            .optional()
+    }
+
     /// Endpoint `endpoint`'s deliveries matching `f`, newest first, at most `limit`.
     pub fn log(
         conn: &mut DbConnection,

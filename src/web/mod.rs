@@ -82,6 +82,7 @@ fn webhook_pages(scope: actix_web::Scope) -> actix_web::Scope {
     scope
         .service(page("").get(webhooks::list).post(webhooks::create).done())
         .service(page("/new").get(webhooks::new_form).done())
+        .service(page("/guide").get(webhooks::guide::show).done())
         .service(
             page("/{endpoint}")
                 .get(webhooks::show)

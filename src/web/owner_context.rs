@@ -41,6 +41,24 @@ impl OwnerCtx {
         Ok(Self::Agency(Box::new(agency)))
     }
 
+    /// The team or agency in the URL, for anyone in it (a member of the team or its agency's
+    /// operators; an agency's operators): another tenant's is a 404.
+    pub async fn load_reading(
+        state: &AppState,
+        user: &SignedIn,
+        req: &HttpRequest,
+    ) -> Result<Self, PageError> {
+        if let Some(slug) = req.match_info().get("team") {
+            return Ok(Self::Team(Box::new(
+                TeamCtx::load(state, user, slug).await?,
+            )));
+        }
+        let slug = req.match_info().get("agency").ok_or(PageError::NotFound)?;
+        Ok(Self::Agency(Box::new(
+            AgencyCtx::load(state, user, slug).await?,
+        )))
+    }
+
     /// Whose rows these are.
     pub fn owner(&self) -> Owner {
         match self {

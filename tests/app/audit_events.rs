@@ -430,6 +430,14 @@ async fn every_change_through_every_surface_writes_one_audit_event_and_one_outbo
             .await
             .assert_status(303);
         });
+        // The same through /v1: retry now, and one delivery replayed.
+        api_change!(app, seen, AuditAction::WebhookDeliveriesReplayed, "POST", "/webhook-endpoints/{id}/retry",
+            format!("/webhook-endpoints/{hook}/retry"), admin, Some(json!({"window_seconds": 86400})), 202);
+        let delivery = app.api("GET", &format!("/webhook-endpoints/{hook}/deliveries"), &admin, None).await.json()
+            ["data"][0]["id"].as_str().expect("a delivery").to_owned();
+        api_change!(app, seen, AuditAction::WebhookDeliveriesReplayed, "POST",
+            "/webhook-endpoints/{id}/deliveries/{delivery_id}/replay",
+            format!("/webhook-endpoints/{hook}/deliveries/{delivery}/replay"), admin, None, 202);
         api_change!(app, seen, AuditAction::WebhookEndpointDeleted, "DELETE", "/webhook-endpoints/{id}",
             format!("/webhook-endpoints/{hook}"), admin, None, 200);
         // `latchkey vault forget`: a credential sealed by a lost master key is discarded, and

@@ -1048,3 +1048,200 @@ async fn the_platform_s_executor_reports_runs_and_endpoints_hear_them_start_and_
     })
     .await;
 }
+
+#[actix_web::test]
+async fn the_delivery_log_replay_and_retry_now_are_on_v1_as_in_the_dashboard() {
+    each_db(|app| async move {
+        let slug = app.set_up("ada@example.com", "Acme").await;
+        let team = TeamId::from_db(team_id(&app, &slug));
+        let failing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let f = failing.clone();
+        let rx = Receiver::start(move |_| {
+            if f.load(std::sync::atomic::Ordering::SeqCst) {
+                json_reply(500, r#"{"error":"down"}"#)
+            } else {
+                json_reply(200, "{}")
+            }
+        })
+        .await;
+        let (ep, _) = endpoint(&app, Owner::Team(team.clone()), &rx.url(), &[]).await;
+        let (_, key) = app.make_key(KeySpec {
+            team: &slug,
+            scopes: &["admin"],
+            mode: "live",
+        });
+        for name in ["One", "Two"] {
+            app.api("POST", "/bots", &key, Some(json!({"name": name})))
+                .await
+                .assert_status(201);
+        }
+        run_once(&app.state).await.expect("round");
+        let base = format!("/webhook-endpoints/{ep}/deliveries");
+
+        // The log: newest first, both retrying after one 500 each.
+        let list = app.api("GET", &base, &key, None).await;
+        list.assert_status(200);
+        let v = list.json();
+        let data = v["data"].as_array().expect("list");
+        assert_eq!(data.len(), 2, "{v}");
+        assert!(
+            data.iter()
+                .all(|d| d["status"] == "pending" && d["attempts"] == 1)
+        );
+        assert!(data.iter().all(|d| d["last_status_code"] == 500));
+        assert!(data.iter().all(|d| d["event_type"] == "bot.created"));
+        assert!(data[0]["next_attempt_at"].is_string());
+        let (newest, oldest) = (
+            data[0]["id"].as_str().expect("id").to_owned(),
+            data[1]["id"].as_str().expect("id").to_owned(),
+        );
+        assert!(newest > oldest);
+        // Pages and filters.
+        let page = app
+            .api(
+                "GET",
+                &format!("{base}?limit=1&starting_after={newest}"),
+                &key,
+                None,
+            )
+            .await
+            .json();
+        assert_eq!(page["data"][0]["id"], oldest.as_str());
+        assert_eq!(page["has_more"], false);
+        let none = app
+            .api("GET", &format!("{base}?status=succeeded"), &key, None)
+            .await
+            .json();
+        assert_eq!(none["data"], json!([]));
+        for (query, field) in [
+            ("status=lost", "status"),
+            ("event_type=bot.exploded", "event_type"),
+            ("starting_after=whd_00000000000000000000", "starting_after"),
+            ("limit=0", "limit"),
+        ] {
+            let res = app.api("GET", &format!("{base}?{query}"), &key, None).await;
+            res.assert_status(422);
+            assert!(
+                res.json()["error"]["fields"][field].is_string(),
+                "{query}: {}",
+                res.body
+            );
+        }
+
+        // One delivery: its attempts and the exact bytes sent.
+        let one = app
+            .api("GET", &format!("{base}/{newest}"), &key, None)
+            .await;
+        one.assert_status(200);
+        let d = one.json();
+        let event = d["event_id"].as_str().expect("event");
+        assert_eq!(d["body"], payload_of(&app, event).as_str());
+        assert_eq!(d["attempt_log"][0]["status_code"], 500);
+        assert_eq!(
+            d["attempt_log"][0]["response_excerpt"],
+            r#"{"error":"down"}"#
+        );
+
+        // The receiver is back: retry now sends both at once, without waiting for the schedule.
+        failing.store(false, std::sync::atomic::Ordering::SeqCst);
+        let bad = app
+            .api(
+                "POST",
+                &format!("/webhook-endpoints/{ep}/retry"),
+                &key,
+                Some(json!({"window_seconds": 60})),
+            )
+            .await;
+        bad.assert_status(422);
+        assert!(bad.json()["error"]["fields"]["window_seconds"].is_string());
+        let retry = app
+            .api(
+                "POST",
+                &format!("/webhook-endpoints/{ep}/retry"),
+                &key,
+                Some(json!({})),
+            )
+            .await;
+        retry.assert_status(202);
+        assert_eq!(
+            retry.json(),
+            json!({"object": "webhook_replay", "count": 2})
+        );
+        assert_eq!(run_once(&app.state).await.expect("round").succeeded, 2);
+        let done = app
+            .api("GET", &format!("{base}?status=succeeded"), &key, None)
+            .await
+            .json();
+        assert_eq!(done["data"].as_array().map(Vec::len), Some(2));
+
+        // Replay one delivered delivery: sent again with the same event id.
+        let replay = app
+            .api("POST", &format!("{base}/{oldest}/replay"), &key, None)
+            .await;
+        replay.assert_status(202);
+        assert_eq!(replay.json()["count"], 1);
+        assert_eq!(run_once(&app.state).await.expect("round").succeeded, 1);
+        let seen = rx.seen();
+        let last = seen.last().expect("sent");
+        let oldest_event = app
+            .api("GET", &format!("{base}/{oldest}"), &key, None)
+            .await
+            .json()["event_id"]
+            .as_str()
+            .expect("event")
+            .to_owned();
+        assert_eq!(last.header("webhook-id"), Some(oldest_event.as_str()));
+
+        // Audited like the dashboard's replays.
+        let audited: i64 = app.db(|c| {
+            latchkey::db::schema::audit_events::table
+                .filter(latchkey::db::schema::audit_events::action.eq("webhook_endpoint.replayed"))
+                .count()
+                .get_result(c)
+                .expect("count")
+        });
+        assert_eq!(audited, 2);
+
+        // Another team's endpoint and deliveries are 404, as is a delivery of another endpoint.
+        let other = app.team_owned_by("ada@example.com", "Evil");
+        let (_, eve) = app.make_key(KeySpec {
+            team: &other,
+            scopes: &["admin"],
+            mode: "live",
+        });
+        app.api("GET", &base, &eve, None).await.assert_status(404);
+        app.api("GET", &format!("{base}/{newest}"), &eve, None)
+            .await
+            .assert_status(404);
+        app.api("POST", &format!("{base}/{newest}/replay"), &eve, None)
+            .await
+            .assert_status(404);
+        app.api(
+            "POST",
+            &format!("/webhook-endpoints/{ep}/retry"),
+            &eve,
+            Some(json!({})),
+        )
+        .await
+        .assert_status(404);
+        let (ep2, _) = endpoint(&app, Owner::Team(team), &rx.url(), &[]).await;
+        app.api(
+            "GET",
+            &format!("/webhook-endpoints/{ep2}/deliveries/{newest}"),
+            &key,
+            None,
+        )
+        .await
+        .assert_status(404);
+        // A test-mode key does not manage webhooks.
+        let (_, test_key) = app.make_key(KeySpec {
+            team: &slug,
+            scopes: &["admin"],
+            mode: "test",
+        });
+        app.api("GET", &base, &test_key, None)
+            .await
+            .assert_status(403);
+    })
+    .await;
+}

@@ -689,3 +689,51 @@ async fn an_agency_owner_adds_an_endpoint_for_every_client_with_the_agency_event
     })
     .await;
 }
+
+#[actix_web::test]
+async fn the_webhook_guide_is_served_in_the_dashboard_to_everyone_in_the_team() {
+    each_db(|app| async move {
+        let slug = app.set_up("ada@example.com", "Acme").await;
+        let list = format!("/teams/{slug}/settings/webhooks");
+        let page = app.get(&list).await;
+        assert!(
+            page.body.contains(&format!("href=\"{list}/guide\"")),
+            "linked from the list"
+        );
+        let guide = app.get(&format!("{list}/guide")).await;
+        guide.assert_status(200);
+        assert!(guide.body.contains("<h1>Webhook guide</h1>"));
+        // The guide itself: its sections, the verifier snippets and the event catalogue.
+        for text in [
+            "<h2>Verifying</h2>",
+            "verifySignature",
+            "<h2>Event types</h2>",
+            "api_key.rotated",
+            "<h2>Rotating the secret</h2>",
+        ] {
+            assert!(guide.body.contains(text), "{text}");
+        }
+        assert!(!guide.body.contains("docs/webhooks.md"));
+        // A developer verifies deliveries too; another team's guide URL is a 404.
+        app.add_member(&slug, "dev@example.com", Role::Developer)
+            .await;
+        app.swap_cookies(Default::default());
+        app.sign_in("dev@example.com", PASSWORD)
+            .await
+            .assert_status(303);
+        app.get(&format!("{list}/guide")).await.assert_status(200);
+        app.get("/teams/nope/settings/webhooks/guide")
+            .await
+            .assert_status(404);
+        // The agency's webhooks have it too.
+        app.swap_cookies(Default::default());
+        app.sign_in("ada@example.com", PASSWORD)
+            .await
+            .assert_status(303);
+        let agency = crate::agencies::create_agency(&app, "Acme Agency").await;
+        app.get(&format!("/agencies/{agency}/webhooks/guide"))
+            .await
+            .assert_status(200);
+    })
+    .await;
+}

@@ -27,7 +27,7 @@ peers = ["alpha", "beta"]
 expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429"]
 
 [[operations]]
-include-name-regex = '^GET /(bots|channels|conversations|integrations|agent-loops|api-keys|audit-events|webhook-endpoints|agent-loops/\\{{id\\}}/runs)$'
+include-name-regex = '^GET /(bots|channels|conversations|integrations|agent-loops|api-keys|audit-events|webhook-endpoints|agent-loops/\\{{id\\}}/runs|webhook-endpoints/\\{{id\\}}/deliveries)$'
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "422", "429"]
 
 [[operations]]

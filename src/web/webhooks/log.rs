@@ -105,7 +105,7 @@ pub async fn load(
     let status = query
         .status
         .clone()
-        .filter(|s| matches!(s.as_str(), "pending" | "succeeded" | "failed"));
+        .filter(|s| crate::models::webhook::DELIVERY_STATUSES.contains(&s.as_str()));
     let event = query
         .event
         .clone()

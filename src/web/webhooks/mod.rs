@@ -8,6 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
+pub mod guide;
 mod log;
 
 use self::log::LogQuery;
@@ -32,14 +33,6 @@ use crate::render;
 use crate::state::AppState;
 use crate::timefmt::TimeView;
 use crate::web::current_user::SignedIn;
-
-/// "Failed and retrying deliveries from the last … — Retry now" choices, in seconds.
-const REPLAY_WINDOWS: [(i64, &str); 4] = [
-    (3_600, "hour"),
-    (86_400, "24 hours"),
-    (3 * 86_400, "3 days"),
-    (7 * 86_400, "7 days"),
-];
 
 // ----- where the pages are --------------------------------------------------------------
 
@@ -346,6 +339,7 @@ struct ListPage {
     whose: String,
     agency: bool,
     new_url: String,
+    guide_url: String,
 }
 
 #[derive(Template)]
@@ -359,6 +353,7 @@ struct FormPage {
     action: String,
     cancel_url: String,
     list_url: String,
+    guide_url: String,
 }
 
 #[derive(Template)]
@@ -444,6 +439,7 @@ async fn list_response(
         whose: host.whose(),
         agency: matches!(host, OwnerCtx::Agency(_)),
         new_url: format!("{}/new", host.base()),
+        guide_url: host.at("guide", ""),
     };
     Ok(render!(htmx, StatusCode::OK, page)?)
 }
@@ -475,7 +471,7 @@ async fn show_response(
             .collect(),
         older_url: log.older_url,
         replay_url: host.at(&e.id, "replay"),
-        windows: REPLAY_WINDOWS.to_vec(),
+        windows: crate::domain::webhook::REPLAY_WINDOWS.to_vec(),
         list_url: host.base(),
     };
     Ok(render!(htmx, StatusCode::OK, page)?)
@@ -535,6 +531,7 @@ fn form_page(
         action,
         cancel_url: cancel,
         list_url: host.base(),
+        guide_url: host.at("guide", ""),
     }
 }
 
@@ -844,12 +841,11 @@ pub async fn replay_failed(
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
     let (host, e) = endpoint_of(&state, &user, &req).await?;
-    let Some((window, label)) = form
-        .get("window")
-        .parse::<i64>()
-        .ok()
-        .and_then(|w| REPLAY_WINDOWS.iter().find(|(s, _)| *s == w))
-    else {
+    let Some((window, label)) = form.get("window").parse::<i64>().ok().and_then(|w| {
+        crate::domain::webhook::REPLAY_WINDOWS
+            .iter()
+            .find(|(s, _)| *s == w)
+    }) else {
         let flash = "Choose how far back to retry failed and retrying deliveries.".to_owned();
         return back(&state, &user, &host, htmx, Some(&e), flash).await;
     };
