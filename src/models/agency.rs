@@ -201,6 +201,26 @@ impl Agency {
             .load(conn)
     }
 
+    /// The first `limit` of the agency's clients by name (slug, name), and how many it has:
+    /// the switcher's list.
+    pub fn client_names(
+        conn: &mut DbConnection,
+        agency: &AgencyId,
+        limit: i64,
+    ) -> QueryResult<(Vec<(String, String)>, i64)> {
+        let names = teams::table
+            .filter(teams::agency_id.eq(agency.as_str()))
+            .select((teams::slug, teams::name))
+            .order((teams::name.asc(), teams::id.asc()))
+            .limit(limit)
+            .load(conn)?;
+        let total = teams::table
+            .filter(teams::agency_id.eq(agency.as_str()))
+            .count()
+            .get_result(conn)?;
+        Ok((names, total))
+    }
+
     /// One client of the agency by slug; another agency's client is `None`.
     pub fn find_client(
         conn: &mut DbConnection,

@@ -63,9 +63,7 @@ fn invalid(field: &str, message: impl Into<String>) -> IntegrationError {
 /// The message for a base URL the outbound policy refuses.
 fn base_url_refusal(e: &OutboundError) -> String {
     match e {
-        OutboundError::Scheme => "Use an https:// URL (http:// only reaches addresses the \
-                                  operator allowlisted)."
-            .to_owned(),
+        OutboundError::Scheme => crate::domain::integration::SCHEME_MESSAGE.to_owned(),
         OutboundError::Blocked(_) => "This host is a private or reserved address; Latchkey \
                                       only calls public addresses unless the operator \
                                       allowlists the range."

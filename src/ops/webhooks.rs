@@ -90,7 +90,7 @@ pub fn secrets(
 async fn vetted(state: &AppState, url: &Url) -> Result<(), WebhookError> {
     state.outbound.vet(url).await.map_err(|e| {
         let message = match e {
-            OutboundError::Scheme => "Use an https:// URL.".to_owned(),
+            OutboundError::Scheme => crate::domain::integration::SCHEME_MESSAGE.to_owned(),
             other => other.to_string(),
         };
         WebhookError::Invalid(vec![("url".into(), message)])

@@ -26,6 +26,45 @@ pub struct NavLink {
     pub testid: String,
 }
 
+/// The switcher's list of an agency's clients, on the agency's pages and its clients'.
+pub struct ClientSwitch {
+    /// "Clients of Acme Agency".
+    pub heading: String,
+    /// The first clients by name; the one being viewed is current.
+    pub links: Vec<NavLink>,
+    /// "All 412 clients" on the agency dashboard, when not all are listed.
+    pub more: Option<NavLink>,
+}
+
+fn client_switch(memberships: &Memberships, current_slug: Option<&str>) -> Option<ClientSwitch> {
+    let clients = memberships.clients.as_ref()?;
+    let links = clients
+        .first
+        .iter()
+        .map(|(slug, name)| {
+            link(
+                name,
+                urls::api_keys(slug),
+                Some(slug.as_str()) == current_slug,
+                "switch-client",
+            )
+        })
+        .collect::<Vec<_>>();
+    let listed = i64::try_from(links.len()).unwrap_or(i64::MAX);
+    Some(ClientSwitch {
+        heading: format!("Clients of {}", clients.agency.name),
+        more: (clients.total > listed).then(|| {
+            link(
+                &format!("All {} clients", clients.total),
+                urls::agency(&clients.agency.slug),
+                false,
+                "switch-all-clients",
+            )
+        }),
+        links,
+    })
+}
+
 /// One step of the breadcrumb (*Agency › Client › API keys*).
 pub struct Crumb {
     /// Visible text.
@@ -54,6 +93,8 @@ pub struct PageCtx {
     pub switcher_agency: Option<String>,
     /// Teams and agencies to switch to.
     pub switch_to: Vec<NavLink>,
+    /// For an agency's operators: its clients to switch between (see [`ClientSwitch`]).
+    pub clients: Option<ClientSwitch>,
     /// Sidebar sections.
     pub nav: Vec<NavLink>,
     /// Breadcrumb (empty for a plain team).
@@ -116,6 +157,7 @@ impl PageCtx {
             switcher_name: String::new(),
             switcher_agency: None,
             switch_to,
+            clients: None,
             nav: vec![],
             crumbs: vec![],
             role: String::new(),
@@ -222,6 +264,7 @@ impl PageCtx {
             },
             suspended: current.team.suspended_at.is_some(),
             team_name: current.team.name.clone(),
+            clients: client_switch(&team.memberships, Some(slug)),
             ..Self::frame(title.into(), user, team.brand.clone(), switch_to)
         }
     }
@@ -276,6 +319,7 @@ impl PageCtx {
             nav,
             role: format!("agency {}", agency.role.as_str()),
             team_name: agency.agency.name.clone(),
+            clients: client_switch(&agency.memberships, None),
             ..Self::frame(title.into(), user, agency.brand.clone(), switch_to)
         }
     }

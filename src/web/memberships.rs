@@ -14,12 +14,28 @@ use crate::web::current_user::SignedIn;
 use super::brand::Brand;
 use super::error::PageError;
 
+/// How many of an agency's clients the switcher lists (the rest are a link away).
+pub const SWITCHER_CLIENTS: i64 = 30;
+
 /// The reader's teams and agencies (the switcher).
 pub struct Memberships {
     /// Teams they belong to or operate.
     pub teams: Vec<MemberTeam>,
     /// Agencies they belong to.
     pub agencies: Vec<AgencyRef>,
+    /// On a page of an agency they operate (or of one of its clients): that agency's clients
+    /// by name (slug, name, at most [`SWITCHER_CLIENTS`]) and how many it has.
+    pub clients: Option<AgencyClients>,
+}
+
+/// An agency's clients, for the switcher of its operators.
+pub struct AgencyClients {
+    /// The agency.
+    pub agency: AgencyRef,
+    /// (slug, name) of the first clients by name.
+    pub first: Vec<(String, String)>,
+    /// All of them.
+    pub total: i64,
 }
 
 impl Memberships {
@@ -28,7 +44,27 @@ impl Memberships {
         Ok(Self {
             teams: Team::list_for_user(c, user)?,
             agencies: Agency::list_for_user(c, user)?,
+            clients: None,
         })
+    }
+
+    /// Like [`Memberships::load`], with the clients of `agency` when `user` operates it (a
+    /// client's own members do not see its siblings).
+    pub fn load_around(
+        c: &mut DbConnection,
+        user: &UserId,
+        agency: Option<&AgencyId>,
+    ) -> QueryResult<Self> {
+        let mut m = Self::load(c, user)?;
+        if let Some(a) = agency.and_then(|id| m.agencies.iter().find(|a| a.id == *id)) {
+            let (first, total) = Agency::client_names(c, &a.id, SWITCHER_CLIENTS)?;
+            m.clients = Some(AgencyClients {
+                agency: a.clone(),
+                first,
+                total,
+            });
+        }
+        Ok(m)
     }
 }
 
@@ -69,7 +105,7 @@ where
         let Some((owner, agency)) = find(c, &slug, &user_id)? else {
             return Ok(None);
         };
-        let memberships = Memberships::load(c, &user_id)?;
+        let memberships = Memberships::load_around(c, &user_id, agency.as_ref())?;
         let brand = Brand::resolve(c, host.as_deref(), agency.as_deref())?;
         Ok(Some(Loaded {
             owner,

@@ -710,3 +710,64 @@ async fn an_agency_host_keeps_its_brand_on_the_outage_page_while_the_database_is
     )
     .await;
 }
+
+#[actix_web::test]
+async fn operators_switch_between_clients_from_the_switcher_and_client_members_see_only_theirs() {
+    each_db(|app| async move {
+        app.set_up("ada@example.com", "Ada Labs").await;
+        let agency = create_agency(&app, "Acme Agency").await;
+        let north = create_client(&app, &agency, "Northwind").await;
+        let globex = create_client(&app, &agency, "Globex").await;
+        let page = app.get(&format!("/teams/{north}/settings/api-keys")).await;
+        page.assert_status(200);
+        assert!(page.body.contains("Clients of Acme Agency"));
+        let switch = |body: &str, slug: &str| {
+            body.contains(&format!(
+                "<a href=\"/teams/{slug}/settings/api-keys\" data-testid=\"switch-client\""
+            ))
+        };
+        assert!(switch(&page.body, &north) && switch(&page.body, &globex));
+        assert!(page.body.contains(&format!(
+            "<a href=\"/teams/{north}/settings/api-keys\" data-testid=\"switch-client\" aria-current=\"true\">Northwind</a>"
+        )));
+        // Globex comes before Northwind: by name.
+        assert!(page.body.find(">Globex</a>") < page.body.find(">Northwind</a>"));
+        // The agency's own pages list them too; nothing current.
+        let dash = app.get(&format!("/agencies/{agency}")).await;
+        assert!(dash.body.contains("Clients of Acme Agency"));
+        assert!(!dash.body.contains("data-testid=\"switch-client\" aria-current"));
+        // A plain team has no client list.
+        let own = app.get("/teams/ada-labs/settings/api-keys").await;
+        assert!(!own.body.contains("Clients of"));
+
+        // A member of one client does not see its siblings.
+        app.add_member(&north, "bob@northwind.test", Role::Admin).await;
+        app.swap_cookies(Default::default());
+        app.sign_in("bob@northwind.test", PASSWORD).await.assert_status(303);
+        let theirs = app.get(&format!("/teams/{north}/settings/api-keys")).await;
+        theirs.assert_status(200);
+        assert!(!theirs.body.contains("Clients of"));
+        assert!(!theirs.body.contains("Globex"));
+
+        // Past 30 clients the list ends with a link to all of them.
+        app.swap_cookies(Default::default());
+        app.sign_in("ada@example.com", PASSWORD).await.assert_status(303);
+        let agency_id: String = app
+            .db(|c| agencies::table.filter(agencies::slug.eq(&agency)).select(agencies::id).first(c))
+            .expect("agency");
+        app.db(|c| {
+            let agency = AgencyId::from_db(agency_id.clone());
+            for i in 0..30 {
+                latchkey::models::team::Team::create(c, &format!("Zeta {i:02}"), Some(&agency), 0)?;
+            }
+            Ok::<_, diesel::result::Error>(())
+        })
+        .expect("clients");
+        let page = app.get(&format!("/teams/{north}/settings/api-keys")).await;
+        assert_eq!(page.body.matches("data-testid=\"switch-client\"").count(), 30);
+        assert!(page.body.contains(&format!(
+            "<a href=\"/agencies/{agency}\" data-testid=\"switch-all-clients\">All 32 clients →</a>"
+        )));
+    })
+    .await;
+}

@@ -90,10 +90,10 @@ async fn integrations_require_an_https_base_url_and_a_known_provider() {
         let (_, key) = admin(&app, "live").await;
         let token = json!({"token": "shpat_x"});
         for (url, message) in [
-            ("javascript:alert(1)", "Use an https:// URL."),
+            ("javascript:alert(1)", "Use an https:// URL (http:// only reaches addresses your operator allowlisted)."),
             ("http://evil.example", "evil.example does not resolve; http:// only reaches allowlisted addresses."),
             ("https://user:pw@x.example", "Leave credentials out of the URL: enter them below, where they are encrypted."),
-            ("ftp://x", "Use an https:// URL."),
+            ("ftp://x", "Use an https:// URL (http:// only reaches addresses your operator allowlisted)."),
         ] {
             let res = app.api("POST", "/integrations", &key, Some(json!({"provider": "shopify", "name": "S", "base_url": url, "credential": token}))).await;
             res.assert_status(422);

@@ -498,3 +498,49 @@ async fn operators_manage_a_clients_integrations_and_the_agency_dashboard_counts
     })
     .await;
 }
+
+#[actix_web::test]
+async fn the_custom_form_marks_each_input_with_the_placement_that_uses_it_and_shows_usernames() {
+    each_db(|app| async move {
+        let slug = app.set_up("ada@example.com", "Acme").await;
+        let page = app
+            .get(&format!(
+                "/teams/{slug}/settings/integrations/new?provider=custom"
+            ))
+            .await;
+        page.assert_status(200);
+        // The stylesheet shows only the inputs of the chosen placement (no script needed).
+        assert!(page.body.contains("class=\"form custom-credential\""));
+        assert!(page.body.contains("<div class=\"field for-named\">"));
+        let input = |name: &str| {
+            let at = page.body.find(&format!("name=\"{name}\"")).expect(name);
+            let open = page.body[..at].rfind("<div class=\"for-").expect("wrapper");
+            let tag_start = page.body[..at].rfind("<input").expect("input");
+            (
+                page.body[open..open + 24].to_owned(),
+                page.body[tag_start..at].to_owned(),
+            )
+        };
+        let (wrap, tag) = input("token");
+        assert!(wrap.starts_with("<div class=\"for-token\""), "{wrap}");
+        assert!(tag.contains("type=\"password\""));
+        let (wrap, tag) = input("username");
+        assert!(wrap.starts_with("<div class=\"for-basic\""), "{wrap}");
+        assert!(
+            tag.contains("type=\"text\""),
+            "a username is not masked: {tag}"
+        );
+        let (wrap, tag) = input("password");
+        assert!(wrap.starts_with("<div class=\"for-basic\""));
+        assert!(tag.contains("type=\"password\""));
+        // A preset shows only its own input, and no placement choice.
+        let stripe = app
+            .get(&format!(
+                "/teams/{slug}/settings/integrations/new?provider=stripe"
+            ))
+            .await;
+        assert!(!stripe.body.contains("custom-credential"));
+        assert!(!stripe.body.contains("name=\"username\""));
+    })
+    .await;
+}

@@ -1,5 +1,10 @@
 //! Base URLs, and the paths a bot flow may call under one.
 
+/// The message for a URL that is not `https://` (or `http://`, which only addresses the
+/// operator allowlisted accept): integrations and webhook endpoints alike.
+pub const SCHEME_MESSAGE: &str =
+    "Use an https:// URL (http:// only reaches addresses your operator allowlisted).";
+
 /// An integration's base URL: absolute `https://` (or `http://`, which only an allowlisted
 /// address accepts when called), a host, no credentials, query or fragment. Stored without a
 /// trailing slash. Whether the host may be called is the outbound policy's decision.
@@ -11,7 +16,7 @@ pub fn parse_base_url(text: &str) -> Result<url::Url, &'static str> {
     let url = url::Url::parse(text)
         .map_err(|_| "Enter an absolute URL, like https://api.example.com/v1.")?;
     if !matches!(url.scheme(), "https" | "http") {
-        return Err("Use an https:// URL.");
+        return Err(SCHEME_MESSAGE);
     }
     if url.host_str().is_none_or(str::is_empty) {
         return Err("Enter the API's host name.");

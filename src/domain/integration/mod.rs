@@ -8,7 +8,7 @@ mod draft;
 mod placement;
 mod provider;
 
-pub use address::{join, parse_base_url, valid_relative_path};
+pub use address::{SCHEME_MESSAGE, join, parse_base_url, valid_relative_path};
 pub use credential::{CREDENTIAL_MAX, Credential, Problems};
 pub use draft::{Draft, DraftInput, parse_check_path, parse_name};
 pub use placement::{Placement, is_reserved_header};

@@ -31,6 +31,24 @@ pub struct CredentialField {
     pub label: &'static str,
 }
 
+impl CredentialField {
+    /// Whether the input is masked as it is typed: a token or a password is; a username
+    /// (or consumer key) is an identifier people need to see to type it right. Neither is
+    /// ever shown back.
+    pub fn masked(&self) -> bool {
+        self.name != "username"
+    }
+
+    /// The placements it is used by (for the custom form, which shows only those): `basic`
+    /// for a username or password, else `token`.
+    pub fn used_by(&self) -> &'static str {
+        match self.name {
+            "username" | "password" => "basic",
+            _ => "token",
+        }
+    }
+}
+
 /// What a provider fills in.
 #[derive(Clone, Debug)]
 pub struct Preset {

@@ -34,7 +34,16 @@ for (const javaScriptEnabled of [true, false]) {
       await page.getByRole('link', { name: 'Custom HTTP API', exact: true }).click();
       await page.getByLabel('Name', { exact: true }).fill(name);
       await page.getByLabel('API base URL').fill(`${target.url}/v1`);
+      // Only the inputs the chosen placement uses are shown (CSS alone: with and without JS).
+      await expect(page.getByLabel('Header or parameter name', { exact: true })).toBeHidden();
+      await expect(page.getByLabel('Username', { exact: true })).toBeHidden();
+      await page.getByLabel('Send the credential as').selectOption('basic');
+      await expect(page.getByLabel('Token', { exact: true })).toBeHidden();
+      await expect(page.getByLabel('Username', { exact: true })).toBeVisible();
+      await expect(page.getByLabel('Username', { exact: true })).toHaveAttribute('type', 'text');
+      await expect(page.getByLabel('Password', { exact: true })).toHaveAttribute('type', 'password');
       await page.getByLabel('Send the credential as').selectOption('header');
+      await expect(page.getByLabel('Username', { exact: true })).toBeHidden();
       await page.getByLabel('Header or parameter name', { exact: true }).fill('X-Api-Key');
       await page.getByLabel('Token', { exact: true }).fill(TOKEN);
       await page.getByLabel('Connection test request').fill('/health');
