@@ -165,24 +165,18 @@ pub async fn invite_operator(
             Target::new("invitation", id.as_str(), addr),
         );
         record(c, &Owner::Agency(agency.clone()), &actor, &change)?;
-        let expires = actor.at + invitation::INVITATION_TTL;
         let draft = super::mailing::invitation_draft(
             c,
             &mail_state,
             addr,
             &by,
             super::mailing::Place::Agency(&agency),
-            expires,
+            actor.at,
         )?;
         Ok((token, draft))
     })
     .await?;
-    let link = format!(
-        "{link_base}{}",
-        crate::links::invitation_path(token.expose())
-    );
-    let mail = super::mailing::send_invitation(state, draft, &link).await;
-    Ok(super::members::Invited { link, mail })
+    Ok(super::mailing::hand_over(state, &token, draft, link_base).await)
 }
 
 /// Removes an operator: their next request to any client is refused.

@@ -14,10 +14,13 @@ use crate::mail::compose::{self, Brand};
 use crate::mail::{Mail, Sent};
 use crate::models::agency::Agency;
 use crate::models::api_key::ApiKey;
+use crate::models::invitation::{INVITATION_TTL, InvitationToken};
 use crate::models::mail_queue;
 use crate::models::team::Team;
 use crate::models::user::User;
 use crate::state::AppState;
+
+use super::members::Invited;
 
 /// An agency's look in mail: its product name, its colour (when it reads on white), its
 /// support address for replies, and its first host name for links.
@@ -83,14 +86,14 @@ pub(crate) enum Place<'a> {
     Agency(&'a AgencyId),
 }
 
-/// Gathers what an invitation's mail says (`None` when e-mail is off).
+/// Gathers what an invitation made at `at` says in its mail (`None` when e-mail is off).
 pub(crate) fn invitation_draft(
     c: &mut DbConnection,
     state: &AppState,
     to: &str,
     by: &UserId,
     place: Place<'_>,
-    expires_at: i64,
+    at: i64,
 ) -> diesel::QueryResult<Option<InvitationDraft>> {
     if state.mailer.is_none() {
         return Ok(None);
@@ -116,18 +119,30 @@ pub(crate) fn invitation_draft(
         inviter_email: inviter.map(|u| u.email).unwrap_or_default(),
         place,
         role,
-        expires_at,
+        expires_at: at + INVITATION_TTL,
         brand,
     }))
 }
 
+/// After an invitation's commit: its link (on `link_base`, the origin the inviter is on) for
+/// the inviter's page, mailed now when e-mail is on.
+pub(crate) async fn hand_over(
+    state: &AppState,
+    token: &InvitationToken,
+    draft: Option<InvitationDraft>,
+    link_base: &str,
+) -> Invited {
+    let link = format!(
+        "{link_base}{}",
+        crate::links::invitation_path(token.expose())
+    );
+    let mail = send_invitation(state, draft, &link).await;
+    Invited { link, mail }
+}
+
 /// Sends an invitation's mail with its `link`, now; what happened is for the inviter's page
 /// (a failure is logged without the link, and the page still hands the link over).
-pub(crate) async fn send_invitation(
-    state: &AppState,
-    draft: Option<InvitationDraft>,
-    link: &str,
-) -> Sent {
+async fn send_invitation(state: &AppState, draft: Option<InvitationDraft>, link: &str) -> Sent {
     let (Some(mailer), Some(d)) = (state.mailer.as_deref(), draft) else {
         return Sent::Off;
     };

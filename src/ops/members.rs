@@ -120,24 +120,18 @@ pub async fn invite(
         )
         .with("role", role.as_str());
         record(c, &Owner::Team(team.clone()), &actor, &change)?;
-        let expires = actor.at + invitation::INVITATION_TTL;
         let draft = mailing::invitation_draft(
             c,
             &mail_state,
             addr,
             &by,
             mailing::Place::Team(&team, role),
-            expires,
+            actor.at,
         )?;
         Ok((token, draft))
     })
     .await?;
-    let link = format!(
-        "{link_base}{}",
-        crate::links::invitation_path(token.expose())
-    );
-    let mail = mailing::send_invitation(state, draft, &link).await;
-    Ok(Invited { link, mail })
+    Ok(mailing::hand_over(state, &token, draft, link_base).await)
 }
 
 /// Withdraws an open invitation of `team`; `actor_role` must be allowed to assign its role.

@@ -111,6 +111,23 @@ async fn invite(app: &TestApp, slug: &str, email: &str, role: &str) -> crate::he
     .await
 }
 
+/// A live key of team `slug` that expires `in_secs` from the test clock's now: (id, secret).
+fn expiring_key(app: &TestApp, slug: &str, in_secs: i64) -> (String, String) {
+    let (id, secret) = app.make_key(KeySpec {
+        team: slug,
+        scopes: &["bots:read"],
+        mode: "live",
+    });
+    let at = app.clock().now() + in_secs;
+    app.db(|c| {
+        diesel::update(api_keys::table.find(&id))
+            .set(api_keys::expires_at.eq(Some(at)))
+            .execute(c)
+    })
+    .expect("expiry");
+    (id, secret)
+}
+
 fn shown_link(page: &str) -> String {
     let start = page.find("http://").expect("link shown");
     let tail = &page[start..];
@@ -263,19 +280,9 @@ async fn expiry_notices_are_mailed_to_owners_and_admins_once_each() {
             app.add_member(&slug, "root@example.com", Role::Admin).await;
             app.add_member(&slug, "dev@example.com", Role::Developer)
                 .await;
-            let (id, secret) = app.make_key(KeySpec {
-                team: &slug,
-                scopes: &["bots:read"],
-                mode: "live",
-            });
             let now = app.clock().now();
             let expires = now + 6 * 86_400;
-            app.db(|c| {
-                diesel::update(api_keys::table.find(&id))
-                    .set(api_keys::expires_at.eq(Some(expires)))
-                    .execute(c)
-            })
-            .expect("expiry");
+            let (id, secret) = expiring_key(&app, &slug, 6 * 86_400);
 
             assert_eq!(key_notices::run_once(&app.state).await.expect("sweep"), 1);
             let round = mail::run_once(&app.state).await.expect("mail round");
@@ -354,18 +361,8 @@ async fn a_mail_server_that_refuses_gets_retries_and_the_inviter_still_gets_the_
                 "the link is handed over"
             );
 
-            let (id, _) = app.make_key(KeySpec {
-                team: &slug,
-                scopes: &["bots:read"],
-                mode: "live",
-            });
             let now = app.clock().now();
-            app.db(|c| {
-                diesel::update(api_keys::table.find(&id))
-                    .set(api_keys::expires_at.eq(Some(now + 3600)))
-                    .execute(c)
-            })
-            .expect("expiry");
+            expiring_key(&app, &slug, 3600);
             key_notices::run_once(&app.state).await.expect("sweep");
             let round = mail::run_once(&app.state).await.expect("round");
             assert_eq!((round.sent, round.failed), (0, 1));
@@ -411,18 +408,7 @@ async fn without_an_smtp_server_nothing_is_mailed_or_queued() {
         res.assert_status(200);
         assert!(res.body.contains("Copy it now"));
         assert!(!res.body.contains("e-mailed"));
-        let (id, _) = app.make_key(KeySpec {
-            team: &slug,
-            scopes: &["bots:read"],
-            mode: "live",
-        });
-        let now = app.clock().now();
-        app.db(|c| {
-            diesel::update(api_keys::table.find(&id))
-                .set(api_keys::expires_at.eq(Some(now + 3600)))
-                .execute(c)
-        })
-        .expect("expiry");
+        expiring_key(&app, &slug, 3600);
         assert_eq!(key_notices::run_once(&app.state).await.expect("sweep"), 1);
         let queued: i64 = app
             .db(|c| mail_queue::table.count().get_result(c))
