@@ -147,7 +147,7 @@ pub async fn invite_operator(
     agency: &AgencyId,
     email: Email,
     link_base: &str,
-) -> Result<super::members::Invited, InviteOperatorError> {
+) -> Result<super::mailing::Invited, InviteOperatorError> {
     let (actor, agency, mail_state) = (actor.clone(), agency.clone(), state.clone());
     let (token, draft) = transact(state, move |c| {
         let addr = email.as_str();

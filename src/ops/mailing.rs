@@ -20,7 +20,15 @@ use crate::models::team::Team;
 use crate::models::user::User;
 use crate::state::AppState;
 
-use super::members::Invited;
+/// An invitation made: its one-time link (for the inviter's page, the only place it is ever
+/// shown) and whether it was also e-mailed.
+#[derive(Debug)]
+pub struct Invited {
+    /// The whole link (it carries the token).
+    pub link: String,
+    /// What became of its e-mail.
+    pub mail: crate::mail::Sent,
+}
 
 /// An agency's look in mail: its product name, its colour (when it reads on white), its
 /// support address for replies, and its first host name for links.

@@ -82,15 +82,7 @@ where
     Ok(())
 }
 
-/// An invitation made: its one-time link (for the inviter's page, the only place it is ever
-/// shown) and whether it was also e-mailed.
-#[derive(Debug)]
-pub struct Invited {
-    /// The whole link (it carries the token).
-    pub link: String,
-    /// What became of its e-mail.
-    pub mail: crate::mail::Sent,
-}
+pub use super::mailing::Invited;
 
 /// Invites `email` to `team` as `role`; the link starts with `link_base` (the origin the
 /// inviter is on). An open invitation to the same address is replaced. When e-mail is

@@ -10,7 +10,7 @@ pub mod accounts;
 pub mod agency;
 pub mod api_keys;
 pub mod integrations;
-pub(crate) mod mailing;
+pub mod mailing;
 pub mod members;
 pub mod platform;
 pub mod teams;
