@@ -54,6 +54,24 @@ pub enum Command {
         #[command(subcommand)]
         action: VaultCommand,
     },
+    /// Accounts (`latchkey users reset-password <email>`).
+    Users {
+        /// What to do.
+        #[command(subcommand)]
+        action: UsersCommand,
+    },
+}
+
+/// `latchkey users …`.
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Print a one-time link (valid for an hour) that sets a new password for the account with
+    /// this e-mail address and signs all its sessions out: the way back in for someone locked
+    /// out of a server that sends no e-mail.
+    ResetPassword {
+        /// The account's e-mail address.
+        email: String,
+    },
 }
 
 /// `latchkey vault …`.

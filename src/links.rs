@@ -7,6 +7,11 @@ pub fn invitation_path(token: &str) -> String {
     format!("/invitations?token={token}")
 }
 
+/// A password reset link's path (the token in the query: logs record paths only).
+pub fn password_reset_path(token: &str) -> String {
+    format!("/password/reset?token={token}")
+}
+
 /// A key's page (what an expiry notice points at).
 pub fn api_key_path(team_slug: &str, key_id: &str) -> String {
     format!("/teams/{team_slug}/settings/api-keys/{key_id}")

@@ -41,6 +41,43 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Vault { action } => vault_command(&cli.settings, action).await,
         Command::Backup { file } => backup(&cli.settings, &file).await,
+        Command::Users { action } => users_command(&cli.settings, action).await,
+    }
+}
+
+/// `latchkey users reset-password <email>`: prints a one-time reset link on the console.
+async fn users_command(
+    settings: &latchkey::config::Settings,
+    action: latchkey::config::UsersCommand,
+) -> Result<(), String> {
+    let latchkey::config::UsersCommand::ResetPassword { email } = action;
+    let config = Config::from_settings(settings)?;
+    let email =
+        latchkey::domain::inputs::Email::parse(&email).map_err(|m| format!("{email}: {m}"))?;
+    let pool = latchkey::db::connect(&config.database_url, config.pool_settings(2))
+        .map_err(|e| e.to_string())?;
+    let link = latchkey::ops::accounts::operator_reset_link(
+        &pool,
+        Clock::system().now(),
+        &config.public_url,
+        &email,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    match link {
+        Some(link) => {
+            println!(
+                "Open this link to set a new password for {} (it works once, for an hour, and \
+                 signs every session of the account out):\n{link}",
+                email.as_str()
+            );
+            Ok(())
+        }
+        None => Err(format!(
+            "no reset link made: there is no account with the e-mail address {} (or it had \
+             three links in the last hour)",
+            email.as_str()
+        )),
     }
 }
 

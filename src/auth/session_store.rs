@@ -77,10 +77,33 @@ impl DbSessionStore {
 type State = HashMap<String, String>;
 
 /// actix-session stores each value JSON-encoded; the user id is kept in its own column too.
-fn user_id_of(state: &State) -> Option<String> {
+/// The session's public handle (random, set at sign-in): what "Your account → Sessions" names
+/// a session by, and how a session knows itself in that list.
+pub const HANDLE: &str = "handle";
+/// The address the session signed in from.
+pub const SIGNED_IN_IP: &str = "signed_in_ip";
+/// The browser's user agent at sign-in.
+pub const SIGNED_IN_AGENT: &str = "signed_in_agent";
+/// When it signed in (Unix seconds; the absolute lifetime counts from it).
+pub const SIGNED_IN_AT: &str = "signed_in_at";
+
+fn text_of(state: &State, key: &str) -> Option<String> {
     state
-        .get(USER_ID)
+        .get(key)
         .and_then(|v| serde_json::from_str::<String>(v).ok())
+}
+
+/// The columns kept beside the state, read from it.
+fn facts_of(state: &State) -> session::Facts {
+    session::Facts {
+        user_id: text_of(state, USER_ID),
+        handle: text_of(state, HANDLE),
+        ip: text_of(state, SIGNED_IN_IP),
+        user_agent: text_of(state, SIGNED_IN_AGENT),
+        signed_in_at: state
+            .get(SIGNED_IN_AT)
+            .and_then(|v| serde_json::from_str::<i64>(v).ok()),
+    }
 }
 
 fn ttl_secs(ttl: &Duration) -> i64 {
@@ -106,19 +129,12 @@ impl SessionStore for DbSessionStore {
         let body = serde_json::to_string(&state).map_err(|e| SaveError::Serialization(e.into()))?;
         let key = base62::random(64);
         let id = sha256_hex(&key);
-        let user = user_id_of(&state);
+        let facts = facts_of(&state);
         let now = self.clock.now();
         let expires = now + ttl_secs(ttl);
         let row = id.clone();
         with_write(&self.pool, move |c| {
-            Ok(session::insert(
-                c,
-                &row,
-                user.as_deref(),
-                &body,
-                now,
-                expires,
-            )?)
+            Ok(session::insert(c, &row, &facts, &body, now, expires)?)
         })
         .await
         .map_err(|e| SaveError::Other(anyhow::anyhow!(e)))?;
@@ -136,18 +152,11 @@ impl SessionStore for DbSessionStore {
         let body =
             serde_json::to_string(&state).map_err(|e| UpdateError::Serialization(e.into()))?;
         let id = sha256_hex(key.as_ref());
-        let user = user_id_of(&state);
+        let facts = facts_of(&state);
         let now = self.clock.now();
         let expires = now + ttl_secs(ttl);
         let updated = with_write(&self.pool, move |c| {
-            Ok(session::update(
-                c,
-                &id,
-                user.as_deref(),
-                &body,
-                now,
-                expires,
-            )?)
+            Ok(session::update(c, &id, &facts, &body, now, expires)?)
         })
         .await;
         let updated = match updated {
@@ -181,7 +190,10 @@ impl SessionStore for DbSessionStore {
         let row = id.clone();
         // Best effort: a page read must not fail because its session's expiry could not be
         // pushed out (database locked, disk full); the next request tries again.
-        if let Err(e) = with_write(&self.pool, move |c| Ok(session::touch(c, &row, expires)?)).await
+        if let Err(e) = with_write(&self.pool, move |c| {
+            Ok(session::touch(c, &row, now, expires)?)
+        })
+        .await
         {
             self.forget_touch(&id);
             tracing::warn!(error = %e, "session expiry not extended; will retry");

@@ -174,6 +174,21 @@ diesel::table! {
         state -> Text,
         created_at -> BigInt,
         expires_at -> BigInt,
+        handle -> Nullable<Text>,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        signed_in_at -> Nullable<BigInt>,
+        last_seen_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    password_resets (token_digest) {
+        token_digest -> Text,
+        user_id -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
     }
 }
 
@@ -482,4 +497,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     cluster_nodes,
     cache_epoch,
     mail_queue,
+    password_resets,
 );

@@ -552,9 +552,38 @@ pub enum SecurityAction {
     SignInFailed,
     /// Sign-in was refused for a while after too many failures.
     SignInThrottled,
+    /// The name was changed.
+    NameChanged,
+    /// The password was changed; every other session ended.
+    PasswordChanged,
+    /// A password change was refused: the current password was wrong.
+    PasswordChangeRefused,
+    /// One of the account's other sessions was signed out.
+    SessionEnded,
+    /// Every other session was signed out.
+    OtherSessionsEnded,
+    /// A password reset link was made (e-mailed, or printed for the operator).
+    PasswordResetRequested,
+    /// The password was reset with a link; every session ended.
+    PasswordReset,
 }
 
 impl SecurityAction {
+    /// Every action.
+    pub const ALL: [Self; 11] = [
+        Self::SignedIn,
+        Self::SignedOut,
+        Self::SignInFailed,
+        Self::SignInThrottled,
+        Self::NameChanged,
+        Self::PasswordChanged,
+        Self::PasswordChangeRefused,
+        Self::SessionEnded,
+        Self::OtherSessionsEnded,
+        Self::PasswordResetRequested,
+        Self::PasswordReset,
+    ];
+
     /// The stable dotted name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -562,19 +591,19 @@ impl SecurityAction {
             Self::SignedOut => "account.signed_out",
             Self::SignInFailed => "account.sign_in_failed",
             Self::SignInThrottled => "account.sign_in_throttled",
+            Self::NameChanged => "account.name_changed",
+            Self::PasswordChanged => "account.password_changed",
+            Self::PasswordChangeRefused => "account.password_change_refused",
+            Self::SessionEnded => "account.session_ended",
+            Self::OtherSessionsEnded => "account.other_sessions_ended",
+            Self::PasswordResetRequested => "account.password_reset_requested",
+            Self::PasswordReset => "account.password_reset",
         }
     }
 
     /// The action with this name.
     pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::SignedIn,
-            Self::SignedOut,
-            Self::SignInFailed,
-            Self::SignInThrottled,
-        ]
-        .into_iter()
-        .find(|a| a.as_str() == s)
+        Self::ALL.into_iter().find(|a| a.as_str() == s)
     }
 
     /// In plain words.
@@ -584,7 +613,25 @@ impl SecurityAction {
             Self::SignedOut => "Signed out",
             Self::SignInFailed => "Failed sign-in (wrong password)",
             Self::SignInThrottled => "Sign-in blocked after too many failures",
+            Self::NameChanged => "Name changed",
+            Self::PasswordChanged => "Password changed; other sessions signed out",
+            Self::PasswordChangeRefused => "Password change refused (wrong current password)",
+            Self::SessionEnded => "Another session signed out",
+            Self::OtherSessionsEnded => "Signed out everywhere else",
+            Self::PasswordResetRequested => "Password reset link requested",
+            Self::PasswordReset => "Password reset with a link; every session signed out",
         }
+    }
+
+    /// Worth a second look (shown in amber).
+    pub fn is_warning(self) -> bool {
+        matches!(
+            self,
+            Self::SignInFailed
+                | Self::SignInThrottled
+                | Self::PasswordChangeRefused
+                | Self::PasswordResetRequested
+        )
     }
 }
 
@@ -601,6 +648,11 @@ mod tests {
             assert!(a.as_str().contains('.'));
         }
         assert_eq!(AuditAction::parse("api_key.exploded"), None);
+        let mut seen = std::collections::HashSet::new();
+        for a in SecurityAction::ALL {
+            assert_eq!(SecurityAction::parse(a.as_str()), Some(a));
+            assert!(seen.insert(a.as_str()), "{} twice", a.as_str());
+        }
     }
 
     #[test]

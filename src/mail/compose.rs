@@ -73,6 +73,60 @@ pub struct KeyExpiry {
     pub brand: Brand,
 }
 
+/// A password reset link, asked for on the sign-in page.
+#[derive(Clone, Debug)]
+pub struct PasswordReset {
+    /// The account's address.
+    pub to: String,
+    /// The one-time link.
+    pub link: String,
+    /// When it stops working (Unix seconds).
+    pub expires_at: i64,
+    /// The address the request came from, if known.
+    pub requested_from: Option<String>,
+    /// The look.
+    pub brand: Brand,
+}
+
+#[derive(Template)]
+#[template(path = "mail/password_reset.txt")]
+struct PasswordResetText<'a> {
+    m: &'a PasswordReset,
+    expires: String,
+}
+
+#[derive(Template)]
+#[template(path = "mail/password_reset.html")]
+struct PasswordResetHtml<'a> {
+    m: &'a PasswordReset,
+    expires: String,
+    brand: &'a Brand,
+}
+
+impl PasswordReset {
+    /// The mail.
+    pub fn mail(&self) -> Result<Mail, askama::Error> {
+        let expires = timefmt::human(self.expires_at);
+        Ok(Mail {
+            to: self.to.clone(),
+            sender_name: self.brand.name.clone(),
+            reply_to: self.brand.support.clone(),
+            subject: format!("Reset your {} password", self.brand.name),
+            text: PasswordResetText {
+                m: self,
+                expires: expires.clone(),
+            }
+            .render()?,
+            html: PasswordResetHtml {
+                m: self,
+                expires,
+                brand: &self.brand,
+            }
+            .render()?,
+        })
+    }
+}
+
 #[derive(Template)]
 #[template(path = "mail/invitation.txt")]
 struct InvitationText<'a> {

@@ -15,6 +15,7 @@ pub mod key_address;
 pub mod key_notice;
 pub mod mail_queue;
 pub mod outbox;
+pub mod password_reset;
 pub mod retention;
 pub mod security_event;
 pub mod session;

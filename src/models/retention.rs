@@ -31,11 +31,13 @@ pub enum Rule {
     KnownAddresses,
     /// Mails queued before the cutoff that were sent or given up.
     Mails,
+    /// Password reset links that expired before the cutoff.
+    PasswordResets,
 }
 
 impl Rule {
     /// Every rule, in the order a pass runs them (events before what they cascade to).
-    pub const ALL: [Rule; 10] = [
+    pub const ALL: [Rule; 11] = [
         Rule::WebhookEvents,
         Rule::UndeliveredEvents,
         Rule::KeyUsage,
@@ -46,6 +48,7 @@ impl Rule {
         Rule::SignInThrottles,
         Rule::KnownAddresses,
         Rule::Mails,
+        Rule::PasswordResets,
     ];
 
     /// The rows of one batch, as a subquery of row ids (`$1` the cutoff, `$2` the batch size);
@@ -89,6 +92,10 @@ impl Rule {
                 "login_known_addresses",
                 "SELECT digest FROM login_known_addresses WHERE last_success_at < $1 LIMIT $2",
             ),
+            Self::PasswordResets => (
+                "password_resets",
+                "SELECT token_digest FROM password_resets WHERE expires_at < $1 LIMIT $2",
+            ),
             Self::Mails => (
                 "mail_queue",
                 "SELECT id FROM mail_queue WHERE created_at < $1 AND next_attempt_at IS NULL \
@@ -103,6 +110,7 @@ impl Rule {
             Self::WebhookEvents | Self::UndeliveredEvents | Self::Sessions | Self::Mails => "id",
             Self::KeyUsage | Self::IntegrationUsage | Self::TeamUsage | Self::KeyAddresses => "ROW",
             Self::SignInThrottles => "email_digest",
+            Self::PasswordResets => "token_digest",
             Self::KnownAddresses => "digest",
         }
     }

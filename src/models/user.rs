@@ -67,6 +67,22 @@ impl User {
         diesel::select(diesel::dsl::exists(users::table.select(users::id))).get_result(conn)
     }
 
+    /// Sets the password hash.
+    pub fn set_password(conn: &mut DbConnection, id: &UserId, hash: &str) -> QueryResult<()> {
+        diesel::update(users::table.find(id.as_str()))
+            .set(users::password_hash.eq(hash))
+            .execute(conn)
+            .map(|_| ())
+    }
+
+    /// Sets the display name.
+    pub fn set_name(conn: &mut DbConnection, id: &UserId, name: &str) -> QueryResult<()> {
+        diesel::update(users::table.find(id.as_str()))
+            .set(users::name.eq(name))
+            .execute(conn)
+            .map(|_| ())
+    }
+
     /// Inserts a user.
     pub fn insert(conn: &mut DbConnection, new: &NewUser<'_>) -> QueryResult<()> {
         diesel::insert_into(users::table)

@@ -1,6 +1,6 @@
 //! Account operations that belong to no team: signing in (throttled), creating an account for
-//! an invitee, and the account's own security activity (sign-in, sign-out, failures, throttling), which the "Your
-//! account" page shows.
+//! an invitee, changing the name and the password, ending sessions, password reset links, and
+//! the account's own security activity, which the "Your account" page shows.
 
 use super::{Abort, transact};
 use crate::db::{with_read, with_write};
@@ -9,7 +9,7 @@ use crate::domain::ids::UserId;
 use crate::domain::inputs::{Email, Name, Password};
 use crate::error::AppError;
 use crate::models::user::{NewUser, User};
-use crate::models::{security_event, throttle};
+use crate::models::{password_reset, security_event, session, throttle};
 use crate::state::AppState;
 
 /// Creates the account `id` for `email` (an invitee signing up); false when someone signed up
@@ -160,6 +160,255 @@ pub async fn note_throttled(state: &AppState, email: &str, origin: Origin) -> Re
             at,
         )?;
         Ok(())
+    })
+    .await
+}
+
+/// Changes `user`'s display name.
+pub async fn rename(
+    state: &AppState,
+    user: &UserId,
+    name: Name,
+    origin: Origin,
+) -> Result<(), AppError> {
+    let u = user.clone();
+    with_write(&state.pool, move |c| {
+        Ok(User::set_name(c, &u, name.as_str())?)
+    })
+    .await?;
+    note(state, user, SecurityAction::NameChanged, origin).await
+}
+
+/// Why a password was not changed.
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordChangeError {
+    /// The current password given is not the account's.
+    #[error("wrong current password")]
+    WrongPassword,
+    /// Too many wrong passwords for this account or from this address: wait.
+    #[error("throttled")]
+    Throttled {
+        /// Seconds to wait.
+        retry_after: i64,
+    },
+    /// Something below failed.
+    #[error(transparent)]
+    Failed(#[from] AppError),
+}
+
+/// Changes `user`'s password after checking `current` (throttled like sign-in: a stolen
+/// session cannot guess its way to a new password), and ends every other session of the
+/// account (all but `keep`, this session's handle). Returns how many sessions ended.
+pub async fn change_password(
+    state: &AppState,
+    user: &UserId,
+    current: Password,
+    new: Password,
+    keep: Option<String>,
+    origin: Origin,
+) -> Result<usize, PasswordChangeError> {
+    let now = state.clock.now();
+    let u = user.clone();
+    let ip = origin.ip.as_deref().and_then(|i| i.parse().ok());
+    let found = with_read(&state.pool, move |c| Ok(User::find(c, &u)?)).await?;
+    let account = found.ok_or_else(|| AppError::Internal("signed-in user missing".into()))?;
+    let attempt = std::sync::Arc::new(throttle::Attempt::new(ip, &account.email));
+    let a = attempt.clone();
+    let wait = with_read(&state.pool, move |c| Ok(throttle::retry_after(c, &a, now)?)).await?;
+    if wait > 0 {
+        return Err(PasswordChangeError::Throttled { retry_after: wait });
+    }
+    let stored = Some(account.password_hash.clone());
+    if !state.passwords.verify(current, stored).await? {
+        with_write(&state.pool, move |c| {
+            Ok(throttle::record_failure(c, &attempt, now)?)
+        })
+        .await?;
+        note(state, user, SecurityAction::PasswordChangeRefused, origin).await?;
+        return Err(PasswordChangeError::WrongPassword);
+    }
+    let hash = state.passwords.hash(new).await?;
+    let (u, o) = (user.clone(), origin.clone());
+    let ended = transact(state, move |c| {
+        User::set_password(c, &u, &hash)?;
+        let ended = session::end_all(c, u.as_str(), keep.as_deref())?;
+        security_event::insert(
+            c,
+            &u,
+            SecurityAction::PasswordChanged,
+            o.ip.as_deref(),
+            o.user_agent.as_deref(),
+            now,
+        )?;
+        Ok::<_, Abort<AppError>>(ended)
+    })
+    .await?;
+    Ok(ended)
+}
+
+/// Signs out `user`'s session `handle` (another device); false when the account has none
+/// with that handle.
+pub async fn end_session(
+    state: &AppState,
+    user: &UserId,
+    handle: &str,
+    origin: Origin,
+) -> Result<bool, AppError> {
+    let (u, h) = (user.clone(), handle.to_owned());
+    let ended = with_write(&state.pool, move |c| {
+        Ok(session::end_one(c, u.as_str(), &h)?)
+    })
+    .await?;
+    if ended {
+        note(state, user, SecurityAction::SessionEnded, origin).await?;
+    }
+    Ok(ended)
+}
+
+/// Signs out every session of `user` but `keep` (this one); returns how many ended.
+pub async fn end_other_sessions(
+    state: &AppState,
+    user: &UserId,
+    keep: Option<String>,
+    origin: Origin,
+) -> Result<usize, AppError> {
+    let u = user.clone();
+    let ended = with_write(&state.pool, move |c| {
+        Ok(session::end_all(c, u.as_str(), keep.as_deref())?)
+    })
+    .await?;
+    note(state, user, SecurityAction::OtherSessionsEnded, origin).await?;
+    Ok(ended)
+}
+
+/// Makes a reset link for the account with `email` on `link_base` (at most
+/// [`password_reset::PER_HOUR`] an hour): `None` when there is no such account or it had
+/// enough links this hour. Noted on the account's security activity.
+async fn reset_link(
+    pool: &crate::db::DbPool,
+    now: i64,
+    email: &str,
+    link_base: &str,
+    origin: &Origin,
+) -> Result<Option<(String, i64)>, AppError> {
+    let (email, o) = (email.to_owned(), origin.clone());
+    let token = with_write(pool, move |c| {
+        let Some(user) = User::find_by_email(c, &email)? else {
+            return Ok(None);
+        };
+        let id = user.user_id();
+        if password_reset::made_since(c, &id, now - 3600)? >= password_reset::PER_HOUR {
+            return Ok(None);
+        }
+        let token = password_reset::create(c, &id, now)?;
+        security_event::insert(
+            c,
+            &id,
+            SecurityAction::PasswordResetRequested,
+            o.ip.as_deref(),
+            o.user_agent.as_deref(),
+            now,
+        )?;
+        Ok(Some(token))
+    })
+    .await?;
+    Ok(token.map(|t| {
+        (
+            format!(
+                "{link_base}{}",
+                crate::links::password_reset_path(t.expose())
+            ),
+            now + password_reset::RESET_TTL,
+        )
+    }))
+}
+
+/// "Forgot password?": e-mails a reset link to `email` when such an account exists and
+/// e-mail is configured. The caller answers the same whatever happened (whether the address
+/// has an account is not for strangers to learn); failures are logged, not shown.
+pub async fn request_reset(
+    state: &AppState,
+    email: &Email,
+    link_base: &str,
+    origin: Origin,
+) -> Result<(), AppError> {
+    let Some(mailer) = state.mailer.clone() else {
+        return Ok(());
+    };
+    let now = state.clock.now();
+    let Some((link, expires_at)) =
+        reset_link(&state.pool, now, email.as_str(), link_base, &origin).await?
+    else {
+        return Ok(());
+    };
+    let mail = crate::mail::compose::PasswordReset {
+        to: email.as_str().to_owned(),
+        link,
+        expires_at,
+        requested_from: origin.ip.clone(),
+        brand: crate::mail::compose::Brand::latchkey(mailer.default_sender_name()),
+    }
+    .mail()
+    .map_err(|e| AppError::Internal(format!("reset mail template: {e}")))?;
+    if let Err(e) = mailer.send(&mail).await {
+        tracing::warn!(reason = %e, "password reset e-mail not sent");
+    }
+    Ok(())
+}
+
+/// `latchkey users reset-password <email>`: the operator's way in without e-mail — a reset
+/// link on `public_url` for the console (`None`: no such account, or three links this hour
+/// already).
+pub async fn operator_reset_link(
+    pool: &crate::db::DbPool,
+    now: i64,
+    public_url: &str,
+    email: &Email,
+) -> Result<Option<String>, AppError> {
+    let origin = Origin {
+        ip: None,
+        user_agent: Some("latchkey users reset-password".into()),
+    };
+    Ok(reset_link(pool, now, email.as_str(), public_url, &origin)
+        .await?
+        .map(|(link, _)| link))
+}
+
+/// Whether `token` is a usable reset link (for its page).
+pub async fn reset_usable(state: &AppState, token: &str) -> Result<bool, AppError> {
+    let (t, now) = (token.to_owned(), state.clock.now());
+    Ok(with_read(&state.pool, move |c| {
+        Ok(password_reset::usable(c, &t, now)?)
+    })
+    .await?
+    .is_some())
+}
+
+/// Sets a new password with reset link `token` (once) and ends every session of the account;
+/// `None` when the link is used, expired or unknown.
+pub async fn reset_password(
+    state: &AppState,
+    token: &str,
+    new: Password,
+    origin: Origin,
+) -> Result<Option<UserId>, AppError> {
+    let hash = state.passwords.hash(new).await?;
+    let (t, now) = (token.to_owned(), state.clock.now());
+    transact(state, move |c| {
+        let Some(user) = password_reset::redeem(c, &t, now)? else {
+            return Ok(None);
+        };
+        User::set_password(c, &user, &hash)?;
+        session::end_all(c, user.as_str(), None)?;
+        security_event::insert(
+            c,
+            &user,
+            SecurityAction::PasswordReset,
+            origin.ip.as_deref(),
+            origin.user_agent.as_deref(),
+            now,
+        )?;
+        Ok::<_, Abort<AppError>>(Some(user))
     })
     .await
 }

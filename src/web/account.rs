@@ -1,21 +1,27 @@
-//! "Your account": the signed-in user's profile and their own security activity (sign-ins,
-//! sign-outs, failed and blocked sign-ins), newest first with "Load older".
+//! "Your account": the signed-in user's profile (name), password, the sessions signed in to
+//! the account (each can be signed out, or every other one at once), and their own security
+//! activity, newest first with "Load older".
 
 use std::collections::HashMap;
 
-use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use super::brand::Brand;
 use super::error::PageError;
+use super::form::FormData;
 use super::htmx::Htmx;
-use super::layout::PageCtx;
+use super::layout::{PageCtx, set_flash};
 use super::memberships::Memberships;
+use super::sign_in::origin;
 use super::urls;
 use crate::db::with_read;
 use crate::domain::audit::SecurityAction;
-use crate::models::security_event;
+use crate::domain::inputs::{Name, Password};
+use crate::models::{security_event, session};
+use crate::ops;
+use crate::ops::accounts::PasswordChangeError;
 use crate::render;
 use crate::state::AppState;
 use crate::timefmt::TimeView;
@@ -32,6 +38,24 @@ struct ActivityRow {
     browser: String,
 }
 
+struct SessionRow {
+    browser: String,
+    ip: String,
+    signed_in: Option<TimeView>,
+    last_active: Option<TimeView>,
+    current: bool,
+    sign_out_url: String,
+}
+
+/// What the forms were given and what was wrong with it (a 422 re-renders them).
+#[derive(Default)]
+struct Forms {
+    name: Option<String>,
+    name_error: Option<&'static str>,
+    current_password_error: Option<&'static str>,
+    new_password_error: Option<&'static str>,
+}
+
 #[derive(Template)]
 #[template(path = "account/show.html", blocks = ["content"])]
 struct AccountPage {
@@ -39,6 +63,9 @@ struct AccountPage {
     rows: Vec<ActivityRow>,
     older_url: Option<String>,
     paged: bool,
+    sessions: Vec<SessionRow>,
+    forms: Forms,
+    name_value: String,
 }
 
 /// GET /account.
@@ -48,9 +75,20 @@ pub async fn show(
     query: web::Query<HashMap<String, String>>,
     htmx: Htmx,
 ) -> Result<HttpResponse, PageError> {
-    let uid = user.id();
     let before = query.get("before").cloned().filter(|b| !b.is_empty());
+    let page = page(&state, &user, before, Forms::default()).await?;
+    Ok(render!(htmx, StatusCode::OK, page)?)
+}
+
+async fn page(
+    state: &AppState,
+    user: &SignedIn,
+    before: Option<String>,
+    forms: Forms,
+) -> Result<AccountPage, PageError> {
+    let uid = user.id();
     let paged = before.is_some();
+    let now = state.clock.now();
     let loaded = with_read(&state.pool, move |c| {
         let cursor = match &before {
             None => None,
@@ -61,14 +99,36 @@ pub async fn show(
         };
         let events = security_event::page(c, &uid, cursor, PAGE_SIZE + 1)?;
         let memberships = Memberships::load(c, &uid)?;
-        Ok(Some((events, memberships)))
+        let sessions = session::of_user(c, uid.as_str(), now)?;
+        Ok(Some((events, memberships, sessions)))
     })
     .await?;
-    let (mut events, memberships) = loaded.ok_or(PageError::NotFound)?;
+    let (mut events, memberships, sessions) = loaded.ok_or(PageError::NotFound)?;
     let more = events.len() > usize::try_from(PAGE_SIZE).unwrap_or(usize::MAX);
     events.truncate(usize::try_from(PAGE_SIZE).unwrap_or(usize::MAX));
-    let brand = Brand::of_host(&state, user.host.clone()).await;
-    let now = state.clock.now();
+    let brand = Brand::of_host(state, user.host.clone()).await;
+    let mine = user.session_handle();
+    let mut sessions: Vec<SessionRow> = sessions
+        .into_iter()
+        .map(|s| SessionRow {
+            browser: s
+                .user_agent
+                .as_deref()
+                .filter(|a| !a.is_empty())
+                .map_or_else(|| "Unknown browser".to_owned(), browser_name),
+            ip: s.ip.unwrap_or_default(),
+            signed_in: s.signed_in_at.map(|t| TimeView::new(now, t)),
+            last_active: s.last_seen_at.map(|t| TimeView::new(now, t)),
+            current: s.handle.is_some() && s.handle == mine,
+            sign_out_url: format!(
+                "{}/sessions/{}/sign-out",
+                urls::ACCOUNT,
+                s.handle.unwrap_or_default()
+            ),
+        })
+        .collect();
+    // This session first, then the others by last activity.
+    sessions.sort_by_key(|s| !s.current);
     let older_url = events
         .last()
         .filter(|_| more)
@@ -80,26 +140,166 @@ pub async fn show(
             ActivityRow {
                 when: TimeView::new(now, e.created_at),
                 what: action.map_or("Account activity", SecurityAction::describe),
-                warn: matches!(
-                    action,
-                    Some(SecurityAction::SignInFailed | SecurityAction::SignInThrottled)
-                ),
+                warn: action.is_some_and(SecurityAction::is_warning),
                 ip: e.ip.unwrap_or_default(),
                 browser: e.user_agent.map(|a| browser_name(&a)).unwrap_or_default(),
             }
         })
         .collect();
-    let page = AccountPage {
-        ctx: PageCtx::for_account("Your account", &user, brand, &memberships),
+    Ok(AccountPage {
+        ctx: PageCtx::for_account("Your account", user, brand, &memberships),
         rows,
         older_url,
         paged,
+        sessions,
+        name_value: forms.name.clone().unwrap_or_else(|| user.user.name.clone()),
+        forms,
+    })
+}
+
+/// A 422 of the account page with `forms`' messages.
+async fn refused(
+    state: &AppState,
+    user: &SignedIn,
+    htmx: Htmx,
+    forms: Forms,
+) -> Result<HttpResponse, PageError> {
+    let page = page(state, user, None, forms).await?;
+    Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, page)?)
+}
+
+fn back(user: &SignedIn, flash: &str) -> HttpResponse {
+    set_flash(&user.session, flash);
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, urls::ACCOUNT))
+        .finish()
+}
+
+/// POST /account/name.
+pub async fn rename(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    form: FormData,
+    htmx: Htmx,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let raw = form.get("name").to_owned();
+    let name = match Name::parse(&raw) {
+        Ok(n) => n,
+        Err(m) => {
+            let forms = Forms {
+                name: Some(raw),
+                name_error: Some(m),
+                ..Forms::default()
+            };
+            return refused(&state, &user, htmx, forms).await;
+        }
     };
-    Ok(render!(htmx, StatusCode::OK, page)?)
+    ops::accounts::rename(&state, &user.id(), name, origin(&state, &req)).await?;
+    Ok(back(&user, "Name saved."))
+}
+
+/// POST /account/password: the current password and a new one; every other session ends.
+pub async fn change_password(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    mut form: FormData,
+    htmx: Htmx,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let current = Password::parse_existing(form.take("current_password"));
+    let new = Password::parse_new(form.take("new_password"));
+    let (current, new) = match (current, new) {
+        (Ok(c), Ok(n)) => (c, n),
+        (c, n) => {
+            let forms = Forms {
+                current_password_error: c.err().map(|_| "Enter your current password."),
+                new_password_error: n.err(),
+                ..Forms::default()
+            };
+            return refused(&state, &user, htmx, forms).await;
+        }
+    };
+    let keep = user.session_handle();
+    match ops::accounts::change_password(
+        &state,
+        &user.id(),
+        current,
+        new,
+        keep,
+        origin(&state, &req),
+    )
+    .await
+    {
+        Ok(ended) => Ok(back(
+            &user,
+            &match ended {
+                0 => "Password changed.".to_owned(),
+                1 => "Password changed. Your 1 other session was signed out.".to_owned(),
+                n => format!("Password changed. Your {n} other sessions were signed out."),
+            },
+        )),
+        Err(PasswordChangeError::WrongPassword) => {
+            let forms = Forms {
+                current_password_error: Some("That is not your current password."),
+                ..Forms::default()
+            };
+            refused(&state, &user, htmx, forms).await
+        }
+        Err(PasswordChangeError::Throttled { retry_after }) => {
+            Err(PageError::TooManyRequests { retry_after })
+        }
+        Err(PasswordChangeError::Failed(e)) => Err(e.into()),
+    }
+}
+
+/// POST /account/sessions/{handle}/sign-out: ends another session of the account (this one
+/// signs out with "Sign out").
+pub async fn end_session(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    path: web::Path<String>,
+    _form: FormData,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let handle = path.into_inner();
+    if handle.len() != 20 || !crate::domain::base62::is_base62(&handle) {
+        return Err(PageError::NotFound);
+    }
+    if user.session_handle().as_deref() == Some(handle.as_str()) {
+        return Ok(back(
+            &user,
+            "This is the session you are using: use Sign out.",
+        ));
+    }
+    if !ops::accounts::end_session(&state, &user.id(), &handle, origin(&state, &req)).await? {
+        return Err(PageError::NotFound);
+    }
+    Ok(back(&user, "That session is signed out."))
+}
+
+/// POST /account/sessions/sign-out-others.
+pub async fn end_other_sessions(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    _form: FormData,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let keep = user.session_handle();
+    let n =
+        ops::accounts::end_other_sessions(&state, &user.id(), keep, origin(&state, &req)).await?;
+    Ok(back(
+        &user,
+        &match n {
+            0 => "You were signed in nowhere else.".to_owned(),
+            1 => "Signed out of 1 other session.".to_owned(),
+            n => format!("Signed out of {n} other sessions."),
+        },
+    ))
 }
 
 /// A short, readable name for a user agent ("Firefox on Linux"); the raw string otherwise.
-fn browser_name(agent: &str) -> String {
+pub(crate) fn browser_name(agent: &str) -> String {
     let browser = [
         ("Edg/", "Edge"),
         ("Firefox/", "Firefox"),

@@ -14,7 +14,7 @@ use crate::state::AppState;
 use crate::web::error::PageError;
 
 /// Session key: when the user signed in (Unix seconds), for the absolute timeout.
-pub const SIGNED_IN_AT: &str = "signed_in_at";
+pub use crate::auth::session_store::SIGNED_IN_AT;
 
 /// A signed-in user and their session.
 pub struct SignedIn {
@@ -30,6 +30,14 @@ impl SignedIn {
     /// Typed id.
     pub fn id(&self) -> UserId {
         self.user.user_id()
+    }
+
+    /// This session's public handle (how it finds itself in "Your account → Sessions").
+    pub fn session_handle(&self) -> Option<String> {
+        self.session
+            .get(crate::auth::session_store::HANDLE)
+            .ok()
+            .flatten()
     }
 
     /// The user as an audit actor.

@@ -201,9 +201,10 @@ pub async fn accept(
                 page.state = State::SignIn;
                 return Ok(no_store(render!(htmx, StatusCode::CONFLICT, page)?));
             }
-            sign_in_session(&session, &id, now)?;
+            let origin = origin(&state, &req);
+            sign_in_session(&session, &id, now, &origin)?;
             let signed_in = crate::domain::audit::SecurityAction::SignedIn;
-            ops::accounts::note(&state, &id, signed_in, origin(&state, &req)).await?;
+            ops::accounts::note(&state, &id, signed_in, origin).await?;
             id
         }
         State::Closed => return Ok(no_store(render!(htmx, StatusCode::GONE, page)?)),

@@ -19,6 +19,7 @@ pub mod layout;
 pub mod members;
 pub mod memberships;
 pub mod owner_context;
+pub mod password_reset;
 pub mod sign_in;
 pub mod team_context;
 pub mod team_settings;
@@ -153,6 +154,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(page("/logout").post(sign_in::logout).done())
         .service(
+            page("/password/forgot")
+                .get(password_reset::forgot_form)
+                .post(password_reset::forgot_submit)
+                .done(),
+        )
+        .service(
+            page("/password/reset")
+                .get(password_reset::reset_form)
+                .post(password_reset::reset_submit)
+                .done(),
+        )
+        .service(
             page("/invitations")
                 .get(invitations::show)
                 .post(invitations::accept)
@@ -176,6 +189,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .done(),
         )
         .service(page("/account").get(account::show).done())
+        .service(page("/account/name").post(account::rename).done())
+        .service(
+            page("/account/password")
+                .post(account::change_password)
+                .done(),
+        )
+        .service(
+            page("/account/sessions/sign-out-others")
+                .post(account::end_other_sessions)
+                .done(),
+        )
+        .service(
+            page("/account/sessions/{handle}/sign-out")
+                .post(account::end_session)
+                .done(),
+        )
         .service(
             page("/teams/{team}/settings/audit-log")
                 .get(audit_log::team_log)

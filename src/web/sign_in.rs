@@ -14,7 +14,7 @@ use super::form::FormData;
 use super::htmx::Htmx;
 use super::urls;
 use crate::auth::csrf;
-use crate::auth::session_store::USER_ID;
+use crate::auth::session_store::{HANDLE, SIGNED_IN_AGENT, SIGNED_IN_IP, USER_ID};
 use crate::db::with_read;
 use crate::domain::audit::{SecurityAction, Who};
 use crate::domain::ids::UserId;
@@ -35,6 +35,7 @@ pub struct LinkQuery {
     token: Option<String>,
     next: Option<String>,
     signed_out: Option<String>,
+    reset: Option<String>,
 }
 
 #[derive(Template, Default)]
@@ -90,11 +91,30 @@ pub(crate) fn origin(state: &AppState, req: &HttpRequest) -> Origin {
     }
 }
 
-pub(crate) fn sign_in_session(session: &Session, user: &UserId, now: i64) -> Result<(), PageError> {
+/// Starts a fresh session for `user` (new key: no fixation), with what the account's
+/// Sessions list shows of it: a new public handle, and the address and browser it came from.
+pub(crate) fn sign_in_session(
+    session: &Session,
+    user: &UserId,
+    now: i64,
+    origin: &Origin,
+) -> Result<(), PageError> {
     session.renew();
     session
         .insert(USER_ID, user.as_str())
         .and_then(|()| session.insert(SIGNED_IN_AT, now))
+        .and_then(|()| session.insert(HANDLE, crate::domain::base62::random(20)))
+        .and_then(|()| session.insert(SIGNED_IN_IP, origin.ip.clone().unwrap_or_default()))
+        .and_then(|()| {
+            let agent: String = origin
+                .user_agent
+                .as_deref()
+                .unwrap_or_default()
+                .chars()
+                .take(512)
+                .collect();
+            session.insert(SIGNED_IN_AGENT, agent)
+        })
         .map_err(|_| PageError::internal("session insert failed"))
 }
 
@@ -215,9 +235,10 @@ pub async fn setup_submit(
         Err(SetUpError::Closed) => return Err(PageError::NotFound),
         Err(SetUpError::Failed(e)) => return Err(e.into()),
     };
-    sign_in_session(&session, &user_id, now)?;
+    let origin = origin(&state, &req);
+    sign_in_session(&session, &user_id, now, &origin)?;
     let signed_in = SecurityAction::SignedIn;
-    ops::accounts::note(&state, &user_id, signed_in, origin(&state, &req)).await?;
+    ops::accounts::note(&state, &user_id, signed_in, origin).await?;
     tracing::info!(team = %team.id, "set-up complete: owner account and first team created");
     Ok(redirect(&urls::api_keys(&team.slug)))
 }
@@ -233,7 +254,13 @@ pub async fn login_form(
         brand: Brand::for_host(&state, &req).await,
         csrf: csrf::token(&req.get_session()),
         next: safe_next(query.next.as_deref()),
-        notice: query.signed_out.is_some().then_some("You have signed out."),
+        notice: if query.reset.is_some() {
+            Some(
+                "Your password is changed and every session signed out. Sign in with the new password.",
+            )
+        } else {
+            query.signed_out.is_some().then_some("You have signed out.")
+        },
         ..LoginPage::default()
     };
     Ok(render!(htmx, StatusCode::OK, page)?)
@@ -274,9 +301,9 @@ pub async fn login_submit(
     };
     let ip = crate::net::client_ip(&req, &state.config.trusted_proxies);
     let origin = origin(&state, &req);
-    match ops::accounts::sign_in(&state, ip, email, password, origin).await {
+    match ops::accounts::sign_in(&state, ip, email, password, origin.clone()).await {
         Ok(user) => {
-            sign_in_session(&session, &user, now)?;
+            sign_in_session(&session, &user, now, &origin)?;
             Ok(redirect(&next))
         }
         Err(SignInError::Throttled { retry_after }) => {

@@ -16,14 +16,14 @@ use crate::agencies::{create_agency, create_client, post_brand};
 use crate::helpers::{KeySpec, PASSWORD, TestApp, each_db, each_db_with};
 
 /// A running SMTP sink and the folder it writes received mails to.
-struct Sink {
+pub(crate) struct Sink {
     child: Child,
     dir: tempfile::TempDir,
     port: u16,
 }
 
 impl Sink {
-    fn start() -> Sink {
+    pub(crate) fn start() -> Sink {
         let python = std::env::var("LATCHKEY_VENV")
             .map(|v| PathBuf::from(v).join("bin/python3"))
             .ok()
@@ -52,12 +52,12 @@ impl Sink {
         Sink { child, dir, port }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("smtp://127.0.0.1:{}", self.port)
     }
 
     /// Every mail received since the last call, in order (and forgets them).
-    fn take(&self) -> Vec<Value> {
+    pub(crate) fn take(&self) -> Vec<Value> {
         let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
             .expect("sink dir")
             .map(|e| e.expect("entry").path())

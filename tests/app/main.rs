@@ -6,6 +6,7 @@ mod helpers;
 mod isolation;
 mod receiver;
 
+mod accounts;
 mod agencies;
 mod api_auth;
 mod api_bots;
