@@ -350,9 +350,13 @@ pub async fn request_reset(
     }
     .mail()
     .map_err(|e| AppError::Internal(format!("reset mail template: {e}")))?;
-    if let Err(e) = mailer.send(&mail).await {
-        tracing::warn!(reason = %e, "password reset e-mail not sent");
-    }
+    // Sent after the answer, so how long the answer takes does not tell whether the address
+    // has an account (a mail server takes its time).
+    actix_web::rt::spawn(async move {
+        if let Err(e) = mailer.send(&mail).await {
+            tracing::warn!(reason = %e, "password reset e-mail not sent");
+        }
+    });
     Ok(())
 }
 

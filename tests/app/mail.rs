@@ -75,7 +75,25 @@ impl Sink {
             .collect()
     }
 
-    fn refuse(&self, on: bool) {
+    /// Waits (up to 10 s) until `n` mails arrived since the last call, then takes them all.
+    pub(crate) async fn wait_for(&self, n: usize) -> Vec<Value> {
+        for _ in 0..200 {
+            let count = std::fs::read_dir(self.dir.path())
+                .expect("sink dir")
+                .filter(|e| {
+                    e.as_ref()
+                        .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "json"))
+                })
+                .count();
+            if count >= n {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        self.take()
+    }
+
+    pub(crate) fn refuse(&self, on: bool) {
         let flag = self.dir.path().join("refuse");
         if on {
             std::fs::write(flag, b"").expect("flag");
