@@ -462,6 +462,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    user_totp (user_id) {
+        user_id -> Text,
+        secret -> Text,
+        created_at -> BigInt,
+        confirmed_at -> Nullable<BigInt>,
+        last_step -> BigInt,
+    }
+}
+
+diesel::table! {
+    recovery_codes (user_id, code_digest) {
+        user_id -> Text,
+        code_digest -> Text,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     teams,
@@ -498,4 +516,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     cache_epoch,
     mail_queue,
     password_resets,
+    user_totp,
+    recovery_codes,
 );

@@ -566,11 +566,19 @@ pub enum SecurityAction {
     PasswordResetRequested,
     /// The password was reset with a link; every session ended.
     PasswordReset,
+    /// Two-factor sign-in was turned on.
+    TwoFactorEnabled,
+    /// Two-factor sign-in was turned off.
+    TwoFactorDisabled,
+    /// A wrong authenticator or recovery code was given.
+    TwoFactorFailed,
+    /// A recovery code was used.
+    RecoveryCodeUsed,
 }
 
 impl SecurityAction {
     /// Every action.
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 15] = [
         Self::SignedIn,
         Self::SignedOut,
         Self::SignInFailed,
@@ -582,6 +590,10 @@ impl SecurityAction {
         Self::OtherSessionsEnded,
         Self::PasswordResetRequested,
         Self::PasswordReset,
+        Self::TwoFactorEnabled,
+        Self::TwoFactorDisabled,
+        Self::TwoFactorFailed,
+        Self::RecoveryCodeUsed,
     ];
 
     /// The stable dotted name.
@@ -598,6 +610,10 @@ impl SecurityAction {
             Self::OtherSessionsEnded => "account.other_sessions_ended",
             Self::PasswordResetRequested => "account.password_reset_requested",
             Self::PasswordReset => "account.password_reset",
+            Self::TwoFactorEnabled => "account.two_factor_enabled",
+            Self::TwoFactorDisabled => "account.two_factor_disabled",
+            Self::TwoFactorFailed => "account.two_factor_failed",
+            Self::RecoveryCodeUsed => "account.recovery_code_used",
         }
     }
 
@@ -620,6 +636,10 @@ impl SecurityAction {
             Self::OtherSessionsEnded => "Signed out everywhere else",
             Self::PasswordResetRequested => "Password reset link requested",
             Self::PasswordReset => "Password reset with a link; every session signed out",
+            Self::TwoFactorEnabled => "Two-factor sign-in turned on",
+            Self::TwoFactorDisabled => "Two-factor sign-in turned off",
+            Self::TwoFactorFailed => "Wrong two-factor code",
+            Self::RecoveryCodeUsed => "Recovery code used",
         }
     }
 
@@ -631,6 +651,9 @@ impl SecurityAction {
                 | Self::SignInThrottled
                 | Self::PasswordChangeRefused
                 | Self::PasswordResetRequested
+                | Self::TwoFactorDisabled
+                | Self::TwoFactorFailed
+                | Self::RecoveryCodeUsed
         )
     }
 }

@@ -17,6 +17,7 @@ pub mod net;
 pub mod role;
 pub mod scope;
 pub mod tenant;
+pub mod two_factor;
 pub mod webhook;
 
 /// Hex SHA-256: the only form in which secrets (API keys, session keys, tokens) are stored.

@@ -23,6 +23,7 @@ pub mod setup;
 pub mod team;
 pub mod tenant;
 pub mod throttle;
+pub mod two_factor;
 pub mod usage;
 pub mod user;
 pub mod vault_check;

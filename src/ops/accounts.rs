@@ -58,16 +58,26 @@ pub enum SignInError {
     Failed(#[from] AppError),
 }
 
+/// A right password: signed in, or — for an account with two-factor sign-in — waiting for
+/// its second factor (not signed in until `ops::two_factor::verify` takes a code).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasswordOk {
+    /// Signed in.
+    SignedIn(UserId),
+    /// The account asks for a code next.
+    SecondFactor(UserId),
+}
+
 /// Checks `email` and `password` from `ip`: the throttle first, then the password (hashed on
 /// its own threads, the same time for an unknown e-mail). Counts the failure or clears the
-/// address's count, and notes the outcome on the account's security log. Returns who signed in.
+/// address's count, and notes the outcome on the account's security log.
 pub async fn sign_in(
     state: &AppState,
     ip: Option<std::net::IpAddr>,
     email: Email,
     password: Password,
     origin: Origin,
-) -> Result<UserId, SignInError> {
+) -> Result<PasswordOk, SignInError> {
     let now = state.clock.now();
     let attempt = std::sync::Arc::new(throttle::Attempt::new(ip, email.as_str()));
     let (a, addr) = (attempt.clone(), email.as_str().to_owned());
@@ -89,12 +99,18 @@ pub async fn sign_in(
     let ok = state.passwords.verify(password, stored).await?;
     match (ok, user) {
         (true, Some(user)) => {
-            with_write(&state.pool, move |c| {
-                Ok(throttle::succeeded(c, &attempt, now)?)
+            let id = user.user_id();
+            let u = id.clone();
+            let second = with_write(&state.pool, move |c| {
+                throttle::succeeded(c, &attempt, now)?;
+                Ok(crate::models::two_factor::enrolled(c, &u)?)
             })
             .await?;
-            note(state, &user.user_id(), SecurityAction::SignedIn, origin).await?;
-            Ok(user.user_id())
+            if second {
+                return Ok(PasswordOk::SecondFactor(id));
+            }
+            note(state, &id, SecurityAction::SignedIn, origin).await?;
+            Ok(PasswordOk::SignedIn(id))
         }
         (_, user) => {
             with_write(&state.pool, move |c| {

@@ -14,6 +14,7 @@ pub mod mailing;
 pub mod members;
 pub mod platform;
 pub mod teams;
+pub mod two_factor;
 pub mod webhooks;
 
 use serde_json::{Map, Value, json};

@@ -1,18 +1,32 @@
 //! Where sealed values are stored, for the commands that walk all of them: the census (how
 //! many values each master key has sealed — checked at start, printed by `vault rewrap`) and
-//! the re-wrap: integration credentials and webhook signing secrets.
+//! the re-wrap: integration credentials, webhook signing secrets and authenticator secrets.
 
 use std::collections::BTreeMap;
 
 use super::{Binding, Keyring, key_id_of};
 use crate::db::DbConnection;
 use crate::models::integration::Integration;
+use crate::models::two_factor;
 use crate::models::webhook::WebhookEndpoint;
 
 /// The field integration credentials are sealed under.
 const INTEGRATION_CREDENTIAL: &str = "credential";
 /// The field webhook signing secrets are sealed under.
 const SIGNING_SECRET: &str = "signing_secret";
+/// The field authenticator secrets are sealed under.
+const TOTP_SECRET: &str = "totp_secret";
+
+/// Where user `user`'s authenticator secret is sealed (bound to the account: a secret copied
+/// to another user's row does not open).
+pub fn totp_secret(user: &str) -> Binding<'_> {
+    Binding {
+        team: user,
+        owner: user,
+        field: TOTP_SECRET,
+        version: 1,
+    }
+}
 
 /// Where endpoint `id`'s signing secret of `version` is sealed (`owner`: its team or agency).
 pub fn webhook_secret<'a>(owner: &'a str, id: &'a str, version: i64) -> Binding<'a> {
@@ -39,8 +53,14 @@ pub fn census(conn: &mut DbConnection) -> diesel::QueryResult<BTreeMap<String, u
     let mut counts = BTreeMap::new();
     let all = Integration::sealed(conn)?
         .into_iter()
-        .chain(WebhookEndpoint::sealed(conn)?);
-    for (_, _, _, sealed) in all {
+        .chain(WebhookEndpoint::sealed(conn)?)
+        .map(|(_, _, _, sealed)| sealed)
+        .chain(
+            two_factor::sealed(conn)?
+                .into_iter()
+                .map(|(_, sealed)| sealed),
+        );
+    for sealed in all {
         let id = key_id_of(&sealed).unwrap_or("(unreadable)").to_owned();
         *counts.entry(id).or_insert(0) += 1;
     }
@@ -83,6 +103,17 @@ pub fn rewrap_all(conn: &mut DbConnection, ring: &Keyring) -> diesel::QueryResul
                 }
             }
             Err(_) => report.failed.push(id),
+        }
+    }
+    for (user, sealed) in two_factor::sealed(conn)? {
+        match ring.rewrap(&totp_secret(&user), &sealed) {
+            Ok(None) => report.current += 1,
+            Ok(Some(new)) => {
+                if two_factor::rewrap(conn, &user, &sealed, &new)? {
+                    report.rewrapped += 1;
+                }
+            }
+            Err(_) => report.failed.push(user),
         }
     }
     Ok(report)

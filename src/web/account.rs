@@ -19,7 +19,7 @@ use super::urls;
 use crate::db::with_read;
 use crate::domain::audit::SecurityAction;
 use crate::domain::inputs::{Name, Password};
-use crate::models::{security_event, session};
+use crate::models::{security_event, session, two_factor};
 use crate::ops;
 use crate::ops::accounts::PasswordChangeError;
 use crate::render;
@@ -54,6 +54,7 @@ struct Forms {
     name_error: Option<&'static str>,
     current_password_error: Option<&'static str>,
     new_password_error: Option<&'static str>,
+    two_factor_error: Option<&'static str>,
 }
 
 #[derive(Template)]
@@ -66,6 +67,8 @@ struct AccountPage {
     sessions: Vec<SessionRow>,
     forms: Forms,
     name_value: String,
+    /// Two-factor sign-in is on, with this many recovery codes left.
+    two_factor: Option<i64>,
 }
 
 /// GET /account.
@@ -100,10 +103,15 @@ async fn page(
         let events = security_event::page(c, &uid, cursor, PAGE_SIZE + 1)?;
         let memberships = Memberships::load(c, &uid)?;
         let sessions = session::of_user(c, uid.as_str(), now)?;
-        Ok(Some((events, memberships, sessions)))
+        let two_factor = if two_factor::enrolled(c, &uid)? {
+            Some(two_factor::codes_left(c, &uid)?)
+        } else {
+            None
+        };
+        Ok(Some((events, memberships, sessions, two_factor)))
     })
     .await?;
-    let (mut events, memberships, sessions) = loaded.ok_or(PageError::NotFound)?;
+    let (mut events, memberships, sessions, two_factor) = loaded.ok_or(PageError::NotFound)?;
     let more = events.len() > usize::try_from(PAGE_SIZE).unwrap_or(usize::MAX);
     events.truncate(usize::try_from(PAGE_SIZE).unwrap_or(usize::MAX));
     let brand = Brand::of_host(state, user.host.clone()).await;
@@ -154,6 +162,7 @@ async fn page(
         sessions,
         name_value: forms.name.clone().unwrap_or_else(|| user.user.name.clone()),
         forms,
+        two_factor,
     })
 }
 
@@ -324,5 +333,37 @@ pub(crate) fn browser_name(agent: &str) -> String {
         (Some(b), Some(o)) => format!("{b} on {o}"),
         (Some(b), None) => b.to_owned(),
         _ => agent.chars().take(60).collect(),
+    }
+}
+
+/// POST /account/two-factor/disable: needs a current code or a recovery code.
+pub async fn disable_two_factor(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    form: FormData,
+    htmx: Htmx,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    use crate::ops::two_factor::CodeError;
+    let origin = origin(&state, &req);
+    match ops::two_factor::disable(&state, &user.id(), form.get("code"), origin).await {
+        Ok(()) => Ok(back(
+            &user,
+            "Two-factor sign-in is off: your password alone signs you in.",
+        )),
+        Err(CodeError::Wrong) => {
+            let forms = Forms {
+                two_factor_error: Some(
+                    "That code is not right: enter the code your app shows now, or a recovery code.",
+                ),
+                ..Forms::default()
+            };
+            refused(&state, &user, htmx, forms).await
+        }
+        Err(CodeError::Throttled { retry_after }) => {
+            Err(PageError::TooManyRequests { retry_after })
+        }
+        Err(CodeError::NotEnrolled) => Ok(back(&user, "Two-factor sign-in is already off.")),
+        Err(CodeError::Failed(e)) => Err(e.into()),
     }
 }

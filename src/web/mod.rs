@@ -24,6 +24,7 @@ pub mod sign_in;
 pub mod team_context;
 pub mod team_settings;
 pub mod teams;
+pub mod two_factor;
 pub mod urls;
 pub mod webhooks;
 
@@ -154,6 +155,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(page("/logout").post(sign_in::logout).done())
         .service(
+            page("/login/two-factor")
+                .get(two_factor::step_form)
+                .post(two_factor::step_submit)
+                .done(),
+        )
+        .service(
             page("/password/forgot")
                 .get(password_reset::forgot_form)
                 .post(password_reset::forgot_submit)
@@ -190,6 +197,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(page("/account").get(account::show).done())
         .service(page("/account/name").post(account::rename).done())
+        .service(
+            page("/account/two-factor")
+                .get(two_factor::enrol_form)
+                .post(two_factor::begin)
+                .done(),
+        )
+        .service(
+            page("/account/two-factor/confirm")
+                .post(two_factor::confirm)
+                .done(),
+        )
+        .service(
+            page("/account/two-factor/disable")
+                .post(account::disable_two_factor)
+                .done(),
+        )
         .service(
             page("/account/password")
                 .post(account::change_password)

@@ -23,7 +23,7 @@ use crate::models::setup;
 use crate::models::team::Team;
 use crate::models::user::User;
 use crate::ops;
-use crate::ops::accounts::{Origin, SignInError};
+use crate::ops::accounts::{Origin, PasswordOk, SignInError};
 use crate::ops::teams::SetUpError;
 use crate::render;
 use crate::state::AppState;
@@ -72,7 +72,7 @@ pub(crate) fn safe_next(next: Option<&str>) -> String {
     crate::domain::local_path::LocalPath::or(next, "/")
 }
 
-fn redirect(to: &str) -> HttpResponse {
+pub(crate) fn redirect(to: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, to.to_owned()))
         .finish()
@@ -302,9 +302,13 @@ pub async fn login_submit(
     let ip = crate::net::client_ip(&req, &state.config.trusted_proxies);
     let origin = origin(&state, &req);
     match ops::accounts::sign_in(&state, ip, email, password, origin.clone()).await {
-        Ok(user) => {
+        Ok(PasswordOk::SignedIn(user)) => {
             sign_in_session(&session, &user, now, &origin)?;
             Ok(redirect(&next))
+        }
+        Ok(PasswordOk::SecondFactor(user)) => {
+            super::two_factor::await_second_factor(&session, &user, now, &next)?;
+            Ok(redirect(super::two_factor::SIGN_IN_STEP))
         }
         Err(SignInError::Throttled { retry_after }) => {
             Err(PageError::TooManyRequests { retry_after })

@@ -38,6 +38,7 @@ mod roles_and_tenancy;
 mod security;
 mod sign_in;
 mod structure;
+mod two_factor;
 mod vault;
 mod vault_process;
 mod webhooks;
