@@ -14,7 +14,7 @@ use super::form::FormData;
 use super::htmx::Htmx;
 use super::layout::{PageCtx, set_flash};
 use super::memberships::Memberships;
-use super::sign_in::origin;
+use super::signing::origin;
 use super::urls;
 use crate::db::with_read;
 use crate::domain::audit::SecurityAction;

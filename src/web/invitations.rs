@@ -14,7 +14,7 @@ use super::error::PageError;
 use super::form::FormData;
 use super::htmx::{Htmx, no_store};
 use super::layout::set_flash;
-use super::sign_in::{origin, safe_next, sign_in_session};
+use super::signing::{origin, safe_next, sign_in_session};
 use super::urls;
 use crate::auth::csrf;
 use crate::db::with_read;

@@ -21,6 +21,7 @@ pub mod memberships;
 pub mod owner_context;
 pub mod password_reset;
 pub mod sign_in;
+pub mod signing;
 pub mod team_context;
 pub mod team_settings;
 pub mod teams;

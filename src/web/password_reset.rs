@@ -13,7 +13,7 @@ use super::brand::Brand;
 use super::error::PageError;
 use super::form::FormData;
 use super::htmx::{Htmx, no_store};
-use super::sign_in::origin;
+use super::signing::origin;
 use super::urls;
 use crate::auth::csrf;
 use crate::domain::inputs::{Email, Password};

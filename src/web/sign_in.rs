@@ -1,6 +1,5 @@
 //! First-run set-up, sign-in and sign-out.
 
-use actix_session::Session;
 use actix_session::SessionExt;
 use actix_web::http::StatusCode;
 use actix_web::http::header;
@@ -12,9 +11,9 @@ use super::brand::Brand;
 use super::error::PageError;
 use super::form::FormData;
 use super::htmx::Htmx;
+use super::signing::{origin, redirect, safe_next, sign_in_session};
 use super::urls;
 use crate::auth::csrf;
-use crate::auth::session_store::{HANDLE, SIGNED_IN_AGENT, SIGNED_IN_IP, USER_ID};
 use crate::db::with_read;
 use crate::domain::audit::{SecurityAction, Who};
 use crate::domain::ids::UserId;
@@ -23,11 +22,11 @@ use crate::models::setup;
 use crate::models::team::Team;
 use crate::models::user::User;
 use crate::ops;
-use crate::ops::accounts::{Origin, PasswordOk, SignInError};
+use crate::ops::accounts::{PasswordOk, SignInError};
 use crate::ops::teams::SetUpError;
 use crate::render;
 use crate::state::AppState;
-use crate::web::current_user::{SIGNED_IN_AT, session_user};
+use crate::web::current_user::session_user;
 
 /// Query of the set-up and sign-in pages.
 #[derive(Deserialize)]
@@ -65,58 +64,6 @@ struct LoginPage {
 }
 
 const BAD_CREDENTIALS: &str = "That e-mail and password do not match an account.";
-
-/// Only plain local paths are followed after sign-in (no open redirect); anything else goes to
-/// the dashboard's front page.
-pub(crate) fn safe_next(next: Option<&str>) -> String {
-    crate::domain::local_path::LocalPath::or(next, "/")
-}
-
-pub(crate) fn redirect(to: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, to.to_owned()))
-        .finish()
-}
-
-/// Starts a fresh session for `user` (new id: no fixation).
-/// Where this request comes from, for the account's security activity.
-pub(crate) fn origin(state: &AppState, req: &HttpRequest) -> Origin {
-    Origin {
-        ip: state.client_ip(req),
-        user_agent: req
-            .headers()
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
-    }
-}
-
-/// Starts a fresh session for `user` (new key: no fixation), with what the account's
-/// Sessions list shows of it: a new public handle, and the address and browser it came from.
-pub(crate) fn sign_in_session(
-    session: &Session,
-    user: &UserId,
-    now: i64,
-    origin: &Origin,
-) -> Result<(), PageError> {
-    session.renew();
-    session
-        .insert(USER_ID, user.as_str())
-        .and_then(|()| session.insert(SIGNED_IN_AT, now))
-        .and_then(|()| session.insert(HANDLE, crate::domain::base62::random(20)))
-        .and_then(|()| session.insert(SIGNED_IN_IP, origin.ip.clone().unwrap_or_default()))
-        .and_then(|()| {
-            let agent: String = origin
-                .user_agent
-                .as_deref()
-                .unwrap_or_default()
-                .chars()
-                .take(512)
-                .collect();
-            session.insert(SIGNED_IN_AGENT, agent)
-        })
-        .map_err(|_| PageError::internal("session insert failed"))
-}
 
 /// GET / → the user's first agency, else the team whose keys they work with (the one with
 /// the most keys; the first by name on a tie), not a new empty team that sorts first; a user
@@ -307,8 +254,8 @@ pub async fn login_submit(
             Ok(redirect(&next))
         }
         Ok(PasswordOk::SecondFactor(user)) => {
-            super::two_factor::await_second_factor(&session, &user, now, &next)?;
-            Ok(redirect(super::two_factor::SIGN_IN_STEP))
+            super::signing::await_second_factor(&session, &user, now, &next)?;
+            Ok(redirect(super::signing::SIGN_IN_STEP))
         }
         Err(SignInError::Throttled { retry_after }) => {
             Err(PageError::TooManyRequests { retry_after })

@@ -1,9 +1,9 @@
 //! Two-factor sign-in pages: the second step of signing in (`/login/two-factor`: a code from
 //! the authenticator app, or a recovery code), and "Your account → Two-factor sign-in":
 //! enrolment (QR code and secret, confirmed by a first code, then ten recovery codes shown
-//! once and downloadable as text) and turning it off (with a code).
+//! once and downloadable as text). Turning it off is on the account page (`web::account`).
 
-use actix_session::{Session, SessionExt};
+use actix_session::SessionExt;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -15,56 +15,19 @@ use super::form::FormData;
 use super::htmx::{Htmx, no_store};
 use super::layout::{PageCtx, set_flash};
 use super::memberships::Memberships;
-use super::sign_in::{origin, redirect, sign_in_session};
+use super::signing::{origin, pending, redirect, sign_in_session};
 use super::urls;
 use crate::auth::csrf;
 use crate::db::with_read;
 use crate::domain::audit::SecurityAction;
-use crate::domain::ids::UserId;
 use crate::ops;
 use crate::ops::two_factor::CodeError;
 use crate::render;
 use crate::state::AppState;
 use crate::web::current_user::SignedIn;
 
-/// The second step of signing in.
-pub const SIGN_IN_STEP: &str = "/login/two-factor";
 /// The enrolment page.
 pub const ENROL: &str = "/account/two-factor";
-
-/// Session keys of a sign-in waiting for its second factor (the session is anonymous until
-/// then: `USER_ID` is not set).
-const PENDING_USER: &str = "pending_user";
-const PENDING_AT: &str = "pending_at";
-const PENDING_NEXT: &str = "pending_next";
-/// How long the code may take after the password.
-const PENDING_FOR: i64 = 300;
-
-/// After a right password for an account with two-factor sign-in: a fresh session that waits
-/// for the code.
-pub(crate) fn await_second_factor(
-    session: &Session,
-    user: &UserId,
-    now: i64,
-    next: &str,
-) -> Result<(), PageError> {
-    session.renew();
-    session
-        .insert(PENDING_USER, user.as_str())
-        .and_then(|()| session.insert(PENDING_AT, now))
-        .and_then(|()| session.insert(PENDING_NEXT, next))
-        .map_err(|_| PageError::internal("session insert failed"))
-}
-
-fn pending(session: &Session, now: i64) -> Option<(UserId, String)> {
-    let user: String = session.get(PENDING_USER).ok().flatten()?;
-    let at: i64 = session.get(PENDING_AT).ok().flatten()?;
-    let next: String = session.get(PENDING_NEXT).ok().flatten()?;
-    if now - at > PENDING_FOR {
-        return None;
-    }
-    Some((UserId::parse(&user)?, next))
-}
 
 #[derive(Template, Default)]
 #[template(path = "auth/two_factor.html", blocks = ["content"])]
