@@ -67,7 +67,9 @@ fn team_brand(
     }
 }
 
-fn sender_name(state: &AppState) -> &str {
+/// The name Latchkey goes by in mails and authenticator apps: the configured sender's display
+/// name, else "Latchkey".
+pub(crate) fn sender_name(state: &AppState) -> &str {
     state
         .mailer
         .as_deref()

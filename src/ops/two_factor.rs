@@ -96,12 +96,7 @@ pub async fn pending(
         return Ok(None);
     };
     let secret = open(state, user, &row.secret)?;
-    let issuer = state
-        .mailer
-        .as_deref()
-        .map_or("Latchkey", |m| m.default_sender_name())
-        .to_owned();
-    let uri = secret.uri(&issuer, account);
+    let uri = secret.uri(super::mailing::sender_name(state), account);
     let qr = tf::qr_path(&uri).ok_or_else(|| AppError::Internal("QR code".into()))?;
     Ok(Some(Enrolment {
         secret: SecretString::from(secret.base32()),
