@@ -12,6 +12,11 @@ pub fn password_reset_path(token: &str) -> String {
     format!("/password/reset?token={token}")
 }
 
+/// The confirmation of an account's new e-mail address, with its one-time token.
+pub fn email_change_path(token: &str) -> String {
+    format!("/account/email/confirm?token={token}")
+}
+
 /// A key's page (what an expiry notice points at).
 pub fn api_key_path(team_slug: &str, key_id: &str) -> String {
     format!("/teams/{team_slug}/settings/api-keys/{key_id}")

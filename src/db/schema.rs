@@ -23,6 +23,7 @@ diesel::table! {
         agency_id -> Nullable<Text>,
         suspended_at -> Nullable<BigInt>,
         audit_retention_days -> Integer,
+        require_two_factor -> Bool,
     }
 }
 
@@ -186,6 +187,17 @@ diesel::table! {
     password_resets (token_digest) {
         token_digest -> Text,
         user_id -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    email_changes (token_digest) {
+        token_digest -> Text,
+        user_id -> Text,
+        new_email -> Text,
         created_at -> BigInt,
         expires_at -> BigInt,
         used_at -> Nullable<BigInt>,
@@ -368,6 +380,7 @@ diesel::table! {
         logo_type -> Nullable<Text>,
         brand_version -> BigInt,
         created_at -> BigInt,
+        require_two_factor -> Bool,
     }
 }
 
@@ -516,6 +529,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     cache_epoch,
     mail_queue,
     password_resets,
+    email_changes,
     user_totp,
     recovery_codes,
 );

@@ -81,6 +81,8 @@ actions! {
     TeamCreated = "team.created", "Team created", Team;
     TeamUpdated = "team.updated", "Team settings updated", Team;
     OwnershipTransferred = "team.ownership_transferred", "Ownership transferred", Team;
+    TeamTwoFactorRequired = "team.two_factor_required", "Two-factor sign-in required of members", Team;
+    TeamTwoFactorOptional = "team.two_factor_optional", "Two-factor sign-in no longer required", Team;
     BotCreated = "bot.created", "Bot created", Team;
     BotUpdated = "bot.updated", "Bot updated", Team;
     BotDeleted = "bot.deleted", "Bot deleted", Team;
@@ -116,6 +118,8 @@ actions! {
     OperatorInvited = "operator.invited", "Operator invited", Agency;
     OperatorJoined = "operator.joined", "Operator joined", Agency;
     OperatorRemoved = "operator.removed", "Operator removed", Agency;
+    AgencyTwoFactorRequired = "agency.two_factor_required", "Two-factor sign-in required of operators", Agency;
+    AgencyTwoFactorOptional = "agency.two_factor_optional", "Two-factor sign-in no longer required", Agency;
 }
 
 impl fmt::Display for AuditAction {
@@ -541,121 +545,93 @@ impl FilterInput {
     }
 }
 
-/// Security activity of one account (the "Your account" page); not part of any team's log.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SecurityAction {
-    /// Signed in.
-    SignedIn,
-    /// Signed out.
-    SignedOut,
-    /// A wrong password was given for this account.
-    SignInFailed,
-    /// Sign-in was refused for a while after too many failures.
-    SignInThrottled,
-    /// The name was changed.
-    NameChanged,
-    /// The password was changed; every other session ended.
-    PasswordChanged,
-    /// A password change was refused: the current password was wrong.
-    PasswordChangeRefused,
-    /// One of the account's other sessions was signed out.
-    SessionEnded,
-    /// Every other session was signed out.
-    OtherSessionsEnded,
-    /// A password reset link was made (e-mailed, or printed for the operator).
-    PasswordResetRequested,
-    /// The password was reset with a link; every session ended.
-    PasswordReset,
-    /// Two-factor sign-in was turned on.
-    TwoFactorEnabled,
-    /// Two-factor sign-in was turned off.
-    TwoFactorDisabled,
-    /// A wrong authenticator or recovery code was given.
-    TwoFactorFailed,
-    /// A recovery code was used.
-    RecoveryCodeUsed,
+macro_rules! security_actions {
+    ($($(#[$doc:meta])* $variant:ident = $name:literal, $text:literal, $warn:literal;)*) => {
+        /// Security activity of one account (the "Your account" page); not part of any team's
+        /// log.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum SecurityAction {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl SecurityAction {
+            /// Every action.
+            pub const ALL: &'static [Self] = &[$(Self::$variant,)*];
+
+            /// The stable dotted name.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $name,)*
+                }
+            }
+
+            /// The action with this name.
+            pub fn parse(s: &str) -> Option<Self> {
+                match s {
+                    $($name => Some(Self::$variant),)*
+                    _ => None,
+                }
+            }
+
+            /// In plain words.
+            pub fn describe(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text,)*
+                }
+            }
+
+            /// Worth a second look (shown in amber).
+            pub fn is_warning(self) -> bool {
+                match self {
+                    $(Self::$variant => $warn,)*
+                }
+            }
+        }
+    };
 }
 
-impl SecurityAction {
-    /// Every action.
-    pub const ALL: [Self; 15] = [
-        Self::SignedIn,
-        Self::SignedOut,
-        Self::SignInFailed,
-        Self::SignInThrottled,
-        Self::NameChanged,
-        Self::PasswordChanged,
-        Self::PasswordChangeRefused,
-        Self::SessionEnded,
-        Self::OtherSessionsEnded,
-        Self::PasswordResetRequested,
-        Self::PasswordReset,
-        Self::TwoFactorEnabled,
-        Self::TwoFactorDisabled,
-        Self::TwoFactorFailed,
-        Self::RecoveryCodeUsed,
-    ];
-
-    /// The stable dotted name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::SignedIn => "account.signed_in",
-            Self::SignedOut => "account.signed_out",
-            Self::SignInFailed => "account.sign_in_failed",
-            Self::SignInThrottled => "account.sign_in_throttled",
-            Self::NameChanged => "account.name_changed",
-            Self::PasswordChanged => "account.password_changed",
-            Self::PasswordChangeRefused => "account.password_change_refused",
-            Self::SessionEnded => "account.session_ended",
-            Self::OtherSessionsEnded => "account.other_sessions_ended",
-            Self::PasswordResetRequested => "account.password_reset_requested",
-            Self::PasswordReset => "account.password_reset",
-            Self::TwoFactorEnabled => "account.two_factor_enabled",
-            Self::TwoFactorDisabled => "account.two_factor_disabled",
-            Self::TwoFactorFailed => "account.two_factor_failed",
-            Self::RecoveryCodeUsed => "account.recovery_code_used",
-        }
-    }
-
-    /// The action with this name.
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|a| a.as_str() == s)
-    }
-
-    /// In plain words.
-    pub fn describe(self) -> &'static str {
-        match self {
-            Self::SignedIn => "Signed in",
-            Self::SignedOut => "Signed out",
-            Self::SignInFailed => "Failed sign-in (wrong password)",
-            Self::SignInThrottled => "Sign-in blocked after too many failures",
-            Self::NameChanged => "Name changed",
-            Self::PasswordChanged => "Password changed; other sessions signed out",
-            Self::PasswordChangeRefused => "Password change refused (wrong current password)",
-            Self::SessionEnded => "Another session signed out",
-            Self::OtherSessionsEnded => "Signed out everywhere else",
-            Self::PasswordResetRequested => "Password reset link requested",
-            Self::PasswordReset => "Password reset with a link; every session signed out",
-            Self::TwoFactorEnabled => "Two-factor sign-in turned on",
-            Self::TwoFactorDisabled => "Two-factor sign-in turned off",
-            Self::TwoFactorFailed => "Wrong two-factor code",
-            Self::RecoveryCodeUsed => "Recovery code used",
-        }
-    }
-
-    /// Worth a second look (shown in amber).
-    pub fn is_warning(self) -> bool {
-        matches!(
-            self,
-            Self::SignInFailed
-                | Self::SignInThrottled
-                | Self::PasswordChangeRefused
-                | Self::PasswordResetRequested
-                | Self::TwoFactorDisabled
-                | Self::TwoFactorFailed
-                | Self::RecoveryCodeUsed
-        )
-    }
+// One row per action: its name, its words on the account page, and whether it is a warning.
+security_actions! {
+    /// Signed in.
+    SignedIn = "account.signed_in", "Signed in", false;
+    /// Signed out.
+    SignedOut = "account.signed_out", "Signed out", false;
+    /// A wrong password was given for this account.
+    SignInFailed = "account.sign_in_failed", "Failed sign-in (wrong password)", true;
+    /// Sign-in was refused for a while after too many failures.
+    SignInThrottled = "account.sign_in_throttled", "Sign-in blocked after too many failures", true;
+    /// The name was changed.
+    NameChanged = "account.name_changed", "Name changed", false;
+    /// The password was changed; every other session ended.
+    PasswordChanged = "account.password_changed", "Password changed; other sessions signed out", false;
+    /// A password change was refused: the current password was wrong.
+    PasswordChangeRefused = "account.password_change_refused", "Password change refused (wrong current password)", true;
+    /// One of the account's other sessions was signed out.
+    SessionEnded = "account.session_ended", "Another session signed out", false;
+    /// Every other session was signed out.
+    OtherSessionsEnded = "account.other_sessions_ended", "Signed out everywhere else", false;
+    /// A password reset link was made (e-mailed, or printed for the operator).
+    PasswordResetRequested = "account.password_reset_requested", "Password reset link requested", true;
+    /// The password was reset with a link; every session ended.
+    PasswordReset = "account.password_reset", "Password reset with a link; every session signed out", false;
+    /// Two-factor sign-in was turned on.
+    TwoFactorEnabled = "account.two_factor_enabled", "Two-factor sign-in turned on", false;
+    /// Two-factor sign-in was turned off.
+    TwoFactorDisabled = "account.two_factor_disabled", "Two-factor sign-in turned off", true;
+    /// A wrong authenticator or recovery code was given.
+    TwoFactorFailed = "account.two_factor_failed", "Wrong two-factor code", true;
+    /// A recovery code was used.
+    RecoveryCodeUsed = "account.recovery_code_used", "Recovery code used", true;
+    /// A change of e-mail address was asked for; a link went to the new address.
+    EmailChangeRequested = "account.email_change_requested", "E-mail change asked for (link sent to the new address)", true;
+    /// The e-mail address (sign-in name) changed.
+    EmailChanged = "account.email_changed", "E-mail address changed", true;
+    /// An e-mail change was refused: the password was wrong.
+    EmailChangeRefused = "account.email_change_refused", "E-mail change refused (wrong password)", true;
+    /// The password (and second factor) was given again for a sensitive action.
+    Reconfirmed = "account.reconfirmed", "Confirmed it was you for a sensitive action", false;
+    /// A wrong password was given when confirming a sensitive action.
+    ReconfirmFailed = "account.reconfirm_failed", "Confirmation for a sensitive action refused (wrong password)", true;
 }
 
 #[cfg(test)]
@@ -673,7 +649,7 @@ mod tests {
         assert_eq!(AuditAction::parse("api_key.exploded"), None);
         let mut seen = std::collections::HashSet::new();
         for a in SecurityAction::ALL {
-            assert_eq!(SecurityAction::parse(a.as_str()), Some(a));
+            assert_eq!(SecurityAction::parse(a.as_str()), Some(*a));
             assert!(seen.insert(a.as_str()), "{} twice", a.as_str());
         }
     }

@@ -80,7 +80,7 @@ fn cutoff(state: &AppState, rule: Rule, now: i64) -> i64 {
         Rule::KnownAddresses => now - throttle::KNOWN_FOR,
         Rule::Mails => now - MAIL_DAYS * 86_400,
         // A day after they stop working: long enough to tell "expired" from "unknown".
-        Rule::PasswordResets => now - 86_400,
+        Rule::PasswordResets | Rule::EmailChanges => now - 86_400,
     }
 }
 

@@ -127,6 +127,60 @@ impl PasswordReset {
     }
 }
 
+/// A link confirming an account's new e-mail address, sent to that address.
+#[derive(Debug)]
+pub struct EmailChange {
+    /// The new address (the mail goes there).
+    pub to: String,
+    /// The account's current address.
+    pub from: String,
+    /// The one-time link.
+    pub link: String,
+    /// When it stops working (Unix seconds).
+    pub expires_at: i64,
+    /// The look.
+    pub brand: Brand,
+}
+
+#[derive(Template)]
+#[template(path = "mail/email_change.txt")]
+struct EmailChangeText<'a> {
+    m: &'a EmailChange,
+    expires: String,
+}
+
+#[derive(Template)]
+#[template(path = "mail/email_change.html")]
+struct EmailChangeHtml<'a> {
+    m: &'a EmailChange,
+    expires: String,
+    brand: &'a Brand,
+}
+
+impl EmailChange {
+    /// The mail.
+    pub fn mail(&self) -> Result<Mail, askama::Error> {
+        let expires = timefmt::human(self.expires_at);
+        Ok(Mail {
+            to: self.to.clone(),
+            sender_name: self.brand.name.clone(),
+            reply_to: self.brand.support.clone(),
+            subject: format!("Confirm your new {} e-mail address", self.brand.name),
+            text: EmailChangeText {
+                m: self,
+                expires: expires.clone(),
+            }
+            .render()?,
+            html: EmailChangeHtml {
+                m: self,
+                expires,
+                brand: &self.brand,
+            }
+            .render()?,
+        })
+    }
+}
+
 #[derive(Template)]
 #[template(path = "mail/invitation.txt")]
 struct InvitationText<'a> {

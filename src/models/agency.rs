@@ -35,6 +35,8 @@ pub struct Agency {
     pub brand_version: i64,
     /// Unix seconds.
     pub created_at: i64,
+    /// Its operators need a second factor to open its pages and its clients'.
+    pub require_two_factor: bool,
 }
 
 /// An operator of an agency.
@@ -96,6 +98,18 @@ impl From<diesel::result::Error> for HostError {
 }
 
 impl Agency {
+    /// Turns the two-factor requirement for the agency's operators on or off.
+    pub fn set_require_two_factor(
+        conn: &mut DbConnection,
+        id: &AgencyId,
+        required: bool,
+    ) -> QueryResult<()> {
+        diesel::update(agencies::table.find(id.as_str()))
+            .set(agencies::require_two_factor.eq(required))
+            .execute(conn)
+            .map(|_| ())
+    }
+
     /// Typed id.
     pub fn agency_id(&self) -> AgencyId {
         self.id.clone()

@@ -9,6 +9,7 @@ pub mod bot;
 pub mod channel;
 pub mod cluster;
 pub mod conversation;
+pub mod email_change;
 pub mod integration;
 pub mod invitation;
 pub mod key_address;

@@ -27,6 +27,11 @@ impl fmt::Debug for ResetToken {
 }
 
 impl ResetToken {
+    /// Wraps a freshly drawn token.
+    pub(crate) fn random(token: String) -> Self {
+        Self(token)
+    }
+
     /// The token, for the link.
     pub fn expose(&self) -> &str {
         &self.0

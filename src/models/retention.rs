@@ -33,11 +33,13 @@ pub enum Rule {
     Mails,
     /// Password reset links that expired before the cutoff.
     PasswordResets,
+    /// E-mail change links that expired before the cutoff.
+    EmailChanges,
 }
 
 impl Rule {
     /// Every rule, in the order a pass runs them (events before what they cascade to).
-    pub const ALL: [Rule; 11] = [
+    pub const ALL: [Rule; 12] = [
         Rule::WebhookEvents,
         Rule::UndeliveredEvents,
         Rule::KeyUsage,
@@ -49,6 +51,7 @@ impl Rule {
         Rule::KnownAddresses,
         Rule::Mails,
         Rule::PasswordResets,
+        Rule::EmailChanges,
     ];
 
     /// The rows of one batch, as a subquery of row ids (`$1` the cutoff, `$2` the batch size);
@@ -96,6 +99,10 @@ impl Rule {
                 "password_resets",
                 "SELECT token_digest FROM password_resets WHERE expires_at < $1 LIMIT $2",
             ),
+            Self::EmailChanges => (
+                "email_changes",
+                "SELECT token_digest FROM email_changes WHERE expires_at < $1 LIMIT $2",
+            ),
             Self::Mails => (
                 "mail_queue",
                 "SELECT id FROM mail_queue WHERE created_at < $1 AND next_attempt_at IS NULL \
@@ -110,7 +117,7 @@ impl Rule {
             Self::WebhookEvents | Self::UndeliveredEvents | Self::Sessions | Self::Mails => "id",
             Self::KeyUsage | Self::IntegrationUsage | Self::TeamUsage | Self::KeyAddresses => "ROW",
             Self::SignInThrottles => "email_digest",
-            Self::PasswordResets => "token_digest",
+            Self::PasswordResets | Self::EmailChanges => "token_digest",
             Self::KnownAddresses => "digest",
         }
     }

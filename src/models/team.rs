@@ -31,6 +31,8 @@ pub struct Team {
     pub suspended_at: Option<i64>,
     /// Days the team's audit events are kept.
     pub audit_retention_days: i32,
+    /// Every member needs a second factor to open the team's pages.
+    pub require_two_factor: bool,
 }
 
 /// An agency as other pages mention it (breadcrumbs, switcher, audit).
@@ -43,6 +45,8 @@ pub struct AgencyRef {
     pub slug: String,
     /// Display name.
     pub name: String,
+    /// Its operators need a second factor to open its pages and its clients'.
+    pub require_two_factor: bool,
 }
 
 /// A team as seen by one user: directly as a member, or as an operator of its agency.
@@ -109,6 +113,18 @@ impl Team {
                 teams::rate_limit_per_minute.eq(rate_limit_per_minute),
                 teams::audit_retention_days.eq(audit_retention_days),
             ))
+            .execute(conn)
+            .map(|_| ())
+    }
+
+    /// Turns the team's two-factor requirement on or off.
+    pub fn set_require_two_factor(
+        conn: &mut DbConnection,
+        id: &TeamId,
+        required: bool,
+    ) -> QueryResult<()> {
+        diesel::update(teams::table.find(id.as_str()))
+            .set(teams::require_two_factor.eq(required))
             .execute(conn)
             .map(|_| ())
     }
@@ -306,6 +322,7 @@ impl Team {
             agency_id: agency.cloned(),
             suspended_at: None,
             audit_retention_days: crate::domain::audit::DEFAULT_RETENTION_DAYS,
+            require_two_factor: false,
         };
         diesel::insert_into(teams::table)
             .values((

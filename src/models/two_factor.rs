@@ -4,7 +4,7 @@ use diesel::prelude::*;
 
 use super::sha256_hex;
 use crate::db::DbConnection;
-use crate::db::schema::{recovery_codes, user_totp};
+use crate::db::schema::{agencies, agency_members, memberships, recovery_codes, teams, user_totp};
 use crate::domain::ids::UserId;
 
 /// An account's authenticator.
@@ -38,6 +38,41 @@ pub fn enrolled(conn: &mut DbConnection, user: &UserId) -> QueryResult<bool> {
             .filter(user_totp::confirmed_at.is_not_null()),
     ))
     .get_result(conn)
+}
+
+/// Which of `users` have a second factor (the members page's "Two-factor" column).
+pub fn enrolled_among(
+    conn: &mut DbConnection,
+    users: &[String],
+) -> QueryResult<std::collections::HashSet<String>> {
+    Ok(user_totp::table
+        .filter(user_totp::user_id.eq_any(users))
+        .filter(user_totp::confirmed_at.is_not_null())
+        .select(user_totp::user_id)
+        .load::<String>(conn)?
+        .into_iter()
+        .collect())
+}
+
+/// The teams and agencies `user` belongs to that require a second factor of their members,
+/// by name.
+pub fn required_by(conn: &mut DbConnection, user: &UserId) -> QueryResult<Vec<String>> {
+    let mut names: Vec<String> = teams::table
+        .inner_join(memberships::table)
+        .filter(memberships::user_id.eq(user.as_str()))
+        .filter(teams::require_two_factor.eq(true))
+        .select(teams::name)
+        .load(conn)?;
+    names.extend(
+        agencies::table
+            .inner_join(agency_members::table)
+            .filter(agency_members::user_id.eq(user.as_str()))
+            .filter(agencies::require_two_factor.eq(true))
+            .select(agencies::name)
+            .load::<String>(conn)?,
+    );
+    names.sort();
+    Ok(names)
 }
 
 /// Starts (or restarts) enrolment with `sealed`; an account already enrolled keeps its

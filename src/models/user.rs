@@ -75,6 +75,23 @@ impl User {
             .map(|_| ())
     }
 
+    /// Sets the e-mail address (sign-in name); false when another account has it.
+    pub fn set_email(conn: &mut DbConnection, id: &UserId, email: &str) -> QueryResult<bool> {
+        let taken: bool = diesel::select(diesel::dsl::exists(
+            users::table
+                .filter(users::email.eq(email))
+                .filter(users::id.ne(id.as_str())),
+        ))
+        .get_result(conn)?;
+        if taken {
+            return Ok(false);
+        }
+        diesel::update(users::table.find(id.as_str()))
+            .set(users::email.eq(email))
+            .execute(conn)
+            .map(|n| n == 1)
+    }
+
     /// Sets the display name.
     pub fn set_name(conn: &mut DbConnection, id: &UserId, name: &str) -> QueryResult<()> {
         diesel::update(users::table.find(id.as_str()))

@@ -212,17 +212,15 @@ pub enum PasswordChangeError {
     Failed(#[from] AppError),
 }
 
-/// Changes `user`'s password after checking `current` (throttled like sign-in: a stolen
-/// session cannot guess its way to a new password), and ends every other session of the
-/// account (all but `keep`, this session's handle). Returns how many sessions ended.
-pub async fn change_password(
+/// Checks that `password` is `user`'s, on the sign-in throttle (a stolen session cannot guess
+/// its way further); a wrong one counts as a failure and is noted as `refused`.
+pub(crate) async fn check_password(
     state: &AppState,
     user: &UserId,
-    current: Password,
-    new: Password,
-    keep: Option<String>,
-    origin: Origin,
-) -> Result<usize, PasswordChangeError> {
+    password: Password,
+    refused: SecurityAction,
+    origin: &Origin,
+) -> Result<(), PasswordChangeError> {
     let now = state.clock.now();
     let u = user.clone();
     let ip = origin.ip.as_deref().and_then(|i| i.parse().ok());
@@ -235,14 +233,37 @@ pub async fn change_password(
         return Err(PasswordChangeError::Throttled { retry_after: wait });
     }
     let stored = Some(account.password_hash.clone());
-    if !state.passwords.verify(current, stored).await? {
+    if !state.passwords.verify(password, stored).await? {
         with_write(&state.pool, move |c| {
             Ok(throttle::record_failure(c, &attempt, now)?)
         })
         .await?;
-        note(state, user, SecurityAction::PasswordChangeRefused, origin).await?;
+        note(state, user, refused, origin.clone()).await?;
         return Err(PasswordChangeError::WrongPassword);
     }
+    Ok(())
+}
+
+/// Changes `user`'s password after checking `current` (throttled like sign-in), and ends
+/// every other session of the account (all but `keep`, this session's handle). Returns how
+/// many sessions ended.
+pub async fn change_password(
+    state: &AppState,
+    user: &UserId,
+    current: Password,
+    new: Password,
+    keep: Option<String>,
+    origin: Origin,
+) -> Result<usize, PasswordChangeError> {
+    let now = state.clock.now();
+    check_password(
+        state,
+        user,
+        current,
+        SecurityAction::PasswordChangeRefused,
+        &origin,
+    )
+    .await?;
     let hash = state.passwords.hash(new).await?;
     let (u, o) = (user.clone(), origin.clone());
     let ended = transact(state, move |c| {

@@ -9,10 +9,12 @@
 pub mod accounts;
 pub mod agency;
 pub mod api_keys;
+pub mod email_change;
 pub mod integrations;
 pub mod mailing;
 pub mod members;
 pub mod platform;
+pub mod reconfirm;
 pub mod teams;
 pub mod two_factor;
 pub mod webhooks;

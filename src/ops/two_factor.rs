@@ -6,12 +6,14 @@
 use secrecy::{ExposeSecret, SecretString};
 
 use super::accounts::{Origin, note};
-use super::{Abort, transact};
+use super::{Abort, record, transact};
 use crate::db::{with_read, with_write};
-use crate::domain::audit::SecurityAction;
+use crate::domain::audit::{Actor, AuditAction, Change, Owner, SecurityAction, Target};
 use crate::domain::ids::UserId;
 use crate::domain::two_factor::{self as tf, TotpSecret};
 use crate::error::AppError;
+use crate::models::agency::Agency;
+use crate::models::team::Team;
 use crate::models::user::User;
 use crate::models::{security_event, throttle, two_factor};
 use crate::state::AppState;
@@ -38,6 +40,9 @@ pub enum CodeError {
         /// Seconds to wait.
         retry_after: i64,
     },
+    /// A team or agency of the account requires a second factor (these, by name): it stays on.
+    #[error("required")]
+    RequiredBy(String),
     /// No authenticator to check against.
     #[error("not enrolled")]
     NotEnrolled,
@@ -214,9 +219,67 @@ pub async fn disable(
     code: &str,
     origin: Origin,
 ) -> Result<(), CodeError> {
+    let u = user.clone();
+    let required = with_read(&state.pool, move |c| Ok(two_factor::required_by(c, &u)?)).await?;
+    if !required.is_empty() {
+        return Err(CodeError::RequiredBy(required.join(", ")));
+    }
     check(state, user, code, true, false, &origin).await?;
     let u = user.clone();
     with_write(&state.pool, move |c| Ok(two_factor::remove(c, &u)?)).await?;
     note(state, user, SecurityAction::TwoFactorDisabled, origin).await?;
     Ok(())
+}
+
+/// Why a team's or agency's two-factor requirement was not changed.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    /// Whoever turns it on must have a second factor first (or they would lock themselves out).
+    #[error("own second factor first")]
+    OwnSecondFactorFirst,
+    /// Something below failed.
+    #[error(transparent)]
+    Failed(#[from] AppError),
+}
+
+/// Requires (or stops requiring) a second factor of the members of `owner` (a team) or the
+/// operators of `owner` (an agency); audited in its log. From the next request on, a member
+/// without one is sent to set it up.
+pub async fn set_required(
+    state: &AppState,
+    actor: &Actor,
+    by: &UserId,
+    owner: Owner,
+    name: String,
+    required: bool,
+) -> Result<(), PolicyError> {
+    let (actor, by) = (actor.clone(), by.clone());
+    transact(state, move |c| {
+        if required && !two_factor::enrolled(c, &by)? {
+            return Err(Abort::Refused(PolicyError::OwnSecondFactorFirst));
+        }
+        let (action, target) = match &owner {
+            Owner::Team(id) => {
+                Team::set_require_two_factor(c, id, required)?;
+                let action = if required {
+                    AuditAction::TeamTwoFactorRequired
+                } else {
+                    AuditAction::TeamTwoFactorOptional
+                };
+                (action, Target::new("team", id.to_string(), name.clone()))
+            }
+            Owner::Agency(id) => {
+                Agency::set_require_two_factor(c, id, required)?;
+                let action = if required {
+                    AuditAction::AgencyTwoFactorRequired
+                } else {
+                    AuditAction::AgencyTwoFactorOptional
+                };
+                (action, Target::new("agency", id.to_string(), name.clone()))
+            }
+        };
+        record(c, &owner, &actor, &Change::new(action, target))?;
+        Ok(())
+    })
+    .await
 }

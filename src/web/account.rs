@@ -14,6 +14,7 @@ use super::form::FormData;
 use super::htmx::Htmx;
 use super::layout::{PageCtx, set_flash};
 use super::memberships::Memberships;
+use super::reconfirm::{FormKind, reconfirm};
 use super::signing::origin;
 use super::urls;
 use crate::db::with_read;
@@ -49,12 +50,15 @@ struct SessionRow {
 
 /// What the forms were given and what was wrong with it (a 422 re-renders them).
 #[derive(Default)]
-struct Forms {
-    name: Option<String>,
-    name_error: Option<&'static str>,
-    current_password_error: Option<&'static str>,
-    new_password_error: Option<&'static str>,
-    two_factor_error: Option<&'static str>,
+pub(super) struct Forms {
+    pub(super) name: Option<String>,
+    pub(super) name_error: Option<&'static str>,
+    pub(super) email: Option<String>,
+    pub(super) email_error: Option<&'static str>,
+    pub(super) email_password_error: Option<&'static str>,
+    pub(super) current_password_error: Option<&'static str>,
+    pub(super) new_password_error: Option<&'static str>,
+    pub(super) two_factor_error: Option<String>,
 }
 
 #[derive(Template)]
@@ -67,8 +71,13 @@ struct AccountPage {
     sessions: Vec<SessionRow>,
     forms: Forms,
     name_value: String,
+    email_value: String,
+    /// E-mail is configured (a change is confirmed by a link).
+    mail: bool,
     /// Two-factor sign-in is on, with this many recovery codes left.
     two_factor: Option<i64>,
+    /// The teams and agencies that require it of the account, by name ("A, B").
+    required_by: String,
 }
 
 /// GET /account.
@@ -108,10 +117,18 @@ async fn page(
         } else {
             None
         };
-        Ok(Some((events, memberships, sessions, two_factor)))
+        let required_by = two_factor::required_by(c, &uid)?.join(", ");
+        Ok(Some((
+            events,
+            memberships,
+            sessions,
+            two_factor,
+            required_by,
+        )))
     })
     .await?;
-    let (mut events, memberships, sessions, two_factor) = loaded.ok_or(PageError::NotFound)?;
+    let (mut events, memberships, sessions, two_factor, required_by) =
+        loaded.ok_or(PageError::NotFound)?;
     let more = events.len() > usize::try_from(PAGE_SIZE).unwrap_or(usize::MAX);
     events.truncate(usize::try_from(PAGE_SIZE).unwrap_or(usize::MAX));
     let brand = Brand::of_host(state, user.host.clone()).await;
@@ -161,13 +178,16 @@ async fn page(
         paged,
         sessions,
         name_value: forms.name.clone().unwrap_or_else(|| user.user.name.clone()),
+        email_value: forms.email.clone().unwrap_or_default(),
+        mail: state.mailer.is_some(),
         forms,
         two_factor,
+        required_by,
     })
 }
 
 /// A 422 of the account page with `forms`' messages.
-async fn refused(
+pub(super) async fn refused(
     state: &AppState,
     user: &SignedIn,
     htmx: Htmx,
@@ -177,7 +197,8 @@ async fn refused(
     Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, page)?)
 }
 
-fn back(user: &SignedIn, flash: &str) -> HttpResponse {
+/// Back to the account page with `flash`.
+pub(super) fn back(user: &SignedIn, flash: &str) -> HttpResponse {
     set_flash(&user.session, flash);
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, urls::ACCOUNT))
@@ -340,11 +361,16 @@ pub(crate) fn browser_name(agent: &str) -> String {
 pub async fn disable_two_factor(
     state: web::Data<AppState>,
     user: SignedIn,
-    form: FormData,
+    mut form: FormData,
     htmx: Htmx,
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
     use crate::ops::two_factor::CodeError;
+    if let Some(ask) =
+        reconfirm(&state, &user, &req, htmx, &mut form, FormKind::WithOwnCode).await?
+    {
+        return Ok(ask);
+    }
     let origin = origin(&state, &req);
     match ops::two_factor::disable(&state, &user.id(), form.get("code"), origin).await {
         Ok(()) => Ok(back(
@@ -354,7 +380,8 @@ pub async fn disable_two_factor(
         Err(CodeError::Wrong) => {
             let forms = Forms {
                 two_factor_error: Some(
-                    "That code is not right: enter the code your app shows now, or a recovery code.",
+                    "That code is not right: enter the code your app shows now, or a recovery code."
+                        .to_owned(),
                 ),
                 ..Forms::default()
             };
@@ -362,6 +389,15 @@ pub async fn disable_two_factor(
         }
         Err(CodeError::Throttled { retry_after }) => {
             Err(PageError::TooManyRequests { retry_after })
+        }
+        Err(CodeError::RequiredBy(names)) => {
+            let forms = Forms {
+                two_factor_error: Some(format!(
+                    "{names} requires two-factor sign-in of its members: it stays on while you are one."
+                )),
+                ..Forms::default()
+            };
+            refused(&state, &user, htmx, forms).await
         }
         Err(CodeError::NotEnrolled) => Ok(back(&user, "Two-factor sign-in is already off.")),
         Err(CodeError::Failed(e)) => Err(e.into()),

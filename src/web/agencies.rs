@@ -14,6 +14,7 @@ use super::error::PageError;
 use super::form::{FormData, UploadForm};
 use super::htmx::Htmx;
 use super::layout::{PageCtx, set_flash};
+use super::reconfirm::{FormKind, reconfirm};
 use super::urls;
 use crate::db::with_read;
 use crate::domain::brand::{HexColor, mentions_javascript_url, parse_host, sniff_logo};
@@ -24,6 +25,7 @@ use crate::models::agency::{Agency, BrandSettings, Hygiene, Operator};
 use crate::models::integration::Integration;
 use crate::models::invitation::{Invitation, Target};
 use crate::models::team::Team;
+use crate::models::two_factor;
 use crate::ops;
 use crate::ops::agency::{BrandError, InviteOperatorError, LogoChange, RemoveOperatorError};
 use crate::render;
@@ -431,7 +433,7 @@ pub async fn delete_client(
     state: web::Data<AppState>,
     user: SignedIn,
     path: web::Path<(String, String)>,
-    form: FormData,
+    mut form: FormData,
     htmx: Htmx,
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
@@ -449,6 +451,10 @@ pub async fn delete_client(
             Some("Type the client's name exactly as shown to confirm."),
         );
         return Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, page)?);
+    }
+    if let Some(ask) = reconfirm(&state, &user, &req, htmx, &mut form, FormKind::Urlencoded).await?
+    {
+        return Ok(ask);
     }
     let actor = agency.actor(&state, &user, &req);
     let id = agency.agency.agency_id();
@@ -475,6 +481,8 @@ pub struct OperatorRow {
     pub role: &'static str,
     /// This is the viewer.
     pub is_self: bool,
+    /// Signs in with a second factor.
+    pub two_factor: bool,
     /// Removal target, when the viewer (an agency owner) may remove them.
     pub remove_url: Option<String>,
 }
@@ -490,6 +498,7 @@ struct OperatorsPage {
     email: String,
     email_error: Option<&'static str>,
     new_invitation: Option<super::members::NewInvitation>,
+    policy: super::members::PolicyPanel,
 }
 
 async fn operators_page(
@@ -502,20 +511,32 @@ async fn operators_page(
 ) -> Result<OperatorsPage, PageError> {
     let now = state.clock.now();
     let id = agency.agency.agency_id();
-    let (operators, pending) = with_read(&state.pool, move |c| {
+    let (operators, pending, enrolled) = with_read(&state.pool, move |c| {
         let target = Target::Agency(id.clone());
-        Ok((
-            Agency::operators(c, &id)?,
-            Invitation::pending(c, &target, now)?,
-        ))
+        let operators = Agency::operators(c, &id)?;
+        let ids: Vec<String> = operators.iter().map(|o| o.user_id.to_string()).collect();
+        let enrolled = two_factor::enrolled_among(c, &ids)?;
+        Ok((operators, Invitation::pending(c, &target, now)?, enrolled))
     })
     .await?;
     let is_owner = agency.role == AgencyRole::Owner;
+    let policy = super::members::PolicyPanel {
+        required: agency.agency.require_two_factor,
+        can_change: is_owner,
+        total: operators.len(),
+        with: operators
+            .iter()
+            .filter(|o| enrolled.contains(o.user_id.as_str()))
+            .count(),
+        url: format!("/agencies/{}/operators/two-factor", agency.slug()),
+        error: None,
+    };
     let operators = operators
         .into_iter()
         .map(|o: Operator| {
             let is_self = o.user_id == user.user.id;
             OperatorRow {
+                two_factor: enrolled.contains(o.user_id.as_str()),
                 remove_url: (is_owner && !is_self)
                     .then(|| urls::agency_operator_remove(agency.slug(), &o.user_id)),
                 name: o.name,
@@ -537,7 +558,55 @@ async fn operators_page(
         email,
         email_error,
         new_invitation,
+        policy,
     })
+}
+
+/// POST require (`required=true`) or stop requiring a second factor of the agency's operators,
+/// in its pages and its clients' (agency owners; one without a second factor gets a 422).
+pub async fn two_factor_policy(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    path: web::Path<String>,
+    form: FormData,
+    htmx: Htmx,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let agency = AgencyCtx::load(&state, &user, &path).await?;
+    agency.require_owner()?;
+    let required = match form.get("required") {
+        "true" => true,
+        "false" => false,
+        _ => return Err(PageError::BadRequest("required must be true or false")),
+    };
+    let actor = agency.actor(&state, &user, &req);
+    let owner = crate::domain::audit::Owner::Agency(agency.agency.agency_id());
+    let name = agency.agency.name.clone();
+    match ops::two_factor::set_required(&state, &actor, &user.id(), owner, name, required).await {
+        Ok(()) => {
+            set_flash(
+                &user.session,
+                if required {
+                    "Two-factor sign-in is now required of every operator, in the agency and its clients."
+                } else {
+                    "Two-factor sign-in is no longer required of operators."
+                },
+            );
+            Ok(HttpResponse::SeeOther()
+                .insert_header((
+                    header::LOCATION,
+                    format!("/agencies/{}/operators", agency.slug()),
+                ))
+                .finish())
+        }
+        Err(ops::two_factor::PolicyError::OwnSecondFactorFirst) => {
+            let mut page =
+                operators_page(&state, &user, &agency, String::new(), None, None).await?;
+            page.policy.error = Some(super::members::OWN_SECOND_FACTOR_FIRST);
+            Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, page)?)
+        }
+        Err(ops::two_factor::PolicyError::Failed(e)) => Err(e.into()),
+    }
 }
 
 /// GET the operators page.
@@ -813,7 +882,7 @@ pub async fn save_brand(
     state: web::Data<AppState>,
     user: SignedIn,
     path: web::Path<String>,
-    upload: UploadForm,
+    mut upload: UploadForm,
     htmx: Htmx,
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
@@ -825,6 +894,19 @@ pub async fn save_brand(
         let page = brand_page(&user, &agency, f);
         return Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, page)?);
     };
+    // Host names decide which addresses wear the brand and where its sessions live: changing
+    // them is confirmed like the other most dangerous actions.
+    let id = agency.agency.agency_id();
+    let mut before = with_read(&state.pool, move |c| Ok(Agency::hosts(c, &id)?)).await?;
+    let mut after = settings.hosts.clone();
+    before.sort();
+    after.sort();
+    if before != after {
+        let sent = FormKind::Multipart(upload.file.is_some());
+        if let Some(ask) = reconfirm(&state, &user, &req, htmx, &mut upload.fields, sent).await? {
+            return Ok(ask);
+        }
+    }
     let actor = agency.actor(&state, &user, &req);
     match ops::agency::save_brand(&state, &actor, &agency.agency, settings, logo).await {
         Ok(()) => {}

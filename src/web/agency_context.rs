@@ -8,7 +8,7 @@ use crate::web::current_user::SignedIn;
 
 use super::brand::Brand;
 use super::error::PageError;
-use super::memberships::{Memberships, load_owner};
+use super::memberships::{Found, Memberships, load_owner};
 
 /// The current agency and the user's other teams and agencies.
 pub struct AgencyCtx {
@@ -27,9 +27,10 @@ impl AgencyCtx {
     pub async fn load(state: &AppState, user: &SignedIn, slug: &str) -> Result<Self, PageError> {
         let loaded = load_owner(state, user, slug, |c, slug, user_id| {
             Ok(
-                Agency::find_for_member(c, slug, user_id)?.map(|(agency, role)| {
-                    let id = agency.id.clone();
-                    ((agency, role), Some(id))
+                Agency::find_for_member(c, slug, user_id)?.map(|(agency, role)| Found {
+                    agency: Some(agency.id.clone()),
+                    requires_two_factor: agency.require_two_factor,
+                    owner: (agency, role),
                 }),
             )
         })

@@ -11,6 +11,7 @@ use super::error::PageError;
 use super::form::FormData;
 use super::htmx::Htmx;
 use super::layout::{PageCtx, back_to};
+use super::reconfirm::{FormKind, reconfirm};
 use super::team_context::TeamCtx;
 use super::urls;
 use crate::db::with_read;
@@ -969,7 +970,7 @@ pub async fn create(
     user: SignedIn,
     path: web::Path<String>,
     htmx: Htmx,
-    form: FormData,
+    mut form: FormData,
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
     let team = TeamCtx::load(&state, &user, &path).await?;
@@ -988,6 +989,15 @@ pub async fn create(
         return Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, page)?);
     };
     let scopes = settings.scopes;
+    // An admin key can do everything the team can: minted only by someone who just proved
+    // who they are.
+    if scopes.contains(Scope::Admin) {
+        if let Some(ask) =
+            reconfirm(&state, &user, &req, htmx, &mut form, FormKind::Urlencoded).await?
+        {
+            return Ok(ask);
+        }
+    }
     let actor = team.actor(&state, &user, &req);
     match ops::api_keys::create(&state, &actor, &team.team_id(), settings).await {
         Ok((key, secret)) => {
@@ -1084,7 +1094,7 @@ pub async fn update(
     user: SignedIn,
     path: web::Path<(String, String)>,
     htmx: Htmx,
-    form: FormData,
+    mut form: FormData,
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
     let (team, key) = managed_key(&state, &user, path.into_inner()).await?;
@@ -1113,6 +1123,13 @@ pub async fn update(
         return Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, page)?);
     };
 
+    if scopes.contains(Scope::Admin) && !key.scope_set().contains(Scope::Admin) {
+        if let Some(ask) =
+            reconfirm(&state, &user, &req, htmx, &mut form, FormKind::Urlencoded).await?
+        {
+            return Ok(ask);
+        }
+    }
     let changes = KeyChanges {
         name: name.as_str().to_owned(),
         scopes,

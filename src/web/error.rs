@@ -17,6 +17,10 @@ pub enum PageError {
         /// Path to return to.
         next: String,
     },
+    /// A team or agency the page belongs to requires a second factor the user has not set up:
+    /// redirect to setting it up.
+    #[error("second factor required")]
+    SecondFactorRequired,
     /// Unknown, or not yours (identical on purpose).
     #[error("not found")]
     NotFound,
@@ -162,7 +166,7 @@ impl ErrorPageParts {
 impl ResponseError for PageError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::SignInRequired { .. } => StatusCode::SEE_OTHER,
+            Self::SignInRequired { .. } | Self::SecondFactorRequired => StatusCode::SEE_OTHER,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Forbidden | Self::CsrfRejected => StatusCode::FORBIDDEN,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -179,8 +183,12 @@ impl ResponseError for PageError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let Self::SignInRequired { next } = self {
-            let location = format!("/login?next={}", urlencode(next));
+        let to = match self {
+            Self::SignInRequired { next } => Some(format!("/login?next={}", urlencode(next))),
+            Self::SecondFactorRequired => Some(super::urls::ACCOUNT.to_owned()),
+            _ => None,
+        };
+        if let Some(location) = to {
             return HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, location.clone()))
                 // htmx follows redirects inside XHR; this makes it navigate the page instead.
@@ -239,7 +247,9 @@ impl ResponseError for PageError {
                 )
             }
             // Answered with a redirect above; kept for completeness of the match.
-            Self::SignInRequired { .. } => ("Sign in", "Please sign in."),
+            Self::SignInRequired { .. } | Self::SecondFactorRequired => {
+                ("Sign in", "Please sign in.")
+            }
         };
         let status = self.status_code();
         let notice = matches!(self, Self::Unavailable(..));

@@ -57,6 +57,11 @@ impl FormData {
             .collect()
     }
 
+    /// Every field in order, repeated keys included.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     /// Takes ownership of the first value of `key` (passwords), or "".
     pub fn take(&mut self, key: &str) -> String {
         self.pairs

@@ -12,6 +12,7 @@ use super::error::PageError;
 use super::form::FormData;
 use super::htmx::Htmx;
 use super::layout::{PageCtx, set_flash};
+use super::reconfirm::{FormKind, reconfirm};
 use super::team_context::TeamCtx;
 use super::urls;
 use crate::db::with_read;
@@ -20,6 +21,7 @@ use crate::domain::inputs::Email;
 use crate::domain::role::Role;
 use crate::models::invitation::{Invitation, Target};
 use crate::models::team::Team;
+use crate::models::two_factor;
 use crate::ops;
 use crate::ops::members::{InviteError, MembershipError, WithdrawError};
 use crate::render;
@@ -41,6 +43,8 @@ pub struct MemberRow {
     pub joined: TimeView,
     /// This is the viewer.
     pub is_self: bool,
+    /// Signs in with a second factor.
+    pub two_factor: bool,
     /// Roles the viewer may switch this member to (empty: no role control).
     pub role_choices: Vec<&'static str>,
     /// The viewer may remove this member.
@@ -121,6 +125,23 @@ struct MembersPage {
     is_member: bool,
     agency_note: Option<String>,
     roles: Vec<(&'static str, &'static str)>,
+    policy: PolicyPanel,
+}
+
+/// The "Two-factor sign-in" panel under a team's members or an agency's operators.
+pub struct PolicyPanel {
+    /// Required of everyone who opens the owner's pages.
+    pub required: bool,
+    /// The viewer owns the team or agency (only owners change it).
+    pub can_change: bool,
+    /// Members (operators) listed, and how many of them have a second factor.
+    pub total: usize,
+    /// Of which with a second factor.
+    pub with: usize,
+    /// Where the form posts.
+    pub url: String,
+    /// Why the last change was refused.
+    pub error: Option<&'static str>,
 }
 
 async fn page(
@@ -133,11 +154,11 @@ async fn page(
     let now = state.clock.now();
     let team_id = team.team_id();
     let target = Target::Team(team_id.clone());
-    let (members, invitations) = with_read(&state.pool, move |c| {
-        Ok((
-            Team::members(c, &team_id)?,
-            Invitation::pending(c, &target, now)?,
-        ))
+    let (members, invitations, enrolled) = with_read(&state.pool, move |c| {
+        let members = Team::members(c, &team_id)?;
+        let ids: Vec<String> = members.iter().map(|m| m.user_id.to_string()).collect();
+        let enrolled = two_factor::enrolled_among(c, &ids)?;
+        Ok((members, Invitation::pending(c, &target, now)?, enrolled))
     })
     .await?;
     let me = team.current.role;
@@ -163,6 +184,7 @@ async fn page(
                 role: m.role.as_str(),
                 joined: TimeView::new(now, m.joined_at),
                 is_self,
+                two_factor: enrolled.contains(m.user_id.as_str()),
                 role_choices: if manageable && !last_owner {
                     assignable.iter().map(|r| r.as_str()).collect()
                 } else {
@@ -223,6 +245,17 @@ async fn page(
             .into_iter()
             .map(|r| (r.as_str(), r.description()))
             .collect(),
+        policy: PolicyPanel {
+            required: team.current.team.require_two_factor,
+            can_change: direct_role == Some(Role::Owner),
+            total: members.len(),
+            with: members
+                .iter()
+                .filter(|m| enrolled.contains(m.user_id.as_str()))
+                .count(),
+            url: urls::members_action(slug, "two-factor"),
+            error: None,
+        },
     })
 }
 
@@ -528,7 +561,8 @@ pub async fn transfer(
     state: web::Data<AppState>,
     user: SignedIn,
     path: web::Path<String>,
-    form: FormData,
+    mut form: FormData,
+    htmx: Htmx,
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
     let slug = path.into_inner();
@@ -544,6 +578,10 @@ pub async fn transfer(
     let target = UserId::parse(form.get("user_id"))
         .filter(|u| *u != me)
         .ok_or(PageError::BadRequest("Choose a member to transfer to."))?;
+    if let Some(ask) = reconfirm(&state, &user, &req, htmx, &mut form, FormKind::Urlencoded).await?
+    {
+        return Ok(ask);
+    }
     let actor = team.actor(&state, &user, &req);
     match ops::members::transfer_ownership(&state, &actor, &team_id, &target).await {
         Ok(()) => {}
@@ -558,6 +596,53 @@ pub async fn transfer(
     );
     Ok(see_other(&urls::members(&slug)))
 }
+
+/// POST require (`required=true`) or stop requiring a second factor of the team's members
+/// (owners only; an owner without one is refused with a 422).
+pub async fn two_factor_policy(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    path: web::Path<String>,
+    htmx: Htmx,
+    form: FormData,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let team = TeamCtx::load(&state, &user, &path).await?;
+    if !team.current.role.is_owner() || team.current.via_agency {
+        return Err(PageError::Forbidden);
+    }
+    let required = match form.get("required") {
+        "true" => true,
+        "false" => false,
+        _ => return Err(PageError::BadRequest("required must be true or false")),
+    };
+    let actor = team.actor(&state, &user, &req);
+    let owner = crate::domain::audit::Owner::Team(team.team_id());
+    let name = team.current.team.name.clone();
+    match ops::two_factor::set_required(&state, &actor, &user.id(), owner, name, required).await {
+        Ok(()) => {
+            set_flash(
+                &user.session,
+                if required {
+                    "Two-factor sign-in is now required: members without it are asked to set it up before anything else."
+                } else {
+                    "Two-factor sign-in is no longer required."
+                },
+            );
+            Ok(see_other(&urls::members(team.slug())))
+        }
+        Err(ops::two_factor::PolicyError::OwnSecondFactorFirst) => {
+            let mut p = page(&state, &user, &team, InviteForm::default(), None).await?;
+            p.policy.error = Some(OWN_SECOND_FACTOR_FIRST);
+            Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, p)?)
+        }
+        Err(ops::two_factor::PolicyError::Failed(e)) => Err(e.into()),
+    }
+}
+
+/// Why an owner without a second factor cannot require one.
+pub const OWN_SECOND_FACTOR_FIRST: &str =
+    "Set up two-factor sign-in for your own account first (Your account → Two-factor sign-in).";
 
 /// POST leave the team (the last owner must transfer first).
 pub async fn leave(

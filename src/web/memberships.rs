@@ -8,6 +8,7 @@ use crate::db::{DbConnection, with_read};
 use crate::domain::ids::{AgencyId, UserId};
 use crate::models::agency::Agency;
 use crate::models::team::{AgencyRef, MemberTeam, Team};
+use crate::models::two_factor;
 use crate::state::AppState;
 use crate::web::current_user::SignedIn;
 
@@ -79,10 +80,21 @@ pub struct Loaded<T> {
     pub brand: Brand,
 }
 
-/// Loads the owner named `slug` that `find` finds for `user` (with the id of the agency whose
-/// brand it wears), the user's memberships and the brand, in one read; the brand is remembered
-/// for the host's outage pages. A slug that is not the user's is a 404, as one that does not
-/// exist.
+/// What `load_owner`'s finder returns for the owner named in the URL: the owner, the agency
+/// whose brand it wears, and whether it requires a second factor of whoever opens its pages.
+pub struct Found<T> {
+    /// The team or agency.
+    pub owner: T,
+    /// The agency whose brand it wears.
+    pub agency: Option<AgencyId>,
+    /// Its policy (or its agency's, for an operator) requires a second factor.
+    pub requires_two_factor: bool,
+}
+
+/// Loads the owner named `slug` that `find` finds for `user`, the user's memberships and the
+/// brand, in one read; the brand is remembered for the host's outage pages. A slug that is
+/// not the user's is a 404, as one that does not exist; an owner that requires a second
+/// factor of a user without one sends them to set it up first.
 pub async fn load_owner<T, F>(
     state: &AppState,
     user: &SignedIn,
@@ -91,9 +103,7 @@ pub async fn load_owner<T, F>(
 ) -> Result<Loaded<T>, PageError>
 where
     T: Send + 'static,
-    F: Fn(&mut DbConnection, &str, &UserId) -> QueryResult<Option<(T, Option<AgencyId>)>>
-        + Send
-        + 'static,
+    F: Fn(&mut DbConnection, &str, &UserId) -> QueryResult<Option<Found<T>>> + Send + 'static,
 {
     if slug.is_empty() || slug.len() > 64 {
         return Err(PageError::NotFound);
@@ -102,22 +112,43 @@ where
     let slug = slug.to_owned();
     let host = user.host.clone();
     let found = with_read(&state.pool, move |c| {
-        let Some((owner, agency)) = find(c, &slug, &user_id)? else {
+        let Some(found) = find(c, &slug, &user_id)? else {
             return Ok(None);
         };
-        let memberships = Memberships::load_around(c, &user_id, agency.as_ref())?;
-        let brand = Brand::resolve(c, host.as_deref(), agency.as_deref())?;
-        Ok(Some(Loaded {
-            owner,
+        if found.requires_two_factor && !two_factor::enrolled(c, &user_id)? {
+            return Ok(Some(Err(PageError::SecondFactorRequired)));
+        }
+        let memberships = Memberships::load_around(c, &user_id, found.agency.as_ref())?;
+        let brand = Brand::resolve(c, host.as_deref(), found.agency.as_deref())?;
+        Ok(Some(Ok(Loaded {
+            owner: found.owner,
             memberships,
             brand,
-        }))
+        })))
     })
     .await?;
-    let mut loaded = found.ok_or(PageError::NotFound)?;
+    let mut loaded = found.ok_or(PageError::NotFound)??;
     if let Some(host) = &user.host {
         state.host_brands.remember(host, &loaded.brand);
     }
     loaded.brand = loaded.brand.for_state(state);
     Ok(loaded)
+}
+
+/// The frame of a page about the signed-in account itself ("Your account" and the pages under
+/// it): the switcher's entries and the host's brand.
+pub async fn account_frame(
+    state: &AppState,
+    user: &SignedIn,
+    title: &str,
+) -> Result<super::layout::PageCtx, PageError> {
+    let uid = user.id();
+    let memberships = with_read(&state.pool, move |c| Ok(Memberships::load(c, &uid)?)).await?;
+    let brand = Brand::of_host(state, user.host.clone()).await;
+    Ok(super::layout::PageCtx::for_account(
+        title,
+        user,
+        brand,
+        &memberships,
+    ))
 }

@@ -10,6 +10,7 @@ pub mod audit_log;
 pub mod brand;
 pub mod charts;
 pub mod current_user;
+pub mod email_change;
 pub mod error;
 pub mod form;
 pub mod htmx;
@@ -20,6 +21,7 @@ pub mod members;
 pub mod memberships;
 pub mod owner_context;
 pub mod password_reset;
+pub mod reconfirm;
 pub mod sign_in;
 pub mod signing;
 pub mod team_context;
@@ -168,6 +170,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .done(),
         )
         .service(
+            page("/account/email/confirm")
+                .get(email_change::confirm_form)
+                .post(email_change::confirm)
+                .done(),
+        )
+        .service(
             page("/password/reset")
                 .get(password_reset::reset_form)
                 .post(password_reset::reset_submit)
@@ -198,6 +206,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(page("/account").get(account::show).done())
         .service(page("/account/name").post(account::rename).done())
+        .service(page("/account/email").post(email_change::request).done())
         .service(
             page("/account/two-factor")
                 .get(two_factor::enrol_form)
@@ -268,6 +277,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .done(),
                 )
                 .service(
+                    page("/operators/two-factor")
+                        .post(agencies::two_factor_policy)
+                        .done(),
+                )
+                .service(
                     page("/operators/{user}/remove")
                         .post(agencies::remove_operator)
                         .done(),
@@ -302,6 +316,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .done(),
                 )
                 .service(page("/leave").post(members::leave).done())
+                .service(page("/two-factor").post(members::two_factor_policy).done())
                 .service(page("/{user}/role").post(members::change_role).done())
                 .service(
                     page("/{user}/remove")

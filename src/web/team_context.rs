@@ -8,7 +8,7 @@ use crate::web::current_user::SignedIn;
 
 use super::brand::Brand;
 use super::error::PageError;
-use super::memberships::{Memberships, load_owner};
+use super::memberships::{Found, Memberships, load_owner};
 
 /// The current team and the user's other teams.
 pub struct TeamCtx {
@@ -26,7 +26,17 @@ impl TeamCtx {
         let loaded = load_owner(state, user, slug, |c, slug, user_id| {
             Ok(Team::find_for_member(c, slug, user_id)?.map(|current| {
                 let agency = current.team.agency_id.clone();
-                (current, agency)
+                // An operator answers to the agency's policy as well as the team's.
+                let agency_requires = current.via_agency
+                    && current
+                        .agency
+                        .as_ref()
+                        .is_some_and(|a| a.require_two_factor);
+                Found {
+                    requires_two_factor: current.team.require_two_factor || agency_requires,
+                    owner: current,
+                    agency,
+                }
             }))
         })
         .await?;

@@ -14,11 +14,10 @@ use super::error::PageError;
 use super::form::FormData;
 use super::htmx::{Htmx, no_store};
 use super::layout::{PageCtx, set_flash};
-use super::memberships::Memberships;
+use super::memberships::account_frame;
 use super::signing::{origin, pending, redirect, sign_in_session};
 use super::urls;
 use crate::auth::csrf;
-use crate::db::with_read;
 use crate::domain::audit::SecurityAction;
 use crate::ops;
 use crate::ops::two_factor::CodeError;
@@ -88,7 +87,7 @@ pub async fn step_submit(
         Err(CodeError::Throttled { retry_after }) => {
             Err(PageError::TooManyRequests { retry_after })
         }
-        Err(CodeError::NotEnrolled) => Ok(redirect("/login")),
+        Err(CodeError::NotEnrolled | CodeError::RequiredBy(_)) => Ok(redirect("/login")),
         Err(CodeError::Failed(e)) => Err(e.into()),
     }
 }
@@ -106,13 +105,6 @@ struct EnrolPage {
     codes_text: String,
 }
 
-async fn frame(state: &AppState, user: &SignedIn, title: &str) -> Result<PageCtx, PageError> {
-    let uid = user.id();
-    let memberships = with_read(&state.pool, move |c| Ok(Memberships::load(c, &uid)?)).await?;
-    let brand = Brand::of_host(state, user.host.clone()).await;
-    Ok(PageCtx::for_account(title, user, brand, &memberships))
-}
-
 async fn enrol_page(
     state: &AppState,
     user: &SignedIn,
@@ -122,7 +114,7 @@ async fn enrol_page(
         return Ok(None);
     };
     Ok(Some(EnrolPage {
-        ctx: frame(state, user, "Two-factor sign-in").await?,
+        ctx: account_frame(state, user, "Two-factor sign-in").await?,
         secret: e.secret.expose_secret().to_owned(),
         qr_path: e.qr.0,
         qr_size: e.qr.1,
@@ -169,7 +161,7 @@ pub async fn confirm(
     match ops::two_factor::confirm(&state, &user.id(), form.get("code"), origin).await {
         Ok(codes) => {
             let page = EnrolPage {
-                ctx: frame(&state, &user, "Two-factor sign-in").await?,
+                ctx: account_frame(&state, &user, "Two-factor sign-in").await?,
                 secret: String::new(),
                 qr_path: String::new(),
                 qr_size: 0,
@@ -193,7 +185,7 @@ pub async fn confirm(
         Err(CodeError::Throttled { retry_after }) => {
             Err(PageError::TooManyRequests { retry_after })
         }
-        Err(CodeError::NotEnrolled) => Ok(redirect(urls::ACCOUNT)),
+        Err(CodeError::NotEnrolled | CodeError::RequiredBy(_)) => Ok(redirect(urls::ACCOUNT)),
         Err(CodeError::Failed(e)) => Err(e.into()),
     }
 }

@@ -507,3 +507,158 @@ async fn latchkey_users_reset_password_prints_a_link_that_works() {
     );
     assert!(!said.contains("token="));
 }
+
+fn email_of_ada(app: &TestApp) -> Vec<String> {
+    app.db(|c| users::table.select(users::email).load(c).expect("users"))
+}
+
+#[actix_web::test]
+async fn without_e_mail_the_address_changes_with_the_current_password_and_bad_input_changes_nothing()
+ {
+    each_db(|app| async move {
+        let slug = app.set_up("ada@example.com", "Acme").await;
+        app.add_member(
+            &slug,
+            "bob@example.com",
+            latchkey::domain::role::Role::Developer,
+        )
+        .await;
+        let page = app.get("/account").await;
+        assert!(page.body.contains("A change happens at once"));
+        let csrf = page.csrf();
+        let post = |email: &'static str, password: &'static str| {
+            let (app, csrf) = (&app, csrf.clone());
+            async move {
+                app.post(
+                    "/account/email",
+                    &[
+                        ("csrf_token", &csrf),
+                        ("email", email),
+                        ("email_password", password),
+                    ],
+                )
+                .await
+            }
+        };
+        for (email, password, message) in [
+            ("not an address", PASSWORD, "id=\"new_email-error\""),
+            ("ada@example.com", PASSWORD, "That is already your address."),
+            (
+                "bob@example.com",
+                PASSWORD,
+                "Another account signs in with that address.",
+            ),
+            ("ada@new.example", "", "Enter your current password."),
+            (
+                "ada@new.example",
+                "wrong wrong wrong",
+                "That is not your current password.",
+            ),
+        ] {
+            let res = post(email, password).await;
+            res.assert_status(422);
+            assert!(res.body.contains(message), "{email}: {message}");
+        }
+        assert!(email_of_ada(&app).contains(&"ada@example.com".to_owned()));
+        assert_eq!(events(&app, "account.email_change_refused"), 1);
+
+        let res = post("ada@new.example", PASSWORD).await;
+        res.assert_status(303);
+        let page = app.get("/account").await;
+        assert!(
+            page.body
+                .contains("sign in with ada@new.example from now on")
+        );
+        assert!(page.body.contains("E-mail address changed"));
+        assert_eq!(events(&app, "account.email_changed"), 1);
+        // The new address signs in; the old one no longer does.
+        app.swap_cookies(HashMap::new());
+        app.sign_in("ada@example.com", PASSWORD)
+            .await
+            .assert_status(422);
+        app.swap_cookies(HashMap::new());
+        app.sign_in("ada@new.example", PASSWORD)
+            .await
+            .assert_status(303);
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn with_e_mail_a_link_to_the_new_address_confirms_the_change_once() {
+    let sink = Sink::start();
+    let url = sink.url();
+    let sink = &sink;
+    each_db_with(
+        |c| c.smtp_url = Some(url.clone().into()),
+        |app| async move {
+            app.set_up("ada@example.com", "Acme").await;
+            let page = app.get("/account").await;
+            assert!(page.body.contains("we send a link to the new address"));
+            let res = app
+                .post(
+                    "/account/email",
+                    &[
+                        ("csrf_token", &page.csrf()),
+                        ("email", "ada@new.example"),
+                        ("email_password", PASSWORD),
+                    ],
+                )
+                .await;
+            res.assert_status(303);
+            assert!(
+                app.get("/account")
+                    .await
+                    .body
+                    .contains("Check ada@new.example")
+            );
+            // Nothing changed yet.
+            assert_eq!(email_of_ada(&app), ["ada@example.com"]);
+            let mails = sink.wait_for(1).await;
+            assert_eq!(mails.len(), 1);
+            let m = &mails[0];
+            assert_eq!(m["to"].as_str(), Some("ada@new.example"));
+            let text = m["text"].as_str().expect("text");
+            assert!(!text.contains(PASSWORD));
+            let link = text
+                .split_whitespace()
+                .find(|w| w.contains("/account/email/confirm?token="))
+                .expect("link");
+            let path = &link[link.find("/account").expect("path")..];
+
+            // Opening the link changes nothing (mail scanners open links); the button does.
+            let confirm = app.get(path).await;
+            confirm.assert_status(200);
+            assert!(confirm.body.contains("ada@new.example"));
+            assert_eq!(email_of_ada(&app), ["ada@example.com"]);
+            let token = &path[path.find("token=").expect("token") + 6..];
+            let done = app
+                .post(
+                    "/account/email/confirm",
+                    &[("csrf_token", &confirm.csrf()), ("token", token)],
+                )
+                .await;
+            done.assert_status(200);
+            assert!(
+                done.body
+                    .contains("Sign in with <strong>ada@new.example</strong>")
+            );
+            assert_eq!(email_of_ada(&app), ["ada@new.example"]);
+            // Once only; an unknown token is gone too.
+            let again = app
+                .post(
+                    "/account/email/confirm",
+                    &[("csrf_token", &confirm.csrf()), ("token", token)],
+                )
+                .await;
+            again.assert_status(410);
+            app.get(path).await.assert_status(410);
+            app.get("/account/email/confirm?token=nope")
+                .await
+                .assert_status(410);
+            assert_eq!(events(&app, "account.email_change_requested"), 1);
+            assert_eq!(events(&app, "account.email_changed"), 1);
+        },
+    )
+    .await;
+}

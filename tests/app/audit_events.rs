@@ -558,6 +558,35 @@ async fn every_change_through_every_surface_writes_one_audit_event_and_one_outbo
             .assert_status(303);
         });
 
+        // ----- two-factor policies (the owner has a second factor first) -----------------
+        crate::two_factor::enrol_as(&app, "ada@example.com").await;
+        for (required, action) in [
+            ("true", AuditAction::TeamTwoFactorRequired),
+            ("false", AuditAction::TeamTwoFactorOptional),
+        ] {
+            change!(app, seen, action, "user", None, {
+                app.post(
+                    &format!("{members}/two-factor"),
+                    &[("csrf_token", &csrf), ("required", required)],
+                )
+                .await
+                .assert_status(303);
+            });
+        }
+        for (required, action) in [
+            ("true", AuditAction::AgencyTwoFactorRequired),
+            ("false", AuditAction::AgencyTwoFactorOptional),
+        ] {
+            change!(app, seen, action, "user", None, {
+                app.post(
+                    &format!("/agencies/{agency}/operators/two-factor"),
+                    &[("csrf_token", &csrf), ("required", required)],
+                )
+                .await
+                .assert_status(303);
+            });
+        }
+
         // ----- the last owner hands over, then leaves ------------------------------------
         change!(app, seen, AuditAction::OwnershipTransferred, "user", Some(bob.clone()), {
             app.post(

@@ -6,6 +6,7 @@ mod helpers;
 mod isolation;
 mod receiver;
 
+mod account_guards;
 mod accounts;
 mod agencies;
 mod api_auth;

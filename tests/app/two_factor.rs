@@ -6,11 +6,11 @@
 use std::collections::HashMap;
 
 use diesel::prelude::*;
-use latchkey::db::schema::{recovery_codes, user_totp};
+use latchkey::db::schema::{recovery_codes, user_totp, users};
 
 use crate::helpers::{PASSWORD, Resp, TestApp, each_db};
 
-fn code_at(secret: &str, unix: i64) -> String {
+pub(crate) fn code_at(secret: &str, unix: i64) -> String {
     let bytes = totp_rs::Secret::Encoded(secret.to_owned())
         .to_bytes()
         .expect("base32");
@@ -24,8 +24,21 @@ fn between<'a>(body: &'a str, start: &str, end: &str) -> &'a str {
     &body[at..at + body[at..].find(end).expect(end)]
 }
 
-/// Turns two-factor on for the signed-in user; returns the secret and the recovery codes.
+/// Turns two-factor on for the signed-in user (Ada); returns the secret and the recovery codes.
 async fn enrol(app: &TestApp) -> (String, Vec<String>) {
+    enrol_as(app, "ada@example.com").await
+}
+
+/// Turns two-factor on for the signed-in user, `email`.
+pub(crate) async fn enrol_as(app: &TestApp, email: &str) -> (String, Vec<String>) {
+    let email = email.to_owned();
+    let user_id: String = app.db(|c| {
+        users::table
+            .filter(users::email.eq(&email))
+            .select(users::id)
+            .first(c)
+            .expect("user")
+    });
     let csrf = app.get("/account").await.csrf();
     let begun = app
         .post("/account/two-factor", &[("csrf_token", &csrf)])
@@ -46,6 +59,7 @@ async fn enrol(app: &TestApp) -> (String, Vec<String>) {
     // Not on until a first code confirms it: sign-in does not ask yet.
     let enrolled: Option<Option<i64>> = app.db(|c| {
         user_totp::table
+            .find(&user_id)
             .select(user_totp::confirmed_at)
             .first(c)
             .optional()
@@ -80,6 +94,7 @@ async fn enrol(app: &TestApp) -> (String, Vec<String>) {
     // Only digests are stored, and the secret is sealed.
     let digests: Vec<String> = app.db(|c| {
         recovery_codes::table
+            .filter(recovery_codes::user_id.eq(&user_id))
             .select(recovery_codes::code_digest)
             .load(c)
             .expect("codes")
@@ -92,6 +107,7 @@ async fn enrol(app: &TestApp) -> (String, Vec<String>) {
     );
     let sealed: String = app.db(|c| {
         user_totp::table
+            .find(&user_id)
             .select(user_totp::secret)
             .first(c)
             .expect("row")
