@@ -8,14 +8,19 @@ use latchkey::domain::base62;
 use latchkey::models::{setup, user::User};
 use latchkey::startup::build_app;
 use latchkey::state::AppState;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::prelude::*;
 
 #[actix_web::main]
 async fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
+    // `RUST_LOG` as a list of levels and `target=level` pairs ("info", "warn,latchkey=debug");
+    // `Targets` reads that without a regex engine in the build.
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|f| f.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO));
+    tracing_subscriber::registry()
+        .with(tracing_subscriber::fmt::layer().with_filter(filter))
         .init();
     let cli = Cli::parse();
     match run(cli).await {

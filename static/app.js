@@ -116,6 +116,91 @@
     });
   });
 
+  // Passkeys (WebAuthn): the forms and buttons are hidden until this script shows them, so
+  // without JavaScript the page says what it needs instead. The server speaks the WebAuthn
+  // JSON forms that browsers parse and produce themselves (parse…OptionsFromJSON, toJSON).
+  function post(url, fields) {
+    return fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams(fields).toString()
+    }).then(function (res) {
+      return res.json().then(function (body) {
+        if (!res.ok) throw new Error(body.error || "Something went wrong. Try again.");
+        return body;
+      });
+    });
+  }
+  function passkeysSupported() {
+    return window.PublicKeyCredential && PublicKeyCredential.parseCreationOptionsFromJSON &&
+      PublicKeyCredential.parseRequestOptionsFromJSON;
+  }
+  var UNSUPPORTED = "This browser cannot use passkeys here.";
+  function cancelled(error) {
+    return error && error.name === "NotAllowedError" ? "Cancelled: nothing changed." : error.message;
+  }
+
+  function registerPasskey(form) {
+    var status = form.querySelector("[data-passkey-status]");
+    var csrf = form.querySelector("input[name=csrf_token]").value;
+    var name = form.querySelector("input[name=name]").value;
+    status.textContent = "";
+    if (!passkeysSupported()) { status.textContent = UNSUPPORTED; return; }
+    post(form.action, { csrf_token: csrf, name: name })
+      .then(function (options) {
+        return navigator.credentials.create({
+          publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(options.publicKey)
+        });
+      })
+      .then(function (credential) {
+        return post("/account/passkeys", { csrf_token: csrf, credential: JSON.stringify(credential.toJSON()) });
+      })
+      .then(function (done) { window.location.assign(done.redirect); })
+      .catch(function (error) { status.textContent = cancelled(error); });
+  }
+
+  function signInWithPasskey(button) {
+    var status = document.querySelector("[data-passkey-status]");
+    var csrf = button.getAttribute("data-csrf");
+    if (status) status.textContent = "";
+    if (!passkeysSupported()) { if (status) status.textContent = UNSUPPORTED; return; }
+    post("/login/passkey/options", { csrf_token: csrf })
+      .then(function (options) {
+        return navigator.credentials.get({
+          publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(options.publicKey)
+        });
+      })
+      .then(function (credential) {
+        return post("/login/passkey", {
+          csrf_token: csrf,
+          next: button.getAttribute("data-next") || "/",
+          credential: JSON.stringify(credential.toJSON())
+        });
+      })
+      .then(function (done) { window.location.assign(done.redirect); })
+      .catch(function (error) { if (status) status.textContent = cancelled(error); });
+  }
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form instanceof HTMLFormElement && form.hasAttribute("data-passkey-register")) {
+      event.preventDefault();
+      registerPasskey(form);
+    }
+  });
+  document.addEventListener("click", function (event) {
+    var button = event.target instanceof Element ? event.target.closest("[data-passkey-sign-in]") : null;
+    if (button) { event.preventDefault(); signInWithPasskey(button); }
+  });
+  function showPasskeys() {
+    document.querySelectorAll("[data-passkey-register], [data-passkey-sign-in], [data-passkey-block]").forEach(function (el) {
+      el.hidden = false;
+    });
+  }
+  document.addEventListener("DOMContentLoaded", showPasskeys);
+  document.addEventListener("htmx:afterSettle", showPasskeys);
+
   // After an htmx swap of the main column, move focus there so keyboard and screen-reader
   // users land on the new content.
   document.addEventListener("htmx:afterSwap", function (event) {

@@ -425,13 +425,13 @@ pub async fn request(
         .one_of("method", false, METHODS)
         .unwrap_or_else(|| "GET".into());
     let target = f.string("path", true, 1, limits::URL_MAX);
-    if let Some(p) = &target {
-        if !integration::valid_relative_path(p) {
-            f.error(
+    if let Some(p) = &target
+        && !integration::valid_relative_path(p)
+    {
+        f.error(
                 "path",
                 "Must be a path under the integration's base URL: starts with /, no .. segments, no host, no ?query (use query).",
             );
-        }
     }
     let query = string_map(&mut f, "query", 100);
     let mut headers = read_headers(&mut f);

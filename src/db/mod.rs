@@ -246,7 +246,8 @@ mod typed_ids {
         DeliveryId,
         AttemptId,
         SecurityEventId,
-        MailId
+        MailId,
+        PasskeyId
     );
 
     /// A stored mode that is neither `live` nor `test` is an error, never silently "live".

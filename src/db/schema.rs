@@ -205,6 +205,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    passkeys (id) {
+        id -> Text,
+        user_id -> Text,
+        name -> Text,
+        credential_id -> Text,
+        credential -> Text,
+        rp_id -> Text,
+        created_at -> BigInt,
+        last_used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
     setup_tokens (token_digest) {
         token_digest -> Text,
         expires_at -> BigInt,
@@ -530,6 +543,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     mail_queue,
     password_resets,
     email_changes,
+    passkeys,
     user_totp,
     recovery_codes,
 );

@@ -628,6 +628,12 @@ security_actions! {
     EmailChanged = "account.email_changed", "E-mail address changed", true;
     /// An e-mail change was refused: the password was wrong.
     EmailChangeRefused = "account.email_change_refused", "E-mail change refused (wrong password)", true;
+    /// A passkey was added.
+    PasskeyAdded = "account.passkey_added", "Passkey added", false;
+    /// A passkey was removed.
+    PasskeyRemoved = "account.passkey_removed", "Passkey removed", true;
+    /// Signed in with a passkey.
+    SignedInWithPasskey = "account.signed_in_passkey", "Signed in with a passkey", false;
     /// The password (and second factor) was given again for a sensitive action.
     Reconfirmed = "account.reconfirmed", "Confirmed it was you for a sensitive action", false;
     /// A wrong password was given when confirming a sensitive action.

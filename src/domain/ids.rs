@@ -184,6 +184,10 @@ id_type!(
     /// A queued e-mail.
     MailId, "mail_"
 );
+id_type!(
+    /// A passkey of an account.
+    PasskeyId, "pk_"
+);
 
 #[cfg(test)]
 mod tests {

@@ -16,6 +16,7 @@ pub mod key_address;
 pub mod key_notice;
 pub mod mail_queue;
 pub mod outbox;
+pub mod passkey;
 pub mod password_reset;
 pub mod retention;
 pub mod security_event;

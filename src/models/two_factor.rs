@@ -40,8 +40,23 @@ pub fn enrolled(conn: &mut DbConnection, user: &UserId) -> QueryResult<bool> {
     .get_result(conn)
 }
 
+/// Whether `user` has a second factor: an authenticator app or a passkey.
+pub fn has_second_factor(conn: &mut DbConnection, user: &UserId) -> QueryResult<bool> {
+    Ok(enrolled(conn, user)? || super::passkey::any(conn, user)?)
+}
+
 /// Which of `users` have a second factor (the members page's "Two-factor" column).
-pub fn enrolled_among(
+pub fn with_second_factor_among(
+    conn: &mut DbConnection,
+    users: &[String],
+) -> QueryResult<std::collections::HashSet<String>> {
+    let mut with = enrolled_among(conn, users)?;
+    with.extend(super::passkey::among(conn, users)?);
+    Ok(with)
+}
+
+/// Which of `users` have an authenticator app.
+fn enrolled_among(
     conn: &mut DbConnection,
     users: &[String],
 ) -> QueryResult<std::collections::HashSet<String>> {

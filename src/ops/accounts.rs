@@ -103,7 +103,7 @@ pub async fn sign_in(
             let u = id.clone();
             let second = with_write(&state.pool, move |c| {
                 throttle::succeeded(c, &attempt, now)?;
-                Ok(crate::models::two_factor::enrolled(c, &u)?)
+                Ok(crate::models::two_factor::has_second_factor(c, &u)?)
             })
             .await?;
             if second {

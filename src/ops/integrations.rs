@@ -235,11 +235,11 @@ pub async fn update(
             row.name = name;
             changed.push("name");
         }
-        if let Some(url) = edit.base_url.as_ref().map(stored_url) {
-            if url != row.base_url {
-                row.base_url = url;
-                changed.push("base_url");
-            }
+        if let Some(url) = edit.base_url.as_ref().map(stored_url)
+            && url != row.base_url
+        {
+            row.base_url = url;
+            changed.push("base_url");
         }
         if let Some(path) = edit.check_path.filter(|p| *p != row.check_path) {
             row.check_path = path;
@@ -563,21 +563,22 @@ pub async fn call(
     let base = Url::parse(&i.base_url)
         .map_err(|_| AppError::Internal("stored base URL does not parse".into()))?;
     let placement = i.placement();
-    if let Placement::Query { name } = &placement {
-        if req.query.iter().any(|(k, _)| k == name) {
-            return Err(CallError::Invalid(
-                format!("query.{name}"),
-                "This parameter carries the credential; Latchkey sets it.".into(),
-            ));
-        }
+    if let Placement::Query { name } = &placement
+        && req.query.iter().any(|(k, _)| k == name)
+    {
+        return Err(CallError::Invalid(
+            format!("query.{name}"),
+            "This parameter carries the credential; Latchkey sets it.".into(),
+        ));
     }
-    if let Some(name) = placement.name() {
-        if matches!(placement, Placement::Header { .. }) && req.headers.contains_key(name) {
-            return Err(CallError::Invalid(
-                format!("headers.{name}"),
-                "This header carries the credential; Latchkey sets it.".into(),
-            ));
-        }
+    if let Some(name) = placement.name()
+        && matches!(placement, Placement::Header { .. })
+        && req.headers.contains_key(name)
+    {
+        return Err(CallError::Invalid(
+            format!("headers.{name}"),
+            "This header carries the credential; Latchkey sets it.".into(),
+        ));
     }
     let mut url = integration::join(&base, &req.path, &req.query).ok_or_else(|| {
         CallError::Invalid(

@@ -13,6 +13,7 @@ pub mod email_change;
 pub mod integrations;
 pub mod mailing;
 pub mod members;
+pub mod passkeys;
 pub mod platform;
 pub mod reconfirm;
 pub mod teams;

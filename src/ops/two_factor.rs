@@ -57,6 +57,18 @@ pub async fn enrolled(state: &AppState, user: &UserId) -> Result<bool, AppError>
     with_read(&state.pool, move |c| Ok(two_factor::enrolled(c, &u)?)).await
 }
 
+/// `user`'s second factors: (an authenticator app, a passkey).
+pub async fn factors(state: &AppState, user: &UserId) -> Result<(bool, bool), AppError> {
+    let u = user.clone();
+    with_read(&state.pool, move |c| {
+        Ok((
+            two_factor::enrolled(c, &u)?,
+            crate::models::passkey::any(c, &u)?,
+        ))
+    })
+    .await
+}
+
 /// Recovery codes `user` has left (when enrolled).
 pub async fn codes_left(state: &AppState, user: &UserId) -> Result<i64, AppError> {
     let u = user.clone();
@@ -220,8 +232,15 @@ pub async fn disable(
     origin: Origin,
 ) -> Result<(), CodeError> {
     let u = user.clone();
-    let required = with_read(&state.pool, move |c| Ok(two_factor::required_by(c, &u)?)).await?;
-    if !required.is_empty() {
+    let (required, passkeys) = with_read(&state.pool, move |c| {
+        Ok((
+            two_factor::required_by(c, &u)?,
+            crate::models::passkey::any(c, &u)?,
+        ))
+    })
+    .await?;
+    // A passkey is a second factor too: with one, the app may go.
+    if !required.is_empty() && !passkeys {
         return Err(CodeError::RequiredBy(required.join(", ")));
     }
     check(state, user, code, true, false, &origin).await?;
@@ -255,7 +274,7 @@ pub async fn set_required(
 ) -> Result<(), PolicyError> {
     let (actor, by) = (actor.clone(), by.clone());
     transact(state, move |c| {
-        if required && !two_factor::enrolled(c, &by)? {
+        if required && !two_factor::has_second_factor(c, &by)? {
             return Err(Abort::Refused(PolicyError::OwnSecondFactorFirst));
         }
         let (action, target) = match &owner {

@@ -20,7 +20,7 @@ use super::urls;
 use crate::db::with_read;
 use crate::domain::audit::SecurityAction;
 use crate::domain::inputs::{Name, Password};
-use crate::models::{security_event, session, two_factor};
+use crate::models::{passkey, security_event, session, two_factor};
 use crate::ops;
 use crate::ops::accounts::PasswordChangeError;
 use crate::render;
@@ -37,6 +37,14 @@ struct ActivityRow {
     warn: bool,
     ip: String,
     browser: String,
+}
+
+struct PasskeyRow {
+    name: String,
+    host: String,
+    added: TimeView,
+    last_used: Option<TimeView>,
+    remove_url: String,
 }
 
 struct SessionRow {
@@ -78,6 +86,10 @@ struct AccountPage {
     two_factor: Option<i64>,
     /// The teams and agencies that require it of the account, by name ("A, B").
     required_by: String,
+    passkeys: Vec<PasskeyRow>,
+    /// Passkeys can be added on this address (a host name, not an IP address).
+    passkeys_here: bool,
+    passkeys_unavailable: &'static str,
 }
 
 /// GET /account.
@@ -118,20 +130,25 @@ async fn page(
             None
         };
         let required_by = two_factor::required_by(c, &uid)?.join(", ");
+        let passkeys = passkey::of_user(c, &uid)?;
         Ok(Some((
             events,
             memberships,
             sessions,
-            two_factor,
-            required_by,
+            (two_factor, required_by),
+            passkeys,
         )))
     })
     .await?;
-    let (mut events, memberships, sessions, two_factor, required_by) =
+    let (mut events, memberships, sessions, (two_factor, required_by), passkey_rows) =
         loaded.ok_or(PageError::NotFound)?;
     let more = events.len() > usize::try_from(PAGE_SIZE).unwrap_or(usize::MAX);
     events.truncate(usize::try_from(PAGE_SIZE).unwrap_or(usize::MAX));
     let brand = Brand::of_host(state, user.host.clone()).await;
+    let passkeys_here = user
+        .host
+        .as_deref()
+        .is_some_and(|h| ops::passkeys::work_on(state, h, brand.host.is_some()));
     let mine = user.session_handle();
     let mut sessions: Vec<SessionRow> = sessions
         .into_iter()
@@ -183,6 +200,18 @@ async fn page(
         forms,
         two_factor,
         required_by,
+        passkeys: passkey_rows
+            .into_iter()
+            .map(|p| PasskeyRow {
+                remove_url: format!("{}/passkeys/{}/remove", urls::ACCOUNT, p.id),
+                name: p.name,
+                host: p.rp_id,
+                added: TimeView::new(now, p.created_at),
+                last_used: p.last_used_at.map(|t| TimeView::new(now, t)),
+            })
+            .collect(),
+        passkeys_here,
+        passkeys_unavailable: super::passkeys::UNAVAILABLE,
     })
 }
 

@@ -515,7 +515,7 @@ async fn operators_page(
         let target = Target::Agency(id.clone());
         let operators = Agency::operators(c, &id)?;
         let ids: Vec<String> = operators.iter().map(|o| o.user_id.to_string()).collect();
-        let enrolled = two_factor::enrolled_among(c, &ids)?;
+        let enrolled = two_factor::with_second_factor_among(c, &ids)?;
         Ok((operators, Invitation::pending(c, &target, now)?, enrolled))
     })
     .await?;

@@ -991,12 +991,11 @@ pub async fn create(
     let scopes = settings.scopes;
     // An admin key can do everything the team can: minted only by someone who just proved
     // who they are.
-    if scopes.contains(Scope::Admin) {
-        if let Some(ask) =
+    if scopes.contains(Scope::Admin)
+        && let Some(ask) =
             reconfirm(&state, &user, &req, htmx, &mut form, FormKind::Urlencoded).await?
-        {
-            return Ok(ask);
-        }
+    {
+        return Ok(ask);
     }
     let actor = team.actor(&state, &user, &req);
     match ops::api_keys::create(&state, &actor, &team.team_id(), settings).await {
@@ -1123,12 +1122,12 @@ pub async fn update(
         return Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, page)?);
     };
 
-    if scopes.contains(Scope::Admin) && !key.scope_set().contains(Scope::Admin) {
-        if let Some(ask) =
+    if scopes.contains(Scope::Admin)
+        && !key.scope_set().contains(Scope::Admin)
+        && let Some(ask) =
             reconfirm(&state, &user, &req, htmx, &mut form, FormKind::Urlencoded).await?
-        {
-            return Ok(ask);
-        }
+    {
+        return Ok(ask);
     }
     let changes = KeyChanges {
         name: name.as_str().to_owned(),

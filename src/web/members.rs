@@ -157,7 +157,7 @@ async fn page(
     let (members, invitations, enrolled) = with_read(&state.pool, move |c| {
         let members = Team::members(c, &team_id)?;
         let ids: Vec<String> = members.iter().map(|m| m.user_id.to_string()).collect();
-        let enrolled = two_factor::enrolled_among(c, &ids)?;
+        let enrolled = two_factor::with_second_factor_among(c, &ids)?;
         Ok((members, Invitation::pending(c, &target, now)?, enrolled))
     })
     .await?;

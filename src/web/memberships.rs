@@ -115,7 +115,7 @@ where
         let Some(found) = find(c, &slug, &user_id)? else {
             return Ok(None);
         };
-        if found.requires_two_factor && !two_factor::enrolled(c, &user_id)? {
+        if found.requires_two_factor && !two_factor::has_second_factor(c, &user_id)? {
             return Ok(Some(Err(PageError::SecondFactorRequired)));
         }
         let memberships = Memberships::load_around(c, &user_id, found.agency.as_ref())?;

@@ -20,6 +20,7 @@ pub mod layout;
 pub mod members;
 pub mod memberships;
 pub mod owner_context;
+pub mod passkeys;
 pub mod password_reset;
 pub mod reconfirm;
 pub mod sign_in;
@@ -158,6 +159,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(page("/logout").post(sign_in::logout).done())
         .service(
+            page("/login/passkey/options")
+                .post(passkeys::sign_in_options)
+                .done(),
+        )
+        .service(page("/login/passkey").post(passkeys::sign_in).done())
+        .service(
             page("/login/two-factor")
                 .get(two_factor::step_form)
                 .post(two_factor::step_submit)
@@ -207,6 +214,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(page("/account").get(account::show).done())
         .service(page("/account/name").post(account::rename).done())
         .service(page("/account/email").post(email_change::request).done())
+        .service(
+            page("/account/passkeys/options")
+                .post(passkeys::registration_options)
+                .done(),
+        )
+        .service(page("/account/passkeys").post(passkeys::register).done())
+        .service(
+            page("/account/passkeys/{passkey}/remove")
+                .post(passkeys::remove)
+                .done(),
+        )
         .service(
             page("/account/two-factor")
                 .get(two_factor::enrol_form)

@@ -61,6 +61,8 @@ struct LoginPage {
     email: String,
     error: Option<&'static str>,
     notice: Option<&'static str>,
+    /// Passkeys can sign in on this address.
+    passkeys: bool,
 }
 
 const BAD_CREDENTIALS: &str = "That e-mail and password do not match an account.";
@@ -190,6 +192,12 @@ pub async fn setup_submit(
     Ok(redirect(&urls::api_keys(&team.slug)))
 }
 
+/// Whether a passkey can sign in on the request's address.
+pub(crate) fn passkeys_work(state: &AppState, req: &HttpRequest, brand: &Brand) -> bool {
+    super::brand::request_host(req)
+        .is_some_and(|h| ops::passkeys::work_on(state, &h, brand.host.is_some()))
+}
+
 /// GET /login.
 pub async fn login_form(
     state: web::Data<AppState>,
@@ -197,8 +205,10 @@ pub async fn login_form(
     req: HttpRequest,
     htmx: Htmx,
 ) -> Result<HttpResponse, PageError> {
+    let brand = Brand::for_host(&state, &req).await;
     let page = LoginPage {
-        brand: Brand::for_host(&state, &req).await,
+        passkeys: passkeys_work(&state, &req, &brand),
+        brand,
         csrf: csrf::token(&req.get_session()),
         next: safe_next(query.next.as_deref()),
         notice: if query.reset.is_some() {
@@ -225,6 +235,7 @@ pub async fn login_submit(
     let next = safe_next(Some(form.get("next")));
     let raw_email = form.get("email").to_owned();
     let brand = Brand::for_host(&state, &req).await;
+    let passkeys = passkeys_work(&state, &req, &brand);
     let fail = |error: &'static str| LoginPage {
         brand: brand.clone(),
         csrf: csrf::token(&session),
@@ -232,6 +243,7 @@ pub async fn login_submit(
         email: raw_email.clone(),
         error: Some(error),
         notice: None,
+        passkeys,
     };
     let (email, password) = match (
         Email::parse(&raw_email),

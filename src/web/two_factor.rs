@@ -34,6 +34,36 @@ struct StepPage {
     brand: Brand,
     csrf: String,
     error: Option<&'static str>,
+    /// The account has an authenticator app (the code form).
+    code: bool,
+    /// The account has a passkey (the passkey button), and whether it can work here.
+    passkey: bool,
+    passkey_here: bool,
+    passkeys_unavailable: &'static str,
+    next: String,
+}
+
+impl StepPage {
+    async fn new(
+        state: &AppState,
+        req: &HttpRequest,
+        user: &crate::domain::ids::UserId,
+        next: String,
+        error: Option<&'static str>,
+    ) -> Result<Self, PageError> {
+        let brand = Brand::for_host(state, req).await;
+        let (code, passkey) = ops::two_factor::factors(state, user).await?;
+        Ok(Self {
+            passkey_here: super::sign_in::passkeys_work(state, req, &brand),
+            brand,
+            csrf: csrf::token(&req.get_session()),
+            error,
+            code,
+            passkey,
+            passkeys_unavailable: super::passkeys::UNAVAILABLE,
+            next,
+        })
+    }
 }
 
 /// GET /login/two-factor.
@@ -43,14 +73,10 @@ pub async fn step_form(
     htmx: Htmx,
 ) -> Result<HttpResponse, PageError> {
     let session = req.get_session();
-    if pending(&session, state.clock.now()).is_none() {
+    let Some((user, next)) = pending(&session, state.clock.now()) else {
         return Ok(redirect("/login"));
-    }
-    let page = StepPage {
-        brand: Brand::for_host(&state, &req).await,
-        csrf: csrf::token(&session),
-        error: None,
     };
+    let page = StepPage::new(&state, &req, &user, next, None).await?;
     Ok(render!(htmx, StatusCode::OK, page)?)
 }
 
@@ -75,13 +101,9 @@ pub async fn step_submit(
             Ok(redirect(&next))
         }
         Err(CodeError::Wrong) => {
-            let page = StepPage {
-                brand: Brand::for_host(&state, &req).await,
-                csrf: csrf::token(&session),
-                error: Some(
-                    "That code is not right. Enter the current code from your app, or a recovery code.",
-                ),
-            };
+            let error =
+                "That code is not right. Enter the current code from your app, or a recovery code.";
+            let page = StepPage::new(&state, &req, &user, next, Some(error)).await?;
             Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, page)?)
         }
         Err(CodeError::Throttled { retry_after }) => {

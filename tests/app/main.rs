@@ -33,6 +33,7 @@ mod mail;
 mod members;
 mod operations;
 mod outbound;
+mod passkeys;
 mod process;
 mod retention;
 mod roles_and_tenancy;

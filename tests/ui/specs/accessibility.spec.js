@@ -12,6 +12,9 @@ const PAGES = [
   // [who signs in (null: nobody), base, path]
   [null, DEMO, '/login'],
   [null, BRANDED, '/login'],
+  [null, DEMO, '/password/forgot'],
+  [null, DEMO, '/password/reset?token=no-such-link'],
+  [null, DEMO, '/account/email/confirm?token=no-such-link'],
   ['ada@acme.test', DEMO, '/teams/acme-robotics/settings/api-keys'],
   ['ada@acme.test', DEMO, '/teams/acme-labs/settings/api-keys'],
   ['ada@acme.test', DEMO, '/teams/acme-robotics/settings/api-keys/new'],
@@ -134,6 +137,30 @@ for (const size of [{ width: 1280, height: 800 }, { width: 390, height: 844 }]) 
     expect(problems).toEqual([]);
   });
 }
+
+test('two-factor enrolment, recovery codes and the code step pass axe', async ({ page }) => {
+  const { totp } = require('./demo');
+  const problems = [];
+  // An account no screenshot shows: its second factor changes no golden.
+  await demoSignIn(page, 'lea@atlas.test');
+  await page.goto(`${DEMO}/account`);
+  await page.click('[data-testid=two-factor-setup]');
+  await audit(page, 'two-factor enrolment', problems);
+  const secret = (await page.textContent('[data-testid=totp-secret]')).trim();
+  await page.fill('#code', totp(secret));
+  await page.getByRole('button', { name: 'Turn on two-factor sign-in' }).click();
+  await expect(page.locator('[data-testid=recovery-codes]')).toBeVisible();
+  await audit(page, 'recovery codes', problems);
+  await page.goto(`${DEMO}/account`);
+  await audit(page, 'account with two-factor on', problems);
+  await page.click('[data-testid=sign-out]');
+  await page.fill('#email', 'lea@atlas.test');
+  await page.fill('#password', 'latchkey-demo-password');
+  await page.click('[data-testid=sign-in-submit]');
+  await expect(page.locator('[data-testid=two-factor-step]')).toBeVisible();
+  await audit(page, 'two-factor step', problems);
+  expect(problems).toEqual([]);
+});
 
 test('create and delete a key with the keyboard alone', async ({ page }) => {
   await demoSignIn(page, 'ben@acme.test');

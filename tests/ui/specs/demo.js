@@ -44,4 +44,20 @@ async function withSetupLink(fn) {
   }
 }
 
-module.exports = { DEMO, BRANDED, PASSWORD, demoSignIn, withSetupLink };
+// The demo's fixed clock (2026-01-15T10:00:00Z), for authenticator codes.
+const DEMO_NOW = 1768471200;
+
+/** The RFC 6238 code (SHA-1, 6 digits, 30 s) of a base32 `secret` at Unix time `at`. */
+function totp(secret, at = DEMO_NOW) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of secret.replace(/=+$/, '').toUpperCase()) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(at / 30)));
+  const mac = require('crypto').createHmac('sha1', key).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0xf;
+  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1000000).padStart(6, '0');
+}
+
+module.exports = { DEMO, BRANDED, PASSWORD, demoSignIn, withSetupLink, totp };

@@ -3,7 +3,7 @@
 // suite runs twice in CI (each run restarts the demo server), so a pixel that depends on the
 // machine, the run or the clock fails it.
 const { test, expect } = require('@playwright/test');
-const { DEMO, BRANDED, demoSignIn, withSetupLink } = require('./demo');
+const { DEMO, BRANDED, demoSignIn, withSetupLink, totp } = require('./demo');
 
 test.describe.configure({ mode: 'serial' });
 
@@ -206,6 +206,47 @@ for (const [size, viewport] of Object.entries(SIZES)) {
       await page.click('[data-testid=create-key-form] button[type=submit]');
       await expect(page.locator('[data-testid=reveal-panel]')).toBeVisible();
       await snap(page, `${size}-reveal`, [page.locator('[data-testid=reveal-panel] [data-volatile]')]);
+    });
+
+    // Last: it turns two-factor on for an account no other page of this suite shows (one per
+    // size, so the phone run starts from the same state as the desktop one).
+    test(`account and two-factor pages (${size})`, async ({ page }) => {
+      const who = size === 'desktop' ? 'ivan@harbor.test' : 'omar@northstar.test';
+      const volatile = () => [page.locator('[data-volatile]')];
+      await demoSignIn(page, who);
+      await page.goto(`${DEMO}/account`);
+      await snap(page, `${size}-account`);
+      await page.click('[data-testid=two-factor-setup]');
+      await expect(page.locator('[data-testid=two-factor-enrol]')).toBeVisible();
+      await snap(page, `${size}-two-factor-enrol`, volatile());
+      const secret = (await page.textContent('[data-testid=totp-secret]')).trim();
+      await page.fill('#code', '000000');
+      await page.getByRole('button', { name: 'Turn on two-factor sign-in' }).click();
+      await expect(page.locator('#code-error')).toBeVisible();
+      await snap(page, `${size}-two-factor-enrol-error`, volatile());
+      await page.fill('#code', totp(secret));
+      await page.getByRole('button', { name: 'Turn on two-factor sign-in' }).click();
+      await expect(page.locator('[data-testid=recovery-codes]')).toBeVisible();
+      await snap(page, `${size}-recovery-codes`, volatile());
+      const recovery = (await page.locator('[data-testid=recovery-code]').first().textContent()).trim();
+      await page.getByRole('link', { name: 'Done' }).click();
+      await expect(page.locator('[data-testid=two-factor-on]')).toBeVisible();
+      await page.click('[data-testid=sign-out]');
+      await page.fill('#email', who);
+      await page.fill('#password', 'latchkey-demo-password');
+      await page.click('[data-testid=sign-in-submit]');
+      await expect(page.locator('[data-testid=two-factor-step]')).toBeVisible();
+      await snap(page, `${size}-two-factor-step`);
+      await page.fill('#code', recovery);
+      await page.getByRole('button', { name: 'Verify and sign in' }).click();
+      await expect(page.locator('[data-testid=two-factor-step]')).toHaveCount(0);
+      await page.goto(`${DEMO}/account`);
+      await snap(page, `${size}-account-two-factor-on`);
+      await page.click('[data-testid=sign-out]');
+      await page.goto(`${DEMO}/password/forgot`);
+      await snap(page, `${size}-forgot-password`);
+      await page.goto(`${DEMO}/account/email/confirm?token=no-such-link`);
+      await snap(page, `${size}-email-link-gone`);
     });
   });
 }

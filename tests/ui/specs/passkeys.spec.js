@@ -1,0 +1,158 @@
+// Passkeys through Chromium's virtual authenticator (CDP WebAuthn domain): add one on "Your
+// account", sign in with it alone (no e-mail typed), use it as the step after the password,
+// and remove it. On a server of its own whose public URL is http://localhost:18084: browsers
+// refuse WebAuthn on an IP address, and the server takes forms only from its public origin.
+const { test, expect } = require('@playwright/test');
+const { spawn } = require('child_process');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { watchConsole } = require('./helpers');
+
+const HOST = 'http://localhost:18084';
+const OWNER = { email: 'pat@example.com', password: 'passkeys are nice to have' };
+let server = null;
+
+test.beforeAll(async ({ browser }) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'latchkey-passkeys-'));
+  const target = process.env.CARGO_TARGET_DIR || path.join(__dirname, '..', '..', '..', 'target');
+  const child = spawn(process.env.LATCHKEY_BIN || path.join(target, 'debug', 'latchkey'), [], {
+    env: { ...process.env, DATABASE_URL: `sqlite://${dir}/p.db`, LATCHKEY_DATA_DIR: dir, LATCHKEY_BIND: '127.0.0.1:18084', LATCHKEY_PUBLIC_URL: HOST, RUST_LOG: 'warn' },
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  server = { child, dir };
+  const link = await new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; const m = out.match(/(http:\S+setup\?token=\w+)/); if (m) resolve(m[1]); });
+    child.on('exit', () => reject(new Error(out)));
+  });
+  for (let i = 0; i < 300; i++) {
+    try { if ((await fetch('http://127.0.0.1:18084/healthz')).ok) break; } catch (e) { /* starting */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const page = await browser.newPage();
+  await page.goto(link);
+  await page.getByLabel('Your name').fill('Pat Passkey');
+  await page.getByLabel('E-mail').fill(OWNER.email);
+  await page.getByLabel('Password').fill(OWNER.password);
+  await page.getByLabel('Team name').fill('Passkey Team');
+  await page.click('[data-testid=setup-submit]');
+  await expect(page.locator('h1')).toHaveText('API keys');
+  await page.close();
+});
+
+test.afterAll(() => {
+  if (!server) return;
+  server.child.kill('SIGTERM');
+  fs.rmSync(server.dir, { recursive: true, force: true });
+});
+
+async function virtualAuthenticator(page) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2', transport: 'internal', hasResidentKey: true,
+      hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true,
+    },
+  });
+  return { cdp, authenticatorId };
+}
+
+async function signOut(page) {
+  await page.click('[data-testid=sign-out]');
+  await expect(page.locator('[data-testid=sign-in]')).toBeVisible();
+}
+
+function strangerCredential() {
+  const { privateKey } = require('crypto').generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  return {
+    credentialId: Buffer.from('not-registered-here').toString('base64'),
+    isResidentCredential: true, rpId: 'localhost', signCount: 1,
+    userHandle: Buffer.from('0123456789abcdef').toString('base64'),
+    privateKey: privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64'),
+  };
+}
+
+async function passwordStep(page) {
+  await page.goto(`${HOST}/login`);
+  await page.getByLabel('E-mail').fill(OWNER.email);
+  await page.getByLabel('Password').fill(OWNER.password);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+}
+
+test('a passkey is added, signs in on its own and as the second step, and is removed', async ({ page }) => {
+  const problems = watchConsole(page);
+  const { cdp, authenticatorId } = await virtualAuthenticator(page);
+
+  // A passkey the server does not know (made elsewhere) is refused with a message.
+  await cdp.send('WebAuthn.addCredential', { authenticatorId, credential: strangerCredential() });
+  await page.goto(`${HOST}/login`);
+  await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+  await expect(page.locator('[data-passkey-status]')).toHaveText('The passkey was not accepted. Try again.');
+  await expect(page.locator('[data-testid=sign-in]')).toBeVisible();
+  await cdp.send('WebAuthn.clearCredentials', { authenticatorId });
+
+  await passwordStep(page);
+  await expect(page.locator('h1')).toHaveText('API keys');
+
+  // Add one, named.
+  await page.goto(`${HOST}/account`);
+  await page.getByLabel('Passkey name').fill('Test laptop');
+  await page.getByRole('button', { name: 'Add a passkey' }).click();
+  await expect(page.locator('.flash')).toHaveText('Passkey “Test laptop” added.');
+  const row = page.locator('[data-testid=passkey-row]');
+  await expect(row).toHaveCount(1);
+  await expect(row).toContainText('Test laptop');
+  await expect(row).toContainText('on localhost');
+  const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+  expect(credentials).toHaveLength(1);
+  expect(credentials[0].isResidentCredential).toBe(true);
+  await expect(page.locator('[data-testid=security-activity]')).toContainText('Passkey added');
+
+  // Signed out, the passkey alone signs in: no e-mail, no password.
+  await signOut(page);
+  await page.goto(`${HOST}/login`);
+  await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+  await expect(page.locator('h1')).toHaveText('API keys');
+  await page.goto(`${HOST}/account`);
+  await expect(page.locator('[data-testid=security-activity]')).toContainText('Signed in with a passkey');
+
+  // With a passkey, the password is followed by the passkey step.
+  await signOut(page);
+  await passwordStep(page);
+  await expect(page).toHaveURL(/\/login\/two-factor$/);
+  await expect(page.locator('h1')).toHaveText('Two-factor sign-in');
+  await page.getByRole('button', { name: 'Use a passkey' }).click();
+  await expect(page.locator('h1')).toHaveText('API keys');
+
+  // Removed, it no longer signs in, and the password alone does again.
+  await page.goto(`${HOST}/account`);
+  await page.getByRole('button', { name: 'Remove passkey Test laptop' }).click();
+  await expect(page.locator('.flash')).toHaveText('Passkey removed: it no longer signs you in.');
+  await expect(row).toHaveCount(0);
+  await signOut(page);
+  await page.goto(`${HOST}/login`);
+  await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+  await expect(page.locator('[data-passkey-status]')).toHaveText('The passkey was not accepted. Try again.');
+  await passwordStep(page);
+  await expect(page.locator('h1')).toHaveText('API keys');
+  await signOut(page);
+  await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId });
+  // The two refused passkeys were 400 answers (the console notes each); nothing else went wrong.
+  const refused = problems.filter((p) => p.includes('status of 400'));
+  expect(refused).toHaveLength(2);
+  expect(problems.filter((p) => !refused.includes(p))).toEqual([]);
+});
+
+test('on an IP address the account page says where passkeys work, and there is no passkey button', async ({ page }) => {
+  const { OWNER: owner } = require('./helpers');
+  await page.goto('/login');
+  await expect(page.getByRole('button', { name: 'Sign in with a passkey' })).toHaveCount(0);
+  await page.getByLabel('E-mail').fill(owner.email);
+  await page.getByLabel('Password').fill(owner.password);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await page.goto('/account');
+  await expect(page.locator('[data-testid=passkeys-unavailable]')).toContainText('not an IP address');
+  await expect(page.getByRole('button', { name: 'Add a passkey' })).toHaveCount(0);
+});
