@@ -145,6 +145,11 @@ pub struct Settings {
     #[arg(long, env = "LATCHKEY_SESSION_MAX_HOURS", default_value_t = 168)]
     pub session_max_hours: i64,
 
+    /// Minutes a sign-in counts as recent: after that the most dangerous actions ask for the
+    /// password again ("Confirm it's you"). 0 asks every time.
+    #[arg(long, env = "LATCHKEY_REAUTH_AFTER_MINUTES", default_value_t = 10)]
+    pub reauth_after_minutes: i64,
+
     /// HTTP worker threads (default: one per CPU).
     #[arg(long, env = "LATCHKEY_WORKERS")]
     pub workers: Option<usize>,
@@ -268,6 +273,8 @@ pub struct Config {
     pub session_idle_secs: i64,
     /// Absolute session timeout, seconds.
     pub session_max_secs: i64,
+    /// How long a sign-in (or a confirmation) counts as recent, seconds.
+    pub reauth_after_secs: i64,
     /// Password hashing cost.
     pub password_params: PasswordParams,
     /// Worker threads.
@@ -339,6 +346,9 @@ impl Config {
         if s.session_idle_minutes < 1 || s.session_max_hours < 1 {
             return Err("session timeouts must be at least 1".into());
         }
+        if !(0..=1440).contains(&s.reauth_after_minutes) {
+            return Err("LATCHKEY_REAUTH_AFTER_MINUTES must be 0 to 1440".into());
+        }
         Ok(Self {
             database_url: s.database_url.clone(),
             bind: s.bind.clone(),
@@ -346,6 +356,7 @@ impl Config {
             cookie_secure: s.cookie_secure,
             session_idle_secs: s.session_idle_minutes * 60,
             session_max_secs: s.session_max_hours * 3600,
+            reauth_after_secs: s.reauth_after_minutes * 60,
             password_params: PasswordParams::PRODUCTION,
             workers: s.workers,
             trusted_proxies: parse_cidrs(&s.trusted_proxies)?,
@@ -394,6 +405,7 @@ impl Config {
             cookie_secure: false,
             session_idle_secs: 3600,
             session_max_secs: 86_400,
+            reauth_after_secs: 600,
             password_params: PasswordParams {
                 m_cost: 256,
                 t_cost: 1,

@@ -134,6 +134,24 @@ pub struct Origin {
     pub user_agent: Option<String>,
 }
 
+/// Notes `action` on `user`'s security log, inside the caller's transaction.
+pub(crate) fn note_in(
+    c: &mut crate::db::DbConnection,
+    user: &UserId,
+    action: SecurityAction,
+    origin: &Origin,
+    at: i64,
+) -> diesel::QueryResult<()> {
+    security_event::insert(
+        c,
+        user,
+        action,
+        origin.ip.as_deref(),
+        origin.user_agent.as_deref(),
+        at,
+    )
+}
+
 /// Notes `action` on `user`'s security log.
 pub async fn note(
     state: &AppState,
@@ -143,14 +161,7 @@ pub async fn note(
 ) -> Result<(), AppError> {
     let (user, at) = (user.clone(), state.clock.now());
     with_write(&state.pool, move |c| {
-        Ok(security_event::insert(
-            c,
-            &user,
-            action,
-            origin.ip.as_deref(),
-            origin.user_agent.as_deref(),
-            at,
-        )?)
+        Ok(note_in(c, &user, action, &origin, at)?)
     })
     .await
 }
@@ -269,14 +280,7 @@ pub async fn change_password(
     let ended = transact(state, move |c| {
         User::set_password(c, &u, &hash)?;
         let ended = session::end_all(c, u.as_str(), keep.as_deref())?;
-        security_event::insert(
-            c,
-            &u,
-            SecurityAction::PasswordChanged,
-            o.ip.as_deref(),
-            o.user_agent.as_deref(),
-            now,
-        )?;
+        note_in(c, &u, SecurityAction::PasswordChanged, &o, now)?;
         Ok::<_, Abort<AppError>>(ended)
     })
     .await?;
@@ -338,14 +342,7 @@ async fn reset_link(
             return Ok(None);
         }
         let token = password_reset::create(c, &id, now)?;
-        security_event::insert(
-            c,
-            &id,
-            SecurityAction::PasswordResetRequested,
-            o.ip.as_deref(),
-            o.user_agent.as_deref(),
-            now,
-        )?;
+        note_in(c, &id, SecurityAction::PasswordResetRequested, &o, now)?;
         Ok(Some(token))
     })
     .await?;
@@ -441,14 +438,7 @@ pub async fn reset_password(
         };
         User::set_password(c, &user, &hash)?;
         session::end_all(c, user.as_str(), None)?;
-        security_event::insert(
-            c,
-            &user,
-            SecurityAction::PasswordReset,
-            origin.ip.as_deref(),
-            origin.user_agent.as_deref(),
-            now,
-        )?;
+        note_in(c, &user, SecurityAction::PasswordReset, &origin, now)?;
         Ok::<_, Abort<AppError>>(Some(user))
     })
     .await

@@ -2,7 +2,7 @@
 //! e-mail configured, a one-time link to the new address confirms it (proving the address is
 //! theirs before anything signs in with it); without e-mail, the password alone does.
 
-use super::accounts::{Origin, PasswordChangeError, check_password, note};
+use super::accounts::{Origin, PasswordChangeError, check_password, note, note_in};
 use super::{Abort, transact};
 use crate::db::with_read;
 use crate::domain::audit::SecurityAction;
@@ -11,8 +11,8 @@ use crate::domain::inputs::{Email, Password};
 use crate::error::AppError;
 use crate::links;
 use crate::mail::compose::{Brand, EmailChange};
+use crate::models::email_change;
 use crate::models::user::User;
-use crate::models::{email_change, security_event};
 use crate::state::AppState;
 
 /// What became of a change.
@@ -96,14 +96,7 @@ pub async fn request(
     let (u, e, o) = (user.clone(), new.as_str().to_owned(), origin.clone());
     let token = transact(state, move |c| {
         let token = email_change::create(c, &u, &e, now)?;
-        security_event::insert(
-            c,
-            &u,
-            SecurityAction::EmailChangeRequested,
-            o.ip.as_deref(),
-            o.user_agent.as_deref(),
-            now,
-        )?;
+        note_in(c, &u, SecurityAction::EmailChangeRequested, &o, now)?;
         Ok::<_, Abort<AppError>>(token)
     })
     .await?;
@@ -171,14 +164,7 @@ pub async fn confirm(
         if !User::set_email(c, &user, &email)? {
             return Err(Abort::Refused(EmailChangeError::Taken));
         }
-        security_event::insert(
-            c,
-            &user,
-            SecurityAction::EmailChanged,
-            origin.ip.as_deref(),
-            origin.user_agent.as_deref(),
-            now,
-        )?;
+        note_in(c, &user, SecurityAction::EmailChanged, &origin, now)?;
         Ok(Some(email))
     })
     .await

@@ -24,6 +24,9 @@ use crate::models::passkey::{self, NewPasskey};
 use crate::models::user::User;
 use crate::state::AppState;
 
+/// What the pages say where passkeys cannot work.
+pub const UNAVAILABLE: &str = "Passkeys need this dashboard at a host name, not an IP address: start it with LATCHKEY_PUBLIC_URL set to one (http://localhost:8080 on this machine) and open that address.";
+
 /// Why a passkey ceremony did not succeed.
 #[derive(Debug, thiserror::Error)]
 pub enum PasskeyError {

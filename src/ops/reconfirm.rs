@@ -1,7 +1,7 @@
 //! Confirming it is still the account's owner before a sensitive action (transfer ownership,
 //! delete a client, change the brand's host names, turn off two-factor sign-in, create an
-//! `admin` key) when the last sign-in is older than [`RECENT_FOR`]: the password again, and a
-//! code when two-factor sign-in is on.
+//! `admin` key) when the last sign-in is older than `LATCHKEY_REAUTH_AFTER_MINUTES` (10): the
+//! password again, and a code when two-factor sign-in is on.
 
 use super::accounts::{Origin, PasswordChangeError, check_password, note};
 use super::two_factor::{self, CodeError};
@@ -10,9 +10,6 @@ use crate::domain::ids::UserId;
 use crate::domain::inputs::Password;
 use crate::error::AppError;
 use crate::state::AppState;
-
-/// How long a sign-in (or a confirmation) counts as recent: seconds.
-pub const RECENT_FOR: i64 = 600;
 
 /// Why a sensitive action was not confirmed.
 #[derive(Debug, thiserror::Error)]

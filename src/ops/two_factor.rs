@@ -5,7 +5,7 @@
 
 use secrecy::{ExposeSecret, SecretString};
 
-use super::accounts::{Origin, note};
+use super::accounts::{Origin, note, note_in};
 use super::{Abort, record, transact};
 use crate::db::{with_read, with_write};
 use crate::domain::audit::{Actor, AuditAction, Change, Owner, SecurityAction, Target};
@@ -15,7 +15,7 @@ use crate::error::AppError;
 use crate::models::agency::Agency;
 use crate::models::team::Team;
 use crate::models::user::User;
-use crate::models::{security_event, throttle, two_factor};
+use crate::models::{throttle, two_factor};
 use crate::state::AppState;
 use crate::vault::stores::totp_secret;
 
@@ -197,14 +197,7 @@ pub async fn confirm(
     let (u, c2, now) = (user.clone(), codes.clone(), state.clock.now());
     transact(state, move |c| {
         two_factor::confirm(c, &u, &c2, now)?;
-        security_event::insert(
-            c,
-            &u,
-            SecurityAction::TwoFactorEnabled,
-            origin.ip.as_deref(),
-            origin.user_agent.as_deref(),
-            now,
-        )?;
+        note_in(c, &u, SecurityAction::TwoFactorEnabled, &origin, now)?;
         Ok::<_, Abort<AppError>>(())
     })
     .await?;

@@ -211,7 +211,7 @@ async fn page(
             })
             .collect(),
         passkeys_here,
-        passkeys_unavailable: super::passkeys::UNAVAILABLE,
+        passkeys_unavailable: ops::passkeys::UNAVAILABLE,
     })
 }
 

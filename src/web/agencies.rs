@@ -574,11 +574,7 @@ pub async fn two_factor_policy(
 ) -> Result<HttpResponse, PageError> {
     let agency = AgencyCtx::load(&state, &user, &path).await?;
     agency.require_owner()?;
-    let required = match form.get("required") {
-        "true" => true,
-        "false" => false,
-        _ => return Err(PageError::BadRequest("required must be true or false")),
-    };
+    let required = super::members::PolicyPanel::required_field(&form)?;
     let actor = agency.actor(&state, &user, &req);
     let owner = crate::domain::audit::Owner::Agency(agency.agency.agency_id());
     let name = agency.agency.name.clone();

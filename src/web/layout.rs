@@ -406,3 +406,17 @@ where
     );
     Ok(res)
 }
+
+/// The frame of a page about the signed-in account itself ("Your account" and the pages under
+/// it): the switcher's entries and the host's brand.
+pub async fn account_frame(
+    state: &crate::state::AppState,
+    user: &SignedIn,
+    title: &str,
+) -> Result<PageCtx, super::error::PageError> {
+    let uid = user.id();
+    let memberships =
+        crate::db::with_read(&state.pool, move |c| Ok(Memberships::load(c, &uid)?)).await?;
+    let brand = Brand::of_host(state, user.host.clone()).await;
+    Ok(PageCtx::for_account(title, user, brand, &memberships))
+}

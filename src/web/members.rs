@@ -611,11 +611,7 @@ pub async fn two_factor_policy(
     if !team.current.role.is_owner() || team.current.via_agency {
         return Err(PageError::Forbidden);
     }
-    let required = match form.get("required") {
-        "true" => true,
-        "false" => false,
-        _ => return Err(PageError::BadRequest("required must be true or false")),
-    };
+    let required = PolicyPanel::required_field(&form)?;
     let actor = team.actor(&state, &user, &req);
     let owner = crate::domain::audit::Owner::Team(team.team_id());
     let name = team.current.team.name.clone();
@@ -637,6 +633,17 @@ pub async fn two_factor_policy(
             Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, p)?)
         }
         Err(ops::two_factor::PolicyError::Failed(e)) => Err(e.into()),
+    }
+}
+
+impl PolicyPanel {
+    /// The policy form's `required` field: `true` or `false`, anything else a 400.
+    pub fn required_field(form: &FormData) -> Result<bool, PageError> {
+        match form.get("required") {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err(PageError::BadRequest("required must be true or false")),
+        }
     }
 }
 

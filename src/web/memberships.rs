@@ -134,21 +134,3 @@ where
     loaded.brand = loaded.brand.for_state(state);
     Ok(loaded)
 }
-
-/// The frame of a page about the signed-in account itself ("Your account" and the pages under
-/// it): the switcher's entries and the host's brand.
-pub async fn account_frame(
-    state: &AppState,
-    user: &SignedIn,
-    title: &str,
-) -> Result<super::layout::PageCtx, PageError> {
-    let uid = user.id();
-    let memberships = with_read(&state.pool, move |c| Ok(Memberships::load(c, &uid)?)).await?;
-    let brand = Brand::of_host(state, user.host.clone()).await;
-    Ok(super::layout::PageCtx::for_account(
-        title,
-        user,
-        brand,
-        &memberships,
-    ))
-}

@@ -24,16 +24,13 @@ use crate::domain::audit::SecurityAction;
 use crate::domain::ids::PasskeyId;
 use crate::domain::inputs::Name;
 use crate::ops;
-use crate::ops::passkeys::{PasskeyError, RelyingParty};
+use crate::ops::passkeys::{PasskeyError, RelyingParty, UNAVAILABLE};
 use crate::state::AppState;
 use crate::web::current_user::SignedIn;
 
 /// Session keys of a ceremony in progress.
 const REGISTERING: &str = "passkey_registration";
 const SIGNING_IN: &str = "passkey_sign_in";
-
-/// What the account page says where passkeys cannot work.
-pub const UNAVAILABLE: &str = "Passkeys need this dashboard at a host name, not an IP address: start it with LATCHKEY_PUBLIC_URL set to one (http://localhost:8080 on this machine) and open that address.";
 
 #[derive(Serialize, Deserialize)]
 struct Registering {

@@ -1,8 +1,9 @@
 //! "Confirm it's you": the guard of the most dangerous dashboard actions. When the session's
-//! sign-in (or its last confirmation) is older than ten minutes, the action's form is answered
-//! with a page asking for the password (and a code, with two-factor sign-in on) whose form posts
-//! the same fields to the same address again — so the action goes through in one step once
-//! confirmed, with or without JavaScript — and the session counts as recent for ten minutes.
+//! sign-in (or its last confirmation) is older than `LATCHKEY_REAUTH_AFTER_MINUTES` (10), the
+//! action's form is answered with a page asking for the password (and a code, with two-factor
+//! sign-in on) whose form posts the same fields to the same address again — so the action goes
+//! through in one step once confirmed, with or without JavaScript — and the session counts as
+//! recent again.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
@@ -12,13 +13,13 @@ use super::error::PageError;
 use super::form::FormData;
 use super::htmx::{Htmx, no_store};
 use super::layout::PageCtx;
-use super::memberships::account_frame;
+use super::layout::account_frame;
 use super::signing::origin;
 use crate::auth::csrf;
 use crate::auth::session_store::SIGNED_IN_AT;
 use crate::domain::inputs::Password;
 use crate::ops;
-use crate::ops::reconfirm::{RECENT_FOR, ReconfirmError};
+use crate::ops::reconfirm::ReconfirmError;
 use crate::state::AppState;
 use crate::web::current_user::SignedIn;
 
@@ -44,6 +45,8 @@ struct ReconfirmPage {
     two_factor: bool,
     password_error: Option<&'static str>,
     code_error: Option<&'static str>,
+    /// How long a confirmation lasts (`LATCHKEY_REAUTH_AFTER_MINUTES`).
+    minutes: i64,
 }
 
 /// How the action's form was sent.
@@ -70,7 +73,7 @@ pub async fn reconfirm(
 ) -> Result<Option<HttpResponse>, PageError> {
     let now = state.clock.now();
     let at = |key: &str| user.session.get::<i64>(key).ok().flatten().unwrap_or(0);
-    if now - at(SIGNED_IN_AT).max(at(CONFIRMED_AT)) < RECENT_FOR {
+    if now - at(SIGNED_IN_AT).max(at(CONFIRMED_AT)) < state.config.reauth_after_secs {
         return Ok(None);
     }
     let asked = form.has(PASSWORD_FIELD);
@@ -122,6 +125,7 @@ pub async fn reconfirm(
             && ops::two_factor::enrolled(state, &user.id()).await?,
         password_error,
         code_error,
+        minutes: state.config.reauth_after_secs / 60,
     };
     let status = if asked {
         StatusCode::UNPROCESSABLE_ENTITY

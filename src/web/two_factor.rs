@@ -13,8 +13,8 @@ use super::brand::Brand;
 use super::error::PageError;
 use super::form::FormData;
 use super::htmx::{Htmx, no_store};
+use super::layout::account_frame;
 use super::layout::{PageCtx, set_flash};
-use super::memberships::account_frame;
 use super::signing::{origin, pending, redirect, sign_in_session};
 use super::urls;
 use crate::auth::csrf;
@@ -60,7 +60,7 @@ impl StepPage {
             error,
             code,
             passkey,
-            passkeys_unavailable: super::passkeys::UNAVAILABLE,
+            passkeys_unavailable: ops::passkeys::UNAVAILABLE,
             next,
         })
     }

@@ -1,7 +1,9 @@
 // Passkeys through Chromium's virtual authenticator (CDP WebAuthn domain): add one on "Your
 // account", sign in with it alone (no e-mail typed), use it as the step after the password,
 // and remove it. On a server of its own whose public URL is http://localhost:18084: browsers
-// refuse WebAuthn on an IP address, and the server takes forms only from its public origin.
+// refuse WebAuthn on an IP address, and the server takes forms only from its public origin. The
+// same server asks "Confirm it's you" every time (LATCHKEY_REAUTH_AFTER_MINUTES=0), so that
+// page is seen here too.
 const { test, expect } = require('@playwright/test');
 const { spawn } = require('child_process');
 const fs = require('fs');
@@ -17,7 +19,7 @@ test.beforeAll(async ({ browser }) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'latchkey-passkeys-'));
   const target = process.env.CARGO_TARGET_DIR || path.join(__dirname, '..', '..', '..', 'target');
   const child = spawn(process.env.LATCHKEY_BIN || path.join(target, 'debug', 'latchkey'), [], {
-    env: { ...process.env, DATABASE_URL: `sqlite://${dir}/p.db`, LATCHKEY_DATA_DIR: dir, LATCHKEY_BIND: '127.0.0.1:18084', LATCHKEY_PUBLIC_URL: HOST, RUST_LOG: 'warn' },
+    env: { ...process.env, DATABASE_URL: `sqlite://${dir}/p.db`, LATCHKEY_DATA_DIR: dir, LATCHKEY_BIND: '127.0.0.1:18084', LATCHKEY_PUBLIC_URL: HOST, LATCHKEY_REAUTH_AFTER_MINUTES: '0', RUST_LOG: 'warn' },
     stdio: ['ignore', 'pipe', 'ignore'],
   });
   server = { child, dir };
@@ -155,4 +157,26 @@ test('on an IP address the account page says where passkeys work, and there is n
   await page.goto('/account');
   await expect(page.locator('[data-testid=passkeys-unavailable]')).toContainText('not an IP address');
   await expect(page.getByRole('button', { name: 'Add a passkey' })).toHaveCount(0);
+});
+
+test("'Confirm it's you' asks for the password before an admin key, passes axe, and the key is made in one step", async ({ page }) => {
+  const { default: AxeBuilder } = require('@axe-core/playwright');
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await passwordStep(page);
+  await page.goto(`${HOST}/teams/passkey-team/settings/api-keys/new`);
+  await page.fill('#name', 'Root key');
+  await page.check('input[name=scopes][value=admin]');
+  await page.click('[data-testid=create-key-form] button[type=submit]');
+  await expect(page.locator('h1')).toHaveText("Confirm it's you");
+  const axe = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+  expect(axe.violations.filter((v) => ['serious', 'critical'].includes(v.impact)).map((v) => v.id)).toEqual([]);
+  await expect(page).toHaveScreenshot('desktop-confirm-its-you.png', { fullPage: true, maxDiffPixels: 0, threshold: 0, animations: 'disabled', caret: 'hide' });
+  await page.getByLabel('Password').fill('not my password at all');
+  await page.getByRole('button', { name: 'Confirm and continue' }).click();
+  await expect(page.locator('#confirm_password-error')).toHaveText('That is not your password.');
+  await page.getByLabel('Password').fill(OWNER.password);
+  await page.getByRole('button', { name: 'Confirm and continue' }).click();
+  await expect(page.locator('[data-testid=reveal-panel]')).toBeVisible();
+  await expect(page.locator('[data-testid=revealed-key]')).toHaveValue(/^sk_(live|test)_/);
+  await signOut(page);
 });
