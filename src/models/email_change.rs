@@ -3,11 +3,9 @@
 
 use diesel::prelude::*;
 
-use super::password_reset::ResetToken;
-use super::sha256_hex;
+use super::{LinkToken, sha256_hex};
 use crate::db::DbConnection;
 use crate::db::schema::email_changes;
-use crate::domain::base62;
 use crate::domain::ids::UserId;
 
 /// How long a confirmation link works.
@@ -20,7 +18,7 @@ pub fn create(
     user: &UserId,
     new_email: &str,
     now: i64,
-) -> QueryResult<ResetToken> {
+) -> QueryResult<LinkToken> {
     diesel::update(
         email_changes::table
             .filter(email_changes::user_id.eq(user.as_str()))
@@ -28,10 +26,10 @@ pub fn create(
     )
     .set(email_changes::used_at.eq(Some(now)))
     .execute(conn)?;
-    let token = ResetToken::random(base62::random(32));
+    let token = LinkToken::draw();
     diesel::insert_into(email_changes::table)
         .values((
-            email_changes::token_digest.eq(sha256_hex(token.expose())),
+            email_changes::token_digest.eq(token.digest()),
             email_changes::user_id.eq(user.as_str()),
             email_changes::new_email.eq(new_email),
             email_changes::created_at.eq(now),

@@ -45,3 +45,30 @@ pub(crate) fn like_literal(s: &str) -> String {
     }
     out
 }
+
+/// The plaintext token of a one-time link (a password reset, an e-mail change): in the mail or
+/// on the operator's console only; the database keeps its SHA-256.
+pub struct LinkToken(String);
+
+impl std::fmt::Debug for LinkToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LinkToken(…)")
+    }
+}
+
+impl LinkToken {
+    /// A new random token (32 base62 characters, about 190 bits).
+    pub fn draw() -> Self {
+        Self(crate::domain::base62::random(32))
+    }
+
+    /// The token, for the link.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// What the database keeps of it.
+    pub fn digest(&self) -> String {
+        sha256_hex(&self.0)
+    }
+}

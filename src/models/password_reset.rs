@@ -1,14 +1,11 @@
 //! One-time password reset links: only the SHA-256 of the token is stored; a link works once,
 //! for [`RESET_TTL`] seconds.
 
-use std::fmt;
-
 use diesel::prelude::*;
 
-use super::sha256_hex;
+use super::{LinkToken, sha256_hex};
 use crate::db::DbConnection;
 use crate::db::schema::password_resets;
-use crate::domain::base62;
 use crate::domain::ids::UserId;
 
 /// How long a reset link works.
@@ -17,33 +14,12 @@ pub const RESET_TTL: i64 = 3600;
 /// Links one account may be sent per hour (more requests are answered alike and send nothing).
 pub const PER_HOUR: i64 = 3;
 
-/// The plaintext token of a reset link: in the mail (or the operator's console) only.
-pub struct ResetToken(String);
-
-impl fmt::Debug for ResetToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ResetToken(…)")
-    }
-}
-
-impl ResetToken {
-    /// Wraps a freshly drawn token.
-    pub(crate) fn random(token: String) -> Self {
-        Self(token)
-    }
-
-    /// The token, for the link.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
 /// Makes a reset link for `user` at `now`; returns its token.
-pub fn create(conn: &mut DbConnection, user: &UserId, now: i64) -> QueryResult<ResetToken> {
-    let token = ResetToken(base62::random(32));
+pub fn create(conn: &mut DbConnection, user: &UserId, now: i64) -> QueryResult<LinkToken> {
+    let token = LinkToken::draw();
     diesel::insert_into(password_resets::table)
         .values((
-            password_resets::token_digest.eq(sha256_hex(&token.0)),
+            password_resets::token_digest.eq(token.digest()),
             password_resets::user_id.eq(user.as_str()),
             password_resets::created_at.eq(now),
             password_resets::expires_at.eq(now + RESET_TTL),

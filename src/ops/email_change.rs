@@ -127,14 +127,13 @@ async fn change(
     origin: Origin,
 ) -> Result<Changed, EmailChangeError> {
     let u = user.clone();
-    let moved = transact(state, move |c| {
+    transact(state, move |c| {
         if !User::set_email(c, &u, &new)? {
             return Err(Abort::Refused(EmailChangeError::Taken));
         }
         Ok(())
     })
-    .await;
-    moved?;
+    .await?;
     note(state, user, SecurityAction::EmailChanged, origin).await?;
     Ok(Changed::Now)
 }

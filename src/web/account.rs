@@ -104,6 +104,17 @@ pub async fn show(
     Ok(render!(htmx, StatusCode::OK, page)?)
 }
 
+/// What the account page reads, in one read.
+struct Loaded {
+    events: Vec<security_event::SecurityEvent>,
+    memberships: Memberships,
+    sessions: Vec<session::Listed>,
+    /// Recovery codes left, with an authenticator app on.
+    codes_left: Option<i64>,
+    required_by: String,
+    passkeys: Vec<passkey::Listed>,
+}
+
 async fn page(
     state: &AppState,
     user: &SignedIn,
@@ -121,27 +132,28 @@ async fn page(
                 None => return Ok(None),
             },
         };
-        let events = security_event::page(c, &uid, cursor, PAGE_SIZE + 1)?;
-        let memberships = Memberships::load(c, &uid)?;
-        let sessions = session::of_user(c, uid.as_str(), now)?;
-        let two_factor = if two_factor::enrolled(c, &uid)? {
-            Some(two_factor::codes_left(c, &uid)?)
-        } else {
-            None
-        };
-        let required_by = two_factor::required_by(c, &uid)?.join(", ");
-        let passkeys = passkey::of_user(c, &uid)?;
-        Ok(Some((
-            events,
-            memberships,
-            sessions,
-            (two_factor, required_by),
-            passkeys,
-        )))
+        Ok(Some(Loaded {
+            events: security_event::page(c, &uid, cursor, PAGE_SIZE + 1)?,
+            memberships: Memberships::load(c, &uid)?,
+            sessions: session::of_user(c, uid.as_str(), now)?,
+            codes_left: if two_factor::enrolled(c, &uid)? {
+                Some(two_factor::codes_left(c, &uid)?)
+            } else {
+                None
+            },
+            required_by: two_factor::required_by(c, &uid)?.join(", "),
+            passkeys: passkey::of_user(c, &uid)?,
+        }))
     })
     .await?;
-    let (mut events, memberships, sessions, (two_factor, required_by), passkey_rows) =
-        loaded.ok_or(PageError::NotFound)?;
+    let Loaded {
+        mut events,
+        memberships,
+        sessions,
+        codes_left: two_factor,
+        required_by,
+        passkeys: passkey_rows,
+    } = loaded.ok_or(PageError::NotFound)?;
     let more = events.len() > usize::try_from(PAGE_SIZE).unwrap_or(usize::MAX);
     events.truncate(usize::try_from(PAGE_SIZE).unwrap_or(usize::MAX));
     let brand = Brand::of_host(state, user.host.clone()).await;

@@ -6,14 +6,13 @@ use actix_session::SessionExt;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use serde::Deserialize;
 
 use super::account::{Forms, back, refused};
 use super::brand::Brand;
 use super::error::PageError;
 use super::form::FormData;
 use super::htmx::{Htmx, no_store};
-use super::signing::origin;
+use super::signing::{TokenQuery, link_token, origin};
 use super::urls;
 use crate::auth::csrf;
 use crate::domain::inputs::{Email, Password};
@@ -110,25 +109,16 @@ struct ConfirmPage {
     gone: Option<&'static str>,
 }
 
-/// The link's query.
-#[derive(Deserialize)]
-pub struct ConfirmQuery {
-    token: Option<String>,
-}
-
 const GONE: &str = "It was already used, a newer one replaced it, or it is more than a day old.";
 
 /// GET /account/email/confirm?token=…: a button confirming the new address.
 pub async fn confirm_form(
     state: web::Data<AppState>,
-    query: web::Query<ConfirmQuery>,
+    query: web::Query<TokenQuery>,
     req: HttpRequest,
     htmx: Htmx,
 ) -> Result<HttpResponse, PageError> {
-    let token = query.token.clone().unwrap_or_default();
-    if token.is_empty() || token.len() > 64 {
-        return Err(PageError::NotFound);
-    }
+    let token = link_token(query.token.as_deref())?;
     let usable = ops::email_change::usable(&state, &token).await?;
     let status = if usable.is_some() {
         StatusCode::OK
@@ -153,10 +143,7 @@ pub async fn confirm(
     req: HttpRequest,
     htmx: Htmx,
 ) -> Result<HttpResponse, PageError> {
-    let token = form.get("token").to_owned();
-    if token.is_empty() || token.len() > 64 {
-        return Err(PageError::NotFound);
-    }
+    let token = link_token(Some(form.get("token")))?;
     let mut page = ConfirmPage {
         brand: Brand::for_host(&state, &req).await,
         csrf: csrf::token(&req.get_session()),

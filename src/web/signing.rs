@@ -1,6 +1,7 @@
 //! Starting a signed-in session, shared by every way in (set-up, sign-in, an invitation, the
-//! second factor): a fresh session key, the account's public session handle, where it came
-//! from; and the anonymous session that waits for a second factor after a right password.
+//! second factor, a one-time link): a fresh session key, the account's public session handle,
+//! where it came from; and the anonymous session that waits for a second factor after a right
+//! password.
 
 use actix_session::Session;
 use actix_web::http::header;
@@ -16,6 +17,22 @@ use crate::state::AppState;
 /// the dashboard's front page.
 pub(crate) fn safe_next(next: Option<&str>) -> String {
     crate::domain::local_path::LocalPath::or(next, "/")
+}
+
+/// A one-time link's query (`?token=…`).
+#[derive(serde::Deserialize)]
+pub struct TokenQuery {
+    /// The link's token.
+    pub token: Option<String>,
+}
+
+/// The token of a one-time link (a password reset, an e-mail change) as the request carries
+/// it; none, or one no link could have, is a 404.
+pub(crate) fn link_token(raw: Option<&str>) -> Result<String, PageError> {
+    match raw {
+        Some(t) if !t.is_empty() && t.len() <= 64 => Ok(t.to_owned()),
+        _ => Err(PageError::NotFound),
+    }
 }
 
 /// A 303 to `to` (Post/Redirect/Get).
