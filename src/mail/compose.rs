@@ -181,6 +181,59 @@ impl EmailChange {
     }
 }
 
+/// The notice to an account's old address once its new one is confirmed (as GitHub and Stripe
+/// send): the one mail a hijacker who changed the address cannot stop.
+#[derive(Debug)]
+pub struct EmailChanged {
+    /// The old address (the mail goes there).
+    pub to: String,
+    /// The address the account signs in with now.
+    pub new: String,
+    /// When it changed (Unix seconds).
+    pub at: i64,
+    /// The look.
+    pub brand: Brand,
+}
+
+#[derive(Template)]
+#[template(path = "mail/email_changed.txt")]
+struct EmailChangedText<'a> {
+    m: &'a EmailChanged,
+    at: String,
+}
+
+#[derive(Template)]
+#[template(path = "mail/email_changed.html")]
+struct EmailChangedHtml<'a> {
+    m: &'a EmailChanged,
+    at: String,
+    brand: &'a Brand,
+}
+
+impl EmailChanged {
+    /// The mail.
+    pub fn mail(&self) -> Result<Mail, askama::Error> {
+        let at = timefmt::human(self.at);
+        Ok(Mail {
+            to: self.to.clone(),
+            sender_name: self.brand.name.clone(),
+            reply_to: self.brand.support.clone(),
+            subject: format!("Your {} e-mail address was changed", self.brand.name),
+            text: EmailChangedText {
+                m: self,
+                at: at.clone(),
+            }
+            .render()?,
+            html: EmailChangedHtml {
+                m: self,
+                at,
+                brand: &self.brand,
+            }
+            .render()?,
+        })
+    }
+}
+
 #[derive(Template)]
 #[template(path = "mail/invitation.txt")]
 struct InvitationText<'a> {

@@ -10,9 +10,9 @@ use crate::domain::ids::UserId;
 use crate::domain::inputs::{Email, Password};
 use crate::error::AppError;
 use crate::links;
-use crate::mail::compose::{Brand, EmailChange};
-use crate::models::email_change;
+use crate::mail::compose::{Brand, EmailChange, EmailChanged};
 use crate::models::user::User;
+use crate::models::{email_change, mail_queue};
 use crate::state::AppState;
 
 /// What became of a change.
@@ -156,14 +156,31 @@ pub async fn confirm(
     origin: Origin,
 ) -> Result<Option<String>, EmailChangeError> {
     let (t, now) = (token.to_owned(), state.clock.now());
+    let sender = state
+        .mailer
+        .as_ref()
+        .map(|m| m.default_sender_name().to_owned());
     transact(state, move |c| {
         let Some((user, email)) = email_change::redeem(c, &t, now)? else {
             return Ok(None);
         };
+        let old = User::find(c, &user)?.map(|u| u.email);
         if !User::set_email(c, &user, &email)? {
             return Err(Abort::Refused(EmailChangeError::Taken));
         }
         note_in(c, &user, SecurityAction::EmailChanged, &origin, now)?;
+        // The old address hears of it, queued with the change itself.
+        if let (Some(old), Some(sender)) = (old, sender) {
+            let notice = EmailChanged {
+                to: old,
+                new: email.clone(),
+                at: now,
+                brand: Brand::latchkey(&sender),
+            }
+            .mail()
+            .map_err(|e| AppError::Internal(format!("e-mail changed template: {e}")))?;
+            mail_queue::enqueue(c, None, "account.email_changed", &[notice], now)?;
+        }
         Ok(Some(email))
     })
     .await

@@ -644,6 +644,18 @@ async fn with_e_mail_a_link_to_the_new_address_confirms_the_change_once() {
                     .contains("Sign in with <strong>ada@new.example</strong>")
             );
             assert_eq!(email_of_ada(&app), ["ada@new.example"]);
+            // The old address hears of it (queued with the change; the mail job sends it).
+            latchkey::jobs::mail::run_once(&app.state)
+                .await
+                .expect("mail round");
+            let mails = sink.wait_for(1).await;
+            let notice = mails
+                .iter()
+                .find(|m| m["to"].as_str() == Some("ada@example.com"))
+                .expect("a notice to the old address");
+            let text = notice["text"].as_str().expect("text");
+            assert!(text.contains("signs in with ada@new.example"), "{text}");
+            assert!(!text.contains("token="));
             // Once only; an unknown token is gone too.
             let again = app
                 .post(

@@ -15,14 +15,39 @@ const HOST = 'http://localhost:18084';
 const OWNER = { email: 'pat@example.com', password: 'passkeys are nice to have' };
 let server = null;
 
+// The repository's SMTP sink (tests/mail/sink.py, aiosmtpd from the virtual environment .ci/run
+// makes): each accepted mail becomes a JSON file in `dir`. Resolves to its port.
+function startSink(dir) {
+  const venv = process.env.LATCHKEY_VENV || '/var/tmp/latchkey-venv';
+  const python = fs.existsSync(`${venv}/bin/python3`) ? `${venv}/bin/python3` : 'python3';
+  const child = spawn(python, [path.join(__dirname, '..', '..', 'mail', 'sink.py'), dir], { stdio: ['pipe', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    child.stdout.once('data', (d) => resolve({ child, port: parseInt(String(d).trim(), 10) }));
+    child.on('exit', (code) => reject(new Error(`the SMTP sink exited (${code}): aiosmtpd missing?`)));
+  });
+}
+
+async function mailTo(dir, to) {
+  for (let i = 0; i < 100; i++) {
+    for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.json'))) {
+      const m = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'));
+      if (m.to === to) return m;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no mail to ${to}`);
+}
+
 test.beforeAll(async ({ browser }) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'latchkey-passkeys-'));
+  const mailDir = fs.mkdtempSync(path.join(os.tmpdir(), 'latchkey-passkeys-mail-'));
+  const sink = await startSink(mailDir);
   const target = process.env.CARGO_TARGET_DIR || path.join(__dirname, '..', '..', '..', 'target');
   const child = spawn(process.env.LATCHKEY_BIN || path.join(target, 'debug', 'latchkey'), [], {
-    env: { ...process.env, DATABASE_URL: `sqlite://${dir}/p.db`, LATCHKEY_DATA_DIR: dir, LATCHKEY_BIND: '127.0.0.1:18084', LATCHKEY_PUBLIC_URL: HOST, LATCHKEY_REAUTH_AFTER_MINUTES: '0', RUST_LOG: 'warn' },
+    env: { ...process.env, DATABASE_URL: `sqlite://${dir}/p.db`, LATCHKEY_DATA_DIR: dir, LATCHKEY_BIND: '127.0.0.1:18084', LATCHKEY_PUBLIC_URL: HOST, LATCHKEY_REAUTH_AFTER_MINUTES: '0', LATCHKEY_SMTP_URL: `smtp://127.0.0.1:${sink.port}`, RUST_LOG: 'warn' },
     stdio: ['ignore', 'pipe', 'ignore'],
   });
-  server = { child, dir };
+  server = { child, dir, sink: sink.child, mailDir };
   const link = await new Promise((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (d) => { out += d; const m = out.match(/(http:\S+setup\?token=\w+)/); if (m) resolve(m[1]); });
@@ -46,7 +71,9 @@ test.beforeAll(async ({ browser }) => {
 test.afterAll(() => {
   if (!server) return;
   server.child.kill('SIGTERM');
+  server.sink.kill('SIGTERM');
   fs.rmSync(server.dir, { recursive: true, force: true });
+  fs.rmSync(server.mailDir, { recursive: true, force: true });
 });
 
 async function virtualAuthenticator(page) {
@@ -111,6 +138,11 @@ test('a passkey is added, signs in on its own and as the second step, and is rem
   expect(credentials).toHaveLength(1);
   expect(credentials[0].isResidentCredential).toBe(true);
   await expect(page.locator('[data-testid=security-activity]')).toContainText('Passkey added');
+  // The listed passkey (its times masked: this server runs on the real clock).
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await expect(page.locator('[data-testid=passkeys]')).toHaveScreenshot('desktop-passkey-listed.png', {
+    mask: [page.locator('[data-testid=passkeys] [data-volatile]')], maxDiffPixels: 0, threshold: 0, animations: 'disabled', caret: 'hide',
+  });
 
   // Signed out, the passkey alone signs in: no e-mail, no password.
   await signOut(page);
@@ -179,4 +211,31 @@ test("'Confirm it's you' asks for the password before an admin key, passes axe, 
   await expect(page.locator('[data-testid=reveal-panel]')).toBeVisible();
   await expect(page.locator('[data-testid=revealed-key]')).toHaveValue(/^sk_(live|test)_/);
   await signOut(page);
+});
+
+// Last: it moves the owner to a new address. With e-mail on, the change waits for the link
+// mailed to the new address; its page changes nothing until its button is pressed.
+test('the e-mail address changes through a link mailed to the new address', async ({ page }) => {
+  const { default: AxeBuilder } = require('@axe-core/playwright');
+  const exact = { fullPage: true, maxDiffPixels: 0, threshold: 0, animations: 'disabled', caret: 'hide' };
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await passwordStep(page);
+  await page.goto(`${HOST}/account`);
+  await page.getByLabel('New e-mail address').fill('pat@new.example');
+  await page.getByLabel('Confirm with your password').fill(OWNER.password);
+  await page.getByRole('button', { name: 'Change e-mail address' }).click();
+  await expect(page.locator('.flash')).toContainText('pat@new.example');
+  const mail = await mailTo(server.mailDir, 'pat@new.example');
+  const link = mail.text.split(/\s+/).find((w) => w.includes('/account/email/confirm?token='));
+  await page.goto(link);
+  await expect(page.locator('h1')).toHaveText('Confirm your new e-mail address');
+  const axe = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+  expect(axe.violations.filter((v) => ['serious', 'critical'].includes(v.impact)).map((v) => v.id)).toEqual([]);
+  await expect(page).toHaveScreenshot('desktop-email-confirm.png', exact);
+  await page.getByRole('button', { name: 'Use this address' }).click();
+  await expect(page.locator('[data-testid=email-change-done]')).toContainText('pat@new.example');
+  await expect(page).toHaveScreenshot('desktop-email-confirmed.png', exact);
+  // The old address hears of it.
+  const notice = await mailTo(server.mailDir, OWNER.email);
+  expect(notice.text).toContain('signs in with pat@new.example');
 });

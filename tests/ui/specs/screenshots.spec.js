@@ -250,3 +250,55 @@ for (const [size, viewport] of Object.entries(SIZES)) {
     });
   });
 }
+
+// After every other golden (one test for both sizes: the policy is one state of the demo). A
+// client's owner turns on two-factor, requires it of Harbor Coffee, and a member who joins
+// afterwards lands on "Your account" being told to set it up before anything else.
+test.describe('team policy', () => {
+  test('a team that requires two-factor sign-in (desktop and phone)', async ({ browser }) => {
+    const both = async (page, name) => {
+      await page.setViewportSize(SIZES.desktop);
+      await snap(page, `desktop-${name}`);
+      await page.setViewportSize(SIZES.phone);
+      await snap(page, `phone-${name}`);
+      await page.setViewportSize(SIZES.desktop);
+    };
+    const ownerContext = await browser.newContext({ viewport: SIZES.desktop });
+    const owner = await ownerContext.newPage();
+    await demoSignIn(owner, 'hana@harbor.test');
+    await owner.goto(`${DEMO}/account`);
+    await owner.click('[data-testid=two-factor-setup]');
+    const secret = (await owner.textContent('[data-testid=totp-secret]')).trim();
+    await owner.fill('#code', totp(secret));
+    await owner.getByRole('button', { name: 'Turn on two-factor sign-in' }).click();
+    await expect(owner.locator('[data-testid=recovery-codes]')).toBeVisible();
+    const members = `${DEMO}/teams/harbor-coffee/settings/members`;
+    await owner.goto(members);
+    await owner.getByRole('button', { name: 'Require two-factor sign-in' }).click();
+    await expect(owner.getByRole('button', { name: 'Stop requiring two-factor sign-in' })).toBeVisible();
+    await owner.goto(members);
+    await both(owner, 'members-two-factor-required');
+
+    await owner.getByLabel('E-mail').fill('nils@harbor.test');
+    await owner.click('[data-testid=invite-submit]');
+    const link = await owner.inputValue('[data-testid=invitation-link]');
+    const context = await browser.newContext({ viewport: SIZES.desktop });
+    const member = await context.newPage();
+    await member.goto(link);
+    await member.getByLabel('Your name').fill('Nils Berg');
+    await member.getByLabel('Password').fill('a new member password');
+    await member.click('[data-testid=accept-invitation]');
+    // Sent to set it up first, whatever page was asked for.
+    await expect(member.locator('[data-testid=two-factor-required]')).toBeVisible();
+    await member.goto(`${DEMO}/teams/harbor-coffee/settings/api-keys`);
+    await expect(member).toHaveURL(`${DEMO}/account`);
+    const { default: AxeBuilder } = require('@axe-core/playwright');
+    for (const p of [owner, member]) {
+      const axe = await new AxeBuilder({ page: p }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+      expect(axe.violations.map((v) => v.id)).toEqual([]);
+    }
+    await both(member, 'account-two-factor-required');
+    await context.close();
+    await ownerContext.close();
+  });
+});
