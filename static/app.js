@@ -182,6 +182,27 @@
       .catch(function (error) { if (status) status.textContent = cancelled(error); });
   }
 
+  // "Confirm it's you" with a passkey: the answer goes into the confirmation's own form, which
+  // then posts the action's fields as a password would have.
+  function confirmWithPasskey(button) {
+    var form = document.getElementById(button.getAttribute("data-form"));
+    var status = document.getElementById("passkey-confirm-status");
+    var csrf = form.querySelector("input[name=csrf_token]").value;
+    status.textContent = "";
+    if (!passkeysSupported()) { status.textContent = UNSUPPORTED; return; }
+    post("/login/passkey/options", { csrf_token: csrf })
+      .then(function (options) {
+        return navigator.credentials.get({
+          publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(options.publicKey)
+        });
+      })
+      .then(function (credential) {
+        form.querySelector("input[name=confirm_passkey]").value = JSON.stringify(credential.toJSON());
+        form.submit();
+      })
+      .catch(function (error) { status.textContent = cancelled(error); });
+  }
+
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (form instanceof HTMLFormElement && form.hasAttribute("data-passkey-register")) {
@@ -192,9 +213,11 @@
   document.addEventListener("click", function (event) {
     var button = event.target instanceof Element ? event.target.closest("[data-passkey-sign-in]") : null;
     if (button) { event.preventDefault(); signInWithPasskey(button); }
+    var confirm = event.target instanceof Element ? event.target.closest("[data-passkey-confirm]") : null;
+    if (confirm) { event.preventDefault(); confirmWithPasskey(confirm); }
   });
   function showPasskeys() {
-    document.querySelectorAll("[data-passkey-register], [data-passkey-sign-in], [data-passkey-block]").forEach(function (el) {
+    document.querySelectorAll("[data-passkey-register], [data-passkey-sign-in], [data-passkey-block], [data-passkey-confirm]").forEach(function (el) {
       el.hidden = false;
     });
   }

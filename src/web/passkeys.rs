@@ -21,7 +21,7 @@ use super::layout::set_flash;
 use super::signing::{origin, pending, safe_next, sign_in_session};
 use super::urls;
 use crate::domain::audit::SecurityAction;
-use crate::domain::ids::PasskeyId;
+use crate::domain::ids::{PasskeyId, UserId};
 use crate::domain::inputs::Name;
 use crate::ops;
 use crate::ops::passkeys::{PasskeyError, RelyingParty, UNAVAILABLE};
@@ -193,6 +193,31 @@ pub async fn sign_in_options(
             Ok(options(body))
         }
         Err(e) => refused(e),
+    }
+}
+
+/// Whether `answer` (the browser's JSON, to the challenge `/login/passkey/options` kept in this
+/// session) is one of `user`'s passkeys confirming "it's you".
+pub(super) async fn confirms(
+    state: &AppState,
+    req: &HttpRequest,
+    user: &UserId,
+    answer: &str,
+) -> Result<bool, PageError> {
+    let Some(auth) = take::<DiscoverableAuthentication>(&req.get_session(), SIGNING_IN) else {
+        return Ok(false);
+    };
+    let Ok(credential) = serde_json::from_str::<PublicKeyCredential>(answer) else {
+        return Ok(false);
+    };
+    let Some(rp) = relying_party(state, req).await else {
+        return Ok(false);
+    };
+    let origin = origin(state, req);
+    match ops::reconfirm::with_passkey(state, &rp, &credential, auth, user, origin).await {
+        Ok(()) => Ok(true),
+        Err(PasskeyError::Failed(e)) => Err(e.into()),
+        Err(_) => Ok(false),
     }
 }
 

@@ -14,6 +14,7 @@ use super::form::FormData;
 use super::htmx::{Htmx, no_store};
 use super::layout::PageCtx;
 use super::layout::account_frame;
+use super::passkeys;
 use super::signing::origin;
 use crate::auth::csrf;
 use crate::auth::session_store::SIGNED_IN_AT;
@@ -28,6 +29,10 @@ const CONFIRMED_AT: &str = "confirmed_at";
 /// The confirmation's own fields (never replayed into the action).
 const PASSWORD_FIELD: &str = "confirm_password";
 const CODE_FIELD: &str = "confirm_code";
+/// A passkey's answer (JSON), put there by the page's script.
+const PASSKEY_FIELD: &str = "confirm_passkey";
+/// Why a password alone does not do for an account whose second factor is a passkey.
+const PASSKEY_ONLY: &str = "Your account's second factor is a passkey: confirm with it.";
 /// The page's hidden account e-mail, for password managers.
 const USERNAME_FIELD: &str = "username";
 
@@ -43,8 +48,13 @@ struct ReconfirmPage {
     /// A file the action carried is not kept: it must be chosen again.
     file_dropped: bool,
     two_factor: bool,
+    /// One of the account's passkeys can answer here.
+    passkey: bool,
+    /// Only a passkey will do (no password form).
+    passkey_only: bool,
     password_error: Option<&'static str>,
     code_error: Option<&'static str>,
+    passkey_error: Option<&'static str>,
     /// How long a confirmation lasts (`LATCHKEY_REAUTH_AFTER_MINUTES`).
     minutes: i64,
 }
@@ -76,22 +86,29 @@ pub async fn reconfirm(
     if now - at(SIGNED_IN_AT).max(at(CONFIRMED_AT)) < state.config.reauth_after_secs {
         return Ok(None);
     }
-    let asked = form.has(PASSWORD_FIELD);
-    let (mut password_error, mut code_error) = (None, None);
-    if asked {
+    let rp = passkeys::relying_party(state, req).await;
+    let asks =
+        ops::reconfirm::asks(state, &user.id(), rp.as_ref().map(|r| r.rp_id.as_str())).await?;
+    let asked = form.has(PASSWORD_FIELD) || form.has(PASSKEY_FIELD);
+    let (mut password_error, mut code_error, mut passkey_error) = (None, None, None);
+    let answer = form.take(PASSKEY_FIELD);
+    if !answer.is_empty() {
+        if passkeys::confirms(state, req, &user.id(), &answer).await? {
+            return confirmed(user, now).map(|()| None);
+        }
+        passkey_error = Some("The passkey was not accepted. Try again.");
+    } else if form.has(PASSWORD_FIELD) {
         let code = form.get(CODE_FIELD).to_owned();
         match Password::parse_existing(form.take(PASSWORD_FIELD)) {
+            _ if asks.passkey_only() => passkey_error = Some(PASSKEY_ONLY),
             Err(_) => password_error = Some("Enter your password."),
             Ok(password) => {
                 let origin = origin(state, req);
                 let code = (sent != FormKind::WithOwnCode).then_some(code.as_str());
-                match ops::reconfirm::reconfirm(state, &user.id(), password, code, origin).await {
-                    Ok(()) => {
-                        user.session
-                            .insert(CONFIRMED_AT, now)
-                            .map_err(|_| PageError::internal("session insert failed"))?;
-                        return Ok(None);
-                    }
+                match ops::reconfirm::reconfirm(state, &user.id(), password, code, asks, origin)
+                    .await
+                {
+                    Ok(()) => return confirmed(user, now).map(|()| None),
                     Err(ReconfirmError::WrongPassword) => {
                         password_error = Some("That is not your password.");
                     }
@@ -99,6 +116,9 @@ pub async fn reconfirm(
                         code_error = Some(
                             "That code is not right: enter the code your app shows now, or a recovery code.",
                         );
+                    }
+                    Err(ReconfirmError::PasskeyRequired) => {
+                        passkey_error = Some(PASSKEY_ONLY);
                     }
                     Err(ReconfirmError::Throttled { retry_after }) => {
                         return Err(PageError::TooManyRequests { retry_after });
@@ -116,15 +136,26 @@ pub async fn reconfirm(
             .map_or_else(|| req.path().to_owned(), |p| p.as_str().to_owned()),
         fields: form
             .pairs()
-            .filter(|(k, _)| ![csrf::FIELD, PASSWORD_FIELD, CODE_FIELD, USERNAME_FIELD].contains(k))
+            .filter(|(k, _)| {
+                ![
+                    csrf::FIELD,
+                    PASSWORD_FIELD,
+                    CODE_FIELD,
+                    PASSKEY_FIELD,
+                    USERNAME_FIELD,
+                ]
+                .contains(k)
+            })
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect(),
         multipart: matches!(sent, FormKind::Multipart(_)),
         file_dropped: sent == FormKind::Multipart(true),
-        two_factor: sent != FormKind::WithOwnCode
-            && ops::two_factor::enrolled(state, &user.id()).await?,
+        two_factor: sent != FormKind::WithOwnCode && asks.code,
+        passkey: asks.passkey,
+        passkey_only: asks.passkey_only(),
         password_error,
         code_error,
+        passkey_error,
         minutes: state.config.reauth_after_secs / 60,
     };
     let status = if asked {
@@ -141,4 +172,11 @@ pub async fn reconfirm(
             .insert_header(("HX-Reswap", "innerHTML"));
     }
     Ok(Some(no_store(res.body(body))))
+}
+
+/// The session counts as recently confirmed from `now`.
+fn confirmed(user: &SignedIn, now: i64) -> Result<(), PageError> {
+    user.session
+        .insert(CONFIRMED_AT, now)
+        .map_err(|_| PageError::internal("session insert failed"))
 }

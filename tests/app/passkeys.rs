@@ -198,3 +198,58 @@ async fn a_passkey_counts_as_a_second_factor_and_only_its_owner_removes_it() {
     })
     .await;
 }
+
+#[actix_web::test]
+async fn an_account_whose_second_factor_is_a_passkey_confirms_with_it_not_a_password_alone() {
+    use latchkey::db::schema::api_keys;
+    each_db(|app| async move {
+        let slug = app.set_up("ada@example.com", "Acme").await;
+        insert_passkey(&app, "ada@example.com", "Laptop");
+        let keys = format!("/teams/{slug}/settings/api-keys");
+        let key_count = || -> i64 { app.db(|c| api_keys::table.count().get_result(c).expect("n")) };
+        let admin_key = |csrf: String, extra: (&'static str, String)| {
+            let app = &app;
+            let keys = keys.clone();
+            async move {
+                let mut fields = vec![
+                    ("csrf_token", csrf),
+                    ("name", "Root".to_owned()),
+                    ("mode", "live".to_owned()),
+                    ("scopes", "admin".to_owned()),
+                    ("expiry", "never".to_owned()),
+                ];
+                if !extra.0.is_empty() {
+                    fields.push(extra);
+                }
+                let refs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                app.post(&keys, &refs).await
+            }
+        };
+        let csrf = app.get(&format!("{keys}/new")).await.csrf();
+        app.clock().advance(11 * 60);
+
+        let ask = admin_key(csrf.clone(), ("", String::new())).await;
+        ask.assert_status(403);
+        assert!(ask.body.contains("Confirm with your passkey"));
+        assert!(!ask.body.contains("name=\"confirm_password\""));
+        assert!(ask.body.contains("name=\"confirm_passkey\""));
+
+        // The password alone skips the factor the account enrolled: refused, nothing made.
+        let password = admin_key(csrf.clone(), ("confirm_password", crate::helpers::PASSWORD.into())).await;
+        password.assert_status(422);
+        assert!(password.body.contains("second factor is a passkey: confirm with it"));
+        // An answer that does not verify (to a real challenge of this session): refused too.
+        app.post("/login/passkey/options", &[("csrf_token", &csrf)])
+            .await
+            .assert_status(200);
+        let forged = admin_key(
+            csrf.clone(),
+            ("confirm_passkey", r#"{"id":"AAAA","rawId":"AAAA","type":"public-key","response":{"clientDataJSON":"e30","authenticatorData":"AAAA","signature":"AAAA","userHandle":"AAAA"},"extensions":{}}"#.into()),
+        )
+        .await;
+        forged.assert_status(422);
+        assert!(forged.body.contains("The passkey was not accepted. Try again."));
+        assert_eq!(key_count(), 0);
+    })
+    .await;
+}

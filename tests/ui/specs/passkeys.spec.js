@@ -160,6 +160,20 @@ test('a passkey is added, signs in on its own and as the second step, and is rem
   await page.getByRole('button', { name: 'Use a passkey' }).click();
   await expect(page.locator('h1')).toHaveText('API keys');
 
+  // "Confirm it's you" (asked every time on this server): an account whose second factor is a
+  // passkey answers with it, not with a password alone, and the admin key is made in that step.
+  await page.goto(`${HOST}/teams/passkey-team/settings/api-keys/new`);
+  await page.fill('#name', 'Passkey root');
+  await page.check('input[name=scopes][value=admin]');
+  await page.click('[data-testid=create-key-form] button[type=submit]');
+  await expect(page.locator('h1')).toHaveText("Confirm it's you");
+  await expect(page.getByLabel('Password')).toHaveCount(0);
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await expect(page).toHaveScreenshot('desktop-confirm-with-passkey.png', { fullPage: true, maxDiffPixels: 0, threshold: 0, animations: 'disabled', caret: 'hide' });
+  await page.getByRole('button', { name: 'Confirm with your passkey' }).click();
+  await expect(page.locator('[data-testid=reveal-panel]')).toBeVisible();
+  await expect(page.locator('[data-testid=revealed-key]')).toHaveValue(/^sk_(live|test)_/);
+
   // Removed, it no longer signs in, and the password alone does again.
   await page.goto(`${HOST}/account`);
   await page.getByRole('button', { name: 'Remove passkey Test laptop' }).click();
@@ -173,10 +187,13 @@ test('a passkey is added, signs in on its own and as the second step, and is rem
   await expect(page.locator('h1')).toHaveText('API keys');
   await signOut(page);
   await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId });
-  // The two refused passkeys were 400 answers (the console notes each); nothing else went wrong.
+  // The two refused passkeys were 400 answers and "Confirm it's you" a 403 (the console notes
+  // each); nothing else went wrong.
   const refused = problems.filter((p) => p.includes('status of 400'));
   expect(refused).toHaveLength(2);
-  expect(problems.filter((p) => !refused.includes(p))).toEqual([]);
+  const asked = problems.filter((p) => p.includes('status of 403'));
+  expect(asked).toHaveLength(1);
+  expect(problems.filter((p) => !refused.includes(p) && !asked.includes(p))).toEqual([]);
 });
 
 test('on an IP address the account page says where passkeys work, and there is no passkey button', async ({ page }) => {
