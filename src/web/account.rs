@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use actix_web::http::{StatusCode, header};
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
@@ -12,7 +12,7 @@ use super::brand::Brand;
 use super::error::PageError;
 use super::form::FormData;
 use super::htmx::Htmx;
-use super::layout::{PageCtx, set_flash};
+use super::layout::{PageCtx, back_to_account};
 use super::memberships::Memberships;
 use super::reconfirm::{FormKind, reconfirm};
 use super::signing::origin;
@@ -238,14 +238,6 @@ pub(super) async fn refused(
     Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, page)?)
 }
 
-/// Back to the account page with `flash`.
-pub(super) fn back(user: &SignedIn, flash: &str) -> HttpResponse {
-    set_flash(&user.session, flash);
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, urls::ACCOUNT))
-        .finish()
-}
-
 /// POST /account/name.
 pub async fn rename(
     state: web::Data<AppState>,
@@ -267,7 +259,7 @@ pub async fn rename(
         }
     };
     ops::accounts::rename(&state, &user.id(), name, origin(&state, &req)).await?;
-    Ok(back(&user, "Name saved."))
+    Ok(back_to_account(&user, "Name saved."))
 }
 
 /// POST /account/password: the current password and a new one; every other session ends.
@@ -302,7 +294,7 @@ pub async fn change_password(
     )
     .await
     {
-        Ok(ended) => Ok(back(
+        Ok(ended) => Ok(back_to_account(
             &user,
             &match ended {
                 0 => "Password changed.".to_owned(),
@@ -338,7 +330,7 @@ pub async fn end_session(
         return Err(PageError::NotFound);
     }
     if user.session_handle().as_deref() == Some(handle.as_str()) {
-        return Ok(back(
+        return Ok(back_to_account(
             &user,
             "This is the session you are using: use Sign out.",
         ));
@@ -346,7 +338,7 @@ pub async fn end_session(
     if !ops::accounts::end_session(&state, &user.id(), &handle, origin(&state, &req)).await? {
         return Err(PageError::NotFound);
     }
-    Ok(back(&user, "That session is signed out."))
+    Ok(back_to_account(&user, "That session is signed out."))
 }
 
 /// POST /account/sessions/sign-out-others.
@@ -359,7 +351,7 @@ pub async fn end_other_sessions(
     let keep = user.session_handle();
     let n =
         ops::accounts::end_other_sessions(&state, &user.id(), keep, origin(&state, &req)).await?;
-    Ok(back(
+    Ok(back_to_account(
         &user,
         &match n {
             0 => "You were signed in nowhere else.".to_owned(),
@@ -414,7 +406,7 @@ pub async fn disable_two_factor(
     }
     let origin = origin(&state, &req);
     match ops::two_factor::disable(&state, &user.id(), form.get("code"), origin).await {
-        Ok(()) => Ok(back(
+        Ok(()) => Ok(back_to_account(
             &user,
             "Two-factor sign-in is off: your password alone signs you in.",
         )),
@@ -440,7 +432,9 @@ pub async fn disable_two_factor(
             };
             refused(&state, &user, htmx, forms).await
         }
-        Err(CodeError::NotEnrolled) => Ok(back(&user, "Two-factor sign-in is already off.")),
+        Err(CodeError::NotEnrolled) => {
+            Ok(back_to_account(&user, "Two-factor sign-in is already off."))
+        }
         Err(CodeError::Failed(e)) => Err(e.into()),
     }
 }

@@ -7,11 +7,12 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
-use super::account::{Forms, back, refused};
+use super::account::{Forms, refused};
 use super::brand::Brand;
 use super::error::PageError;
 use super::form::FormData;
 use super::htmx::{Htmx, no_store};
+use super::layout::back_to_account;
 use super::signing::{TokenQuery, link_token, origin};
 use super::urls;
 use crate::auth::csrf;
@@ -63,17 +64,17 @@ pub async fn request(
     )
     .await
     {
-        Ok(Changed::Now) => Ok(back(
+        Ok(Changed::Now) => Ok(back_to_account(
             &user,
             &format!("E-mail address changed: sign in with {to} from now on."),
         )),
-        Ok(Changed::LinkSent) => Ok(back(
+        Ok(Changed::LinkSent) => Ok(back_to_account(
             &user,
             &format!(
                 "Check {to}: open the link we sent there to confirm it. Until then you sign in with your current address."
             ),
         )),
-        Ok(Changed::LinkNotSent(reason)) => Ok(back(
+        Ok(Changed::LinkNotSent(reason)) => Ok(back_to_account(
             &user,
             &format!("The confirmation e-mail could not be sent ({reason}). Nothing changed."),
         )),

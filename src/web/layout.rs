@@ -420,3 +420,11 @@ pub async fn account_frame(
     let brand = Brand::of_host(state, user.host.clone()).await;
     Ok(PageCtx::for_account(title, user, brand, &memberships))
 }
+
+/// Back to "Your account" with `flash`.
+pub(super) fn back_to_account(user: &SignedIn, flash: &str) -> actix_web::HttpResponse {
+    set_flash(&user.session, flash);
+    actix_web::HttpResponse::SeeOther()
+        .insert_header((actix_web::http::header::LOCATION, super::urls::ACCOUNT))
+        .finish()
+}

@@ -13,10 +13,10 @@ use webauthn_rs::prelude::{
     RegisterPublicKeyCredential,
 };
 
-use super::account::back;
 use super::brand::{Brand, request_host};
 use super::error::PageError;
 use super::form::FormData;
+use super::layout::back_to_account;
 use super::layout::set_flash;
 use super::signing::{origin, pending, safe_next, sign_in_session};
 use super::urls;
@@ -173,7 +173,10 @@ pub async fn remove(
     if !ops::passkeys::remove(&state, &user.id(), &id, origin(&state, &req)).await? {
         return Err(PageError::NotFound);
     }
-    Ok(back(&user, "Passkey removed: it no longer signs you in."))
+    Ok(back_to_account(
+        &user,
+        "Passkey removed: it no longer signs you in.",
+    ))
 }
 
 /// POST /login/passkey/options → the browser's request options (any passkey of this host).
