@@ -51,6 +51,8 @@ pub struct AppState {
     pub mailer: Option<std::sync::Arc<crate::mail::Mailer>>,
     /// Wakes the mail job after a mail is queued.
     pub mail_wake: std::sync::Arc<tokio::sync::Notify>,
+    /// One OAuth token renewal per integration at a time within this node.
+    pub oauth_renewals: std::sync::Arc<crate::outbound::single_flight::SingleFlight>,
 }
 
 impl AppState {
@@ -104,6 +106,7 @@ impl AppState {
                 None => None,
             },
             mail_wake: Default::default(),
+            oauth_renewals: Default::default(),
             connections: crate::connections::ConnectionCap::new(
                 config.connections_per_address,
                 config.trusted_proxies.clone(),

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use secrecy::SecretString;
 use serde_json::{Map, Value, json};
 
 use super::auth::{Authorized, need};
@@ -15,13 +16,16 @@ use super::error::ApiError;
 use super::objects::{self, ApiObject};
 use super::render;
 use super::request::{Fields, JsonObject};
+use crate::db::DbConnection;
 use crate::domain::ids::IntegrationId;
 use crate::domain::integration::{
-    self, Credential, Draft, DraftInput, Placement, Problems, is_reserved_header,
+    self, Credential, Draft, DraftInput, Placement, Problems, is_reserved_header, oauth,
 };
 use crate::domain::limits;
 use crate::models::integration::Integration;
+use crate::models::oauth_connection::OAuthConnection;
 use crate::ops::integrations::{self as ops, CallError, CallRequest, Edit, IntegrationError};
+use crate::ops::oauth::TokenError;
 use crate::outbound::{HOP_BY_HOP, OutboundError};
 use crate::state::AppState;
 
@@ -67,8 +71,48 @@ impl ApiObject for Integration {
             "last_test": last_test,
             "created_at": render::time(Some(self.created_at)),
             "updated_at": render::time(Some(self.updated_at)),
+            "oauth": Value::Null,
         })
     }
+
+    fn render_all(conn: &mut DbConnection, rows: &[Self]) -> diesel::QueryResult<Vec<Value>> {
+        let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+        let connections = OAuthConnection::of_integrations(conn, &ids)?;
+        Ok(rows
+            .iter()
+            .map(|row| {
+                let mut shown = row.to_json();
+                if let Some(c) = connections
+                    .iter()
+                    .find(|c| c.integration_id == row.id.as_str())
+                {
+                    shown["oauth"] = oauth_json(c);
+                }
+                shown
+            })
+            .collect())
+    }
+}
+
+/// An OAuth connection as the API shows it: never a token or the client secret.
+fn oauth_json(c: &OAuthConnection) -> Value {
+    let words = |s: &str| s.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
+    json!({
+        "grant_type": c.grant_type,
+        "token_url": c.token_url,
+        "authorize_url": c.authorize_url,
+        "revoke_url": c.revoke_url,
+        "client_id": c.client_id,
+        "scopes": words(&c.scopes),
+        "audience": c.audience,
+        "status": c.status().slug(),
+        "status_reason": c.status_reason,
+        "account": c.account,
+        "granted_scopes": c.granted_scopes.as_deref().map(words),
+        "connected_at": render::time(c.connected_at),
+        "token_renewed_at": render::time(c.refreshed_at),
+        "token_expires_at": render::time(c.access_expires_at),
+    })
 }
 
 /// Field problems of the domain, under the API's field names.
@@ -141,6 +185,99 @@ fn read_credential(f: &mut Fields, placement: &Placement, required: bool) -> Opt
     }
 }
 
+/// `oauth`: an OAuth 2.0 connection instead of a static credential —
+/// `{"grant_type", "token_url", "authorize_url", "revoke_url", "client_id", "client_secret",
+/// "scopes", "audience"}` (the client secret is write-only, like a credential).
+fn read_oauth(f: &mut Fields) -> Option<(oauth::Settings, SecretString)> {
+    let map = match f.take("oauth")? {
+        Value::Object(map) => map,
+        _ => {
+            f.error(
+                "oauth",
+                "Must be an object: {\"grant_type\": \"client_credentials\", …}.",
+            );
+            return None;
+        }
+    };
+    const KNOWN: [&str; 8] = [
+        "grant_type",
+        "token_url",
+        "authorize_url",
+        "revoke_url",
+        "client_id",
+        "client_secret",
+        "scopes",
+        "audience",
+    ];
+    if let Some(k) = map.keys().find(|k| !KNOWN.contains(&k.as_str())) {
+        f.error(&format!("oauth.{k}"), "Unknown field.");
+        return None;
+    }
+    if let Some(k) = KNOWN
+        .iter()
+        .find(|k| **k != "scopes" && map.get(**k).is_some_and(|v| !v.is_string() && !v.is_null()))
+    {
+        f.error(&format!("oauth.{k}"), "Must be a string.");
+        return None;
+    }
+    let text = |k: &str| map.get(k).and_then(Value::as_str);
+    let scopes = match map.get("scopes") {
+        Some(Value::Array(list)) if list.iter().all(Value::is_string) => list
+            .iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(" "),
+        Some(Value::String(s)) => s.clone(),
+        None | Some(Value::Null) => String::new(),
+        Some(_) => {
+            f.error(
+                "oauth.scopes",
+                "Must be a list of scope names, or one string of them separated by spaces.",
+            );
+            return None;
+        }
+    };
+    let settings = oauth::Settings::parse(&oauth::SettingsInput {
+        grant: text("grant_type").unwrap_or_default(),
+        token_url: text("token_url").unwrap_or_default(),
+        authorize_url: text("authorize_url"),
+        revoke_url: text("revoke_url"),
+        client_id: text("client_id").unwrap_or_default(),
+        scopes: &scopes,
+        audience: text("audience"),
+    });
+    let secret = match text("client_secret").map(str::trim) {
+        Some(s)
+            if !s.is_empty()
+                && s.len() <= integration::CREDENTIAL_MAX
+                && !s.chars().any(char::is_control) =>
+        {
+            Some(SecretString::from(s.to_owned()))
+        }
+        Some(s) if !s.is_empty() => {
+            f.error(
+                "oauth.client_secret",
+                "Must be one line, at most 4096 characters.",
+            );
+            None
+        }
+        _ => {
+            f.error(
+                "oauth.client_secret",
+                "Enter the client secret of your app.",
+            );
+            None
+        }
+    };
+    match settings {
+        Ok(settings) => secret.map(|s| (settings, s)),
+        Err(list) => {
+            problems(f, "", list);
+            None
+        }
+    }
+}
+
 fn refused(e: IntegrationError) -> ApiError {
     match e {
         IntegrationError::Invalid(fields) => ApiError::Validation(fields),
@@ -173,6 +310,7 @@ pub async fn create(
             "credential_placement",
             "check_path",
             "credential",
+            "oauth",
         ],
     );
     let provider = f.string("provider", true, 1, limits::NAME_MAX);
@@ -196,20 +334,40 @@ pub async fn create(
         }
     };
     let fallback = Placement::Bearer;
-    let credential = read_credential(
-        &mut f,
-        draft.as_ref().map_or(&fallback, |d| &d.placement),
-        true,
-    );
-    f.finish()?;
-    let (Some(draft), Some(credential)) = (draft, credential) else {
-        return Err(ApiError::field("credential", "This field is required."));
+    // A static credential, or an OAuth connection (one of the two).
+    let wants_oauth = f.has("oauth");
+    if wants_oauth && f.has("credential") {
+        f.error("credential", "Give a credential or oauth, not both.");
+    }
+    let oauth = if wants_oauth {
+        read_oauth(&mut f)
+    } else {
+        None
     };
+    let credential = if wants_oauth {
+        None
+    } else {
+        read_credential(
+            &mut f,
+            draft.as_ref().map_or(&fallback, |d| &d.placement),
+            true,
+        )
+    };
+    f.finish()?;
+    let secret = match (draft, oauth, credential) {
+        (Some(draft), Some((settings, client_secret)), _) => {
+            (draft, ops::Secret::OAuth(Box::new(settings), client_secret))
+        }
+        (Some(draft), None, Some(credential)) => (draft, ops::Secret::Static(credential)),
+        _ => return Err(ApiError::field("credential", "This field is required.")),
+    };
+    let (draft, secret) = secret;
     let actor = auth.actor(state.clock.now());
-    let row = ops::create(&state, &actor, auth.tenant(), draft, credential)
+    let row = ops::create(&state, &actor, auth.tenant(), draft, secret)
         .await
         .map_err(refused)?;
-    Ok(render::object(StatusCode::CREATED, row.to_json()))
+    let shown = objects::render_one(&state, row).await?;
+    Ok(render::object(StatusCode::CREATED, shown))
 }
 
 /// GET /v1/integrations/{id}
@@ -461,7 +619,11 @@ pub async fn request(
                 limits::INTEGRATION_RESPONSE_MAX / (1024 * 1024)
             ),
         },
-        CallError::Failed(e) => e.into(),
+        CallError::Connection(TokenError::Failed(e)) | CallError::Failed(e) => e.into(),
+        CallError::Connection(e) => ApiError::Upstream {
+            status: StatusCode::BAD_GATEWAY,
+            reason: ops::connection_problem(&e),
+        },
     })?;
     let mut header_map = Map::new();
     for (name, value) in &answer.headers {

@@ -26,6 +26,27 @@ pub trait ApiObject: TenantRow {
     fn valid_id(id: &str) -> bool;
     /// The JSON representation.
     fn to_json(&self) -> Value;
+
+    /// The JSON of `rows`, with what they show from other tables read in the same read (an
+    /// integration's OAuth connection); by default just each row's own.
+    fn render_all(_conn: &mut DbConnection, rows: &[Self]) -> diesel::QueryResult<Vec<Value>>
+    where
+        Self: Sized,
+    {
+        Ok(rows.iter().map(Self::to_json).collect())
+    }
+}
+
+/// The JSON of one row, as `show` renders it.
+pub async fn render_one<T: ApiObject + Send + 'static>(
+    state: &AppState,
+    row: T,
+) -> Result<Value, ApiError> {
+    let mut shown = with_read(&state.pool, move |c| {
+        Ok(T::render_all(c, std::slice::from_ref(&row))?)
+    })
+    .await?;
+    Ok(shown.pop().unwrap_or(Value::Null))
 }
 
 /// One object of the tenant, or 404.
@@ -89,15 +110,12 @@ pub async fn list<T: ApiObject>(
     let page = Page::from_query(query)?;
     let cursor = cursor::<T>(state, t, &page).await?;
     let (t, limit) = (t.clone(), page.limit);
-    let rows = with_read(&state.pool, move |c| {
-        Ok(T::page(c, &t, cursor.clone(), limit)?)
+    let (shown, has_more) = with_read(&state.pool, move |c| {
+        let (rows, has_more) = paginate(T::page(c, &t, cursor.clone(), limit)?, limit);
+        Ok((T::render_all(c, &rows)?, has_more))
     })
     .await?;
-    let (rows, has_more) = paginate(rows, limit);
-    Ok(render::list(
-        rows.iter().map(T::to_json).collect(),
-        has_more,
-    ))
+    Ok(render::list(shown, has_more))
 }
 
 /// `GET /v1/<objects>/{id}`.
@@ -107,7 +125,10 @@ pub async fn show<T: ApiObject>(
     id: &str,
 ) -> Result<HttpResponse, ApiError> {
     let row: T = find(state, t, id).await?;
-    Ok(render::object(StatusCode::OK, row.to_json()))
+    Ok(render::object(
+        StatusCode::OK,
+        render_one(state, row).await?,
+    ))
 }
 
 /// `DELETE /v1/<objects>/{id}`.

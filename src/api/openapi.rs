@@ -97,6 +97,7 @@ fn schemas() -> Value {
             },
             "last_used_at": nullable(time()),
             "last_test": nullable(object(&["at", "ok"], json!({"at": time(), "ok": {"type": "boolean"}, "status": nullable(json!({"type": "integer"})), "latency_ms": nullable(json!({"type": "integer"})), "summary": nullable(json!({"type": "string"}))}))),
+            "oauth": nullable(oauth_connection()),
             "created_at": time(), "updated_at": time()
         })),
         "WebhookEndpoint": object(&["id", "object", "url", "description", "event_types", "enabled", "created_at", "updated_at"], json!({
@@ -358,16 +359,62 @@ fn credential() -> Value {
     })
 }
 
+/// An integration's OAuth 2.0 connection as responses show it: never a token or the secret.
+fn oauth_connection() -> Value {
+    let scopes = json!({"type": "array", "items": {"type": "string"}});
+    object(
+        &["grant_type", "token_url", "client_id", "scopes", "status"],
+        json!({
+            "grant_type": {"type": "string", "enum": ["authorization_code", "client_credentials"]},
+            "token_url": {"type": "string"}, "authorize_url": {"type": ["string", "null"]},
+            "revoke_url": {"type": ["string", "null"]}, "client_id": {"type": "string"},
+            "scopes": scopes, "audience": {"type": ["string", "null"]},
+            "status": {"type": "string", "enum": ["pending", "connected", "needs_reconnecting"],
+                       "description": "needs_reconnecting: the provider refused the grant (invalid_grant, a removed app); calls answer 502 until a person connects it again."},
+            "status_reason": {"type": ["string", "null"], "description": "The provider's refusal, when it needs reconnecting."},
+            "account": {"type": ["string", "null"], "description": "Who consented, when the provider says."},
+            "granted_scopes": nullable(scopes),
+            "connected_at": nullable(time()),
+            "token_renewed_at": nullable(time()),
+            "token_expires_at": nullable(time())
+        }),
+    )
+}
+
+/// The `oauth` object of `POST /integrations`.
+fn oauth_body() -> Value {
+    let line = json!({"type": "string", "minLength": 1, "maxLength": crate::domain::integration::CREDENTIAL_MAX, "pattern": "^[^\\u0000-\\u001f\\u007f]*[^\\s\\u0000-\\u001f\\u007f][^\\u0000-\\u001f\\u007f]*$"});
+    let url = json!({"type": "string", "format": "uri", "maxLength": limits::URL_MAX});
+    json!({
+        "type": "object", "additionalProperties": false,
+        "required": ["grant_type", "token_url", "client_id", "client_secret"],
+        "description": "An OAuth 2.0 connection instead of a static credential: Latchkey gets and renews the access tokens itself. client_credentials connects at once; authorization_code waits for a person's consent in the dashboard.",
+        "properties": {
+            "grant_type": {"type": "string", "enum": ["authorization_code", "client_credentials"]},
+            "token_url": url, "authorize_url": nullable(url.clone()), "revoke_url": nullable(url.clone()),
+            "client_id": line,
+            "client_secret": {"writeOnly": true, "description": "Encrypted at rest and never returned.", "type": "string", "minLength": 1, "maxLength": crate::domain::integration::CREDENTIAL_MAX},
+            "scopes": {"oneOf": [{"type": "array", "items": {"type": "string", "pattern": "^[^\\s\"\\\\]+$"}}, {"type": "string"}]},
+            "audience": nullable(json!({"type": "string", "maxLength": 512}))
+        }
+    })
+}
+
 /// `POST /integrations`.
 pub fn integration_create_body() -> Value {
-    body(
-        &["provider", "name", "credential"],
+    let mut b = body(
+        &["provider", "name"],
         json!({"provider": provider(), "name": text(1, limits::NAME_MAX),
                "base_url": {"type": ["string", "null"], "format": "uri", "maxLength": limits::URL_MAX, "description": "https:// (http:// only to addresses the operator allowlisted). Optional (null or left out) for presets with a fixed API host (Stripe, HubSpot, Zoho CRM, Calendly)."},
                "credential_placement": placement(),
                "check_path": {"type": ["string", "null"], "maxLength": limits::URL_MAX, "description": "The read-only request Test connection sends; the preset's when null or left out."},
-               "credential": credential()}),
-    )
+               "credential": credential(),
+               "oauth": oauth_body()}),
+    );
+    // A static credential or an OAuth connection: exactly one.
+    b["content"]["application/json"]["schema"]["oneOf"] =
+        json!([{"required": ["credential"]}, {"required": ["oauth"]}]);
+    b
 }
 
 /// `PATCH /integrations/{id}`.

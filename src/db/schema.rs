@@ -205,6 +205,27 @@ diesel::table! {
 }
 
 diesel::table! {
+    oauth_connections (integration_id) {
+        integration_id -> Text,
+        grant_type -> Text,
+        token_url -> Text,
+        authorize_url -> Nullable<Text>,
+        revoke_url -> Nullable<Text>,
+        client_id -> Text,
+        scopes -> Text,
+        audience -> Nullable<Text>,
+        status -> Text,
+        status_reason -> Nullable<Text>,
+        account -> Nullable<Text>,
+        granted_scopes -> Nullable<Text>,
+        access_expires_at -> Nullable<BigInt>,
+        connected_at -> Nullable<BigInt>,
+        refreshed_at -> Nullable<BigInt>,
+        refreshes -> BigInt,
+    }
+}
+
+diesel::table! {
     passkeys (id) {
         id -> Text,
         user_id -> Text,
@@ -462,6 +483,7 @@ diesel::joinable!(teams -> agencies (agency_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(api_keys -> teams (team_id));
 diesel::joinable!(integration_usage -> integrations (integration_id));
+diesel::joinable!(oauth_connections -> integrations (integration_id));
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 diesel::joinable!(api_key_notices -> api_keys (api_key_id));
 diesel::joinable!(webhook_deliveries -> outbox_events (outbox_event_id));
@@ -543,6 +565,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     mail_queue,
     password_resets,
     email_changes,
+    oauth_connections,
     passkeys,
     user_totp,
     recovery_codes,

@@ -96,6 +96,7 @@ actions! {
     IntegrationTested = "integration.tested", "Integration connection tested", Team;
     IntegrationTestFailed = "integration.test_failed", "Integration connection test failed", Team;
     IntegrationCredentialDiscarded = "integration.credential_discarded", "Integration credential discarded", Team;
+    IntegrationDisconnected = "integration.disconnected", "Integration needs reconnecting", Team;
     ConversationCreated = "conversation.created", "Conversation created", Team;
     ConversationDeleted = "conversation.deleted", "Conversation deleted", Team;
     AgentLoopCreated = "agent_loop.created", "Agent loop created", Team;
@@ -334,6 +335,10 @@ pub fn describe(
         A::IntegrationCredentialDiscarded => {
             format!("Discarded the credential of integration {target}: its master key was lost")
         }
+        A::IntegrationDisconnected => format!(
+            "Integration {target} needs reconnecting: its provider refused the grant ({})",
+            text("reason")
+        ),
         A::IntegrationTested => match int("status") {
             Some(status) => format!("Tested integration {target}: {status} OK"),
             None => format!("Tested integration {target}"),

@@ -124,6 +124,16 @@ impl Integration {
             .map(|_| ())
     }
 
+    /// An integration by id, whatever its team (for work that already holds the id, such as a
+    /// token renewal).
+    pub fn by_id(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Self>> {
+        integrations::table
+            .find(id)
+            .select(Self::as_select())
+            .first(conn)
+            .optional()
+    }
+
     /// Deletes an integration (its usage rows go with it).
     pub fn delete_row(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
         diesel::delete(integrations::table.find(id))

@@ -15,6 +15,7 @@ pub mod invitation;
 pub mod key_address;
 pub mod key_notice;
 pub mod mail_queue;
+pub mod oauth_connection;
 pub mod outbox;
 pub mod passkey;
 pub mod password_reset;

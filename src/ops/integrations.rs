@@ -10,19 +10,22 @@ use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
+use super::oauth::TokenError;
+use super::sealed_credential;
 use super::{Abort, record, transact};
 use crate::db::DbConnection;
 use crate::db::with_read;
 use crate::domain::audit::{Actor, AuditAction, Change, Owner, Target};
 use crate::domain::ids::{IntegrationId, TeamId};
-use crate::domain::integration::{self, Credential, Draft, Placement};
+use crate::domain::integration::{self, Credential, Draft, Placement, oauth};
 use crate::domain::limits;
 use crate::domain::tenant::Tenant;
 use crate::error::AppError;
 use crate::models::integration::{Integration, TestOutcome};
+use crate::models::oauth_connection::OAuthConnection;
 use crate::outbound::{self, OutboundError};
 use crate::state::AppState;
-use crate::vault::{Keyring, stores};
+use crate::vault::Keyring;
 
 /// A change to an integration: `None` keeps what is there.
 #[derive(Debug, Default)]
@@ -84,6 +87,14 @@ async fn vet_base_url(state: &AppState, url: &Url) -> Result<(), IntegrationErro
         .map_err(|e| invalid("base_url", base_url_refusal(&e)))
 }
 
+/// An OAuth endpoint, if the outbound policy lets Latchkey call it.
+async fn vet_oauth_url(state: &AppState, url: &Url) -> Result<(), IntegrationError> {
+    state.outbound.vet(url).await.map_err(|e| {
+        let field = "oauth.token_url";
+        invalid(field, base_url_refusal(&e))
+    })
+}
+
 fn check_path_ok(base: &Url, path: &str) -> Result<(), IntegrationError> {
     match integration::join(base, path, &[]) {
         Some(_) => Ok(()),
@@ -115,26 +126,8 @@ fn seal(
     version: i64,
     credential: &Credential,
 ) -> Result<(String, String), AppError> {
-    let plain = credential.to_plaintext();
-    let place = stores::integration_credential(team, id, version);
-    let sealed = vault
-        .seal(&place, &plain)
-        .map_err(|e| AppError::Internal(format!("vault: {e}")))?;
-    Ok((sealed, vault.fingerprint(team, &plain)))
-}
-
-/// Opens an integration's credential (for one outbound call).
-pub fn open_credential(vault: &Keyring, i: &Integration) -> Result<Credential, AppError> {
-    let sealed = i
-        .credential
-        .as_deref()
-        .ok_or_else(|| AppError::Internal("integration has no credential".into()))?;
-    let place = stores::integration_credential(&i.team_id, &i.id, i.credential_version);
-    let plain = vault
-        .open(&place, sealed)
-        .map_err(|e| AppError::Internal(format!("vault: {e}")))?;
-    Credential::from_plaintext(&plain)
-        .ok_or_else(|| AppError::Internal("sealed credential is not a credential".into()))
+    let sealed = sealed_credential::seal(vault, team, id, version, credential)?;
+    Ok((sealed, vault.fingerprint(team, &credential.to_plaintext())))
 }
 
 /// A base URL as stored and shown: without the trailing slash a bare host gets.
@@ -146,14 +139,46 @@ fn target(i: &Integration) -> Target {
     Target::new("integration", i.id.clone(), i.name.clone())
 }
 
-/// Creates an integration of `tenant` with its credential sealed.
+/// What a new integration authenticates with.
+#[derive(Debug)]
+pub enum Secret {
+    /// A credential as entered (token, or username and password).
+    Static(Credential),
+    /// An OAuth 2.0 connection: its settings and the client secret of the app registered at
+    /// the provider.
+    OAuth(Box<oauth::Settings>, SecretString),
+}
+
+/// Creates an integration of `tenant` with its credential sealed (for an OAuth connection, its
+/// client secret; the tokens come later).
 pub async fn create(
     state: &AppState,
     actor: &Actor,
     tenant: &Tenant,
     settings: Draft,
-    credential: Credential,
+    secret: Secret,
 ) -> Result<Integration, IntegrationError> {
+    let (credential, connection) = match secret {
+        Secret::Static(credential) => (credential, None),
+        Secret::OAuth(oauth, client_secret) => {
+            for url in [
+                Some(&oauth.token_url),
+                oauth.authorize_url.as_ref(),
+                oauth.revoke_url.as_ref(),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                vet_oauth_url(state, url).await?;
+            }
+            let credential = Credential::OAuth(oauth::Secrets {
+                client_secret,
+                refresh_token: None,
+                access_token: None,
+            });
+            (credential, Some(oauth))
+        }
+    };
     fits(&settings.placement, &credential)?;
     check_path_ok(&settings.base_url, &settings.check_path)?;
     vet_base_url(state, &settings.base_url).await?;
@@ -200,10 +225,19 @@ pub async fn create(
             )));
         }
         Integration::insert(c, &row)?;
-        let change = Change::new(AuditAction::IntegrationCreated, target(&row))
+        let mut change = Change::new(AuditAction::IntegrationCreated, target(&row))
             .with("provider", row.provider.clone())
             .with("mode", row.mode.clone())
             .with("credential_fingerprint", row.credential_fingerprint.clone());
+        if let Some(oauth) = &connection {
+            // Client credentials get tokens by themselves; a consent waits for its person.
+            let status = match oauth.grant {
+                oauth::GrantType::ClientCredentials => oauth::Status::Connected,
+                oauth::GrantType::AuthorizationCode => oauth::Status::Pending,
+            };
+            OAuthConnection::insert(c, &OAuthConnection::new(&row.id, oauth, status))?;
+            change = change.with("oauth_grant_type", oauth.grant.slug());
+        }
         record(c, &owner, &actor, &change)?;
         Ok(row)
     })
@@ -264,6 +298,14 @@ pub async fn update(
         }
         let replaced = edit.credential.is_some();
         if let Some(credential) = edit.credential {
+            // A connection's tokens are Latchkey's to renew: a pasted token would silently
+            // end the connection (its row would still say connected).
+            if OAuthConnection::find(c, &row.id)?.is_some() {
+                return Err(Abort::Refused(invalid(
+                    "credential",
+                    "This integration connects with OAuth: its tokens are renewed by Latchkey and cannot be replaced by hand.",
+                )));
+            }
             fits(&placement, &credential).map_err(Abort::Refused)?;
             let version = row.credential_version + 1;
             let (sealed, fingerprint) = seal(&vault, team.as_str(), &row.id, version, &credential)?;
@@ -367,6 +409,18 @@ fn inject(
         headers.insert(name, value);
         Ok(())
     };
+    let access;
+    let credential = match credential {
+        // An OAuth connection's request carries its current access token.
+        Credential::OAuth(secrets) => {
+            let token = secrets.access_token.as_ref().ok_or_else(|| {
+                AppError::Internal("OAuth credential without an access token".into())
+            })?;
+            access = Credential::Token(SecretString::from(token.expose_secret().to_owned()));
+            &access
+        }
+        other => other,
+    };
     match (placement, credential) {
         (Placement::Bearer, Credential::Token(t)) => header(
             AUTHORIZATION,
@@ -452,45 +506,53 @@ pub async fn test_connection(
             "This integration has no credential yet: set one first.",
         ));
     }
-    let credential = open_credential(&state.vault, &row)?;
     let base = Url::parse(&row.base_url)
         .map_err(|_| AppError::Internal("stored base URL does not parse".into()))?;
-    let mut url = integration::join(&base, &row.check_path, &[])
+    let url = integration::join(&base, &row.check_path, &[])
         .ok_or_else(|| AppError::Internal("stored check path leaves the base URL".into()))?;
     let mut headers = HeaderMap::new();
     headers.insert(
         reqwest::header::ACCEPT,
         HeaderValue::from_static("application/json"),
     );
-    inject(&row.placement(), &credential, &mut url, &mut headers)?;
-    let result = state
-        .outbound
-        .send(outbound::Request {
+    let sent = send_through(
+        state,
+        &row,
+        outbound::Request {
             method: reqwest::Method::GET,
             url,
             headers,
             body: Vec::new(),
             response_cap: 16 * 1024,
-        })
-        .await;
+        },
+    )
+    .await;
+    let result = match sent {
+        Ok(answered) => Ok(answered),
+        Err(CallError::Upstream(e)) => Err(e.to_string()),
+        Err(CallError::Connection(e)) => Err(connection_problem(&e)),
+        Err(CallError::Invalid(_, message)) => Err(message),
+        Err(CallError::TooLarge) => Err("The answer was too large.".into()),
+        Err(CallError::Failed(e)) => return Err(e.into()),
+    };
     let at = state.clock.now();
-    let outcome = match result {
-        Ok(r) => TestOutcome {
+    let outcome = match &result {
+        Ok((r, credential)) => TestOutcome {
             at,
             ok: (200..300).contains(&r.status),
             status: Some(i32::from(r.status)),
             latency_ms: i64::try_from(r.elapsed.as_millis()).unwrap_or(i64::MAX),
-            summary: excerpt(&r.body, &credential),
+            summary: excerpt(&r.body, credential),
         },
-        Err(e) => TestOutcome {
+        Err(summary) => TestOutcome {
             at,
             ok: false,
             status: None,
             latency_ms: 0,
-            summary: e.to_string(),
+            summary: summary.clone(),
         },
     };
-    drop(credential);
+    drop(result);
     let (actor, team, saved) = (actor.clone(), team.clone(), outcome.clone());
     let row = transact(state, move |c| {
         let Some(mut row) = Integration::of_team(c, team.as_str(), &row.id)? else {
@@ -543,6 +605,8 @@ pub enum CallError {
     Upstream(OutboundError),
     /// The answer was larger than the cap.
     TooLarge,
+    /// An OAuth connection could give no access token.
+    Connection(TokenError),
     /// Something below failed.
     Failed(AppError),
 }
@@ -580,29 +644,27 @@ pub async fn call(
             "This header carries the credential; Latchkey sets it.".into(),
         ));
     }
-    let mut url = integration::join(&base, &req.path, &req.query).ok_or_else(|| {
+    let url = integration::join(&base, &req.path, &req.query).ok_or_else(|| {
         CallError::Invalid(
             "path".into(),
             "Must be a path under the integration's base URL.".into(),
         )
     })?;
-    let credential = open_credential(&state.vault, i)?;
-    let mut headers = req.headers;
-    inject(&placement, &credential, &mut url, &mut headers)?;
     state
         .integration_usage
         .record(&i.id, None, state.clock.now());
-    let mut answer = state
-        .outbound
-        .send(outbound::Request {
+    let (mut answer, credential) = send_through(
+        state,
+        i,
+        outbound::Request {
             method: req.method,
             url,
-            headers,
+            headers: req.headers,
             body: req.body,
             response_cap: limits::INTEGRATION_RESPONSE_MAX,
-        })
-        .await
-        .map_err(CallError::Upstream)?;
+        },
+    )
+    .await?;
     if answer.truncated {
         return Err(CallError::TooLarge);
     }
@@ -616,4 +678,76 @@ pub async fn call(
         *value = scrub(value, &credential);
     }
     Ok(answer)
+}
+
+/// The credential a request through `i` carries now: a static one as sealed; for an OAuth
+/// connection, its current access token (renewed when due, or when `stale`: the provider has
+/// just refused the one it had).
+async fn current_credential(
+    state: &AppState,
+    i: &Integration,
+    stale: bool,
+) -> Result<Credential, CallError> {
+    match sealed_credential::open(&state.vault, i)? {
+        Credential::OAuth(mut secrets) => {
+            let token = super::oauth::access_token(state, i, stale)
+                .await
+                .map_err(CallError::Connection)?;
+            secrets.access_token = Some(token);
+            Ok(Credential::OAuth(secrets))
+        }
+        other => Ok(other),
+    }
+}
+
+/// Sends `req` through `i` with its credential put in place; for an OAuth connection a 401
+/// gets one more try with a renewed access token (a provider may end a token before its
+/// announced expiry). Returns the answer and the credential it carried (to scrub the answer).
+async fn send_through(
+    state: &AppState,
+    i: &Integration,
+    req: outbound::Request,
+) -> Result<(outbound::Response, Credential), CallError> {
+    let mut credential = current_credential(state, i, false).await?;
+    let placement = i.placement();
+    let mut retried = false;
+    loop {
+        let (mut url, mut headers) = (req.url.clone(), req.headers.clone());
+        inject(&placement, &credential, &mut url, &mut headers)?;
+        let answer = state
+            .outbound
+            .send(outbound::Request {
+                method: req.method.clone(),
+                url,
+                headers,
+                body: req.body.clone(),
+                response_cap: req.response_cap,
+            })
+            .await
+            .map_err(CallError::Upstream)?;
+        if answer.status == 401 && !retried && matches!(credential, Credential::OAuth(_)) {
+            retried = true;
+            credential = current_credential(state, i, true).await?;
+            continue;
+        }
+        return Ok((answer, credential));
+    }
+}
+
+/// What a person reads when an OAuth connection gives no access token.
+pub fn connection_problem(e: &TokenError) -> String {
+    match e {
+        TokenError::NotConnected(oauth::Status::Pending) => {
+            "This integration is not connected yet: connect it first.".into()
+        }
+        TokenError::NotConnected(_) | TokenError::Refused(_) => {
+            "This integration's OAuth connection needs reconnecting: its provider refused the \
+             grant. Reconnect it in the dashboard."
+                .into()
+        }
+        TokenError::Unavailable(why) => {
+            format!("The provider's token endpoint did not give an access token: {why}")
+        }
+        TokenError::Failed(_) => "Latchkey could not read this integration's connection.".into(),
+    }
 }

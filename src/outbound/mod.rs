@@ -9,6 +9,7 @@
 //! connect and total timeouts; response bodies read only up to a cap.
 
 pub mod policy;
+pub mod single_flight;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};

@@ -611,7 +611,15 @@ pub async fn create(
         team: team.team_id(),
         mode,
     };
-    match ops::create(&state, &actor, &tenant, draft, credential).await {
+    match ops::create(
+        &state,
+        &actor,
+        &tenant,
+        draft,
+        ops::Secret::Static(credential),
+    )
+    .await
+    {
         Ok(i) => {
             let flash = format!(
                 "Integration “{}” added. Its credential is encrypted and will not be shown again.",

@@ -365,6 +365,17 @@ async fn every_change_through_every_surface_writes_one_audit_event_and_one_outbo
             assert_eq!(written_since(&app, &before), (0, 0), "a call writes no event");
             seen.routes.insert(("POST", "/integrations/{id}/requests"));
         }
+        // An OAuth connection whose provider refuses the grant needs reconnecting: announced
+        // once, by Latchkey, on the call that found it out.
+        {
+            let provider = crate::oauth::Provider::start(&[]);
+            let res = app.api("POST", "/integrations", &admin, Some(json!({"provider": "custom", "name": "CRM", "base_url": format!("{}/api", provider.base),
+                "oauth": {"grant_type": "client_credentials", "token_url": format!("{}/token", provider.base), "client_id": "latchkey-test", "client_secret": "wrong"}}))).await;
+            let int = res.json()["id"].as_str().expect("id").to_owned();
+            change!(app, seen, AuditAction::IntegrationDisconnected, "system", None, {
+                app.api("POST", &format!("/integrations/{int}/requests"), &admin, Some(json!({"path": "/me"}))).await.assert_status(502);
+            });
+        }
         // The lifecycle sweep announces a key a week before expiry, and once it expired.
         {
             use latchkey::db::schema::api_keys;

@@ -223,13 +223,13 @@ async fn a_ciphertext_copied_into_another_row_or_team_does_not_open() {
             let row: latchkey::models::integration::Integration = app.db(|conn| {
                 integrations::table.find(victim).select(latchkey::models::integration::Integration::as_select()).first(conn).expect("row")
             });
-            assert!(latchkey::ops::integrations::open_credential(&app.state.vault, &row).is_err(), "a copy opened in {victim}");
+            assert!(latchkey::ops::sealed_credential::open(&app.state.vault, &row).is_err(), "a copy opened in {victim}");
         }
         // The original still opens, and only there.
         let row: latchkey::models::integration::Integration = app.db(|conn| {
             integrations::table.find(&a).select(latchkey::models::integration::Integration::as_select()).first(conn).expect("row")
         });
-        let opened = latchkey::ops::integrations::open_credential(&app.state.vault, &row).expect("opens");
+        let opened = latchkey::ops::sealed_credential::open(&app.state.vault, &row).expect("opens");
         assert_eq!(opened.secrets(), vec![CANARY]);
         // And a call through the tampered row is refused, not sent.
         let before = receiver.seen().len();

@@ -31,6 +31,7 @@ mod key_list;
 mod key_page;
 mod mail;
 mod members;
+mod oauth;
 mod operations;
 mod outbound;
 mod passkeys;

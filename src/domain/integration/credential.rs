@@ -5,6 +5,7 @@ use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
 use super::Placement;
+use super::oauth::Secrets;
 
 /// A credential's values: one token, or a username and password. Only in memory for one call
 /// or one save; redacted in `Debug`, zeroed on drop.
@@ -19,6 +20,8 @@ pub enum Credential {
         /// Password (or consumer secret).
         password: SecretString,
     },
+    /// An OAuth 2.0 connection's secrets: the call carries its current access token.
+    OAuth(Secrets),
 }
 
 impl Credential {
@@ -30,6 +33,7 @@ impl Credential {
                 "username": username.expose_secret(),
                 "password": password.expose_secret(),
             }),
+            Credential::OAuth(secrets) => serde_json::json!({ "oauth": secrets.to_json() }),
         };
         let text = Zeroizing::new(value.to_string());
         SecretString::from(text.as_str().to_owned())
@@ -38,6 +42,9 @@ impl Credential {
     /// From the sealed plaintext form.
     pub fn from_plaintext(text: &SecretString) -> Option<Credential> {
         let value: serde_json::Value = serde_json::from_str(text.expose_secret()).ok()?;
+        if let Some(oauth) = value.get("oauth") {
+            return Secrets::from_json(oauth).map(Credential::OAuth);
+        }
         let field = |name: &str| {
             value
                 .get(name)
@@ -61,6 +68,9 @@ impl Credential {
                 | (Credential::Token(_), Placement::Bearer)
                 | (Credential::Token(_), Placement::Header { .. })
                 | (Credential::Token(_), Placement::Query { .. })
+                | (Credential::OAuth(_), Placement::Bearer)
+                | (Credential::OAuth(_), Placement::Header { .. })
+                | (Credential::OAuth(_), Placement::Query { .. })
         )
     }
 
@@ -71,6 +81,7 @@ impl Credential {
             Credential::Basic { username, password } => {
                 vec![username.expose_secret(), password.expose_secret()]
             }
+            Credential::OAuth(secrets) => secrets.all(),
         }
     }
 }

@@ -5,6 +5,7 @@
 mod address;
 mod credential;
 mod draft;
+pub mod oauth;
 mod placement;
 mod provider;
 

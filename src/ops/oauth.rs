@@ -1,0 +1,392 @@
+//! OAuth 2.0 connections of integrations: access tokens obtained and renewed by Latchkey, so a
+//! connection stays up without anyone pasting tokens. The `oauth2` crate speaks the protocol;
+//! every request it makes goes through the guarded outbound client.
+//!
+//! **One renewal at a time, everywhere.** Providers that rotate refresh tokens treat a reused
+//! one as stolen and revoke the whole grant, so two concurrent renewals can disconnect an
+//! integration for good. Within a node, renewals of one integration take turns
+//! (`AppState::oauth_renewals`); across nodes on PostgreSQL, the renewal holds the integration's
+//! row lock while it asks the provider, and stores the new tokens (a rotated refresh token
+//! too) in that same transaction. Whoever waited then finds the credential version moved on and
+//! uses the tokens the winner stored, without asking the provider again.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use oauth2::basic::{BasicClient, BasicErrorResponseType, BasicTokenResponse};
+use oauth2::{
+    AsyncHttpClient, AuthType, ClientId, ClientSecret, EndpointNotSet, EndpointSet, HttpRequest,
+    HttpResponse, RefreshToken, RequestTokenError, Scope, TokenResponse, TokenUrl,
+};
+use secrecy::{ExposeSecret, SecretString};
+use url::Url;
+
+use super::record;
+use crate::db::{DbConnection, with_read, with_write, write_tx};
+use crate::domain::audit::{Actor, AuditAction, Change, Owner, Target, Who};
+use crate::domain::integration::Credential;
+use crate::domain::integration::oauth::{GrantType, Secrets, Status};
+use crate::error::AppError;
+use crate::models::integration::Integration;
+use crate::models::oauth_connection::{OAuthConnection, Renewed};
+use crate::outbound::{self, Outbound, OutboundError};
+use crate::state::AppState;
+
+/// The most of a token endpoint's answer read (tokens are a few kilobytes at most).
+const TOKEN_ANSWER_MAX: usize = 64 * 1024;
+
+/// Why no access token could be had.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// The connection is not up: waiting for consent, or refused by the provider earlier.
+    #[error("the OAuth connection is {}", .0.slug())]
+    NotConnected(Status),
+    /// The provider refused the grant now (`invalid_grant`, a removed app): the connection
+    /// needs reconnecting (recorded, audited and announced once).
+    #[error("the provider refused the grant: {0}")]
+    Refused(String),
+    /// The provider could not be reached or answered something unusable (try again later).
+    #[error("the provider's token endpoint failed: {0}")]
+    Unavailable(String),
+    /// Something below failed.
+    #[error(transparent)]
+    Failed(#[from] AppError),
+}
+
+/// The `oauth2` crate's HTTP client: the guarded outbound client (https only unless the
+/// operator allowlisted the address, no private addresses, no redirects, timeouts).
+struct Guarded<'a>(&'a Outbound);
+
+impl<'c> AsyncHttpClient<'c> for Guarded<'_> {
+    type Error = OutboundError;
+    type Future = Pin<Box<dyn Future<Output = Result<HttpResponse, OutboundError>> + Send + 'c>>;
+
+    fn call(&'c self, request: HttpRequest) -> Self::Future {
+        Box::pin(async move {
+            let (parts, body) = request.into_parts();
+            let url = Url::parse(&parts.uri.to_string()).map_err(|_| OutboundError::Scheme)?;
+            let answer = self
+                .0
+                .send(outbound::Request {
+                    method: parts.method,
+                    url,
+                    headers: parts.headers,
+                    body,
+                    response_cap: TOKEN_ANSWER_MAX,
+                })
+                .await?;
+            let mut response = oauth2::http::Response::builder().status(answer.status);
+            for (name, value) in &answer.headers {
+                response = response.header(name.as_str(), value.as_str());
+            }
+            response
+                .body(answer.body)
+                .map_err(|_| OutboundError::Protocol)
+        })
+    }
+}
+
+type TokenClient =
+    BasicClient<EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
+
+fn token_client(conn: &OAuthConnection, secrets: &Secrets) -> Result<TokenClient, TokenError> {
+    let token_url = TokenUrl::new(conn.token_url.clone())
+        .map_err(|_| AppError::Internal("stored token URL does not parse".into()))?;
+    Ok(BasicClient::new(ClientId::new(conn.client_id.clone()))
+        .set_client_secret(ClientSecret::new(
+            secrets.client_secret.expose_secret().to_owned(),
+        ))
+        .set_auth_type(AuthType::BasicAuth)
+        .set_token_uri(token_url))
+}
+
+/// What a token endpoint answered, or why not.
+fn answer<RE: std::error::Error + 'static>(
+    result: Result<BasicTokenResponse, RequestTokenError<RE, oauth2::basic::BasicErrorResponse>>,
+) -> Result<BasicTokenResponse, TokenError> {
+    match result {
+        Ok(tokens) => Ok(tokens),
+        Err(RequestTokenError::ServerResponse(e)) => match e.error() {
+            // The grant is gone (RFC 6749 §5.2): only a person can connect it again.
+            BasicErrorResponseType::InvalidGrant
+            | BasicErrorResponseType::InvalidClient
+            | BasicErrorResponseType::UnauthorizedClient => Err(TokenError::Refused(format!(
+                "{}{}",
+                e.error().as_ref(),
+                e.error_description()
+                    .map(|d| format!(": {}", one_line(d)))
+                    .unwrap_or_default()
+            ))),
+            other => Err(TokenError::Unavailable(other.as_ref().to_owned())),
+        },
+        Err(RequestTokenError::Request(e)) => Err(TokenError::Unavailable(e.to_string())),
+        Err(RequestTokenError::Parse(..)) => Err(TokenError::Unavailable(
+            "the answer was not a token response".into(),
+        )),
+        Err(RequestTokenError::Other(e)) => Err(TokenError::Unavailable(one_line(&e))),
+    }
+}
+
+/// A provider's text, on one short line.
+fn one_line(text: &str) -> String {
+    let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    line.chars().take(200).collect()
+}
+
+/// Asks the provider for new tokens: by the refresh token when there is one, else (client
+/// credentials) by the client's own id and secret.
+async fn request_tokens(
+    outbound: &Outbound,
+    conn: &OAuthConnection,
+    secrets: &Secrets,
+) -> Result<BasicTokenResponse, TokenError> {
+    let client = token_client(conn, secrets)?;
+    let http = Guarded(outbound);
+    let scopes = conn
+        .scopes
+        .split_whitespace()
+        .map(|s| Scope::new(s.to_owned()));
+    match (conn.grant(), &secrets.refresh_token) {
+        (_, Some(refresh)) => {
+            let refresh = RefreshToken::new(refresh.expose_secret().to_owned());
+            answer(
+                client
+                    .exchange_refresh_token(&refresh)
+                    .request_async(&http)
+                    .await,
+            )
+        }
+        (GrantType::ClientCredentials, None) => {
+            let mut request = client.exchange_client_credentials().add_scopes(scopes);
+            if let Some(audience) = &conn.audience {
+                request = request.add_extra_param("audience", audience.clone());
+            }
+            answer(request.request_async(&http).await)
+        }
+        (GrantType::AuthorizationCode, None) => Err(TokenError::NotConnected(Status::Pending)),
+    }
+}
+
+/// The secrets sealed in `i`'s credential.
+fn secrets_of(state: &AppState, i: &Integration) -> Result<Secrets, TokenError> {
+    match super::sealed_credential::open(&state.vault, i)? {
+        Credential::OAuth(secrets) => Ok(secrets),
+        _ => Err(AppError::Internal("integration has no OAuth connection".into()).into()),
+    }
+}
+
+/// Seals `secrets` as `i`'s credential at `version`.
+fn seal(
+    state: &AppState,
+    i: &Integration,
+    version: i64,
+    secrets: Secrets,
+) -> Result<String, AppError> {
+    super::sealed_credential::seal(
+        &state.vault,
+        &i.team_id,
+        &i.id,
+        version,
+        &Credential::OAuth(secrets),
+    )
+}
+
+/// The secrets after a token answer: a rotated refresh token replaces the old one (a provider
+/// that does not rotate sends none, and the old one stays).
+fn after(old: Secrets, tokens: &BasicTokenResponse) -> Secrets {
+    Secrets {
+        client_secret: old.client_secret,
+        refresh_token: tokens
+            .refresh_token()
+            .map(|r| SecretString::from(r.secret().to_owned()))
+            .or(old.refresh_token),
+        access_token: Some(SecretString::from(
+            tokens.access_token().secret().to_owned(),
+        )),
+    }
+}
+
+fn renewed(tokens: &BasicTokenResponse, now: i64) -> Renewed {
+    Renewed {
+        access_expires_at: tokens
+            .expires_in()
+            .map(|d| now + i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 2)),
+        granted_scopes: tokens
+            .scopes()
+            .map(|s| s.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")),
+        at: now,
+    }
+}
+
+/// Records that the provider refused the grant: "needs reconnecting", with one audit event
+/// (and so one `integration.disconnected` webhook event) — only on the change.
+fn disconnect(
+    c: &mut DbConnection,
+    i: &Integration,
+    reason: &str,
+    at: i64,
+) -> diesel::QueryResult<()> {
+    if OAuthConnection::broke(c, &i.id, reason)? {
+        let actor = Actor {
+            who: Who::System,
+            ip: None,
+            at,
+        };
+        let change = Change::new(
+            AuditAction::IntegrationDisconnected,
+            Target::new("integration", i.id.clone(), i.name.clone()),
+        )
+        .with("reason", reason);
+        record(c, &Owner::Team(i.team_id.clone()), &actor, &change)?;
+    }
+    Ok(())
+}
+
+/// What a renewal ends with.
+enum Outcome {
+    /// The access token to use (this renewal's, or the one another renewal stored meanwhile).
+    Token(SecretString),
+    /// The provider refused the grant (recorded).
+    Refused(String),
+}
+
+/// The access token for a call through `i` now: the stored one while it is current, else a
+/// renewed one. `stale`: the provider just refused the stored one (a 401), so renew it even
+/// though it has not expired — unless another renewal already replaced it.
+pub async fn access_token(
+    state: &AppState,
+    i: &Integration,
+    stale: bool,
+) -> Result<SecretString, TokenError> {
+    let id = i.id.to_string();
+    let conn = with_read(&state.pool, move |c| Ok(OAuthConnection::find(c, &id)?))
+        .await?
+        .ok_or_else(|| AppError::Internal("OAuth integration without its connection".into()))?;
+    if conn.status() != Status::Connected && conn.status() != Status::Pending {
+        return Err(TokenError::NotConnected(conn.status()));
+    }
+    let now = state.clock.now();
+    let secrets = secrets_of(state, i)?;
+    if !stale
+        && let Some(token) = &secrets.access_token
+        && !crate::domain::integration::oauth::due(conn.access_expires_at, now)
+    {
+        return Ok(SecretString::from(token.expose_secret().to_owned()));
+    }
+    renew(state, i.id.as_str(), i.credential_version).await
+}
+
+/// Renews the tokens of integration `id` whose credential was at `seen` when found due —
+/// once, however many callers find it due together, on however many nodes.
+async fn renew(state: &AppState, id: &str, seen: i64) -> Result<SecretString, TokenError> {
+    let _turn = state.oauth_renewals.lock(id).await;
+    let outcome = if state.config.database_is_sqlite {
+        renew_alone(state, id, seen).await?
+    } else {
+        renew_locked(state, id, seen).await?
+    };
+    match outcome {
+        Outcome::Token(token) => Ok(token),
+        Outcome::Refused(reason) => Err(TokenError::Refused(reason)),
+    }
+}
+
+/// Whether another renewal stored new tokens since `seen`: then its access token.
+fn renewed_meanwhile(
+    state: &AppState,
+    i: &Integration,
+    conn: &OAuthConnection,
+    seen: i64,
+) -> Result<Option<SecretString>, TokenError> {
+    if i.credential_version == seen {
+        return Ok(None);
+    }
+    if conn.status() != Status::Connected {
+        return Err(TokenError::NotConnected(conn.status()));
+    }
+    Ok(secrets_of(state, i)?.access_token)
+}
+
+fn load(c: &mut DbConnection, id: &str) -> Result<(Integration, OAuthConnection), AppError> {
+    let i =
+        Integration::by_id(c, id)?.ok_or_else(|| AppError::Internal("integration gone".into()))?;
+    let conn = OAuthConnection::find(c, id)?
+        .ok_or_else(|| AppError::Internal("OAuth integration without its connection".into()))?;
+    Ok((i, conn))
+}
+
+/// Stores what the provider answered, in the caller's transaction: new tokens (a rotated
+/// refresh token too) over the credential version the renewal started from, or the refusal.
+fn record_answer(
+    c: &mut DbConnection,
+    state: &AppState,
+    i: Integration,
+    secrets: Secrets,
+    answer: Result<BasicTokenResponse, TokenError>,
+) -> Result<Result<Outcome, TokenError>, AppError> {
+    let now = state.clock.now();
+    Ok(match answer {
+        Ok(tokens) => {
+            let token = SecretString::from(tokens.access_token().secret().to_owned());
+            let sealed = seal(state, &i, i.credential_version + 1, after(secrets, &tokens))?;
+            OAuthConnection::renewed(
+                c,
+                &i.id,
+                i.credential_version,
+                &sealed,
+                &renewed(&tokens, now),
+            )?;
+            Ok(Outcome::Token(token))
+        }
+        Err(TokenError::Refused(reason)) => {
+            disconnect(c, &i, &reason, now)?;
+            Ok(Outcome::Refused(reason))
+        }
+        Err(e) => Err(e),
+    })
+}
+
+/// SQLite: one node, so this node's turn is the only one; the provider is asked outside any
+/// transaction (a write transaction would hold every writer for the request's length).
+async fn renew_alone(state: &AppState, id: &str, seen: i64) -> Result<Outcome, TokenError> {
+    let key = id.to_owned();
+    let (i, conn) = with_read(&state.pool, move |c| load(c, &key)).await?;
+    if let Some(token) = renewed_meanwhile(state, &i, &conn, seen)? {
+        return Ok(Outcome::Token(token));
+    }
+    let secrets = secrets_of(state, &i)?;
+    let answer = request_tokens(&state.outbound, &conn, &secrets).await;
+    let worker = state.clone();
+    with_write(&state.pool, move |c| {
+        write_tx(c, |c| record_answer(c, &worker, i, secrets, answer))
+    })
+    .await?
+}
+
+/// PostgreSQL: the integration's row stays locked while the provider is asked, so a renewal
+/// on another node waits for this one and then reads what it stored.
+async fn renew_locked(state: &AppState, id: &str, seen: i64) -> Result<Outcome, TokenError> {
+    let handle = tokio::runtime::Handle::current();
+    let worker = state.clone();
+    let key = id.to_owned();
+    with_write(&state.pool, move |c| {
+        write_tx(c, |c| -> Result<Result<Outcome, TokenError>, AppError> {
+            OAuthConnection::lock(c, &key)?;
+            let (i, conn) = load(c, &key)?;
+            match renewed_meanwhile(&worker, &i, &conn, seen) {
+                Ok(Some(token)) => return Ok(Ok(Outcome::Token(token))),
+                Ok(None) => {}
+                Err(e) => return Ok(Err(e)),
+            }
+            let secrets = match secrets_of(&worker, &i) {
+                Ok(s) => s,
+                Err(e) => return Ok(Err(e)),
+            };
+            // This thread is one of the runtime's blocking threads: waiting here holds the row
+            // lock (and a pooled connection) for at most the outbound timeout.
+            let answer = handle.block_on(request_tokens(&worker.outbound, &conn, &secrets));
+            record_answer(c, &worker, i, secrets, answer)
+        })
+    })
+    .await?
+}
