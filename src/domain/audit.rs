@@ -96,6 +96,7 @@ actions! {
     IntegrationTested = "integration.tested", "Integration connection tested", Team;
     IntegrationTestFailed = "integration.test_failed", "Integration connection test failed", Team;
     IntegrationCredentialDiscarded = "integration.credential_discarded", "Integration credential discarded", Team;
+    IntegrationConnected = "integration.connected", "Integration connected", Team;
     IntegrationDisconnected = "integration.disconnected", "Integration needs reconnecting", Team;
     ConversationCreated = "conversation.created", "Conversation created", Team;
     ConversationDeleted = "conversation.deleted", "Conversation deleted", Team;
@@ -335,6 +336,7 @@ pub fn describe(
         A::IntegrationCredentialDiscarded => {
             format!("Discarded the credential of integration {target}: its master key was lost")
         }
+        A::IntegrationConnected => format!("Connected integration {target} with OAuth"),
         A::IntegrationDisconnected => format!(
             "Integration {target} needs reconnecting: its provider refused the grant ({})",
             text("reason")

@@ -138,6 +138,7 @@ catalogue! {
     "integration.updated", Team, "An integration's settings changed.";
     "integration.deleted", Team, "An integration was deleted.";
     "integration.test_failed", Team, "An integration's connection test failed.";
+    "integration.connected", Team, "A person connected an integration with OAuth (or reconnected it).";
     "integration.disconnected", Team, "An integration's provider refused its OAuth grant: it needs reconnecting.";
     "bot.created", Team, "A bot was created.";
     "bot.updated", Team, "A bot changed.";

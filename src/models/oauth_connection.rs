@@ -170,6 +170,24 @@ impl OAuthConnection {
         Ok(true)
     }
 
+    /// Records a consent: the tokens it brought sealed over `seen_version`, and the connection
+    /// connected from now (whatever it was: pending, or needing reconnecting).
+    pub fn consented(
+        conn: &mut DbConnection,
+        id: &str,
+        seen_version: i64,
+        sealed: &str,
+        r: &Renewed,
+    ) -> QueryResult<bool> {
+        if !Self::renewed(conn, id, seen_version, sealed, r)? {
+            return Ok(false);
+        }
+        diesel::update(oauth_connections::table.find(id))
+            .set(oauth_connections::connected_at.eq(r.at))
+            .execute(conn)?;
+        Ok(true)
+    }
+
     /// Marks the connection as needing a person to connect it again (`reason`: the
     /// provider's refusal, scrubbed). Returns whether it changed (false: it was already so).
     pub fn broke(conn: &mut DbConnection, id: &str, reason: &str) -> QueryResult<bool> {

@@ -15,10 +15,13 @@ use std::pin::Pin;
 
 use oauth2::basic::{BasicClient, BasicErrorResponseType, BasicTokenResponse};
 use oauth2::{
-    AsyncHttpClient, AuthType, ClientId, ClientSecret, EndpointNotSet, EndpointSet, HttpRequest,
-    HttpResponse, RefreshToken, RequestTokenError, Scope, TokenResponse, TokenUrl,
+    AsyncHttpClient, AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
+    EndpointNotSet, EndpointSet, HttpRequest, HttpResponse, PkceCodeChallenge, PkceCodeVerifier,
+    RedirectUrl, RefreshToken, RequestTokenError, Scope, TokenResponse, TokenUrl,
 };
 use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
 use url::Url;
 
 use super::record;
@@ -389,4 +392,155 @@ async fn renew_locked(state: &AppState, id: &str, seen: i64) -> Result<Outcome, 
         })
     })
     .await?
+}
+
+/// How long a person has to consent at the provider and come back.
+pub const CONSENT_TTL: i64 = 600;
+
+/// A consent on its way: what the callback needs. Kept in the person's server-side session
+/// (never in the browser), taken out by the callback (single use).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Pending {
+    /// The integration being connected.
+    pub integration_id: String,
+    /// Its team.
+    pub team_id: String,
+    /// The person who pressed Connect.
+    pub user_id: String,
+    /// The `state` sent to the provider (compared in constant time).
+    pub state: String,
+    /// The PKCE code verifier (its S256 challenge went to the provider).
+    pub verifier: String,
+    /// The callback address sent (the same one must come with the code).
+    pub redirect_uri: String,
+    /// When it stops being accepted.
+    pub expires_at: i64,
+}
+
+/// Why a consent did not connect the integration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConsentError {
+    /// Not this person's, not this integration's, a wrong `state`, or too old.
+    #[error("the consent does not match or has expired")]
+    Mismatch,
+    /// The person declined at the provider, or the provider answered an error (its code).
+    #[error("the provider answered {0}")]
+    Declined(String),
+    /// The code could not be exchanged for tokens.
+    #[error(transparent)]
+    Token(#[from] TokenError),
+}
+
+impl From<AppError> for ConsentError {
+    fn from(e: AppError) -> Self {
+        Self::Token(TokenError::Failed(e))
+    }
+}
+
+/// Starts a consent for authorization-code integration `i` by `user`, coming back to
+/// `redirect_uri`: the provider's authorization URL (with `state` and a PKCE S256 challenge) and
+/// what the callback will need.
+pub async fn start_consent(
+    state: &AppState,
+    i: &Integration,
+    user: &str,
+    redirect_uri: &str,
+) -> Result<(url::Url, Pending), TokenError> {
+    let id = i.id.to_string();
+    let conn = with_read(&state.pool, move |c| Ok(OAuthConnection::find(c, &id)?))
+        .await?
+        .filter(|c| c.grant() == GrantType::AuthorizationCode)
+        .ok_or_else(|| AppError::Internal("not an authorization-code connection".into()))?;
+    let auth_url = conn
+        .authorize_url
+        .clone()
+        .and_then(|u| AuthUrl::new(u).ok())
+        .ok_or_else(|| AppError::Internal("stored authorization URL does not parse".into()))?;
+    let redirect = RedirectUrl::new(redirect_uri.to_owned())
+        .map_err(|_| AppError::Internal("callback URL does not parse".into()))?;
+    let client = BasicClient::new(ClientId::new(conn.client_id.clone())).set_auth_uri(auth_url);
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (url, csrf) = client
+        .authorize_url(CsrfToken::new_random)
+        .add_scopes(
+            conn.scopes
+                .split_whitespace()
+                .map(|s| Scope::new(s.to_owned())),
+        )
+        .set_pkce_challenge(challenge)
+        .set_redirect_uri(std::borrow::Cow::Owned(redirect))
+        .url();
+    let pending = Pending {
+        integration_id: i.id.to_string(),
+        team_id: i.team_id.to_string(),
+        user_id: user.to_owned(),
+        state: csrf.secret().to_owned(),
+        verifier: verifier.secret().to_owned(),
+        redirect_uri: redirect_uri.to_owned(),
+        expires_at: state.clock.now() + CONSENT_TTL,
+    };
+    Ok((url, pending))
+}
+
+/// What the provider sent back to the callback.
+#[derive(Debug, Default)]
+pub struct Callback {
+    /// `state`.
+    pub state: String,
+    /// `code`, on consent.
+    pub code: Option<String>,
+    /// `error`, when declined or refused.
+    pub error: Option<String>,
+}
+
+/// Finishes a consent: checks it is `user`'s pending one (state, age), exchanges the code (with
+/// the PKCE verifier) for tokens, and stores them — the integration is connected, audited once.
+pub async fn finish_consent(
+    state: &AppState,
+    actor: &Actor,
+    user: &str,
+    pending: Pending,
+    back: Callback,
+) -> Result<Integration, ConsentError> {
+    let same_state: bool = pending.state.as_bytes().ct_eq(back.state.as_bytes()).into();
+    if !same_state || pending.user_id != user || pending.expires_at < state.clock.now() {
+        return Err(ConsentError::Mismatch);
+    }
+    if let Some(error) = back.error {
+        return Err(ConsentError::Declined(one_line(&error)));
+    }
+    let code = back.code.ok_or(ConsentError::Mismatch)?;
+    let key = pending.integration_id.clone();
+    let (i, conn) = with_read(&state.pool, move |c| load(c, &key)).await?;
+    if i.team_id.as_str() != pending.team_id || conn.grant() != GrantType::AuthorizationCode {
+        return Err(ConsentError::Mismatch);
+    }
+    let secrets = secrets_of(state, &i)?;
+    let redirect = RedirectUrl::new(pending.redirect_uri.clone())
+        .map_err(|_| AppError::Internal("callback URL does not parse".into()))?;
+    let tokens = answer(
+        token_client(&conn, &secrets)?
+            .exchange_code(AuthorizationCode::new(code))
+            .set_pkce_verifier(PkceCodeVerifier::new(pending.verifier))
+            .set_redirect_uri(std::borrow::Cow::Owned(redirect))
+            .request_async(&Guarded(&state.outbound))
+            .await,
+    )?;
+    let now = state.clock.now();
+    let sealed = seal(state, &i, i.credential_version + 1, after(secrets, &tokens))?;
+    let r = renewed(&tokens, now);
+    let (actor, row) = (actor.clone(), i.clone());
+    with_write(&state.pool, move |c| {
+        write_tx(c, |c| -> Result<(), AppError> {
+            OAuthConnection::consented(c, &row.id, row.credential_version, &sealed, &r)?;
+            let change = Change::new(
+                AuditAction::IntegrationConnected,
+                Target::new("integration", row.id.clone(), row.name.clone()),
+            );
+            record(c, &Owner::Team(row.team_id.clone()), &actor, &change)?;
+            Ok(())
+        })
+    })
+    .await?;
+    Ok(i)
 }

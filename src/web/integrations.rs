@@ -16,11 +16,13 @@ use super::urls;
 use crate::db::with_read;
 use crate::domain::api_key_secret::KeyMode;
 use crate::domain::ids::IntegrationId;
+use crate::domain::integration::oauth::{GrantType, Status};
 use crate::domain::integration::{
     Credential, CredentialField, Draft, DraftInput, Placement, Problems, Provider,
 };
 use crate::domain::tenant::Tenant;
 use crate::models::integration::Integration;
+use crate::models::oauth_connection::OAuthConnection;
 use crate::ops::integrations::{self as ops, Edit, IntegrationError};
 use crate::render;
 use crate::state::AppState;
@@ -81,6 +83,52 @@ pub struct IntegrationRow {
     pub delete_url: String,
     /// Test action.
     pub test_url: String,
+    /// Its OAuth connection, if it connects with OAuth.
+    pub oauth: Option<OAuthView>,
+}
+
+/// An OAuth connection on the integrations page: where it stands, and Connect when a person
+/// must consent (never a token).
+pub struct OAuthView {
+    /// `connected`, `pending`, `needs_reconnecting` (the status style).
+    pub state: &'static str,
+    /// "Connected", "Not connected yet", "Needs reconnecting".
+    pub text: &'static str,
+    /// When its access token was last renewed.
+    pub renewed: Option<TimeView>,
+    /// The provider's refusal, when it needs reconnecting.
+    pub reason: Option<String>,
+    /// "Connect" / "Reconnect" (authorization-code connections that need a person).
+    pub connect: Option<&'static str>,
+    /// The Connect action.
+    pub connect_url: String,
+}
+
+impl OAuthView {
+    fn new(slug: &str, id: &str, c: &OAuthConnection, now: i64) -> Self {
+        let status = c.status();
+        let consent = c.grant() == GrantType::AuthorizationCode;
+        let text = match status {
+            Status::Connected => "Connected",
+            Status::Pending => "Not connected yet",
+            Status::NeedsReconnecting => "Needs reconnecting",
+        };
+        Self {
+            state: status.slug(),
+            text,
+            renewed: c.refreshed_at.map(|at| TimeView::new(now, at)),
+            reason: c
+                .status_reason
+                .clone()
+                .filter(|_| status == Status::NeedsReconnecting),
+            connect: match status {
+                Status::Pending if consent => Some("Connect"),
+                Status::NeedsReconnecting if consent => Some("Reconnect"),
+                _ => None,
+            },
+            connect_url: urls::integration_action(slug, id, "connect"),
+        }
+    }
 }
 
 /// "1 call in 24 h", "12,480 calls in 24 h".
@@ -148,6 +196,7 @@ impl IntegrationRow {
             edit_url: urls::integration_action(slug, &i.id, "edit"),
             delete_url: urls::integration_action(slug, &i.id, "delete"),
             test_url: urls::integration_action(slug, &i.id, "test"),
+            oauth: None,
         }
     }
 }
@@ -386,7 +435,7 @@ fn may_manage(team: &TeamCtx, user: &SignedIn, i: &Integration) -> bool {
 
 /// The team and its integration named in the URL, for a user who may manage it: 404 when it
 /// is not the team's, 403 when the role may only look.
-async fn managed(
+pub(super) async fn managed(
     state: &AppState,
     user: &SignedIn,
     (slug, id): (String, String),
@@ -410,10 +459,14 @@ async fn list_response(
     let team_id = team.team_id().to_string();
     // The hour that started 23 hours ago, and every hour since: the last 24 hours.
     let since = now - now.rem_euclid(3600) - 23 * 3600;
-    let (rows, calls) = with_read(&state.pool, move |c| {
+    let (rows, calls, connections) = with_read(&state.pool, move |c| {
+        let rows = Integration::for_team(c, &team_id)?;
+        let ids: Vec<&str> = rows.iter().map(|(i, _)| i.id.as_str()).collect();
+        let connections = OAuthConnection::of_integrations(c, &ids)?;
         Ok((
-            Integration::for_team(c, &team_id)?,
+            rows,
             Integration::calls_since(c, &team_id, since)?,
+            connections,
         ))
     })
     .await?;
@@ -428,6 +481,10 @@ async fn list_response(
                 .find(|(id, _)| *id == i.id)
                 .filter(|(_, n)| *n > 0)
                 .map(|(_, n)| calls_text(*n));
+            row.oauth = connections
+                .iter()
+                .find(|c| c.integration_id == i.id.as_str())
+                .map(|c| OAuthView::new(&slug, i.id.as_str(), c, now));
             row
         })
         .collect();

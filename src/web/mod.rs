@@ -19,6 +19,7 @@ pub mod invitations;
 pub mod layout;
 pub mod members;
 pub mod memberships;
+pub mod oauth_consent;
 pub mod owner_context;
 pub mod passkeys;
 pub mod password_reset;
@@ -174,6 +175,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             page("/password/forgot")
                 .get(password_reset::forgot_form)
                 .post(password_reset::forgot_submit)
+                .done(),
+        )
+        .service(
+            page(oauth_consent::CALLBACK_PATH)
+                .get(oauth_consent::callback)
                 .done(),
         )
         .service(
@@ -365,7 +371,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .post(integrations::delete)
                         .done(),
                 )
-                .service(page("/{integration}/test").post(integrations::test).done()),
+                .service(page("/{integration}/test").post(integrations::test).done())
+                .service(
+                    page("/{integration}/connect")
+                        .post(oauth_consent::connect)
+                        .done(),
+                ),
         )
         .service(
             web::scope("/teams/{team}/settings/api-keys")

@@ -368,12 +368,19 @@ async fn every_change_through_every_surface_writes_one_audit_event_and_one_outbo
         // An OAuth connection whose provider refuses the grant needs reconnecting: announced
         // once, by Latchkey, on the call that found it out.
         {
-            let provider = crate::oauth::Provider::start(&[]);
+            let provider = crate::oauth::Provider::start(&["http://localhost:8080/oauth/callback"]);
             let res = app.api("POST", "/integrations", &admin, Some(json!({"provider": "custom", "name": "CRM", "base_url": format!("{}/api", provider.base),
                 "oauth": {"grant_type": "client_credentials", "token_url": format!("{}/token", provider.base), "client_id": "latchkey-test", "client_secret": "wrong"}}))).await;
             let int = res.json()["id"].as_str().expect("id").to_owned();
             change!(app, seen, AuditAction::IntegrationDisconnected, "system", None, {
                 app.api("POST", &format!("/integrations/{int}/requests"), &admin, Some(json!({"path": "/me"}))).await.assert_status(502);
+            });
+            // A person connects one at the provider's consent page.
+            let int = crate::oauth::consent_integration(&app, &admin, &provider).await;
+            let authorize = crate::oauth::press_connect(&app, &team, &int).await;
+            let back = crate::oauth::Browser::new().consent(&provider, &authorize, "ada@crm.example").await;
+            change!(app, seen, AuditAction::IntegrationConnected, "user", None, {
+                app.get(&back["http://localhost:8080".len()..]).await.assert_status(303);
             });
         }
         // The lifecycle sweep announces a key a week before expiry, and once it expired.

@@ -310,3 +310,319 @@ async fn two_nodes_on_one_postgresql_database_renew_an_expired_token_once() {
     }
     assert_eq!(token_requests(&provider.counts().await), 2);
 }
+
+/// A person at the provider's own pages (oidc-provider's development sign-in and consent
+/// pages), with the provider's cookies: follows its redirects until one leaves for `until`.
+pub(crate) struct Browser {
+    http: reqwest::Client,
+    cookies: std::cell::RefCell<Vec<(String, String)>>,
+}
+
+impl Browser {
+    pub(crate) fn new() -> Browser {
+        Browser {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            cookies: Default::default(),
+        }
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> (u16, String, String) {
+        let jar = self
+            .cookies
+            .borrow()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let res = req
+            .header("cookie", jar)
+            .send()
+            .await
+            .expect("provider answers");
+        for c in res.headers().get_all("set-cookie") {
+            let pair = c
+                .to_str()
+                .expect("ascii")
+                .split(';')
+                .next()
+                .unwrap_or_default();
+            if let Some((k, v)) = pair.split_once('=') {
+                let mut jar = self.cookies.borrow_mut();
+                jar.retain(|(n, _)| n != k);
+                jar.push((k.to_owned(), v.to_owned()));
+            }
+        }
+        let status = res.status().as_u16();
+        let location = res
+            .headers()
+            .get("location")
+            .map(|l| l.to_str().expect("ascii").to_owned())
+            .unwrap_or_default();
+        (status, location, res.text().await.unwrap_or_default())
+    }
+
+    /// Signs in as `login` and consents, starting at the authorization URL; returns the URL the
+    /// provider sends the browser back to (Latchkey's callback with the code).
+    pub(crate) async fn consent(
+        &self,
+        provider: &Provider,
+        authorize: &str,
+        login: &str,
+    ) -> String {
+        let absolute = |l: &str| {
+            if l.starts_with('/') {
+                format!("{}{l}", provider.base)
+            } else {
+                l.to_owned()
+            }
+        };
+        let mut url = authorize.to_owned();
+        for _ in 0..12 {
+            if url.starts_with("http://localhost:8080/") {
+                return url;
+            }
+            let (status, location, body) = self.send(self.http.get(&url)).await;
+            if status == 303 || status == 302 {
+                url = absolute(&location);
+                continue;
+            }
+            assert_eq!(status, 200, "{url}: {body}");
+            let form = if body.contains("name=\"login\"") {
+                vec![("prompt", "login"), ("login", login), ("password", "any")]
+            } else {
+                vec![("prompt", "consent")]
+            };
+            let (status, location, body) = self.send(self.http.post(&url).form(&form)).await;
+            assert!(status == 303 || status == 302, "{url}: {status} {body}");
+            url = absolute(&location);
+        }
+        panic!("the provider never sent the browser back");
+    }
+}
+
+/// An authorization-code integration of the provider, with its consent pages.
+pub(crate) async fn consent_integration(app: &TestApp, key: &str, provider: &Provider) -> String {
+    let res = app
+        .api(
+            "POST",
+            "/integrations",
+            key,
+            Some(json!({
+                "provider": "custom",
+                "name": "CRM",
+                "base_url": format!("{}/api", provider.base),
+                "check_path": "/me",
+                "oauth": {
+                    "grant_type": "authorization_code",
+                    "authorize_url": format!("{}/auth", provider.base),
+                    "token_url": format!("{}/token", provider.base),
+                    "revoke_url": format!("{}/token/revocation", provider.base),
+                    "client_id": "latchkey-test",
+                    "client_secret": "latchkey-test-secret",
+                    "scopes": "openid offline_access contacts.read",
+                },
+            })),
+        )
+        .await;
+    res.assert_status(201);
+    let shown = res.json();
+    assert_eq!(shown["oauth"]["status"], "pending");
+    shown["id"].as_str().expect("id").to_owned()
+}
+
+/// Presses Connect on the integrations page: the provider's authorization URL.
+pub(crate) async fn press_connect(app: &TestApp, slug: &str, id: &str) -> String {
+    let page = app
+        .get(&format!("/teams/{slug}/settings/integrations"))
+        .await;
+    page.assert_status(200);
+    let res = app
+        .post(
+            &format!("/teams/{slug}/settings/integrations/{id}/connect"),
+            &[("csrf_token", &page.csrf())],
+        )
+        .await;
+    // A page that goes on to the provider (forms may only post to the dashboard itself).
+    res.assert_status(200);
+    assert!(res.body.contains("http-equiv=\"refresh\""));
+    let marker = "<a class=\"button button-primary button-block\" href=\"";
+    let start = res.body.find(marker).expect("the link to the provider") + marker.len();
+    let end = res.body[start..].find('"').expect("end") + start;
+    res.body[start..end]
+        .replace("&#38;", "&")
+        .replace("&amp;", "&")
+}
+
+fn counted(counts: &Value, grant: &str) -> i64 {
+    counts[grant].as_i64().expect("count")
+}
+
+#[actix_web::test]
+async fn a_person_consents_at_the_provider_and_the_refresh_token_keeps_it_connected_until_the_grant_is_revoked()
+ {
+    each_db(|app| async move {
+        let provider = Provider::start(&["http://localhost:8080/oauth/callback"]);
+        let key = admin_key(&app).await;
+        let id = consent_integration(&app, &key, &provider).await;
+        // Not connected yet: calls say so.
+        let res = call(&app, &key, &id).await;
+        res.assert_status(502);
+        assert!(res.body.contains("not connected yet"), "{}", res.body);
+
+        let page = app.get("/teams/acme/settings/integrations").await;
+        assert!(page.body.contains("Not connected yet"));
+        assert!(page.body.contains("aria-label=\"Connect CRM\""));
+        let authorize = press_connect(&app, "acme", &id).await;
+        let url = url::Url::parse(&authorize).expect("authorization URL");
+        let param = |k: &str| {
+            url.query_pairs()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default()
+        };
+        assert!(authorize.starts_with(&format!("{}/auth?", provider.base)));
+        assert_eq!(param("code_challenge_method"), "S256");
+        assert_eq!(param("code_challenge").len(), 43);
+        assert_eq!(
+            param("redirect_uri"),
+            "http://localhost:8080/oauth/callback"
+        );
+        assert!(param("state").len() >= 16);
+
+        let back = Browser::new()
+            .consent(&provider, &authorize, "ada@crm.example")
+            .await;
+        let path = &back["http://localhost:8080".len()..];
+        let done = app.get(path).await;
+        done.assert_status(303);
+        assert_eq!(done.location(), "/teams/acme/settings/integrations");
+        let page = app.get(done.location()).await;
+        assert!(page.body.contains("is connected"));
+        assert!(page.body.contains("Token renewed"));
+        assert!(!page.body.contains("aria-label=\"Connect CRM\""));
+        // The same callback again: the consent is used up.
+        app.get(path).await.assert_status(404);
+        assert_eq!(counted(&provider.counts().await, "authorization_code"), 1);
+
+        let shown = app
+            .api("GET", &format!("/integrations/{id}"), &key, None)
+            .await
+            .json();
+        assert_eq!(shown["oauth"]["status"], "connected", "{shown}");
+        assert!(shown["oauth"]["connected_at"].is_string());
+        let res = call(&app, &key, &id).await;
+        res.assert_status(200);
+        assert!(res.body.contains("ada@crm.example"), "{}", res.body);
+
+        // The access token ends early: renewed with the refresh token (rotated by the provider).
+        provider.control("_expire").await;
+        call(&app, &key, &id).await.assert_status(200);
+        app.clock().advance(3600);
+        call(&app, &key, &id).await.assert_status(200);
+        assert_eq!(counted(&provider.counts().await, "refresh_token"), 2);
+
+        // The provider forgets the grant (the app removed there): invalid_grant, once.
+        provider.control("_break").await;
+        app.clock().advance(3600);
+        for _ in 0..2 {
+            let res = call(&app, &key, &id).await;
+            res.assert_status(502);
+            assert!(res.body.contains("needs reconnecting"), "{}", res.body);
+        }
+        let counts = provider.counts().await;
+        assert_eq!(counted(&counts, "invalid_grant"), 1);
+        let shown = app
+            .api("GET", &format!("/integrations/{id}"), &key, None)
+            .await
+            .json();
+        assert_eq!(shown["oauth"]["status"], "needs_reconnecting");
+
+        // Reconnecting is a new consent (hours later: signed in again).
+        app.sign_in("ada@example.com", crate::helpers::PASSWORD)
+            .await
+            .assert_status(303);
+        let page = app.get("/teams/acme/settings/integrations").await;
+        assert!(page.body.contains("Needs reconnecting"));
+        assert!(page.body.contains("The provider answered: invalid_grant"));
+        assert!(page.body.contains("aria-label=\"Reconnect CRM\""));
+        let authorize = press_connect(&app, "acme", &id).await;
+        let back = Browser::new()
+            .consent(&provider, &authorize, "ada@crm.example")
+            .await;
+        app.get(&back["http://localhost:8080".len()..])
+            .await
+            .assert_status(303);
+        call(&app, &key, &id).await.assert_status(200);
+        let events: Vec<String> = app.db(|c| {
+            audit_events::table
+                .filter(audit_events::action.like("integration.%connected"))
+                .select(audit_events::action)
+                .order(audit_events::id.asc())
+                .load(c)
+                .expect("events")
+        });
+        assert_eq!(
+            events,
+            [
+                "integration.connected",
+                "integration.disconnected",
+                "integration.connected"
+            ]
+        );
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn a_callback_with_another_state_or_in_another_session_connects_nothing() {
+    each_db(|app| async move {
+        let provider = Provider::start(&["http://localhost:8080/oauth/callback"]);
+        let key = admin_key(&app).await;
+        let id = consent_integration(&app, &key, &provider).await;
+        let authorize = press_connect(&app, "acme", &id).await;
+        let back = Browser::new()
+            .consent(&provider, &authorize, "mallory@crm.example")
+            .await;
+        let path = &back["http://localhost:8080".len()..];
+        // The state changed on the way: refused, and the consent is used up.
+        let url = url::Url::parse(&back).expect("url");
+        let forged: String = url
+            .query_pairs()
+            .map(|(k, v)| {
+                if k == "state" {
+                    format!("state={}x", v)
+                } else {
+                    format!("{k}={v}")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("&");
+        app.get(&format!("/oauth/callback?{forged}"))
+            .await
+            .assert_status(404);
+        app.get(path).await.assert_status(404);
+        // Another person's session (no consent of theirs waiting): refused too.
+        let authorize = press_connect(&app, "acme", &id).await;
+        let back = Browser::new()
+            .consent(&provider, &authorize, "mallory@crm.example")
+            .await;
+        let mine = app.swap_cookies(Default::default());
+        app.sign_in("ada@example.com", crate::helpers::PASSWORD)
+            .await
+            .assert_status(303);
+        app.get(&back["http://localhost:8080".len()..])
+            .await
+            .assert_status(404);
+        app.swap_cookies(mine);
+        assert_eq!(counted(&provider.counts().await, "authorization_code"), 0);
+        let shown = app
+            .api("GET", &format!("/integrations/{id}"), &key, None)
+            .await
+            .json();
+        assert_eq!(shown["oauth"]["status"], "pending");
+    })
+    .await;
+}
