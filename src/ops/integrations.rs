@@ -347,6 +347,17 @@ pub async fn delete(
 ) -> Result<bool, AppError> {
     let (actor, team, id) = (actor.clone(), team.clone(), id.to_owned());
     let mode = mode.map(str::to_owned);
+    // An OAuth grant is revoked at the provider first (RFC 7009), so deleting the integration
+    // leaves no live token behind there either.
+    let (t, key, m) = (team.to_string(), id.clone(), mode.clone());
+    let found = with_read(&state.pool, move |c| {
+        Ok(Integration::of_team(c, &t, &key)?.filter(|i| m.as_deref().is_none_or(|m| m == i.mode)))
+    })
+    .await?;
+    let revoked = match &found {
+        Some(row) => super::oauth::revoke(state, row).await?,
+        None => None,
+    };
     transact(state, move |c| {
         let Some(row) = Integration::of_team(c, team.as_str(), &id)?
             .filter(|i| mode.as_deref().is_none_or(|m| m == i.mode))
@@ -354,8 +365,11 @@ pub async fn delete(
             return Ok(false);
         };
         Integration::delete_row(c, &row.id)?;
-        let change = Change::new(AuditAction::IntegrationDeleted, target(&row))
+        let mut change = Change::new(AuditAction::IntegrationDeleted, target(&row))
             .with("mode", row.mode.clone());
+        if let Some(revoked) = revoked {
+            change = change.with("revoked_at_provider", revoked);
+        }
         record(c, &Owner::Team(team.clone()), &actor, &change)?;
         Ok::<_, Abort<AppError>>(true)
     })

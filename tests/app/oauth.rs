@@ -572,6 +572,24 @@ async fn a_person_consents_at_the_provider_and_the_refresh_token_keeps_it_connec
                 "integration.connected"
             ]
         );
+
+        // Deleting it revokes the grant at the provider first (RFC 7009).
+        assert_eq!(counted(&provider.counts().await, "revoked"), 0);
+        app.api("DELETE", &format!("/integrations/{id}"), &key, None)
+            .await
+            .assert_status(200);
+        assert_eq!(counted(&provider.counts().await, "revoked"), 1);
+        let deleted: String = app.db(|c| {
+            audit_events::table
+                .filter(audit_events::action.eq("integration.deleted"))
+                .select(audit_events::detail.assume_not_null())
+                .first(c)
+                .expect("event")
+        });
+        assert!(
+            deleted.contains("\"revoked_at_provider\":true"),
+            "{deleted}"
+        );
     })
     .await;
 }
