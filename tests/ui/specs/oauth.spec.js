@@ -1,0 +1,146 @@
+// An integration connected with OAuth in Chromium, as a person does it: Connect on the
+// integrations page, the provider's own sign-in and consent pages (oidc-provider, started here
+// from tests/oauth/server.mjs), back to Latchkey, "Connected". On a server of its own whose
+// public URL is http://localhost:18085 (the redirect URI the provider has registered).
+const { test, expect } = require('@playwright/test');
+const { spawn } = require('child_process');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+
+const HOST = 'http://localhost:18085';
+const OWNER = { email: 'olga@example.com', password: 'consent is a page away' };
+let server = null;
+
+function start(cmd, args, env, pattern) {
+  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'ignore'] });
+  const found = new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; const m = out.match(pattern); if (m) resolve(m[1]); });
+    child.on('exit', () => reject(new Error(out)));
+  });
+  return { child, found };
+}
+
+test.beforeAll(async ({ browser }) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'latchkey-oauth-'));
+  const provider = start('node', [path.join(__dirname, '..', '..', 'oauth', 'server.mjs'), `${HOST}/oauth/callback`], {}, /(http:\/\/127\.0\.0\.1:\d+)/);
+  const target = process.env.CARGO_TARGET_DIR || path.join(__dirname, '..', '..', '..', 'target');
+  const app = start(process.env.LATCHKEY_BIN || path.join(target, 'debug', 'latchkey'), [], {
+    DATABASE_URL: `sqlite://${dir}/o.db`, LATCHKEY_DATA_DIR: dir, LATCHKEY_BIND: '127.0.0.1:18085',
+    LATCHKEY_PUBLIC_URL: HOST, LATCHKEY_OUTBOUND_ALLOW_CIDRS: '127.0.0.1/32', RUST_LOG: 'warn',
+  }, /(http:\S+setup\?token=\w+)/);
+  server = { app: app.child, provider: provider.child, dir, base: await provider.found };
+  const link = await app.found;
+  for (let i = 0; i < 300; i++) {
+    try { if ((await fetch('http://127.0.0.1:18085/healthz')).ok) break; } catch (e) { /* starting */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const page = await browser.newPage();
+  await page.goto(link);
+  await page.getByLabel('Your name').fill('Olga Owner');
+  await page.getByLabel('E-mail').fill(OWNER.email);
+  await page.getByLabel('Password').fill(OWNER.password);
+  await page.getByLabel('Team name').fill('Consent Team');
+  await page.click('[data-testid=setup-submit]');
+  await expect(page.locator('h1')).toHaveText('API keys');
+  // A key for the API, made on the keys page.
+  await page.goto(`${HOST}/teams/consent-team/settings/api-keys/new`);
+  await page.fill('#name', 'Integrations');
+  await page.click('[data-testid=create-key-form] button[type=submit]');
+  server.key = await page.inputValue('[data-testid=revealed-key]');
+  await page.close();
+});
+
+test.afterAll(() => {
+  if (!server) return;
+  server.app.kill('SIGTERM');
+  server.provider.kill('SIGTERM');
+  fs.rmSync(server.dir, { recursive: true, force: true });
+});
+
+async function api(method, p, body) {
+  const res = await fetch(`${HOST}/v1${p}`, {
+    method, headers: { Authorization: `Bearer ${server.key}`, 'Content-Type': 'application/json' },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+test('a person connects an integration at the provider and its calls carry the tokens Latchkey renews', async ({ page }) => {
+  const { default: AxeBuilder } = require('@axe-core/playwright');
+  const base = server.base;
+  const created = await api('POST', '/integrations', {
+    provider: 'custom', name: 'CRM', base_url: `${base}/api`, check_path: '/me',
+    oauth: {
+      grant_type: 'authorization_code', authorize_url: `${base}/auth`, token_url: `${base}/token`,
+      revoke_url: `${base}/token/revocation`, client_id: 'latchkey-test', client_secret: 'latchkey-test-secret',
+      scopes: 'openid offline_access contacts.read',
+    },
+  });
+  expect(created.status).toBe(201);
+  expect(created.body.oauth.status).toBe('pending');
+
+  await page.goto(`${HOST}/login`);
+  await page.getByLabel('E-mail').fill(OWNER.email);
+  await page.getByLabel('Password').fill(OWNER.password);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await page.goto(`${HOST}/teams/consent-team/settings/integrations`);
+  const status = page.locator('[data-testid=oauth-status]');
+  await expect(status).toHaveText('Not connected yet');
+  // Goldens at both widths; the provider's address (a new port each run) and times masked.
+  const snap = async (name) => {
+    for (const [size, viewport] of [['desktop', { width: 1280, height: 800 }], ['phone', { width: 390, height: 844 }]]) {
+      await page.setViewportSize(viewport);
+      await expect(page).toHaveScreenshot(`${size}-${name}.png`, {
+        fullPage: true, maxDiffPixels: 0, threshold: 0, animations: 'disabled', caret: 'hide',
+        mask: [page.locator('[data-volatile]'), page.locator('.key-masked'), page.locator('td[data-label="Last used"]')],
+      });
+    }
+    await page.setViewportSize({ width: 1280, height: 800 });
+  };
+  await snap('integration-oauth-pending');
+  const axe = async () => {
+    const r = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+    expect(r.violations.map((v) => v.id)).toEqual([]);
+  };
+  await axe();
+
+  // Connect → the provider's own pages → back here, connected.
+  await page.getByRole('button', { name: 'Connect CRM' }).click();
+  await page.waitForURL(/\/interaction\//);
+  await page.fill('input[name=login]', 'olga@crm.example');
+  await page.fill('input[name=password]', 'anything');
+  await page.click('button[type=submit]');
+  await page.waitForSelector('input[name=prompt][value=consent]', { state: 'attached' });
+  await page.click('button[type=submit]');
+  await page.waitForURL(`${HOST}/teams/consent-team/settings/integrations`);
+  await expect(page.locator('.flash')).toContainText('“CRM” is connected');
+  await expect(status).toHaveText('Connected');
+  await expect(page.getByRole('button', { name: 'Connect CRM' })).toHaveCount(0);
+  await axe();
+  await page.goto(`${HOST}/teams/consent-team/settings/integrations`);
+  await snap('integration-oauth-connected');
+
+  // A bot flow's call carries the access token; no answer ever carries a token.
+  const id = created.body.id;
+  const call = await api('POST', `/integrations/${id}/requests`, { path: '/me' });
+  expect(call.status).toBe(200);
+  expect(call.body.body.sub).toBe('olga@crm.example');
+  const shown = await api('GET', `/integrations/${id}`);
+  expect(shown.body.oauth.status).toBe('connected');
+  expect(JSON.stringify(shown.body)).not.toMatch(/access_token|refresh_token|latchkey-test-secret/);
+
+  // The provider forgets the grant (the app removed there): the next call finds out, says so,
+  // and the page offers Reconnect.
+  expect((await fetch(`${server.base}/_break`, { method: 'POST' })).ok).toBe(true);
+  const broken = await api('POST', `/integrations/${id}/requests`, { path: '/me' });
+  expect(broken.status).toBe(502);
+  expect(broken.body.error.reason).toContain('needs reconnecting');
+  await page.goto(`${HOST}/teams/consent-team/settings/integrations`);
+  await expect(status).toHaveText('Needs reconnecting');
+  await expect(page.locator('[data-testid=oauth-reason]')).toContainText('invalid_grant');
+  await expect(page.getByRole('button', { name: 'Reconnect CRM' })).toBeVisible();
+  await axe();
+  await snap('integration-oauth-needs-reconnecting');
+});
