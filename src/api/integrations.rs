@@ -622,7 +622,7 @@ pub async fn request(
         CallError::Connection(TokenError::Failed(e)) | CallError::Failed(e) => e.into(),
         CallError::Connection(e) => ApiError::Upstream {
             status: StatusCode::BAD_GATEWAY,
-            reason: ops::connection_problem(&e),
+            reason: e.for_people(),
         },
     })?;
     let mut header_map = Map::new();

@@ -137,6 +137,29 @@ impl OAuthConnection {
         sealed: &str,
         r: &Renewed,
     ) -> QueryResult<bool> {
+        Self::store(conn, id, seen_version, sealed, r, false)
+    }
+
+    /// Records a consent: the tokens it brought, as [`Self::renewed`], and the connection
+    /// connected from now (whatever it was: pending, or needing reconnecting).
+    pub fn consented(
+        conn: &mut DbConnection,
+        id: &str,
+        seen_version: i64,
+        sealed: &str,
+        r: &Renewed,
+    ) -> QueryResult<bool> {
+        Self::store(conn, id, seen_version, sealed, r, true)
+    }
+
+    fn store(
+        conn: &mut DbConnection,
+        id: &str,
+        seen_version: i64,
+        sealed: &str,
+        r: &Renewed,
+        connected_now: bool,
+    ) -> QueryResult<bool> {
         let n = diesel::update(
             integrations::table
                 .find(id)
@@ -150,7 +173,8 @@ impl OAuthConnection {
         if n != 1 {
             return Ok(false);
         }
-        diesel::update(oauth_connections::table.find(id))
+        let row = oauth_connections::table.find(id);
+        diesel::update(row)
             .set((
                 oauth_connections::status.eq(Status::Connected.slug()),
                 oauth_connections::status_reason.eq(None::<String>),
@@ -160,31 +184,17 @@ impl OAuthConnection {
                 oauth_connections::refreshes.eq(oauth_connections::refreshes + 1),
             ))
             .execute(conn)?;
-        diesel::update(
-            oauth_connections::table
-                .find(id)
-                .filter(oauth_connections::connected_at.is_null()),
-        )
-        .set(oauth_connections::connected_at.eq(r.at))
-        .execute(conn)?;
-        Ok(true)
-    }
-
-    /// Records a consent: the tokens it brought sealed over `seen_version`, and the connection
-    /// connected from now (whatever it was: pending, or needing reconnecting).
-    pub fn consented(
-        conn: &mut DbConnection,
-        id: &str,
-        seen_version: i64,
-        sealed: &str,
-        r: &Renewed,
-    ) -> QueryResult<bool> {
-        if !Self::renewed(conn, id, seen_version, sealed, r)? {
-            return Ok(false);
+        // Connected since the consent; a renewal keeps the date (a client-credentials
+        // connection's first token sets it).
+        if connected_now {
+            diesel::update(row)
+                .set(oauth_connections::connected_at.eq(r.at))
+                .execute(conn)?;
+        } else {
+            diesel::update(row.filter(oauth_connections::connected_at.is_null()))
+                .set(oauth_connections::connected_at.eq(r.at))
+                .execute(conn)?;
         }
-        diesel::update(oauth_connections::table.find(id))
-            .set(oauth_connections::connected_at.eq(r.at))
-            .execute(conn)?;
         Ok(true)
     }
 

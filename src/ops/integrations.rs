@@ -544,7 +544,7 @@ pub async fn test_connection(
     let result = match sent {
         Ok(answered) => Ok(answered),
         Err(CallError::Upstream(e)) => Err(e.to_string()),
-        Err(CallError::Connection(e)) => Err(connection_problem(&e)),
+        Err(CallError::Connection(e)) => Err(e.for_people()),
         Err(CallError::Invalid(_, message)) => Err(message),
         Err(CallError::TooLarge) => Err("The answer was too large.".into()),
         Err(CallError::Failed(e)) => return Err(e.into()),
@@ -745,23 +745,5 @@ async fn send_through(
             continue;
         }
         return Ok((answer, credential));
-    }
-}
-
-/// What a person reads when an OAuth connection gives no access token.
-pub fn connection_problem(e: &TokenError) -> String {
-    match e {
-        TokenError::NotConnected(oauth::Status::Pending) => {
-            "This integration is not connected yet: connect it first.".into()
-        }
-        TokenError::NotConnected(_) | TokenError::Refused(_) => {
-            "This integration's OAuth connection needs reconnecting: its provider refused the \
-             grant. Reconnect it in the dashboard."
-                .into()
-        }
-        TokenError::Unavailable(why) => {
-            format!("The provider's token endpoint did not give an access token: {why}")
-        }
-        TokenError::Failed(_) => "Latchkey could not read this integration's connection.".into(),
     }
 }

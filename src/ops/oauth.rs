@@ -57,6 +57,28 @@ pub enum TokenError {
     Failed(#[from] AppError),
 }
 
+impl TokenError {
+    /// What a person reads when an OAuth connection gives no access token.
+    pub fn for_people(&self) -> String {
+        match self {
+            TokenError::NotConnected(Status::Pending) => {
+                "This integration is not connected yet: connect it first.".into()
+            }
+            TokenError::NotConnected(_) | TokenError::Refused(_) => {
+                "This integration's OAuth connection needs reconnecting: its provider refused the \
+                 grant. Reconnect it in the dashboard."
+                    .into()
+            }
+            TokenError::Unavailable(why) => {
+                format!("The provider's token endpoint did not give an access token: {why}")
+            }
+            TokenError::Failed(_) => {
+                "Latchkey could not read this integration's connection.".into()
+            }
+        }
+    }
+}
+
 /// The `oauth2` crate's HTTP client: the guarded outbound client (https only unless the
 /// operator allowlisted the address, no private addresses, no redirects, timeouts).
 struct Guarded<'a>(&'a Outbound);
@@ -266,7 +288,8 @@ pub async fn access_token(
     let conn = with_read(&state.pool, move |c| Ok(OAuthConnection::find(c, &id)?))
         .await?
         .ok_or_else(|| AppError::Internal("OAuth integration without its connection".into()))?;
-    if conn.status() != Status::Connected && conn.status() != Status::Pending {
+    // Waiting for its consent, or refused: nothing to renew, no lock to take.
+    if conn.status() != Status::Connected {
         return Err(TokenError::NotConnected(conn.status()));
     }
     let now = state.clock.now();
@@ -446,12 +469,14 @@ pub async fn start_consent(
     i: &Integration,
     user: &str,
     redirect_uri: &str,
-) -> Result<(url::Url, Pending), TokenError> {
+) -> Result<Option<(url::Url, Pending)>, AppError> {
     let id = i.id.to_string();
-    let conn = with_read(&state.pool, move |c| Ok(OAuthConnection::find(c, &id)?))
+    let Some(conn) = with_read(&state.pool, move |c| Ok(OAuthConnection::find(c, &id)?))
         .await?
         .filter(|c| c.grant() == GrantType::AuthorizationCode)
-        .ok_or_else(|| AppError::Internal("not an authorization-code connection".into()))?;
+    else {
+        return Ok(None);
+    };
     let auth_url = conn
         .authorize_url
         .clone()
@@ -480,7 +505,7 @@ pub async fn start_consent(
         redirect_uri: redirect_uri.to_owned(),
         expires_at: state.clock.now() + CONSENT_TTL,
     };
-    Ok((url, pending))
+    Ok(Some((url, pending)))
 }
 
 /// What the provider sent back to the callback.

@@ -49,9 +49,10 @@ pub async fn connect(
         "{}{CALLBACK_PATH}",
         crate::links::public_base(&state.config.public_url, team.brand.host.as_deref())
     );
+    // Only a connection that waits for a person's consent has a Connect.
     let (url, pending) = oauth::start_consent(&state, &i, user.id().as_str(), &redirect_uri)
-        .await
-        .map_err(|_| PageError::NotFound)?;
+        .await?
+        .ok_or(PageError::NotFound)?;
     let waiting = Waiting {
         pending,
         team: team.slug().to_owned(),
@@ -137,10 +138,7 @@ pub async fn callback(
             format!("Not connected: the provider answered “{why}”. Nothing changed.")
         }
         Err(ConsentError::Token(oauth::TokenError::Failed(e))) => return Err(e.into()),
-        Err(ConsentError::Token(e)) => format!(
-            "Not connected: {}",
-            crate::ops::integrations::connection_problem(&e)
-        ),
+        Err(ConsentError::Token(e)) => format!("Not connected: {}", e.for_people()),
     };
     set_flash(&user.session, &flash);
     Ok(HttpResponse::SeeOther()

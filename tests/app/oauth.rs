@@ -79,8 +79,8 @@ async fn admin_key(app: &TestApp) -> String {
     .1
 }
 
-/// A client-credentials integration whose API is the provider's own `/api`.
-async fn connect(app: &TestApp, key: &str, provider: &Provider, secret: &str) -> Value {
+/// An integration "CRM" whose API is the provider's own `/api`, connecting with `oauth`.
+async fn create_oauth(app: &TestApp, key: &str, provider: &Provider, oauth: Value) -> Value {
     let res = app
         .api(
             "POST",
@@ -91,18 +91,24 @@ async fn connect(app: &TestApp, key: &str, provider: &Provider, secret: &str) ->
                 "name": "CRM",
                 "base_url": format!("{}/api", provider.base),
                 "check_path": "/me",
-                "oauth": {
-                    "grant_type": "client_credentials",
-                    "token_url": format!("{}/token", provider.base),
-                    "client_id": "latchkey-test",
-                    "client_secret": secret,
-                    "scopes": ["contacts.read"],
-                },
+                "oauth": oauth,
             })),
         )
         .await;
     res.assert_status(201);
     res.json()
+}
+
+/// A client-credentials integration of the provider.
+async fn connect(app: &TestApp, key: &str, provider: &Provider, secret: &str) -> Value {
+    let oauth = json!({
+        "grant_type": "client_credentials",
+        "token_url": format!("{}/token", provider.base),
+        "client_id": "latchkey-test",
+        "client_secret": secret,
+        "scopes": ["contacts.read"],
+    });
+    create_oauth(app, key, provider, oauth).await
 }
 
 async fn call(app: &TestApp, key: &str, id: &str) -> crate::helpers::Resp {
@@ -405,30 +411,16 @@ impl Browser {
 
 /// An authorization-code integration of the provider, with its consent pages.
 pub(crate) async fn consent_integration(app: &TestApp, key: &str, provider: &Provider) -> String {
-    let res = app
-        .api(
-            "POST",
-            "/integrations",
-            key,
-            Some(json!({
-                "provider": "custom",
-                "name": "CRM",
-                "base_url": format!("{}/api", provider.base),
-                "check_path": "/me",
-                "oauth": {
-                    "grant_type": "authorization_code",
-                    "authorize_url": format!("{}/auth", provider.base),
-                    "token_url": format!("{}/token", provider.base),
-                    "revoke_url": format!("{}/token/revocation", provider.base),
-                    "client_id": "latchkey-test",
-                    "client_secret": "latchkey-test-secret",
-                    "scopes": "openid offline_access contacts.read",
-                },
-            })),
-        )
-        .await;
-    res.assert_status(201);
-    let shown = res.json();
+    let oauth = json!({
+        "grant_type": "authorization_code",
+        "authorize_url": format!("{}/auth", provider.base),
+        "token_url": format!("{}/token", provider.base),
+        "revoke_url": format!("{}/token/revocation", provider.base),
+        "client_id": "latchkey-test",
+        "client_secret": "latchkey-test-secret",
+        "scopes": "openid offline_access contacts.read",
+    });
+    let shown = create_oauth(app, key, provider, oauth).await;
     assert_eq!(shown["oauth"]["status"], "pending");
     shown["id"].as_str().expect("id").to_owned()
 }
