@@ -14,6 +14,7 @@ pub mod email_change;
 pub mod error;
 pub mod form;
 pub mod htmx;
+mod integration_access;
 pub mod integrations;
 pub mod invitations;
 pub mod layout;

@@ -14,7 +14,7 @@ use super::brand::Brand;
 use super::error::PageError;
 use super::form::FormData;
 use super::htmx::{Htmx, no_store};
-use super::integrations::managed;
+use super::integration_access::managed;
 use super::layout::set_flash;
 use super::team_context::TeamCtx;
 use super::urls;
