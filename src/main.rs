@@ -368,6 +368,7 @@ async fn serve(
     latchkey::jobs::webhooks::spawn(state.clone());
     latchkey::jobs::key_notices::spawn(state.clone());
     latchkey::jobs::mail::spawn(state.clone());
+    latchkey::jobs::oauth_keepalive::spawn(state.clone());
 
     // On PostgreSQL: this node's lease and notification connection (the key cache answers
     // only while they hold).

@@ -19,7 +19,7 @@ use super::request::{Fields, JsonObject};
 use crate::db::DbConnection;
 use crate::domain::ids::IntegrationId;
 use crate::domain::integration::{
-    self, Credential, Draft, DraftInput, Placement, Problems, is_reserved_header, oauth,
+    self, Credential, Draft, DraftInput, Placement, Problems, Provider, is_reserved_header, oauth,
 };
 use crate::domain::limits;
 use crate::models::integration::Integration;
@@ -105,6 +105,7 @@ fn oauth_json(c: &OAuthConnection) -> Value {
         "client_id": c.client_id,
         "scopes": words(&c.scopes),
         "audience": c.audience,
+        "client_auth": c.client_auth().slug(),
         "status": c.status().slug(),
         "status_reason": c.status_reason,
         "account": c.account,
@@ -187,8 +188,12 @@ fn read_credential(f: &mut Fields, placement: &Placement, required: bool) -> Opt
 
 /// `oauth`: an OAuth 2.0 connection instead of a static credential —
 /// `{"grant_type", "token_url", "authorize_url", "revoke_url", "client_id", "client_secret",
-/// "scopes", "audience"}` (the client secret is write-only, like a credential).
-fn read_oauth(f: &mut Fields) -> Option<(oauth::Settings, SecretString)> {
+/// "scopes", "audience", "client_auth", "region"}` (the client secret is write-only, like a
+/// credential; a provider's preset fills in what is left out). With the region, for the base URL.
+fn read_oauth(
+    f: &mut Fields,
+    provider: Provider,
+) -> Option<(oauth::Settings, SecretString, Option<String>)> {
     let map = match f.take("oauth")? {
         Value::Object(map) => map,
         _ => {
@@ -199,7 +204,9 @@ fn read_oauth(f: &mut Fields) -> Option<(oauth::Settings, SecretString)> {
             return None;
         }
     };
-    const KNOWN: [&str; 8] = [
+    const KNOWN: [&str; 10] = [
+        "region",
+        "client_auth",
         "grant_type",
         "token_url",
         "authorize_url",
@@ -238,6 +245,9 @@ fn read_oauth(f: &mut Fields) -> Option<(oauth::Settings, SecretString)> {
         }
     };
     let settings = oauth::Settings::parse(&oauth::SettingsInput {
+        provider,
+        region: text("region"),
+        client_auth: text("client_auth"),
         grant: text("grant_type").unwrap_or_default(),
         token_url: text("token_url").unwrap_or_default(),
         authorize_url: text("authorize_url"),
@@ -269,8 +279,12 @@ fn read_oauth(f: &mut Fields) -> Option<(oauth::Settings, SecretString)> {
             None
         }
     };
+    let region = provider
+        .oauth()
+        .and_then(|p| p.region)
+        .and_then(|r| r.parse(text("region")).ok());
     match settings {
-        Ok(settings) => secret.map(|s| (settings, s)),
+        Ok(settings) => secret.map(|s| (settings, s, region)),
         Err(list) => {
             problems(f, "", list);
             None
@@ -318,7 +332,20 @@ pub async fn create(
     let base_url = f.string("base_url", false, 1, limits::URL_MAX);
     let check_path = f.string("check_path", false, 1, limits::URL_MAX);
     let placement = read_placement(&mut f);
+    // A static credential, or an OAuth connection (one of the two).
+    let wants_oauth = f.has("oauth");
+    if wants_oauth && f.has("credential") {
+        f.error("credential", "Give a credential or oauth, not both.");
+    }
+    let oauth = if wants_oauth {
+        let provider = Provider::parse(provider.as_deref().unwrap_or_default().trim())
+            .unwrap_or(Provider::Custom);
+        read_oauth(&mut f, provider)
+    } else {
+        None
+    };
     let draft = Draft::parse(&DraftInput {
+        region: oauth.as_ref().and_then(|(_, _, r)| r.as_deref()),
         provider: provider.as_deref().unwrap_or("custom"),
         name: name.as_deref().unwrap_or("-"),
         base_url: base_url.as_deref(),
@@ -334,16 +361,6 @@ pub async fn create(
         }
     };
     let fallback = Placement::Bearer;
-    // A static credential, or an OAuth connection (one of the two).
-    let wants_oauth = f.has("oauth");
-    if wants_oauth && f.has("credential") {
-        f.error("credential", "Give a credential or oauth, not both.");
-    }
-    let oauth = if wants_oauth {
-        read_oauth(&mut f)
-    } else {
-        None
-    };
     let credential = if wants_oauth {
         None
     } else {
@@ -355,7 +372,7 @@ pub async fn create(
     };
     f.finish()?;
     let secret = match (draft, oauth, credential) {
-        (Some(draft), Some((settings, client_secret)), _) => {
+        (Some(draft), Some((settings, client_secret, _)), _) => {
             (draft, ops::Secret::OAuth(Box::new(settings), client_secret))
         }
         (Some(draft), None, Some(credential)) => (draft, ops::Secret::Static(credential)),

@@ -369,6 +369,7 @@ fn oauth_connection() -> Value {
             "token_url": {"type": "string"}, "authorize_url": {"type": ["string", "null"]},
             "revoke_url": {"type": ["string", "null"]}, "client_id": {"type": "string"},
             "scopes": scopes, "audience": {"type": ["string", "null"]},
+            "client_auth": {"type": "string", "enum": ["basic", "post"], "description": "How the token endpoint takes the client id and secret: HTTP basic auth or the form body."},
             "status": {"type": "string", "enum": ["pending", "connected", "needs_reconnecting"],
                        "description": "needs_reconnecting: the provider refused the grant (invalid_grant, a removed app); calls answer 502 until a person connects it again."},
             "status_reason": {"type": ["string", "null"], "description": "The provider's refusal, when it needs reconnecting."},
@@ -387,10 +388,12 @@ fn oauth_body() -> Value {
     let url = json!({"type": "string", "format": "uri", "maxLength": limits::URL_MAX});
     json!({
         "type": "object", "additionalProperties": false,
-        "required": ["grant_type", "token_url", "client_id", "client_secret"],
-        "description": "An OAuth 2.0 connection instead of a static credential: Latchkey gets and renews the access tokens itself. client_credentials connects at once; authorization_code waits for a person's consent in the dashboard.",
+        "required": ["client_id", "client_secret"],
+        "description": "An OAuth 2.0 connection instead of a static credential: Latchkey gets and renews the access tokens itself. client_credentials connects at once; authorization_code waits for a person's consent in the dashboard. The presets (hubspot, zoho_crm, calendly, google_calendar, google_sheets, microsoft_graph, salesforce) fill in what is left out: the authorization_code grant, their endpoints (in the region given), scopes and client_auth; a custom provider gives grant_type and token_url (and authorize_url for authorization_code).",
         "properties": {
             "grant_type": {"type": "string", "enum": ["authorization_code", "client_credentials"]},
+            "region": nullable(json!({"type": "string", "maxLength": 100, "description": "zoho_crm: the data centre (us, eu, in, au, jp, ca, sa, cn; default us). salesforce: production or sandbox. microsoft_graph: the directory (tenant) id or domain (default common)."})),
+            "client_auth": nullable(json!({"type": "string", "enum": ["basic", "post"], "description": "How the token endpoint takes the client id and secret (the preset's, else basic)."})),
             "token_url": url, "authorize_url": nullable(url.clone()), "revoke_url": nullable(url.clone()),
             "client_id": line,
             "client_secret": {"writeOnly": true, "description": "Encrypted at rest and never returned.", "type": "string", "minLength": 1, "maxLength": crate::domain::integration::CREDENTIAL_MAX},

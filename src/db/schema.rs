@@ -222,6 +222,7 @@ diesel::table! {
         connected_at -> Nullable<BigInt>,
         refreshed_at -> Nullable<BigInt>,
         refreshes -> BigInt,
+        client_auth -> Text,
     }
 }
 

@@ -97,7 +97,7 @@ actions! {
     IntegrationTestFailed = "integration.test_failed", "Integration connection test failed", Team;
     IntegrationCredentialDiscarded = "integration.credential_discarded", "Integration credential discarded", Team;
     IntegrationConnected = "integration.connected", "Integration connected", Team;
-    IntegrationDisconnected = "integration.disconnected", "Integration needs reconnecting", Team;
+    IntegrationDisconnected = "integration.disconnected", "Integration disconnected", Team;
     ConversationCreated = "conversation.created", "Conversation created", Team;
     ConversationDeleted = "conversation.deleted", "Conversation deleted", Team;
     AgentLoopCreated = "agent_loop.created", "Agent loop created", Team;
@@ -337,6 +337,15 @@ pub fn describe(
             format!("Discarded the credential of integration {target}: its master key was lost")
         }
         A::IntegrationConnected => format!("Connected integration {target} with OAuth"),
+        // Without a reason, a person disconnected it (and the provider may have revoked it).
+        A::IntegrationDisconnected if text("reason").is_empty() => {
+            match detail.get("revoked_at_provider").and_then(Value::as_bool) {
+                Some(true) => {
+                    format!("Disconnected integration {target}; its provider revoked the grant")
+                }
+                _ => format!("Disconnected integration {target}"),
+            }
+        }
         A::IntegrationDisconnected => format!(
             "Integration {target} needs reconnecting: its provider refused the grant ({})",
             text("reason")

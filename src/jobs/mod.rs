@@ -2,5 +2,6 @@
 
 pub mod key_notices;
 pub mod mail;
+pub mod oauth_keepalive;
 pub mod retention;
 pub mod webhooks;

@@ -4,8 +4,9 @@
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
-use crate::db::schema::{integration_usage, integrations, users};
+use crate::db::schema::{integration_usage, integrations, oauth_connections, users};
 use crate::domain::ids::{IntegrationId, TeamId, UserId};
+use crate::domain::integration::oauth::Status;
 use crate::domain::integration::{Placement, Provider};
 
 /// An integration row.
@@ -77,6 +78,19 @@ pub struct TestOutcome {
     pub latency_ms: i64,
     /// Scrubbed excerpt or the reason.
     pub summary: String,
+}
+
+/// A team's integrations at a glance (the agency dashboard).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TeamIntegrations {
+    /// The team.
+    pub team: String,
+    /// How many it has.
+    pub total: i64,
+    /// Of which the last connection test failed.
+    pub failing: i64,
+    /// Of which the OAuth connection needs reconnecting.
+    pub needs_reconnecting: i64,
 }
 
 impl Integration {
@@ -179,24 +193,39 @@ impl Integration {
             .optional()
     }
 
-    /// Integrations and failing tests per team, for the agency dashboard.
+    /// Per team of `teams` (those with any): how many integrations it has, how many failed
+    /// their last connection test, and how many OAuth connections need reconnecting.
     pub fn counts_by_team(
         conn: &mut DbConnection,
         teams: &[String],
-    ) -> QueryResult<Vec<(String, i64, i64)>> {
-        let rows: Vec<(String, Option<bool>)> = integrations::table
+    ) -> QueryResult<Vec<TeamIntegrations>> {
+        let rows: Vec<(String, Option<bool>, Option<String>)> = integrations::table
+            .left_join(oauth_connections::table)
             .filter(integrations::team_id.eq_any(teams))
-            .select((integrations::team_id, integrations::test_ok))
+            .select((
+                integrations::team_id,
+                integrations::test_ok,
+                oauth_connections::status.nullable(),
+            ))
             .load(conn)?;
-        let mut out: Vec<(String, i64, i64)> = Vec::new();
-        for (team, ok) in rows {
+        let mut out: Vec<TeamIntegrations> = Vec::new();
+        for (team, ok, status) in rows {
             let failing = i64::from(ok == Some(false));
-            match out.iter_mut().find(|(t, _, _)| *t == team) {
+            let broken = i64::from(
+                status.is_some_and(|s| Status::from_storage(&s) == Status::NeedsReconnecting),
+            );
+            match out.iter_mut().find(|t| t.team == team) {
                 Some(entry) => {
-                    entry.1 += 1;
-                    entry.2 += failing;
+                    entry.total += 1;
+                    entry.failing += failing;
+                    entry.needs_reconnecting += broken;
                 }
-                None => out.push((team, 1, failing)),
+                None => out.push(TeamIntegrations {
+                    team,
+                    total: 1,
+                    failing,
+                    needs_reconnecting: broken,
+                }),
             }
         }
         Ok(out)

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::{integrations, oauth_connections};
+use crate::domain::integration::ClientAuth;
 use crate::domain::integration::oauth::{GrantType, Settings, Status};
 
 /// A connection row.
@@ -43,6 +44,8 @@ pub struct OAuthConnection {
     pub refreshed_at: Option<i64>,
     /// Tokens obtained so far.
     pub refreshes: i64,
+    /// How the token endpoint takes the client id and secret: `basic` / `post`.
+    pub client_auth: String,
 }
 
 /// What a token request brought, as stored beside the sealed tokens.
@@ -76,12 +79,18 @@ impl OAuthConnection {
             connected_at: None,
             refreshed_at: None,
             refreshes: 0,
+            client_auth: settings.client_auth.slug().to_owned(),
         }
     }
 
     /// The grant.
     pub fn grant(&self) -> GrantType {
         GrantType::parse(&self.grant_type).unwrap_or(GrantType::ClientCredentials)
+    }
+
+    /// How the token endpoint takes the client's credentials.
+    pub fn client_auth(&self) -> ClientAuth {
+        ClientAuth::from_storage(&self.client_auth)
     }
 
     /// Where it stands.
@@ -114,6 +123,31 @@ impl OAuthConnection {
             .load(conn)
     }
 
+    /// Connected authorization-code connections whose tokens were last renewed before `before`
+    /// (the oldest first, at most `limit`): (integration id, credential version).
+    pub fn idle(
+        conn: &mut DbConnection,
+        before: i64,
+        limit: i64,
+    ) -> QueryResult<Vec<(String, i64)>> {
+        oauth_connections::table
+            .inner_join(integrations::table)
+            .filter(oauth_connections::grant_type.eq(GrantType::AuthorizationCode.slug()))
+            .filter(oauth_connections::status.eq(Status::Connected.slug()))
+            .filter(
+                oauth_connections::refreshed_at
+                    .lt(before)
+                    .or(oauth_connections::refreshed_at.is_null()),
+            )
+            .order(oauth_connections::refreshed_at.asc())
+            .limit(limit)
+            .select((
+                oauth_connections::integration_id,
+                integrations::credential_version,
+            ))
+            .load(conn)
+    }
+
     /// Locks the integration's row until the transaction ends (PostgreSQL; SQLite has one
     /// writer at a time already), so one node at a time renews its tokens; the others wait and
     /// then read the winner's. Returns the credential version the lock found.
@@ -137,19 +171,21 @@ impl OAuthConnection {
         sealed: &str,
         r: &Renewed,
     ) -> QueryResult<bool> {
-        Self::store(conn, id, seen_version, sealed, r, false)
+        Self::store(conn, id, seen_version, sealed, r, None)
     }
 
-    /// Records a consent: the tokens it brought, as [`Self::renewed`], and the connection
-    /// connected from now (whatever it was: pending, or needing reconnecting).
+    /// Records a consent: the tokens it brought, as [`Self::renewed`], the account that
+    /// consented (when the provider named it), and the connection connected from now (whatever
+    /// it was: pending, or needing reconnecting).
     pub fn consented(
         conn: &mut DbConnection,
         id: &str,
         seen_version: i64,
         sealed: &str,
         r: &Renewed,
+        account: Option<&str>,
     ) -> QueryResult<bool> {
-        Self::store(conn, id, seen_version, sealed, r, true)
+        Self::store(conn, id, seen_version, sealed, r, Some(account))
     }
 
     fn store(
@@ -158,7 +194,7 @@ impl OAuthConnection {
         seen_version: i64,
         sealed: &str,
         r: &Renewed,
-        connected_now: bool,
+        consent: Option<Option<&str>>,
     ) -> QueryResult<bool> {
         let n = diesel::update(
             integrations::table
@@ -186,15 +222,52 @@ impl OAuthConnection {
             .execute(conn)?;
         // Connected since the consent; a renewal keeps the date (a client-credentials
         // connection's first token sets it).
-        if connected_now {
+        if let Some(account) = consent {
             diesel::update(row)
-                .set(oauth_connections::connected_at.eq(r.at))
+                .set((
+                    oauth_connections::connected_at.eq(r.at),
+                    oauth_connections::account.eq(account),
+                ))
                 .execute(conn)?;
         } else {
             diesel::update(row.filter(oauth_connections::connected_at.is_null()))
                 .set(oauth_connections::connected_at.eq(r.at))
                 .execute(conn)?;
         }
+        Ok(true)
+    }
+
+    /// Forgets the connection's tokens (a person disconnected it): the sealed credential at
+    /// `seen_version + 1` keeps only the client secret, and the connection waits for a Connect.
+    pub fn forgotten(
+        conn: &mut DbConnection,
+        id: &str,
+        seen_version: i64,
+        sealed: &str,
+    ) -> QueryResult<bool> {
+        let n = diesel::update(
+            integrations::table
+                .find(id)
+                .filter(integrations::credential_version.eq(seen_version)),
+        )
+        .set((
+            integrations::credential.eq(sealed),
+            integrations::credential_version.eq(seen_version + 1),
+        ))
+        .execute(conn)?;
+        if n != 1 {
+            return Ok(false);
+        }
+        diesel::update(oauth_connections::table.find(id))
+            .set((
+                oauth_connections::status.eq(Status::Pending.slug()),
+                oauth_connections::status_reason.eq(None::<String>),
+                oauth_connections::account.eq(None::<String>),
+                oauth_connections::granted_scopes.eq(None::<String>),
+                oauth_connections::access_expires_at.eq(None::<i64>),
+                oauth_connections::connected_at.eq(None::<i64>),
+            ))
+            .execute(conn)?;
         Ok(true)
     }
 

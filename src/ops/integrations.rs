@@ -159,6 +159,16 @@ pub async fn create(
     secret: Secret,
 ) -> Result<Integration, IntegrationError> {
     let (credential, connection) = match secret {
+        Secret::Static(_) if !settings.provider.takes_static() => {
+            return Err(invalid(
+                "credential",
+                format!(
+                    "{} connects with OAuth 2.0 (its access tokens expire within the hour): set \
+                     up the OAuth connection instead of pasting a credential.",
+                    settings.provider.label()
+                ),
+            ));
+        }
         Secret::Static(credential) => (credential, None),
         Secret::OAuth(oauth, client_secret) => {
             for url in [

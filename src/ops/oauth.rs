@@ -14,11 +14,15 @@ use std::future::Future;
 use std::pin::Pin;
 
 use base64::Engine;
-use oauth2::basic::{BasicClient, BasicErrorResponseType, BasicTokenResponse};
+use oauth2::basic::{
+    BasicClient, BasicErrorResponse, BasicErrorResponseType, BasicRevocationErrorResponse,
+    BasicTokenIntrospectionResponse, BasicTokenType,
+};
 use oauth2::{
     AsyncHttpClient, AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
-    EndpointNotSet, EndpointSet, HttpRequest, HttpResponse, PkceCodeChallenge, PkceCodeVerifier,
-    RedirectUrl, RefreshToken, RequestTokenError, Scope, TokenResponse, TokenUrl,
+    EndpointNotSet, EndpointSet, ExtraTokenFields, HttpRequest, HttpResponse, PkceCodeChallenge,
+    PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, Scope, StandardRevocableToken,
+    StandardTokenResponse, TokenResponse, TokenUrl,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -28,8 +32,8 @@ use url::Url;
 use super::record;
 use crate::db::{DbConnection, with_read, with_write, write_tx};
 use crate::domain::audit::{Actor, AuditAction, Change, Owner, Target, Who};
-use crate::domain::integration::Credential;
 use crate::domain::integration::oauth::{GrantType, Secrets, Status};
+use crate::domain::integration::{ClientAuth, Credential};
 use crate::error::AppError;
 use crate::models::integration::Integration;
 use crate::models::oauth_connection::{OAuthConnection, Renewed};
@@ -112,24 +116,78 @@ impl<'c> AsyncHttpClient<'c> for Guarded<'_> {
     }
 }
 
-type TokenClient =
-    BasicClient<EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
+/// What a token endpoint answers besides RFC 6749's fields: an OpenID Connect ID token, read at
+/// a consent for "Connected as …" (never stored, never shown).
+#[derive(Clone, Default, Deserialize, Serialize)]
+struct IdToken {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    id_token: Option<String>,
+}
+
+impl std::fmt::Debug for IdToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IdToken([redacted])")
+    }
+}
+
+impl ExtraTokenFields for IdToken {}
+
+/// A token endpoint's answer.
+type Tokens = StandardTokenResponse<IdToken, BasicTokenType>;
+
+/// A client for a token endpoint, answering [`Tokens`].
+type Client<HasTokenUrl = EndpointNotSet> = oauth2::Client<
+    BasicErrorResponse,
+    Tokens,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    HasTokenUrl,
+>;
+
+type TokenClient = Client<EndpointSet>;
 
 fn token_client(conn: &OAuthConnection, secrets: &Secrets) -> Result<TokenClient, TokenError> {
     let token_url = TokenUrl::new(conn.token_url.clone())
         .map_err(|_| AppError::Internal("stored token URL does not parse".into()))?;
-    Ok(BasicClient::new(ClientId::new(conn.client_id.clone()))
+    let auth = match conn.client_auth() {
+        ClientAuth::Basic => AuthType::BasicAuth,
+        ClientAuth::Post => AuthType::RequestBody,
+    };
+    Ok(Client::new(ClientId::new(conn.client_id.clone()))
         .set_client_secret(ClientSecret::new(
             secrets.client_secret.expose_secret().to_owned(),
         ))
-        .set_auth_type(AuthType::BasicAuth)
+        .set_auth_type(auth)
         .set_token_uri(token_url))
+}
+
+/// Who consented, as an ID token that came with the tokens names them: its e-mail address,
+/// else the preferred user name, the name, or the subject. The token came straight from the
+/// token endpoint over TLS, which OpenID Connect Core §3.1.3.7 accepts in place of checking its
+/// signature; it only labels the connection on the page.
+fn account_of(tokens: &Tokens) -> Option<String> {
+    let jwt = tokens.extra_fields().id_token.as_deref()?;
+    let payload = jwt.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    ["email", "preferred_username", "name", "sub"]
+        .iter()
+        .find_map(|k| claims.get(*k).and_then(serde_json::Value::as_str))
+        .map(one_line)
+        .filter(|a| !a.is_empty())
 }
 
 /// What a token endpoint answered, or why not.
 fn answer<RE: std::error::Error + 'static>(
-    result: Result<BasicTokenResponse, RequestTokenError<RE, oauth2::basic::BasicErrorResponse>>,
-) -> Result<BasicTokenResponse, TokenError> {
+    result: Result<Tokens, RequestTokenError<RE, BasicErrorResponse>>,
+) -> Result<Tokens, TokenError> {
     match result {
         Ok(tokens) => Ok(tokens),
         Err(RequestTokenError::ServerResponse(e)) => match e.error() {
@@ -165,7 +223,7 @@ async fn request_tokens(
     outbound: &Outbound,
     conn: &OAuthConnection,
     secrets: &Secrets,
-) -> Result<BasicTokenResponse, TokenError> {
+) -> Result<Tokens, TokenError> {
     let client = token_client(conn, secrets)?;
     let http = Guarded(outbound);
     let scopes = conn
@@ -219,7 +277,7 @@ fn seal(
 
 /// The secrets after a token answer: a rotated refresh token replaces the old one (a provider
 /// that does not rotate sends none, and the old one stays).
-fn after(old: Secrets, tokens: &BasicTokenResponse) -> Secrets {
+fn after(old: Secrets, tokens: &Tokens) -> Secrets {
     Secrets {
         client_secret: old.client_secret,
         refresh_token: tokens
@@ -232,7 +290,7 @@ fn after(old: Secrets, tokens: &BasicTokenResponse) -> Secrets {
     }
 }
 
-fn renewed(tokens: &BasicTokenResponse, now: i64) -> Renewed {
+fn renewed(tokens: &Tokens, now: i64) -> Renewed {
     Renewed {
         access_expires_at: tokens
             .expires_in()
@@ -303,6 +361,12 @@ pub async fn access_token(
     renew(state, i.id.as_str(), i.credential_version).await
 }
 
+/// Renews the tokens of integration `id` (found idle at credential version `seen`) so that its
+/// refresh token is used: the keep-alive sweep's renewal, the calls' own (once, everywhere).
+pub async fn keep_alive(state: &AppState, id: &str, seen: i64) -> Result<(), TokenError> {
+    renew(state, id, seen).await.map(drop)
+}
+
 /// Renews the tokens of integration `id` whose credential was at `seen` when found due —
 /// once, however many callers find it due together, on however many nodes.
 async fn renew(state: &AppState, id: &str, seen: i64) -> Result<SecretString, TokenError> {
@@ -349,7 +413,7 @@ fn record_answer(
     state: &AppState,
     i: Integration,
     secrets: Secrets,
-    answer: Result<BasicTokenResponse, TokenError>,
+    answer: Result<Tokens, TokenError>,
 ) -> Result<Result<Outcome, TokenError>, AppError> {
     let now = state.clock.now();
     Ok(match answer {
@@ -486,8 +550,12 @@ pub async fn start_consent(
         .map_err(|_| AppError::Internal("callback URL does not parse".into()))?;
     let client = BasicClient::new(ClientId::new(conn.client_id.clone())).set_auth_uri(auth_url);
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let (url, csrf) = client
-        .authorize_url(CsrfToken::new_random)
+    let mut request = client.authorize_url(CsrfToken::new_random);
+    // What the provider's consent page needs to hand out a refresh token (Google, Zoho).
+    for (name, value) in i.provider().oauth().map_or(&[][..], |p| p.authorize_params) {
+        request = request.add_extra_param(*name, *value);
+    }
+    let (url, csrf) = request
         .add_scopes(
             conn.scopes
                 .split_whitespace()
@@ -553,12 +621,20 @@ pub async fn finish_consent(
             .await,
     )?;
     let now = state.clock.now();
+    let account = account_of(&tokens);
     let sealed = seal(state, &i, i.credential_version + 1, after(secrets, &tokens))?;
     let r = renewed(&tokens, now);
     let (actor, row) = (actor.clone(), i.clone());
     with_write(&state.pool, move |c| {
         write_tx(c, |c| -> Result<(), AppError> {
-            OAuthConnection::consented(c, &row.id, row.credential_version, &sealed, &r)?;
+            OAuthConnection::consented(
+                c,
+                &row.id,
+                row.credential_version,
+                &sealed,
+                &r,
+                account.as_deref(),
+            )?;
             let change = Change::new(
                 AuditAction::IntegrationConnected,
                 Target::new("integration", row.id.clone(), row.name.clone()),
@@ -633,6 +709,59 @@ pub async fn revoke(state: &AppState, i: &Integration) -> Result<Option<bool>, A
     // RFC 7009: 200 whether or not the token was still valid.
     let revoked = answer.is_ok_and(|a| a.status == 200);
     Ok(Some(revoked))
+}
+
+/// Disconnects `i`, a connection a person consented to (connected, or needing reconnecting): its
+/// grant is revoked at the provider where it can be, then its tokens are forgotten — the
+/// integration stays, waiting for a Connect. One audit event (and `integration.disconnected`
+/// webhook event). `None`: `i` has no such connection; else what [`revoke`] said.
+pub async fn forget(
+    state: &AppState,
+    actor: &Actor,
+    i: &Integration,
+) -> Result<Option<Option<bool>>, AppError> {
+    let key = i.id.to_string();
+    let (i, conn) = with_read(&state.pool, move |c| load(c, &key)).await?;
+    if conn.grant() != GrantType::AuthorizationCode || conn.status() == Status::Pending {
+        return Ok(None);
+    }
+    // No renewal of this node runs meanwhile (nor, on PostgreSQL, of another: the row lock
+    // below waits for one in flight, and a later one finds the connection pending).
+    let _turn = state.oauth_renewals.lock(i.id.as_str()).await;
+    let revoked = revoke(state, &i).await?;
+    let (worker, actor) = (state.clone(), actor.clone());
+    let key = i.id.to_string();
+    with_write(&state.pool, move |c| {
+        write_tx(c, |c| -> Result<Option<Option<bool>>, AppError> {
+            OAuthConnection::lock(c, &key)?;
+            let (i, conn) = load(c, &key)?;
+            if conn.status() == Status::Pending {
+                return Ok(None);
+            }
+            let secrets = match secrets_of(&worker, &i) {
+                Ok(s) => s,
+                Err(TokenError::Failed(e)) => return Err(e),
+                Err(e) => return Err(AppError::Internal(e.to_string())),
+            };
+            let kept = Secrets {
+                client_secret: secrets.client_secret,
+                refresh_token: None,
+                access_token: None,
+            };
+            let sealed = seal(&worker, &i, i.credential_version + 1, kept)?;
+            if !OAuthConnection::forgotten(c, &i.id, i.credential_version, &sealed)? {
+                return Err(AppError::Internal("connection changed while locked".into()));
+            }
+            let change = Change::new(
+                AuditAction::IntegrationDisconnected,
+                Target::new("integration", i.id.clone(), i.name.clone()),
+            )
+            .with("revoked_at_provider", revoked);
+            record(c, &Owner::Team(i.team_id.clone()), &actor, &change)?;
+            Ok(Some(revoked))
+        })
+    })
+    .await
 }
 
 /// RFC 6749 §2.3.1: the client id and secret are form-encoded before basic auth.

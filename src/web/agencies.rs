@@ -71,6 +71,8 @@ pub struct ClientRow {
     pub integrations: i64,
     /// Of which the last connection test failed.
     pub failing: i64,
+    /// Of which the OAuth connection needs reconnecting.
+    pub reconnect: i64,
     /// Its integrations page.
     pub integrations_url: String,
     /// Its key list filtered to each hygiene count: expiring, unused, old, admin.
@@ -156,13 +158,14 @@ async fn clients_page(
         .into_iter()
         .filter(|t| needle.is_empty() || t.name.to_lowercase().contains(&needle))
         .map(|t| {
-            let (count, failing) = integrations
+            let (count, failing, reconnect) = integrations
                 .iter()
-                .find(|(team, _, _)| *team == t.id)
-                .map_or((0, 0), |(_, n, f)| (*n, *f));
+                .find(|i| i.team == t.id)
+                .map_or((0, 0, 0), |i| (i.total, i.failing, i.needs_reconnecting));
             ClientRow {
                 integrations: count,
                 failing,
+                reconnect,
                 integrations_url: urls::integrations(&t.slug),
                 h: hygiene.get(t.id.as_str()).cloned().unwrap_or_default(),
                 keys_url: urls::api_keys(&t.slug),

@@ -12,13 +12,14 @@ use super::form::FormData;
 use super::htmx::Htmx;
 use super::integration_access::{managed, may_manage};
 use super::layout::{PageCtx, back_to};
+use super::oauth_consent;
 use super::team_context::TeamCtx;
 use super::urls;
 use crate::db::with_read;
 use crate::domain::api_key_secret::KeyMode;
-use crate::domain::integration::oauth::{GrantType, Status};
+use crate::domain::integration::oauth::{GrantType, Settings, SettingsInput, Status};
 use crate::domain::integration::{
-    Credential, CredentialField, Draft, DraftInput, Placement, Problems, Provider,
+    Credential, CredentialField, Draft, DraftInput, Placement, Problems, Provider, Region,
 };
 use crate::domain::tenant::Tenant;
 use crate::models::integration::Integration;
@@ -102,6 +103,14 @@ pub struct OAuthView {
     pub connect: Option<&'static str>,
     /// The Connect action.
     pub connect_url: String,
+    /// Who consented, when the provider said ("Connected as …").
+    pub account: Option<String>,
+    /// "Scopes: …" as the provider granted them, else "Asks for: …" (empty: none asked).
+    pub scopes: String,
+    /// A person consented and may take it back (Disconnect).
+    pub disconnectable: bool,
+    /// The Disconnect page.
+    pub disconnect_url: String,
 }
 
 impl OAuthView {
@@ -110,13 +119,17 @@ impl OAuthView {
         let consent = c.grant() == GrantType::AuthorizationCode;
         let text = match status {
             Status::Connected => "Connected",
-            Status::Pending => "Not connected yet",
+            Status::Pending => "Not connected",
             Status::NeedsReconnecting => "Needs reconnecting",
         };
         Self {
             state: status.slug(),
             text,
-            renewed: c.refreshed_at.map(|at| TimeView::new(now, at)),
+            // Pending: whatever tokens there were are forgotten.
+            renewed: c
+                .refreshed_at
+                .filter(|_| status != Status::Pending)
+                .map(|at| TimeView::new(now, at)),
             reason: c
                 .status_reason
                 .clone()
@@ -127,6 +140,14 @@ impl OAuthView {
                 _ => None,
             },
             connect_url: urls::integration_action(slug, id, "connect"),
+            account: c.account.clone().filter(|_| status == Status::Connected),
+            scopes: match c.granted_scopes.clone().filter(|s| !s.trim().is_empty()) {
+                Some(granted) if status != Status::Pending => format!("Scopes: {granted}"),
+                _ if c.scopes.trim().is_empty() => String::new(),
+                _ => format!("Asks for: {}", c.scopes),
+            },
+            disconnectable: consent && status != Status::Pending,
+            disconnect_url: urls::integration_action(slug, id, "disconnect"),
         }
     }
 }
@@ -206,11 +227,11 @@ pub struct ProviderChoice {
     /// "Shopify".
     pub label: &'static str,
     /// One line about the credential.
-    pub hint: &'static str,
+    pub hint: String,
     /// The form for it.
     pub url: String,
     /// Test hook.
-    pub slug: &'static str,
+    pub slug: String,
 }
 
 /// Values and messages of the add/edit form. Credential inputs are never echoed back.
@@ -230,6 +251,26 @@ pub struct IntegrationForm {
     pub credential_name: String,
     /// Check path as typed.
     pub check_path: String,
+    /// Connects with OAuth 2.0 (the fields below), not a pasted credential.
+    pub oauth: bool,
+    /// OAuth: the provider's region (Zoho's data centre, Salesforce's org, Microsoft's tenant).
+    pub region: String,
+    /// OAuth: `authorization_code` / `client_credentials`.
+    pub grant: String,
+    /// OAuth (custom): authorization endpoint.
+    pub authorize_url: String,
+    /// OAuth (custom): token endpoint.
+    pub token_url: String,
+    /// OAuth (custom): revocation endpoint.
+    pub revoke_url: String,
+    /// OAuth (custom): audience.
+    pub audience: String,
+    /// OAuth (custom): `basic` / `post`.
+    pub client_auth: String,
+    /// OAuth: the client id of the app registered at the provider.
+    pub client_id: String,
+    /// OAuth: scopes, separated by spaces.
+    pub scopes: String,
     /// Field messages.
     pub errors: Vec<(&'static str, String)>,
 }
@@ -253,6 +294,28 @@ impl IntegrationForm {
             if self.error(field).is_none() {
                 self.errors.push((field, message));
             }
+        }
+    }
+
+    /// The form of a new integration of `provider` connecting with OAuth 2.0, with the preset's
+    /// values.
+    fn for_oauth(provider: Provider) -> Self {
+        let preset = provider.oauth();
+        Self {
+            oauth: true,
+            region: preset
+                .as_ref()
+                .and_then(|p| p.region)
+                .map(|r| r.default.to_owned())
+                .unwrap_or_default(),
+            grant: GrantType::AuthorizationCode.slug().into(),
+            client_auth: preset
+                .as_ref()
+                .map(|p| p.client_auth.slug().to_owned())
+                .unwrap_or_default(),
+            scopes: preset.map(|p| p.scopes.to_owned()).unwrap_or_default(),
+            base_url: provider.fixed_base_url(None).unwrap_or_default(),
+            ..Self::for_provider(provider)
         }
     }
 
@@ -290,7 +353,7 @@ impl IntegrationForm {
             placement: placement.kind().into(),
             credential_name: placement.name().unwrap_or_default().into(),
             check_path: i.check_path.clone(),
-            errors: Vec::new(),
+            ..Self::default()
         }
     }
 
@@ -304,6 +367,16 @@ impl IntegrationForm {
             placement: form.get("credential_placement").to_owned(),
             credential_name: form.get("credential_name").trim().to_owned(),
             check_path: form.get("check_path").trim().to_owned(),
+            oauth: form.get("connect") == "oauth",
+            region: form.get("region").trim().to_owned(),
+            grant: form.get("grant_type").to_owned(),
+            authorize_url: form.get("authorize_url").trim().to_owned(),
+            token_url: form.get("token_url").trim().to_owned(),
+            revoke_url: form.get("revoke_url").trim().to_owned(),
+            audience: form.get("audience").trim().to_owned(),
+            client_auth: form.get("client_auth").to_owned(),
+            client_id: form.get("client_id").trim().to_owned(),
+            scopes: form.get("scopes").trim().to_owned(),
             errors: Vec::new(),
         }
     }
@@ -313,10 +386,33 @@ impl IntegrationForm {
             provider: &self.provider,
             name: &self.name,
             base_url: Some(&self.base_url),
-            placement: Some(self.placement.as_str()).filter(|_| self.provider == "custom"),
+            placement: Some(self.placement.as_str())
+                .filter(|_| self.provider == "custom" && !self.oauth),
             credential_name: Some(&self.credential_name),
             check_path: Some(&self.check_path),
+            region: Some(self.region.as_str()).filter(|_| self.oauth),
         }
+    }
+
+    /// The OAuth settings as entered (a preset fills in what its form does not ask).
+    fn oauth_settings(&self) -> SettingsInput<'_> {
+        SettingsInput {
+            provider: Provider::from_storage(&self.provider),
+            region: Some(&self.region),
+            grant: &self.grant,
+            token_url: &self.token_url,
+            authorize_url: Some(&self.authorize_url),
+            revoke_url: Some(&self.revoke_url),
+            client_id: &self.client_id,
+            scopes: &self.scopes,
+            audience: Some(&self.audience),
+            client_auth: Some(&self.client_auth),
+        }
+    }
+
+    /// Whether this form asks a person to consent (it sends them to the provider on saving).
+    pub fn consents(&self) -> bool {
+        self.grant != GrantType::ClientCredentials.slug()
     }
 }
 
@@ -385,6 +481,7 @@ struct ListPage {
 struct ChoosePage {
     ctx: PageCtx,
     providers: Vec<ProviderChoice>,
+    oauth_providers: Vec<ProviderChoice>,
     cancel_url: String,
 }
 
@@ -401,6 +498,48 @@ struct FormPage {
     base_url_example: &'static str,
     custom: bool,
     fields: Vec<CredentialField>,
+    /// Editing an integration that connects with OAuth 2.0 (no credential to replace).
+    oauth: bool,
+    action: String,
+    cancel_url: String,
+}
+
+/// Adding an integration that connects with OAuth 2.0: the app's client id and secret, the
+/// redirect URI to register with it, and (custom) the provider's endpoints.
+#[derive(Template)]
+#[template(path = "integrations/oauth_form.html", blocks = ["content"])]
+struct OAuthFormPage {
+    ctx: PageCtx,
+    form: IntegrationForm,
+    provider_label: &'static str,
+    /// Where people sign in ("Google").
+    signs_in_at: &'static str,
+    custom: bool,
+    /// Where to register the app, and the console's address.
+    register: &'static str,
+    register_url: &'static str,
+    /// The exact redirect URI to register.
+    redirect_uri: String,
+    /// The choice the provider's endpoints depend on.
+    region: Option<Region>,
+    /// The preset's API base URL is fixed (no input).
+    base_url_fixed: bool,
+    base_url_example: &'static str,
+    /// What the connection test request needs, if anything.
+    hint: &'static str,
+    /// The endpoints a preset uses, shown for reference (authorize, token, revoke).
+    endpoints: Vec<(&'static str, String)>,
+    action: String,
+    cancel_url: String,
+}
+
+#[derive(Template)]
+#[template(path = "integrations/disconnect.html", blocks = ["content"])]
+struct DisconnectPage {
+    ctx: PageCtx,
+    integration: IntegrationRow,
+    provider_label: &'static str,
+    revokes: bool,
     action: String,
     cancel_url: String,
 }
@@ -415,6 +554,20 @@ struct DeletePage {
 }
 
 // ----- helpers -----------------------------------------------------------------------------
+
+/// `i`'s row with its OAuth connection, if it has one.
+async fn row_with_connection(
+    state: &AppState,
+    team: &TeamCtx,
+    i: &Integration,
+) -> Result<IntegrationRow, PageError> {
+    let id = i.id.to_string();
+    let conn = with_read(&state.pool, move |c| Ok(OAuthConnection::find(c, &id)?)).await?;
+    let now = state.clock.now();
+    let mut row = IntegrationRow::new(team.slug(), i, now);
+    row.oauth = conn.map(|c| OAuthView::new(team.slug(), i.id.as_str(), &c, now));
+    Ok(row)
+}
 
 async fn list_response(
     state: &AppState,
@@ -511,6 +664,7 @@ fn form_page(
         base_url_example: preset.base_url,
         custom: provider == Provider::Custom,
         fields: credential_fields(provider, &placement),
+        oauth: editing.as_ref().is_some_and(|r| r.oauth.is_some()),
         form,
         editing,
         action,
@@ -518,19 +672,86 @@ fn form_page(
     }
 }
 
+fn oauth_form_page(
+    state: &AppState,
+    user: &SignedIn,
+    team: &TeamCtx,
+    form: IntegrationForm,
+) -> OAuthFormPage {
+    let provider = Provider::from_storage(&form.provider);
+    let preset = provider.oauth();
+    let region = preset.as_ref().and_then(|p| p.region);
+    let endpoints = provider
+        .oauth_endpoints(
+            &region
+                .and_then(|r| r.parse(Some(&form.region)).ok())
+                .unwrap_or_default(),
+        )
+        .map(|e| {
+            let mut list = vec![("Authorization", e.authorize_url), ("Token", e.token_url)];
+            list.extend(e.revoke_url.map(|r| ("Revocation", r)));
+            list
+        })
+        .unwrap_or_default();
+    let label = if provider == Provider::Custom {
+        "an OAuth 2.0 API"
+    } else {
+        provider.label()
+    };
+    OAuthFormPage {
+        ctx: PageCtx::new(format!("Connect {label}"), user, team, "integrations"),
+        provider_label: label,
+        signs_in_at: preset.as_ref().map_or("the provider", |p| p.signs_in_at),
+        custom: provider == Provider::Custom,
+        register: preset.as_ref().map_or("", |p| p.register),
+        register_url: preset.as_ref().map_or("", |p| p.register_url),
+        redirect_uri: oauth_consent::redirect_uri(state, team),
+        region,
+        base_url_fixed: provider.fixed_base_url(None).is_some(),
+        base_url_example: provider.preset().base_url,
+        hint: preset.as_ref().map_or("", |p| p.check_hint),
+        // A region's endpoints follow the choice made on this form: not listed beforehand.
+        endpoints: if region.is_some() {
+            Vec::new()
+        } else {
+            endpoints
+        },
+        form,
+        action: urls::integrations(team.slug()),
+        cancel_url: urls::integrations(team.slug()),
+    }
+}
+
+/// The form field a message of the operations belongs to.
+fn form_field(field: &str) -> &'static str {
+    const FIELDS: [&str; 15] = [
+        "credential",
+        "base_url",
+        "check_path",
+        "credential_placement",
+        "credential_name",
+        "oauth",
+        "oauth.region",
+        "oauth.grant_type",
+        "oauth.token_url",
+        "oauth.authorize_url",
+        "oauth.revoke_url",
+        "oauth.client_id",
+        "oauth.client_secret",
+        "oauth.scopes",
+        "oauth.audience",
+    ];
+    match field {
+        "oauth.client_auth" => "oauth.client_auth",
+        f => FIELDS.into_iter().find(|k| *k == f).unwrap_or("name"),
+    }
+}
+
 fn refused(htmx: Htmx, mut page: FormPage, e: IntegrationError) -> Result<HttpResponse, PageError> {
     match e {
         IntegrationError::Invalid(fields) => {
             for (field, message) in fields {
-                let field = match field.as_str() {
-                    "credential" => "credential",
-                    "base_url" => "base_url",
-                    "check_path" => "check_path",
-                    "credential_placement" => "credential_placement",
-                    "credential_name" => "credential_name",
-                    _ => "name",
-                };
-                page.form.add(vec![(field, message)]);
+                page.form.add(vec![(form_field(&field), message)]);
             }
             Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, page)?)
         }
@@ -552,10 +773,11 @@ pub async fn list(
     list_response(&state, &user, &team, htmx, None).await
 }
 
-/// Query of the add page: which provider's form.
+/// Query of the add page: which provider's form, and `connect=oauth` for its OAuth 2.0 one.
 #[derive(serde::Deserialize)]
 pub struct NewQuery {
     provider: Option<String>,
+    connect: Option<String>,
 }
 
 /// GET the add page: the provider chooser, or (with `?provider=`) that provider's form.
@@ -569,22 +791,53 @@ pub async fn new_form(
     let team = TeamCtx::load(&state, &user, &path).await?;
     team.require_key_creator()?;
     let slug = team.slug().to_owned();
+    let oauth = query.connect.as_deref() == Some("oauth");
     match query.provider.as_deref().map(Provider::parse) {
-        Some(Some(provider)) => {
+        Some(Some(provider))
+            if provider.oauth().is_some() && (oauth || !provider.takes_static()) =>
+        {
+            let page = oauth_form_page(&state, &user, &team, IntegrationForm::for_oauth(provider));
+            Ok(render!(htmx, StatusCode::OK, page)?)
+        }
+        Some(Some(provider)) if !oauth => {
             let page = form_page(&user, &team, IntegrationForm::for_provider(provider), None);
             Ok(render!(htmx, StatusCode::OK, page)?)
         }
-        Some(None) => Err(PageError::NotFound),
+        Some(_) => Err(PageError::NotFound),
         None => {
+            let new = urls::integration_new(&slug);
             let page = ChoosePage {
                 ctx: PageCtx::new("Add integration", &user, &team, "integrations"),
-                providers: Provider::ALL
+                providers: Provider::STATIC
                     .iter()
                     .map(|p| ProviderChoice {
                         label: p.label(),
-                        hint: p.preset().hint,
-                        url: format!("{}?provider={}", urls::integration_new(&slug), p.slug()),
-                        slug: p.slug(),
+                        hint: p.preset().hint.to_owned(),
+                        url: format!("{new}?provider={}", p.slug()),
+                        slug: p.slug().to_owned(),
+                    })
+                    .collect(),
+                oauth_providers: Provider::OAUTH
+                    .iter()
+                    .map(|p| ProviderChoice {
+                        label: if *p == Provider::Custom {
+                            "Custom OAuth 2.0"
+                        } else {
+                            p.label()
+                        },
+                        hint: if *p == Provider::Custom {
+                            "Any provider that speaks OAuth 2.0: authorization code with PKCE, or \
+                             client credentials."
+                                .into()
+                        } else {
+                            format!(
+                                "Sign in with {} and allow access; {} renews the tokens.",
+                                p.oauth().map_or("the provider", |o| o.signs_in_at),
+                                team.brand.product
+                            )
+                        },
+                        url: format!("{new}?provider={}&connect=oauth", p.slug()),
+                        slug: format!("{}-oauth", p.slug()),
                     })
                     .collect(),
                 cancel_url: urls::integrations(&slug),
@@ -616,6 +869,10 @@ pub async fn create(
         return Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, page)?);
     }
     let mut f = IntegrationForm::read(&form, &provider);
+    if f.oauth || !Provider::from_storage(&provider).takes_static() {
+        f.oauth = true;
+        return create_oauth(&state, &user, &team, htmx, f, &form, &req).await;
+    }
     let mode = KeyMode::parse(&f.mode);
     if mode.is_none() {
         f.add(vec![("mode", "Choose live or test.".into())]);
@@ -656,6 +913,79 @@ pub async fn create(
     }
 }
 
+/// Creates an integration that connects with OAuth 2.0 → for a consent, the way on to the
+/// provider's consent page; for client credentials, back to the list (connected); or 422 with
+/// the form and messages (the client secret is never echoed).
+async fn create_oauth(
+    state: &AppState,
+    user: &SignedIn,
+    team: &TeamCtx,
+    htmx: Htmx,
+    mut f: IntegrationForm,
+    form: &FormData,
+    req: &HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let mode = KeyMode::parse(&f.mode);
+    if mode.is_none() {
+        f.add(vec![("mode", "Choose live or test.".into())]);
+    }
+    let settings = Settings::parse(&f.oauth_settings())
+        .map_err(|p| f.add(p))
+        .ok();
+    let secret = form.get("client_secret").trim();
+    let client_secret = if secret.is_empty() {
+        f.add(vec![(
+            "oauth.client_secret",
+            "Enter the client secret of your app.".into(),
+        )]);
+        None
+    } else if secret.len() > crate::domain::integration::CREDENTIAL_MAX
+        || secret.chars().any(char::is_control)
+    {
+        f.add(vec![(
+            "oauth.client_secret",
+            "Must be one line, at most 4096 characters.".into(),
+        )]);
+        None
+    } else {
+        Some(secrecy::SecretString::from(secret.to_owned()))
+    };
+    let draft = Draft::parse(&f.draft()).map_err(|p| f.add(p)).ok();
+    let (Some(mode), Some(settings), Some(client_secret), Some(draft), false) =
+        (mode, settings, client_secret, draft, f.has_errors())
+    else {
+        let page = oauth_form_page(state, user, team, f);
+        return Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, page)?);
+    };
+    let consent = settings.grant == GrantType::AuthorizationCode;
+    let actor = team.actor(state, user, req);
+    let tenant = Tenant {
+        team: team.team_id(),
+        mode,
+    };
+    let secret = ops::Secret::OAuth(Box::new(settings), client_secret);
+    match ops::create(state, &actor, &tenant, draft, secret).await {
+        Ok(i) if consent => oauth_consent::begin(state, user, team, &i, htmx).await,
+        Ok(i) => {
+            let flash = format!(
+                "Integration “{}” added. {} gets its access tokens with the client id and secret, \
+                 which are encrypted and will not be shown again.",
+                i.name, team.brand.product
+            );
+            back_to_list(state, user, team, htmx, flash).await
+        }
+        Err(IntegrationError::Invalid(fields)) => {
+            for (field, message) in fields {
+                f.add(vec![(form_field(&field), message)]);
+            }
+            let page = oauth_form_page(state, user, team, f);
+            Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, page)?)
+        }
+        Err(IntegrationError::NotFound) => Err(PageError::NotFound),
+        Err(IntegrationError::Failed(e)) => Err(e.into()),
+    }
+}
+
 /// GET the edit form.
 pub async fn edit_form(
     state: web::Data<AppState>,
@@ -664,7 +994,7 @@ pub async fn edit_form(
     htmx: Htmx,
 ) -> Result<HttpResponse, PageError> {
     let (team, i) = managed(&state, &user, path.into_inner()).await?;
-    let row = IntegrationRow::new(team.slug(), &i, state.clock.now());
+    let row = row_with_connection(&state, &team, &i).await?;
     let page = form_page(
         &user,
         &team,
@@ -684,7 +1014,7 @@ pub async fn update(
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
     let (team, i) = managed(&state, &user, path.into_inner()).await?;
-    let row = || IntegrationRow::new(team.slug(), &i, state.clock.now());
+    let row = row_with_connection(&state, &team, &i).await?;
     let mut f = IntegrationForm::read(&form, i.provider().slug());
     f.mode = i.mode.clone();
     let draft = Draft::parse(&f.draft()).map_err(|p| f.add(p)).ok();
@@ -693,7 +1023,7 @@ pub async fn update(
         .map_or_else(|| i.placement(), |d| d.placement.clone());
     let credential = entered_credential(&form, &placement, &mut f, false);
     let Some(draft) = draft.filter(|_| !f.has_errors()) else {
-        let page = form_page(&user, &team, f, Some(row()));
+        let page = form_page(&user, &team, f, Some(row));
         return Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, page)?);
     };
     let edit = Edit {
@@ -709,7 +1039,7 @@ pub async fn update(
             let flash = format!("Integration “{}” saved.", saved.name);
             back_to_list(&state, &user, &team, htmx, flash).await
         }
-        Err(e) => refused(htmx, form_page(&user, &team, f, Some(row())), e),
+        Err(e) => refused(htmx, form_page(&user, &team, f, Some(row)), e),
     }
 }
 
@@ -789,6 +1119,73 @@ pub async fn test(
         _ => format!(
             "Connection test of “{}” failed: {}",
             saved.name, outcome.summary
+        ),
+    };
+    back_to_list(&state, &user, &team, htmx, flash).await
+}
+
+/// GET the Disconnect confirmation of an OAuth connection a person consented to.
+pub async fn disconnect_form(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    path: web::Path<(String, String)>,
+    htmx: Htmx,
+) -> Result<HttpResponse, PageError> {
+    let (team, i) = managed(&state, &user, path.into_inner()).await?;
+    let id = i.id.to_string();
+    let conn = with_read(&state.pool, move |c| Ok(OAuthConnection::find(c, &id)?))
+        .await?
+        .filter(|c| c.grant() == GrantType::AuthorizationCode && c.status() != Status::Pending)
+        .ok_or(PageError::NotFound)?;
+    let page = DisconnectPage {
+        ctx: PageCtx::new(
+            format!("Disconnect {}", i.name),
+            &user,
+            &team,
+            "integrations",
+        ),
+        provider_label: i.provider().label(),
+        revokes: conn.revoke_url.is_some(),
+        action: urls::integration_action(team.slug(), &i.id, "disconnect"),
+        integration: IntegrationRow::new(team.slug(), &i, state.clock.now()),
+        cancel_url: urls::integrations(team.slug()),
+    };
+    Ok(render!(htmx, StatusCode::OK, page)?)
+}
+
+/// POST Disconnect: the grant is revoked at the provider (where it can be) and its tokens are
+/// forgotten; the integration stays, waiting for a Connect.
+pub async fn disconnect(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    path: web::Path<(String, String)>,
+    htmx: Htmx,
+    _form: FormData,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let (team, i) = managed(&state, &user, path.into_inner()).await?;
+    let actor = team.actor(&state, &user, &req);
+    let revoked = match crate::ops::oauth::forget(&state, &actor, &i).await? {
+        None => return Err(PageError::NotFound),
+        Some(revoked) => revoked,
+    };
+    let flash = match revoked {
+        Some(true) => format!(
+            "“{}” is disconnected: {} revoked the grant and forgot its tokens.",
+            i.name,
+            i.provider().label()
+        ),
+        Some(false) => format!(
+            "“{}” is disconnected and its tokens are forgotten. {} did not confirm the \
+             revocation: remove the app's access in your account there too.",
+            i.name,
+            i.provider().label()
+        ),
+        None => format!(
+            "“{}” is disconnected and its tokens are forgotten. {} offers no revocation \
+             endpoint: remove the app's access in your account there too.",
+            i.name,
+            i.provider().label()
         ),
     };
     back_to_list(&state, &user, &team, htmx, flash).await

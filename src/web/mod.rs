@@ -377,6 +377,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     page("/{integration}/connect")
                         .post(oauth_consent::connect)
                         .done(),
+                )
+                .service(
+                    page("/{integration}/disconnect")
+                        .get(integrations::disconnect_form)
+                        .post(integrations::disconnect)
+                        .done(),
                 ),
         )
         .service(

@@ -18,6 +18,7 @@ use super::integration_access::managed;
 use super::layout::set_flash;
 use super::team_context::TeamCtx;
 use super::urls;
+use crate::models::integration::Integration;
 use crate::ops::oauth::{self, Callback, ConsentError, Pending};
 use crate::state::AppState;
 use crate::web::current_user::SignedIn;
@@ -45,12 +46,30 @@ pub async fn connect(
     _req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
     let (team, i) = managed(&state, &user, path.into_inner()).await?;
-    let redirect_uri = format!(
+    begin(&state, &user, &team, &i, htmx).await
+}
+
+/// The redirect URI to register at the provider: the callback on the address the team's pages
+/// are served from (the public URL, or the agency's brand host).
+pub fn redirect_uri(state: &AppState, team: &TeamCtx) -> String {
+    format!(
         "{}{CALLBACK_PATH}",
         crate::links::public_base(&state.config.public_url, team.brand.host.as_deref())
-    );
+    )
+}
+
+/// Starts a consent for `i` by `user`: the way on to the provider's consent page. 404 for an
+/// integration without a connection that waits for a person's consent.
+pub async fn begin(
+    state: &AppState,
+    user: &SignedIn,
+    team: &TeamCtx,
+    i: &Integration,
+    htmx: Htmx,
+) -> Result<HttpResponse, PageError> {
+    let redirect_uri = redirect_uri(state, team);
     // Only a connection that waits for a person's consent has a Connect.
-    let (url, pending) = oauth::start_consent(&state, &i, user.id().as_str(), &redirect_uri)
+    let (url, pending) = oauth::start_consent(state, i, user.id().as_str(), &redirect_uri)
         .await?
         .ok_or(PageError::NotFound)?;
     let waiting = Waiting {

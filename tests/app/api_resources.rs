@@ -100,7 +100,7 @@ async fn integrations_require_an_https_base_url_and_a_known_provider() {
             assert_eq!(res.json()["error"]["fields"]["base_url"], message, "{url}");
         }
         let res = app.api("POST", "/integrations", &key, Some(json!({"provider": "Shop ify", "name": "S", "base_url": "https://x.example", "credential": token}))).await;
-        assert_eq!(res.json()["error"]["fields"]["provider"], "Choose one of: shopify, woocommerce, stripe, hubspot, zoho_crm, calendly, custom.");
+        assert_eq!(res.json()["error"]["fields"]["provider"], "Choose one of: shopify, woocommerce, stripe, hubspot, zoho_crm, calendly, google_calendar, google_sheets, microsoft_graph, salesforce, custom.");
         let ok = app.api("POST", "/integrations", &key, Some(json!({"provider": "shopify", "name": "Store", "base_url": "https://acme.myshopify.com/admin/api/2024-01", "credential": token}))).await;
         ok.assert_status(201);
         let id = ok.json()["id"].as_str().expect("id").to_owned();

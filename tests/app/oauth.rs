@@ -387,7 +387,8 @@ impl Browser {
         };
         let mut url = authorize.to_owned();
         for _ in 0..12 {
-            if url.starts_with("http://localhost:8080/") {
+            // Back at Latchkey's callback (on whichever host it registered).
+            if url.contains("/oauth/callback?") {
                 return url;
             }
             let (status, location, body) = self.send(self.http.get(&url)).await;
@@ -465,7 +466,7 @@ async fn a_person_consents_at_the_provider_and_the_refresh_token_keeps_it_connec
         assert!(res.body.contains("not connected yet"), "{}", res.body);
 
         let page = app.get("/teams/acme/settings/integrations").await;
-        assert!(page.body.contains("Not connected yet"));
+        assert!(page.body.contains("Not connected"));
         assert!(page.body.contains("aria-label=\"Connect CRM\""));
         let authorize = press_connect(&app, "acme", &id).await;
         let url = url::Url::parse(&authorize).expect("authorization URL");
@@ -633,6 +634,516 @@ async fn a_callback_with_another_state_or_in_another_session_connects_nothing() 
             .await
             .json();
         assert_eq!(shown["oauth"]["status"], "pending");
+    })
+    .await;
+}
+
+/// The link on the page that goes on to the provider's consent page.
+fn continue_link(body: &str) -> String {
+    let marker = "<a class=\"button button-primary button-block\" href=\"";
+    let start = body.find(marker).expect("the link to the provider") + marker.len();
+    let end = body[start..].find('"').expect("end") + start;
+    body[start..end].replace("&#38;", "&").replace("&amp;", "&")
+}
+
+#[actix_web::test]
+async fn the_dashboard_offers_oauth_presets_shows_the_redirect_uri_to_register_and_refuses_bad_input_without_saving()
+ {
+    each_db(|app| async move {
+        let slug = app.set_up("ada@example.com", "Acme").await;
+        let new = format!("/teams/{slug}/settings/integrations/new");
+        let chooser = app.get(&new).await;
+        chooser.assert_status(200);
+        for offered in [
+            "Connect with OAuth 2.0",
+            "With an API key or token",
+            "Google Calendar",
+            "Google Sheets",
+            "Microsoft Graph",
+            "Salesforce",
+            "Custom OAuth 2.0",
+        ] {
+            assert!(chooser.body.contains(offered), "{offered}");
+        }
+        // Every OAuth form shows the exact redirect URI to register at the provider.
+        for provider in [
+            "hubspot",
+            "zoho_crm",
+            "calendly",
+            "google_calendar",
+            "google_sheets",
+            "microsoft_graph",
+            "salesforce",
+            "custom",
+        ] {
+            let form = app
+                .get(&format!("{new}?provider={provider}&connect=oauth"))
+                .await;
+            form.assert_status(200);
+            assert!(
+                form.body
+                    .contains("value=\"http://localhost:8080/oauth/callback\""),
+                "{provider}"
+            );
+            assert!(form.body.contains("Redirect URI to register"), "{provider}");
+        }
+        // An OAuth-only provider needs no `connect=oauth`; its preset is filled in.
+        let google = app.get(&format!("{new}?provider=google_calendar")).await;
+        assert!(
+            google
+                .body
+                .contains("https://www.googleapis.com/auth/calendar.events")
+        );
+        assert!(google.body.contains("https://oauth2.googleapis.com/token"));
+        let zoho = app
+            .get(&format!("{new}?provider=zoho_crm&connect=oauth"))
+            .await;
+        assert!(zoho.body.contains("Data centre"));
+        assert!(zoho.body.contains("Europe (zoho.eu)"));
+        app.get(&format!("{new}?provider=stripe&connect=oauth"))
+            .await
+            .assert_status(404);
+
+        // Bad input: a 422 naming each field, the client secret not echoed, nothing saved.
+        let csrf = zoho.csrf();
+        let bad = app
+            .post(
+                &format!("/teams/{slug}/settings/integrations"),
+                &[
+                    ("csrf_token", &csrf),
+                    ("provider", "custom"),
+                    ("connect", "oauth"),
+                    ("name", "CRM"),
+                    ("mode", "live"),
+                    ("grant_type", "authorization_code"),
+                    ("token_url", "ftp://auth.example.com/token"),
+                    ("client_id", ""),
+                    ("client_secret", "s3cr3t-never-shown"),
+                    ("base_url", "https://api.example.com"),
+                ],
+            )
+            .await;
+        bad.assert_status(422);
+        for message in [
+            "Enter the provider&#39;s URL for this.",
+            "Enter the client id of your app.",
+        ] {
+            assert!(bad.body.contains(message), "{message}: {}", bad.body);
+        }
+        assert!(!bad.body.contains("s3cr3t-never-shown"));
+        let region = app
+            .post(
+                &format!("/teams/{slug}/settings/integrations"),
+                &[
+                    ("csrf_token", &csrf),
+                    ("provider", "zoho_crm"),
+                    ("connect", "oauth"),
+                    ("name", "Zoho"),
+                    ("mode", "live"),
+                    ("region", "mars"),
+                    ("client_id", "1000.ABC"),
+                    ("client_secret", ""),
+                ],
+            )
+            .await;
+        region.assert_status(422);
+        assert!(
+            region
+                .body
+                .contains("Choose one of: us, eu, in, au, jp, ca, sa, cn.")
+        );
+        assert!(region.body.contains("Enter the client secret of your app."));
+        let stored: i64 = app.db(|c| integrations::table.count().get_result(c).expect("n"));
+        assert_eq!(stored, 0);
+
+        // A preset in another data centre: its endpoints and API host follow, and the person
+        // goes straight on to the consent page, asked for a refresh token.
+        let added = app
+            .post(
+                &format!("/teams/{slug}/settings/integrations"),
+                &[
+                    ("csrf_token", &csrf),
+                    ("provider", "zoho_crm"),
+                    ("connect", "oauth"),
+                    ("name", "Zoho"),
+                    ("mode", "live"),
+                    ("region", "eu"),
+                    ("client_id", "1000.ABC"),
+                    ("client_secret", "zoho-secret"),
+                    ("scopes", ""),
+                ],
+            )
+            .await;
+        added.assert_status(200);
+        let consent = url::Url::parse(&continue_link(&added.body)).expect("url");
+        assert_eq!(consent.host_str(), Some("accounts.zoho.eu"));
+        assert_eq!(consent.path(), "/oauth/v2/auth");
+        let query: Vec<(String, String)> = consent.query_pairs().into_owned().collect();
+        for (k, v) in [
+            ("access_type", "offline"),
+            ("prompt", "consent"),
+            ("client_id", "1000.ABC"),
+            ("scope", "ZohoCRM.modules.ALL ZohoCRM.org.READ"),
+            ("redirect_uri", "http://localhost:8080/oauth/callback"),
+            ("code_challenge_method", "S256"),
+        ] {
+            assert!(
+                query.contains(&(k.to_owned(), v.to_owned())),
+                "{k}: {query:?}"
+            );
+        }
+        let (base, token_url, client_auth): (String, String, String) = app.db(|c| {
+            integrations::table
+                .inner_join(oauth_connections::table)
+                .select((
+                    integrations::base_url,
+                    oauth_connections::token_url,
+                    oauth_connections::client_auth,
+                ))
+                .first(c)
+                .expect("row")
+        });
+        assert_eq!(base, "https://www.zohoapis.eu/crm/v5");
+        assert_eq!(token_url, "https://accounts.zoho.eu/oauth/v2/token");
+        assert_eq!(client_auth, "post");
+
+        // A pasted token for a provider whose tokens expire within the hour: refused.
+        let key = app
+            .make_key(KeySpec {
+                team: &slug,
+                scopes: &["admin"],
+                mode: "live",
+            })
+            .1;
+        let pasted = app
+            .api(
+                "POST",
+                "/integrations",
+                &key,
+                Some(json!({"provider": "google_calendar", "name": "Calendar",
+                            "credential": {"token": "ya29.pasted"}})),
+            )
+            .await;
+        pasted.assert_status(422);
+        assert!(
+            pasted.body.contains("connects with OAuth 2.0"),
+            "{}",
+            pasted.body
+        );
+        // Through the API a preset needs only the app's client id and secret.
+        let api = app
+            .api(
+                "POST",
+                "/integrations",
+                &key,
+                Some(json!({"provider": "microsoft_graph", "name": "Graph",
+                            "oauth": {"region": "contoso.onmicrosoft.com", "client_id": "abc",
+                                      "client_secret": "def"}})),
+            )
+            .await;
+        api.assert_status(201);
+        let shown = api.json();
+        assert_eq!(
+            shown["oauth"]["authorize_url"],
+            "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/authorize"
+        );
+        assert_eq!(shown["oauth"]["client_auth"], "post");
+        assert_eq!(shown["base_url"], "https://graph.microsoft.com/v1.0");
+        assert!(!shown.to_string().contains("def\""));
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn added_in_the_dashboard_it_shows_who_connected_it_and_disconnect_revokes_and_forgets_the_grant()
+ {
+    each_db(|app| async move {
+        let provider = Provider::start(&["http://localhost:8080/oauth/callback"]);
+        let slug = app.set_up("ada@example.com", "Acme").await;
+        let key = app
+            .make_key(KeySpec {
+                team: &slug,
+                scopes: &["admin"],
+                mode: "live",
+            })
+            .1;
+        let form = app
+            .get(&format!(
+                "/teams/{slug}/settings/integrations/new?provider=custom&connect=oauth"
+            ))
+            .await;
+        let api = format!("{}/api", provider.base);
+        let (authorize, token, revoke) = (
+            format!("{}/auth", provider.base),
+            format!("{}/token", provider.base),
+            format!("{}/token/revocation", provider.base),
+        );
+        let added = app
+            .post(
+                &format!("/teams/{slug}/settings/integrations"),
+                &[
+                    ("csrf_token", &form.csrf()),
+                    ("provider", "custom"),
+                    ("connect", "oauth"),
+                    ("name", "CRM"),
+                    ("mode", "live"),
+                    ("grant_type", "authorization_code"),
+                    ("authorize_url", &authorize),
+                    ("token_url", &token),
+                    ("revoke_url", &revoke),
+                    ("client_auth", "basic"),
+                    ("client_id", "latchkey-test"),
+                    ("client_secret", "latchkey-test-secret"),
+                    ("scopes", "openid offline_access contacts.read"),
+                    ("base_url", &api),
+                    ("check_path", "/me"),
+                ],
+            )
+            .await;
+        added.assert_status(200);
+        let back = Browser::new()
+            .consent(&provider, &continue_link(&added.body), "ada@crm.example")
+            .await;
+        let done = app.get(&back["http://localhost:8080".len()..]).await;
+        done.assert_status(303);
+        let page = app.get(done.location()).await;
+        assert!(
+            page.body.contains(
+                "Connected</span> <span data-testid=\"oauth-account\">as ada@crm.example</span>"
+            ),
+            "{}",
+            page.body
+        );
+        // What the provider granted (it does not echo offline_access), not what was asked.
+        assert!(
+            page.body.contains("Scopes: openid contacts.read"),
+            "{}",
+            page.body
+        );
+        let id: String = app.db(|c| {
+            integrations::table
+                .select(integrations::id)
+                .first(c)
+                .expect("row")
+        });
+        call(&app, &key, &id).await.assert_status(200);
+        let shown = app
+            .api("GET", &format!("/integrations/{id}"), &key, None)
+            .await
+            .json();
+        assert_eq!(shown["oauth"]["account"], "ada@crm.example");
+
+        // Disconnect: a confirmation that says what breaks, then the grant is revoked at the
+        // provider and the tokens forgotten; the integration waits for a Connect.
+        let confirm = app
+            .get(&format!(
+                "/teams/{slug}/settings/integrations/{id}/disconnect"
+            ))
+            .await;
+        confirm.assert_status(200);
+        assert!(confirm.body.contains("Disconnect CRM?"));
+        let gone = app
+            .post(
+                &format!("/teams/{slug}/settings/integrations/{id}/disconnect"),
+                &[("csrf_token", &confirm.csrf())],
+            )
+            .await;
+        gone.assert_status(303);
+        let page = app.get(gone.location()).await;
+        assert!(
+            page.body
+                .contains("revoked the grant and forgot its tokens"),
+            "{}",
+            page.body
+        );
+        assert!(page.body.contains("Not connected"));
+        assert!(page.body.contains("aria-label=\"Connect CRM\""));
+        assert!(!page.body.contains("ada@crm.example"));
+        assert_eq!(counted(&provider.counts().await, "revoked"), 1);
+        let res = call(&app, &key, &id).await;
+        res.assert_status(502);
+        assert!(res.body.contains("not connected yet"), "{}", res.body);
+        let (detail, events): (String, i64) = app.db(|c| {
+            (
+                audit_events::table
+                    .filter(audit_events::action.eq("integration.disconnected"))
+                    .select(audit_events::detail.assume_not_null())
+                    .first(c)
+                    .expect("event"),
+                outbox_events::table
+                    .filter(outbox_events::event_type.eq("integration.disconnected"))
+                    .count()
+                    .get_result(c)
+                    .expect("n"),
+            )
+        });
+        assert!(detail.contains("\"revoked_at_provider\":true"), "{detail}");
+        assert_eq!(events, 1);
+        // Nothing left to disconnect.
+        app.get(&format!(
+            "/teams/{slug}/settings/integrations/{id}/disconnect"
+        ))
+        .await
+        .assert_status(404);
+        // Connect brings it back.
+        let authorize = press_connect(&app, &slug, &id).await;
+        let back = Browser::new()
+            .consent(&provider, &authorize, "ada@crm.example")
+            .await;
+        app.get(&back["http://localhost:8080".len()..])
+            .await
+            .assert_status(303);
+        call(&app, &key, &id).await.assert_status(200);
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn an_idle_connection_is_renewed_by_the_daily_keep_alive_sweep_and_a_forgotten_grant_is_recorded_once()
+ {
+    use latchkey::jobs::oauth_keepalive::{IDLE_AFTER, run_once};
+    each_db(|app| async move {
+        let provider = Provider::start(&["http://localhost:8080/oauth/callback"]);
+        let key = admin_key(&app).await;
+        let id = consent_integration(&app, &key, &provider).await;
+        // Waiting for its consent: nothing to keep alive.
+        app.clock().advance(IDLE_AFTER + 60);
+        assert_eq!(run_once(&app.state).await.expect("sweep"), 0);
+        app.sign_in("ada@example.com", crate::helpers::PASSWORD)
+            .await
+            .assert_status(303);
+        let authorize = press_connect(&app, "acme", &id).await;
+        let back = Browser::new()
+            .consent(&provider, &authorize, "ada@crm.example")
+            .await;
+        app.get(&back["http://localhost:8080".len()..])
+            .await
+            .assert_status(303);
+        // Just connected: nothing to do.
+        assert_eq!(run_once(&app.state).await.expect("sweep"), 0);
+        // A day without calls: its refresh token is used once.
+        app.clock().advance(IDLE_AFTER + 60);
+        assert_eq!(run_once(&app.state).await.expect("sweep"), 1);
+        assert_eq!(counted(&provider.counts().await, "refresh_token"), 1);
+        assert_eq!(run_once(&app.state).await.expect("sweep"), 0);
+        // The token it got is the calls' token: no renewal for the next call.
+        call(&app, &key, &id).await.assert_status(200);
+        assert_eq!(counted(&provider.counts().await, "refresh_token"), 1);
+
+        // The provider forgets the grant: the sweep finds out and records it once.
+        provider.control("_break").await;
+        app.clock().advance(IDLE_AFTER + 60);
+        assert_eq!(run_once(&app.state).await.expect("sweep"), 0);
+        assert_eq!(run_once(&app.state).await.expect("sweep"), 0);
+        assert_eq!(counted(&provider.counts().await, "invalid_grant"), 1);
+        let shown = app
+            .api("GET", &format!("/integrations/{id}"), &key, None)
+            .await
+            .json();
+        assert_eq!(shown["oauth"]["status"], "needs_reconnecting");
+        let audits: i64 = app.db(|c| {
+            audit_events::table
+                .filter(audit_events::action.eq("integration.disconnected"))
+                .count()
+                .get_result(c)
+                .expect("n")
+        });
+        assert_eq!(audits, 1);
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn on_an_agency_host_the_redirect_uri_and_the_callback_are_the_agencys_and_its_dashboard_counts_what_needs_reconnecting()
+ {
+    use latchkey::jobs::oauth_keepalive::{IDLE_AFTER, run_once};
+    each_db(|app| async move {
+        let callback = "http://dash.northstar.test:8080/oauth/callback";
+        let provider = Provider::start(&[callback]);
+        app.set_up("ada@example.com", "Ada Home").await;
+        let agency = crate::agencies::create_agency(&app, "Northstar").await;
+        let harbor = crate::agencies::create_client(&app, &agency, "Harbor").await;
+        let brand = app.get(&format!("/agencies/{agency}/brand")).await;
+        crate::agencies::post_brand(
+            &app,
+            &agency,
+            &[
+                ("csrf_token", &brand.csrf()),
+                ("product_name", "NorthDesk"),
+                ("hosts", "dash.northstar.test"),
+            ],
+            None,
+        )
+        .await
+        .assert_status(303);
+        app.set_host("dash.northstar.test");
+        let form = app
+            .get(&format!(
+                "/teams/{harbor}/settings/integrations/new?provider=custom&connect=oauth"
+            ))
+            .await;
+        assert!(
+            form.body.contains(&format!("value=\"{callback}\"")),
+            "{}",
+            form.body
+        );
+        assert!(form.body.contains("NorthDesk gets access tokens"));
+        let api = format!("{}/api", provider.base);
+        let (authorize, token) = (
+            format!("{}/auth", provider.base),
+            format!("{}/token", provider.base),
+        );
+        let added = app
+            .post(
+                &format!("/teams/{harbor}/settings/integrations"),
+                &[
+                    ("csrf_token", &form.csrf()),
+                    ("provider", "custom"),
+                    ("connect", "oauth"),
+                    ("name", "Harbor CRM"),
+                    ("mode", "live"),
+                    ("grant_type", "authorization_code"),
+                    ("authorize_url", &authorize),
+                    ("token_url", &token),
+                    ("client_id", "latchkey-test"),
+                    ("client_secret", "latchkey-test-secret"),
+                    ("scopes", "openid offline_access contacts.read"),
+                    ("base_url", &api),
+                ],
+            )
+            .await;
+        added.assert_status(200);
+        let consent = continue_link(&added.body);
+        let redirect: String = url::Url::parse(&consent)
+            .expect("url")
+            .query_pairs()
+            .find(|(k, _)| k == "redirect_uri")
+            .map(|(_, v)| v.into_owned())
+            .expect("redirect_uri");
+        assert_eq!(redirect, callback);
+        let back = Browser::new()
+            .consent(&provider, &consent, "ops@harbor.example")
+            .await;
+        let done = app.get(&back[back.find("/oauth/").expect("path")..]).await;
+        done.assert_status(303);
+        let page = app.get(done.location()).await;
+        assert!(page.body.contains("as ops@harbor.example"), "{}", page.body);
+
+        // The provider forgets the grant; the agency dashboard says so for that client.
+        let dashboard = app.get(&format!("/agencies/{agency}")).await;
+        assert!(!dashboard.body.contains("reconnecting"));
+        provider.control("_break").await;
+        app.clock().advance(IDLE_AFTER + 60);
+        assert_eq!(run_once(&app.state).await.expect("sweep"), 0);
+        app.sign_in("ada@example.com", crate::helpers::PASSWORD)
+            .await
+            .assert_status(303);
+        let dashboard = app.get(&format!("/agencies/{agency}")).await;
+        assert!(
+            dashboard.body.contains("1 needs reconnecting"),
+            "{}",
+            dashboard.body
+        );
     })
     .await;
 }

@@ -17,6 +17,8 @@ pub struct DraftInput<'a> {
     pub credential_name: Option<&'a str>,
     /// Check request path (the preset's when left out).
     pub check_path: Option<&'a str>,
+    /// The provider's region (Zoho's data centre), where its base URL depends on one.
+    pub region: Option<&'a str>,
 }
 
 /// An integration's settings, parsed: what an operation takes.
@@ -84,13 +86,12 @@ impl Draft {
             .ok();
         let provider = provider.unwrap_or(Provider::Custom);
         let preset = provider.preset();
-        let fixed_base = (provider != Provider::Custom && !preset.base_url.contains('{'))
-            .then_some(preset.base_url);
+        let fixed_base = provider.fixed_base_url(input.region);
         let base_url = match input
             .base_url
             .map(str::trim)
             .filter(|u| !u.is_empty())
-            .or(fixed_base)
+            .or(fixed_base.as_deref())
         {
             None => {
                 problems.push(("base_url", "Enter the API's base URL.".into()));

@@ -6,12 +6,14 @@ mod address;
 mod credential;
 mod draft;
 pub mod oauth;
+mod oauth_preset;
 mod placement;
 mod provider;
 
 pub use address::{SCHEME_MESSAGE, join, parse_base_url, valid_relative_path};
 pub use credential::{CREDENTIAL_MAX, Credential, Problems};
 pub use draft::{Draft, DraftInput, parse_check_path, parse_name};
+pub use oauth_preset::{ClientAuth, Endpoints, OAuthPreset, Region};
 pub use placement::{Placement, is_reserved_header};
 pub use provider::{CredentialField, Preset, Provider};
 

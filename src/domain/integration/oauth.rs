@@ -4,7 +4,7 @@
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
-use super::{CREDENTIAL_MAX, Problems, parse_base_url};
+use super::{CREDENTIAL_MAX, ClientAuth, Problems, Provider, parse_base_url};
 
 /// How an integration gets access tokens.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,6 +92,8 @@ pub struct Settings {
     pub scopes: Vec<String>,
     /// The API the tokens are for (`audience`, as Auth0 and others ask), if any.
     pub audience: Option<String>,
+    /// How the token endpoint takes the client id and secret.
+    pub client_auth: ClientAuth,
 }
 
 /// The secrets of a connection, sealed together: only in memory for one call or one save.
@@ -145,9 +147,15 @@ impl Secrets {
     }
 }
 
-/// A connection's fields as entered, before parsing.
-#[derive(Debug, Default)]
+/// A connection's fields as entered, before parsing. A provider with a preset fills in what is
+/// left empty (its endpoints in the chosen region, its scopes, how it takes the client's
+/// credentials, the authorization-code grant).
+#[derive(Debug)]
 pub struct SettingsInput<'a> {
+    /// The integration's provider.
+    pub provider: Provider,
+    /// Its region (Zoho's data centre, Salesforce's org, Microsoft's tenant), if it has one.
+    pub region: Option<&'a str>,
     /// `authorization_code` or `client_credentials`.
     pub grant: &'a str,
     /// Token endpoint.
@@ -162,6 +170,25 @@ pub struct SettingsInput<'a> {
     pub scopes: &'a str,
     /// Audience.
     pub audience: Option<&'a str>,
+    /// `basic` or `post`.
+    pub client_auth: Option<&'a str>,
+}
+
+impl Default for SettingsInput<'_> {
+    fn default() -> Self {
+        Self {
+            provider: Provider::Custom,
+            region: None,
+            grant: "",
+            token_url: "",
+            authorize_url: None,
+            revoke_url: None,
+            client_id: "",
+            scopes: "",
+            audience: None,
+            client_auth: None,
+        }
+    }
 }
 
 /// The longest scope list accepted.
@@ -171,7 +198,41 @@ impl Settings {
     /// Parses `input`, naming each field's problem (`oauth.<field>`).
     pub fn parse(input: &SettingsInput<'_>) -> Result<Settings, Problems> {
         let mut problems = Problems::new();
-        let grant = GrantType::parse(input.grant.trim());
+        let Some(preset) = input.provider.oauth() else {
+            problems.push((
+                "oauth",
+                format!(
+                    "{} takes a credential, not OAuth 2.0.",
+                    input.provider.label()
+                ),
+            ));
+            return Err(problems);
+        };
+        fn given(raw: Option<&str>) -> Option<&str> {
+            raw.map(str::trim).filter(|r| !r.is_empty())
+        }
+        let region = match (&preset.region, given(input.region)) {
+            (Some(region), raw) => region
+                .parse(raw)
+                .map_err(|m| problems.push(("oauth.region", m)))
+                .ok(),
+            (None, Some(_)) => {
+                problems.push((
+                    "oauth.region",
+                    format!("{} has no region to choose.", input.provider.label()),
+                ));
+                None
+            }
+            (None, None) => None,
+        };
+        let ends = input
+            .provider
+            .oauth_endpoints(region.as_deref().unwrap_or_default());
+        let grant_raw = match input.grant.trim() {
+            "" if input.provider != Provider::Custom => GrantType::AuthorizationCode.slug(),
+            raw => raw,
+        };
+        let grant = GrantType::parse(grant_raw);
         if grant.is_none() {
             problems.push((
                 "oauth.grant_type",
@@ -194,13 +255,21 @@ impl Settings {
                 },
             }
         };
-        let token_url = url("oauth.token_url", Some(input.token_url), true);
+        let token_url = url(
+            "oauth.token_url",
+            given(Some(input.token_url)).or(ends.as_ref().map(|e| e.token_url.as_str())),
+            true,
+        );
         let authorize_url = url(
             "oauth.authorize_url",
-            input.authorize_url,
+            given(input.authorize_url).or(ends.as_ref().map(|e| e.authorize_url.as_str())),
             grant == Some(GrantType::AuthorizationCode),
         );
-        let revoke_url = url("oauth.revoke_url", input.revoke_url, false);
+        let revoke_url = url(
+            "oauth.revoke_url",
+            given(input.revoke_url).or(ends.as_ref().and_then(|e| e.revoke_url.as_deref())),
+            false,
+        );
         let client_id = input.client_id.trim();
         if client_id.is_empty() {
             problems.push(("oauth.client_id", "Enter the client id of your app.".into()));
@@ -210,13 +279,13 @@ impl Settings {
                 "Must be one line, at most 4096 characters.".into(),
             ));
         }
-        let scopes: Vec<String> = input
-            .scopes
+        let scopes_raw = given(Some(input.scopes)).unwrap_or(preset.scopes);
+        let scopes: Vec<String> = scopes_raw
             .split(|c: char| c == ',' || c.is_whitespace())
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
             .collect();
-        if input.scopes.len() > SCOPES_MAX
+        if scopes_raw.len() > SCOPES_MAX
             || scopes
                 .iter()
                 .any(|s| s.chars().any(|c| c == '"' || c == '\\' || c.is_control()))
@@ -233,16 +302,26 @@ impl Settings {
                 "Must be one line, at most 512 characters.".into(),
             ));
         }
-        match (grant, token_url) {
-            (Some(grant), Some(token_url)) if problems.is_empty() => Ok(Settings {
-                grant,
-                token_url,
-                authorize_url,
-                revoke_url,
-                client_id: client_id.to_owned(),
-                scopes,
-                audience: audience.map(str::to_owned),
+        let client_auth = match given(input.client_auth) {
+            None => Some(preset.client_auth),
+            Some(raw) => ClientAuth::parse(raw).or_else(|| {
+                problems.push(("oauth.client_auth", "Choose basic or post.".into()));
+                None
             }),
+        };
+        match (grant, token_url, client_auth) {
+            (Some(grant), Some(token_url), Some(client_auth)) if problems.is_empty() => {
+                Ok(Settings {
+                    grant,
+                    token_url,
+                    authorize_url,
+                    revoke_url,
+                    client_id: client_id.to_owned(),
+                    scopes,
+                    audience: audience.map(str::to_owned),
+                    client_auth,
+                })
+            }
             _ => Err(problems),
         }
     }
@@ -271,6 +350,7 @@ mod tests {
         })
         .expect("parses");
         assert_eq!(ok.scopes, ["contacts.read", "contacts.write"]);
+        assert_eq!(ok.client_auth, ClientAuth::Basic);
         let bad = Settings::parse(&SettingsInput {
             grant: "authorization_code",
             token_url: "ftp://x",
@@ -289,6 +369,56 @@ mod tests {
                 "oauth.scopes"
             ]
         );
+    }
+
+    #[test]
+    fn a_preset_fills_in_what_is_left_empty_and_keeps_what_is_given() {
+        let zoho = Settings::parse(&SettingsInput {
+            provider: Provider::ZohoCrm,
+            region: Some("eu"),
+            client_id: "1000.ABC",
+            ..SettingsInput::default()
+        })
+        .expect("parses");
+        assert_eq!(zoho.grant, GrantType::AuthorizationCode);
+        assert_eq!(
+            zoho.authorize_url.as_ref().map(Url::as_str),
+            Some("https://accounts.zoho.eu/oauth/v2/auth")
+        );
+        assert_eq!(zoho.scopes, ["ZohoCRM.modules.ALL", "ZohoCRM.org.READ"]);
+        assert_eq!(zoho.client_auth, ClientAuth::Post);
+        let own = Settings::parse(&SettingsInput {
+            provider: Provider::HubSpot,
+            token_url: "https://auth.internal.example/token",
+            client_id: "x",
+            scopes: "crm.objects.deals.read",
+            client_auth: Some("basic"),
+            ..SettingsInput::default()
+        })
+        .expect("parses");
+        assert_eq!(
+            own.token_url.as_str(),
+            "https://auth.internal.example/token"
+        );
+        assert_eq!(own.scopes, ["crm.objects.deals.read"]);
+        assert_eq!(own.client_auth, ClientAuth::Basic);
+        let refused = Settings::parse(&SettingsInput {
+            provider: Provider::Stripe,
+            client_id: "x",
+            ..SettingsInput::default()
+        })
+        .expect_err("Stripe has no OAuth preset");
+        assert_eq!(refused[0].0, "oauth");
+        let bad_region = Settings::parse(&SettingsInput {
+            provider: Provider::HubSpot,
+            region: Some("eu"),
+            client_id: "x",
+            client_auth: Some("jwt"),
+            ..SettingsInput::default()
+        })
+        .expect_err("refused");
+        let fields: Vec<&str> = bad_region.iter().map(|(f, _)| *f).collect();
+        assert_eq!(fields, ["oauth.region", "oauth.client_auth"]);
     }
 
     #[test]

@@ -18,6 +18,14 @@ pub enum Provider {
     ZohoCrm,
     /// Calendly: bearer personal access token.
     Calendly,
+    /// Google Calendar API (OAuth 2.0 only).
+    GoogleCalendar,
+    /// Google Sheets API (OAuth 2.0 only).
+    GoogleSheets,
+    /// Microsoft Graph (OAuth 2.0 only).
+    MicrosoftGraph,
+    /// Salesforce REST API (OAuth 2.0 only).
+    Salesforce,
     /// Any other HTTP API: bearer, basic, a named header or a query parameter.
     Custom,
 }
@@ -66,15 +74,54 @@ pub struct Preset {
 
 impl Provider {
     /// Every provider, in the picker's order.
-    pub const ALL: [Provider; 7] = [
+    pub const ALL: [Provider; 11] = [
         Provider::Shopify,
         Provider::WooCommerce,
         Provider::Stripe,
         Provider::HubSpot,
         Provider::ZohoCrm,
         Provider::Calendly,
+        Provider::GoogleCalendar,
+        Provider::GoogleSheets,
+        Provider::MicrosoftGraph,
+        Provider::Salesforce,
         Provider::Custom,
     ];
+
+    /// The providers offered with a static credential (an API key or token), in the picker's
+    /// order. Zoho's tokens expire within the hour: it is offered with OAuth only.
+    pub const STATIC: [Provider; 6] = [
+        Provider::Shopify,
+        Provider::WooCommerce,
+        Provider::Stripe,
+        Provider::HubSpot,
+        Provider::Calendly,
+        Provider::Custom,
+    ];
+
+    /// The providers offered with OAuth 2.0, in the picker's order.
+    pub const OAUTH: [Provider; 8] = [
+        Provider::HubSpot,
+        Provider::ZohoCrm,
+        Provider::Calendly,
+        Provider::GoogleCalendar,
+        Provider::GoogleSheets,
+        Provider::MicrosoftGraph,
+        Provider::Salesforce,
+        Provider::Custom,
+    ];
+
+    /// Whether it takes a static credential (the OAuth-only providers' access tokens expire
+    /// within the hour, so a pasted one would stop working the same day).
+    pub fn takes_static(self) -> bool {
+        !matches!(
+            self,
+            Provider::GoogleCalendar
+                | Provider::GoogleSheets
+                | Provider::MicrosoftGraph
+                | Provider::Salesforce
+        )
+    }
 
     /// The stored and API name.
     pub fn slug(self) -> &'static str {
@@ -85,6 +132,10 @@ impl Provider {
             Provider::HubSpot => "hubspot",
             Provider::ZohoCrm => "zoho_crm",
             Provider::Calendly => "calendly",
+            Provider::GoogleCalendar => "google_calendar",
+            Provider::GoogleSheets => "google_sheets",
+            Provider::MicrosoftGraph => "microsoft_graph",
+            Provider::Salesforce => "salesforce",
             Provider::Custom => "custom",
         }
     }
@@ -98,6 +149,10 @@ impl Provider {
             Provider::HubSpot => "HubSpot",
             Provider::ZohoCrm => "Zoho CRM",
             Provider::Calendly => "Calendly",
+            Provider::GoogleCalendar => "Google Calendar",
+            Provider::GoogleSheets => "Google Sheets",
+            Provider::MicrosoftGraph => "Microsoft Graph",
+            Provider::Salesforce => "Salesforce",
             Provider::Custom => "Custom HTTP API",
         }
     }
@@ -158,6 +213,30 @@ impl Provider {
                 bearer,
                 "/users/me",
                 "A personal access token.",
+            ),
+            Provider::GoogleCalendar => (
+                "https://www.googleapis.com/calendar/v3",
+                bearer,
+                "/calendars/primary/events?maxResults=1",
+                "Connects with OAuth 2.0: someone signs in at Google and allows access.",
+            ),
+            Provider::GoogleSheets => (
+                "https://sheets.googleapis.com/v4/spreadsheets",
+                bearer,
+                "/",
+                "Connects with OAuth 2.0: someone signs in at Google and allows access.",
+            ),
+            Provider::MicrosoftGraph => (
+                "https://graph.microsoft.com/v1.0",
+                bearer,
+                "/me",
+                "Connects with OAuth 2.0: someone signs in with Microsoft and allows access.",
+            ),
+            Provider::Salesforce => (
+                "https://{instance}.my.salesforce.com/services/data/v62.0",
+                bearer,
+                "/limits",
+                "Connects with OAuth 2.0: someone signs in at Salesforce and allows access.",
             ),
             Provider::Custom => (
                 "https://api.example.com/v1",

@@ -1,5 +1,5 @@
-// An integration connected with OAuth in Chromium, as a person does it: Connect on the
-// integrations page, the provider's own sign-in and consent pages (oidc-provider, started here
+// An integration connected with OAuth in Chromium, as a person does it: added on the
+// integrations page's OAuth form ("Add and connect"), the provider's own sign-in and consent pages (oidc-provider, started here
 // from tests/oauth/server.mjs), back to Latchkey, "Connected". On a server of its own whose
 // public URL is http://localhost:18085 (the redirect URI the provider has registered).
 const { test, expect } = require('@playwright/test');
@@ -67,27 +67,13 @@ async function api(method, p, body) {
   return { status: res.status, body: await res.json() };
 }
 
-test('a person connects an integration at the provider and its calls carry the tokens Latchkey renews', async ({ page }) => {
+test('a person adds an OAuth integration in the dashboard, connects it at the provider, and disconnects it', async ({ page }) => {
   const { default: AxeBuilder } = require('@axe-core/playwright');
   const base = server.base;
-  const created = await api('POST', '/integrations', {
-    provider: 'custom', name: 'CRM', base_url: `${base}/api`, check_path: '/me',
-    oauth: {
-      grant_type: 'authorization_code', authorize_url: `${base}/auth`, token_url: `${base}/token`,
-      revoke_url: `${base}/token/revocation`, client_id: 'latchkey-test', client_secret: 'latchkey-test-secret',
-      scopes: 'openid offline_access contacts.read',
-    },
-  });
-  expect(created.status).toBe(201);
-  expect(created.body.oauth.status).toBe('pending');
-
-  await page.goto(`${HOST}/login`);
-  await page.getByLabel('E-mail').fill(OWNER.email);
-  await page.getByLabel('Password').fill(OWNER.password);
-  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-  await page.goto(`${HOST}/teams/consent-team/settings/integrations`);
-  const status = page.locator('[data-testid=oauth-status]');
-  await expect(status).toHaveText('Not connected yet');
+  const axe = async () => {
+    const r = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+    expect(r.violations.map((v) => v.id)).toEqual([]);
+  };
   // Goldens at both widths; the provider's address (a new port each run) and times masked.
   const snap = async (name) => {
     for (const [size, viewport] of [['desktop', { width: 1280, height: 800 }], ['phone', { width: 390, height: 844 }]]) {
@@ -99,15 +85,40 @@ test('a person connects an integration at the provider and its calls carry the t
     }
     await page.setViewportSize({ width: 1280, height: 800 });
   };
-  await snap('integration-oauth-pending');
-  const axe = async () => {
-    const r = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
-    expect(r.violations.map((v) => v.id)).toEqual([]);
-  };
-  await axe();
 
-  // Connect → the provider's own pages → back here, connected.
-  await page.getByRole('button', { name: 'Connect CRM' }).click();
+  await page.goto(`${HOST}/login`);
+  await page.getByLabel('E-mail').fill(OWNER.email);
+  await page.getByLabel('Password').fill(OWNER.password);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await page.goto(`${HOST}/teams/consent-team/settings/integrations`);
+  await page.getByRole('link', { name: 'Add integration' }).first().click();
+  await page.getByRole('link', { name: 'Custom OAuth 2.0' }).click();
+  await expect(page.locator('h1')).toHaveText('Connect an OAuth 2.0 API');
+  // The exact redirect URI to register at the provider, with a Copy button.
+  await expect(page.getByLabel('Redirect URI to register')).toHaveValue(`${HOST}/oauth/callback`);
+  await axe();
+  await snap('integration-oauth-form');
+
+  // Nothing filled in: every field says what it needs, nothing is saved.
+  await page.getByLabel('Name', { exact: true }).fill('');
+  await page.getByRole('button', { name: 'Add and connect' }).click();
+  await expect(page.locator('[data-testid=form-errors]')).toBeVisible();
+  await expect(page.locator('#token-url-error')).toHaveText("Enter the provider's URL for this.");
+  await expect(page.locator('#client-secret-error')).toHaveText('Enter the client secret of your app.');
+  await axe();
+  expect((await api('GET', '/integrations')).body.data).toHaveLength(0);
+
+  await page.getByLabel('Name', { exact: true }).fill('CRM');
+  await page.getByLabel('Authorization URL').fill(`${base}/auth`);
+  await page.getByLabel('Token URL').fill(`${base}/token`);
+  await page.getByLabel('Revocation URL').fill(`${base}/token/revocation`);
+  await page.getByLabel('Client ID', { exact: true }).fill('latchkey-test');
+  await page.getByLabel('Client secret', { exact: true }).fill('latchkey-test-secret');
+  await page.getByLabel('Scopes').fill('openid offline_access contacts.read');
+  await page.getByLabel('API base URL').fill(`${base}/api`);
+  await page.getByLabel('Connection test request').fill('/me');
+  // Add and connect → the provider's own pages → back here, connected.
+  await page.getByRole('button', { name: 'Add and connect' }).click();
   await page.waitForURL(/\/interaction\//);
   await page.fill('input[name=login]', 'olga@crm.example');
   await page.fill('input[name=password]', 'anything');
@@ -116,19 +127,22 @@ test('a person connects an integration at the provider and its calls carry the t
   await page.click('button[type=submit]');
   await page.waitForURL(`${HOST}/teams/consent-team/settings/integrations`);
   await expect(page.locator('.flash')).toContainText('“CRM” is connected');
-  await expect(status).toHaveText('Connected');
+  const status = page.locator('[data-testid=oauth-status]');
+  await expect(status).toHaveText('Connected as olga@crm.example');
+  await expect(page.locator('[data-testid=oauth-scopes]')).toHaveText('Scopes: openid contacts.read');
   await expect(page.getByRole('button', { name: 'Connect CRM' })).toHaveCount(0);
   await axe();
   await page.goto(`${HOST}/teams/consent-team/settings/integrations`);
   await snap('integration-oauth-connected');
 
   // A bot flow's call carries the access token; no answer ever carries a token.
-  const id = created.body.id;
+  const id = await page.locator('[data-testid=integration-row]').getAttribute('data-integration-id');
   const call = await api('POST', `/integrations/${id}/requests`, { path: '/me' });
   expect(call.status).toBe(200);
   expect(call.body.body.sub).toBe('olga@crm.example');
   const shown = await api('GET', `/integrations/${id}`);
   expect(shown.body.oauth.status).toBe('connected');
+  expect(shown.body.oauth.account).toBe('olga@crm.example');
   expect(JSON.stringify(shown.body)).not.toMatch(/access_token|refresh_token|latchkey-test-secret/);
 
   // The provider forgets the grant (the app removed there): the next call finds out, says so,
@@ -143,4 +157,19 @@ test('a person connects an integration at the provider and its calls carry the t
   await expect(page.getByRole('button', { name: 'Reconnect CRM' })).toBeVisible();
   await axe();
   await snap('integration-oauth-needs-reconnecting');
+
+  // Disconnect, from the row's menu: a confirmation that says what breaks, then the tokens
+  // are forgotten and the integration waits for a Connect.
+  await page.locator('[data-testid=integration-actions] summary').click();
+  await page.getByRole('link', { name: 'Disconnect' }).click();
+  await expect(page.getByRole('heading', { name: 'Disconnect CRM?' })).toBeVisible();
+  await axe();
+  await page.locator('[data-testid=delete-submit]').click();
+  await expect(page.locator('.flash')).toContainText('“CRM” is disconnected');
+  await expect(status).toHaveText('Not connected');
+  await expect(page.getByRole('button', { name: 'Connect CRM' })).toBeVisible();
+  await axe();
+  await page.goto(`${HOST}/teams/consent-team/settings/integrations`);
+  await snap('integration-oauth-pending');
+  expect((await api('POST', `/integrations/${id}/requests`, { path: '/me' })).status).toBe(502);
 });

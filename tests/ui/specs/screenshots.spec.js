@@ -109,6 +109,9 @@ for (const [size, viewport] of Object.entries(SIZES)) {
       const id = await page.locator('[data-testid=integration-row][data-integration-name="Acme store"]').getAttribute('data-integration-id');
       await page.goto(`${list}/new`);
       await snap(page, `${size}-integration-chooser`);
+      // A preset that connects with OAuth 2.0: the redirect URI to register, the data centre.
+      await page.goto(`${list}/new?provider=zoho_crm&connect=oauth`);
+      await snap(page, `${size}-integration-oauth-preset`);
       await page.goto(`${list}/new?provider=woocommerce`);
       await snap(page, `${size}-integration-form`);
       await page.click('[data-testid=integration-submit]');

@@ -1,0 +1,1 @@
+ALTER TABLE oauth_connections DROP COLUMN client_auth;
