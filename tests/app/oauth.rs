@@ -1147,3 +1147,65 @@ async fn on_an_agency_host_the_redirect_uri_and_the_callback_are_the_agencys_and
     })
     .await;
 }
+
+#[actix_web::test]
+async fn two_latchkey_processes_on_one_postgresql_database_renew_a_token_the_provider_ended_once() {
+    use crate::process::{PgDatabase, Server, http};
+    let db = PgDatabase::create()
+        .expect("set TEST_DATABASE_URL (CI does) to run the several-nodes tests");
+    let provider = Provider::start(&[]);
+    let key = crate::process::seed_admin_key(&db.url());
+    let dir = tempfile::tempdir().expect("dir");
+    let env = [("LATCHKEY_OUTBOUND_ALLOW_CIDRS", "127.0.0.1/32")];
+    let nodes = [
+        Server::spawn(dir.path(), &db.url(), &env),
+        Server::spawn(dir.path(), &db.url(), &env),
+    ];
+    for n in &nodes {
+        n.wait_until_up();
+    }
+    let body = json!({
+        "provider": "custom", "name": "CRM", "base_url": format!("{}/api", provider.base),
+        "oauth": {"grant_type": "client_credentials", "token_url": format!("{}/token", provider.base),
+                  "client_id": "latchkey-test", "client_secret": "latchkey-test-secret"},
+    });
+    let created = http(
+        nodes[0].port,
+        "POST",
+        "/v1/integrations",
+        Some(&key),
+        Some(&body.to_string()),
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = serde_json::from_str::<Value>(&created.body).expect("json")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let path = format!("/v1/integrations/{id}/requests");
+    let call = |port: u16| http(port, "POST", &path, Some(&key), Some(r#"{"path":"/me"}"#));
+    assert_eq!(call(nodes[0].port).status, 200);
+    assert_eq!(token_requests(&provider.counts().await), 1);
+
+    // The provider ends its tokens: 25 calls on each node meet the 401 together, and the two
+    // processes renew once between them (the row lock); every call then goes through. (The
+    // calls are blocking: this test's runtime waits on them, the nodes are other processes.)
+    provider.control("_expire").await;
+    let statuses: Vec<u16> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..50)
+            .map(|i| {
+                let port = nodes[i % 2].port;
+                s.spawn(move || call(port).status)
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("call"))
+            .collect()
+    });
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    assert_eq!(
+        token_requests(&provider.counts().await),
+        2,
+        "one renewal across both processes"
+    );
+}
