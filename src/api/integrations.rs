@@ -507,6 +507,30 @@ pub async fn test(
     Ok(render::object(StatusCode::OK, row.to_json()))
 }
 
+/// POST /v1/integrations/{id}/disconnect — revokes a consented OAuth grant at the provider
+/// (where it can be) and forgets its tokens; the integration waits for a Connect.
+pub async fn disconnect(
+    auth: Authorized<need::IntegrationsWrite>,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let row: Integration = objects::find(&state, auth.tenant(), &path).await?;
+    let actor = auth.actor(state.clock.now());
+    if crate::ops::oauth::forget(&state, &actor, &row)
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::field(
+            "oauth",
+            "Only an OAuth integration that a person connected (authorization code) can be \
+             disconnected; this one is not connected that way.",
+        ));
+    }
+    let row: Integration = objects::find(&state, auth.tenant(), &path).await?;
+    let shown = objects::render_one(&state, row).await?;
+    Ok(render::object(StatusCode::OK, shown))
+}
+
 /// Methods a bot flow may use.
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"];
 

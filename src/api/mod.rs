@@ -214,6 +214,14 @@ pub const ROUTES: &[ApiRoute] = &[
     },
     ApiRoute {
         method: "POST",
+        path: "/integrations/{id}/disconnect",
+        scope: Some(Scope::IntegrationsWrite),
+        summary: "Disconnect an OAuth integration a person connected: revoke its grant at the provider (RFC 7009, where it can) and forget its tokens",
+        attach: |r| r.route(web::post().to(integrations::disconnect)),
+        shape: Shape::one("Integration"),
+    },
+    ApiRoute {
+        method: "POST",
         path: "/integrations/{id}/requests",
         scope: Some(Scope::IntegrationsWrite),
         summary: "Send a request through an integration, with its credential injected",

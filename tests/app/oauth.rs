@@ -994,6 +994,31 @@ async fn added_in_the_dashboard_it_shows_who_connected_it_and_disconnect_revokes
             .await
             .assert_status(303);
         call(&app, &key, &id).await.assert_status(200);
+
+        // The API disconnects the same way; twice is a 422 that changes nothing.
+        let off = app
+            .api(
+                "POST",
+                &format!("/integrations/{id}/disconnect"),
+                &key,
+                None,
+            )
+            .await;
+        off.assert_status(200);
+        assert_eq!(off.json()["oauth"]["status"], "pending");
+        assert_eq!(off.json()["oauth"]["account"], Value::Null);
+        assert_eq!(counted(&provider.counts().await, "revoked"), 2);
+        let again = app
+            .api(
+                "POST",
+                &format!("/integrations/{id}/disconnect"),
+                &key,
+                None,
+            )
+            .await;
+        again.assert_status(422);
+        assert!(again.body.contains("\"oauth\""), "{}", again.body);
+        assert_eq!(counted(&provider.counts().await, "revoked"), 2);
     })
     .await;
 }
