@@ -43,13 +43,7 @@ pub async fn run_once(state: &AppState) -> Result<usize, AppError> {
 
 /// Runs [`run_once`] every [`EVERY`]; failures are logged and retried next time.
 pub fn spawn(state: AppState) {
-    actix_web::rt::spawn(async move {
-        let mut tick = actix_web::rt::time::interval(EVERY);
-        loop {
-            tick.tick().await;
-            if let Err(e) = run_once(&state).await {
-                tracing::warn!(error = %e, "key lifecycle sweep failed; will retry");
-            }
-        }
+    super::every(state, EVERY, "key lifecycle sweep", |s| async move {
+        run_once(&s).await
     });
 }

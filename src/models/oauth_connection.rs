@@ -196,17 +196,7 @@ impl OAuthConnection {
         r: &Renewed,
         consent: Option<Option<&str>>,
     ) -> QueryResult<bool> {
-        let n = diesel::update(
-            integrations::table
-                .find(id)
-                .filter(integrations::credential_version.eq(seen_version)),
-        )
-        .set((
-            integrations::credential.eq(sealed),
-            integrations::credential_version.eq(seen_version + 1),
-        ))
-        .execute(conn)?;
-        if n != 1 {
+        if !swap_credential(conn, id, seen_version, sealed)? {
             return Ok(false);
         }
         let row = oauth_connections::table.find(id);
@@ -245,17 +235,7 @@ impl OAuthConnection {
         seen_version: i64,
         sealed: &str,
     ) -> QueryResult<bool> {
-        let n = diesel::update(
-            integrations::table
-                .find(id)
-                .filter(integrations::credential_version.eq(seen_version)),
-        )
-        .set((
-            integrations::credential.eq(sealed),
-            integrations::credential_version.eq(seen_version + 1),
-        ))
-        .execute(conn)?;
-        if n != 1 {
+        if !swap_credential(conn, id, seen_version, sealed)? {
             return Ok(false);
         }
         diesel::update(oauth_connections::table.find(id))
@@ -286,4 +266,25 @@ impl OAuthConnection {
         .execute(conn)
         .map(|n| n == 1)
     }
+}
+
+/// Replaces integration `id`'s sealed credential with `sealed` at the next version — only over
+/// `seen_version`, so a concurrent change is never overwritten. Returns whether it was written.
+fn swap_credential(
+    conn: &mut DbConnection,
+    id: &str,
+    seen_version: i64,
+    sealed: &str,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        integrations::table
+            .find(id)
+            .filter(integrations::credential_version.eq(seen_version)),
+    )
+    .set((
+        integrations::credential.eq(sealed),
+        integrations::credential_version.eq(seen_version + 1),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
 }
