@@ -101,6 +101,8 @@ pub struct OAuthView {
     pub reason: Option<String>,
     /// "Connect" / "Reconnect" (authorization-code connections that need a person).
     pub connect: Option<&'static str>,
+    /// Whether a call can get a token now (not while it waits for a consent).
+    pub usable: bool,
     /// The Connect action.
     pub connect_url: String,
     /// Who consented, when the provider said ("Connected as …").
@@ -140,16 +142,32 @@ impl OAuthView {
                 _ => None,
             },
             connect_url: urls::integration_action(slug, id, "connect"),
+            usable: status != Status::Pending,
             account: c.account.clone().filter(|_| status == Status::Connected),
-            scopes: match c.granted_scopes.clone().filter(|s| !s.trim().is_empty()) {
-                Some(granted) if status != Status::Pending => format!("Scopes: {granted}"),
+            scopes: match c.granted_scopes.as_deref().filter(|s| !s.trim().is_empty()) {
+                Some(granted) if status != Status::Pending => {
+                    format!("Scopes: {}", short_scopes(granted))
+                }
                 _ if c.scopes.trim().is_empty() => String::new(),
-                _ => format!("Asks for: {}", c.scopes),
+                _ => format!("Asks for: {}", short_scopes(&c.scopes)),
             },
             disconnectable: consent && status != Status::Pending,
             disconnect_url: urls::integration_action(slug, id, "disconnect"),
         }
     }
+}
+
+/// Scopes as people read them: Google's are URLs under one prefix, shown without it
+/// (`https://www.googleapis.com/auth/calendar.events` → `calendar.events`).
+fn short_scopes(scopes: &str) -> String {
+    scopes
+        .split_whitespace()
+        .map(|s| {
+            s.strip_prefix("https://www.googleapis.com/auth/")
+                .unwrap_or(s)
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// "1 call in 24 h", "12,480 calls in 24 h".
@@ -201,6 +219,12 @@ fn test_view(i: &Integration, now: i64) -> TestView {
 }
 
 impl IntegrationRow {
+    /// Whether the viewer can send its connection test now: a credential is set and, for an
+    /// OAuth connection, it is not waiting for a consent.
+    pub fn testable(&self) -> bool {
+        self.manageable && self.credential.is_some() && self.oauth.as_ref().is_none_or(|o| o.usable)
+    }
+
     fn new(slug: &str, i: &Integration, now: i64) -> Self {
         Self {
             id: i.id.to_string(),
@@ -1201,6 +1225,14 @@ mod tests {
         assert_eq!(calls_text(999), "999 calls in 24 h");
         assert_eq!(calls_text(12_480), "12,480 calls in 24 h");
         assert_eq!(calls_text(1_000_000), "1,000,000 calls in 24 h");
+    }
+
+    #[test]
+    fn google_scopes_read_without_their_url_prefix() {
+        assert_eq!(
+            short_scopes("openid email https://www.googleapis.com/auth/calendar.events"),
+            "openid email calendar.events"
+        );
     }
 
     #[test]

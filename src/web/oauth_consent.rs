@@ -157,6 +157,12 @@ pub async fn callback(
             format!("Not connected: the provider answered “{why}”. Nothing changed.")
         }
         Err(ConsentError::Token(oauth::TokenError::Failed(e))) => return Err(e.into()),
+        // The code was not exchanged (a wrong PKCE verifier, an expired or used code): the
+        // connection is as it was, and Connect can be tried again.
+        Err(ConsentError::Token(oauth::TokenError::Refused(why))) => format!(
+            "Not connected: the provider refused to exchange the code ({why}). Nothing \
+             changed; try Connect again."
+        ),
         Err(ConsentError::Token(e)) => format!("Not connected: {}", e.for_people()),
     };
     set_flash(&user.session, &flash);

@@ -382,6 +382,9 @@ async fn every_change_through_every_surface_writes_one_audit_event_and_one_outbo
             change!(app, seen, AuditAction::IntegrationConnected, "user", None, {
                 app.get(&back["http://localhost:8080".len()..]).await.assert_status(303);
             });
+            // And disconnects it (revoked at the provider, tokens forgotten).
+            api_change!(app, seen, AuditAction::IntegrationDisconnected, "POST", "/integrations/{id}/disconnect",
+                format!("/integrations/{int}/disconnect"), admin, None, 200);
         }
         // The lifecycle sweep announces a key a week before expiry, and once it expired.
         {

@@ -629,6 +629,38 @@ async fn a_callback_with_another_state_or_in_another_session_connects_nothing() 
             .assert_status(404);
         app.swap_cookies(mine);
         assert_eq!(counted(&provider.counts().await, "authorization_code"), 0);
+
+        // A code bound to another PKCE challenge (code injection: right state, someone else's
+        // code) is refused by the provider when Latchkey sends its own verifier.
+        let authorize = press_connect(&app, "acme", &id).await;
+        let mut injected = url::Url::parse(&authorize).expect("url");
+        let pairs: Vec<(String, String)> = injected
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if k == "code_challenge" {
+                    // The S256 challenge of a verifier Latchkey never saw.
+                    "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".to_owned()
+                } else {
+                    v.into_owned()
+                };
+                (k.into_owned(), v)
+            })
+            .collect();
+        injected.query_pairs_mut().clear().extend_pairs(pairs);
+        let back = Browser::new()
+            .consent(&provider, injected.as_str(), "mallory@crm.example")
+            .await;
+        let refused = app.get(&back["http://localhost:8080".len()..]).await;
+        refused.assert_status(303);
+        let page = app.get(refused.location()).await;
+        assert!(
+            page.body.contains(
+                "Not connected: the provider refused to exchange the code (invalid_grant"
+            ),
+            "{}",
+            page.body
+        );
+        assert_eq!(counted(&provider.counts().await, "authorization_code"), 0);
         let shown = app
             .api("GET", &format!("/integrations/{id}"), &key, None)
             .await
