@@ -508,7 +508,9 @@ pub async fn test(
 }
 
 /// POST /v1/integrations/{id}/disconnect — revokes a consented OAuth grant at the provider
-/// (where it can be) and forgets its tokens; the integration waits for a Connect.
+/// (where it can be) and forgets its tokens; the integration waits for a Connect. Idempotent:
+/// an integration with no grant a person gave (already disconnected, never connected, client
+/// credentials, a static credential) is answered as it is, with nothing changed or recorded.
 pub async fn disconnect(
     auth: Authorized<need::IntegrationsWrite>,
     state: web::Data<AppState>,
@@ -516,16 +518,7 @@ pub async fn disconnect(
 ) -> Result<HttpResponse, ApiError> {
     let row: Integration = objects::find(&state, auth.tenant(), &path).await?;
     let actor = auth.actor(state.clock.now());
-    if crate::ops::oauth::forget(&state, &actor, &row)
-        .await?
-        .is_none()
-    {
-        return Err(ApiError::field(
-            "oauth",
-            "Only an OAuth integration that a person connected (authorization code) can be \
-             disconnected; this one is not connected that way.",
-        ));
-    }
+    crate::ops::oauth::forget(&state, &actor, &row).await?;
     let row: Integration = objects::find(&state, auth.tenant(), &path).await?;
     let shown = objects::render_one(&state, row).await?;
     Ok(render::object(StatusCode::OK, shown))

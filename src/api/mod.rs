@@ -216,7 +216,7 @@ pub const ROUTES: &[ApiRoute] = &[
         method: "POST",
         path: "/integrations/{id}/disconnect",
         scope: Some(Scope::IntegrationsWrite),
-        summary: "Disconnect an OAuth integration a person connected: revoke its grant at the provider (RFC 7009, where it can) and forget its tokens",
+        summary: "Disconnect an OAuth integration a person connected: revoke its grant at the provider (RFC 7009, where it can) and forget its tokens (idempotent: one with no such grant is answered unchanged)",
         attach: |r| r.route(web::post().to(integrations::disconnect)),
         shape: Shape::one("Integration"),
     },
