@@ -189,11 +189,8 @@ fn read_credential(f: &mut Fields, placement: &Placement, required: bool) -> Opt
 /// `oauth`: an OAuth 2.0 connection instead of a static credential —
 /// `{"grant_type", "token_url", "authorize_url", "revoke_url", "client_id", "client_secret",
 /// "scopes", "audience", "client_auth", "region"}` (the client secret is write-only, like a
-/// credential; a provider's preset fills in what is left out). With the region, for the base URL.
-fn read_oauth(
-    f: &mut Fields,
-    provider: Provider,
-) -> Option<(oauth::Settings, SecretString, Option<String>)> {
+/// credential; a provider's preset fills in what is left out).
+fn read_oauth(f: &mut Fields, provider: Provider) -> Option<(oauth::Settings, SecretString)> {
     let map = match f.take("oauth")? {
         Value::Object(map) => map,
         _ => {
@@ -256,35 +253,11 @@ fn read_oauth(
         scopes: &scopes,
         audience: text("audience"),
     });
-    let secret = match text("client_secret").map(str::trim) {
-        Some(s)
-            if !s.is_empty()
-                && s.len() <= integration::CREDENTIAL_MAX
-                && !s.chars().any(char::is_control) =>
-        {
-            Some(SecretString::from(s.to_owned()))
-        }
-        Some(s) if !s.is_empty() => {
-            f.error(
-                "oauth.client_secret",
-                "Must be one line, at most 4096 characters.",
-            );
-            None
-        }
-        _ => {
-            f.error(
-                "oauth.client_secret",
-                "Enter the client secret of your app.",
-            );
-            None
-        }
-    };
-    let region = provider
-        .oauth()
-        .and_then(|p| p.region)
-        .and_then(|r| r.parse(text("region")).ok());
+    let secret = oauth::parse_client_secret(text("client_secret"))
+        .map_err(|m| f.error("oauth.client_secret", &m))
+        .ok();
     match settings {
-        Ok(settings) => secret.map(|s| (settings, s, region)),
+        Ok(settings) => secret.map(|s| (settings, s)),
         Err(list) => {
             problems(f, "", list);
             None
@@ -345,7 +318,7 @@ pub async fn create(
         None
     };
     let draft = Draft::parse(&DraftInput {
-        region: oauth.as_ref().and_then(|(_, _, r)| r.as_deref()),
+        region: oauth.as_ref().and_then(|(s, _)| s.region.as_deref()),
         provider: provider.as_deref().unwrap_or("custom"),
         name: name.as_deref().unwrap_or("-"),
         base_url: base_url.as_deref(),
@@ -372,7 +345,7 @@ pub async fn create(
     };
     f.finish()?;
     let secret = match (draft, oauth, credential) {
-        (Some(draft), Some((settings, client_secret, _)), _) => {
+        (Some(draft), Some((settings, client_secret)), _) => {
             (draft, ops::Secret::OAuth(Box::new(settings), client_secret))
         }
         (Some(draft), None, Some(credential)) => (draft, ops::Secret::Static(credential)),

@@ -98,6 +98,12 @@ impl OAuthConnection {
         Status::from_storage(&self.status)
     }
 
+    /// Whether it holds a grant a person gave (connected, or refused since): what Disconnect
+    /// ends.
+    pub fn disconnectable(&self) -> bool {
+        self.grant() == GrantType::AuthorizationCode && self.status() != Status::Pending
+    }
+
     /// Inserts it.
     pub fn insert(conn: &mut DbConnection, c: &OAuthConnection) -> QueryResult<()> {
         diesel::insert_into(oauth_connections::table)

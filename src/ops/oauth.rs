@@ -722,7 +722,7 @@ pub async fn forget(
 ) -> Result<Option<Option<bool>>, AppError> {
     let key = i.id.to_string();
     let (i, conn) = with_read(&state.pool, move |c| load(c, &key)).await?;
-    if conn.grant() != GrantType::AuthorizationCode || conn.status() == Status::Pending {
+    if !conn.disconnectable() {
         return Ok(None);
     }
     // No renewal of this node runs meanwhile (nor, on PostgreSQL, of another: the row lock
@@ -735,7 +735,7 @@ pub async fn forget(
         write_tx(c, |c| -> Result<Option<Option<bool>>, AppError> {
             OAuthConnection::lock(c, &key)?;
             let (i, conn) = load(c, &key)?;
-            if conn.status() == Status::Pending {
+            if !conn.disconnectable() {
                 return Ok(None);
             }
             let secrets = match secrets_of(&worker, &i) {

@@ -17,7 +17,7 @@ use super::team_context::TeamCtx;
 use super::urls;
 use crate::db::with_read;
 use crate::domain::api_key_secret::KeyMode;
-use crate::domain::integration::oauth::{GrantType, Settings, SettingsInput, Status};
+use crate::domain::integration::oauth::{self, GrantType, Settings, SettingsInput, Status};
 use crate::domain::integration::{
     Credential, CredentialField, Draft, DraftInput, Placement, Problems, Provider, Region,
 };
@@ -151,7 +151,7 @@ impl OAuthView {
                 _ if c.scopes.trim().is_empty() => String::new(),
                 _ => format!("Asks for: {}", short_scopes(&c.scopes)),
             },
-            disconnectable: consent && status != Status::Pending,
+            disconnectable: c.disconnectable(),
             disconnect_url: urls::integration_action(slug, id, "disconnect"),
         }
     }
@@ -705,18 +705,15 @@ fn oauth_form_page(
     let provider = Provider::from_storage(&form.provider);
     let preset = provider.oauth();
     let region = preset.as_ref().and_then(|p| p.region);
-    let endpoints = provider
-        .oauth_endpoints(
-            &region
-                .and_then(|r| r.parse(Some(&form.region)).ok())
-                .unwrap_or_default(),
-        )
-        .map(|e| {
+    // A region's endpoints follow the choice made on this form: not listed beforehand.
+    let endpoints = match (region, provider.oauth_endpoints("")) {
+        (None, Some(e)) => {
             let mut list = vec![("Authorization", e.authorize_url), ("Token", e.token_url)];
             list.extend(e.revoke_url.map(|r| ("Revocation", r)));
             list
-        })
-        .unwrap_or_default();
+        }
+        _ => Vec::new(),
+    };
     let label = if provider == Provider::Custom {
         "an OAuth 2.0 API"
     } else {
@@ -734,12 +731,7 @@ fn oauth_form_page(
         base_url_fixed: provider.fixed_base_url(None).is_some(),
         base_url_example: provider.preset().base_url,
         hint: preset.as_ref().map_or("", |p| p.check_hint),
-        // A region's endpoints follow the choice made on this form: not listed beforehand.
-        endpoints: if region.is_some() {
-            Vec::new()
-        } else {
-            endpoints
-        },
+        endpoints,
         form,
         action: urls::integrations(team.slug()),
         cancel_url: urls::integrations(team.slug()),
@@ -748,7 +740,7 @@ fn oauth_form_page(
 
 /// The form field a message of the operations belongs to.
 fn form_field(field: &str) -> &'static str {
-    const FIELDS: [&str; 15] = [
+    const FIELDS: [&str; 16] = [
         "credential",
         "base_url",
         "check_path",
@@ -762,13 +754,11 @@ fn form_field(field: &str) -> &'static str {
         "oauth.revoke_url",
         "oauth.client_id",
         "oauth.client_secret",
+        "oauth.client_auth",
         "oauth.scopes",
         "oauth.audience",
     ];
-    match field {
-        "oauth.client_auth" => "oauth.client_auth",
-        f => FIELDS.into_iter().find(|k| *k == f).unwrap_or("name"),
-    }
+    FIELDS.into_iter().find(|k| *k == field).unwrap_or("name")
 }
 
 fn refused(htmx: Htmx, mut page: FormPage, e: IntegrationError) -> Result<HttpResponse, PageError> {
@@ -956,24 +946,9 @@ async fn create_oauth(
     let settings = Settings::parse(&f.oauth_settings())
         .map_err(|p| f.add(p))
         .ok();
-    let secret = form.get("client_secret").trim();
-    let client_secret = if secret.is_empty() {
-        f.add(vec![(
-            "oauth.client_secret",
-            "Enter the client secret of your app.".into(),
-        )]);
-        None
-    } else if secret.len() > crate::domain::integration::CREDENTIAL_MAX
-        || secret.chars().any(char::is_control)
-    {
-        f.add(vec![(
-            "oauth.client_secret",
-            "Must be one line, at most 4096 characters.".into(),
-        )]);
-        None
-    } else {
-        Some(secrecy::SecretString::from(secret.to_owned()))
-    };
+    let client_secret = oauth::parse_client_secret(Some(form.get("client_secret")))
+        .map_err(|m| f.add(vec![("oauth.client_secret", m)]))
+        .ok();
     let draft = Draft::parse(&f.draft()).map_err(|p| f.add(p)).ok();
     let (Some(mode), Some(settings), Some(client_secret), Some(draft), false) =
         (mode, settings, client_secret, draft, f.has_errors())
@@ -1159,7 +1134,7 @@ pub async fn disconnect_form(
     let id = i.id.to_string();
     let conn = with_read(&state.pool, move |c| Ok(OAuthConnection::find(c, &id)?))
         .await?
-        .filter(|c| c.grant() == GrantType::AuthorizationCode && c.status() != Status::Pending)
+        .filter(OAuthConnection::disconnectable)
         .ok_or(PageError::NotFound)?;
     let page = DisconnectPage {
         ctx: PageCtx::new(

@@ -94,6 +94,9 @@ pub struct Settings {
     pub audience: Option<String>,
     /// How the token endpoint takes the client id and secret.
     pub client_auth: ClientAuth,
+    /// The provider's region the endpoints were chosen for (Zoho's data centre: its API's
+    /// base URL follows it too), if the provider has one.
+    pub region: Option<String>,
 }
 
 /// The secrets of a connection, sealed together: only in memory for one call or one save.
@@ -188,6 +191,18 @@ impl Default for SettingsInput<'_> {
             audience: None,
             client_auth: None,
         }
+    }
+}
+
+/// The client secret as entered: one line of at most [`CREDENTIAL_MAX`] characters (it goes
+/// into a header or a form body), or the message for `oauth.client_secret`.
+pub fn parse_client_secret(raw: Option<&str>) -> Result<SecretString, String> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Err("Enter the client secret of your app.".into()),
+        Some(s) if s.len() > CREDENTIAL_MAX || s.chars().any(char::is_control) => {
+            Err("Must be one line, at most 4096 characters.".into())
+        }
+        Some(s) => Ok(SecretString::from(s.to_owned())),
     }
 }
 
@@ -320,6 +335,7 @@ impl Settings {
                     scopes,
                     audience: audience.map(str::to_owned),
                     client_auth,
+                    region,
                 })
             }
             _ => Err(problems),
