@@ -1,17 +1,27 @@
 //! `GET /v1/me`: who this key is. Clients call it as a health check of their key, so it is
 //! written straight from the authenticated lookup (no second query) with a small JSON writer
-//! (see `render::JsonWriter`); the shape is documented in the OpenAPI document and pinned by
-//! the integration tests.
+//! (see `render::JsonWriter`), once per key cache entry: everything it says is fixed while the
+//! entry lives, as any change to the key or its team replaces the entry. The shape is
+//! documented in the OpenAPI document and pinned by the integration tests.
 
 use actix_web::HttpResponse;
 
-use super::auth::{Authorized, need};
+use super::auth::{Authorized, Principal, need};
 use super::error::ApiError;
-use super::render::JsonWriter;
+use super::render::{JsonWriter, ok_json};
 use crate::domain::api_key_secret::mask_parts;
 
 /// The key's team, name, mode, environment, scopes and expiry.
 pub async fn show(auth: Authorized<need::AnyKey>) -> Result<HttpResponse, ApiError> {
+    let body = auth
+        .entry
+        .identity_json
+        .get_or_init(|| identity(&auth).into_boxed_slice());
+    Ok(ok_json(body.to_vec()))
+}
+
+/// The document, written from the key's record.
+fn identity(auth: &Principal) -> Vec<u8> {
     let (key, lookup) = (auth.key(), auth.lookup());
     let mut w = JsonWriter::default();
     w.raw(r#"{"object":"api_key_identity","team":{"id":"#)
@@ -44,5 +54,5 @@ pub async fn show(auth: Authorized<need::AnyKey>) -> Result<HttpResponse, ApiErr
         .raw(r#","retiring_until":"#)
         .time(key.retiring_until)
         .raw("}}");
-    Ok(w.ok())
+    w.into_bytes()
 }

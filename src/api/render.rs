@@ -92,15 +92,20 @@ impl JsonWriter {
         }
     }
 
-    /// The document as a `200 OK` JSON response.
-    pub fn ok(self) -> HttpResponse {
-        HttpResponse::Ok()
-            .insert_header((
-                actix_web::http::header::CONTENT_TYPE,
-                actix_web::http::header::HeaderValue::from_static("application/json"),
-            ))
-            .body(self.0)
+    /// The document's bytes.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.0
     }
+}
+
+/// A JSON document already written, as a `200 OK` response.
+pub fn ok_json(body: impl actix_web::body::MessageBody + 'static) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((
+            actix_web::http::header::CONTENT_TYPE,
+            actix_web::http::header::HeaderValue::from_static("application/json"),
+        ))
+        .body(body)
 }
 
 /// `{"object":"list","data":[…],"has_more":…}`.

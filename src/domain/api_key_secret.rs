@@ -185,6 +185,25 @@ impl KeyDigest {
         Self(Sha256::digest(name.as_bytes()).into())
     }
 
+    /// Its first eight bytes as a number: SHA-256 output is uniform, so this is a ready-made
+    /// hash (the key cache's map key).
+    pub fn tag(&self) -> u64 {
+        let [a, b, c, d, e, f, g, h, ..] = self.0;
+        u64::from_le_bytes([a, b, c, d, e, f, g, h])
+    }
+
+    /// The raw digest (tests).
+    #[cfg(test)]
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// A digest from raw bytes (tests).
+    #[cfg(test)]
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
     /// Hex, as stored in `api_keys.secret_digest`.
     pub fn to_hex(&self) -> String {
         super::hex(&self.0)

@@ -39,6 +39,11 @@ impl IpAllowlist {
             .map(|nets| nets.iter().map(ToString::to_string).collect())
     }
 
+    /// No list: the key may be used from anywhere.
+    pub fn is_anywhere(&self) -> bool {
+        self.0.is_none()
+    }
+
     /// Whether a request from `ip` may use the key (an unknown address only when unrestricted).
     pub fn allows(&self, ip: Option<IpAddr>) -> bool {
         match &self.0 {

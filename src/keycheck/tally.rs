@@ -93,9 +93,18 @@ impl std::fmt::Debug for Tally {
 }
 
 impl Tally {
-    /// Counts one request at `now` against `limit` per minute.
-    pub fn limit(&self, limit: i64, now: i64) -> RateDecision {
-        self.lock().window.count(limit, now)
+    /// Counts one request from `ip` at `now` against `limit` per minute and notes it, admitted
+    /// or refused for the limit: one lock for both on the hot path.
+    pub fn limit(&self, limit: i64, ip: Option<IpAddr>, now: i64) -> RateDecision {
+        let mut c = self.lock();
+        let decision = c.window.count(limit, now);
+        if decision.allowed {
+            c.usage.note(ip, now);
+        } else {
+            c.usage.refuse(Outcome::RateLimit, now);
+        }
+        c.seen.note(ip, now);
+        decision
     }
 
     /// Notes one admitted request from `ip` at `now`.
@@ -223,12 +232,12 @@ mod tests {
         let (a, b) = (tallies.of("key_1"), tallies.of("key_1"));
         assert!(Arc::ptr_eq(&a, &b));
         for _ in 0..2 {
-            assert!(a.limit(3, T).allowed);
+            assert!(a.limit(3, None, T).allowed);
         }
-        assert_eq!(b.limit(3, T).remaining, 0, "one window per key");
-        assert!(!a.limit(3, T + 1).allowed);
+        assert_eq!(b.limit(3, None, T).remaining, 0, "one window per key");
+        assert!(!a.limit(3, None, T + 1).allowed);
         assert!(
-            tallies.of("key_2").limit(3, T + 1).allowed,
+            tallies.of("key_2").limit(3, None, T + 1).allowed,
             "keys are independent"
         );
     }
@@ -238,13 +247,13 @@ mod tests {
         let tallies = Tallies::default();
         let held = tallies.of("held");
         drop(tallies.of("idle"));
-        tallies.of("counting").limit(10, T);
+        tallies.of("counting").limit(10, None, T);
         tallies.of("used").record(None, T - 3600);
         assert_eq!(tallies.prune(T + 1), 3, "idle is gone");
         // A minute later the window no longer counts; the usage still waits for a flush.
         assert_eq!(tallies.prune(T + 60), 2);
         assert!(Arc::ptr_eq(&held, &tallies.of("held")));
         // A pruned key starts a fresh window.
-        assert_eq!(tallies.of("counting").limit(10, T + 61).remaining, 9);
+        assert_eq!(tallies.of("counting").limit(10, None, T + 61).remaining, 9);
     }
 }

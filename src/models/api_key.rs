@@ -121,6 +121,44 @@ pub enum KeyStatus {
     Leaked,
 }
 
+/// The times that decide a key's [`KeyStatus`] (the key cache keeps a copy where every request
+/// reads it).
+#[derive(Clone, Copy, Debug)]
+pub struct StatusTimes {
+    /// Reported leaked at.
+    pub reported_leaked_at: Option<i64>,
+    /// Deleted at.
+    pub revoked_at: Option<i64>,
+    /// Works until then (rotated out).
+    pub retiring_until: Option<i64>,
+    /// Expires at.
+    pub expires_at: Option<i64>,
+}
+
+impl StatusTimes {
+    /// Where the key stands at `now`.
+    pub fn status(&self, now: i64) -> KeyStatus {
+        if self.reported_leaked_at.is_some() {
+            return KeyStatus::Leaked;
+        }
+        if self.revoked_at.is_some() {
+            return KeyStatus::Revoked;
+        }
+        if let Some(until) = self.retiring_until {
+            return if until > now {
+                KeyStatus::Retiring
+            } else {
+                KeyStatus::Revoked
+            };
+        }
+        match self.expires_at {
+            Some(at) if at <= now => KeyStatus::Expired,
+            Some(at) if at - now <= EXPIRING_SOON => KeyStatus::ExpiringSoon,
+            _ => KeyStatus::Active,
+        }
+    }
+}
+
 impl KeyStatus {
     /// Badge text.
     pub fn label(self) -> &'static str {
@@ -251,23 +289,16 @@ impl ApiKey {
 
     /// Status at `now`.
     pub fn status(&self, now: i64) -> KeyStatus {
-        if self.reported_leaked_at.is_some() {
-            return KeyStatus::Leaked;
-        }
-        if self.revoked_at.is_some() {
-            return KeyStatus::Revoked;
-        }
-        if let Some(until) = self.retiring_until {
-            return if until > now {
-                KeyStatus::Retiring
-            } else {
-                KeyStatus::Revoked
-            };
-        }
-        match self.expires_at {
-            Some(at) if at <= now => KeyStatus::Expired,
-            Some(at) if at - now <= EXPIRING_SOON => KeyStatus::ExpiringSoon,
-            _ => KeyStatus::Active,
+        self.status_times().status(now)
+    }
+
+    /// The times its status is decided by.
+    pub fn status_times(&self) -> StatusTimes {
+        StatusTimes {
+            reported_leaked_at: self.reported_leaked_at,
+            revoked_at: self.revoked_at,
+            retiring_until: self.retiring_until,
+            expires_at: self.expires_at,
         }
     }
 
