@@ -227,6 +227,21 @@ mod tests {
     const T: i64 = 1_768_471_200; // a minute boundary
 
     #[test]
+    fn a_counted_request_is_noted_as_admitted_or_refused() {
+        let tally = Tally::default();
+        let ip = "203.0.113.7".parse().ok();
+        assert!(tally.limit(1, ip, T).allowed);
+        assert!(!tally.limit(1, ip, T).allowed);
+        let c = tally.lock();
+        assert!(!c.usage.is_empty());
+        assert_eq!(c.seen.0.len(), 1);
+        assert_eq!(
+            c.seen.0[0].requests, 2,
+            "both requests, admitted and refused"
+        );
+    }
+
+    #[test]
     fn one_key_has_one_tally_whoever_asks() {
         let tallies = Tallies::default();
         let (a, b) = (tallies.of("key_1"), tallies.of("key_1"));
@@ -247,7 +262,11 @@ mod tests {
         let tallies = Tallies::default();
         let held = tallies.of("held");
         drop(tallies.of("idle"));
-        tallies.of("counting").limit(10, None, T);
+        let counting = tallies.of("counting");
+        assert!(counting.limit(10, None, T).allowed);
+        // A flush took what it noted; only its window counts now.
+        std::mem::take(&mut counting.lock().usage);
+        drop(counting);
         tallies.of("used").record(None, T - 3600);
         assert_eq!(tallies.prune(T + 1), 3, "idle is gone");
         // A minute later the window no longer counts; the usage still waits for a flush.
