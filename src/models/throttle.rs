@@ -144,21 +144,25 @@ pub fn record_failure(conn: &mut DbConnection, attempt: &Attempt, now: i64) -> Q
 /// stays: a guesser spread over many addresses must not get a fresh allowance each time the
 /// owner signs in; it ages out a day after the last failure.
 pub fn succeeded(conn: &mut DbConnection, attempt: &Attempt, now: i64) -> QueryResult<()> {
-    write_tx(conn, |c| {
-        diesel::delete(login_throttles::table.find(&attempt.pair)).execute(c)?;
-        let updated = diesel::update(login_known_addresses::table.find(&attempt.known))
-            .set(login_known_addresses::last_success_at.eq(now))
-            .execute(c)?;
-        if updated == 0 {
-            diesel::insert_into(login_known_addresses::table)
-                .values((
-                    login_known_addresses::digest.eq(&attempt.known),
-                    login_known_addresses::last_success_at.eq(now),
-                ))
-                .execute(c)?;
-        }
-        Ok(())
-    })
+    write_tx(conn, |c| succeeded_in(c, attempt, now))
+}
+
+/// [`succeeded`], inside the caller's transaction (a completed password reset proves the
+/// account's owner as a sign-in does).
+pub fn succeeded_in(conn: &mut DbConnection, attempt: &Attempt, now: i64) -> QueryResult<()> {
+    diesel::delete(login_throttles::table.find(&attempt.pair)).execute(conn)?;
+    let updated = diesel::update(login_known_addresses::table.find(&attempt.known))
+        .set(login_known_addresses::last_success_at.eq(now))
+        .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(login_known_addresses::table)
+            .values((
+                login_known_addresses::digest.eq(&attempt.known),
+                login_known_addresses::last_success_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

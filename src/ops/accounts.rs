@@ -423,7 +423,10 @@ pub async fn reset_usable(state: &AppState, token: &str) -> Result<bool, AppErro
 }
 
 /// Sets a new password with reset link `token` (once) and ends every session of the account;
-/// `None` when the link is used, expired or unknown.
+/// `None` when the link is used, expired or unknown. The link proves the owner as a sign-in
+/// does, so the address it was used from is cleared of the account's sign-in wait and known
+/// as the account's own (someone locked out by their own typos, or by a guesser, resets and
+/// signs in at once).
 pub async fn reset_password(
     state: &AppState,
     token: &str,
@@ -432,11 +435,15 @@ pub async fn reset_password(
 ) -> Result<Option<UserId>, AppError> {
     let hash = state.passwords.hash(new).await?;
     let (t, now) = (token.to_owned(), state.clock.now());
+    let ip = origin.ip.as_deref().and_then(|ip| ip.parse().ok());
     transact(state, move |c| {
         let Some(user) = password_reset::redeem(c, &t, now)? else {
             return Ok(None);
         };
         User::set_password(c, &user, &hash)?;
+        if let Some(account) = User::find(c, &user)? {
+            throttle::succeeded_in(c, &throttle::Attempt::new(ip, &account.email), now)?;
+        }
         session::end_all(c, user.as_str(), None)?;
         note_in(c, &user, SecurityAction::PasswordReset, &origin, now)?;
         Ok::<_, Abort<AppError>>(Some(user))
