@@ -225,6 +225,12 @@ impl IntegrationRow {
         self.manageable && self.credential.is_some() && self.oauth.as_ref().is_none_or(|o| o.usable)
     }
 
+    /// Its OAuth connection, if it is one (which also names a custom provider for what it is).
+    fn set_oauth(&mut self, i: &Integration, view: Option<OAuthView>) {
+        self.provider = i.provider().label_for(view.is_some());
+        self.oauth = view;
+    }
+
     fn new(slug: &str, i: &Integration, now: i64) -> Self {
         Self {
             id: i.id.to_string(),
@@ -562,7 +568,8 @@ struct OAuthFormPage {
 struct DisconnectPage {
     ctx: PageCtx,
     integration: IntegrationRow,
-    provider_label: &'static str,
+    /// Who is asked to revoke: the provider, or for a custom one the integration's own name.
+    provider_label: String,
     revokes: bool,
     action: String,
     cancel_url: String,
@@ -589,7 +596,10 @@ async fn row_with_connection(
     let conn = with_read(&state.pool, move |c| Ok(OAuthConnection::find(c, &id)?)).await?;
     let now = state.clock.now();
     let mut row = IntegrationRow::new(team.slug(), i, now);
-    row.oauth = conn.map(|c| OAuthView::new(team.slug(), i.id.as_str(), &c, now));
+    row.set_oauth(
+        i,
+        conn.map(|c| OAuthView::new(team.slug(), i.id.as_str(), &c, now)),
+    );
     Ok(row)
 }
 
@@ -626,10 +636,13 @@ async fn list_response(
                 .find(|(id, _)| *id == i.id)
                 .filter(|(_, n)| *n > 0)
                 .map(|(_, n)| calls_text(*n));
-            row.oauth = connections
-                .iter()
-                .find(|c| c.integration_id == i.id.as_str())
-                .map(|c| OAuthView::new(&slug, i.id.as_str(), c, now));
+            row.set_oauth(
+                i,
+                connections
+                    .iter()
+                    .find(|c| c.integration_id == i.id.as_str())
+                    .map(|c| OAuthView::new(&slug, i.id.as_str(), c, now)),
+            );
             row
         })
         .collect();
@@ -834,11 +847,7 @@ pub async fn new_form(
                 oauth_providers: Provider::OAUTH
                     .iter()
                     .map(|p| ProviderChoice {
-                        label: if *p == Provider::Custom {
-                            "Custom OAuth 2.0"
-                        } else {
-                            p.label()
-                        },
+                        label: p.label_for(true),
                         hint: if *p == Provider::Custom {
                             "Any provider that speaks OAuth 2.0: authorization code with PKCE, or \
                              client credentials."
@@ -1143,7 +1152,10 @@ pub async fn disconnect_form(
             &team,
             "integrations",
         ),
-        provider_label: i.provider().label(),
+        provider_label: match i.provider() {
+            Provider::Custom => i.name.clone(),
+            provider => provider.label().to_owned(),
+        },
         revokes: conn.revoke_url.is_some(),
         action: urls::integration_action(team.slug(), &i.id, "disconnect"),
         integration: IntegrationRow::new(team.slug(), &i, state.clock.now()),

@@ -946,6 +946,13 @@ async fn added_in_the_dashboard_it_shows_who_connected_it_and_disconnect_revokes
             "{}",
             page.body
         );
+        // A custom provider is named for what it is: an OAuth 2.0 connection, not a pasted key.
+        assert!(
+            page.body
+                .contains("<span class=\"badge\">Custom OAuth 2.0</span>"),
+            "{}",
+            page.body
+        );
         // What the provider granted (it does not echo offline_access), not what was asked.
         assert!(
             page.body.contains("Scopes: openid contacts.read"),
@@ -974,6 +981,11 @@ async fn added_in_the_dashboard_it_shows_who_connected_it_and_disconnect_revokes
             .await;
         confirm.assert_status(200);
         assert!(confirm.body.contains("Disconnect CRM?"));
+        assert!(
+            confirm.body.contains("asks CRM to revoke the grant"),
+            "the custom provider goes by the integration's name: {}",
+            confirm.body
+        );
         let gone = app
             .post(
                 &format!("/teams/{slug}/settings/integrations/{id}/disconnect"),

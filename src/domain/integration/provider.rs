@@ -157,6 +157,15 @@ impl Provider {
         }
     }
 
+    /// The name people know it by, for an integration that is (`oauth`) or is not an OAuth 2.0
+    /// connection: a custom one is then "Custom OAuth 2.0", not an HTTP API with a pasted key.
+    pub fn label_for(self, oauth: bool) -> &'static str {
+        match self {
+            Provider::Custom if oauth => "Custom OAuth 2.0",
+            _ => self.label(),
+        }
+    }
+
     /// A provider from its slug.
     pub fn parse(slug: &str) -> Option<Provider> {
         Self::ALL.into_iter().find(|p| p.slug() == slug)
