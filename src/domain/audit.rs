@@ -648,6 +648,8 @@ security_actions! {
     PasskeyAdded = "account.passkey_added", "Passkey added", false;
     /// A passkey was removed.
     PasskeyRemoved = "account.passkey_removed", "Passkey removed", true;
+    /// A passkey was renamed.
+    PasskeyRenamed = "account.passkey_renamed", "Passkey renamed", false;
     /// Signed in with a passkey.
     SignedInWithPasskey = "account.signed_in_passkey", "Signed in with a passkey", false;
     /// The password (and second factor) was given again for a sensitive action.

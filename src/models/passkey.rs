@@ -144,18 +144,44 @@ pub fn used(
         .map(|_| ())
 }
 
+/// The name of `user`'s passkey `id`, or `None` when the account has no such passkey.
+pub fn name_of(
+    conn: &mut DbConnection,
+    user: &UserId,
+    id: &PasskeyId,
+) -> QueryResult<Option<String>> {
+    passkeys::table
+        .find(id.as_str())
+        .filter(passkeys::user_id.eq(user.as_str()))
+        .select(passkeys::name)
+        .first(conn)
+        .optional()
+}
+
+/// Renames `user`'s passkey `id`; false when the account has no such passkey.
+pub fn rename(
+    conn: &mut DbConnection,
+    user: &UserId,
+    id: &PasskeyId,
+    name: &str,
+) -> QueryResult<bool> {
+    diesel::update(
+        passkeys::table
+            .find(id.as_str())
+            .filter(passkeys::user_id.eq(user.as_str())),
+    )
+    .set(passkeys::name.eq(name))
+    .execute(conn)
+    .map(|rows| rows == 1)
+}
+
 /// Removes `user`'s passkey `id`: its name, or `None` when the account has no such passkey.
 pub fn remove(
     conn: &mut DbConnection,
     user: &UserId,
     id: &PasskeyId,
 ) -> QueryResult<Option<String>> {
-    let name: Option<String> = passkeys::table
-        .find(id.as_str())
-        .filter(passkeys::user_id.eq(user.as_str()))
-        .select(passkeys::name)
-        .first(conn)
-        .optional()?;
+    let name = name_of(conn, user, id)?;
     if name.is_some() {
         diesel::delete(passkeys::table.find(id.as_str())).execute(conn)?;
     }

@@ -14,7 +14,8 @@ use webauthn_rs::prelude::{
     Webauthn, WebauthnBuilder,
 };
 
-use super::accounts::{Origin, note};
+use super::accounts::{Origin, note, note_in};
+use super::{Abort, transact};
 use crate::db::{with_read, with_write};
 use crate::domain::audit::SecurityAction;
 use crate::domain::ids::{PasskeyId, UserId};
@@ -236,6 +237,36 @@ pub async fn finish_sign_in(
     })
     .await?;
     Ok(stored.user_id)
+}
+
+/// The name of `user`'s passkey `id` (for its rename page), or `None`.
+pub async fn name_of(
+    state: &AppState,
+    user: &UserId,
+    id: &PasskeyId,
+) -> Result<Option<String>, AppError> {
+    let (u, i) = (user.clone(), id.clone());
+    with_read(&state.pool, move |c| Ok(passkey::name_of(c, &u, &i)?)).await
+}
+
+/// Renames `user`'s passkey `id` and notes it on the account's security log, in one
+/// transaction; false (nothing written) when the account has no such passkey.
+pub async fn rename(
+    state: &AppState,
+    user: &UserId,
+    id: &PasskeyId,
+    name: Name,
+    origin: Origin,
+) -> Result<bool, AppError> {
+    let (u, i, now) = (user.clone(), id.clone(), state.clock.now());
+    transact(state, move |c| {
+        if !passkey::rename(c, &u, &i, name.as_str())? {
+            return Ok(false);
+        }
+        note_in(c, &u, SecurityAction::PasskeyRenamed, &origin, now)?;
+        Ok::<_, Abort<AppError>>(true)
+    })
+    .await
 }
 
 /// Removes `user`'s passkey `id`; false when the account has no such passkey.

@@ -44,6 +44,7 @@ struct PasskeyRow {
     host: String,
     added: TimeView,
     last_used: Option<TimeView>,
+    rename_url: String,
     remove_url: String,
 }
 
@@ -215,6 +216,7 @@ async fn page(
         passkeys: passkey_rows
             .into_iter()
             .map(|p| PasskeyRow {
+                rename_url: format!("{}/passkeys/{}/rename", urls::ACCOUNT, p.id),
                 remove_url: format!("{}/passkeys/{}/remove", urls::ACCOUNT, p.id),
                 name: p.name,
                 host: p.rp_id,

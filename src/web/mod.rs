@@ -228,6 +228,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(page("/account/passkeys").post(passkeys::register).done())
         .service(
+            page("/account/passkeys/{passkey}/rename")
+                .get(passkeys::rename_form)
+                .post(passkeys::rename)
+                .done(),
+        )
+        .service(
             page("/account/passkeys/{passkey}/remove")
                 .post(passkeys::remove)
                 .done(),

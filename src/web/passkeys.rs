@@ -16,6 +16,7 @@ use webauthn_rs::prelude::{
 use super::brand::{Brand, request_host};
 use super::error::PageError;
 use super::form::FormData;
+use super::htmx::Htmx;
 use super::layout::back_to_account;
 use super::layout::set_flash;
 use super::signing::{origin, pending, safe_next, sign_in_session};
@@ -25,6 +26,7 @@ use crate::domain::ids::{PasskeyId, UserId};
 use crate::domain::inputs::Name;
 use crate::ops;
 use crate::ops::passkeys::{PasskeyError, RelyingParty, UNAVAILABLE};
+use crate::render;
 use crate::state::AppState;
 use crate::web::current_user::SignedIn;
 
@@ -159,6 +161,79 @@ pub async fn register(
         }
         Err(e) => refused(e),
     }
+}
+
+#[derive(askama::Template)]
+#[template(path = "account/passkey_rename.html", blocks = ["content"])]
+struct RenamePage {
+    ctx: super::layout::PageCtx,
+    action: String,
+    name: String,
+    error: Option<&'static str>,
+}
+
+/// The rename form of `user`'s passkey `id` with `name` in its field (a 404 for a passkey the
+/// account does not have).
+async fn rename_page(
+    state: &AppState,
+    user: &SignedIn,
+    id: &PasskeyId,
+    name: String,
+    error: Option<&'static str>,
+) -> Result<RenamePage, PageError> {
+    Ok(RenamePage {
+        ctx: super::layout::account_frame(state, user, "Rename passkey").await?,
+        action: format!("{}/passkeys/{}/rename", urls::ACCOUNT, id),
+        name,
+        error,
+    })
+}
+
+/// GET /account/passkeys/{id}/rename.
+pub async fn rename_form(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    path: web::Path<String>,
+    htmx: Htmx,
+) -> Result<HttpResponse, PageError> {
+    let id = PasskeyId::parse(&path).ok_or(PageError::NotFound)?;
+    let name = ops::passkeys::name_of(&state, &user.id(), &id)
+        .await?
+        .ok_or(PageError::NotFound)?;
+    let page = rename_page(&state, &user, &id, name, None).await?;
+    Ok(render!(htmx, StatusCode::OK, page)?)
+}
+
+/// POST /account/passkeys/{id}/rename: `name` → saved (a 422 with the message, nothing saved).
+pub async fn rename(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    path: web::Path<String>,
+    form: FormData,
+    htmx: Htmx,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let id = PasskeyId::parse(&path).ok_or(PageError::NotFound)?;
+    let raw = form.get("name").to_owned();
+    let name = match Name::parse(&raw) {
+        Ok(name) => name,
+        Err(message) => {
+            // Another account's passkey is a 404 whatever was typed.
+            ops::passkeys::name_of(&state, &user.id(), &id)
+                .await?
+                .ok_or(PageError::NotFound)?;
+            let page = rename_page(&state, &user, &id, raw, Some(message)).await?;
+            return Ok(render!(htmx, StatusCode::UNPROCESSABLE_ENTITY, page)?);
+        }
+    };
+    let label = name.as_str().to_owned();
+    if !ops::passkeys::rename(&state, &user.id(), &id, name, origin(&state, &req)).await? {
+        return Err(PageError::NotFound);
+    }
+    Ok(back_to_account(
+        &user,
+        &format!("Passkey renamed “{label}”."),
+    ))
 }
 
 /// POST /account/passkeys/{id}/remove (a plain form).

@@ -103,6 +103,43 @@ async fn me_describes_the_calling_key() {
 }
 
 #[actix_web::test]
+async fn me_shows_a_renamed_key_and_a_renamed_team_on_the_very_next_request() {
+    each_db(|app| async move {
+        let slug = app.set_up("ada@example.com", "Acme").await;
+        let (id, key) = app.make_key(all(&slug));
+        // Written once and kept with the key's cache entry.
+        let first = app.api("GET", "/me", &key, None).await.json();
+        assert_eq!(first["team"]["name"], "Acme");
+        app.api(
+            "PATCH",
+            &format!("/api-keys/{id}"),
+            &key,
+            Some(json!({"name": "Renamed"})),
+        )
+        .await
+        .assert_status(200);
+        let me = app.api("GET", "/me", &key, None).await.json();
+        assert_eq!(me["api_key"]["name"], "Renamed");
+        let settings = app.get(&format!("/teams/{slug}/settings")).await;
+        app.post(
+            &format!("/teams/{slug}/settings"),
+            &[
+                ("csrf_token", settings.csrf().as_str()),
+                ("name", "Acme Robotics"),
+                ("rate_limit", "600"),
+                ("audit_retention_days", "365"),
+            ],
+        )
+        .await
+        .assert_status(303);
+        let me = app.api("GET", "/me", &key, None).await.json();
+        assert_eq!(me["team"]["name"], "Acme Robotics");
+        assert_eq!(me["api_key"]["name"], "Renamed");
+    })
+    .await;
+}
+
+#[actix_web::test]
 async fn malformed_authorization_headers_get_the_exact_invalid_key_body() {
     each_db(|app| async move {
         let slug = app.set_up("ada@example.com", "Acme").await;

@@ -2,10 +2,10 @@
 //! themselves run in Chromium's virtual authenticator, tests/ui/specs/passkeys.spec.js): the
 //! options are WebAuthn JSON for this host (discoverable, user verification required), answers
 //! that do not verify are refused and sign nobody in, an IP address gets no passkeys, a passkey
-//! counts as a second factor for a team's policy, and removal is the owner's alone.
+//! counts as a second factor for a team's policy, and renaming and removal are the owner's alone.
 
 use diesel::prelude::*;
-use latchkey::db::schema::{passkeys, users};
+use latchkey::db::schema::{passkeys, security_events, users};
 use latchkey::domain::role::Role;
 
 use crate::helpers::{TestApp, each_db};
@@ -154,6 +154,90 @@ async fn an_ip_address_gets_no_passkeys() {
                 .body
                 .contains("Sign in with a passkey")
         );
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn a_passkey_is_renamed_by_its_owner_bad_names_change_nothing_and_others_get_404() {
+    each_db(|app| async move {
+        let slug = app.set_up("ada@example.com", "Acme").await;
+        app.add_member(&slug, "bob@example.com", Role::Developer)
+            .await;
+        let ada_key = insert_passkey(&app, "ada@example.com", "Work laptop");
+        let bob_key = insert_passkey(&app, "bob@example.com", "Bob's phone");
+        let names = |app: &TestApp| {
+            app.db(|c| {
+                passkeys::table
+                    .order(passkeys::name)
+                    .select(passkeys::name)
+                    .load::<String>(c)
+                    .expect("names")
+            })
+        };
+
+        let account = app.get("/account").await;
+        let link = format!("/account/passkeys/{ada_key}/rename");
+        assert!(
+            account.body.contains(&format!(
+                "href=\"{link}\" aria-label=\"Rename passkey Work laptop\""
+            )),
+            "{}",
+            account.body
+        );
+        let form = app.get(&link).await;
+        form.assert_status(200);
+        assert!(form.body.contains("<h1>Rename passkey</h1>"));
+        assert!(form.body.contains("value=\"Work laptop\""));
+
+        // Bad names: 422 with the message beside the field, the typed text kept, nothing saved.
+        for (bad, message) in [
+            ("   ", "Enter a name."),
+            (&*"x".repeat(65), "Use at most 64 characters."),
+        ] {
+            let res = app
+                .post(&link, &[("csrf_token", &form.csrf()), ("name", bad)])
+                .await;
+            res.assert_status(422);
+            assert!(res.body.contains(message), "{}", res.body);
+            assert!(res.body.contains("aria-invalid=\"true\""));
+        }
+        assert_eq!(names(&app), ["Bob's phone", "Work laptop"]);
+
+        // Someone else's passkey is a 404, to look at or to rename, whatever the name.
+        let bobs = format!("/account/passkeys/{bob_key}/rename");
+        app.get(&bobs).await.assert_status(404);
+        for name in ["Mine now", ""] {
+            app.post(&bobs, &[("csrf_token", &form.csrf()), ("name", name)])
+                .await
+                .assert_status(404);
+        }
+        app.get("/account/passkeys/not-an-id/rename")
+            .await
+            .assert_status(404);
+        assert_eq!(names(&app), ["Bob's phone", "Work laptop"]);
+
+        // One's own: saved, said, and on the security log.
+        let done = app
+            .post(
+                &link,
+                &[("csrf_token", &form.csrf()), ("name", "  Personal phone ")],
+            )
+            .await;
+        done.assert_status(303);
+        assert_eq!(done.location(), "/account");
+        let account = app.get("/account").await;
+        assert!(account.body.contains("Passkey renamed “Personal phone”."));
+        assert!(account.body.contains("<strong>Personal phone</strong>"));
+        assert_eq!(names(&app), ["Bob's phone", "Personal phone"]);
+        let logged: i64 = app.db(|c| {
+            security_events::table
+                .filter(security_events::action.eq("account.passkey_renamed"))
+                .count()
+                .get_result(c)
+                .expect("count")
+        });
+        assert_eq!(logged, 1);
     })
     .await;
 }

@@ -1,6 +1,6 @@
 // Passkeys through Chromium's virtual authenticator (CDP WebAuthn domain): add one on "Your
 // account", sign in with it alone (no e-mail typed), use it as the step after the password,
-// and remove it. On a server of its own whose public URL is http://localhost:18084: browsers
+// rename it and remove it. On a server of its own whose public URL is http://localhost:18084: browsers
 // refuse WebAuthn on an IP address, and the server takes forms only from its public origin. The
 // same server asks "Confirm it's you" every time (LATCHKEY_REAUTH_AFTER_MINUTES=0), so that
 // page is seen here too.
@@ -110,7 +110,7 @@ async function passwordStep(page) {
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
 }
 
-test('a passkey is added, signs in on its own and as the second step, and is removed', async ({ page }) => {
+test('a passkey is added, signs in on its own and as the second step, is renamed, and is removed', async ({ page }) => {
   const problems = watchConsole(page);
   const { cdp, authenticatorId } = await virtualAuthenticator(page);
 
@@ -174,9 +174,25 @@ test('a passkey is added, signs in on its own and as the second step, and is rem
   await expect(page.locator('[data-testid=reveal-panel]')).toBeVisible();
   await expect(page.locator('[data-testid=revealed-key]')).toHaveValue(/^sk_(live|test)_/);
 
-  // Removed, it no longer signs in, and the password alone does again.
+  // Renamed on a page of its own (which passes axe); an empty name is refused beside the field.
   await page.goto(`${HOST}/account`);
-  await page.getByRole('button', { name: 'Remove passkey Test laptop' }).click();
+  await page.getByRole('link', { name: 'Rename passkey Test laptop' }).click();
+  await expect(page.locator('h1')).toHaveText('Rename passkey');
+  await expect(page.getByLabel('Name')).toHaveValue('Test laptop');
+  const { default: AxeBuilder } = require('@axe-core/playwright');
+  const axe = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+  expect(axe.violations.filter((v) => ['serious', 'critical'].includes(v.impact)).map((v) => v.id)).toEqual([]);
+  await page.getByLabel('Name').fill(' ');
+  await page.getByRole('button', { name: 'Save name' }).click();
+  await expect(page.locator('.field-error')).toHaveText('Enter a name.');
+  await page.getByLabel('Name').fill('Work laptop');
+  await page.getByRole('button', { name: 'Save name' }).click();
+  await expect(page.locator('.flash')).toHaveText('Passkey renamed “Work laptop”.');
+  await expect(row).toContainText('Work laptop');
+  await expect(page.locator('[data-testid=security-activity]')).toContainText('Passkey renamed');
+
+  // Removed, it no longer signs in, and the password alone does again.
+  await page.getByRole('button', { name: 'Remove passkey Work laptop' }).click();
   await expect(page.locator('.flash')).toHaveText('Passkey removed: it no longer signs you in.');
   await expect(row).toHaveCount(0);
   await signOut(page);
@@ -187,13 +203,15 @@ test('a passkey is added, signs in on its own and as the second step, and is rem
   await expect(page.locator('h1')).toHaveText('API keys');
   await signOut(page);
   await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId });
-  // The two refused passkeys were 400 answers and "Confirm it's you" a 403 (the console notes
-  // each); nothing else went wrong.
+  // The two refused passkeys were 400 answers, "Confirm it's you" a 403 and the empty name a 422
+  // (the console notes each); nothing else went wrong.
   const refused = problems.filter((p) => p.includes('status of 400'));
   expect(refused).toHaveLength(2);
   const asked = problems.filter((p) => p.includes('status of 403'));
   expect(asked).toHaveLength(1);
-  expect(problems.filter((p) => !refused.includes(p) && !asked.includes(p))).toEqual([]);
+  const invalid = problems.filter((p) => p.includes('status of 422'));
+  expect(invalid).toHaveLength(1);
+  expect(problems.filter((p) => ![...refused, ...asked, ...invalid].includes(p))).toEqual([]);
 });
 
 test('on an IP address the account page says where passkeys work, and there is no passkey button', async ({ page }) => {
