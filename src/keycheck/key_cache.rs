@@ -36,9 +36,9 @@ pub const CAPACITY: usize = 200_000;
 /// A key as the hot path holds it: what the database said, and this node's tally of it.
 ///
 /// `repr(C)` and aligned to a cache line so that what every request reads sits together at the
-/// front — the reference count, the gate, the tally and the `/v1/me` document — in the two
-/// lines a lookup fetches, rather than spread over the key record's eight (`perf`: each line
-/// missed cost about a tenth of a microsecond; docs/benchmarks.md).
+/// front — the gate, the tally and the `/v1/me` document fill the two lines after the reference
+/// count's — rather than spread over the key record's eight (`perf`: each line missed cost
+/// about a tenth of a microsecond; docs/benchmarks.md).
 #[derive(Debug)]
 #[repr(C, align(64))]
 pub struct Entry {
