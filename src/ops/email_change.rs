@@ -160,7 +160,7 @@ pub async fn confirm(
         .mailer
         .as_ref()
         .map(|m| m.default_sender_name().to_owned());
-    transact(state, move |c| {
+    let changed = transact(state, move |c| {
         let Some((user, email)) = email_change::redeem(c, &t, now)? else {
             return Ok(None);
         };
@@ -183,5 +183,10 @@ pub async fn confirm(
         }
         Ok(Some(email))
     })
-    .await
+    .await;
+    // The notice goes out now, not at the mail job's next 15-second round.
+    if matches!(changed, Ok(Some(_))) {
+        state.mail_wake.notify_one();
+    }
+    changed
 }
